@@ -1,0 +1,83 @@
+/// The admission checks of SPEC §2 as pure functions of the state, so the
+/// relay's decision is a few dictionary lookups (and `tools/bench` can time
+/// exactly this). Steps 1–5 are `authenticate`; the relay then reads the body
+/// (step 6); steps 7–10 are `checkAdmission`, whose reservation the ledger
+/// actor then makes durable.
+extension LedgerState {
+    /// Steps 1–5: the key names a live, usable token of an enabled owner, and
+    /// the client's address is allowed.
+    public func authenticate(key: String?, clientIP: IPAddress?, now: Int64) -> Result<TokenState, AdmissionFailure> {
+        guard let key, !key.isEmpty else { return .failure(.missingKey) }
+        guard Secret.isWellFormedTokenKey(key) else { return .failure(.malformedKey) }
+        return authenticate(keyHash: Hash256(of: key), clientIP: clientIP, now: now)
+    }
+
+    public func authenticate(keyHash: Hash256, clientIP: IPAddress?, now: Int64) -> Result<TokenState, AdmissionFailure> {
+        guard let token = token(bySecret: keyHash, at: now) else { return .failure(.unknownKey) }
+        guard token.enabled else { return .failure(.tokenDisabled) }
+        if let expiresAt = token.expiresAt, now >= expiresAt { return .failure(.tokenExpired) }
+        guard let owner = users[token.owner], owner.enabled else { return .failure(.ownerDisabled) }
+        if !token.ips.isEmpty {
+            guard let clientIP, token.ips.contains(where: { $0.contains(clientIP) }) else { return .failure(.ipNotAllowed) }
+        }
+        return .success(token)
+    }
+
+    /// Whether `token` may call `model`: priced, in the token's list (if any)
+    /// and in its group's (if any).
+    public func mayUse(_ token: TokenState, model: String) -> Bool {
+        guard prices[model] != nil, let group = groups[token.group] else { return false }
+        if !token.models.isEmpty, !token.models.contains(model) { return false }
+        if !group.models.isEmpty, !group.models.contains(model) { return false }
+        return true
+    }
+
+    /// Every model `token` may call, sorted (for `GET /v1/models`).
+    public func models(for token: TokenState) -> [String] {
+        prices.keys.filter { mayUse(token, model: $0) }.sorted()
+    }
+
+    /// Enabled channels serving `model` for `group`, highest priority first.
+    public func channels(serving model: String, group: String) -> [ChannelSet] {
+        channels.values
+            .filter { $0.enabled && $0.models.contains(model) && ($0.groups.isEmpty || $0.groups.contains(group)) }
+            .sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+    }
+
+    /// The most a request may cost: its prompt estimate plus its output limit, priced.
+    public func maximumCost(token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64) -> Int64 {
+        let price = prices[model] ?? Price()
+        let multiplier = groups[token.group]?.multiplier ?? .one
+        return PriceMath.credits(for: Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens), price: price, multiplier: multiplier)
+    }
+
+    /// Steps 7–10 for an authenticated token: model, rate and parallel limits,
+    /// credit, and a route. Returns the reservation amount and the channels.
+    public func checkAdmission(token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64,
+                               rates: RateWindows, now: Int64) -> Result<(amount: Int64, channels: [ChannelSet]), AdmissionFailure> {
+        guard mayUse(token, model: model), let group = groups[token.group] else { return .failure(.modelNotAllowed(model)) }
+        if group.rpm != nil || group.tpm != nil {
+            let (requests, tokens) = rates.totals(token: token.id, atMs: now)
+            if let rpm = group.rpm, requests >= rpm {
+                return .failure(.rateLimited(limit: "\(rpm) requests", retryAfterSeconds: rates.retryAfterSeconds(token: token.id, atMs: now)))
+            }
+            if let tpm = group.tpm, tokens >= tpm {
+                return .failure(.rateLimited(limit: "\(tpm) tokens", retryAfterSeconds: rates.retryAfterSeconds(token: token.id, atMs: now)))
+            }
+        }
+        if let maxParallel = token.maxParallel, token.inFlight >= maxParallel { return .failure(.tooManyParallel(limit: maxParallel)) }
+        let amount = maximumCost(token: token, model: model, promptTokens: promptTokens, maxOutputTokens: maxOutputTokens)
+        if let quota = token.quota {
+            let remaining = quota - token.used - token.reserved
+            if remaining < amount || quota <= token.used {
+                return .failure(.insufficientQuota(.tokenQuotaExceeded(remaining: max(0, remaining), needed: amount)))
+            }
+        }
+        if let owner = users[token.owner], owner.available < amount {
+            return .failure(.insufficientQuota(.balanceExceeded(available: max(0, owner.available), needed: amount)))
+        }
+        let routes = channels(serving: model, group: token.group)
+        guard !routes.isEmpty else { return .failure(.noRoute(model: model)) }
+        return .success((amount, routes))
+    }
+}

@@ -1,0 +1,94 @@
+/// Why bytes could not be decoded. Carries where, so a corrupt event is named.
+public struct DecodingError: Error, CustomStringConvertible, Equatable {
+    public var reason: String
+    public var offset: Int
+    public var description: String { "cannot decode: \(reason) at byte \(offset)" }
+}
+
+/// Reads what `BinaryWriter` wrote, bounds-checked at every step: a truncated or
+/// garbled value is an error, never a crash or an out-of-range read.
+public struct BinaryReader: ~Copyable {
+    let buffer: UnsafeRawBufferPointer
+    public private(set) var offset = 0
+
+    public init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    public var isAtEnd: Bool { offset == buffer.count }
+
+    func fail(_ reason: String) -> DecodingError { DecodingError(reason: reason, offset: offset) }
+
+    public mutating func byte() throws(DecodingError) -> UInt8 {
+        guard offset < buffer.count else { throw fail("unexpected end") }
+        defer { offset += 1 }
+        return buffer[offset]
+    }
+
+    public mutating func bool() throws(DecodingError) -> Bool {
+        switch try byte() {
+        case 0: return false
+        case 1: return true
+        default: throw fail("boolean out of range")
+        }
+    }
+
+    public mutating func varint() throws(DecodingError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            guard shift < 64, !(shift == 63 && b > 1) else { throw fail("varint overflow") }
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return result }
+            shift += 7
+        }
+    }
+
+    public mutating func signed() throws(DecodingError) -> Int64 {
+        let raw = try varint()
+        return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+    }
+
+    public mutating func optionalSigned() throws(DecodingError) -> Int64? {
+        try bool() ? try signed() : nil
+    }
+
+    public mutating func fixed64() throws(DecodingError) -> UInt64 {
+        guard buffer.count - offset >= 8 else { throw fail("unexpected end") }
+        var value: UInt64 = 0
+        for i in 0..<8 { value = value << 8 | UInt64(buffer[offset + i]) }
+        offset += 8
+        return value
+    }
+
+    /// Length limit for any one string: far above any name, model or reason we write.
+    static let maxStringBytes = 1 << 20
+
+    public mutating func string() throws(DecodingError) -> String {
+        let count = try varint()
+        guard count <= UInt64(BinaryReader.maxStringBytes), UInt64(buffer.count - offset) >= count else { throw fail("string length out of range") }
+        let slice = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + Int(count))])
+        guard let text = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else { throw fail("invalid UTF-8") }
+        offset += Int(count)
+        return text
+    }
+
+    public mutating func strings() throws(DecodingError) -> [String] {
+        let count = try varint()
+        guard count <= UInt64(buffer.count - offset) else { throw fail("list length out of range") }
+        var values: [String] = []
+        values.reserveCapacity(Int(count))
+        for _ in 0..<count { values.append(try string()) }
+        return values
+    }
+
+    public mutating func hash() throws(DecodingError) -> Hash256 {
+        Hash256(a: try fixed64(), b: try fixed64(), c: try fixed64(), d: try fixed64())
+    }
+
+    /// The next `count` bytes, copied.
+    public mutating func raw(_ count: Int) throws(DecodingError) -> [UInt8] {
+        guard count >= 0, buffer.count - offset >= count else { throw fail("unexpected end") }
+        defer { offset += count }
+        return Array(buffer[offset..<(offset + count)])
+    }
+}

@@ -1,0 +1,123 @@
+import Crypto
+
+/// The stored form of an envelope (the value under its sequence key):
+///
+///     byte    format (1)
+///     signed  time, ms since the Unix epoch
+///     byte    actor kind (0 system, 1 relay, 2 user) [+ fixed64 user id]
+///     varint  event type code
+///     byte    schema version
+///     varint  payload length, then the payload
+///     32      previous event's hash
+///     32      this event's hash = SHA-256(previous hash ‖ seq as 8 bytes BE ‖ bytes above the hashes)
+///
+/// The sequence number is the key, not repeated in the value, but it is inside
+/// the hash, so moving an event to another key breaks the chain.
+extension Envelope {
+    static let format: UInt8 = 1
+    static let hashesSize = 64
+
+    /// The canonical bytes of an event: everything the hash covers but the chain itself.
+    static func canonicalBytes(time: Int64, actor: EventActor, event: Event) -> [UInt8] {
+        var w = BinaryWriter(capacity: 160)
+        w.byte(format)
+        w.signed(time)
+        switch actor {
+        case .system: w.byte(0)
+        case .relay: w.byte(1)
+        case .user(let id): w.byte(2); w.fixed64(id.raw)
+        }
+        w.varint(UInt64(event.type.rawValue))
+        w.byte(event.type.currentVersion)
+        var payload = BinaryWriter(capacity: 128)
+        event.encodePayload(into: &payload)
+        w.varint(UInt64(payload.bytes.count))
+        w.raw(payload.bytes)
+        return w.bytes
+    }
+
+    /// The chain link: SHA-256 over the previous hash, the sequence number and the canonical bytes.
+    static func chainHash(previous: Hash256, seq: UInt64, canonical: some ContiguousBytesProvider) -> Hash256 {
+        var hasher = SHA256()
+        var prefix = BinaryWriter(capacity: 40)
+        prefix.hash(previous)
+        prefix.fixed64(seq)
+        hasher.update(data: prefix.bytes)
+        canonical.withBytes { hasher.update(bufferPointer: $0) }
+        return Hash256(bytes: Array(hasher.finalize()))
+    }
+
+    /// Seals a new event onto the chain after `previous`.
+    public static func seal(seq: UInt64, time: Int64, actor: EventActor, event: Event, previous: Hash256) -> (Envelope, [UInt8]) {
+        var bytes = canonicalBytes(time: time, actor: actor, event: event)
+        let hash = chainHash(previous: previous, seq: seq, canonical: bytes)
+        var w = BinaryWriter(capacity: 64)
+        w.hash(previous)
+        w.hash(hash)
+        bytes.append(contentsOf: w.bytes)
+        let envelope = Envelope(seq: seq, time: time, actor: actor, event: event, version: event.type.currentVersion,
+                                previousHash: previous, hash: hash)
+        return (envelope, bytes)
+    }
+
+    /// Decodes a stored value. Unknown types and newer versions are errors that
+    /// name the sequence: replay stops rather than skip what it does not understand.
+    public static func decode(seq: UInt64, from value: UnsafeRawBufferPointer) throws(LogError) -> Envelope {
+        do {
+            var r = BinaryReader(value)
+            guard try r.byte() == format else { throw r.fail("unknown envelope format") }
+            let time = try r.signed()
+            let actor: EventActor
+            switch try r.byte() {
+            case 0: actor = .system
+            case 1: actor = .relay
+            case 2: actor = .user(UserID(raw: try r.fixed64()))
+            default: throw r.fail("unknown actor kind")
+            }
+            let code = try r.varint()
+            guard code <= UInt64(UInt16.max), let type = EventType(rawValue: UInt16(code)) else {
+                throw LogError.unknownEventType(seq: seq, code: code)
+            }
+            let version = try r.byte()
+            guard version <= type.currentVersion, version >= 1 else {
+                throw LogError.unsupportedVersion(seq: seq, type: type, version: version)
+            }
+            let length = try r.varint()
+            let start = r.offset
+            guard length <= UInt64(value.count - start) else { throw r.fail("payload length out of range") }
+            var payloadReader = BinaryReader(UnsafeRawBufferPointer(rebasing: value[start..<(start + Int(length))]))
+            let event = try Event.decodePayload(type, from: &payloadReader)
+            guard payloadReader.isAtEnd else { throw payloadReader.fail("trailing payload bytes") }
+            _ = try r.raw(Int(length))
+            let previous = try r.hash()
+            let hash = try r.hash()
+            guard r.isAtEnd else { throw r.fail("trailing bytes") }
+            return Envelope(seq: seq, time: time, actor: actor, event: event, version: version, previousHash: previous, hash: hash)
+        } catch let error as DecodingError {
+            throw LogError.corrupt(seq: seq, error.description)
+        } catch let error as LogError {
+            throw error
+        } catch {
+            throw LogError.corrupt(seq: seq, "\(error)")
+        }
+    }
+
+    /// Recomputes this stored value's hash from its bytes: what `verify` compares.
+    public static func recomputeHash(seq: UInt64, stored value: UnsafeRawBufferPointer, previous: Hash256) -> Hash256? {
+        guard value.count > hashesSize else { return nil }
+        return chainHash(previous: previous, seq: seq, canonical: UnsafeRawBufferPointer(rebasing: value[0..<(value.count - hashesSize)]))
+    }
+}
+
+/// Lets the hash take both an array and an LMDB buffer without copying.
+public protocol ContiguousBytesProvider {
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+}
+
+extension Array: ContiguousBytesProvider where Element == UInt8 {
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try withUnsafeBytes(body) }
+}
+
+extension UnsafeRawBufferPointer: ContiguousBytesProvider {
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(self) }
+}

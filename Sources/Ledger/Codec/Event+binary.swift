@@ -1,0 +1,202 @@
+/// The binary payload of each event type, version 1. Field order is the
+/// layout; Docs/events.md lists it. Charge events come first in the log's
+/// volume, so their fields are varints and ids fixed 8-byte words.
+extension Event {
+    public func encodePayload(into w: inout BinaryWriter) {
+        switch self {
+        case .userCreated(let e):
+            w.fixed64(e.id.raw); w.string(e.username); w.byte(e.role.rawValue); w.string(e.group)
+            w.hash(e.accessKeyHash); w.string(e.accessKeyHint)
+        case .userUpdated(let e):
+            w.fixed64(e.id.raw)
+            w.bool(e.role != nil); if let role = e.role { w.byte(role.rawValue) }
+            w.bool(e.group != nil); if let group = e.group { w.string(group) }
+            w.bool(e.enabled != nil); if let enabled = e.enabled { w.bool(enabled) }
+            w.bool(e.accessKeyHash != nil); if let hash = e.accessKeyHash { w.hash(hash); w.string(e.accessKeyHint ?? "") }
+            w.bool(e.passwordChanged)
+        case .balanceCredited(let e), .balanceAdjusted(let e):
+            w.fixed64(e.user.raw); w.signed(e.amount); w.string(e.note)
+        case .groupSet(let e):
+            w.string(e.name); w.signed(e.multiplier.micros); w.strings(e.models); w.optionalSigned(e.rpm); w.optionalSigned(e.tpm)
+        case .groupRemoved(let name):
+            w.string(name)
+        case .priceSet(let e):
+            w.string(e.model); w.signed(e.price.input); w.signed(e.price.output); w.signed(e.price.cachedInput)
+            w.optionalSigned(e.price.perRequest)
+        case .priceRemoved(let model):
+            w.string(model)
+        case .channelSet(let e):
+            w.fixed64(e.id.raw); w.string(e.name); w.byte(e.kind.rawValue); w.string(e.baseURL); w.strings(e.models)
+            w.strings(e.groups); w.signed(e.priority); w.signed(e.weight); w.bool(e.enabled)
+        case .channelRemoved(let id):
+            w.fixed64(id.raw)
+        case .tokenCreated(let e):
+            w.fixed64(e.id.raw); w.fixed64(e.owner.raw); w.string(e.name); w.hash(e.secretHash); w.string(e.hint)
+            w.optionalSigned(e.quota); w.optionalSigned(e.expiresAt); w.strings(e.models); w.strings(e.ips); w.string(e.group)
+            w.optionalSigned(e.maxParallel)
+        case .tokenUpdated(let e):
+            e.encode(into: &w)
+        case .tokenDisabled(let id), .tokenEnabled(let id), .tokenDeleted(let id):
+            w.fixed64(id.raw)
+        case .tokenRegenerated(let e):
+            w.fixed64(e.id.raw); w.hash(e.secretHash); w.string(e.hint); w.optionalSigned(e.graceUntil)
+        case .tokenToppedUp(let e):
+            w.fixed64(e.id.raw); w.signed(e.amount)
+        case .chargeReserved(let e):
+            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.string(e.model); w.signed(e.amount); w.bool(e.stream)
+        case .chargeSettled(let e):
+            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.signed(e.credits); w.string(e.model)
+            w.varint(e.channel); w.signed(e.usage.promptTokens); w.signed(e.usage.cachedTokens); w.signed(e.usage.completionTokens)
+            w.signed(e.price.input); w.signed(e.price.output); w.signed(e.price.cachedInput); w.optionalSigned(e.price.perRequest)
+            w.signed(e.multiplier.micros); w.bool(e.estimated); w.bool(e.stream); w.signed(e.durationMs); w.signed(e.status)
+        case .chargeVoided(let e):
+            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.varint(e.channel); w.string(e.reason)
+            w.signed(e.status); w.signed(e.durationMs)
+        case .chargeExpired(let e):
+            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.byte(e.policy.rawValue); w.signed(e.credits)
+        case .chargeAdjusted(let e):
+            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.signed(e.amount); w.string(e.reason)
+        case .relayRejected(let e):
+            w.fixed64(e.token.raw); w.string(e.reason); w.signed(e.count); w.signed(e.second)
+        }
+    }
+
+    /// Decodes a payload of `type` at `version`. Newer versions are refused by the caller.
+    public static func decodePayload(_ type: EventType, from r: inout BinaryReader) throws(DecodingError) -> Event {
+        switch type {
+        case .userCreated:
+            let id = UserID(raw: try r.fixed64()), username = try r.string(), role = try r.role(), group = try r.string()
+            return .userCreated(UserCreated(id: id, username: username, role: role, group: group,
+                                            accessKeyHash: try r.hash(), accessKeyHint: try r.string()))
+        case .userUpdated:
+            let id = UserID(raw: try r.fixed64())
+            let role = try r.bool() ? try r.role() : nil
+            let group = try r.bool() ? try r.string() : nil
+            let enabled = try r.bool() ? try r.bool() : nil
+            var hash: Hash256?, hint: String?
+            if try r.bool() { hash = try r.hash(); hint = try r.string() }
+            return .userUpdated(UserUpdated(id: id, role: role, group: group, enabled: enabled,
+                                            accessKeyHash: hash, accessKeyHint: hint, passwordChanged: try r.bool()))
+        case .balanceCredited, .balanceAdjusted:
+            let change = BalanceChanged(user: UserID(raw: try r.fixed64()), amount: try r.signed(), note: try r.string())
+            return type == .balanceCredited ? .balanceCredited(change) : .balanceAdjusted(change)
+        case .groupSet:
+            return .groupSet(GroupSet(name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
+                                      rpm: try r.optionalSigned(), tpm: try r.optionalSigned()))
+        case .groupRemoved:
+            return .groupRemoved(name: try r.string())
+        case .priceSet:
+            let model = try r.string()
+            return .priceSet(PriceSet(model: model, price: Price(input: try r.signed(), output: try r.signed(),
+                                                                  cachedInput: try r.signed(), perRequest: try r.optionalSigned())))
+        case .priceRemoved:
+            return .priceRemoved(model: try r.string())
+        case .channelSet:
+            let id = ChannelID(raw: try r.fixed64()), name = try r.string(), kind = try r.channelKind()
+            return .channelSet(ChannelSet(id: id, name: name, kind: kind, baseURL: try r.string(), models: try r.strings(),
+                                          groups: try r.strings(), priority: try r.signed(), weight: try r.signed(), enabled: try r.bool()))
+        case .channelRemoved:
+            return .channelRemoved(ChannelID(raw: try r.fixed64()))
+        case .tokenCreated:
+            let id = TokenID(raw: try r.fixed64()), owner = UserID(raw: try r.fixed64()), name = try r.string()
+            let hash = try r.hash(), hint = try r.string(), quota = try r.optionalSigned(), expires = try r.optionalSigned()
+            return .tokenCreated(TokenCreated(id: id, owner: owner, name: name, secretHash: hash, hint: hint, quota: quota,
+                                              expiresAt: expires, models: try r.strings(), ips: try r.strings(),
+                                              group: try r.string(), maxParallel: try r.optionalSigned()))
+        case .tokenUpdated:
+            return .tokenUpdated(try TokenUpdated.decode(from: &r))
+        case .tokenDisabled:
+            return .tokenDisabled(TokenID(raw: try r.fixed64()))
+        case .tokenEnabled:
+            return .tokenEnabled(TokenID(raw: try r.fixed64()))
+        case .tokenDeleted:
+            return .tokenDeleted(TokenID(raw: try r.fixed64()))
+        case .tokenRegenerated:
+            return .tokenRegenerated(TokenRegenerated(id: TokenID(raw: try r.fixed64()), secretHash: try r.hash(),
+                                                      hint: try r.string(), graceUntil: try r.optionalSigned()))
+        case .tokenToppedUp:
+            return .tokenToppedUp(TokenToppedUp(id: TokenID(raw: try r.fixed64()), amount: try r.signed()))
+        case .chargeReserved:
+            return .chargeReserved(ChargeReserved(requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
+                                                  user: UserID(raw: try r.fixed64()), model: try r.string(),
+                                                  amount: try r.signed(), stream: try r.bool()))
+        case .chargeSettled:
+            let requestID = try r.string(), token = TokenID(raw: try r.fixed64()), user = UserID(raw: try r.fixed64())
+            let credits = try r.signed(), model = try r.string(), channel = try r.varint()
+            let usage = Usage(promptTokens: try r.signed(), cachedTokens: try r.signed(), completionTokens: try r.signed())
+            let price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
+            return .chargeSettled(ChargeSettled(requestID: requestID, token: token, user: user, model: model, channel: channel,
+                                                usage: usage, credits: credits, price: price,
+                                                multiplier: Multiplier(micros: try r.signed()), estimated: try r.bool(),
+                                                stream: try r.bool(), durationMs: try r.signed(), status: try r.signed()))
+        case .chargeVoided:
+            return .chargeVoided(ChargeVoided(requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
+                                              user: UserID(raw: try r.fixed64()), channel: try r.varint(), reason: try r.string(),
+                                              status: try r.signed(), durationMs: try r.signed()))
+        case .chargeExpired:
+            return .chargeExpired(ChargeExpired(requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
+                                                user: UserID(raw: try r.fixed64()), policy: try r.expiryPolicy(), credits: try r.signed()))
+        case .chargeAdjusted:
+            return .chargeAdjusted(ChargeAdjusted(requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
+                                                  user: UserID(raw: try r.fixed64()), amount: try r.signed(), reason: try r.string()))
+        case .relayRejected:
+            return .relayRejected(RelayRejected(token: TokenID(raw: try r.fixed64()), reason: try r.string(),
+                                                count: try r.signed(), second: try r.signed()))
+        }
+    }
+}
+
+/// A token edit is a presence bitmask followed by the present fields, so an
+/// edit of one field costs one field.
+extension TokenUpdated {
+    func encode(into w: inout BinaryWriter) {
+        w.fixed64(id.raw)
+        var mask: UInt64 = 0
+        if name != nil { mask |= 1 }
+        if quota != nil { mask |= 2 }
+        if expiresAt != nil { mask |= 4 }
+        if models != nil { mask |= 8 }
+        if ips != nil { mask |= 16 }
+        if group != nil { mask |= 32 }
+        if maxParallel != nil { mask |= 64 }
+        w.varint(mask)
+        if let name { w.string(name) }
+        if let quota { w.optionalSigned(quota) }
+        if let expiresAt { w.optionalSigned(expiresAt) }
+        if let models { w.strings(models) }
+        if let ips { w.strings(ips) }
+        if let group { w.string(group) }
+        if let maxParallel { w.optionalSigned(maxParallel) }
+    }
+
+    static func decode(from r: inout BinaryReader) throws(DecodingError) -> TokenUpdated {
+        var update = TokenUpdated(id: TokenID(raw: try r.fixed64()))
+        let mask = try r.varint()
+        guard mask < 128 else { throw r.fail("unknown token.updated fields") }
+        if mask & 1 != 0 { update.name = try r.string() }
+        if mask & 2 != 0 { update.quota = .some(try r.optionalSigned()) }
+        if mask & 4 != 0 { update.expiresAt = .some(try r.optionalSigned()) }
+        if mask & 8 != 0 { update.models = try r.strings() }
+        if mask & 16 != 0 { update.ips = try r.strings() }
+        if mask & 32 != 0 { update.group = try r.string() }
+        if mask & 64 != 0 { update.maxParallel = .some(try r.optionalSigned()) }
+        return update
+    }
+}
+
+extension BinaryReader {
+    mutating func role() throws(DecodingError) -> Role {
+        guard let role = Role(rawValue: try byte()) else { throw fail("unknown role") }
+        return role
+    }
+
+    mutating func channelKind() throws(DecodingError) -> ChannelKind {
+        guard let kind = ChannelKind(rawValue: try byte()) else { throw fail("unknown channel type") }
+        return kind
+    }
+
+    mutating func expiryPolicy() throws(DecodingError) -> ExpiryPolicy {
+        guard let policy = ExpiryPolicy(rawValue: try byte()) else { throw fail("unknown expiry policy") }
+        return policy
+    }
+}

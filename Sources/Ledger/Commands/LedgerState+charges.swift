@@ -1,0 +1,62 @@
+/// The two-phase charge commands. Reserve holds the most a request may cost;
+/// settle, void or expire closes it exactly once.
+extension LedgerState {
+    func reserve(requestID: String, token id: TokenID, model: String, amount: Int64, stream: Bool, now: Int64) throws(Rejection) -> Event {
+        let requestID = try Validate.requestID(requestID)
+        guard pending[requestID] == nil else { throw .requestIDReused(requestID) }
+        guard let token = liveToken(id) else { throw .notFound("token \(id)") }
+        guard token.status(at: now) != .disabled, token.status(at: now) != .expired else { throw .forbidden("token \(id) is not usable") }
+        guard let owner = users[token.owner], owner.enabled else { throw .forbidden("the token's owner is disabled") }
+        let amount = try Validate.credits(amount, field: "amount")
+        if let quota = token.quota {
+            let remaining = quota - token.used - token.reserved
+            guard remaining >= amount, quota > token.used else { throw .tokenQuotaExceeded(remaining: max(0, remaining), needed: amount) }
+        }
+        guard owner.available >= amount else { throw .balanceExceeded(available: max(0, owner.available), needed: amount) }
+        return .chargeReserved(ChargeReserved(requestID: requestID, token: id, user: token.owner, model: model, amount: amount, stream: stream))
+    }
+
+    /// The settle event for an open reservation, priced with today's table
+    /// (the event records the price and multiplier it used).
+    func settle(requestID: String, outcome: Outcome) throws(Rejection) -> Event {
+        guard let reservation = pending[requestID] else { throw .notFound("open reservation for request \(requestID)") }
+        let token = tokens[reservation.token]!
+        let multiplier = groups[token.group]?.multiplier ?? .one
+        let price = prices[reservation.model] ?? Price()
+        let usage = try checkUsage(outcome.usage)
+        let credits = PriceMath.credits(for: usage, price: price, multiplier: multiplier)
+        return .chargeSettled(ChargeSettled(requestID: requestID, token: reservation.token, user: reservation.user,
+                                            model: reservation.model, channel: outcome.channel?.raw ?? 0, usage: usage,
+                                            credits: credits, price: price, multiplier: multiplier, estimated: outcome.estimated,
+                                            stream: reservation.stream, durationMs: max(0, outcome.durationMs), status: outcome.status))
+    }
+
+    func void(requestID: String, reason: String, channel: ChannelID?, status: Int64, durationMs: Int64) throws(Rejection) -> Event {
+        guard let reservation = pending[requestID] else { throw .notFound("open reservation for request \(requestID)") }
+        return .chargeVoided(ChargeVoided(requestID: requestID, token: reservation.token, user: reservation.user,
+                                          channel: channel?.raw ?? 0, reason: try Validate.note(reason, field: "reason"),
+                                          status: status, durationMs: max(0, durationMs)))
+    }
+
+    func expire(requestID: String, policy: ExpiryPolicy) throws(Rejection) -> Event {
+        guard let reservation = pending[requestID] else { throw .notFound("open reservation for request \(requestID)") }
+        return .chargeExpired(ChargeExpired(requestID: requestID, token: reservation.token, user: reservation.user, policy: policy,
+                                            credits: policy == .void ? 0 : reservation.amount))
+    }
+
+    func adjustCharge(requestID: String, token: TokenID, user: UserID, amount: Int64, reason: String) throws(Rejection) -> Event {
+        guard tokens[token] != nil, users[user] != nil else { throw .notFound("request \(requestID)") }
+        guard amount != 0, abs(amount) <= Limits.credits else { throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size") }
+        guard !reason.isEmpty else { throw .invalid(field: "reason", "an adjustment needs a reason") }
+        return .chargeAdjusted(ChargeAdjusted(requestID: requestID, token: token, user: user, amount: amount,
+                                              reason: try Validate.note(reason, field: "reason")))
+    }
+
+    private func checkUsage(_ usage: Usage) throws(Rejection) -> Usage {
+        let bound: Int64 = 1 << 40
+        guard (0...bound).contains(usage.promptTokens), (0...bound).contains(usage.completionTokens),
+              (0...usage.promptTokens).contains(usage.cachedTokens)
+        else { throw .invalid(field: "usage", "token counts must be non-negative, cached ≤ prompt, and below 2^40") }
+        return usage
+    }
+}

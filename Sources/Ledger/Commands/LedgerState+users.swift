@@ -1,0 +1,89 @@
+/// User, balance, group, price and channel commands: validate, then describe
+/// the change as an event. Pure: nothing is applied here.
+extension LedgerState {
+    func user(_ id: UserID) throws(Rejection) -> UserState {
+        guard let user = users[id] else { throw .notFound("user \(id)") }
+        return user
+    }
+
+    func createUser(_ draft: UserDraft, id: UserID, accessKey: Secret) throws(Rejection) -> Event {
+        let username = try Validate.identifier(draft.username, field: "username")
+        guard usernames[username] == nil else { throw .conflict("username \(username) is taken") }
+        guard groups[draft.group] != nil else { throw .invalid(field: "group", "group \(draft.group) does not exist") }
+        return .userCreated(UserCreated(id: id, username: username, role: draft.role, group: draft.group,
+                                        accessKeyHash: accessKey.hash, accessKeyHint: accessKey.hint))
+    }
+
+    func updateUser(_ id: UserID, _ patch: UserPatch, newAccessKey: Secret?) throws(Rejection) -> Event {
+        _ = try user(id)
+        if let group = patch.group, groups[group] == nil { throw .invalid(field: "group", "group \(group) does not exist") }
+        return .userUpdated(UserUpdated(id: id, role: patch.role, group: patch.group, enabled: patch.enabled,
+                                        accessKeyHash: newAccessKey?.hash, accessKeyHint: newAccessKey?.hint,
+                                        passwordChanged: patch.passwordChanged))
+    }
+
+    func credit(_ id: UserID, amount: Int64, note: String) throws(Rejection) -> Event {
+        _ = try user(id)
+        let amount = try Validate.credits(amount, field: "amount", allowZero: false)
+        guard users[id]!.balance <= Limits.credits - amount else { throw .invalid(field: "amount", "would overflow the balance") }
+        return .balanceCredited(BalanceChanged(user: id, amount: amount, note: try Validate.note(note, field: "note")))
+    }
+
+    func adjustBalance(_ id: UserID, amount: Int64, note: String) throws(Rejection) -> Event {
+        _ = try user(id)
+        guard amount != 0, abs(amount) <= Limits.credits else { throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size") }
+        guard !note.isEmpty else { throw .invalid(field: "reason", "an adjustment needs a reason") }
+        return .balanceAdjusted(BalanceChanged(user: id, amount: amount, note: try Validate.note(note, field: "reason")))
+    }
+
+    func setGroup(_ name: String, multiplier: Multiplier, models: [String], rpm: Int64?, tpm: Int64?) throws(Rejection) -> Event {
+        let name = try Validate.identifier(name, field: "name")
+        guard multiplier.micros >= 0, multiplier <= Multiplier(micros: Multiplier.maximumMicros) else {
+            throw .invalid(field: "multiplier", "must be between 0 and 1000")
+        }
+        let models = try Validate.list(models, field: "models") { (m: String) throws(Rejection) in try Validate.model(m, field: "models") }
+        return .groupSet(GroupSet(name: name, multiplier: multiplier, models: models,
+                                  rpm: try Validate.optionalRange(rpm, field: "rpm", 1...Limits.perMinute),
+                                  tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute)))
+    }
+
+    func removeGroup(_ name: String) throws(Rejection) -> Event {
+        guard groups[name] != nil else { throw .notFound("group \(name)") }
+        if users.values.contains(where: { $0.group == name }) || tokens.values.contains(where: { !$0.deleted && $0.group == name }) {
+            throw .conflict("group \(name) is still used by users or tokens; move them first")
+        }
+        return .groupRemoved(name: name)
+    }
+
+    func setPrice(_ model: String, _ price: Price) throws(Rejection) -> Event {
+        let model = try Validate.model(model)
+        guard price.isValid else { throw .invalid(field: "price", "every price must be between 0 and \(Price.maximum) credits") }
+        return .priceSet(PriceSet(model: model, price: price))
+    }
+
+    func removePrice(_ model: String) throws(Rejection) -> Event {
+        guard prices[model] != nil else { throw .notFound("price for \(model)") }
+        return .priceRemoved(model: model)
+    }
+
+    func setChannel(_ channel: ChannelSet) throws(Rejection) -> Event {
+        var channel = channel
+        channel.name = try Validate.name(channel.name)
+        let url = channel.baseURL
+        guard url.utf8.count <= Limits.urlBytes, url.hasPrefix("http://") || url.hasPrefix("https://"),
+              url.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else { throw .invalid(field: "base_url", "must be an http:// or https:// URL") }
+        while channel.baseURL.hasSuffix("/") { channel.baseURL.removeLast() }
+        guard !channel.models.isEmpty else { throw .invalid(field: "models", "a channel must serve at least one model") }
+        channel.models = try Validate.list(channel.models, field: "models") { (m: String) throws(Rejection) in try Validate.model(m, field: "models") }
+        for group in channel.groups where groups[group] == nil { throw .invalid(field: "groups", "group \(group) does not exist") }
+        guard Limits.priority.contains(channel.priority) else { throw .invalid(field: "priority", "must be within \(Limits.priority)") }
+        guard Limits.weight.contains(channel.weight) else { throw .invalid(field: "weight", "must be within \(Limits.weight)") }
+        return .channelSet(channel)
+    }
+
+    func removeChannel(_ id: ChannelID) throws(Rejection) -> Event {
+        guard channels[id] != nil else { throw .notFound("channel \(id)") }
+        return .channelRemoved(id)
+    }
+}

@@ -1,0 +1,33 @@
+/// Payloads of the group, price and channel events; the binary layout is in `Event+binary.swift`,
+/// documented field by field in Docs/events.md.
+
+public struct GroupSet: Hashable, Sendable {
+    public var name: String
+    public var multiplier: Multiplier
+    /// Models the group may use; empty = every priced model.
+    public var models: [String]
+    /// Requests per minute per token; nil = no limit.
+    public var rpm: Int64?
+    /// Tokens (prompt + completion) per minute per token; nil = no limit.
+    public var tpm: Int64?
+}
+
+public struct PriceSet: Hashable, Sendable {
+    public var model: String
+    public var price: Price
+}
+
+/// A channel's non-secret fields. Its key is never an event (SPEC §2).
+public struct ChannelSet: Hashable, Sendable {
+    public var id: ChannelID
+    public var name: String
+    public var kind: ChannelKind
+    public var baseURL: String
+    public var models: [String]
+    /// Groups allowed to use it; empty = every group.
+    public var groups: [String]
+    public var priority: Int64
+    public var weight: Int64
+    public var enabled: Bool
+}
+

@@ -1,0 +1,121 @@
+/// Every state change Tally knows. The log holds nothing else; projections,
+/// request logs and audits are all derived from a sequence of these.
+public enum Event: Hashable, Sendable {
+    case userCreated(UserCreated)
+    case userUpdated(UserUpdated)
+    case balanceCredited(BalanceChanged)
+    case balanceAdjusted(BalanceChanged)
+    case groupSet(GroupSet)
+    case groupRemoved(name: String)
+    case priceSet(PriceSet)
+    case priceRemoved(model: String)
+    case channelSet(ChannelSet)
+    case channelRemoved(ChannelID)
+    case tokenCreated(TokenCreated)
+    case tokenUpdated(TokenUpdated)
+    case tokenDisabled(TokenID)
+    case tokenEnabled(TokenID)
+    case tokenRegenerated(TokenRegenerated)
+    case tokenDeleted(TokenID)
+    case tokenToppedUp(TokenToppedUp)
+    case chargeReserved(ChargeReserved)
+    case chargeSettled(ChargeSettled)
+    case chargeVoided(ChargeVoided)
+    case chargeExpired(ChargeExpired)
+    case chargeAdjusted(ChargeAdjusted)
+    case relayRejected(RelayRejected)
+
+    public var type: EventType {
+        switch self {
+        case .userCreated: .userCreated
+        case .userUpdated: .userUpdated
+        case .balanceCredited: .balanceCredited
+        case .balanceAdjusted: .balanceAdjusted
+        case .groupSet: .groupSet
+        case .groupRemoved: .groupRemoved
+        case .priceSet: .priceSet
+        case .priceRemoved: .priceRemoved
+        case .channelSet: .channelSet
+        case .channelRemoved: .channelRemoved
+        case .tokenCreated: .tokenCreated
+        case .tokenUpdated: .tokenUpdated
+        case .tokenDisabled: .tokenDisabled
+        case .tokenEnabled: .tokenEnabled
+        case .tokenRegenerated: .tokenRegenerated
+        case .tokenDeleted: .tokenDeleted
+        case .tokenToppedUp: .tokenToppedUp
+        case .chargeReserved: .chargeReserved
+        case .chargeSettled: .chargeSettled
+        case .chargeVoided: .chargeVoided
+        case .chargeExpired: .chargeExpired
+        case .chargeAdjusted: .chargeAdjusted
+        case .relayRejected: .relayRejected
+        }
+    }
+}
+
+/// The stable numeric code of each event type (stored) and its name (shown).
+/// Codes are never reused; a new field means a new schema version, not a new code.
+public enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible {
+    case userCreated = 1
+    case userUpdated = 2
+    case balanceCredited = 3
+    case balanceAdjusted = 4
+    case groupSet = 10
+    case groupRemoved = 11
+    case priceSet = 12
+    case priceRemoved = 13
+    case channelSet = 14
+    case channelRemoved = 15
+    case tokenCreated = 20
+    case tokenUpdated = 21
+    case tokenDisabled = 22
+    case tokenEnabled = 23
+    case tokenRegenerated = 24
+    case tokenDeleted = 25
+    case tokenToppedUp = 26
+    case chargeReserved = 30
+    case chargeSettled = 31
+    case chargeVoided = 32
+    case chargeExpired = 33
+    case chargeAdjusted = 34
+    case relayRejected = 40
+
+    /// The schema version this build writes and the newest it can read.
+    /// Every type is at version 1; replay refuses anything newer.
+    public var currentVersion: UInt8 { 1 }
+
+    /// `token.created`, `charge.settled`, …
+    public var description: String {
+        switch self {
+        case .userCreated: "user.created"
+        case .userUpdated: "user.updated"
+        case .balanceCredited: "balance.credited"
+        case .balanceAdjusted: "balance.adjusted"
+        case .groupSet: "group.set"
+        case .groupRemoved: "group.removed"
+        case .priceSet: "price.set"
+        case .priceRemoved: "price.removed"
+        case .channelSet: "channel.set"
+        case .channelRemoved: "channel.removed"
+        case .tokenCreated: "token.created"
+        case .tokenUpdated: "token.updated"
+        case .tokenDisabled: "token.disabled"
+        case .tokenEnabled: "token.enabled"
+        case .tokenRegenerated: "token.regenerated"
+        case .tokenDeleted: "token.deleted"
+        case .tokenToppedUp: "token.topped_up"
+        case .chargeReserved: "charge.reserved"
+        case .chargeSettled: "charge.settled"
+        case .chargeVoided: "charge.voided"
+        case .chargeExpired: "charge.expired"
+        case .chargeAdjusted: "charge.adjusted"
+        case .relayRejected: "relay.rejected"
+        }
+    }
+
+    public init?(name: String) {
+        guard let type = EventType.allCases.first(where: { $0.description == name }) else { return nil }
+        self = type
+    }
+}

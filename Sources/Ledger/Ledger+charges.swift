@@ -1,0 +1,108 @@
+import LMDB
+
+/// The two-phase charge, as the relay drives it. Each request id gets one
+/// reservation and exactly one closing event; a retry with identical content
+/// answers the original, different content is refused (as Stripe and
+/// TigerBeetle treat idempotency keys).
+extension Ledger {
+    /// Phase 1: holds `amount` against the token and its owner; durable on return.
+    public func reserve(requestID: String, token: TokenID, model: String, amount: Int64, stream: Bool) async throws -> Reservation {
+        if let open = state.pending[requestID] {
+            guard open.token == token, open.model == model, open.amount == amount, open.stream == stream else {
+                throw Rejection.requestIDReused(requestID)
+            }
+            return open
+        }
+        guard undurableRequests[requestID] == nil, try storedEvents(requestID: requestID).isEmpty else {
+            throw Rejection.requestIDReused(requestID)
+        }
+        let now = now()
+        try await run(by: .relay) { state throws(Rejection) in
+            try state.reserve(requestID: requestID, token: token, model: model, amount: amount, stream: stream, now: now)
+        }
+        rates.record(token: token, atMs: now, requests: 1, tokens: 0)
+        return state.pending[requestID]!
+    }
+
+    /// Phase 2: charges what `outcome` reports at today's price.
+    public func settle(requestID: String, outcome: Outcome) async throws -> ChargeSettled {
+        guard state.pending[requestID] != nil else {
+            return try resolvedBefore(requestID) { event in
+                guard case .chargeSettled(let settled) = event, settled.usage == outcome.usage,
+                      settled.estimated == outcome.estimated, settled.status == outcome.status else { return nil }
+                return settled
+            }
+        }
+        guard let envelope = try await run(by: .relay, { state throws(Rejection) in try state.settle(requestID: requestID, outcome: outcome) }),
+              case .chargeSettled(let settled) = envelope.event else { preconditionFailure("settle yields charge.settled") }
+        rates.record(token: settled.token, atMs: envelope.time, requests: 0, tokens: settled.usage.promptTokens + settled.usage.completionTokens)
+        return settled
+    }
+
+    /// Phase 2 without a charge: the upstream failed or the client left before any output.
+    @discardableResult
+    public func void(requestID: String, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided {
+        guard state.pending[requestID] != nil else {
+            return try resolvedBefore(requestID) { event in
+                guard case .chargeVoided(let voided) = event, voided.reason == reason else { return nil }
+                return voided
+            }
+        }
+        guard let envelope = try await run(by: .relay, { state throws(Rejection) in
+            try state.void(requestID: requestID, reason: reason, channel: channel, status: status, durationMs: durationMs)
+        }), case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
+        return voided
+    }
+
+    /// Resolves every open reservation older than `olderThanMs` (all of them
+    /// at startup, when nothing can be in flight) by an explicit event.
+    public func expireDangling(policy: ExpiryPolicy, olderThanMs: Int64 = 0) async throws -> [ChargeExpired] {
+        let cutoff = now() - olderThanMs
+        let open = state.pending.values.filter { $0.time <= cutoff }.sorted { $0.seq < $1.seq }
+        let events = try open.map { (r: Reservation) throws(Rejection) in try state.expire(requestID: r.requestID, policy: policy) }
+        let envelopes = try await commit(events, by: .system)
+        return envelopes.compactMap { if case .chargeExpired(let e) = $0.event { e } else { nil } }
+    }
+
+    /// Refunds (negative) or surcharges (positive) a settled request, with a reason.
+    public func adjustCharge(requestID: String, amount: Int64, reason: String, by actor: EventActor) async throws -> ChargeAdjusted {
+        let settled = try storedEvents(requestID: requestID).compactMap { envelope -> ChargeSettled? in
+            if case .chargeSettled(let e) = envelope.event { e } else { nil }
+        }.first
+        guard let settled else { throw Rejection.notFound("settled request \(requestID)") }
+        guard let envelope = try await run(by: actor, { state throws(Rejection) in
+            try state.adjustCharge(requestID: requestID, token: settled.token, user: settled.user, amount: amount, reason: reason)
+        }), case .chargeAdjusted(let adjusted) = envelope.event else { preconditionFailure("adjust yields charge.adjusted") }
+        return adjusted
+    }
+
+    /// The durable events of a request, through the `by_request` index.
+    public nonisolated func storedEvents(requestID: String) throws -> [Envelope] {
+        try store.environment.read { txn in
+            try txn.withCursor(store.byRequest) { cursor in
+                let prefix = Array(requestID.utf8)
+                var found: [Envelope] = []
+                var entry = try cursor.seek(atLeast: prefix)
+                while let (key, _) = entry, key.count == prefix.count + 8, key.starts(with: prefix) {
+                    let seq = Keys.trailingSeq(key)
+                    guard let value = try Keys.seq(seq).withUnsafeBytes({ try txn.get(store.events, key: $0) }) else {
+                        throw LogError.corrupt(seq: seq, "indexed under request \(requestID) but missing from the log")
+                    }
+                    found.append(try Envelope.decode(seq: seq, from: value))
+                    entry = try cursor.next()
+                }
+                return found
+            }
+        }
+    }
+
+    /// For a request that is no longer open: the identical earlier result, or why not.
+    private func resolvedBefore<T>(_ requestID: String, _ match: (Event) -> T?) throws -> T {
+        let events = try storedEvents(requestID: requestID)
+        guard events.contains(where: { if case .chargeReserved = $0.event { true } else { false } }) else {
+            throw Rejection.notFound("open reservation for request \(requestID)")
+        }
+        for envelope in events { if let result = match(envelope.event) { return result } }
+        throw Rejection.alreadyResolved(requestID)
+    }
+}

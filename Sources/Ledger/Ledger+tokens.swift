@@ -1,0 +1,54 @@
+/// Token lifecycle commands. A non-admin user acts only on their own tokens;
+/// anyone else's answers "not found" so ids cannot be probed.
+extension Ledger {
+    /// Creates a token for `owner`; the key is returned once, only its hash kept.
+    public func createToken(_ draft: TokenDraft, owner: UserID, by actor: EventActor) async throws -> (token: TokenState, key: String) {
+        let secret = Secret.generate()
+        var id = TokenID.random()
+        while state.tokens[id] != nil { id = TokenID.random() }
+        let now = now()
+        try await run(by: actor) { [id] state throws(Rejection) in
+            try state.createToken(draft, id: id, owner: owner, secret: secret, now: now)
+        }
+        return (state.tokens[id]!, secret.plain)
+    }
+
+    public func updateToken(_ patch: TokenUpdated, by actor: EventActor) async throws -> TokenState {
+        try authorize(patch.id, actor)
+        let now = now()
+        try await run(by: actor) { state throws(Rejection) in try state.updateToken(patch, now: now) }
+        return state.tokens[patch.id]!
+    }
+
+    public func setTokenEnabled(_ id: TokenID, _ enabled: Bool, by actor: EventActor) async throws -> TokenState {
+        try authorize(id, actor)
+        try await run(by: actor) { state throws(Rejection) in try state.setTokenEnabled(id, enabled) }
+        return state.tokens[id]!
+    }
+
+    /// Issues a new key; the old one keeps working for `graceMs` (nil or 0: revoked now).
+    public func regenerateToken(_ id: TokenID, graceMs: Int64?, by actor: EventActor) async throws -> (token: TokenState, key: String) {
+        try authorize(id, actor)
+        let secret = Secret.generate()
+        let now = now()
+        try await run(by: actor) { state throws(Rejection) in try state.regenerateToken(id, secret: secret, graceMs: graceMs, now: now) }
+        return (state.tokens[id]!, secret.plain)
+    }
+
+    public func deleteToken(_ id: TokenID, by actor: EventActor) async throws {
+        try authorize(id, actor)
+        try await run(by: actor) { state throws(Rejection) in try state.deleteToken(id) }
+    }
+
+    public func topUpToken(_ id: TokenID, amount: Int64, by actor: EventActor) async throws -> TokenState {
+        try authorize(id, actor)
+        try await run(by: actor) { state throws(Rejection) in try state.topUpToken(id, amount: amount) }
+        return state.tokens[id]!
+    }
+
+    /// Users act on their own tokens; admins, the relay and the system on any.
+    func authorize(_ id: TokenID, _ actor: EventActor) throws(Rejection) {
+        guard case .user(let caller) = actor else { return }
+        _ = try state.token(id, visibleTo: caller)
+    }
+}

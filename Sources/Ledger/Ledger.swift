@@ -1,0 +1,120 @@
+import Glibc
+import LMDB
+import Logging
+
+/// The ledger: the projections in memory, the log on disk, and the one place
+/// where commands are checked and turned into events.
+///
+/// An actor so that checking a command and applying its events happen as one
+/// step (two reservations cannot both pass the same balance check). Events are
+/// applied to the in-memory state when sealed and the caller resumes only once
+/// the writer made them durable; meanwhile other commands proceed, which is
+/// what lets the writer gather them into one transaction. If a commit fails the
+/// state is ahead of the disk, so the ledger halts (fails closed) until restart.
+public actor Ledger {
+    public let store: LedgerStore
+    public let secrets: SecretStore
+    let writer: LogWriter
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+    public let configuration: LedgerConfiguration
+
+    public private(set) var state: LedgerState
+    /// Request ids sealed but not yet durable (so not yet in `by_request`).
+    var undurableRequests: [String: Int] = [:]
+    var halted: String?
+    var eventsSinceSnapshot: UInt64 = 0
+    var rejections = RejectionCoalescer()
+    public internal(set) var rates = RateWindows()
+
+    /// Opens the store, loads the newest snapshot and replays the log's tail.
+    public init(path: String, configuration: LedgerConfiguration = LedgerConfiguration(), logger: Logger,
+                clock: @escaping @Sendable () -> Int64 = LedgerClock.now) throws {
+        let store = try LedgerStore(path: path, options: configuration.environment)
+        let loaded = try Replay.latest(store: store, logger: logger)
+        self.store = store
+        self.secrets = try SecretStore(store: store, directory: path, create: !configuration.environment.readOnly)
+        self.writer = LogWriter(store: store)
+        self.logger = logger
+        self.clock = clock
+        self.configuration = configuration
+        self.state = loaded
+        self.rates = try Replay.recentRates(store: store, state: loaded, now: clock())
+    }
+
+    /// Flushes and stops the writer. Nothing is accepted afterwards.
+    public func close() {
+        writer.shutdown()
+        halted = halted ?? "the ledger is closed"
+    }
+
+    /// The current time for commands, never before the last event's.
+    func now() -> Int64 { max(clock(), state.time) }
+
+    /// Seals `events` onto the chain, applies them, and returns once durable.
+    @discardableResult
+    package func commit(_ events: [Event], by actor: EventActor) async throws -> [Envelope] {
+        if let halted { throw LogError.halted(halted) }
+        guard !events.isEmpty else { return [] }
+        let time = now()
+        var envelopes: [Envelope] = []
+        envelopes.reserveCapacity(events.count)
+        var writes: [StoreWrite] = []
+        writes.reserveCapacity(events.count * 3)
+        var requestIDs: [String] = []
+        for event in events {
+            let (envelope, bytes) = Envelope.seal(seq: state.seq + 1, time: time, actor: actor, event: event, previous: state.head)
+            do {
+                try state.apply(envelope)
+            } catch {
+                // A validated event that cannot be applied is a bug in a command: stop before it reaches disk.
+                halted = "\(error)"
+                throw LogError.halted(halted!)
+            }
+            writes.append(.put(store.events, key: Keys.seq(envelope.seq), value: bytes, options: .append))
+            for (db, key) in IndexEntries.keys(for: envelope, in: store) { writes.append(.put(db, key: key, value: [], options: [])) }
+            if let requestID = envelope.event.requestID {
+                requestIDs.append(requestID)
+                undurableRequests[requestID, default: 0] += 1
+            }
+            envelopes.append(envelope)
+        }
+        eventsSinceSnapshot += UInt64(events.count)
+        defer { for id in requestIDs { settleUndurable(id) } }
+        do {
+            try await writer.write(writes)
+        } catch {
+            halted = halted ?? "\(error)"
+            logger.critical("ledger write failed; halting", metadata: ["error": "\(error)"])
+            throw error
+        }
+        if configuration.snapshotEvery > 0, eventsSinceSnapshot >= configuration.snapshotEvery {
+            eventsSinceSnapshot = 0
+            try await writeSnapshot()
+        }
+        return envelopes
+    }
+
+    private func settleUndurable(_ requestID: String) {
+        if let count = undurableRequests[requestID], count > 1 {
+            undurableRequests[requestID] = count - 1
+        } else {
+            undurableRequests[requestID] = nil
+        }
+    }
+
+    /// Runs a pure command against the state and commits its event.
+    func run(by actor: EventActor, _ command: (LedgerState) throws(Rejection) -> Event?) async throws -> Envelope? {
+        guard let event = try command(state) else { return nil }
+        return try await commit([event], by: actor).first
+    }
+}
+
+/// Milliseconds since the Unix epoch from the system clock.
+public enum LedgerClock {
+    @Sendable public static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}

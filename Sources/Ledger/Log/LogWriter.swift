@@ -1,0 +1,150 @@
+import Dispatch
+import Foundation
+import LMDB
+import Synchronization
+
+/// One write to apply inside the group's transaction.
+public enum StoreWrite: Sendable {
+    case put(Database, key: [UInt8], value: [UInt8], options: PutOptions)
+    case delete(Database, key: [UInt8])
+}
+
+/// The single owner of the LMDB write transaction (group commit).
+///
+/// Callers enqueue jobs in log order; one dedicated thread takes everything
+/// queued, writes it in one transaction, commits (fsync in durable mode) and
+/// only then resumes every waiter. A dedicated thread rather than an actor:
+/// an LMDB write transaction belongs to the thread that began it, and a task
+/// may change threads at any suspension. The queue between the two worlds is
+/// a mutex-guarded array and a semaphore; that is the whole of the locking.
+///
+/// After a failed commit every later job fails too (`LogError.halted`): the
+/// sequence numbers behind it are already promised, and writing them with a
+/// hole would break the log's density.
+public final class LogWriter: Sendable {
+    struct Job {
+        var writes: [StoreWrite]
+        var continuation: CheckedContinuation<Void, any Error>?
+    }
+
+    struct Queue {
+        var jobs: [Job] = []
+        var failure: String?
+        var stopping = false
+    }
+
+    /// Writes per transaction at most: bounds a commit's latency and dirty
+    /// pages however deep the queue gets. Larger jobs still commit whole.
+    static let maxWritesPerTransaction = 64_000
+    /// In relaxed mode, how stale the disk may become before a forced flush.
+    static let relaxedFlushInterval: DispatchTimeInterval = .milliseconds(100)
+
+    private let store: LedgerStore
+    private let queue = Mutex(Queue())
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(store: LedgerStore) {
+        self.store = store
+        let thread = Thread { [self] in run() }
+        thread.name = "tally-ledger-writer"
+        thread.start()
+    }
+
+    /// Enqueues synchronously (so callers on one actor keep their order) and
+    /// calls `continuation` once the writes are durable or failed.
+    func enqueue(_ writes: [StoreWrite], continuation: CheckedContinuation<Void, any Error>?) {
+        let failure: String? = queue.withLock { q in
+            if let failure = q.failure { return failure }
+            if q.stopping { return "the writer is shut down" }
+            q.jobs.append(Job(writes: writes, continuation: continuation))
+            return nil
+        }
+        if let failure {
+            continuation?.resume(throwing: LogError.halted(failure))
+        } else {
+            wakeup.signal()
+        }
+    }
+
+    /// Writes `writes` durably; returns when committed.
+    func write(_ writes: [StoreWrite]) async throws {
+        try await withCheckedThrowingContinuation { enqueue(writes, continuation: $0) }
+    }
+
+    /// Finishes what is queued, then stops the thread.
+    func shutdown() {
+        let alreadyStopping = queue.withLock { q in
+            defer { q.stopping = true }
+            return q.stopping
+        }
+        guard !alreadyStopping else { return }
+        wakeup.signal()
+        finished.wait()
+    }
+
+    private func run() {
+        let relaxed = store.environment.options.sync == .relaxed
+        var dirty = false
+        while true {
+            let woke = wakeup.wait(timeout: relaxed && dirty ? .now() + LogWriter.relaxedFlushInterval : .distantFuture)
+            if woke == .timedOut {
+                try? store.environment.sync()
+                dirty = false
+                continue
+            }
+            let (jobs, stop) = takeJobs()
+            if !jobs.isEmpty {
+                commit(jobs)
+                dirty = true
+            }
+            if stop {
+                if relaxed { try? store.environment.sync() }
+                finished.signal()
+                return
+            }
+        }
+    }
+
+    private func takeJobs() -> ([Job], Bool) {
+        queue.withLock { q in
+            var count = 0
+            var writes = 0
+            for job in q.jobs {
+                guard count == 0 || writes + job.writes.count <= LogWriter.maxWritesPerTransaction else { break }
+                writes += job.writes.count
+                count += 1
+            }
+            let taken = Array(q.jobs.prefix(count))
+            q.jobs.removeFirst(count)
+            if !q.jobs.isEmpty { wakeup.signal() }
+            return (taken, q.stopping && q.jobs.isEmpty)
+        }
+    }
+
+    private func commit(_ jobs: [Job]) {
+        do {
+            try store.environment.write { txn in
+                for job in jobs {
+                    for write in job.writes {
+                        switch write {
+                        case .put(let db, let key, let value, let options):
+                            try txn.put(db, key: key, value: value, options: options)
+                        case .delete(let db, let key):
+                            try txn.delete(db, key: key)
+                        }
+                    }
+                }
+            }
+            for job in jobs { job.continuation?.resume() }
+        } catch {
+            let reason = "\(error)"
+            let orphans = queue.withLock { q in
+                q.failure = reason
+                defer { q.jobs.removeAll() }
+                return q.jobs
+            }
+            for job in jobs + orphans { job.continuation?.resume(throwing: LogError.halted(reason)) }
+        }
+    }
+}

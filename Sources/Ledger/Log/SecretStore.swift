@@ -1,0 +1,98 @@
+import Crypto
+import Glibc
+import LMDB
+
+/// Secrets that must never be events. Channel keys: the one kind of secret
+/// Tally must be able to read back (to call the upstream), so it cannot be
+/// hashed. Password hashes (bcrypt, made by the console) are kept here too so
+/// that exports of the log carry no password material at all. They live outside the event log
+/// in the `secrets` database, sealed with AES-GCM under a master key kept in
+/// `master.key` beside the data (mode 0600): a copy of the LMDB file, a
+/// snapshot or an export alone reveals no key.
+public final class SecretStore: Sendable {
+    static let channelKind: UInt8 = 1
+    static let passwordKind: UInt8 = 2
+    let store: LedgerStore
+    let masterKey: SymmetricKey?
+
+    /// Loads the master key from `directory/master.key`, creating it if allowed.
+    init(store: LedgerStore, directory: String, create: Bool) throws {
+        self.store = store
+        self.masterKey = try SecretStore.loadMasterKey(path: directory + "/master.key", create: create)
+    }
+
+    func key(_ channel: ChannelID) -> [UInt8] { SecretStore.key(SecretStore.channelKind, channel.raw) }
+
+    static func key(_ kind: UInt8, _ id: UInt64) -> [UInt8] {
+        var w = BinaryWriter(capacity: 9)
+        w.byte(kind)
+        w.fixed64(id)
+        return w.bytes
+    }
+
+    func passwordWrite(user: UserID, hash: String) -> StoreWrite {
+        .put(store.secrets, key: SecretStore.key(SecretStore.passwordKind, user.raw), value: Array(hash.utf8), options: [])
+    }
+
+    /// The user's stored password hash (bcrypt), or nil when none was set.
+    public func passwordHash(user: UserID) throws -> String? {
+        let key = SecretStore.key(SecretStore.passwordKind, user.raw)
+        return try store.environment.read { txn in try txn.get(store.secrets, key: key).map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    func sealWrite(channel: ChannelID, key plain: String) throws -> StoreWrite {
+        guard let masterKey else { throw SecretStoreError.noMasterKey }
+        let box = try AES.GCM.seal(Array(plain.utf8), using: masterKey, authenticating: key(channel))
+        guard let combined = box.combined else { throw SecretStoreError.sealFailed }
+        return .put(store.secrets, key: key(channel), value: Array(combined), options: [])
+    }
+
+    func deleteWrite(channel: ChannelID) -> StoreWrite { .delete(store.secrets, key: key(channel)) }
+
+    /// The channel's key, or nil if none was set.
+    func open(channel: ChannelID) throws -> String? {
+        guard let masterKey else { throw SecretStoreError.noMasterKey }
+        let aad = key(channel)
+        guard let sealed = try store.environment.read({ txn in try txn.get(store.secrets, key: aad) }) else { return nil }
+        let box = try AES.GCM.SealedBox(combined: sealed)
+        let plain = try AES.GCM.open(box, using: masterKey, authenticating: aad)
+        return String(decoding: plain, as: UTF8.self)
+    }
+
+    /// Whether a key is stored for the channel (the API shows `key_set`, never the key).
+    public func hasKey(channel: ChannelID) -> Bool {
+        (try? store.environment.read { txn in try txn.get(store.secrets, key: key(channel)) != nil }) ?? false
+    }
+
+    private static func loadMasterKey(path: String, create: Bool) throws -> SymmetricKey? {
+        let fd = Glibc.open(path, O_RDONLY)
+        if fd >= 0 {
+            defer { Glibc.close(fd) }
+            var bytes = [UInt8](repeating: 0, count: 32)
+            guard Glibc.read(fd, &bytes, 32) == 32 else { throw SecretStoreError.badMasterKey(path) }
+            return SymmetricKey(data: bytes)
+        }
+        guard create else { return nil }
+        let key = SymmetricKey(size: .bits256)
+        let out = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard out >= 0 else { throw SecretStoreError.badMasterKey(path) }
+        defer { Glibc.close(out) }
+        let written = key.withUnsafeBytes { Glibc.write(out, $0.baseAddress, 32) }
+        guard written == 32, fsync(out) == 0 else { throw SecretStoreError.badMasterKey(path) }
+        return key
+    }
+}
+
+public enum SecretStoreError: Error, CustomStringConvertible {
+    case noMasterKey
+    case sealFailed
+    case badMasterKey(String)
+
+    public var description: String {
+        switch self {
+        case .noMasterKey: "no master key: channel secrets cannot be read in this mode"
+        case .sealFailed: "sealing a channel secret failed"
+        case .badMasterKey(let path): "the master key at \(path) cannot be read or written (it must hold 32 bytes)"
+        }
+    }
+}

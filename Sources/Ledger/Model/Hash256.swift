@@ -1,0 +1,39 @@
+import Crypto
+
+/// A SHA-256 digest: of a secret (token or access key — only this and a display
+/// hint are ever stored) or a link of the event hash chain. Four words make it a
+/// cheap dictionary key for admission lookups.
+public struct Hash256: Hashable, Sendable, Comparable {
+    public let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+
+    public init(a: UInt64, b: UInt64, c: UInt64, d: UInt64) {
+        (self.a, self.b, self.c, self.d) = (a, b, c, d)
+    }
+
+    /// Hashes the secret's UTF-8 bytes.
+    public init(of secret: some StringProtocol) {
+        self.init(bytes: Array(SHA256.hash(data: Array(secret.utf8))))
+    }
+
+    /// From 32 raw digest bytes (big-endian words).
+    public init(bytes: some Collection<UInt8>) {
+        precondition(bytes.count == 32, "a SHA-256 digest has 32 bytes")
+        var words = [UInt64](repeating: 0, count: 4)
+        for (i, byte) in bytes.enumerated() { words[i / 8] = words[i / 8] << 8 | UInt64(byte) }
+        self.init(a: words[0], b: words[1], c: words[2], d: words[3])
+    }
+
+    public var bytes: [UInt8] {
+        [a, b, c, d].flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (56 - 8 * $0)) } }
+    }
+
+    public var hex: String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.a, lhs.b, lhs.c, lhs.d) < (rhs.a, rhs.b, rhs.c, rhs.d) }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,0 +1,62 @@
+/// A model's price in credits per million tokens, or per request.
+public struct Price: Hashable, Sendable {
+    public var input: Int64
+    public var output: Int64
+    public var cachedInput: Int64
+    /// When set, the model is billed per call at this many credits and token prices are ignored.
+    public var perRequest: Int64?
+
+    /// The highest price accepted, per million tokens or per request: 10^12 credits
+    /// keeps every product in `PriceMath` far inside 128 bits.
+    public static let maximum: Int64 = 1_000_000_000_000
+
+    public init(input: Int64 = 0, output: Int64 = 0, cachedInput: Int64 = 0, perRequest: Int64? = nil) {
+        self.input = input
+        self.output = output
+        self.cachedInput = cachedInput
+        self.perRequest = perRequest
+    }
+
+    /// Whether every field is within 0…`maximum`.
+    public var isValid: Bool {
+        [input, output, cachedInput, perRequest ?? 0].allSatisfy { $0 >= 0 && $0 <= Price.maximum }
+    }
+}
+
+/// Token counts an upstream reported (or that were estimated).
+public struct Usage: Hashable, Sendable {
+    public var promptTokens: Int64
+    /// Prompt tokens served from the provider's cache; part of `promptTokens`.
+    public var cachedTokens: Int64
+    public var completionTokens: Int64
+
+    public init(promptTokens: Int64 = 0, cachedTokens: Int64 = 0, completionTokens: Int64 = 0) {
+        self.promptTokens = promptTokens
+        self.cachedTokens = cachedTokens
+        self.completionTokens = completionTokens
+    }
+}
+
+/// The price formula of SPEC §2, in integers only:
+/// credits = ceil(multiplier × (uncached input × input price + cached × cached price
+/// + output × output price) / 1,000,000), or multiplier × per-request price.
+public enum PriceMath {
+    /// Credits for `usage` at `price` and `multiplier`, saturating at `Int64.max`.
+    public static func credits(for usage: Usage, price: Price, multiplier: Multiplier) -> Int64 {
+        let micros = Int128(multiplier.micros)
+        if let perRequest = price.perRequest {
+            return ceilDivide(micros * Int128(perRequest), by: Int128(Multiplier.scale))
+        }
+        let cached = Int128(max(0, min(usage.cachedTokens, usage.promptTokens)))
+        let uncached = Int128(max(0, usage.promptTokens)) - cached
+        let output = Int128(max(0, usage.completionTokens))
+        let perMillion = uncached * Int128(price.input) + cached * Int128(price.cachedInput) + output * Int128(price.output)
+        return ceilDivide(micros * perMillion, by: Int128(Multiplier.scale) * 1_000_000)
+    }
+
+    static func ceilDivide(_ numerator: Int128, by denominator: Int128) -> Int64 {
+        precondition(numerator >= 0 && denominator > 0)
+        let quotient = (numerator + denominator - 1) / denominator
+        return quotient > Int128(Int64.max) ? Int64.max : Int64(quotient)
+    }
+}

@@ -1,0 +1,144 @@
+/// Folding one event into the state. Events were validated when they were
+/// written, so a reference to something that does not exist means the log is
+/// not one Tally wrote: replay stops with `ReplayError.inconsistent`.
+extension LedgerState {
+    public mutating func apply(_ envelope: Envelope) throws(ReplayError) {
+        guard envelope.seq == seq + 1 else {
+            throw ReplayError.inconsistent(seq: envelope.seq, "expected sequence \(seq + 1)")
+        }
+        guard envelope.previousHash == head else {
+            throw ReplayError.inconsistent(seq: envelope.seq, "previous hash does not match the chain")
+        }
+        try apply(envelope.event, seq: envelope.seq, time: envelope.time)
+        seq = envelope.seq
+        head = envelope.hash
+        time = max(time, envelope.time)
+    }
+
+    mutating func apply(_ event: Event, seq: UInt64, time: Int64) throws(ReplayError) {
+        func missing(_ what: String) -> ReplayError { .inconsistent(seq: seq, "refers to unknown \(what)") }
+        switch event {
+        case .userCreated(let e):
+            users[e.id] = UserState(id: e.id, username: e.username, role: e.role, group: e.group, enabled: true,
+                                    accessKeyHash: e.accessKeyHash, accessKeyHint: e.accessKeyHint,
+                                    balance: 0, reserved: 0, createdAt: time)
+            usernames[e.username] = e.id
+            accessKeys[e.accessKeyHash] = e.id
+        case .userUpdated(let e):
+            guard var user = users[e.id] else { throw missing("user \(e.id)") }
+            if let role = e.role { user.role = role }
+            if let group = e.group { user.group = group }
+            if let enabled = e.enabled { user.enabled = enabled }
+            if let hash = e.accessKeyHash {
+                accessKeys[user.accessKeyHash] = nil
+                accessKeys[hash] = e.id
+                user.accessKeyHash = hash
+                user.accessKeyHint = e.accessKeyHint ?? ""
+            }
+            users[e.id] = user
+        case .balanceCredited(let e), .balanceAdjusted(let e):
+            guard users[e.user] != nil else { throw missing("user \(e.user)") }
+            users[e.user]!.balance += e.amount
+        case .groupSet(let e):
+            groups[e.name] = e
+        case .groupRemoved(let name):
+            groups[name] = nil
+        case .priceSet(let e):
+            prices[e.model] = e.price
+        case .priceRemoved(let model):
+            prices[model] = nil
+        case .channelSet(let e):
+            channels[e.id] = e
+        case .channelRemoved(let id):
+            channels[id] = nil
+        case .tokenCreated(let e):
+            tokens[e.id] = TokenState(id: e.id, owner: e.owner, name: e.name, secretHash: e.secretHash, hint: e.hint,
+                                      quota: e.quota, used: 0, reserved: 0, inFlight: 0, expiresAt: e.expiresAt,
+                                      models: e.models, ips: e.ips.compactMap(IPRule.init), group: e.group,
+                                      maxParallel: e.maxParallel, enabled: true, deleted: false, createdAt: time)
+            tokensBySecret[e.secretHash] = e.id
+        case .tokenUpdated(let e):
+            guard var token = tokens[e.id] else { throw missing("token \(e.id)") }
+            if let name = e.name { token.name = name }
+            if let quota = e.quota { token.quota = quota }
+            if let expiresAt = e.expiresAt { token.expiresAt = expiresAt }
+            if let models = e.models { token.models = models }
+            if let ips = e.ips { token.ips = ips.compactMap(IPRule.init) }
+            if let group = e.group { token.group = group }
+            if let maxParallel = e.maxParallel { token.maxParallel = maxParallel }
+            tokens[e.id] = token
+        case .tokenDisabled(let id), .tokenEnabled(let id):
+            guard tokens[id] != nil else { throw missing("token \(id)") }
+            tokens[id]!.enabled = event.type == .tokenEnabled
+        case .tokenRegenerated(let e):
+            guard var token = tokens[e.id] else { throw missing("token \(e.id)") }
+            if let old = token.previousSecret { tokensBySecret[old] = nil }
+            if let until = e.graceUntil {
+                token.previousSecret = token.secretHash
+                token.previousSecretUntil = until
+            } else {
+                tokensBySecret[token.secretHash] = nil
+                token.previousSecret = nil
+                token.previousSecretUntil = nil
+            }
+            token.secretHash = e.secretHash
+            token.hint = e.hint
+            tokensBySecret[e.secretHash] = e.id
+            tokens[e.id] = token
+        case .tokenDeleted(let id):
+            guard var token = tokens[id] else { throw missing("token \(id)") }
+            token.deleted = true
+            tokensBySecret[token.secretHash] = nil
+            if let old = token.previousSecret { tokensBySecret[old] = nil }
+            tokens[id] = token
+        case .tokenToppedUp(let e):
+            guard tokens[e.id] != nil else { throw missing("token \(e.id)") }
+            tokens[e.id]!.quota = (tokens[e.id]!.quota ?? 0) + e.amount
+        case .chargeReserved(let e):
+            guard tokens[e.token] != nil, users[e.user] != nil else { throw missing("token or user of \(e.requestID)") }
+            pending[e.requestID] = Reservation(seq: seq, requestID: e.requestID, token: e.token, user: e.user,
+                                               model: e.model, amount: e.amount, stream: e.stream, time: time)
+            tokens[e.token]!.reserved += e.amount
+            tokens[e.token]!.inFlight += 1
+            tokens[e.token]!.lastUsedAt = time
+            users[e.user]!.reserved += e.amount
+        case .chargeSettled(let e):
+            try release(e.requestID, charging: e.credits, seq: seq)
+        case .chargeVoided(let e):
+            try release(e.requestID, charging: 0, seq: seq)
+        case .chargeExpired(let e):
+            try release(e.requestID, charging: e.credits, seq: seq)
+        case .chargeAdjusted(let e):
+            guard tokens[e.token] != nil, users[e.user] != nil else { throw missing("token or user of \(e.requestID)") }
+            tokens[e.token]!.used += e.amount
+            users[e.user]!.balance -= e.amount
+        case .relayRejected:
+            break
+        }
+    }
+
+    /// Phase 2 of a charge: closes the reservation and charges `credits`.
+    private mutating func release(_ requestID: String, charging credits: Int64, seq: UInt64) throws(ReplayError) {
+        guard let reservation = pending.removeValue(forKey: requestID) else {
+            throw ReplayError.inconsistent(seq: seq, "closes request \(requestID), which has no open reservation")
+        }
+        tokens[reservation.token]!.reserved -= reservation.amount
+        tokens[reservation.token]!.inFlight -= 1
+        tokens[reservation.token]!.used += credits
+        users[reservation.user]!.reserved -= reservation.amount
+        users[reservation.user]!.balance -= credits
+    }
+}
+
+/// Why a replay stopped. Names the sequence number.
+public enum ReplayError: Error, CustomStringConvertible, Equatable {
+    case log(LogError)
+    case inconsistent(seq: UInt64, String)
+
+    public var description: String {
+        switch self {
+        case .log(let error): error.description
+        case .inconsistent(let seq, let reason): "event \(seq) cannot be applied: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import LMDB
+import Logging
+
+/// Rebuilding state from the log: all of it, up to a point, or from the
+/// newest snapshot onwards.
+public enum Replay {
+    /// Where a replay stops.
+    public enum Limit: Sendable, Equatable {
+        case end
+        case seq(UInt64)
+        /// Milliseconds since the epoch: the last event at or before this instant.
+        case time(Int64)
+    }
+
+    /// Applies the log's events after `state.seq` up to `limit`. `progress` is
+    /// called every 1M events with the sequence reached.
+    public static func run(store: LedgerStore, into state: inout LedgerState, until limit: Limit = .end,
+                           progress: ((UInt64) -> Void)? = nil) throws {
+        try store.environment.read { txn in
+            try txn.withCursor(store.events) { cursor in
+                var entry = try cursor.seek(atLeast: Keys.seq(state.seq + 1))
+                while let (key, value) = entry {
+                    guard let seq = Keys.seq(from: key) else { throw LogError.corrupt(seq: state.seq + 1, "an event key is not 8 bytes") }
+                    if case .seq(let last) = limit, seq > last { return }
+                    guard seq == state.seq + 1 else { throw LogError.gap(expected: state.seq + 1, found: seq) }
+                    let envelope = try Envelope.decode(seq: seq, from: value)
+                    if case .time(let instant) = limit, envelope.time > instant { return }
+                    try state.apply(envelope)
+                    if seq % 1_000_000 == 0 { progress?(seq) }
+                    entry = try cursor.next()
+                }
+            }
+        }
+    }
+
+    /// The state at the log's head, from the newest usable snapshot plus the tail.
+    /// A snapshot that does not decode or does not sit on the chain is skipped
+    /// (and logged); the replay then starts from an older one or from scratch.
+    public static func latest(store: LedgerStore, logger: Logger) throws -> LedgerState {
+        var state = loadSnapshot(store: store, atOrBefore: .max, logger: logger) ?? LedgerState()
+        try run(store: store, into: &state)
+        return state
+    }
+
+    /// The newest snapshot at or before `seq` whose head hash matches the log.
+    public static func loadSnapshot(store: LedgerStore, atOrBefore seq: UInt64, logger: Logger) -> LedgerState? {
+        let candidates = (try? Snapshots.list(store: store))?.filter { $0 <= seq }.reversed() ?? []
+        for candidate in candidates {
+            do {
+                let state = try Snapshots.read(store: store, seq: candidate)
+                guard let event = try store.event(candidate), event.hash == state.head else {
+                    logger.warning("snapshot does not match the log; ignoring it", metadata: ["seq": "\(candidate)"])
+                    continue
+                }
+                return state
+            } catch {
+                logger.warning("snapshot unreadable; ignoring it", metadata: ["seq": "\(candidate)", "error": "\(error)"])
+            }
+        }
+        return nil
+    }
+
+    /// The rate windows implied by the last minute of the log (walked backwards from the head).
+    static func recentRates(store: LedgerStore, state: LedgerState, now: Int64) throws -> RateWindows {
+        var windows = RateWindows()
+        let horizon = now - Int64(RateWindows.buckets) * 1000
+        try store.environment.read { txn in
+            try txn.withCursor(store.events) { cursor in
+                var entry = try cursor.last()
+                while let (key, value) = entry, let seq = Keys.seq(from: key) {
+                    let envelope = try Envelope.decode(seq: seq, from: value)
+                    guard envelope.time >= horizon else { return }
+                    switch envelope.event {
+                    case .chargeReserved(let e): windows.record(token: e.token, atMs: envelope.time, requests: 1, tokens: 0)
+                    case .chargeSettled(let e):
+                        windows.record(token: e.token, atMs: envelope.time, requests: 0, tokens: e.usage.promptTokens + e.usage.completionTokens)
+                    default: break
+                    }
+                    entry = try cursor.previous()
+                }
+            }
+        }
+        return windows
+    }
+}

@@ -1,0 +1,102 @@
+/// A snapshot: the whole `LedgerState` at one sequence number, in the same
+/// deterministic binary encoding as events (maps written sorted by key), so
+/// equal states give equal bytes. Derived lookups (by username, by secret) are
+/// rebuilt on load rather than stored.
+///
+///     byte format (1) · fixed64 seq · hash head · signed time
+///     users · tokens · groups · prices · channels · pending  (each: count, entries)
+public enum Snapshot {
+    static let format: UInt8 = 1
+
+    public static func encode(_ state: LedgerState) -> [UInt8] {
+        var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
+        w.byte(format); w.fixed64(state.seq); w.hash(state.head); w.signed(state.time)
+        w.varint(UInt64(state.users.count))
+        for user in state.users.values.sorted(by: { $0.id < $1.id }) {
+            w.fixed64(user.id.raw); w.string(user.username); w.byte(user.role.rawValue); w.string(user.group); w.bool(user.enabled)
+            w.hash(user.accessKeyHash); w.string(user.accessKeyHint); w.signed(user.balance); w.signed(user.reserved); w.signed(user.createdAt)
+        }
+        w.varint(UInt64(state.tokens.count))
+        for t in state.tokens.values.sorted(by: { $0.id < $1.id }) {
+            w.fixed64(t.id.raw); w.fixed64(t.owner.raw); w.string(t.name); w.hash(t.secretHash); w.string(t.hint)
+            w.bool(t.previousSecret != nil); if let previous = t.previousSecret { w.hash(previous) }
+            w.optionalSigned(t.previousSecretUntil); w.optionalSigned(t.quota); w.signed(t.used); w.signed(t.reserved)
+            w.signed(t.inFlight); w.optionalSigned(t.expiresAt); w.strings(t.models); w.strings(t.ips.map(\.text)); w.string(t.group)
+            w.optionalSigned(t.maxParallel); w.bool(t.enabled); w.bool(t.deleted); w.signed(t.createdAt); w.optionalSigned(t.lastUsedAt)
+        }
+        w.varint(UInt64(state.groups.count))
+        for group in state.groups.values.sorted(by: { $0.name < $1.name }) { Event.groupSet(group).encodePayload(into: &w) }
+        w.varint(UInt64(state.prices.count))
+        for (model, price) in state.prices.sorted(by: { $0.key < $1.key }) {
+            Event.priceSet(PriceSet(model: model, price: price)).encodePayload(into: &w)
+        }
+        w.varint(UInt64(state.channels.count))
+        for channel in state.channels.values.sorted(by: { $0.id < $1.id }) { Event.channelSet(channel).encodePayload(into: &w) }
+        w.varint(UInt64(state.pending.count))
+        for r in state.pending.values.sorted(by: { $0.requestID < $1.requestID }) {
+            w.fixed64(r.seq); w.string(r.requestID); w.fixed64(r.token.raw); w.fixed64(r.user.raw); w.string(r.model)
+            w.signed(r.amount); w.bool(r.stream); w.signed(r.time)
+        }
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> LedgerState {
+        var r = BinaryReader(bytes)
+        guard try r.byte() == format else { throw r.fail("unknown snapshot format") }
+        var state = LedgerState()
+        state.seq = try r.fixed64(); state.head = try r.hash(); state.time = try r.signed()
+        for _ in 0..<(try r.count()) {
+            let user = UserState(id: UserID(raw: try r.fixed64()), username: try r.string(), role: try r.role(), group: try r.string(),
+                                 enabled: try r.bool(), accessKeyHash: try r.hash(), accessKeyHint: try r.string(),
+                                 balance: try r.signed(), reserved: try r.signed(), createdAt: try r.signed())
+            state.users[user.id] = user
+            state.usernames[user.username] = user.id
+            state.accessKeys[user.accessKeyHash] = user.id
+        }
+        for _ in 0..<(try r.count()) {
+            let id = TokenID(raw: try r.fixed64()), owner = UserID(raw: try r.fixed64()), name = try r.string()
+            let hash = try r.hash(), hint = try r.string()
+            let previous = try r.bool() ? try r.hash() : nil
+            let token = TokenState(id: id, owner: owner, name: name, secretHash: hash, hint: hint, previousSecret: previous,
+                                   previousSecretUntil: try r.optionalSigned(), quota: try r.optionalSigned(), used: try r.signed(),
+                                   reserved: try r.signed(), inFlight: try r.signed(), expiresAt: try r.optionalSigned(),
+                                   models: try r.strings(), ips: try r.strings().compactMap(IPRule.init), group: try r.string(),
+                                   maxParallel: try r.optionalSigned(), enabled: try r.bool(), deleted: try r.bool(),
+                                   createdAt: try r.signed(), lastUsedAt: try r.optionalSigned())
+            state.tokens[id] = token
+            if !token.deleted {
+                state.tokensBySecret[token.secretHash] = id
+                if let previous { state.tokensBySecret[previous] = id }
+            }
+        }
+        for _ in 0..<(try r.count()) {
+            guard case .groupSet(let group) = try Event.decodePayload(.groupSet, from: &r) else { throw r.fail("group") }
+            state.groups[group.name] = group
+        }
+        for _ in 0..<(try r.count()) {
+            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, from: &r) else { throw r.fail("price") }
+            state.prices[price.model] = price.price
+        }
+        for _ in 0..<(try r.count()) {
+            guard case .channelSet(let channel) = try Event.decodePayload(.channelSet, from: &r) else { throw r.fail("channel") }
+            state.channels[channel.id] = channel
+        }
+        for _ in 0..<(try r.count()) {
+            let reservation = Reservation(seq: try r.fixed64(), requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
+                                          user: UserID(raw: try r.fixed64()), model: try r.string(), amount: try r.signed(),
+                                          stream: try r.bool(), time: try r.signed())
+            state.pending[reservation.requestID] = reservation
+        }
+        guard r.isAtEnd else { throw r.fail("trailing snapshot bytes") }
+        return state
+    }
+}
+
+extension BinaryReader {
+    /// A collection count, bounded by the bytes left (each entry takes at least one).
+    mutating func count() throws(DecodingError) -> Int {
+        let count = try varint()
+        guard count <= UInt64(buffer.count - offset) else { throw fail("count out of range") }
+        return Int(count)
+    }
+}
