@@ -1,0 +1,55 @@
+// The request-history table, shared by the Logs page and the token detail page.
+
+import { h, dataTable, fmtInt, fmtDate, fmtDuration, badge } from '../ui.js';
+import { tokenHref } from './tokens.js';
+
+const TYPE_KIND = { settled: 'ok', voided: 'muted', expired: 'warn', reserved: 'neutral' };
+
+function statusCell(row) {
+  const code = row.status;
+  if (code === null || code === undefined || code === '') return '—';
+  const n = Number(code);
+  const kind = Number.isFinite(n) ? (n >= 200 && n < 300 ? 'ok' : (n >= 400 ? 'danger' : 'neutral')) : 'neutral';
+  return badge(String(code), kind);
+}
+
+function creditsCell(row) {
+  if (row.estimated) {
+    return h('span', { title: 'Estimated: the upstream reported no usage', class: 'estimated' }, `≈ ${fmtInt(row.credits)}`);
+  }
+  return fmtInt(row.credits);
+}
+
+/** @param {{id:string, rows:object[], showToken?:boolean}} options */
+export function logsTable({ id, rows, showToken = true, caption = 'Request history' }) {
+  const columns = [
+    { label: 'Time', test: 'log-time', cls: 'nowrap', render: (r) => h('time', { datetime: r.time || '' }, fmtDate(r.time)) },
+  ];
+  if (showToken) {
+    columns.push({
+      label: 'Token', test: 'log-token',
+      render: (r) => (r.token_id ? h('a', { href: tokenHref(r.token_id) }, r.token_name || r.token_id) : (r.token_name || '—')),
+    });
+  }
+  columns.push(
+    { label: 'Model', test: 'log-model', cls: 'nowrap', render: (r) => r.model || '—' },
+    { label: 'Type', test: 'log-type', render: (r) => (r.type ? badge(r.type, TYPE_KIND[r.type] || 'neutral') : '—') },
+    { label: 'Status', test: 'log-status', render: statusCell },
+    { label: 'Prompt', test: 'log-prompt', num: true, key: 'prompt_tokens' },
+    { label: 'Cached', test: 'log-cached', num: true, key: 'cached_tokens' },
+    { label: 'Completion', test: 'log-completion', num: true, key: 'completion_tokens' },
+    { label: 'Credits', test: 'log-credits', num: true, render: creditsCell },
+    { label: 'Duration', test: 'log-duration', num: true, render: (r) => fmtDuration(r.duration_ms) },
+    { label: 'Stream', test: 'log-stream', render: (r) => (r.stream ? 'yes' : 'no') },
+    { label: 'Channel', test: 'log-channel', render: (r) => r.channel || '—' },
+    { label: 'Request ID', test: 'log-request-id', cls: 'mono', render: (r) => r.request_id || '—' },
+  );
+  return dataTable({
+    id,
+    caption,
+    rows,
+    stack: false,
+    rowProps: (r) => ({ 'data-request-id': r.request_id, 'data-type': r.type }),
+    columns,
+  });
+}

@@ -1,0 +1,137 @@
+// Prices (#/prices, admins only): list price per model, in credits per
+// million tokens, or a fixed price per request.
+
+import { api, listOf, seg } from '../api.js';
+import {
+  h, fmtInt, button, loadingState, errorState, emptyState, toast, field, dataTable, openDialog,
+  confirmDialog, pageHeader, parseInteger, ValidationError, latestOnly
+} from '../ui.js';
+
+function isPerRequest(p) {
+  return p && p.per_request !== null && p.per_request !== undefined;
+}
+
+function openPriceForm(price, existing, onDone) {
+  const editing = !!price;
+  const model = h('input', { id: 'price-form-model', type: 'text', required: true, autocomplete: 'off', readonly: editing, placeholder: 'gpt-4o-mini', value: price ? price.model : '' });
+  const perRequest = isPerRequest(price);
+  const modeToken = h('input', { type: 'radio', name: 'price-mode', id: 'price-form-mode-token', value: 'token', checked: !perRequest });
+  const modeRequest = h('input', { type: 'radio', name: 'price-mode', id: 'price-form-mode-request', value: 'request', checked: perRequest });
+  const num = (id, value) => h('input', { id, type: 'text', inputmode: 'numeric', autocomplete: 'off', value: value === null || value === undefined ? '' : String(value) });
+  const input = num('price-form-input', price && price.input);
+  const output = num('price-form-output', price && price.output);
+  const cached = num('price-form-cached', price && price.cached_input);
+  const request = num('price-form-per-request', price && price.per_request);
+  const tokenFields = h('div', { class: 'field-group', id: 'price-form-token-fields' },
+    field('Input (credits / 1M tokens)', input),
+    field('Cached input (credits / 1M tokens)', cached, 'Empty = same as input.'),
+    field('Output (credits / 1M tokens)', output));
+  const requestFields = h('div', { class: 'field-group', id: 'price-form-request-fields' },
+    field('Price per request (credits)', request));
+  const sync = () => {
+    tokenFields.hidden = modeRequest.checked;
+    requestFields.hidden = !modeRequest.checked;
+  };
+  modeToken.addEventListener('change', sync);
+  modeRequest.addEventListener('change', sync);
+  sync();
+
+  return openDialog({
+    id: 'price-dialog',
+    title: editing ? `Edit price of “${price.model}”` : 'Set a model price',
+    fields: [
+      field('Model', model, editing ? null : 'Exactly as clients request it.'),
+      h('fieldset', { class: 'fieldset' }, h('legend', null, 'Billed'),
+        h('div', { class: 'field-check' }, modeToken, h('label', { for: 'price-form-mode-token' }, 'per token')),
+        h('div', { class: 'field-check' }, modeRequest, h('label', { for: 'price-form-mode-request' }, 'per request'))),
+      tokenFields,
+      requestFields,
+    ],
+    submitLabel: 'Save price',
+    submitId: 'price-form-submit',
+    cancelId: 'price-form-cancel',
+    errorId: 'price-form-error',
+    async onSubmit() {
+      const name = model.value.trim();
+      if (!name) throw new ValidationError('Enter the model name.', 'price-form-model');
+      if (!editing && existing.has(name)) throw new ValidationError(`“${name}” already has a price. Edit it instead.`, 'price-form-model');
+      let body;
+      if (modeRequest.checked) {
+        body = { per_request: parseInteger(request.value, { label: 'Price per request', min: 0, field: 'price-form-per-request', allowEmpty: false }) };
+      } else {
+        const inputPrice = parseInteger(input.value, { label: 'Input price', min: 0, field: 'price-form-input', allowEmpty: false });
+        const outputPrice = parseInteger(output.value, { label: 'Output price', min: 0, field: 'price-form-output', allowEmpty: false });
+        const cachedPrice = parseInteger(cached.value, { label: 'Cached input price', min: 0, field: 'price-form-cached' });
+        body = { input: inputPrice, output: outputPrice, cached_input: cachedPrice ?? inputPrice };
+      }
+      return api('PUT', `/api/prices/${seg(name)}`, { body });
+    },
+    onSuccess() {
+      toast('Price saved.');
+      onDone();
+    },
+  });
+}
+
+export function pricesView(root) {
+  const list = h('div', { id: 'prices-list' });
+  let existing = new Set();
+  const create = button('Add model price', { class: 'btn btn-primary', id: 'price-create', onclick: () => openPriceForm(null, existing, load) });
+  root.replaceChildren(pageHeader('Prices', create),
+    h('p', { class: 'lead' }, 'List prices, before group multipliers. Each charge records the prices it was settled at, so a change here never rewrites history.'),
+    list);
+
+  const begin = latestOnly();
+
+  async function load() {
+    const current = begin();
+    list.replaceChildren(loadingState('Loading prices…'));
+    try {
+      const rows = listOf(await api('GET', '/api/prices'));
+      if (!current()) return;
+      existing = new Set(rows.map((p) => p.model));
+      if (rows.length === 0) {
+        list.replaceChildren(emptyState('prices-empty', 'No prices yet — add one for each model you serve.'));
+        return;
+      }
+      const cell = (v) => (v === null || v === undefined ? '—' : fmtInt(v));
+      list.replaceChildren(dataTable({
+        id: 'prices-table',
+        caption: 'Model prices',
+        rows,
+        rowProps: (p) => ({ 'data-model': p.model }),
+        columns: [
+          { label: 'Model', test: 'price-model', cls: 'mono', render: (p) => p.model },
+          { label: 'Input', test: 'price-input', num: true, render: (p) => cell(p.input) },
+          { label: 'Cached input', test: 'price-cached', num: true, render: (p) => cell(p.cached_input) },
+          { label: 'Output', test: 'price-output', num: true, render: (p) => cell(p.output) },
+          { label: 'Per request', test: 'price-per-request', num: true, render: (p) => cell(p.per_request) },
+          {
+            label: 'Actions',
+            cls: 'actions-cell',
+            render: (p) => h('div', { class: 'row-actions' },
+              button('Edit', { class: 'btn btn-small', 'data-action': 'edit', 'data-test': 'price-edit', onclick: () => openPriceForm(p, existing, load) }),
+              button('Delete', {
+                class: 'btn btn-small btn-danger-ghost',
+                'data-action': 'delete',
+                'data-test': 'price-delete',
+                onclick: () => confirmDialog({
+                  title: 'Delete price?',
+                  message: `Delete the price of “${p.model}”? Past charges keep the price they were settled at.`,
+                  confirmLabel: 'Delete price',
+                  onConfirm: () => api('DELETE', `/api/prices/${seg(p.model)}`),
+                  onSuccess: () => { toast(`Price of “${p.model}” deleted.`); load(); },
+                }),
+              })),
+          },
+        ],
+      }));
+    } catch (error) {
+      if (!current()) return;
+      list.replaceChildren(errorState(error, load));
+    }
+  }
+
+  load();
+  return { title: 'Prices' };
+}
