@@ -1,0 +1,80 @@
+import HTTPTypes
+import Hummingbird
+
+/// Anthropic `POST /v1/messages`, streamed and not, shaped as the `anthropic`
+/// Python SDK parses them.
+///
+/// Like the real API, `input_tokens` counts only the uncached part of the prompt:
+/// prompt = `input_tokens` + `cache_read_input_tokens` (+ `cache_creation_input_tokens`, always 0 here).
+enum AnthropicRoutes {
+    static func add(to router: Router<MockRequestContext>, apiKey: String) {
+        router.post("/v1/messages") { request, context in
+            try authenticate(request, family: .anthropic, apiKey: apiKey)
+            let body = try await readJSONBody(request, context: context, family: .anthropic)
+            let g = Generation(
+                model: try PromptText.model(body, family: .anthropic),
+                promptText: PromptText.of(body["system"], body["messages"]),
+                maxTokens: PromptText.maxTokens(body, "max_tokens")
+            )
+            let streaming = body["stream"]?.bool ?? false
+            try await g.fault.beforeAnswering(.anthropic, streaming: streaming, context: context)
+            let id = makeID("msg_")
+            guard streaming else {
+                return jsonResponse(message(g, id: id, content: [textBlock(g.text)], stopReason: stopReason(g), outputTokens: g.completionTokens))
+            }
+            return SSE.stream(events(g, id: id), abortAfter: 3 + g.abortPieces, fault: g.fault)
+        }
+    }
+
+    static func stopReason(_ g: Generation) -> JSON { g.truncated ? "max_tokens" : "end_turn" }
+
+    static func textBlock(_ text: String) -> JSON { ["type": "text", "text": .string(text)] }
+
+    static func usage(_ g: Generation, outputTokens: Int) -> JSON {
+        [
+            "input_tokens": .int(g.promptTokens - g.cachedTokens),
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": .int(g.cachedTokens),
+            "output_tokens": .int(outputTokens),
+        ]
+    }
+
+    static func message(_ g: Generation, id: String, content: [JSON], stopReason: JSON, outputTokens: Int) -> JSON {
+        var json: JSON = [
+            "id": .string(id),
+            "type": "message",
+            "role": "assistant",
+            "model": .string(g.model),
+            "content": .array(content),
+            "stop_reason": stopReason,
+            "stop_sequence": nil,
+        ]
+        if !g.fault.noUsage { json.set("usage", usage(g, outputTokens: outputTokens)) }
+        return json
+    }
+
+    /// message_start (input tokens, output 1), content_block_start, ping, one
+    /// content_block_delta per word, content_block_stop, message_delta (stop reason,
+    /// output tokens K), message_stop: the sequence the real API sends.
+    static func events(_ g: Generation, id: String) -> [String] {
+        var out = [
+            SSE.event("message_start", ["type": "message_start", "message": message(g, id: id, content: [], stopReason: nil, outputTokens: 1)]),
+            SSE.event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": textBlock("")]),
+            SSE.event("ping", ["type": "ping"]),
+        ]
+        for piece in g.pieces {
+            out.append(
+                SSE.event(
+                    "content_block_delta",
+                    ["type": "content_block_delta", "index": 0, "delta": ["type": "text_delta", "text": .string(piece)]]
+                )
+            )
+        }
+        out.append(SSE.event("content_block_stop", ["type": "content_block_stop", "index": 0]))
+        var delta: JSON = ["type": "message_delta", "delta": ["stop_reason": stopReason(g), "stop_sequence": nil]]
+        if !g.fault.noUsage { delta.set("usage", ["output_tokens": .int(g.completionTokens)]) }
+        out.append(SSE.event("message_delta", delta))
+        out.append(SSE.event("message_stop", ["type": "message_stop"]))
+        return out
+    }
+}

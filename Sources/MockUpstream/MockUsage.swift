@@ -1,0 +1,78 @@
+/// The deterministic usage rules of the mock provider.
+///
+/// Public so that gateway tests can compute the exact usage (and so the exact
+/// charge) a request will produce without calling the mock.
+public enum MockUsage {
+    /// The longest completion the mock ever writes, in words (= tokens).
+    public static let maxCompletionWords = 12
+
+    /// Share of the prompt reported as cached when the model name contains `"cached"`:
+    /// `cached = prompt * numerator / denominator` (integer division), i.e. `prompt / 2`.
+    public static let cachedFraction: (numerator: Int, denominator: Int) = (1, 2)
+
+    /// Prompt tokens: the number of whitespace-separated words in `text`, minimum 1.
+    public static func promptTokens(forText text: String) -> Int {
+        max(1, wordCount(text))
+    }
+
+    /// Completion length K (words and tokens): `min(maxTokens ?? 12, 12)`, minimum 1.
+    public static func completionWords(maxTokens: Int?) -> Int {
+        max(1, min(maxTokens ?? maxCompletionWords, maxCompletionWords))
+    }
+
+    /// Cached prompt tokens: `promptTokens / 2` when `model` contains `"cached"`, else 0.
+    public static func cachedTokens(promptTokens: Int, model: String) -> Int {
+        guard model.contains("cached") else { return 0 }
+        return promptTokens * cachedFraction.numerator / cachedFraction.denominator
+    }
+
+    /// The completion text for K words: `"w1 w2 … wK"`.
+    public static func completionText(words: Int) -> String {
+        (1...max(1, words)).map { "w\($0)" }.joined(separator: " ")
+    }
+
+    /// Whether a completion of `maxTokens` was cut short (the natural answer is 12 words),
+    /// which is when the providers report `length` / `max_tokens` / `MAX_TOKENS`.
+    public static func isTruncated(maxTokens: Int?) -> Bool {
+        guard let maxTokens else { return false }
+        return maxTokens < maxCompletionWords
+    }
+
+    /// Transcription input (audio) tokens: one per started KiB of the uploaded file, minimum 1.
+    public static func audioInputTokens(fileBytes: Int) -> Int {
+        max(1, (fileBytes + 1023) / 1024)
+    }
+
+    /// Words in `text`, with no minimum (used to sum several parts before applying it).
+    static func wordCount(_ text: String) -> Int {
+        text.split(whereSeparator: { $0.isWhitespace }).count
+    }
+}
+
+/// Everything a text endpoint needs to answer one request, computed once from the body.
+struct Generation: Sendable {
+    let model: String
+    let promptTokens: Int
+    let completionTokens: Int
+    let cachedTokens: Int
+    let truncated: Bool
+    let fault: Fault
+
+    init(model: String, promptText: String, maxTokens: Int?) {
+        self.model = model
+        self.promptTokens = MockUsage.promptTokens(forText: promptText)
+        self.completionTokens = MockUsage.completionWords(maxTokens: maxTokens)
+        self.cachedTokens = MockUsage.cachedTokens(promptTokens: promptTokens, model: model)
+        self.truncated = MockUsage.isTruncated(maxTokens: maxTokens)
+        self.fault = Fault(model: model)
+    }
+
+    var totalTokens: Int { promptTokens + completionTokens }
+    var text: String { MockUsage.completionText(words: completionTokens) }
+
+    /// The K streamed pieces; concatenated they equal `text`.
+    var pieces: [String] { (1...completionTokens).map { $0 == 1 ? "w1" : " w\($0)" } }
+
+    /// How many word pieces a `mock-abort` stream sends before dropping the connection.
+    var abortPieces: Int { max(1, completionTokens / 2) }
+}

@@ -1,0 +1,108 @@
+import HTTPTypes
+import Hummingbird
+
+/// OpenAI `POST /v1/responses`, streamed and not.
+///
+/// The stream carries the full event sequence the `openai` SDK's stream helper
+/// accumulates (`output_item.added` / `content_part.added` before the deltas), so
+/// `client.responses.stream(...)` works as well as `create(stream=True)`.
+enum ResponsesRoute {
+    static func add(to router: Router<MockRequestContext>, apiKey: String) {
+        router.post("/v1/responses") { request, context in
+            try authenticate(request, family: .openAI, apiKey: apiKey)
+            let body = try await readJSONBody(request, context: context, family: .openAI)
+            let g = Generation(
+                model: try PromptText.model(body, family: .openAI),
+                promptText: PromptText.of(body["instructions"], body["input"]),
+                maxTokens: PromptText.maxTokens(body, "max_output_tokens")
+            )
+            let streaming = body["stream"]?.bool ?? false
+            try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context)
+            let ids = IDs(response: makeID("resp_"), message: makeID("msg_"))
+            guard streaming else {
+                return jsonResponse(response(g, ids: ids, body: body, done: true))
+            }
+            return SSE.stream(events(g, ids: ids, body: body), abortAfter: 4 + g.abortPieces, fault: g.fault)
+        }
+    }
+
+    struct IDs {
+        let response: String
+        let message: String
+    }
+
+    static func usage(_ g: Generation) -> JSON {
+        [
+            "input_tokens": .int(g.promptTokens),
+            "input_tokens_details": ["cached_tokens": .int(g.cachedTokens)],
+            "output_tokens": .int(g.completionTokens),
+            "output_tokens_details": ["reasoning_tokens": 0],
+            "total_tokens": .int(g.totalTokens),
+        ]
+    }
+
+    static func message(_ g: Generation, ids: IDs, done: Bool) -> JSON {
+        [
+            "type": "message",
+            "id": .string(ids.message),
+            "status": done ? "completed" : "in_progress",
+            "role": "assistant",
+            "content": done ? [outputText(g.text)] : [],
+        ]
+    }
+
+    static func outputText(_ text: String) -> JSON {
+        ["type": "output_text", "text": .string(text), "annotations": [], "logprobs": []]
+    }
+
+    /// The response object; in progress (no output, `usage: null`) or completed.
+    static func response(_ g: Generation, ids: IDs, body: JSON, done: Bool) -> JSON {
+        var json: JSON = [
+            "id": .string(ids.response),
+            "object": "response",
+            "created_at": .int(unixNow()),
+            "status": done ? "completed" : "in_progress",
+            "error": nil,
+            "incomplete_details": nil,
+            "instructions": body["instructions"] ?? .null,
+            "max_output_tokens": body["max_output_tokens"] ?? .null,
+            "model": .string(g.model),
+            "output": done ? [message(g, ids: ids, done: true)] : [],
+            "parallel_tool_calls": true,
+            "previous_response_id": body["previous_response_id"] ?? .null,
+            "temperature": 1.0,
+            "tool_choice": "auto",
+            "tools": [],
+            "top_p": 1.0,
+            "metadata": [:],
+        ]
+        json.set("usage", done && !g.fault.noUsage ? usage(g) : .null)
+        return json
+    }
+
+    /// created, in_progress, output_item.added, content_part.added, one
+    /// output_text.delta per word, output_text.done, content_part.done,
+    /// output_item.done, completed (with usage).
+    static func events(_ g: Generation, ids: IDs, body: JSON) -> [String] {
+        var sequence = 0
+        func event(_ type: String, _ fields: [(String, JSON)]) -> String {
+            defer { sequence += 1 }
+            return SSE.event(type, .object([("type", .string(type)), ("sequence_number", .int(sequence))] + fields))
+        }
+        let part: [(String, JSON)] = [("item_id", .string(ids.message)), ("output_index", 0), ("content_index", 0)]
+        var out = [
+            event("response.created", [("response", response(g, ids: ids, body: body, done: false))]),
+            event("response.in_progress", [("response", response(g, ids: ids, body: body, done: false))]),
+            event("response.output_item.added", [("output_index", 0), ("item", message(g, ids: ids, done: false))]),
+            event("response.content_part.added", part + [("part", outputText(""))]),
+        ]
+        for piece in g.pieces {
+            out.append(event("response.output_text.delta", part + [("delta", .string(piece)), ("logprobs", [])]))
+        }
+        out.append(event("response.output_text.done", part + [("text", .string(g.text)), ("logprobs", [])]))
+        out.append(event("response.content_part.done", part + [("part", outputText(g.text))]))
+        out.append(event("response.output_item.done", [("output_index", 0), ("item", message(g, ids: ids, done: true))]))
+        out.append(event("response.completed", [("response", response(g, ids: ids, body: body, done: true))]))
+        return out
+    }
+}
