@@ -13,13 +13,13 @@ enum RawLMDBBaseline {
         guard mdb_env_create(&env) == 0 else { throw BenchError("mdb_env_create failed") }
         defer { mdb_env_close(env) }
         mdb_env_set_mapsize(env, 8 << 30)
+        mdb_env_set_maxdbs(env, 2)
         let flags = UInt32(MDB_NOTLS) | (durable ? 0 : UInt32(MDB_NOSYNC))
         guard mdb_env_open(env, directory, flags, 0o640) == 0 else { throw BenchError("mdb_env_open failed") }
         var dbi: MDB_dbi = 0
         var txn: OpaquePointer?
-        mdb_txn_begin(env, nil, 0, &txn)
-        mdb_dbi_open(txn, "events", UInt32(MDB_CREATE), &dbi)
-        mdb_txn_commit(txn)
+        guard mdb_txn_begin(env, nil, 0, &txn) == 0, mdb_dbi_open(txn, "events", UInt32(MDB_CREATE), &dbi) == 0,
+              mdb_txn_commit(txn) == 0 else { throw BenchError("opening the baseline database failed") }
 
         var value = [UInt8](repeating: 0, count: valueSize)
         for i in 0..<valueSize { value[i] = UInt8(truncatingIfNeeded: i &* 31) }
