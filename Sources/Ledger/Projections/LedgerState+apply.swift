@@ -131,6 +131,8 @@ extension LedgerState {
         tokens.values[t].used += credits
         users.values[u].reserved -= reservation.amount
         users.values[u].balance -= credits
+        assert(tokens.values[t].reserved >= 0 && tokens.values[t].inFlight >= 0 && users.values[u].reserved >= 0,
+               "a reservation was released twice")
     }
 }
 
