@@ -1,0 +1,132 @@
+import Foundation
+import Ledger
+import Testing
+
+/// Exact charges: the credits the ledger settles equal PriceMath over the usage
+/// the mock reports, for every family, streamed and not.
+@Suite(.serialized) struct ChargingTests {
+    /// The mock's prompt rule: whitespace-separated words of the text.
+    static let prompt = "one two three four five six seven"
+
+    struct Case: Sendable, CustomStringConvertible {
+        var name: String
+        var path: String
+        var model: String
+        var body: [String: any Sendable]
+        var headers: [(String, String)]
+        var usage: Usage
+        var description: String { name }
+    }
+
+    static func cases(key: String) -> [Case] {
+        let bearer = [("Authorization", "Bearer \(key)")]
+        let messages: [[String: String]] = [["role": "user", "content": prompt]]
+        return [
+            Case(name: "openai chat", path: "/v1/chat/completions", model: "mock-gpt",
+                 body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5], headers: bearer,
+                 usage: Usage(promptTokens: 7, completionTokens: 5)),
+            Case(name: "openai chat stream", path: "/v1/chat/completions", model: "mock-gpt",
+                 body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5, "stream": true], headers: bearer,
+                 usage: Usage(promptTokens: 7, completionTokens: 5)),
+            Case(name: "openai chat cached", path: "/v1/chat/completions", model: "mock-gpt-cached",
+                 body: ["model": "mock-gpt-cached", "messages": messages], headers: bearer,
+                 usage: Usage(promptTokens: 7, cachedTokens: 3, completionTokens: 12)),
+            Case(name: "anthropic messages", path: "/v1/messages", model: "mock-claude",
+                 body: ["model": "mock-claude", "max_tokens": 4, "messages": messages],
+                 headers: [("x-api-key", key), ("anthropic-version", "2023-06-01")],
+                 usage: Usage(promptTokens: 7, completionTokens: 4)),
+            Case(name: "anthropic messages stream", path: "/v1/messages", model: "mock-claude",
+                 body: ["model": "mock-claude", "max_tokens": 4, "messages": messages, "stream": true],
+                 headers: [("x-api-key", key), ("anthropic-version", "2023-06-01")],
+                 usage: Usage(promptTokens: 7, completionTokens: 4)),
+            Case(name: "gemini generate", path: "/v1beta/models/mock-gemini:generateContent", model: "mock-gemini",
+                 body: ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]],
+                 headers: [("x-goog-api-key", key)], usage: Usage(promptTokens: 7, completionTokens: 6)),
+            Case(name: "gemini stream", path: "/v1beta/models/mock-gemini:streamGenerateContent?alt=sse", model: "mock-gemini",
+                 body: ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]],
+                 headers: [("x-goog-api-key", key)], usage: Usage(promptTokens: 7, completionTokens: 6)),
+        ]
+    }
+
+    @Test func everyFamilyIsChargedExactly() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
+        let server = try await ServerProcess(data: data)
+        var expected: [String: (Usage, Int64)] = [:]
+        for item in Self.cases(key: seeded.key) {
+            let requestID = "req_e2e_\(expected.count)"
+            let response = try await HTTP.post(server.baseURL + item.path, headers: item.headers + [("X-Request-Id", requestID)], json: item.body)
+            #expect(response.status == 200, "\(item.name): \(response.text)")
+            #expect(response.headers.first(name: "x-request-id") == requestID)
+            if item.name == "openai chat stream" {
+                // Tally asked for usage on the client's behalf; the usage-only chunk is not the client's.
+                #expect(!response.text.contains("\"usage\""), "usage chunk leaked: \(response.text)")
+                #expect(response.text.contains("[DONE]"))
+            }
+            let credits = PriceMath.credits(for: item.usage, price: Seed.prices[item.model]!, multiplier: .one)
+            expected[requestID] = (item.usage, credits)
+        }
+        await server.stop()
+        let total = expected.values.reduce(Int64(0)) { $0 + $1.1 }
+        try await Seed.inspect(data) { ledger in
+            for (requestID, (usage, credits)) in expected {
+                let settled = try ledger.storedEvents(requestID: requestID).compactMap { envelope -> ChargeSettled? in
+                    if case .chargeSettled(let settled) = envelope.event { settled } else { nil }
+                }
+                #expect(settled.count == 1, "\(requestID)")
+                #expect(settled.first?.usage == usage, "\(requestID)")
+                #expect(settled.first?.credits == credits, "\(requestID)")
+                #expect(settled.first?.estimated == false, "\(requestID)")
+            }
+            let state = await ledger.state
+            #expect(state.pending.isEmpty)
+            #expect(state.tokens[seeded.token]?.used == total)
+            #expect(state.users[seeded.admin]?.balance == 1_000_000_000 - total)
+        }
+    }
+
+    @Test func upstreamErrorChargesNothing() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
+        let server = try await ServerProcess(data: data)
+        let response = try await HTTP.post(server.baseURL + "/v1/chat/completions",
+                                           headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_fail")],
+                                           json: ["model": "mock-error-500", "messages": [["role": "user", "content": "hi"]]])
+        #expect(response.status == 500)
+        #expect((response.json?["error"] as? [String: Any]) != nil)
+        await server.stop()
+        try await Seed.inspect(data) { ledger in
+            let events = try ledger.storedEvents(requestID: "req_fail").map(\.event)
+            let voided = events.compactMap { event -> ChargeVoided? in if case .chargeVoided(let v) = event { v } else { nil } }
+            #expect(voided.first?.reason == "upstream_error: 500")
+            let state = await ledger.state
+            #expect(state.tokens[seeded.token]?.used == 0)
+            #expect(state.pending.isEmpty)
+        }
+    }
+
+    @Test func interruptedStreamIsChargedAsEstimated() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
+        let server = try await ServerProcess(data: data)
+        _ = try? await HTTP.post(server.baseURL + "/v1/chat/completions",
+                                 headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_abort")],
+                                 json: ["model": "mock-abort", "stream": true, "messages": [["role": "user", "content": "a b c d"]]])
+        try await Task.sleep(for: .milliseconds(300))
+        await server.stop()
+        try await Seed.inspect(data) { ledger in
+            let events = try ledger.storedEvents(requestID: "req_abort").map(\.event)
+            let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
+            #expect(settled.count == 1)
+            #expect(settled.first?.estimated == true)
+            #expect((settled.first?.credits ?? 0) > 0)
+            #expect(await ledger.state.pending.isEmpty)
+        }
+    }
+}

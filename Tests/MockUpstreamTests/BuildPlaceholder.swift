@@ -1,0 +1,2 @@
+// Keeps the MockUpstreamTests target buildable until its real tests land (relay branch).
+import MockUpstream
