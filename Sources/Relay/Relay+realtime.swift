@@ -1,3 +1,4 @@
+import NIOWebSocket
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -51,14 +52,14 @@ extension Relay {
         case .failure(let failure): return try await refuse(RelayFailure(failure))
         case .success(let found): token = found
         }
-        let model = request.uri.queryParameters.get("model").map(String.init) ?? ""
+        let model = request.uri.queryParameters.get("model") ?? ""
         guard !model.isEmpty else { return try await refuse(.badRequest("Name the model: /v1/realtime?model=…", code: "missing_model")) }
         let ask = Ledger.AdmissionRequest(token: token.id, requestID: requestID, model: model, promptTokens: 0,
                                           maxOutputTokens: configuration.defaultMaxTokens, stream: true)
         let channels: [ChannelSet]
         switch try await ledger.admit(ask) {
         case .failure(let failure): return try await refuse(RelayFailure(failure))
-        case .success(let admission): channels = admission.channels.filter { $0.kind == .openai }
+        case .success(let admission): channels = admission.channels.filter { $0.kind == ChannelKind.openai }
         }
         var random = SystemRandomNumberGenerator()
         guard let channel = ChannelPicker.pick(from: channels, using: &random), let channelKey = try? ledger.channelKey(channel.id) else {
@@ -73,7 +74,7 @@ extension Relay {
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix("/v1") { base.removeLast(3) }
         let url = base.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
-            + "/v1/realtime?model=\(model.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? model)"
+            + "/v1/realtime?model=\(model.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlQueryAllowed) ?? model)"
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(channelKey)"
         headers[.openAIBeta] = request.headers[.openAIBeta] ?? "realtime=v1"

@@ -1,3 +1,5 @@
+import NIOHTTP1
+import Logging
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes

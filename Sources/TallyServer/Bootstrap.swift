@@ -21,8 +21,7 @@ enum Bootstrap {
             return user.id
         }
         let (user, key) = try await ledger.createUser(UserDraft(username: "admin", role: .admin, group: "default"), by: .system)
-        print("Created the admin user. Its access key is shown only this once:\n\n    \(key)\n")
-        fflush(stdout)
+        announce("Created the admin user. Its access key is shown only this once:\n\n    \(key)\n")
         return user.id
     }
 
@@ -36,4 +35,10 @@ enum Bootstrap {
                           metadata: ["count": "\(expired.count)", "policy": "\(policy)"])
         }
     }
+}
+
+/// Writes a line to standard output at once (unbuffered), so a parent process
+/// reading a pipe sees the one-time keys as soon as they exist.
+func announce(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }

@@ -59,10 +59,10 @@ enum Demo {
             try await ledger.setChannel(channel, key: mockKey, by: .system)
         }
         if let balance = state.users[admin]?.balance, balance < 500_000_000 {
-            try await ledger.credit(admin, amount: 1_000_000_000 - balance, note: "demo credit", by: .system)
+            _ = try await ledger.credit(admin, amount: 1_000_000_000 - balance, note: "demo credit", by: .system)
         }
         let (_, key) = try await ledger.createToken(TokenDraft(name: "demo \(state.seq)"), owner: admin, by: .system)
-        print("""
+        announce("""
 
         Tally demo is ready: a mock upstream on port \(mockPort), channels for all three families, prices for the mock models.
         Demo token (shown once): \(key)
@@ -72,6 +72,5 @@ enum Demo {
               -d '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello Tally"}]}'
 
         """)
-        fflush(stdout)
     }
 }

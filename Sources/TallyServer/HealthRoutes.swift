@@ -1,3 +1,4 @@
+import Prometheus
 import HTTPTypes
 import Hummingbird
 import Ledger

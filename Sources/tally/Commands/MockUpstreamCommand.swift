@@ -14,8 +14,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
 
     func run() async throws {
         let app = buildMockUpstream(MockUpstreamConfiguration(host: host, port: port, apiKey: key)) { bound in
-            print("mock upstream listening on \(host):\(bound)")
-            fflush(stdout)
+            FileHandle.standardOutput.write(Data("mock upstream listening on \(host):\(bound)\n".utf8))
         }
         try await app.runService()
     }
