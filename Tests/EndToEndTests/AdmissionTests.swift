@@ -1,6 +1,8 @@
 import Foundation
 import Ledger
 import Logging
+import NIOHTTP1
+import Relay
 import Testing
 
 /// Every row of SPEC §2's admission table, in each family's error shape, and
@@ -12,7 +14,7 @@ import Testing
         var good, disabled, expired, ownerDisabled, ipLimited, restricted, broke, limited: String
     }
 
-    static func request(_ family: Family, key: String?, model: String, base: String) -> (String, [(String, String)], [String: any Sendable]) {
+    static func request(_ family: Family, key: String?, model: String, base: String) -> (String, [(String, String)], [String: Any]) {
         let messages: [[String: String]] = [["role": "user", "content": "hello there"]]
         switch family {
         case .openai:
@@ -109,7 +111,10 @@ import Testing
         }
         await server.stop()
         try await Seed.inspect(data) { ledger in
-            for id in refusedIDs { #expect(try ledger.storedEvents(requestID: id).isEmpty, "\(id) left events") }
+            for id in refusedIDs {
+                let events = try ledger.storedEvents(requestID: id)
+                #expect(events.isEmpty, "\(id) left events")
+            }
             #expect(await ledger.state.pending.isEmpty)
         }
     }

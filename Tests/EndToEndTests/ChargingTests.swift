@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import NIOHTTP1
 import Testing
 
 /// Exact charges: the credits the ledger settles equal PriceMath over the usage
@@ -8,11 +9,11 @@ import Testing
     /// The mock's prompt rule: whitespace-separated words of the text.
     static let prompt = "one two three four five six seven"
 
-    struct Case: Sendable, CustomStringConvertible {
+    struct Case: CustomStringConvertible {
         var name: String
         var path: String
         var model: String
-        var body: [String: any Sendable]
+        var body: [String: Any]
         var headers: [(String, String)]
         var usage: Usage
         var description: String { name }
@@ -62,7 +63,7 @@ import Testing
             #expect(response.headers.first(name: "x-request-id") == requestID)
             if item.name == "openai chat stream" {
                 // Tally asked for usage on the client's behalf; the usage-only chunk is not the client's.
-                #expect(!response.text.contains("\"usage\""), "usage chunk leaked: \(response.text)")
+                #expect(!response.text.contains("\"usage\":{"), "usage chunk leaked: \(response.text)")
                 #expect(response.text.contains("[DONE]"))
             }
             let credits = PriceMath.credits(for: item.usage, price: Seed.prices[item.model]!, multiplier: .one)

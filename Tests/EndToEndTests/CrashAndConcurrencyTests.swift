@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import LMDB
 import Logging
 import Testing
 
@@ -48,12 +49,9 @@ import Testing
             }
         }
         // A full replay (no snapshot) equals the state the ledger opened with.
-        try await Seed.inspect(data) { ledger in
-            let loaded = await ledger.state
-            var replayed = LedgerState()
-            try Replay.run(store: ledger.store, into: &replayed)
-            #expect(loaded == replayed)
-        }
+        let loaded = try await Seed.inspect(data) { ledger in await ledger.state }
+        let replayed = try Replayer.full(data)
+        #expect(loaded == replayed)
     }
 
     /// 200 concurrent requests on a token whose cap covers about 50: the cap
@@ -96,3 +94,13 @@ import Testing
     }
 }
 
+
+/// A full replay of the log with no snapshot, on the store alone (the ledger that used it is closed).
+enum Replayer {
+    static func full(_ path: String) throws -> LedgerState {
+        let store = try LedgerStore(path: path)
+        var state = LedgerState()
+        try Replay.run(store: store, into: &state)
+        return state
+    }
+}
