@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "Ledger", "LMDB", "Relay", "TallyServer", "MockUpstream",
+                "CLMDB", "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

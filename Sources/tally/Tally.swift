@@ -11,6 +11,7 @@ struct Tally: AsyncParsableCommand {
             SnapshotCommand.self,
             ServeCommand.self,
             MockUpstreamCommand.self,
+            BenchCommand.self,
         ]
     )
 }

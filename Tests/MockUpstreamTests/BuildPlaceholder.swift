@@ -1,2 +1,0 @@
-// Keeps the MockUpstreamTests target buildable until its real tests land (relay branch).
-import MockUpstream
