@@ -143,6 +143,7 @@ let package = Package(
             dependencies: [
                 "Ledger", "LMDB", "Relay", "MockUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Relay
 import NIOHTTP1
 import Testing
 
@@ -128,6 +129,33 @@ import Testing
             #expect(settled.first?.estimated == true)
             #expect((settled.first?.credits ?? 0) > 0)
             #expect(await ledger.state.pending.isEmpty)
+        }
+    }
+
+    /// A channel that refuses connections is retried once on another channel,
+    /// before anything reached the client; the charge names the channel that answered.
+    @Test func connectionErrorRetriesOnAnotherChannel() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let deadPort = try freePort()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL) { ledger, _ in
+            try await ledger.setChannel(ChannelSet.make(name: "dead", kind: .openai, baseURL: "http://127.0.0.1:\(deadPort)",
+                                                        models: ["mock-gpt"], priority: 10), key: "mock-key", by: .system)
+        }
+        let server = try await ServerProcess(data: data)
+        let response = try await HTTP.post(server.baseURL + "/v1/chat/completions",
+                                           headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_retry")],
+                                           json: ["model": "mock-gpt", "max_tokens": 2, "messages": [["role": "user", "content": "a b"]]])
+        #expect(response.status == 200, "\(response.text)")
+        await server.stop()
+        try await Seed.inspect(data) { ledger in
+            let state = await ledger.state
+            let live = state.channels.values.first { $0.name == "openai" }!.id
+            let events = try ledger.storedEvents(requestID: "req_retry").map(\.event)
+            let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
+            #expect(settled.first?.channel == live.raw)
+            #expect(settled.first?.usage == Usage(promptTokens: 2, completionTokens: 2))
         }
     }
 }

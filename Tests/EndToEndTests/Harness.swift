@@ -85,6 +85,7 @@ enum Seed {
         "mock-embedding": Price(input: 100_000),
         "mock-image": Price(perRequest: 40_000),
         "mock-unrouted": Price(input: 1_000_000, output: 1_000_000),
+        "mock-realtime": Price(input: 5_000_000, output: 20_000_000),
     ]
 
     static func directory() -> String {
