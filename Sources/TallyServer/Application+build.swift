@@ -19,11 +19,23 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     ledgerConfiguration.environment.sync = configuration.sync
     try FileManager.default.createDirectory(atPath: configuration.dataPath, withIntermediateDirectories: true)
     let ledger = try Ledger(path: configuration.dataPath, configuration: ledgerConfiguration, logger: logger)
+    return try await buildApplication(configuration, ledger: ledger, logger: logger)
+}
+
+/// The same around a ledger the caller opened (tests change it while the server runs).
+/// The application owns it from here: graceful shutdown flushes and closes it.
+public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledger, logger: Logger) async throws -> some ApplicationProtocol {
+    ServerMetrics.bootstrap()
     let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
     try await Bootstrap.resolveDangling(ledger, policy: configuration.danglingPolicy, logger: logger)
 
+    // One shared client for every upstream. Connect within 5 s (AHC retries a refused connect with
+    // backoff until then, so a dead channel costs at most that before the relay tries the next one);
+    // a read may pause up to 5 min (long generations); up to 512 connections per provider host,
+    // because every in-flight stream holds one and the default of 8 would queue the ninth.
     var clientConfiguration = HTTPClient.Configuration()
-    clientConfiguration.timeout = .init(connect: .seconds(10), read: .seconds(300))
+    clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(300))
+    clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 512
     clientConfiguration.decompression = .disabled
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdWSClient
 import Ledger
 import Logging
+import NIOWebSocket
 import Testing
 
 /// `/v1/realtime` through Tally: frames pass both ways and the session settles
