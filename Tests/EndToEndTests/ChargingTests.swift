@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import Ledger
+import NIOCore
 import Relay
 import NIOHTTP1
 import Testing
@@ -156,6 +158,39 @@ import Testing
             let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
             #expect(settled.first?.channel == live.raw)
             #expect(settled.first?.usage == Usage(promptTokens: 2, completionTokens: 2))
+        }
+    }
+
+    /// The client hangs up after the first streamed chunk: the request settles
+    /// from what was sent (estimated, no usage had come yet) with status 499.
+    @Test func clientDisconnectMidStreamSettlesEstimated() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
+        let server = try await ServerProcess(data: data)
+        var request = HTTPClientRequest(url: server.baseURL + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(seeded.key)")
+        request.headers.add(name: "X-Request-Id", value: "req_hangup")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"model":"mock-slow","stream":true,"messages":[{"role":"user","content":"a b c"}]}"#))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let reader = Task {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            for try await _ in response.body { return }
+        }
+        _ = try? await reader.value
+        try await client.shutdown()
+        try await Task.sleep(for: .seconds(2))
+        await server.stop()
+        try await Seed.inspect(data) { ledger in
+            let events = try ledger.storedEvents(requestID: "req_hangup").map(\.event)
+            let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
+            #expect(settled.count == 1, "\(events)")
+            #expect(settled.first?.estimated == true)
+            #expect(settled.first?.status == 499)
+            #expect(await ledger.state.pending.isEmpty)
         }
     }
 }
