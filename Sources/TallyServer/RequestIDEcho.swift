@@ -6,14 +6,15 @@ import Hummingbird
 /// its own (the id it charged under); this only fills a gap.
 struct RequestIDEcho<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let presented = request.headers[.init("x-request-id")!]
+        let name = HTTPField.Name("x-request-id")!
+        let presented = request.headers[name]
         do {
             var response = try await next(request, context)
-            if response.headers[.init("x-request-id")!] == nil {
-                response.headers[.init("x-request-id")!] = Self.accept(presented) ?? Self.generate()
-            }
+            if response.headers[name] == nil { response.headers[name] = Self.accept(presented) ?? Self.generate() }
             return response
-        } catch {
+        } catch var error as HTTPError {
+            // 404s and other errors Hummingbird renders itself.
+            if error.headers[name] == nil { error.headers[name] = Self.accept(presented) ?? Self.generate() }
             throw error
         }
     }
