@@ -38,7 +38,6 @@ extension Relay {
 
         let body: ByteBuffer
         do {
-            var request = request
             body = try await request.body.collect(upTo: configuration.maxBodyBytes)
         } catch {
             return .failure(.tooLarge(limit: configuration.maxBodyBytes))
