@@ -193,4 +193,34 @@ import Testing
             #expect(await ledger.state.pending.isEmpty)
         }
     }
+
+    /// No usage from the upstream: the charge is estimated and says so. An
+    /// upstream 429 is passed through with its Retry-After and charges nothing.
+    @Test func missingUsageIsEstimatedAndUpstream429PassesThrough() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
+        let server = try await ServerProcess(data: data)
+        let auth = ("Authorization", "Bearer \(seeded.key)")
+        let plain = try await HTTP.post(server.baseURL + "/v1/chat/completions", headers: [auth, ("X-Request-Id", "req_nousage")],
+                                        json: ["model": "mock-no-usage", "max_tokens": 4, "messages": [["role": "user", "content": "abcdefgh"]]])
+        #expect(plain.status == 200)
+        let limited = try await HTTP.post(server.baseURL + "/v1/chat/completions", headers: [auth, ("X-Request-Id", "req_429")],
+                                          json: ["model": "mock-error-429", "messages": [["role": "user", "content": "a"]]])
+        #expect(limited.status == 429)
+        #expect(limited.headers.first(name: "retry-after") != nil)
+        await server.stop()
+        try await Seed.inspect(data) { ledger in
+            let estimated = try ledger.storedEvents(requestID: "req_nousage").compactMap { envelope -> ChargeSettled? in
+                if case .chargeSettled(let s) = envelope.event { s } else { nil }
+            }
+            #expect(estimated.first?.estimated == true)
+            #expect(estimated.first?.usage.promptTokens == 2)  // ceil(8 bytes / 4)
+            let voided = try ledger.storedEvents(requestID: "req_429").compactMap { envelope -> ChargeVoided? in
+                if case .chargeVoided(let v) = envelope.event { v } else { nil }
+            }
+            #expect(voided.first?.reason == "upstream_error: 429")
+        }
+    }
 }

@@ -54,6 +54,34 @@ import Testing
         #expect(loaded == replayed)
     }
 
+    /// SIGTERM while a stream is in flight: the server stops accepting, lets the
+    /// stream finish and charges it from reported usage before it closes the ledger.
+    @Test func gracefulShutdownLetsStreamsFinish() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
+        let server = try await ServerProcess(data: data)
+        let base = server.baseURL
+        let key = seeded.key
+        let stream = Task {
+            try await HTTP.post(base + "/v1/chat/completions",
+                                headers: [("Authorization", "Bearer \(key)"), ("X-Request-Id", "graceful_1")],
+                                json: ["model": "mock-slow", "stream": true, "max_tokens": 6, "messages": [["role": "user", "content": "a b c"]]])
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        await server.stop()
+        let result = try await stream.value
+        #expect(result.status == 200)
+        #expect(result.text.contains("[DONE]"))
+        try await Seed.inspect(data) { ledger in
+            let events = try ledger.storedEvents(requestID: "graceful_1").map(\.event)
+            let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
+            #expect(settled.first?.estimated == false, "\(events)")
+            #expect(settled.first?.usage == Usage(promptTokens: 3, completionTokens: 6))
+        }
+    }
+
     /// 200 concurrent requests on a token whose cap covers about 50: the cap
     /// holds (up to one request's overage) and every accepted request is charged.
     @Test func concurrentRequestsRespectTheCap() async throws {

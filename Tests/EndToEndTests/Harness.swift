@@ -82,6 +82,7 @@ enum Seed {
         "mock-no-usage": Price(input: 2_000_000, output: 8_000_000),
         "mock-abort": Price(input: 2_000_000, output: 8_000_000),
         "mock-error-500": Price(input: 2_000_000, output: 8_000_000),
+        "mock-error-429": Price(input: 2_000_000, output: 8_000_000),
         "mock-embedding": Price(input: 100_000),
         "mock-image": Price(perRequest: 40_000),
         "mock-unrouted": Price(input: 1_000_000, output: 1_000_000),
