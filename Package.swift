@@ -132,7 +132,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-            .testTarget(
+        .testTarget(
             name: "RelayTests",
             dependencies: ["Relay", "Ledger"],
             swiftSettings: swiftSettings
