@@ -70,6 +70,7 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -88,8 +89,11 @@ let package = Package(
         .target(
             name: "TallyServer",
             dependencies: [
-                "Ledger", "Relay", "Console", "MockUpstream",
+                "Ledger", "LMDB", "Relay", "Console", "MockUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,8 +103,9 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "CLMDB", "LMDB", "Ledger", "TallyServer", "MockUpstream",
+                "CLMDB", "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -124,6 +129,24 @@ let package = Package(
                 "MockUpstream",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: ["Relay", "Ledger"],
+            swiftSettings: swiftSettings
+        ),
+        // Drives the real `tally` binary over loopback against the mock upstream.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "Ledger", "LMDB", "Relay", "MockUpstream", "TallyServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
