@@ -54,7 +54,7 @@ enum Demo {
         }
         for (name, kind, models) in channels {
             let existing = state.channels.values.first { $0.name == name }
-            let channel = ChannelSet.make(id: existing?.id ?? .random(), name: name, kind: kind,
+            let channel = ChannelSet(id: existing?.id ?? .random(), name: name, kind: kind,
                                           baseURL: "http://127.0.0.1:\(mockPort)", models: models)
             try await ledger.setChannel(channel, key: mockKey, by: .system)
         }

@@ -103,9 +103,9 @@ struct RequestInspectionTests {
 
 struct ChannelPickerTests {
     @Test func prefersHighestPriorityAndRetriesElsewhere() {
-        let low = ChannelSet.make(name: "low", kind: .openai, baseURL: "http://a", models: ["m"], priority: 0)
-        let highA = ChannelSet.make(name: "a", kind: .openai, baseURL: "http://b", models: ["m"], priority: 5, weight: 1)
-        let highB = ChannelSet.make(name: "b", kind: .openai, baseURL: "http://c", models: ["m"], priority: 5, weight: 3)
+        let low = ChannelSet(name: "low", kind: .openai, baseURL: "http://a", models: ["m"], priority: 0)
+        let highA = ChannelSet(name: "a", kind: .openai, baseURL: "http://b", models: ["m"], priority: 5, weight: 1)
+        let highB = ChannelSet(name: "b", kind: .openai, baseURL: "http://c", models: ["m"], priority: 5, weight: 3)
         var random = SystemRandomNumberGenerator()
         var firsts: [ChannelID: Int] = [:]
         for _ in 0..<2000 {
