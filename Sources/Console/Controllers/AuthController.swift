@@ -1,0 +1,64 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+import NIOCore
+
+/// Dashboard sign-in: `POST /api/auth/login`, `GET /api/auth/me`,
+/// `POST /api/auth/logout`.
+struct AuthController: Sendable {
+    let core: ConsoleCore
+
+    func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
+        routes.open(.post, "/api/auth/login") { request, context in try await login(request, clientAddress: Self.address(context)) }
+        routes.on(.get, "/api/auth/me") { _, _, caller in
+            JSONResponse.make(.object([("user", Render.user(caller.user)), ("via", .string(caller.viaSession ? "session" : "access_key"))]))
+        }
+        routes.on(.post, "/api/auth/logout") { request, _, caller in
+            if caller.viaSession, let id = Authenticator.sessionID(request) { await core.sessions.remove(id) }
+            var response = JSONResponse.noContent()
+            response.headers[.setCookie] = cookie(value: "", maxAge: 0)
+            return response
+        }
+    }
+
+    /// The peer address when the server's context exposes it.
+    static func address(_ context: some RequestContext) -> String {
+        (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    private func login(_ request: Request, clientAddress: String) async throws -> Response {
+        let body = try await JSONBody.read(request, allowed: ["username", "password"])
+        let username = try body.required("username", body.string("username"))
+        let password = try body.required("password", body.string("password"))
+        guard username.utf8.count <= 64, password.utf8.count <= 1024 else { throw APIError.badRequest("username or password is too long.") }
+        let keys = ["user:" + username.lowercased(), "ip:" + clientAddress]
+        if let wait = await core.limiter.retryAfter(keys) {
+            var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed sign-ins. Wait \(wait) seconds and try again.")
+            error.headers[.retryAfter] = String(wait)
+            throw error
+        }
+        let state = await core.ledger.state
+        let user = state.usernames[username].flatMap { state.users[$0] }
+        var hash: String?
+        if let user { hash = try await core.ledger.secrets.passwordHash(user: user.id) }
+        let verified = try await core.passwords.verify(password, hash: hash)
+        guard verified, let user, user.enabled else {
+            await core.limiter.recordFailure(keys)
+            core.logger.notice("sign-in failed", metadata: ["username": "\(JSONBody.printable(username))", "address": "\(clientAddress)"])
+            throw APIError(.unauthorized, code: "invalid_credentials", "Wrong username or password.")
+        }
+        await core.limiter.recordSuccess(keys[0])
+        let session = await core.sessions.create(for: user.id)
+        var response = JSONResponse.make(.object([("user", Render.user(user))]))
+        response.headers[.setCookie] = cookie(value: session, maxAge: Int(core.configuration.sessionLifetimeMs / 1000))
+        return response
+    }
+
+    /// `HttpOnly` (no script reads it), `SameSite=Strict` (no cross-site send), expiring.
+    private func cookie(value: String, maxAge: Int) -> String {
+        var cookie = "\(Authenticator.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
+        if core.configuration.secureCookies { cookie += "; Secure" }
+        return cookie
+    }
+}

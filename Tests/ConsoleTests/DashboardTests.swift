@@ -1,0 +1,24 @@
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import Console
+
+@Suite struct DashboardTests {
+    @Test func servesTheDashboardWithItsSecurityHeaders() async throws {
+        let f = try await Fixture.make()
+        try await f.live { client in
+            let index = try await client.call(.get, "/")
+            #expect(index.status == .ok)
+            #expect(index.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(index.headers[.contentSecurityPolicy] == "default-src 'self'")
+            #expect(index.text.contains("<title>Tally</title>"))
+            let script = try await client.call(.get, "/app.js")
+            #expect(script.headers[.contentType] == "text/javascript; charset=utf-8")
+            #expect(try await client.call(.get, "/views/tokens.js").status == .ok)
+            #expect(try await client.call(.get, "/app.css").headers[.contentType] == "text/css; charset=utf-8")
+            #expect(try await client.call(.get, "/favicon.svg").headers[.contentType] == "image/svg+xml")
+            #expect(try await client.call(.get, "/../Package.swift").status == .notFound)
+            #expect(try await client.call(.get, "/nothing.js").status == .notFound)
+        }
+    }
+}
