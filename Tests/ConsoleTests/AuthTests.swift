@@ -51,7 +51,6 @@ import Testing
     @Test func failedSignInsAreLimitedPerUsername() async throws {
         let f = try await Fixture.make()
         try await f.live { client in
-            #expect(try await Self.login(client, "nobody").status == .unauthorized)
             for _ in 0..<5 {
                 let wrong = try await Self.login(client, "bob", "wrong password")
                 #expect(wrong.status == .unauthorized)
@@ -60,7 +59,7 @@ import Testing
             let limited = try await Self.login(client, "bob")
             #expect(limited.status == .tooManyRequests)
             #expect(limited.headers[.retryAfter].flatMap { Int($0) }.map { $0 >= 1 && $0 <= 60 } == true)
-            // Also counted per address: this client has now failed 6 times.
+            // Also counted per address: this client has failed 5 times, whatever the username.
             #expect(try await Self.login(client, "alice").status == .tooManyRequests)
         }
     }

@@ -11,6 +11,7 @@ import Testing
         let f = try await Fixture.make()
         var first: [String] = []
         for _ in 0..<30 { first.append(try await f.settle(token: f.aliceToken)) }
+        let expected = Array(first.reversed())
         try await f.live { client in
             var seen: [String] = []
             var cursor: String?
@@ -23,7 +24,7 @@ import Testing
                 // Meanwhile the relay settles more requests.
                 for _ in 0..<2 { _ = try await f.settle(token: f.aliceToken) }
             } while cursor != nil
-            #expect(seen == Array(first.reversed()))
+            #expect(seen == expected)
             let fresh = try await client.call(.get, "/api/logs?limit=500", key: f.aliceKey).data
             #expect(fresh.count == 30 + 2 * 5)
         }

@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTesting
+import LMDB
 import Logging
+import NIOCore
 import Testing
 @testable import Console
 @testable import Ledger
@@ -56,7 +58,7 @@ struct Fixture {
     }
 
     func application() -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: TestContext.self)
         console.register(on: router)
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
@@ -75,6 +77,18 @@ struct Fixture {
         _ = try await ledger.reserve(requestID: requestID, token: token, model: model, amount: 1000, stream: false)
         _ = try await ledger.settle(requestID: requestID, outcome: Outcome(usage: Usage(promptTokens: prompt, completionTokens: completion), durationMs: 12))
         return requestID
+    }
+}
+
+/// A context that knows the peer address, as the server's should, so the
+/// sign-in limiter can count per client address.
+struct TestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = CoreRequestContextStorage(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }
 

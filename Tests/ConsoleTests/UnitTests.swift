@@ -18,7 +18,8 @@ import Testing
     @Test func serializesSafely() {
         let value = JSONValue.object([("s", .string("a\"b\\c\n<script>&\u{07}")), ("n", .int(-5)), ("z", .null)])
         #expect(value.serialized == #"{"s":"a\"b\\c\n\u003cscript\u003e\u0026\u0007","n":-5,"z":null}"#)
-        #expect(try JSONParser.parse(Array(value.serialized.utf8)) == value)
+        let parsed = try? JSONParser.parse(Array(value.serialized.utf8))
+        #expect(parsed == value)
     }
 }
 

@@ -23,16 +23,21 @@ struct AuthController: Sendable {
     }
 
     /// The peer address when the server's context exposes it.
-    static func address(_ context: some RequestContext) -> String {
-        (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress ?? "unknown"
+    /// The server composition should use a context conforming to `RemoteAddressRequestContext`
+    /// so that sign-ins are also limited per client address.
+    static func address(_ context: some RequestContext) -> String? {
+        (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
     }
 
-    private func login(_ request: Request, clientAddress: String) async throws -> Response {
+    private func login(_ request: Request, clientAddress: String?) async throws -> Response {
         let body = try await JSONBody.read(request, allowed: ["username", "password"])
         let username = try body.required("username", body.string("username"))
         let password = try body.required("password", body.string("password"))
         guard username.utf8.count <= 64, password.utf8.count <= 1024 else { throw APIError.badRequest("username or password is too long.") }
-        let keys = ["user:" + username.lowercased(), "ip:" + clientAddress]
+        // Without a known peer address only the per-username limit applies: one
+        // shared "unknown" key would let anyone lock everyone out.
+        var keys = ["user:" + username.lowercased()]
+        if let clientAddress { keys.append("ip:" + clientAddress) }
         if let wait = await core.limiter.retryAfter(keys) {
             var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed sign-ins. Wait \(wait) seconds and try again.")
             error.headers[.retryAfter] = String(wait)
@@ -45,7 +50,7 @@ struct AuthController: Sendable {
         let verified = try await core.passwords.verify(password, hash: hash)
         guard verified, let user, user.enabled else {
             await core.limiter.recordFailure(keys)
-            core.logger.notice("sign-in failed", metadata: ["username": "\(JSONBody.printable(username))", "address": "\(clientAddress)"])
+            core.logger.notice("sign-in failed", metadata: ["username": "\(JSONBody.printable(username))", "address": "\(clientAddress ?? "unknown")"])
             throw APIError(.unauthorized, code: "invalid_credentials", "Wrong username or password.")
         }
         await core.limiter.recordSuccess(keys[0])

@@ -8,7 +8,15 @@ enum RFC3339 {
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = civil(fromDays: days)
         let h = msOfDay / 3_600_000, mi = msOfDay / 60_000 % 60, s = msOfDay / 1000 % 60, f = msOfDay % 1000
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(f, 3))Z"
+        // Digits written directly: this runs once per exported row.
+        var out = [UInt8](repeating: 0, count: 24)
+        func put(_ value: Int64, _ at: Int, _ width: Int) {
+            var v = value
+            for i in stride(from: at + width - 1, through: at, by: -1) { out[i] = UInt8(48 + v % 10); v /= 10 }
+        }
+        put(y, 0, 4); out[4] = 45; put(m, 5, 2); out[7] = 45; put(d, 8, 2); out[10] = 84
+        put(h, 11, 2); out[13] = 58; put(mi, 14, 2); out[16] = 58; put(s, 17, 2); out[19] = 46; put(f, 20, 3); out[23] = 90
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The UTC day `YYYY-MM-DD` of an instant (usage buckets).
@@ -56,11 +64,6 @@ enum RFC3339 {
         let days = daysFromCivil(y, mo, d)
         let seconds = days * 86_400 + h * 3600 + mi * 60 + min(s, 59) - offsetMinutes * 60
         return seconds * 1000 + fractionMs
-    }
-
-    private static func pad(_ v: Int64, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
