@@ -21,4 +21,20 @@ import Testing
             #expect(try await client.call(.get, "/nothing.js").status == .notFound)
         }
     }
+
+    /// The relay registers `/api/usage/token` on the same router; the console's
+    /// JSON 404 for unknown `/api/…` paths must not shadow it.
+    @Test func relayRoutesBesideTheConsoleStillResolve() async throws {
+        let f = try await Fixture.make()
+        let router = Router(context: TestContext.self)
+        f.console.register(on: router)
+        router.get("/api/usage/token") { _, _ in "relay" }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            #expect(try await client.call(.get, "/api/usage/token").text == "relay")
+            #expect(try await client.call(.get, "/api/usage/other").status == .notFound)
+            #expect(try await client.call(.get, "/api/usage", key: f.aliceKey).status == .ok)
+        }
+        await f.ledger.close()
+    }
 }
