@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import Console
+import Ledger
 
 @Suite struct DashboardTests {
     @Test func servesTheDashboardWithItsSecurityHeaders() async throws {
@@ -31,9 +32,12 @@ import Testing
         router.get("/api/usage/token") { _, _ in "relay" }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
-            #expect(try await client.call(.get, "/api/usage/token").text == "relay")
-            #expect(try await client.call(.get, "/api/usage/other").status == .notFound)
-            #expect(try await client.call(.get, "/api/usage", key: f.aliceKey).status == .ok)
+            let relay = try await client.call(.get, "/api/usage/token")
+            #expect(relay.text == "relay")
+            let other = try await client.call(.get, "/api/usage/other")
+            #expect(other.status == .notFound)
+            let usage = try await client.call(.get, "/api/usage", key: f.aliceKey)
+            #expect(usage.status == .ok)
         }
         await f.ledger.close()
     }
