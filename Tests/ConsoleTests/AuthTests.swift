@@ -97,3 +97,22 @@ import Testing
         }
     }
 }
+
+@Suite struct PasswordChangeTests {
+    @Test func usersChangeTheirOwnPasswordWithTheCurrentOne() async throws {
+        let f = try await Fixture.make()
+        try await f.live { client in
+            let wrong = try await client.call(.post, "/api/auth/password", key: f.bobKey,
+                                              json: #"{"current_password":"nope nope","new_password":"bobs new password"}"#)
+            #expect(wrong.status == .unprocessableContent)
+            #expect(wrong.errorField == "current_password")
+            let short = try await client.call(.post, "/api/auth/password", key: f.bobKey,
+                                              json: #"{"current_password":"\#(Fixture.password)","new_password":"short"}"#)
+            #expect(short.errorField == "new_password")
+            let ok = try await client.call(.post, "/api/auth/password", key: f.bobKey,
+                                           json: #"{"current_password":"\#(Fixture.password)","new_password":"bobs new password"}"#)
+            #expect(ok.status == .noContent)
+            #expect(try await AuthTests.login(client, "bob", "bobs new password").status == .ok)
+        }
+    }
+}

@@ -14,6 +14,9 @@ struct AuthController: Sendable {
         routes.on(.get, "/api/auth/me") { _, _, caller in
             JSONResponse.make(.object([("user", Render.user(caller.user)), ("via", .string(caller.viaSession ? "session" : "access_key"))]))
         }
+        routes.on(.post, "/api/auth/password") { request, context, caller in
+            try await changePassword(request, caller, clientAddress: Self.address(context))
+        }
         routes.on(.post, "/api/auth/logout") { request, _, caller in
             if caller.viaSession, let id = Authenticator.sessionID(request) { await core.sessions.remove(id) }
             var response = JSONResponse.noContent()
@@ -57,6 +60,38 @@ struct AuthController: Sendable {
         let session = await core.sessions.create(for: user.id)
         var response = JSONResponse.make(.object([("user", Render.user(user))]))
         response.headers[.setCookie] = cookie(value: session, maxAge: Int(core.configuration.sessionLifetimeMs / 1000))
+        return response
+    }
+
+    /// A user changes their own password. The current one is required (a
+    /// stolen session alone cannot take over the account) and failures count
+    /// toward the sign-in limit. Every session of the user ends; a dashboard
+    /// caller gets a fresh one so they stay signed in.
+    private func changePassword(_ request: Request, _ caller: Caller, clientAddress: String?) async throws -> Response {
+        let body = try await JSONBody.read(request, allowed: ["current_password", "new_password"])
+        let current = try body.required("current_password", body.string("current_password"))
+        let new = try body.required("new_password", body.string("new_password"))
+        try Passwords.check(new, field: "new_password")
+        var keys = ["user:" + caller.user.username.lowercased()]
+        if let clientAddress { keys.append("ip:" + clientAddress) }
+        if let wait = await core.limiter.retryAfter(keys) {
+            var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed attempts. Wait \(wait) seconds and try again.")
+            error.headers[.retryAfter] = String(wait)
+            throw error
+        }
+        let stored = try await core.ledger.secrets.passwordHash(user: caller.id)
+        guard try await core.passwords.verify(current, hash: stored) else {
+            await core.limiter.recordFailure(keys)
+            throw APIError.invalid("current_password", "is not your current password")
+        }
+        let hash = try await core.passwords.hash(new)
+        try await core.ledger.setPasswordHash(caller.id, hash: hash, by: caller.actor)
+        await core.sessions.removeAll(of: caller.id)
+        var response = JSONResponse.noContent()
+        if caller.viaSession {
+            let session = await core.sessions.create(for: caller.id)
+            response.headers[.setCookie] = cookie(value: session, maxAge: Int(core.configuration.sessionLifetimeMs / 1000))
+        }
         return response
     }
 
