@@ -53,11 +53,25 @@ public final class Environment: @unchecked Sendable {
     public var mapSize: Int { readers.withShared { currentMapSize } }
 
     /// Opens (or creates) a named database. Call at startup, before concurrent use.
+    /// The opening transaction is committed even when read-only: LMDB keeps a
+    /// handle opened in a transaction only if that transaction commits.
     public func openDatabase(_ name: String, options: DatabaseOptions = []) throws -> Database {
-        if options.contains(.create) && !self.options.readOnly {
+        let writable = options.contains(.create) && !self.options.readOnly
+        if writable {
             return try write { txn in try txn.open(name, options) }
         }
-        return try read { txn in try txn.open(name, options.subtracting(.create)) }
+        return try readers.withShared {
+            let txn = try begin(flags: UInt32(MDB_RDONLY))
+            let database: Database
+            do {
+                database = try txn.open(name, options.subtracting(.create))
+            } catch {
+                mdb_txn_abort(txn.txn)
+                throw error
+            }
+            try check(mdb_txn_commit(txn.txn), "mdb_txn_commit")
+            return database
+        }
     }
 
     /// Runs `body` in a read transaction: a consistent snapshot of the whole
