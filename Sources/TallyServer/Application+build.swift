@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
+import Console
 import Hummingbird
 import HummingbirdWebSocket
 import LMDB
@@ -45,8 +46,8 @@ public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledge
     let relay = Relay(ledger: ledger, configuration: configuration.relay, httpClient: httpClient, logger: logger)
     relay.register(on: router)
     relay.registerRealtime(on: router)
-    // The management API and dashboard (SPEC §4) join here once the Console module lands:
-    // Console(ledger: ledger, logger: logger).register(on: router)
+    // The management API and the dashboard (SPEC §4).
+    Console(ledger: ledger, logger: logger).register(on: router)
 
     var services: [any Service] = [LedgerService(ledger: ledger, httpClient: httpClient, logger: logger)]
     if configuration.demo {
