@@ -94,3 +94,19 @@ import Testing
         }
     }
 }
+
+@Suite struct FailClosedTests {
+    /// A halted ledger (storage failure, or closed) refuses changes with 503 and appends nothing; reads still work.
+    @Test func haltedLedgerAnswers503() async throws {
+        let f = try await Fixture.make()
+        try await f.live { client in
+            await f.ledger.close()
+            let seq = await f.ledger.state.seq
+            let response = try await client.call(.post, "/api/tokens", key: f.aliceKey, json: #"{"name":"late"}"#)
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.errorCode == "ledger_unavailable")
+            #expect(await f.ledger.state.seq == seq)
+            #expect(try await client.call(.get, "/api/tokens", key: f.aliceKey).status == .ok)
+        }
+    }
+}

@@ -94,4 +94,27 @@ import Testing
             #expect(csv.contains("\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\""))
         }
     }
+
+    /// A selective filter over a long log answers short pages with a cursor
+    /// instead of one long read transaction; following the cursors finds every row.
+    @Test func scanBudgetBoundsEachPage() async throws {
+        let f = try await Fixture.make()
+        let wanted = try await f.settle(token: f.bobToken, model: "gpt-other")
+        for _ in 0..<40 { _ = try await f.settle(token: f.aliceToken) }
+        var filter = LogFilter()
+        filter.model = "gpt-other"
+        let store = await f.ledger.store
+        var before: UInt64? = nil
+        var pages = 0
+        var found: [String] = []
+        repeat {
+            let page = try LogScan.page(store: store, filter: filter, before: before, limit: 10, scanBudget: 15)
+            found += page.entries.compactMap { $0.envelope.event.requestID }
+            before = page.next
+            pages += 1
+        } while before != nil && pages < 100
+        #expect(found == [wanted])
+        #expect(pages > 5)
+        await f.ledger.close()
+    }
 }

@@ -53,6 +53,11 @@ struct APIRoutes<Context: RequestContext> {
         switch error {
         case let error as APIError: return error.response
         case let rejection as Rejection: return APIError.from(rejection).response
+        case LogError.halted:
+            // Fails closed: the ledger refuses writes until a restart replays the durable log.
+            core.logger.error("management write refused: the ledger is halted", metadata: ["path": "\(request.uri.path)"])
+            return APIError(.serviceUnavailable, code: "ledger_unavailable",
+                            "The ledger is not accepting changes after a storage failure; an operator must restart Tally.").response
         default:
             core.logger.error("management request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return APIError(.internalServerError, code: "internal_error", "The server failed to handle this request; it has been logged.").response
