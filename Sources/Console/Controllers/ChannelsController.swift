@@ -19,7 +19,7 @@ struct ChannelsController: Sendable {
         }
         routes.on(.post, "/api/channels", .admin) { request, _, caller in
             let body = try await JSONBody.read(request, allowed: ChannelsController.fields)
-            let channel = try ChannelSet.make(
+            let channel = ChannelSet(
                 id: ChannelID.random(),
                 name: try body.required("name", body.string("name")),
                 kind: try ChannelsController.kind(try body.required("type", body.string("type"))),
