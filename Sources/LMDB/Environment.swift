@@ -57,7 +57,20 @@ public final class Environment: @unchecked Sendable {
         if options.contains(.create) && !self.options.readOnly {
             return try write { txn in try txn.open(name, options) }
         }
-        return try read { txn in try txn.open(name, options.subtracting(.create)) }
+        // A handle opened in a transaction that is aborted is closed with it (mdb_dbi_open(3)),
+        // so the read-only path must *commit* its read transaction to keep the handle.
+        return try readers.withShared {
+            let txn = try begin(flags: UInt32(MDB_RDONLY))
+            let db: Database
+            do {
+                db = try txn.open(name, options.subtracting(.create))
+            } catch {
+                mdb_txn_abort(txn.txn)
+                throw error
+            }
+            try check(mdb_txn_commit(txn.txn), "mdb_txn_commit(open \(name))")
+            return db
+        }
     }
 
     /// Runs `body` in a read transaction: a consistent snapshot of the whole

@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func exportFiltersAndFormats() async throws {
-        let scripted = try ScriptedLedger()
+        let scripted = try await ScriptedLedger()
         defer { scripted.remove() }
         let scenario = try await scripted.seed(requests: 6)
         await scripted.ledger.close()
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func statsCountsByType() async throws {
-        let scripted = try ScriptedLedger()
+        let scripted = try await ScriptedLedger()
         defer { scripted.remove() }
         _ = try await scripted.seed(requests: 4)
         _ = try await scripted.ledger.writeSnapshot()

@@ -7,7 +7,7 @@ import Testing
 /// index, snapshot and provider-usage mismatches.
 @Suite struct ReconcileTests {
     static func ledger() async throws -> (ScriptedLedger, Scenario) {
-        let scripted = try ScriptedLedger()
+        let scripted = try await ScriptedLedger()
         let scenario = try await scripted.seed(requests: 12)
         _ = try await scripted.ledger.writeSnapshot()
         _ = try await scripted.ledger.adjustCharge(requestID: scenario.settled[1], amount: -25, reason: "slow answer", by: .system)
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func danglingReservationsAreListedAndOldOnesFlagged() async throws {
-        let scripted = try ScriptedLedger()
+        let scripted = try await ScriptedLedger()
         let scenario = try await scripted.seed(requests: 3)
         _ = try await scripted.ledger.reserve(requestID: "stuck", token: scenario.capped, model: "gpt-test", amount: 900, stream: false)
         await scripted.ledger.close()

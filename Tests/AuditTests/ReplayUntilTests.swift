@@ -9,7 +9,7 @@ import Testing
 
     /// A scripted run that records the live state after every command.
     static func scriptedRun() async throws -> (ScriptedLedger, Scenario, [Moment]) {
-        let scripted = try ScriptedLedger(snapshotEvery: 7)
+        let scripted = try await ScriptedLedger(snapshotEvery: 7)
         var scenario = try await scripted.seed(requests: 0)
         var moments: [Moment] = []
         func capture() async {

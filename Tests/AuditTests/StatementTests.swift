@@ -7,7 +7,7 @@ import Testing
 /// the replayed ones at the period's edges.
 @Suite struct StatementTests {
     @Test func userAndTokenStatementsSumToTheChange() async throws {
-        let scripted = try ScriptedLedger()
+        let scripted = try await ScriptedLedger()
         defer { scripted.remove() }
         let scenario = try await scripted.seed(requests: 12)
         let start = scripted.clock.now - 20 * 3_600_000
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func adjustCommandAppendsAnEventThatStatementsShow() async throws {
-        let scripted = try ScriptedLedger()
+        let scripted = try await ScriptedLedger()
         defer { scripted.remove() }
         let scenario = try await scripted.seed(requests: 4)
         await scripted.ledger.close()

@@ -1,5 +1,5 @@
 import Foundation
-import Ledger
+@testable import Ledger
 import LMDB
 import Testing
 
@@ -8,7 +8,7 @@ import Testing
 @Suite struct TamperTests {
     /// A closed ledger with a realistic log, ready to be damaged.
     static func ledger() async throws -> ScriptedLedger {
-        let scripted = try ScriptedLedger()
+        let scripted = try await ScriptedLedger()
         _ = try await scripted.seed(requests: 10)
         await scripted.ledger.close()
         return scripted
@@ -66,9 +66,8 @@ import Testing
         defer { scripted.remove() }
         let store = scripted.store
         let target: UInt64 = 12
-        try store.environment.write { txn in
-            #expect(try txn.delete(store.events, key: Keys.seq(target)))
-        }
+        let removed = try store.environment.write { txn in try txn.delete(store.events, key: Keys.seq(target)) }
+        #expect(removed)
         let (status, json) = try Self.verify(scripted)
         #expect(status == 1)
         #expect(json["first_bad_seq"] as? Int == Int(target))

@@ -1,5 +1,5 @@
 import Foundation
-import Ledger
+@testable import Ledger
 import LMDB
 import Logging
 import Synchronization
@@ -17,8 +17,9 @@ struct ScriptedLedger {
     let directory: String
     let clock = ManualClock()
     let ledger: Ledger
+    let store: LedgerStore
 
-    init(snapshotEvery: UInt64 = 0) throws {
+    init(snapshotEvery: UInt64 = 0) async throws {
         var template = Array((NSTemporaryDirectory() + "/tally-audit-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
         directory = String(cString: made)
@@ -26,9 +27,8 @@ struct ScriptedLedger {
         configuration.snapshotEvery = snapshotEvery
         configuration.environment.mapSize = 64 << 20
         ledger = try Ledger(path: directory, configuration: configuration, logger: Logger(label: "test"), clock: clock.function)
+        store = await ledger.store
     }
-
-    var store: LedgerStore { ledger.store }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }
