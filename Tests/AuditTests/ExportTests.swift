@@ -58,6 +58,9 @@ import Testing
         let times = try windowed.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["time"] as! String }
         #expect(!times.isEmpty && times.allSatisfy { $0 >= from })
 
+        let request = try TallyProcess.run(["export", "--data", scripted.directory, "--request", scenario.settled[0]])
+        #expect(request.stdout.split(separator: "\n").map { $0.contains(#""type":"charge.reserved""#) || $0.contains(#""type":"charge.settled""#) } == [true, true])
+
         #expect(try TallyProcess.run(["export", "--data", scripted.directory, "--type", "nope"]).status == 2)
     }
 

@@ -23,6 +23,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only events of this type (repeatable, or comma-separated).") var type: [String] = []
     @Option(name: .long, help: "Only events concerning this token (tok_…).") var token: String?
     @Option(name: .long, help: "Only events concerning this user (usr_…).") var user: String?
+    @Option(name: .long, help: "Only the events of this request id (reserve, settle/void/expiry, adjustments).") var request: String?
 
     func run() async throws {
         await runReporting {
@@ -49,6 +50,7 @@ struct ExportCommand: AsyncParsableCommand {
                         let wanted = (types.isEmpty || types.contains(envelope.type))
                             && (tokenID == nil || envelope.event.tokenID == tokenID)
                             && (userID == nil || envelope.event.userID == userID)
+                            && (request == nil || envelope.event.requestID == request)
                             && (from == nil || envelope.time >= from!.milliseconds)
                         if wanted { output.line(format == .csv ? EventCSV.row(envelope) : EventJSON.line(envelope)) }
                         entry = try cursor.next()
