@@ -48,15 +48,21 @@ struct ReconcileCommand: AsyncParsableCommand {
 
             var serverJSON: JSONValue = .null
             if let probe {
-                let remote = try await probe.head()
-                let local = try store.head().seq >= remote.seq && remote.seq > 0 ? try store.event(remote.seq) : nil
-                serverJSON = .object([("seq", .int(Int64(remote.seq))), ("hash", .maybe(remote.hash)),
-                                      ("local_hash", .maybe(local?.hash.hex))])
-                if remote.seq > 0, local == nil {
-                    report.findings.add(.server, seq: remote.seq, "the server is at sequence \(remote.seq) but this data directory ends before it: the server does not write here, or events were lost")
-                } else if let local, local.hash.hex != remote.hash || local.type.description != remote.type {
-                    report.findings.add(.server, seq: remote.seq, "the server's event \(remote.seq) (\(remote.type ?? "?"), \(remote.hash ?? "?")) differs from the data directory's (\(local.type), \(local.hash.hex))")
+                let remoteSeq = try await probe.headSeq()
+                let localHead = try store.head().seq
+                var remote: ServerProbe.Head?
+                var local: Envelope?
+                if remoteSeq > localHead {
+                    report.findings.add(.server, seq: remoteSeq, "the server is at sequence \(remoteSeq) but this data directory ends at \(localHead): the server does not write here, or events were lost")
+                } else if remoteSeq > 0 {
+                    remote = try await probe.event(remoteSeq)
+                    local = try store.event(remoteSeq)
+                    if let local, let remote, local.hash.hex != remote.hash || local.type.description != remote.type {
+                        report.findings.add(.server, seq: remoteSeq, "the server's event \(remoteSeq) (\(remote.type ?? "?"), \(remote.hash ?? "?")) differs from the data directory's (\(local.type), \(local.hash.hex))")
+                    }
                 }
+                serverJSON = .object([("seq", .int(Int64(remoteSeq))), ("hash", .maybe(remote?.hash)), ("local_head", .int(Int64(localHead))),
+                                      ("local_hash", .maybe(local?.hash.hex))])
             }
 
             var mismatches: [ProviderUsage.Mismatch] = []

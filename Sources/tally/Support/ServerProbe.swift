@@ -36,15 +36,19 @@ struct ServerProbe {
         self.adminKey = adminKey
     }
 
-    func head() async throws -> Head {
+    /// The server's head sequence number from `/healthz`.
+    func headSeq() async throws -> UInt64 {
         let health = try await get("/healthz")
         guard let seqNumber = health["seq"] as? NSNumber else { throw ProbeError.badBody("/healthz") }
-        let seq = seqNumber.uint64Value
-        guard seq > 0 else { return Head(seq: 0) }
+        return seqNumber.uint64Value
+    }
+
+    /// The server's event `seq` from `/api/events` (admin).
+    func event(_ seq: UInt64) async throws -> Head {
         let path = "/api/events?after=\(seq - 1)&limit=1"
         let events = try await get(path)
-        guard let data = events["data"] as? [[String: Any]], let first = data.first else { throw ProbeError.badBody(path) }
-        guard (first["seq"] as? NSNumber)?.uint64Value == seq else { throw ProbeError.badBody(path) }
+        guard let data = events["data"] as? [[String: Any]], let first = data.first,
+              (first["seq"] as? NSNumber)?.uint64Value == seq else { throw ProbeError.badBody(path) }
         return Head(seq: seq, type: first["type"] as? String, hash: first["hash"] as? String)
     }
 
