@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Ledger
 import LMDB
 
@@ -33,6 +34,11 @@ extension DataOptions {
     /// directory, and run beside a live `tally serve` (LMDB readers do not
     /// block its writer).
     func openReadOnly() throws -> LedgerStore {
+        // A read-only open cannot create anything; say plainly when there is nothing to open.
+        var directory = stat()
+        if stat(path, &directory) == 0, directory.st_mode & S_IFMT == S_IFDIR, access(path + "/data.mdb", F_OK) != 0 {
+            throw StoreError.notALedger(path)
+        }
         var options = EnvironmentOptions()
         options.readOnly = true
         return try LedgerStore(path: path, options: options)
