@@ -129,6 +129,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Audit commands and the auditor model: tamper, replay-until, reconcile, statements.
+        .testTarget(
+            name: "AuditTests",
+            dependencies: ["Ledger", "LMDB", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ConsoleTests",
             dependencies: [

@@ -1,0 +1,171 @@
+/// A second, deliberately naive model of the money rules, in the spirit of
+/// TigerBeetle's `state_machine/auditor.zig`: it walks the log with plain
+/// dictionaries and its own arithmetic and never calls `LedgerState.apply`.
+/// Where the two implementations disagree, one of them (or the log) is wrong,
+/// and `tally verify` says so.
+///
+/// Rules it checks as it goes (each a finding of kind `invariant`):
+/// - a settle, void or expiry refers to a reservation of the same request,
+///   token and owner, and no request is closed twice;
+/// - a request id is reserved at most once;
+/// - a reservation names a known token and that token's owner;
+/// - a settle charges exactly ceil(multiplier × Σ tokens × price / 10⁶) for the
+///   usage, price and multiplier recorded in the event (or the per-request price);
+/// - an expiry charges zero (policy void) or exactly the reserved amount;
+/// - an adjustment refers to a settled request of the same token and owner.
+/// At the end `compare(with:)` checks the projections against its totals:
+/// a token's used credits = its settles + expiry charges + adjustments; a user's
+/// balance = credits + balance adjustments − charges; reserved amounts, in-flight
+/// counts and the set of open reservations.
+public struct Auditor: Sendable {
+    struct Open: Sendable { var token: TokenID; var user: UserID; var amount: Int64; var seq: UInt64 }
+    enum Closing: String, Sendable { case settled, voided, expired }
+    struct Closed: Sendable { var how: Closing; var seq: UInt64; var token: TokenID; var user: UserID }
+
+    var owners: [TokenID: UserID] = [:]
+    var users: Set<UserID> = []
+    var open: [String: Open] = [:]
+    var closed: [String: Closed] = [:]
+    public private(set) var tokenUsed: [TokenID: Int64] = [:]
+    public private(set) var userBalance: [UserID: Int64] = [:]
+    var tokenReserved: [TokenID: Int64] = [:]
+    var tokenInFlight: [TokenID: Int64] = [:]
+    var userReserved: [UserID: Int64] = [:]
+    public private(set) var findings = FindingList()
+
+    public init() {}
+
+    /// Folds one event into the naive model, recording any broken rule.
+    public mutating func observe(_ envelope: Envelope) {
+        let seq = envelope.seq
+        switch envelope.event {
+        case .userCreated(let e):
+            users.insert(e.id)
+            userBalance[e.id] = userBalance[e.id] ?? 0
+        case .balanceCredited(let e):
+            userBalance[e.user, default: 0] += e.amount
+        case .balanceAdjusted(let e):
+            userBalance[e.user, default: 0] += e.amount
+        case .tokenCreated(let e):
+            owners[e.id] = e.owner
+            tokenUsed[e.id] = tokenUsed[e.id] ?? 0
+        case .chargeReserved(let e):
+            if let earlier = open[e.requestID]?.seq ?? closed[e.requestID]?.seq {
+                findings.add(.invariant, seq: seq, "request \(e.requestID) is reserved again (first reserved at event \(earlier))")
+                return
+            }
+            guard let owner = owners[e.token] else {
+                findings.add(.invariant, seq: seq, "reservation \(e.requestID) names unknown token \(e.token)")
+                return
+            }
+            if owner != e.user { findings.add(.invariant, seq: seq, "reservation \(e.requestID) names user \(e.user) but token \(e.token) belongs to \(owner)") }
+            open[e.requestID] = Open(token: e.token, user: e.user, amount: e.amount, seq: seq)
+            tokenReserved[e.token, default: 0] += e.amount
+            tokenInFlight[e.token, default: 0] += 1
+            userReserved[e.user, default: 0] += e.amount
+        case .chargeSettled(let e):
+            let expected = Auditor.naiveCredits(e)
+            if expected != e.credits {
+                findings.add(.invariant, seq: seq, "request \(e.requestID) charged \(e.credits) credits but its recorded usage, price and multiplier give \(expected)")
+            }
+            close(e.requestID, .settled, token: e.token, user: e.user, charging: e.credits, seq: seq)
+        case .chargeVoided(let e):
+            close(e.requestID, .voided, token: e.token, user: e.user, charging: 0, seq: seq)
+        case .chargeExpired(let e):
+            if let reservation = open[e.requestID] {
+                let expected = e.policy == .void ? 0 : reservation.amount
+                if e.credits != expected {
+                    findings.add(.invariant, seq: seq, "expiry of \(e.requestID) (policy \(e.policy)) charged \(e.credits) credits, expected \(expected)")
+                }
+            }
+            close(e.requestID, .expired, token: e.token, user: e.user, charging: e.credits, seq: seq)
+        case .chargeAdjusted(let e):
+            if let settled = closed[e.requestID], settled.how == .settled {
+                if settled.token != e.token || settled.user != e.user {
+                    findings.add(.invariant, seq: seq, "adjustment of \(e.requestID) names token \(e.token)/user \(e.user), but the request was settled for \(settled.token)/\(settled.user)")
+                }
+            } else {
+                findings.add(.invariant, seq: seq, "adjustment of \(e.requestID) refers to a request that was never settled")
+            }
+            tokenUsed[e.token, default: 0] += e.amount
+            userBalance[e.user, default: 0] -= e.amount
+        default:
+            break
+        }
+    }
+
+    /// Phase 2: the request must be open, for the same token and owner.
+    private mutating func close(_ requestID: String, _ how: Closing, token: TokenID, user: UserID, charging credits: Int64, seq: UInt64) {
+        guard let reservation = open.removeValue(forKey: requestID) else {
+            if let earlier = closed[requestID] {
+                findings.add(.invariant, seq: seq, "request \(requestID) is \(how) but was already \(earlier.how) at event \(earlier.seq)")
+            } else {
+                findings.add(.invariant, seq: seq, "request \(requestID) is \(how) without a reservation")
+            }
+            return
+        }
+        if reservation.token != token || reservation.user != user {
+            findings.add(.invariant, seq: seq, "request \(requestID) is \(how) for \(token)/\(user) but was reserved for \(reservation.token)/\(reservation.user)")
+        }
+        closed[requestID] = Closed(how: how, seq: seq, token: reservation.token, user: reservation.user)
+        tokenReserved[reservation.token, default: 0] -= reservation.amount
+        tokenInFlight[reservation.token, default: 0] -= 1
+        userReserved[reservation.user, default: 0] -= reservation.amount
+        tokenUsed[reservation.token, default: 0] += credits
+        userBalance[reservation.user, default: 0] -= credits
+    }
+
+    /// The price formula of SPEC §2, written out again on purpose (not `PriceMath`).
+    static func naiveCredits(_ e: ChargeSettled) -> Int64 {
+        let micros = Int128(e.multiplier.micros)
+        let numerator: Int128
+        let denominator: Int128
+        if let perRequest = e.price.perRequest {
+            numerator = micros * Int128(perRequest)
+            denominator = 1_000_000
+        } else {
+            let cached = Int128(min(max(e.usage.cachedTokens, 0), max(e.usage.promptTokens, 0)))
+            let uncached = Int128(max(e.usage.promptTokens, 0)) - cached
+            let output = Int128(max(e.usage.completionTokens, 0))
+            numerator = micros * (uncached * Int128(e.price.input) + cached * Int128(e.price.cachedInput) + output * Int128(e.price.output))
+            denominator = 1_000_000 * 1_000_000
+        }
+        var quotient = numerator / denominator
+        if quotient * denominator < numerator { quotient += 1 }
+        return quotient > Int128(Int64.max) ? Int64.max : Int64(quotient)
+    }
+
+    /// Compares the replayed projections with the auditor's own totals.
+    public func compare(with state: LedgerState) -> FindingList {
+        var out = FindingList()
+        let at = state.seq
+        for id in Set(tokenUsed.keys).union(state.tokens.keys).sorted() {
+            guard let token = state.tokens[id] else {
+                out.add(.projection, seq: at, "token \(id) is in the log but not in the replayed projections"); continue
+            }
+            let used = tokenUsed[id] ?? 0, reserved = tokenReserved[id] ?? 0, inFlight = tokenInFlight[id] ?? 0
+            if token.used != used { out.add(.projection, seq: at, "token \(id): projections say used \(token.used), the log's settles, expiries and adjustments sum to \(used)") }
+            if token.reserved != reserved { out.add(.projection, seq: at, "token \(id): projections say reserved \(token.reserved), open reservations sum to \(reserved)") }
+            if token.inFlight != inFlight { out.add(.projection, seq: at, "token \(id): projections say \(token.inFlight) in flight, the log has \(inFlight) open reservations") }
+        }
+        for id in Set(userBalance.keys).union(state.users.keys).sorted() {
+            guard let user = state.users[id] else {
+                out.add(.projection, seq: at, "user \(id) is in the log but not in the replayed projections"); continue
+            }
+            let balance = userBalance[id] ?? 0, reserved = userReserved[id] ?? 0
+            if user.balance != balance { out.add(.projection, seq: at, "user \(id): projections say balance \(user.balance), credits + adjustments − charges in the log give \(balance)") }
+            if user.reserved != reserved { out.add(.projection, seq: at, "user \(id): projections say reserved \(user.reserved), open reservations sum to \(reserved)") }
+        }
+        for requestID in Set(open.keys).symmetricDifference(state.pending.keys).sorted() {
+            if open[requestID] != nil {
+                out.add(.projection, seq: at, "request \(requestID) is open in the log but not pending in the projections")
+            } else {
+                out.add(.projection, seq: at, "request \(requestID) is pending in the projections but not open in the log")
+            }
+        }
+        return out
+    }
+
+    /// Requests reserved and not yet closed.
+    public var openRequests: Int { open.count }
+}

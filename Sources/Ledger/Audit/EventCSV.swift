@@ -1,0 +1,44 @@
+/// Events as CSV rows for spreadsheets: fixed columns a person filters on,
+/// then the whole payload as a JSON cell so nothing is lost.
+///
+///     seq,time,actor,type,version,token,user,request_id,model,channel,amount,
+///     prompt_tokens,cached_tokens,completion_tokens,hash,payload
+///
+/// `amount` is the credits an event moves: charged (settle, expiry),
+/// reserved, credited, adjusted or topped up; empty for the rest.
+public enum EventCSV {
+    public static let header = "seq,time,actor,type,version,token,user,request_id,model,channel,amount,prompt_tokens,cached_tokens,completion_tokens,hash,payload"
+
+    public static func row(_ envelope: Envelope) -> String {
+        let event = envelope.event
+        var model: String?, channel: UInt64 = 0, amount: Int64?, usage: Usage?
+        switch event {
+        case .chargeReserved(let e): model = e.model; amount = e.amount
+        case .chargeSettled(let e): model = e.model; channel = e.channel; amount = e.credits; usage = e.usage
+        case .chargeVoided(let e): channel = e.channel
+        case .chargeExpired(let e): amount = e.credits
+        case .chargeAdjusted(let e): amount = e.amount
+        case .balanceCredited(let e), .balanceAdjusted(let e): amount = e.amount
+        case .tokenToppedUp(let e): amount = e.amount
+        case .priceSet(let e): model = e.model
+        case .priceRemoved(let m): model = m
+        default: break
+        }
+        let cells: [String] = [
+            String(envelope.seq), RFC3339.format(milliseconds: envelope.time), envelope.actor.description, envelope.type.description,
+            String(envelope.version), event.tokenID?.description ?? "", event.userID?.description ?? "", event.requestID ?? "",
+            model ?? "", channel == 0 ? "" : ChannelID(raw: channel).description, amount.map(String.init) ?? "",
+            usage.map { String($0.promptTokens) } ?? "", usage.map { String($0.cachedTokens) } ?? "",
+            usage.map { String($0.completionTokens) } ?? "", envelope.hash.hex, EventJSON.payload(event).rendered,
+        ]
+        return cells.map(cell).joined(separator: ",")
+    }
+
+    /// RFC 4180: a cell with a comma, quote or line break is quoted, quotes doubled.
+    public static func cell(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) else { return text }
+        var out = "\""
+        for character in text { out += character == "\"" ? "\"\"" : String(character) }
+        return out + "\""
+    }
+}

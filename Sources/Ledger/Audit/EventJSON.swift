@@ -1,0 +1,124 @@
+/// The JSON form of a stored event, shared by `tally export`, the management
+/// API's `/api/events` and anything else that shows the log to people:
+///
+///     {"seq":1,"time":"2026-11-26T15:45:09.123Z","actor":"usr_…","type":"token.created",
+///      "version":1,"payload":{…},"hash":"…64 hex…"}
+///
+/// Deterministic: keys in a fixed order, payload fields in snake_case in the
+/// order of the binary layout, integers exact, ids as their prefixed strings,
+/// multipliers as decimal strings (`"1.25"`) so no float ever touches money.
+///
+/// Secret material is left out on purpose: token secret hashes and user
+/// access-key hashes are not rendered (only their display hints). A SHA-256 of
+/// a random 40-character secret cannot be reversed, but an operator-chosen
+/// admin key could be guessed offline from its hash, and exports travel far
+/// beyond the data directory. The chain `hash` is still given, so an export
+/// can be matched against `tally verify` output event by event.
+public enum EventJSON {
+    /// The envelope as a JSON object.
+    public static func value(_ envelope: Envelope) -> JSONValue {
+        .object([
+            ("seq", .int(Int64(bitPattern: envelope.seq))),
+            ("time", .string(RFC3339.format(milliseconds: envelope.time))),
+            ("actor", .string(envelope.actor.description)),
+            ("type", .string(envelope.type.description)),
+            ("version", .int(Int64(envelope.version))),
+            ("payload", payload(envelope.event)),
+            ("hash", .string(envelope.hash.hex)),
+        ])
+    }
+
+    /// One compact line (no trailing newline): a JSON Lines record.
+    public static func line(_ envelope: Envelope) -> String { value(envelope).rendered }
+
+    /// The payload of any event type, snake_case.
+    public static func payload(_ event: Event) -> JSONValue {
+        switch event {
+        case .userCreated(let e):
+            .object([("id", .string(e.id.description)), ("username", .string(e.username)), ("role", .string(e.role.description)),
+                     ("group", .string(e.group)), ("access_key_hint", .string(e.accessKeyHint))])
+        case .userUpdated(let e):
+            .object([("id", .string(e.id.description)), ("role", .maybe(e.role?.description)), ("group", .maybe(e.group)),
+                     ("enabled", e.enabled.map { .bool($0) } ?? .null), ("access_key_rotated", .bool(e.accessKeyHash != nil)),
+                     ("access_key_hint", .maybe(e.accessKeyHint)), ("password_changed", .bool(e.passwordChanged))])
+        case .balanceCredited(let e), .balanceAdjusted(let e):
+            .object([("user", .string(e.user.description)), ("amount", .int(e.amount)), ("note", .string(e.note))])
+        case .groupSet(let e):
+            .object([("name", .string(e.name)), ("multiplier", .string(e.multiplier.description)), ("models", .strings(e.models)),
+                     ("rpm", .maybe(e.rpm)), ("tpm", .maybe(e.tpm))])
+        case .groupRemoved(let name):
+            .object([("name", .string(name))])
+        case .priceSet(let e):
+            .object([("model", .string(e.model)), ("price", price(e.price))])
+        case .priceRemoved(let model):
+            .object([("model", .string(model))])
+        case .channelSet(let e):
+            .object([("id", .string(e.id.description)), ("name", .string(e.name)), ("type", .string(e.kind.description)),
+                     ("base_url", .string(e.baseURL)), ("models", .strings(e.models)), ("groups", .strings(e.groups)),
+                     ("priority", .int(e.priority)), ("weight", .int(e.weight)), ("enabled", .bool(e.enabled))])
+        case .channelRemoved(let id):
+            .object([("id", .string(id.description))])
+        case .tokenCreated(let e):
+            .object([("id", .string(e.id.description)), ("owner", .string(e.owner.description)), ("name", .string(e.name)),
+                     ("key_hint", .string(e.hint)), ("quota", .maybe(e.quota)), ("expires_at", time(e.expiresAt)),
+                     ("models", .strings(e.models)), ("ips", .strings(e.ips)), ("group", .string(e.group)),
+                     ("max_parallel", .maybe(e.maxParallel))])
+        case .tokenUpdated(let e):
+            tokenUpdated(e)
+        case .tokenDisabled(let id), .tokenEnabled(let id), .tokenDeleted(let id):
+            .object([("id", .string(id.description))])
+        case .tokenRegenerated(let e):
+            .object([("id", .string(e.id.description)), ("key_hint", .string(e.hint)), ("grace_until", time(e.graceUntil))])
+        case .tokenToppedUp(let e):
+            .object([("id", .string(e.id.description)), ("amount", .int(e.amount))])
+        case .chargeReserved(let e):
+            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                     ("model", .string(e.model)), ("amount", .int(e.amount)), ("stream", .bool(e.stream))])
+        case .chargeSettled(let e):
+            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                     ("credits", .int(e.credits)), ("model", .string(e.model)), ("channel", channel(e.channel)),
+                     ("prompt_tokens", .int(e.usage.promptTokens)), ("cached_tokens", .int(e.usage.cachedTokens)),
+                     ("completion_tokens", .int(e.usage.completionTokens)), ("price", price(e.price)),
+                     ("multiplier", .string(e.multiplier.description)), ("estimated", .bool(e.estimated)), ("stream", .bool(e.stream)),
+                     ("duration_ms", .int(e.durationMs)), ("status", .int(e.status))])
+        case .chargeVoided(let e):
+            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                     ("channel", channel(e.channel)), ("reason", .string(e.reason)), ("status", .int(e.status)),
+                     ("duration_ms", .int(e.durationMs))])
+        case .chargeExpired(let e):
+            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                     ("policy", .string(e.policy.description)), ("credits", .int(e.credits))])
+        case .chargeAdjusted(let e):
+            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                     ("amount", .int(e.amount)), ("reason", .string(e.reason))])
+        case .relayRejected(let e):
+            .object([("token", .string(e.token.description)), ("reason", .string(e.reason)), ("count", .int(e.count)),
+                     ("second", .string(RFC3339.format(milliseconds: e.second * 1000)))])
+        }
+    }
+
+    /// A price as recorded: credits per million tokens, or per request.
+    public static func price(_ price: Price) -> JSONValue {
+        .object([("input", .int(price.input)), ("output", .int(price.output)), ("cached_input", .int(price.cachedInput)),
+                 ("per_request", .maybe(price.perRequest))])
+    }
+
+    /// An instant, or null.
+    public static func time(_ ms: Int64?) -> JSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
+
+    /// A channel reference: its id, or null when no channel was involved (raw 0).
+    public static func channel(_ raw: UInt64) -> JSONValue { raw == 0 ? .null : .string(ChannelID(raw: raw).description) }
+
+    /// Only the fields the edit changed; `null` means "cleared".
+    static func tokenUpdated(_ e: TokenUpdated) -> JSONValue {
+        var members: [(String, JSONValue)] = [("id", .string(e.id.description))]
+        if let name = e.name { members.append(("name", .string(name))) }
+        if let quota = e.quota { members.append(("quota", .maybe(quota))) }
+        if let expiresAt = e.expiresAt { members.append(("expires_at", time(expiresAt))) }
+        if let models = e.models { members.append(("models", .strings(models))) }
+        if let ips = e.ips { members.append(("ips", .strings(ips))) }
+        if let group = e.group { members.append(("group", .string(group))) }
+        if let maxParallel = e.maxParallel { members.append(("max_parallel", .maybe(maxParallel))) }
+        return .object(members)
+    }
+}

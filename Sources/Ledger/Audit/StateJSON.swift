@@ -1,0 +1,57 @@
+/// JSON views of replayed state for `tally replay`: the whole ledger as
+/// counts and totals, one token, or one user — the same field names the
+/// management API uses for tokens (SPEC §4), so an auditor's replay and the
+/// dashboard can be compared by eye.
+public enum StateJSON {
+    /// Counts and totals. `now` decides which tokens count as expired.
+    public static func summary(_ state: LedgerState, now: Int64) -> JSONValue {
+        let live = state.tokens.values.filter { !$0.deleted }
+        var byStatus: [TokenStatus: Int64] = [:]
+        for token in live { byStatus[token.status(at: now), default: 0] += 1 }
+        return .object([
+            ("seq", .int(Int64(bitPattern: state.seq))),
+            ("head_hash", .string(state.head.hex)),
+            ("time", state.seq == 0 ? .null : .string(RFC3339.format(milliseconds: state.time))),
+            ("users", .int(Int64(state.users.count))),
+            ("tokens", .int(Int64(live.count))),
+            ("tokens_deleted", .int(Int64(state.tokens.count - live.count))),
+            ("tokens_by_status", .object(TokenStatus.allCases.map { ($0.rawValue, .int(byStatus[$0] ?? 0)) })),
+            ("groups", .int(Int64(state.groups.count))),
+            ("prices", .int(Int64(state.prices.count))),
+            ("channels", .int(Int64(state.channels.count))),
+            ("balance_total", .int(state.users.values.reduce(0) { $0 + $1.balance })),
+            ("used_total", .int(state.tokens.values.reduce(0) { $0 + $1.used })),
+            ("pending_reservations", .int(Int64(state.pending.count))),
+            ("reserved_total", .int(state.pending.values.reduce(0) { $0 + $1.amount })),
+        ])
+    }
+
+    public static func token(_ t: TokenState, now: Int64) -> JSONValue {
+        .object([
+            ("id", .string(t.id.description)), ("owner", .string(t.owner.description)), ("name", .string(t.name)),
+            ("status", .string(t.deleted ? "deleted" : t.status(at: now).rawValue)),
+            ("quota", .maybe(t.quota)), ("used", .int(t.used)), ("remaining", .maybe(t.remaining)),
+            ("reserved", .int(t.reserved)), ("in_flight", .int(t.inFlight)),
+            ("expires_at", EventJSON.time(t.expiresAt)), ("models", .strings(t.models)), ("ips", .strings(t.ips.map(\.text))),
+            ("group", .string(t.group)), ("max_parallel", .maybe(t.maxParallel)), ("key_hint", .string(t.hint)),
+            ("created_at", EventJSON.time(t.createdAt)), ("last_used_at", EventJSON.time(t.lastUsedAt)),
+        ])
+    }
+
+    public static func user(_ u: UserState, tokens: Int) -> JSONValue {
+        .object([
+            ("id", .string(u.id.description)), ("username", .string(u.username)), ("role", .string(u.role.description)),
+            ("group", .string(u.group)), ("enabled", .bool(u.enabled)), ("balance", .int(u.balance)),
+            ("reserved", .int(u.reserved)), ("available", .int(u.available)), ("tokens", .int(Int64(tokens))),
+            ("created_at", EventJSON.time(u.createdAt)),
+        ])
+    }
+
+    public static func reservation(_ r: Reservation) -> JSONValue {
+        .object([
+            ("seq", .int(Int64(bitPattern: r.seq))), ("request_id", .string(r.requestID)), ("token", .string(r.token.description)),
+            ("user", .string(r.user.description)), ("model", .string(r.model)), ("amount", .int(r.amount)),
+            ("stream", .bool(r.stream)), ("time", .string(RFC3339.format(milliseconds: r.time))),
+        ])
+    }
+}

@@ -1,0 +1,165 @@
+import LMDB
+
+/// The document a customer disputing a bill gets: the balance at `from`,
+/// every credit and charge in `[from, to)` with its request id and the price
+/// and multiplier recorded in its settle event, and the balance at `to`.
+///
+/// A user's balance is the projection's: credits + adjustments − charges.
+/// A token has no balance of its own, so a token statement uses
+/// `(quota ?? 0) − used`: top-ups and quota edits raise it, charges lower it;
+/// for an unlimited token that is minus what it has drawn from its owner.
+///
+/// Opening and closing balances come from `LedgerState` (the real replay);
+/// each line's amount is read from its event. `isBalanced` checks that the
+/// lines sum to the change — two derivations of the same money that must meet.
+public struct Statement: Sendable {
+    public enum Subject: Sendable, Hashable, CustomStringConvertible {
+        case token(TokenID)
+        case user(UserID)
+        public var description: String {
+            switch self {
+            case .token(let id): id.description
+            case .user(let id): id.description
+            }
+        }
+    }
+
+    public struct Line: Sendable, Hashable {
+        public var seq: UInt64
+        public var time: Int64
+        public var type: EventType
+        public var requestID: String?
+        public var token: TokenID?
+        public var model: String?
+        public var channel: UInt64 = 0
+        public var usage: Usage?
+        /// The price and multiplier the settle event recorded (not today's).
+        public var price: Price?
+        public var multiplier: Multiplier?
+        public var estimated: Bool?
+        /// Signed change of the balance this line causes.
+        public var amount: Int64
+        /// The balance after this line.
+        public var balance: Int64
+        public var note: String
+    }
+
+    public enum BuildError: Error, CustomStringConvertible {
+        case unknownSubject(Subject)
+        case badRange(from: Int64, to: Int64)
+        public var description: String {
+            switch self {
+            case .unknownSubject(let subject): "\(subject) does not appear in the log before the statement's end"
+            case .badRange: "--from must be before --to"
+            }
+        }
+    }
+
+    public var subject: Subject
+    public var from: Int64
+    public var to: Int64
+    public var openingBalance: Int64
+    public var closingBalance: Int64
+    public var lines: [Line]
+    /// Sequence numbers the statement covers (events before `from` … last event before `to`).
+    public var openingSeq: UInt64
+    public var closingSeq: UInt64
+
+    public var credits: Int64 { lines.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount } }
+    public var charges: Int64 { lines.filter { $0.amount < 0 }.reduce(0) { $0 - $1.amount } }
+    public var isBalanced: Bool { openingBalance + lines.reduce(0) { $0 + $1.amount } == closingBalance }
+
+    public static func build(store: LedgerStore, subject: Subject, from: Int64, to: Int64,
+                             progress: ((UInt64) -> Void)? = nil) throws -> Statement {
+        guard from < to else { throw BuildError.badRange(from: from, to: to) }
+        var state = LedgerState()
+        try Replay.run(store: store, into: &state, until: .time(from - 1), progress: progress)
+        var statement = Statement(subject: subject, from: from, to: to, openingBalance: balance(of: subject, in: state),
+                                  closingBalance: 0, lines: [], openingSeq: state.seq, closingSeq: state.seq)
+        var running = statement.openingBalance
+        try store.environment.read { txn in
+            try txn.withCursor(store.events) { cursor in
+                var entry = try cursor.seek(atLeast: Keys.seq(state.seq + 1))
+                while let (key, value) = entry {
+                    guard let seq = Keys.seq(from: key) else { throw LogError.corrupt(seq: state.seq + 1, "an event key is not 8 bytes") }
+                    let envelope = try Envelope.decode(seq: seq, from: value)
+                    if envelope.time >= to { return }
+                    if var line = line(for: envelope, subject: subject, before: state) {
+                        running += line.amount
+                        line.balance = running
+                        statement.lines.append(line)
+                    }
+                    try state.apply(envelope)
+                    if seq % LogWalk.progressInterval == 0 { progress?(seq) }
+                    entry = try cursor.next()
+                }
+            }
+        }
+        statement.closingSeq = state.seq
+        statement.closingBalance = balance(of: subject, in: state)
+        switch subject {
+        case .token(let id): guard state.tokens[id] != nil else { throw BuildError.unknownSubject(subject) }
+        case .user(let id): guard state.users[id] != nil else { throw BuildError.unknownSubject(subject) }
+        }
+        return statement
+    }
+
+    static func balance(of subject: Subject, in state: LedgerState) -> Int64 {
+        switch subject {
+        case .user(let id): return state.users[id]?.balance ?? 0
+        case .token(let id):
+            guard let token = state.tokens[id] else { return 0 }
+            return (token.quota ?? 0) - token.used
+        }
+    }
+
+    /// The line an event contributes, read from the event alone (plus the
+    /// token's quota before an edit), or nil when it does not move the balance.
+    static func line(for envelope: Envelope, subject: Subject, before state: LedgerState) -> Line? {
+        func make(_ requestID: String?, token: TokenID?, _ amount: Int64, _ note: String) -> Line {
+            Line(seq: envelope.seq, time: envelope.time, type: envelope.type, requestID: requestID, token: token,
+                 amount: amount, balance: 0, note: note)
+        }
+        func concerns(token: TokenID, user: UserID) -> Bool {
+            switch subject {
+            case .token(let id): id == token
+            case .user(let id): id == user
+            }
+        }
+        switch envelope.event {
+        case .balanceCredited(let e), .balanceAdjusted(let e):
+            guard case .user(let id) = subject, id == e.user else { return nil }
+            return make(nil, token: nil, e.amount, e.note.isEmpty ? (envelope.type == .balanceCredited ? "credit" : "balance adjustment") : e.note)
+        case .tokenCreated(let e):
+            guard case .token(let id) = subject, id == e.id else { return nil }
+            return make(nil, token: e.id, e.quota ?? 0, e.quota.map { "token created with a quota of \($0)" } ?? "token created (unlimited)")
+        case .tokenUpdated(let e):
+            guard case .token(let id) = subject, id == e.id, let quota = e.quota else { return nil }
+            let old = state.tokens[id]?.quota
+            return make(nil, token: e.id, (quota ?? 0) - (old ?? 0), "quota changed from \(old.map(String.init) ?? "unlimited") to \(quota.map(String.init) ?? "unlimited")")
+        case .tokenToppedUp(let e):
+            guard case .token(let id) = subject, id == e.id else { return nil }
+            return make(nil, token: e.id, e.amount, "top-up")
+        case .chargeSettled(let e):
+            guard concerns(token: e.token, user: e.user) else { return nil }
+            var line = make(e.requestID, token: e.token, -e.credits, e.estimated ? "charge (usage estimated)" : "charge")
+            line.model = e.model
+            line.channel = e.channel
+            line.usage = e.usage
+            line.price = e.price
+            line.multiplier = e.multiplier
+            line.estimated = e.estimated
+            return line
+        case .chargeExpired(let e):
+            guard concerns(token: e.token, user: e.user) else { return nil }
+            var line = make(e.requestID, token: e.token, -e.credits, "reservation expired after a restart (policy \(e.policy))")
+            line.model = state.pending[e.requestID]?.model
+            return line
+        case .chargeAdjusted(let e):
+            guard concerns(token: e.token, user: e.user) else { return nil }
+            return make(e.requestID, token: e.token, -e.amount, (e.amount < 0 ? "refund: " : "surcharge: ") + e.reason)
+        default:
+            return nil
+        }
+    }
+}

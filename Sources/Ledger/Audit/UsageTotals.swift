@@ -1,0 +1,78 @@
+/// Token totals per channel, model and UTC day, summed from `charge.settled`
+/// events: our side of a comparison with a provider's usage export. Input
+/// counts every prompt token, cached ones included, as providers bill them.
+public struct UsageTotals: Sendable {
+    public struct Key: Hashable, Comparable, Sendable {
+        /// The channel's raw id; zero when the request used no channel.
+        public var channel: UInt64
+        public var model: String
+        /// `YYYY-MM-DD`, UTC.
+        public var day: String
+
+        public init(channel: UInt64, model: String, day: String) {
+            self.channel = channel
+            self.model = model
+            self.day = day
+        }
+
+        public static func < (a: Key, b: Key) -> Bool { (a.day, a.model, a.channel) < (b.day, b.model, b.channel) }
+    }
+
+    public struct Totals: Hashable, Sendable {
+        public var requests: Int64 = 0
+        public var inputTokens: Int64 = 0
+        public var cachedTokens: Int64 = 0
+        public var outputTokens: Int64 = 0
+        public var credits: Int64 = 0
+
+        public init(requests: Int64 = 0, inputTokens: Int64 = 0, cachedTokens: Int64 = 0, outputTokens: Int64 = 0, credits: Int64 = 0) {
+            self.requests = requests
+            self.inputTokens = inputTokens
+            self.cachedTokens = cachedTokens
+            self.outputTokens = outputTokens
+            self.credits = credits
+        }
+
+        mutating func add(_ other: Totals) {
+            requests += other.requests
+            inputTokens += other.inputTokens
+            cachedTokens += other.cachedTokens
+            outputTokens += other.outputTokens
+            credits += other.credits
+        }
+    }
+
+    public private(set) var totals: [Key: Totals] = [:]
+    /// Channel names as last set, for matching an export that names channels.
+    public private(set) var channelNames: [UInt64: String] = [:]
+
+    public init() {}
+
+    public mutating func observe(_ envelope: Envelope) {
+        switch envelope.event {
+        case .chargeSettled(let e):
+            let key = Key(channel: e.channel, model: e.model, day: RFC3339.day(milliseconds: envelope.time))
+            totals[key, default: Totals()].add(Totals(requests: 1, inputTokens: e.usage.promptTokens, cachedTokens: e.usage.cachedTokens,
+                                                      outputTokens: e.usage.completionTokens, credits: e.credits))
+        case .channelSet(let e):
+            channelNames[e.id.raw] = e.name
+        default:
+            break
+        }
+    }
+
+    /// Totals regrouped by `(model, day)` only, optionally for one channel.
+    public func byModelAndDay(channel: UInt64? = nil) -> [Key: Totals] {
+        var out: [Key: Totals] = [:]
+        for (key, value) in totals where channel == nil || key.channel == channel {
+            out[Key(channel: 0, model: key.model, day: key.day), default: Totals()].add(value)
+        }
+        return out
+    }
+
+    /// The raw id of a channel given as `ch_…` or by its name.
+    public func channel(named text: String) -> UInt64? {
+        if let id = ChannelID(text) { return id.raw }
+        return channelNames.first { $0.value == text }?.key
+    }
+}

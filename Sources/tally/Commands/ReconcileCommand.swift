@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import Logging
+
+/// `tally reconcile`: the log against its snapshots, the startup state,
+/// the index tables, open reservations, optionally a running server's head
+/// and a provider's usage export. Exit 0 clean, 1 discrepancies, 2 errors.
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Reconcile the log with snapshots, indexes, reservations, a running server and provider usage.",
+        discussion: """
+        --provider-usage takes a CSV with a header row: date,model,input_tokens,output_tokens and optionally \
+        channel (a channel id or name); other columns are ignored; date is YYYY-MM-DD (UTC) or RFC 3339. \
+        Totals per (channel,) model and day are compared with our settled usage; a difference larger than \
+        --tolerance percent of the larger side is a mismatch. Only days within the file's date range are compared. \
+        Opens the ledger read-only; safe beside `tally serve`.
+        """)
+
+    @OptionGroup var data: DataOptions
+    @Option(name: .long, help: "A running server's base URL, e.g. http://127.0.0.1:8080.") var server: String?
+    @Option(name: .long, help: "The admin access key for --server (default: $TALLY_ADMIN_KEY).") var adminKey: String?
+    @Option(name: .long, help: "A provider usage CSV to compare with.") var providerUsage: String?
+    @Option(name: .long, help: "Allowed difference in percent for --provider-usage.") var tolerance: Double = 1
+    @Option(name: .long, help: "Compare --provider-usage with this channel only (id or name).") var channel: String?
+    @Option(name: .long, help: "Seconds a reservation may stay open before it counts as dangling.") var staleAfter: Int64 = 600
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard tolerance >= 0, tolerance <= 100 else { throw ValidationError("--tolerance must be between 0 and 100") }
+        guard staleAfter >= 0 else { throw ValidationError("--stale-after must not be negative") }
+        if channel != nil, providerUsage == nil { throw ValidationError("--channel only applies with --provider-usage") }
+    }
+
+    func run() async throws {
+        await runReporting {
+            let store = try data.openReadOnly()
+            let csv: String? = try providerUsage.map { path in
+                guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+                return String(decoding: data, as: UTF8.self)
+            }
+            let probe = try server.map { try ServerProbe(server: $0, adminKey: adminKey ?? ProcessInfo.processInfo.environment["TALLY_ADMIN_KEY"]) }
+            let progress = ProgressLine(label: "reconcile", total: try store.head().seq)
+            var report = try Reconciler.run(store: store, now: LedgerClock.now(), staleAfterMs: staleAfter * 1000,
+                                            logger: Logger(label: "tally.reconcile"), progress: progress.callback)
+            progress.finish()
+
+            var serverJSON: JSONValue = .null
+            if let probe {
+                let remoteSeq = try await probe.headSeq()
+                let localHead = try store.head().seq
+                var remote: ServerProbe.Head?
+                var local: Envelope?
+                if remoteSeq > localHead {
+                    report.findings.add(.server, seq: remoteSeq, "the server is at sequence \(remoteSeq) but this data directory ends at \(localHead): the server does not write here, or events were lost")
+                } else if remoteSeq > 0 {
+                    remote = try await probe.event(remoteSeq)
+                    local = try store.event(remoteSeq)
+                    if let local, let remote, local.hash.hex != remote.hash || local.type.description != remote.type {
+                        report.findings.add(.server, seq: remoteSeq, "the server's event \(remoteSeq) (\(remote.type ?? "?"), \(remote.hash ?? "?")) differs from the data directory's (\(local.type), \(local.hash.hex))")
+                    }
+                }
+                serverJSON = .object([("seq", .int(Int64(remoteSeq))), ("hash", .maybe(remote?.hash)), ("local_head", .int(Int64(localHead))),
+                                      ("local_hash", .maybe(local?.hash.hex))])
+            }
+
+            var mismatches: [ProviderUsage.Mismatch] = []
+            if let csv {
+                let usage = report.usage
+                let export = try ProviderUsage(csv: csv, resolveChannel: { usage.channel(named: $0) })
+                let only = try channel.map { name in
+                    guard let raw = usage.channel(named: name) else { throw ValidationError("unknown channel \(name)") }
+                    return raw
+                }
+                mismatches = export.compare(with: usage, channel: only, tolerancePercent: tolerance)
+                for m in mismatches {
+                    let channelText = m.key.channel == 0 ? "" : " channel \(ChannelID(raw: m.key.channel))"
+                    report.findings.add(.providerUsage, "\(m.key.day) \(m.key.model)\(channelText): ours input \(m.ours.inputTokens) output \(m.ours.outputTokens), provider input \(m.theirs.inputTokens) output \(m.theirs.outputTokens)")
+                }
+            }
+            let rendering = ReconcileRendering(report: report, server: serverJSON, mismatches: mismatches, compared: csv != nil)
+            if json { printJSON(rendering.json) } else { print(rendering.text) }
+            return report.findings.isEmpty ? ExitStatus.clean : ExitStatus.discrepancies
+        }
+    }
+}

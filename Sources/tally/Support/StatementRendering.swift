@@ -1,0 +1,79 @@
+import Ledger
+
+/// The three renderings of a `Statement`. The CSV has one row per line plus
+/// `opening` and `closing` rows, so a spreadsheet can re-add the column and
+/// get the closing balance.
+enum StatementRendering {
+    static func json(_ s: Statement) -> JSONValue {
+        .object([
+            ("subject", .string(s.subject.description)),
+            ("from", .string(RFC3339.format(milliseconds: s.from))),
+            ("to", .string(RFC3339.format(milliseconds: s.to))),
+            ("opening_balance", .int(s.openingBalance)),
+            ("credits", .int(s.credits)),
+            ("charges", .int(s.charges)),
+            ("closing_balance", .int(s.closingBalance)),
+            ("balanced", .bool(s.isBalanced)),
+            ("opening_seq", .int(Int64(s.openingSeq))),
+            ("closing_seq", .int(Int64(s.closingSeq))),
+            ("lines", .array(s.lines.map(line))),
+        ])
+    }
+
+    static func line(_ l: Statement.Line) -> JSONValue {
+        .object([
+            ("seq", .int(Int64(l.seq))), ("time", .string(RFC3339.format(milliseconds: l.time))), ("type", .string(l.type.description)),
+            ("request_id", .maybe(l.requestID)), ("token", .maybe(l.token?.description)), ("model", .maybe(l.model)),
+            ("channel", EventJSON.channel(l.channel)),
+            ("prompt_tokens", .maybe(l.usage?.promptTokens)), ("cached_tokens", .maybe(l.usage?.cachedTokens)),
+            ("completion_tokens", .maybe(l.usage?.completionTokens)),
+            ("price", l.price.map(EventJSON.price) ?? .null), ("multiplier", .maybe(l.multiplier?.description)),
+            ("estimated", l.estimated.map { .bool($0) } ?? .null),
+            ("amount", .int(l.amount)), ("balance", .int(l.balance)), ("note", .string(l.note)),
+        ])
+    }
+
+    static let csvHeader = "seq,time,type,request_id,token,model,channel,prompt_tokens,cached_tokens,completion_tokens,input_price,cached_input_price,output_price,per_request_price,multiplier,estimated,amount,balance,note"
+
+    static func csv(_ s: Statement) -> String {
+        var out = csvHeader + "\n"
+        out += ",\(RFC3339.format(milliseconds: s.from)),opening,,,,,,,,,,,,,,,\(s.openingBalance),opening balance\n"
+        for l in s.lines {
+            let cells: [String] = [
+                String(l.seq), RFC3339.format(milliseconds: l.time), l.type.description, l.requestID ?? "", l.token?.description ?? "",
+                l.model ?? "", l.channel == 0 ? "" : ChannelID(raw: l.channel).description,
+                l.usage.map { String($0.promptTokens) } ?? "", l.usage.map { String($0.cachedTokens) } ?? "",
+                l.usage.map { String($0.completionTokens) } ?? "",
+                l.price.map { String($0.input) } ?? "", l.price.map { String($0.cachedInput) } ?? "", l.price.map { String($0.output) } ?? "",
+                l.price?.perRequest.map(String.init) ?? "", l.multiplier?.description ?? "",
+                l.estimated.map { $0 ? "true" : "false" } ?? "", String(l.amount), String(l.balance), l.note,
+            ]
+            out += cells.map(EventCSV.cell).joined(separator: ",") + "\n"
+        }
+        out += ",\(RFC3339.format(milliseconds: s.to)),closing,,,,,,,,,,,,,,,\(s.closingBalance),closing balance\n"
+        return out
+    }
+
+    static func text(_ s: Statement) -> String {
+        var out = "Statement for \(s.subject)\n"
+        out += "Period         \(RFC3339.format(milliseconds: s.from)) … \(RFC3339.format(milliseconds: s.to)) (events \(s.openingSeq + 1)…\(s.closingSeq))\n"
+        out += "Opening balance \(s.openingBalance)\n\n"
+        let rows: [JSONValue] = s.lines.map { l in
+            var price = ""
+            if let p = l.price {
+                price = p.perRequest.map { "\($0)/request" } ?? "in \(p.input) cached \(p.cachedInput) out \(p.output) /M"
+            }
+            return .object([
+                ("time", .string(RFC3339.format(milliseconds: l.time))), ("type", .string(l.type.description)),
+                ("request", .string(l.requestID ?? "")), ("model", .string(l.model ?? "")),
+                ("tokens in/cached/out", .string(l.usage.map { "\($0.promptTokens)/\($0.cachedTokens)/\($0.completionTokens)" } ?? "")),
+                ("price", .string(price)), ("×", .string(l.multiplier?.description ?? "")),
+                ("amount", .int(l.amount)), ("balance", .int(l.balance)), ("note", .string(l.note)),
+            ])
+        }
+        out += rows.isEmpty ? "(no credits or charges in this period)\n" : TextTable.table(rows) + "\n"
+        out += "\nCredits         +\(s.credits)\nCharges         -\(s.charges)\nClosing balance \(s.closingBalance)"
+        out += s.isBalanced ? "" : "\nWARNING: the lines do not sum to the change in balance"
+        return out
+    }
+}
