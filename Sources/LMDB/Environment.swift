@@ -57,7 +57,21 @@ public final class Environment: @unchecked Sendable {
         if options.contains(.create) && !self.options.readOnly {
             return try write { txn in try txn.open(name, options) }
         }
-        return try read { txn in try txn.open(name, options.subtracting(.create)) }
+        // LMDB closes a handle again when the transaction that opened it is
+        // aborted (see mdb_dbi_open), and `read` always aborts: commit this
+        // read-only transaction instead, so the handle stays valid.
+        return try readers.withShared {
+            let txn = try begin(flags: UInt32(MDB_RDONLY))
+            let database: Database
+            do {
+                database = try txn.open(name, options.subtracting(.create))
+            } catch {
+                mdb_txn_abort(txn.txn)
+                throw error
+            }
+            try check(mdb_txn_commit(txn.txn), "mdb_txn_commit(read, \(name))")
+            return database
+        }
     }
 
     /// Runs `body` in a read transaction: a consistent snapshot of the whole
