@@ -373,7 +373,8 @@ import Testing
                 _ = try await ledger.settle(requestID: "r", outcome: Outcome(usage: outcome.usage, estimated: true))
             }
             try await expectRefusal(.alreadyResolved, ledger) { try await ledger.void(requestID: "r", reason: "late", status: 499) }
-            #expect(await ledger.state.users[f.alice]?.balance == 1_000_000 - 20)
+            let balance: Int64 = 1_000_000 - 20
+            #expect(await ledger.state.users[f.alice]?.balance == balance)
         }
     }
 

@@ -68,8 +68,14 @@ public final class LogWriter: Sendable {
     }
 
     /// Writes `writes` durably; returns when committed.
-    func write(_ writes: [StoreWrite]) async throws {
-        try await withCheckedThrowingContinuation { enqueue(writes, continuation: $0) }
+    ///
+    /// Isolated to the caller so the job is enqueued before the caller's actor
+    /// can run anything else: a plain nonisolated async method would hop off the
+    /// `Ledger` actor first, and a later commit (with a higher sequence number)
+    /// could then be enqueued ahead of this one — `MDB_APPEND` refuses that and
+    /// the ledger halts.
+    func write(_ writes: [StoreWrite], isolation: isolated (any Actor)? = #isolation) async throws {
+        try await withCheckedThrowingContinuation(isolation: isolation) { enqueue(writes, continuation: $0) }
     }
 
     /// Finishes what is queued, then stops the thread.
