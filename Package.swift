@@ -99,8 +99,9 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "Ledger", "TallyServer", "MockUpstream",
+                "CLMDB", "LMDB", "Ledger", "TallyServer", "MockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

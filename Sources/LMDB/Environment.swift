@@ -53,13 +53,13 @@ public final class Environment: @unchecked Sendable {
     public var mapSize: Int { readers.withShared { currentMapSize } }
 
     /// Opens (or creates) a named database. Call at startup, before concurrent use.
+    /// The opening transaction is committed even when read-only: LMDB keeps a
+    /// handle opened in a transaction only if that transaction commits.
     public func openDatabase(_ name: String, options: DatabaseOptions = []) throws -> Database {
-        if options.contains(.create) && !self.options.readOnly {
+        let writable = options.contains(.create) && !self.options.readOnly
+        if writable {
             return try write { txn in try txn.open(name, options) }
         }
-        // LMDB closes a handle again when the transaction that opened it is
-        // aborted (see mdb_dbi_open), and `read` always aborts: commit this
-        // read-only transaction instead, so the handle stays valid.
         return try readers.withShared {
             let txn = try begin(flags: UInt32(MDB_RDONLY))
             let database: Database
@@ -69,7 +69,7 @@ public final class Environment: @unchecked Sendable {
                 mdb_txn_abort(txn.txn)
                 throw error
             }
-            try check(mdb_txn_commit(txn.txn), "mdb_txn_commit(read, \(name))")
+            try check(mdb_txn_commit(txn.txn), "mdb_txn_commit")
             return database
         }
     }

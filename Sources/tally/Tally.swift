@@ -9,6 +9,7 @@ struct Tally: AsyncParsableCommand {
         abstract: "An LLM API gateway whose billing state is an event-sourced ledger.",
         subcommands: [
             SnapshotCommand.self,
+            BenchCommand.self,
         ]
     )
 }
