@@ -36,6 +36,7 @@ import Testing
             #expect(first == live, "replay differs from the live state after \(steps)")
             #expect(try verifyChain(store) == live.seq)
             checkInvariants(live)
+            #expect(live.invariantViolations().isEmpty, "\(live.invariantViolations())")
 
             // Snapshot + tail equals a full replay, wherever the log is cut.
             for cut in cuts {
