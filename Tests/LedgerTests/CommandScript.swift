@@ -9,7 +9,9 @@ struct Step: Sendable, CustomStringConvertible {
     var a: Int
     var b: Int
 
-    static let kinds = 22
+    /// Step kinds, weighted: tokens and charges are what the log is mostly made of.
+    static let weighted = [0, 1, 1, 2, 2, 2, 3, 4, 3, 4, 5, 5, 5, 6, 6, 7, 8, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]
+    static let kinds = weighted.count
 
     var description: String { "(\(kind),\(a),\(b))" }
 }
@@ -52,7 +54,7 @@ final class ScriptRunner {
     func run(_ step: Step) async throws {
         let (a, b) = (step.a, step.b)
         let clock = fixture.clock
-        switch step.kind {
+        switch Step.weighted[step.kind % Step.kinds] {
         case 0:
             let group = a % 2 == 0 ? "default" : "premium"
             let (user, _) = try await ledger.createUser(UserDraft(username: next("u"), role: a % 5 == 0 ? .admin : .user, group: group), by: .system)
@@ -75,12 +77,15 @@ final class ScriptRunner {
             _ = try await ledger.reserve(requestID: id, token: token.id, model: b % 4 == 0 ? "per-call" : Fixture.model,
                                          amount: Int64(b), stream: a % 2 == 0)
         case 5:
-            guard let id = pick(requests, a) else { return }
+            // Mostly an open request; sometimes any (a retry or a late settle).
+            let open = await ledger.state.pending.keys.sorted()
+            guard let id = a % 4 == 0 || open.isEmpty ? pick(requests, a) : pick(open, b) else { return }
             let usage = Usage(promptTokens: Int64(b), cachedTokens: Int64(b / 3), completionTokens: Int64(a % 100))
             _ = try await ledger.settle(requestID: id, outcome: Outcome(usage: usage, estimated: a % 2 == 0, durationMs: Int64(b)))
             settled.append(id)
         case 6:
-            guard let id = pick(requests, a) else { return }
+            let open = await ledger.state.pending.keys.sorted()
+            guard let id = a % 4 == 0 || open.isEmpty ? pick(requests, a) : pick(open, b) else { return }
             try await ledger.void(requestID: id, reason: b % 2 == 0 ? "client disconnected" : "upstream 502", status: 502)
         case 7:
             guard let token = pick(tokens, a) else { return }

@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 @testable import Ledger
 import PropertyBased
@@ -9,15 +10,19 @@ import Testing
 @Suite struct ReplayPropertyTests {
     static let steps = zip(Gen.int(in: 0...(Step.kinds - 1)), Gen.int(in: 0...1_000), Gen.int(in: 0...1_000))
         .map { Step(kind: $0, a: $1, b: $2) }
-        .array(of: 1...70)
+        .array(of: 1...120)
     /// Where to cut the log for snapshots, as thousandths of its length.
     static let cuts = Gen.int(in: 0...1_000).array(of: 1...4)
 
     @Test func replayIsDeterministicAndSnapshotsEqualFullReplays() async {
-        await propertyCheck(count: 30, input: Self.steps, Self.cuts) { steps, cuts in
-            let fixture = try await Fixture.make(balance: 5_000)
+        await propertyCheck(count: 50, input: Self.steps, Self.cuts) { steps, cuts in
+            let fixture = try await Fixture.make(balance: 20_000)
             let runner = ScriptRunner(fixture: fixture)
             try await runner.run(steps)
+            if ProcessInfo.processInfo.environment["TALLY_PROPERTY_VERBOSE"] != nil {
+                let state = await fixture.ledger.state
+                print("script of \(steps.count) steps: log \(state.seq) events, \(runner.refusals) refusals, \(state.tokens.count) tokens, \(state.pending.count) open")
+            }
             try await check(fixture, runner, steps, cuts)
             await fixture.tearDown()
         }
@@ -72,7 +77,7 @@ import Testing
     }
 
     @Test func snapshotEncodingIsAFixedPoint() async {
-        await propertyCheck(count: 20, input: Self.steps) { steps in
+        await propertyCheck(count: 30, input: Self.steps) { steps in
             let fixture = try await Fixture.make()
             try await ScriptRunner(fixture: fixture).run(steps)
             let state = await fixture.ledger.state
