@@ -94,8 +94,12 @@ enum TallyBinary {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// The newest `tally` under `.build`, building it when there is none.
+    /// `$TALLY_BINARY` (tools/test sets it), else the newest `tally` under
+    /// `.build`, building it when there is none.
     static func locate() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["TALLY_BINARY"], FileManager.default.isExecutableFile(atPath: path) {
+            return URL(fileURLWithPath: path)
+        }
         if let found = newest() { return found }
         let build = Process()
         build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
