@@ -9,6 +9,8 @@ struct Tally: AsyncParsableCommand {
         abstract: "An LLM API gateway whose billing state is an event-sourced ledger.",
         subcommands: [
             SnapshotCommand.self,
+            ServeCommand.self,
+            MockUpstreamCommand.self,
             BenchCommand.self,
         ]
     )

@@ -67,15 +67,14 @@ public final class LogWriter: Sendable {
         }
     }
 
-    /// Writes `writes` durably; returns when committed.
-    ///
-    /// Isolated to the caller so the job is enqueued before the caller's actor
-    /// can run anything else: a plain nonisolated async method would hop off the
-    /// `Ledger` actor first, and a later commit (with a higher sequence number)
-    /// could then be enqueued ahead of this one — `MDB_APPEND` refuses that and
-    /// the ledger halts.
+    /// Writes `writes` durably; returns when committed. Runs in the caller's
+    /// isolation (`#isolation`), so the enqueue happens before the caller's
+    /// actor can run anything else: two commits from the ledger actor reach
+    /// the queue in the order their sequence numbers were assigned. (A plain
+    /// nonisolated async method would hop to the global executor first and
+    /// could enqueue out of order — `MDB_APPEND` then refuses the batch.)
     func write(_ writes: [StoreWrite], isolation: isolated (any Actor)? = #isolation) async throws {
-        try await withCheckedThrowingContinuation(isolation: isolation) { enqueue(writes, continuation: $0) }
+        try await withCheckedThrowingContinuation { enqueue(writes, continuation: $0) }
     }
 
     /// Finishes what is queued, then stops the thread.

@@ -120,7 +120,7 @@ extension LedgerState {
     }
 
     /// Phase 2 of a charge: closes the reservation and charges `credits`.
-    private mutating func release(_ requestID: String, charging credits: Int64, seq: UInt64) throws(ReplayError) {
+    mutating func release(_ requestID: String, charging credits: Int64, seq: UInt64) throws(ReplayError) {
         guard let reservation = pending.removeValue(forKey: requestID),
               let t = tokens.index(forKey: reservation.token), let u = users.index(forKey: reservation.user) else {
             throw ReplayError.inconsistent(seq: seq, "closes request \(requestID), which has no open reservation")
