@@ -101,3 +101,52 @@ import Testing
     }
 }
 
+
+/// The master key that seals channel secrets, beside the data.
+@Suite struct MasterKeyTests {
+    static let channel = ChannelSet(id: ChannelID(raw: 11), name: "up", kind: .openai, baseURL: "https://api.test", models: ["m"],
+                                    groups: [], priority: 0, weight: 1, enabled: true)
+
+    func masterKeyBytes(_ directory: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: directory + "/master.key"))?[.size] as? Int) ?? -1
+    }
+
+    @Test func theKeyIsCreatedOnceAndReadBack() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.ledger.setGroup("default", multiplier: .one, by: .system)
+        try await fixture.ledger.setChannel(Self.channel, key: "upstream-secret", by: .system)
+        #expect(masterKeyBytes(fixture.path) == 32)
+        try await fixture.reopen()
+        #expect(try fixture.ledger.channelKey(Self.channel.id) == "upstream-secret")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.path).filter { $0.contains(".tmp") }
+        #expect(leftovers.isEmpty)
+        await fixture.tearDown()
+    }
+
+    /// A crash between creating master.key and writing it used to leave an
+    /// empty file that stopped every later start ("cannot be read"). Nothing
+    /// can have been sealed with a key that was never written: start anyway.
+    @Test func anEmptyKeyFileLeftByACrashDoesNotStopTheLedger() async throws {
+        let path = temporaryPath("masterkey")
+        defer { removeDirectory(path) }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: path + "/master.key", contents: Data()))
+        let ledger = try Ledger(path: path, configuration: testConfiguration(sync: .relaxed), logger: testLogger)
+        #expect(masterKeyBytes(path) == 32)
+        try await ledger.setChannel(Self.channel, key: "k", by: .system)
+        #expect(try ledger.channelKey(Self.channel.id) == "k")
+        await ledger.close()
+    }
+
+    /// A key file of the wrong size is corruption: refuse to start rather than
+    /// invent a key that cannot open what was sealed.
+    @Test func aTruncatedKeyFileIsRefused() throws {
+        let path = temporaryPath("masterkey")
+        defer { removeDirectory(path) }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: path + "/master.key", contents: Data([1, 2, 3])))
+        #expect(throws: SecretStoreError.self) {
+            _ = try Ledger(path: path, configuration: testConfiguration(sync: .relaxed), logger: testLogger)
+        }
+    }
+}
