@@ -17,6 +17,7 @@ Prints one line per failed check and, last, exactly `N passed, M failed`.
 Exits 1 when anything failed.
 """
 
+import base64
 import json
 import os
 import re
@@ -39,6 +40,7 @@ SHOTS = os.environ.get('SCREENSHOT_DIR', os.path.join(os.getcwd(), '.build', 'da
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 CHROMEDRIVER = os.environ.get('CHROMEDRIVER', '/usr/bin/chromedriver')
 WAIT = float(os.environ.get('E2E_WAIT', '10'))
+VERBOSE = os.environ.get('E2E_VERBOSE') == '1'
 
 ADMIN_PASSWORD = 'e2e-admin-' + secrets.token_hex(6)
 USER_NAME = 'e2e-user'
@@ -164,11 +166,24 @@ def settle():
     until(lambda: not d.find_elements(By.CSS_SELECTOR, '#view [data-test=loading]'))
 
 
-def shot(name):
+def shot(name, full=True):
+    """A PNG of the page: the whole scrolling page (at most 3000 CSS px tall) when
+    `full`, else the viewport (for modal dialogs, which sit in the viewport)."""
     os.makedirs(SHOTS, exist_ok=True)
+    path = os.path.join(SHOTS, f'{name}.png')
     # No focus ring on whatever was clicked last, unless a dialog is open (its focus is part of it).
-    d.execute_script('if (!document.querySelector("dialog[open]") && document.activeElement) document.activeElement.blur()')
-    d.save_screenshot(os.path.join(SHOTS, f'{name}.png'))
+    d.execute_script('if (!document.querySelector("dialog[open]") && document.activeElement) document.activeElement.blur();'
+                     'document.getElementById("toast").textContent = ""')  # no stale "saved" toast
+    if not full:
+        d.save_screenshot(path)
+        return
+    width, height = d.execute_script(
+        'return [document.documentElement.clientWidth, Math.max(document.documentElement.scrollHeight, window.innerHeight)]')
+    data = d.execute_cdp_cmd('Page.captureScreenshot', {
+        'format': 'png', 'captureBeyondViewport': True,
+        'clip': {'x': 0, 'y': 0, 'width': width, 'height': min(height, 3000), 'scale': 1}})['data']
+    with open(path, 'wb') as f:
+        f.write(base64.b64decode(data))
 
 
 def console_errors(expected=()):
@@ -182,6 +197,8 @@ def console_errors(expected=()):
         if 'favicon' in msg:
             continue
         if any(re.search(p, msg) for p in expected):
+            if VERBOSE:
+                print(f'(expected console entry: {msg})')
             continue
         bad.append(msg)
     return bad
@@ -199,12 +216,12 @@ def sign_in(username, password):
 
 
 def page_has_text(secret):
-    """Whether `secret` is anywhere in the DOM, in a form field's value, or in web storage."""
+    """Whether `secret` is anywhere in the DOM, a form field's value, web storage, the address or the title."""
     html = d.page_source
     values = d.execute_script(
         'return [...document.querySelectorAll("input, textarea")].map(e => e.value).join("\\n")'
         ' + JSON.stringify(Object.assign({}, localStorage)) + JSON.stringify(Object.assign({}, sessionStorage))')
-    return secret in html or secret in values
+    return secret in html or secret in values or secret in d.current_url or secret in d.title
 
 
 def body_overflow():
@@ -228,6 +245,9 @@ def run():
     status, _, _ = http('GET', '/api/auth/me', key='tk-' + 'x' * 40)
     check('a wrong access key answers 401', status == 401, status)
 
+    stale = os.path.join(SHOTS, 'failure.png')
+    if os.path.exists(stale):
+        os.remove(stale)
     d = make_driver()
     W = WebDriverWait(d, WAIT, ignored_exceptions=[StaleElementReferenceException])
 
@@ -253,21 +273,19 @@ def run():
     # --- Tokens: create with a name and a quota, see the key once ---
     q('#tokens-table tr[data-token-id]')
     settle()
-    shot('tokens')
     click('#token-create')
     vis('#token-dialog')
     token_name = 'e2e token ' + secrets.token_hex(3)
     typ('#token-form-name', token_name)
     typ('#token-form-quota', '5,000,000')
     click('#token-form-submit')
-    key_el = vis('#new-key-value')
-    key = key_el.text.strip()
+    key = vis('#new-key-value').text.strip()
     check('one-time key dialog shows an sk- key', key.startswith('sk-') and len(key) > 20, key)
     check('key dialog warns it is shown once', 'not see this again' in d.find_element(By.ID, 'new-key-dialog').text)
     click('#new-key-copy')
     copied = until(lambda: d.find_element(By.ID, 'new-key-copied').text)
     check('copy button reports a result', bool(copied), copied)
-    shot('new-key')
+    shot('new-key', full=False)
     click('#new-key-close')
     gone('#new-key-dialog')
     check('dialog removed from the page', not d.find_elements(By.ID, 'new-key-dialog'))
@@ -317,7 +335,9 @@ def run():
 
     # --- token detail: used > 0, the chart ---
     click('#nav-tokens')
-    q('#tokens-table')
+    q(f'#tokens-table tr[data-token-id="{token_id}"]')
+    settle()
+    shot('tokens')
     click(f'#tokens-table tr[data-token-id="{token_id}"] a')
     q('#token-detail')
     q('#usage-chart')

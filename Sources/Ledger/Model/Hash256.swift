@@ -11,8 +11,10 @@ public struct Hash256: Hashable, Sendable, Comparable {
     }
 
     /// Hashes the secret's UTF-8 bytes.
-    public init(of secret: some StringProtocol) {
-        self.init(SHA256.hash(data: Array(secret.utf8)))
+    public init(of secret: String) {
+        var copy = secret
+        // Hash the string's own UTF-8 storage: no intermediate array on the admission path.
+        self = copy.withUTF8 { Hash256(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
     }
 
     /// From 32 raw digest bytes (big-endian words).

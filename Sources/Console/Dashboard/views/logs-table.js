@@ -3,7 +3,7 @@
 import { h, dataTable, fmtInt, fmtDate, fmtDuration, badge } from '../ui.js';
 import { tokenHref } from './tokens.js';
 
-const TYPE_KIND = { settled: 'ok', voided: 'muted', expired: 'warn', reserved: 'neutral' };
+const TYPE_KIND = { settled: 'ok', voided: 'muted', expired: 'warn', adjusted: 'info' };
 
 function statusCell(row) {
   const code = row.status;
