@@ -3,7 +3,7 @@ import Ledger
 /// The JSON shapes of SPEC §4 (and the dashboard's `api.js`), in one place.
 /// Money is an integer of credits; times are RFC 3339 UTC; ids are opaque strings.
 enum Render {
-    static func time(_ ms: Int64?) -> JSONValue { .optional(ms) { .string(RFC3339.format(ms: $0)) } }
+    static func time(_ ms: Int64?) -> JSONValue { .optional(ms) { .string(RFC3339.format(milliseconds: $0)) } }
 
     static func user(_ user: UserState) -> JSONValue {
         .object([

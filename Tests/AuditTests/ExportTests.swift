@@ -6,7 +6,7 @@ import Testing
 /// The JSON rendering is deterministic and escapes correctly; exports filter.
 @Suite struct ExportTests {
     @Test func jsonEscaping() {
-        let value: JSONValue = .object([("a\"b", .string("line\nbreak\t\u{01}é\u{2028}\\")), ("n", .int(-5)), ("z", .null)])
+        let value: LedgerJSONValue = .object([("a\"b", .string("line\nbreak\t\u{01}é\u{2028}\\")), ("n", .int(-5)), ("z", .null)])
         #expect(value.rendered == #"{"a\"b":"line\nbreak\t\u0001é\u2028\\","n":-5,"z":null}"#)
     }
 

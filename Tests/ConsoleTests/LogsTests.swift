@@ -57,7 +57,7 @@ import Testing
             #expect(try await client.call(.get, "/api/logs?model=gpt-other", key: f.aliceKey).data.count == 1)
             #expect(try await client.call(.get, "/api/logs?type=voided", key: f.aliceKey).data.count == 1)
             #expect(try await client.call(.get, "/api/logs?model=\(Fixture.model)&type=settled,voided", key: f.aliceKey).data.count == 2)
-            let future = RFC3339.format(ms: LedgerClock.now() + 3_600_000)
+            let future = RFC3339.format(milliseconds: LedgerClock.now() + 3_600_000)
             #expect(try await client.call(.get, "/api/logs?from=\(future)", key: f.aliceKey).data.isEmpty)
             #expect(try await client.call(.get, "/api/logs?to=2000-01-01T00:00:00Z", key: f.aliceKey).data.isEmpty)
             #expect(try await client.call(.get, "/api/logs?user=\(f.alice)", key: f.adminKey).data.count == 3)
@@ -67,7 +67,7 @@ import Testing
             #expect(main["requests"] == .int(2))
             #expect(main["prompt_tokens"] == .int(1000))
             #expect(main["credits"] == .int(2000))
-            #expect(main["day"]?.stringValue == RFC3339.day(ms: LedgerClock.now()))
+            #expect(main["day"]?.stringValue == RFC3339.day(milliseconds: LedgerClock.now()))
 
             let pricing = try await client.call(.get, "/api/pricing", key: f.aliceKey).data
             let price = try #require(pricing.first { $0["model"]?.stringValue == Fixture.model })

@@ -30,7 +30,7 @@ import Testing
             #expect(try await client.call(.post, "/api/tokens/\(id)/enable", key: f.aliceKey).status == .ok)
             #expect(await admit(key) == nil)
 
-            let soon = RFC3339.format(ms: LedgerClock.now() + 400)
+            let soon = RFC3339.format(milliseconds: LedgerClock.now() + 400)
             #expect(try await client.call(.patch, "/api/tokens/\(id)", key: f.aliceKey, json: #"{"expires_at":"\#(soon)"}"#).status == .ok)
             try await Task.sleep(for: .milliseconds(600))
             #expect(await admit(key) == .tokenExpired)

@@ -30,7 +30,7 @@ struct EventsController: Sendable {
             }
             // A full page may have more after it; the cursor is the last seq shown.
             let next = envelopes.count == limit ? envelopes.last.map { String($0.seq) } : nil
-            return JSONResponse.list(envelopes.map(EventJSON.envelope), next: next)
+            return JSONResponse.list(envelopes.map { JSONValue(EventJSON.value($0)) }, next: next)
         }
     }
 }

@@ -33,7 +33,7 @@ struct LogsController: Sendable {
             try checkTokenVisible(filter, caller, state)
             let body = LogExport.body(store: await core.ledger.store, filter: filter, state: state, csv: format == "csv",
                                       chunk: LogsController.exportChunk, logger: core.logger)
-            let stamp = RFC3339.day(ms: core.now())
+            let stamp = RFC3339.day(milliseconds: core.now())
             return Response(status: .ok, headers: [
                 .contentType: format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
                 .contentDisposition: "attachment; filename=\"tally-logs-\(stamp).\(format)\"",

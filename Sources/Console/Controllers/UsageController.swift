@@ -59,7 +59,7 @@ struct UsageController: Sendable {
 
     static func add(_ entry: LogEntry, to totals: inout [Key: Totals]) {
         let envelope = entry.envelope
-        let key = Key(day: RFC3339.day(ms: envelope.time), token: envelope.event.tokenID?.description ?? "", model: entry.model ?? "")
+        let key = Key(day: RFC3339.day(milliseconds: envelope.time), token: envelope.event.tokenID?.description ?? "", model: entry.model ?? "")
         var t = totals[key, default: Totals()]
         switch envelope.event {
         case .chargeSettled(let e):

@@ -39,7 +39,7 @@ public struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
         return "[\(kind.rawValue)] \(message)"
     }
 
-    public var json: JSONValue {
+    public var json: LedgerJSONValue {
         .object([("kind", .string(kind.rawValue)), ("seq", .maybe(seq.map { Int64(bitPattern: $0) })), ("message", .string(message))])
     }
 }

@@ -16,7 +16,7 @@
 /// can be matched against `tally verify` output event by event.
 public enum EventJSON {
     /// The envelope as a JSON object.
-    public static func value(_ envelope: Envelope) -> JSONValue {
+    public static func value(_ envelope: Envelope) -> LedgerJSONValue {
         .object([
             ("seq", .int(Int64(bitPattern: envelope.seq))),
             ("time", .string(RFC3339.format(milliseconds: envelope.time))),
@@ -32,7 +32,7 @@ public enum EventJSON {
     public static func line(_ envelope: Envelope) -> String { value(envelope).rendered }
 
     /// The payload of any event type, snake_case.
-    public static func payload(_ event: Event) -> JSONValue {
+    public static func payload(_ event: Event) -> LedgerJSONValue {
         switch event {
         case .userCreated(let e):
             .object([("id", .string(e.id.description)), ("username", .string(e.username)), ("role", .string(e.role.description)),
@@ -98,20 +98,20 @@ public enum EventJSON {
     }
 
     /// A price as recorded: credits per million tokens, or per request.
-    public static func price(_ price: Price) -> JSONValue {
+    public static func price(_ price: Price) -> LedgerJSONValue {
         .object([("input", .int(price.input)), ("output", .int(price.output)), ("cached_input", .int(price.cachedInput)),
                  ("per_request", .maybe(price.perRequest))])
     }
 
     /// An instant, or null.
-    public static func time(_ ms: Int64?) -> JSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
+    public static func time(_ ms: Int64?) -> LedgerJSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
 
     /// A channel reference: its id, or null when no channel was involved (raw 0).
-    public static func channel(_ raw: UInt64) -> JSONValue { raw == 0 ? .null : .string(ChannelID(raw: raw).description) }
+    public static func channel(_ raw: UInt64) -> LedgerJSONValue { raw == 0 ? .null : .string(ChannelID(raw: raw).description) }
 
     /// Only the fields the edit changed; `null` means "cleared".
-    static func tokenUpdated(_ e: TokenUpdated) -> JSONValue {
-        var members: [(String, JSONValue)] = [("id", .string(e.id.description))]
+    static func tokenUpdated(_ e: TokenUpdated) -> LedgerJSONValue {
+        var members: [(String, LedgerJSONValue)] = [("id", .string(e.id.description))]
         if let name = e.name { members.append(("name", .string(name))) }
         if let quota = e.quota { members.append(("quota", .maybe(quota))) }
         if let expiresAt = e.expiresAt { members.append(("expires_at", time(expiresAt))) }

@@ -4,7 +4,7 @@
 /// dashboard can be compared by eye.
 public enum StateJSON {
     /// Counts and totals. `now` decides which tokens count as expired.
-    public static func summary(_ state: LedgerState, now: Int64) -> JSONValue {
+    public static func summary(_ state: LedgerState, now: Int64) -> LedgerJSONValue {
         let live = state.tokens.values.filter { !$0.deleted }
         var byStatus: [TokenStatus: Int64] = [:]
         for token in live { byStatus[token.status(at: now), default: 0] += 1 }
@@ -26,7 +26,7 @@ public enum StateJSON {
         ])
     }
 
-    public static func token(_ t: TokenState, now: Int64) -> JSONValue {
+    public static func token(_ t: TokenState, now: Int64) -> LedgerJSONValue {
         .object([
             ("id", .string(t.id.description)), ("owner", .string(t.owner.description)), ("name", .string(t.name)),
             ("status", .string(t.deleted ? "deleted" : t.status(at: now).rawValue)),
@@ -38,7 +38,7 @@ public enum StateJSON {
         ])
     }
 
-    public static func user(_ u: UserState, tokens: Int) -> JSONValue {
+    public static func user(_ u: UserState, tokens: Int) -> LedgerJSONValue {
         .object([
             ("id", .string(u.id.description)), ("username", .string(u.username)), ("role", .string(u.role.description)),
             ("group", .string(u.group)), ("enabled", .bool(u.enabled)), ("balance", .int(u.balance)),
@@ -47,7 +47,7 @@ public enum StateJSON {
         ])
     }
 
-    public static func reservation(_ r: Reservation) -> JSONValue {
+    public static func reservation(_ r: Reservation) -> LedgerJSONValue {
         .object([
             ("seq", .int(Int64(bitPattern: r.seq))), ("request_id", .string(r.requestID)), ("token", .string(r.token.description)),
             ("user", .string(r.user.description)), ("model", .string(r.model)), ("amount", .int(r.amount)),

@@ -46,7 +46,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                                             logger: Logger(label: "tally.reconcile"), progress: progress.callback)
             progress.finish()
 
-            var serverJSON: JSONValue = .null
+            var serverJSON: LedgerJSONValue = .null
             if let probe {
                 let remoteSeq = try await probe.headSeq()
                 let localHead = try store.head().seq

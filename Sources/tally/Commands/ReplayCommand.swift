@@ -38,7 +38,7 @@ struct ReplayCommand: AsyncParsableCommand {
             try Replay.run(store: store, into: &state, until: limit, progress: progress.callback)
             progress.finish()
             let now: Int64 = if case .time(let ms) = limit { ms } else if case .seq = limit { state.time } else { LedgerClock.now() }
-            let document: JSONValue
+            let document: LedgerJSONValue
             if let token {
                 let id = try parseID(token, as: TokenID.self, option: "--token")
                 guard let t = state.tokens[id] else { throw ValidationError("token \(id) does not exist at sequence \(state.seq)") }

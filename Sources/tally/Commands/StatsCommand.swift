@@ -22,7 +22,7 @@ struct StatsCommand: AsyncParsableCommand {
             progress.finish()
             var info = stat()
             let fileBytes: Int64? = stat(data.path + "/data.mdb", &info) == 0 ? Int64(info.st_size) : nil
-            let document: JSONValue = .object([
+            let document: LedgerJSONValue = .object([
                 ("events", .int(Int64(stats.events))),
                 ("head", .int(Int64(stats.head))),
                 ("head_hash", .string(stats.headHash.hex)),

@@ -52,6 +52,6 @@ func parseID<ID: LedgerIdentifier>(_ text: String, as: ID.Type, option: String) 
 }
 
 /// Prints a JSON document (pretty) on standard output.
-func printJSON(_ value: JSONValue) {
+func printJSON(_ value: LedgerJSONValue) {
     print(value.pretty())
 }

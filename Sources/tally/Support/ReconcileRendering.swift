@@ -3,11 +3,11 @@ import Ledger
 /// How a reconciliation is shown: JSON for machines, sections for people.
 struct ReconcileRendering {
     let report: Reconciler.Report
-    let server: JSONValue
+    let server: LedgerJSONValue
     let mismatches: [ProviderUsage.Mismatch]
     let compared: Bool
 
-    var json: JSONValue {
+    var json: LedgerJSONValue {
         .object([
             ("ok", .bool(report.findings.isEmpty)),
             ("head", .int(Int64(report.head))),

@@ -4,7 +4,7 @@ import Ledger
 /// `opening` and `closing` rows, so a spreadsheet can re-add the column and
 /// get the closing balance.
 enum StatementRendering {
-    static func json(_ s: Statement) -> JSONValue {
+    static func json(_ s: Statement) -> LedgerJSONValue {
         .object([
             ("subject", .string(s.subject.description)),
             ("from", .string(RFC3339.format(milliseconds: s.from))),
@@ -20,7 +20,7 @@ enum StatementRendering {
         ])
     }
 
-    static func line(_ l: Statement.Line) -> JSONValue {
+    static func line(_ l: Statement.Line) -> LedgerJSONValue {
         .object([
             ("seq", .int(Int64(l.seq))), ("time", .string(RFC3339.format(milliseconds: l.time))), ("type", .string(l.type.description)),
             ("request_id", .maybe(l.requestID)), ("token", .maybe(l.token?.description)), ("model", .maybe(l.model)),
@@ -58,7 +58,7 @@ enum StatementRendering {
         var out = "Statement for \(s.subject)\n"
         out += "Period         \(RFC3339.format(milliseconds: s.from)) … \(RFC3339.format(milliseconds: s.to)) (events \(s.openingSeq + 1)…\(s.closingSeq))\n"
         out += "Opening balance \(s.openingBalance)\n\n"
-        let rows: [JSONValue] = s.lines.map { l in
+        let rows: [LedgerJSONValue] = s.lines.map { l in
             var price = ""
             if let p = l.price {
                 price = p.perRequest.map { "\($0)/request" } ?? "in \(p.input) cached \(p.cachedInput) out \(p.output) /M"

@@ -6,16 +6,16 @@
 /// them). Foundation reorders or sorts keys depending on platform and options,
 /// and renders numbers through `Double` in places; here objects keep their key
 /// order, integers stay `Int64`, and string escaping follows RFC 8259 exactly.
-public enum JSONValue: Sendable, Equatable {
+public enum LedgerJSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
     case string(String)
-    case array([JSONValue])
+    case array([LedgerJSONValue])
     /// Keys in the order given; duplicate keys are the caller's bug.
-    case object([(String, JSONValue)])
+    case object([(String, LedgerJSONValue)])
 
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    public static func == (lhs: LedgerJSONValue, rhs: LedgerJSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
@@ -39,7 +39,7 @@ public enum JSONValue: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
-        case .string(let value): JSONValue.escape(value, into: &out)
+        case .string(let value): LedgerJSONValue.escape(value, into: &out)
         case .array(let values):
             out += "["
             for (i, value) in values.enumerated() {
@@ -51,7 +51,7 @@ public enum JSONValue: Sendable, Equatable {
             out += "{"
             for (i, (key, value)) in members.enumerated() {
                 if i > 0 { out += "," }
-                JSONValue.escape(key, into: &out)
+                LedgerJSONValue.escape(key, into: &out)
                 out += ":"
                 value.render(into: &out)
             }
@@ -82,7 +82,7 @@ public enum JSONValue: Sendable, Equatable {
             out += "{\n"
             for (i, (key, value)) in members.enumerated() {
                 out += pad
-                JSONValue.escape(key, into: &out)
+                LedgerJSONValue.escape(key, into: &out)
                 out += ": "
                 value.renderPretty(into: &out, level: level + 1)
                 out += i + 1 < members.count ? ",\n" : "\n"
@@ -123,10 +123,11 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
-extension JSONValue {
+extension LedgerJSONValue {
     /// `null` for nil, otherwise the integer.
-    public static func maybe(_ value: Int64?) -> JSONValue { value.map { .int($0) } ?? .null }
+    public static func maybe(_ value: Int64?) -> LedgerJSONValue { value.map { .int($0) } ?? .null }
     /// `null` for nil, otherwise the string.
-    public static func maybe(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
-    public static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+    public static func maybe(_ value: String?) -> LedgerJSONValue { value.map { .string($0) } ?? .null }
+    public static func strings(_ values: [String]) -> LedgerJSONValue { .array(values.map { .string($0) }) }
 }
+
