@@ -53,23 +53,24 @@ public final class Environment: @unchecked Sendable {
     public var mapSize: Int { readers.withShared { currentMapSize } }
 
     /// Opens (or creates) a named database. Call at startup, before concurrent use.
+    /// The opening transaction is committed even when read-only: LMDB keeps a
+    /// handle opened in a transaction only if that transaction commits.
     public func openDatabase(_ name: String, options: DatabaseOptions = []) throws -> Database {
-        if options.contains(.create) && !self.options.readOnly {
+        let writable = options.contains(.create) && !self.options.readOnly
+        if writable {
             return try write { txn in try txn.open(name, options) }
         }
-        // A handle opened in a transaction that is aborted is closed with it (mdb_dbi_open(3)),
-        // so the read-only path must *commit* its read transaction to keep the handle.
         return try readers.withShared {
             let txn = try begin(flags: UInt32(MDB_RDONLY))
-            let db: Database
+            let database: Database
             do {
-                db = try txn.open(name, options.subtracting(.create))
+                database = try txn.open(name, options.subtracting(.create))
             } catch {
                 mdb_txn_abort(txn.txn)
                 throw error
             }
-            try check(mdb_txn_commit(txn.txn), "mdb_txn_commit(open \(name))")
-            return db
+            try check(mdb_txn_commit(txn.txn), "mdb_txn_commit")
+            return database
         }
     }
 

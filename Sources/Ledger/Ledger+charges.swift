@@ -11,6 +11,7 @@ extension Ledger {
             guard open.token == token, open.model == model, open.amount == amount, open.stream == stream else {
                 throw Rejection.requestIDReused(requestID)
             }
+            try await waitUntilDurable(requestID)
             return open
         }
         guard undurableRequests[requestID] == nil, try storedEvents(requestID: requestID).isEmpty else {
@@ -27,6 +28,7 @@ extension Ledger {
     /// Phase 2: charges what `outcome` reports at today's price.
     public func settle(requestID: String, outcome: Outcome) async throws -> ChargeSettled {
         guard state.pending[requestID] != nil else {
+            try await waitUntilDurable(requestID)
             return try resolvedBefore(requestID) { event in
                 guard case .chargeSettled(let settled) = event, settled.usage == outcome.usage,
                       settled.estimated == outcome.estimated, settled.status == outcome.status else { return nil }
@@ -43,6 +45,7 @@ extension Ledger {
     @discardableResult
     public func void(requestID: String, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided {
         guard state.pending[requestID] != nil else {
+            try await waitUntilDurable(requestID)
             return try resolvedBefore(requestID) { event in
                 guard case .chargeVoided(let voided) = event, voided.reason == reason else { return nil }
                 return voided
@@ -76,11 +79,22 @@ extension Ledger {
         return adjusted
     }
 
+    /// A retry may arrive while the original event is applied but not yet
+    /// durable: answering it then would hand out a result a crash could still
+    /// erase (or, for settle and void, miss it in `by_request`). An empty write
+    /// queued behind the original returns only once the original is committed.
+    private func waitUntilDurable(_ requestID: String) async throws {
+        if undurableRequests[requestID] != nil { try await writer.write([]) }
+    }
+
     /// The durable events of a request, through the `by_request` index.
     public nonisolated func storedEvents(requestID: String) throws -> [Envelope] {
-        try store.environment.read { txn in
+        let prefix = Array(requestID.utf8)
+        // No event was ever indexed under an id that is empty or too long to be an
+        // LMDB key (511 bytes with the 8-byte sequence); LMDB refuses such a seek.
+        guard !prefix.isEmpty, prefix.count + 8 <= 511 else { return [] }
+        return try store.environment.read { txn in
             try txn.withCursor(store.byRequest) { cursor in
-                let prefix = Array(requestID.utf8)
                 var found: [Envelope] = []
                 var entry = try cursor.seek(atLeast: prefix)
                 while let (key, _) = entry, key.count == prefix.count + 8, key.starts(with: prefix) {

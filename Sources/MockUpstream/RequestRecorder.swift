@@ -54,7 +54,8 @@ struct RecordingMiddleware: RouterMiddleware {
         var request = request
         let body = try await request.collectBody(upTo: context.maxUploadSize)
         // Repeated headers are joined with ", " as HTTP allows; names are lowercase in HTTPTypes.
-        var headers: [(String, String)] = []
+        // HTTP/1 `Host` arrives as the request's authority, not as a header field.
+        var headers: [(String, String)] = request.head.authority.map { [("host", $0)] } ?? []
         for field in request.headers {
             let name = field.name.canonicalName
             if let i = headers.firstIndex(where: { $0.0 == name }) {

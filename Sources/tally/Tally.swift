@@ -10,6 +10,9 @@ struct Tally: AsyncParsableCommand {
         abstract: "An LLM API gateway whose billing state is an event-sourced ledger.",
         subcommands: [
             SnapshotCommand.self,
+            ServeCommand.self,
+            MockUpstreamCommand.self,
+            BenchCommand.self,
             ReplayCommand.self,
             VerifyCommand.self,
             ReconcileCommand.self,

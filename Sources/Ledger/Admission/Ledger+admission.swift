@@ -47,11 +47,12 @@ extension Ledger {
         case .failure(let failure):
             rejections.count(token: token.id, reason: failure.code, atMs: now)
             return .failure(failure)
-        case .success(let (amount, channels)):
+        case .success(let amount):
             do {
                 let reservation = try await reserve(requestID: request.requestID, token: token.id, model: request.model,
                                                     amount: amount, stream: request.stream)
-                return .success(Admission(reservation: reservation, token: state.tokens[token.id]!, channels: channels))
+                return .success(Admission(reservation: reservation, token: state.tokens[token.id]!,
+                                          channels: state.channels(serving: request.model, group: token.group)))
             } catch let rejection as Rejection {
                 switch rejection {
                 case .requestIDReused(let id): return .failure(.duplicateRequestID(id))

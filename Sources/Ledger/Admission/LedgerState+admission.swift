@@ -27,9 +27,11 @@ extension LedgerState {
     /// and in its group's (if any).
     public func mayUse(_ token: TokenState, model: String) -> Bool {
         guard prices[model] != nil, let group = groups[token.group] else { return false }
-        if !token.models.isEmpty, !token.models.contains(model) { return false }
-        if !group.models.isEmpty, !group.models.contains(model) { return false }
-        return true
+        return allows(token, group: group, model: model)
+    }
+
+    private func allows(_ token: TokenState, group: GroupSet, model: String) -> Bool {
+        (token.models.isEmpty || token.models.contains(model)) && (group.models.isEmpty || group.models.contains(model))
     }
 
     /// Every model `token` may call, sorted (for `GET /v1/models`).
@@ -39,9 +41,12 @@ extension LedgerState {
 
     /// Enabled channels serving `model` for `group`, highest priority first.
     public func channels(serving model: String, group: String) -> [ChannelSet] {
-        channels.values
-            .filter { $0.enabled && $0.models.contains(model) && ($0.groups.isEmpty || $0.groups.contains(group)) }
-            .sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+        channels.values.filter { $0.serves(model, group: group) }.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+    }
+
+    /// Whether any enabled channel serves `model` for `group` (admission's route step; no allocation).
+    public func hasRoute(_ model: String, group: String) -> Bool {
+        channels.values.contains { $0.serves(model, group: group) }
     }
 
     /// The most a request may cost: its prompt estimate plus its output limit, priced.
@@ -52,10 +57,14 @@ extension LedgerState {
     }
 
     /// Steps 7–10 for an authenticated token: model, rate and parallel limits,
-    /// credit, and a route. Returns the reservation amount and the channels.
+    /// credit, and a route. Returns the amount to reserve; the caller asks
+    /// `channels(serving:group:)` for the ordered candidates once admitted.
     public func checkAdmission(token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64,
-                               rates: RateWindows, now: Int64) -> Result<(amount: Int64, channels: [ChannelSet]), AdmissionFailure> {
-        guard mayUse(token, model: model), let group = groups[token.group] else { return .failure(.modelNotAllowed(model)) }
+                               rates: RateWindows, now: Int64) -> Result<Int64, AdmissionFailure> {
+        // Each map is consulted once: this runs for every relay request.
+        guard let price = prices[model], let group = groups[token.group], allows(token, group: group, model: model) else {
+            return .failure(.modelNotAllowed(model))
+        }
         if group.rpm != nil || group.tpm != nil {
             let (requests, tokens) = rates.totals(token: token.id, atMs: now)
             if let rpm = group.rpm, requests >= rpm {
@@ -66,7 +75,8 @@ extension LedgerState {
             }
         }
         if let maxParallel = token.maxParallel, token.inFlight >= maxParallel { return .failure(.tooManyParallel(limit: maxParallel)) }
-        let amount = maximumCost(token: token, model: model, promptTokens: promptTokens, maxOutputTokens: maxOutputTokens)
+        let amount = PriceMath.credits(for: Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens), price: price,
+                                       multiplier: group.multiplier)
         if let quota = token.quota {
             let remaining = quota - token.used - token.reserved
             if remaining < amount || quota <= token.used {
@@ -76,8 +86,14 @@ extension LedgerState {
         if let owner = users[token.owner], owner.available < amount {
             return .failure(.insufficientQuota(.balanceExceeded(available: max(0, owner.available), needed: amount)))
         }
-        let routes = channels(serving: model, group: token.group)
-        guard !routes.isEmpty else { return .failure(.noRoute(model: model)) }
-        return .success((amount, routes))
+        guard hasRoute(model, group: token.group) else { return .failure(.noRoute(model: model)) }
+        return .success(amount)
+    }
+}
+
+extension ChannelSet {
+    /// Enabled, lists the model, and open to the group.
+    public func serves(_ model: String, group: String) -> Bool {
+        enabled && models.contains(model) && (groups.isEmpty || groups.contains(group))
     }
 }

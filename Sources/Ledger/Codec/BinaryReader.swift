@@ -32,6 +32,11 @@ public struct BinaryReader: ~Copyable {
     }
 
     public mutating func varint() throws(DecodingError) -> UInt64 {
+        // Most varints (lengths, small counts, flags) are one byte.
+        if offset < buffer.count, buffer[offset] < 0x80 {
+            defer { offset += 1 }
+            return UInt64(buffer[offset])
+        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -54,8 +59,7 @@ public struct BinaryReader: ~Copyable {
 
     public mutating func fixed64() throws(DecodingError) -> UInt64 {
         guard buffer.count - offset >= 8 else { throw fail("unexpected end") }
-        var value: UInt64 = 0
-        for i in 0..<8 { value = value << 8 | UInt64(buffer[offset + i]) }
+        let value = UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
         offset += 8
         return value
     }
@@ -66,8 +70,16 @@ public struct BinaryReader: ~Copyable {
     public mutating func string() throws(DecodingError) -> String {
         let count = try varint()
         guard count <= UInt64(BinaryReader.maxStringBytes), UInt64(buffer.count - offset) >= count else { throw fail("string length out of range") }
-        let slice = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + Int(count))])
-        guard let text = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else { throw fail("invalid UTF-8") }
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + Int(count))]).assumingMemoryBound(to: UInt8.self)
+        // Ids, models and names are ASCII: decoding them needs no validation
+        // (and the generic validating initializer is replay's slowest step).
+        let text: String
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            text = String(decoding: bytes, as: UTF8.self)
+        } else {
+            guard let valid = String(validating: bytes, as: UTF8.self) else { throw fail("invalid UTF-8") }
+            text = valid
+        }
         offset += Int(count)
         return text
     }

@@ -44,7 +44,7 @@ extension Envelope {
         prefix.fixed64(seq)
         hasher.update(data: prefix.bytes)
         canonical.withBytes { hasher.update(bufferPointer: $0) }
-        return Hash256(bytes: Array(hasher.finalize()))
+        return Hash256(hasher.finalize())
     }
 
     /// Seals a new event onto the chain after `previous`.

@@ -24,7 +24,9 @@ extension LedgerState {
         let multiplier = groups[token.group]?.multiplier ?? .one
         let price = prices[reservation.model] ?? Price()
         let usage = try checkUsage(outcome.usage)
-        let credits = PriceMath.credits(for: usage, price: price, multiplier: multiplier)
+        // PriceMath saturates at Int64.max; one charge is bounded like every other
+        // credit amount so that `used` and the balance can never overflow in `apply`.
+        let credits = min(PriceMath.credits(for: usage, price: price, multiplier: multiplier), Limits.credits)
         return .chargeSettled(ChargeSettled(requestID: requestID, token: reservation.token, user: reservation.user,
                                             model: reservation.model, channel: outcome.channel?.raw ?? 0, usage: usage,
                                             credits: credits, price: price, multiplier: multiplier, estimated: outcome.estimated,
@@ -46,7 +48,7 @@ extension LedgerState {
 
     func adjustCharge(requestID: String, token: TokenID, user: UserID, amount: Int64, reason: String) throws(Rejection) -> Event {
         guard tokens[token] != nil, users[user] != nil else { throw .notFound("request \(requestID)") }
-        guard amount != 0, abs(amount) <= Limits.credits else { throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size") }
+        guard amount != 0, amount.magnitude <= Limits.credits.magnitude else { throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size") }
         guard !reason.isEmpty else { throw .invalid(field: "reason", "an adjustment needs a reason") }
         return .chargeAdjusted(ChargeAdjusted(requestID: requestID, token: token, user: user, amount: amount,
                                               reason: try Validate.note(reason, field: "reason")))

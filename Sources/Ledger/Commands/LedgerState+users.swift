@@ -31,7 +31,7 @@ extension LedgerState {
 
     func adjustBalance(_ id: UserID, amount: Int64, note: String) throws(Rejection) -> Event {
         _ = try user(id)
-        guard amount != 0, abs(amount) <= Limits.credits else { throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size") }
+        guard amount != 0, amount.magnitude <= Limits.credits.magnitude else { throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size") }
         guard !note.isEmpty else { throw .invalid(field: "reason", "an adjustment needs a reason") }
         return .balanceAdjusted(BalanceChanged(user: id, amount: amount, note: try Validate.note(note, field: "reason")))
     }

@@ -29,5 +29,18 @@ public struct ChannelSet: Hashable, Sendable {
     public var priority: Int64
     public var weight: Int64
     public var enabled: Bool
+
+    public init(id: ChannelID = .random(), name: String, kind: ChannelKind, baseURL: String, models: [String],
+                groups: [String] = [], priority: Int64 = 0, weight: Int64 = 1, enabled: Bool = true) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.baseURL = baseURL
+        self.models = models
+        self.groups = groups
+        self.priority = priority
+        self.weight = weight
+        self.enabled = enabled
+    }
 }
 

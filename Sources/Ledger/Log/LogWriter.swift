@@ -67,8 +67,13 @@ public final class LogWriter: Sendable {
         }
     }
 
-    /// Writes `writes` durably; returns when committed.
-    func write(_ writes: [StoreWrite]) async throws {
+    /// Writes `writes` durably; returns when committed. Runs in the caller's
+    /// isolation (`#isolation`), so the enqueue happens before the caller's
+    /// actor can run anything else: two commits from the ledger actor reach
+    /// the queue in the order their sequence numbers were assigned. (A plain
+    /// nonisolated async method would hop to the global executor first and
+    /// could enqueue out of order — `MDB_APPEND` then refuses the batch.)
+    func write(_ writes: [StoreWrite], isolation: isolated (any Actor)? = #isolation) async throws {
         try await withCheckedThrowingContinuation { enqueue(writes, continuation: $0) }
     }
 

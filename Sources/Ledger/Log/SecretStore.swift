@@ -65,21 +65,59 @@ public final class SecretStore: Sendable {
     }
 
     private static func loadMasterKey(path: String, create: Bool) throws -> SymmetricKey? {
-        let fd = Glibc.open(path, O_RDONLY)
-        if fd >= 0 {
-            defer { Glibc.close(fd) }
-            var bytes = [UInt8](repeating: 0, count: 32)
-            guard Glibc.read(fd, &bytes, 32) == 32 else { throw SecretStoreError.badMasterKey(path) }
-            return SymmetricKey(data: bytes)
+        switch try readMasterKey(path: path) {
+        case .key(let key):
+            return key
+        case .missing:
+            guard create else { return nil }
+        case .empty:
+            // What a crash between creating the file and writing the key left
+            // behind (before keys were written atomically): no secret can have
+            // been sealed with a key that was never written, so a new one is safe.
+            guard create, unlink(path) == 0 else { throw SecretStoreError.badMasterKey(path) }
         }
-        guard create else { return nil }
+        // Written to a temporary file, made durable, then linked into place, so
+        // the key file appears complete or not at all; `link` (unlike `rename`)
+        // never replaces a key another process created meanwhile.
         let key = SymmetricKey(size: .bits256)
-        let out = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        let temporary = path + ".tmp.\(getpid())"
+        let out = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard out >= 0 else { throw SecretStoreError.badMasterKey(path) }
-        defer { Glibc.close(out) }
+        defer { unlink(temporary) }
         let written = key.withUnsafeBytes { Glibc.write(out, $0.baseAddress, 32) }
-        guard written == 32, fsync(out) == 0 else { throw SecretStoreError.badMasterKey(path) }
+        let synced = fsync(out) == 0
+        Glibc.close(out)
+        guard written == 32, synced else { throw SecretStoreError.badMasterKey(path) }
+        if link(temporary, path) != 0 {
+            guard errno == EEXIST, case .key(let existing) = try readMasterKey(path: path) else {
+                throw SecretStoreError.badMasterKey(path)
+            }
+            return existing
+        }
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let dirfd = Glibc.open(directory.isEmpty ? "/" : directory, O_RDONLY)
+        if dirfd >= 0 {
+            _ = fsync(dirfd)
+            Glibc.close(dirfd)
+        }
         return key
+    }
+
+    private enum MasterKeyFile { case missing, empty, key(SymmetricKey) }
+
+    private static func readMasterKey(path: String) throws -> MasterKeyFile {
+        let fd = Glibc.open(path, O_RDONLY)
+        guard fd >= 0 else {
+            guard errno == ENOENT else { throw SecretStoreError.badMasterKey(path) }
+            return .missing
+        }
+        defer { Glibc.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        switch Glibc.read(fd, &bytes, 32) {
+        case 32: return .key(SymmetricKey(data: bytes))
+        case 0: return .empty
+        default: throw SecretStoreError.badMasterKey(path)
+        }
     }
 }
 

@@ -11,16 +11,32 @@ public struct Hash256: Hashable, Sendable, Comparable {
     }
 
     /// Hashes the secret's UTF-8 bytes.
-    public init(of secret: some StringProtocol) {
-        self.init(bytes: Array(SHA256.hash(data: Array(secret.utf8))))
+    public init(of secret: String) {
+        var copy = secret
+        // Hash the string's own UTF-8 storage: no intermediate array on the admission path.
+        self = copy.withUTF8 { Hash256(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
     }
 
     /// From 32 raw digest bytes (big-endian words).
     public init(bytes: some Collection<UInt8>) {
         precondition(bytes.count == 32, "a SHA-256 digest has 32 bytes")
-        var words = [UInt64](repeating: 0, count: 4)
-        for (i, byte) in bytes.enumerated() { words[i / 8] = words[i / 8] << 8 | UInt64(byte) }
-        self.init(a: words[0], b: words[1], c: words[2], d: words[3])
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var index = 0
+        for byte in bytes {
+            switch index >> 3 {
+            case 0: words.0 = words.0 << 8 | UInt64(byte)
+            case 1: words.1 = words.1 << 8 | UInt64(byte)
+            case 2: words.2 = words.2 << 8 | UInt64(byte)
+            default: words.3 = words.3 << 8 | UInt64(byte)
+            }
+            index += 1
+        }
+        self.init(a: words.0, b: words.1, c: words.2, d: words.3)
+    }
+
+    /// From a finished SHA-256 digest, without an intermediate array.
+    public init(_ digest: SHA256.Digest) {
+        self = digest.withUnsafeBytes { Hash256(bytes: $0) }
     }
 
     public var bytes: [UInt8] {

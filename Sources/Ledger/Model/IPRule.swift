@@ -14,14 +14,17 @@ public struct IPRule: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = IPAddress(String(parts[0])) else { return nil }
-        let maxLength = address.isIPv4 ? 32 : 128
+        // The prefix length counts bits of the notation written: an IPv4-mapped
+        // address in IPv6 notation (`::ffff:0:0/96`) takes an IPv6 length.
+        let writtenAsIPv4 = address.isIPv4 && !parts[0].contains(":")
+        let maxLength = writtenAsIPv4 ? 32 : 128
         var length = maxLength
         if parts.count == 2 {
             guard !parts[1].isEmpty, parts[1].count <= 3, parts[1].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
                   let value = Int(parts[1]), value <= maxLength else { return nil }
             length = value
         }
-        let prefix = address.isIPv4 ? length + 96 : length
+        let prefix = writtenAsIPv4 ? length + 96 : length
         let (maskHigh, maskLow) = IPRule.mask(prefix)
         self.high = address.high & maskHigh
         self.low = address.low & maskLow

@@ -51,7 +51,12 @@ public enum PriceMath {
         let uncached = Int128(max(0, usage.promptTokens)) - cached
         let output = Int128(max(0, usage.completionTokens))
         let perMillion = uncached * Int128(price.input) + cached * Int128(price.cachedInput) + output * Int128(price.output)
-        return ceilDivide(micros * perMillion, by: Int128(Multiplier.scale) * 1_000_000)
+        // Token counts are Int64 (a client's max_tokens reaches here through
+        // admission), so with the largest prices and multiplier this product can
+        // exceed even 128 bits: saturate as documented instead of trapping.
+        let (scaled, overflow) = micros.multipliedReportingOverflow(by: perMillion)
+        if overflow { return Int64.max }
+        return ceilDivide(scaled, by: Int128(Multiplier.scale) * 1_000_000)
     }
 
     static func ceilDivide(_ numerator: Int128, by denominator: Int128) -> Int64 {

@@ -95,13 +95,15 @@ extension LedgerState {
             guard tokens[e.id] != nil else { throw missing("token \(e.id)") }
             tokens[e.id]!.quota = (tokens[e.id]!.quota ?? 0) + e.amount
         case .chargeReserved(let e):
-            guard tokens[e.token] != nil, users[e.user] != nil else { throw missing("token or user of \(e.requestID)") }
+            guard let t = tokens.index(forKey: e.token), let u = users.index(forKey: e.user) else {
+                throw missing("token or user of \(e.requestID)")
+            }
             pending[e.requestID] = Reservation(seq: seq, requestID: e.requestID, token: e.token, user: e.user,
                                                model: e.model, amount: e.amount, stream: e.stream, time: time)
-            tokens[e.token]!.reserved += e.amount
-            tokens[e.token]!.inFlight += 1
-            tokens[e.token]!.lastUsedAt = time
-            users[e.user]!.reserved += e.amount
+            tokens.values[t].reserved += e.amount
+            tokens.values[t].inFlight += 1
+            tokens.values[t].lastUsedAt = time
+            users.values[u].reserved += e.amount
         case .chargeSettled(let e):
             try release(e.requestID, charging: e.credits, seq: seq)
         case .chargeVoided(let e):
@@ -118,15 +120,19 @@ extension LedgerState {
     }
 
     /// Phase 2 of a charge: closes the reservation and charges `credits`.
-    private mutating func release(_ requestID: String, charging credits: Int64, seq: UInt64) throws(ReplayError) {
-        guard let reservation = pending.removeValue(forKey: requestID) else {
+    mutating func release(_ requestID: String, charging credits: Int64, seq: UInt64) throws(ReplayError) {
+        guard let reservation = pending.removeValue(forKey: requestID),
+              let t = tokens.index(forKey: reservation.token), let u = users.index(forKey: reservation.user) else {
             throw ReplayError.inconsistent(seq: seq, "closes request \(requestID), which has no open reservation")
         }
-        tokens[reservation.token]!.reserved -= reservation.amount
-        tokens[reservation.token]!.inFlight -= 1
-        tokens[reservation.token]!.used += credits
-        users[reservation.user]!.reserved -= reservation.amount
-        users[reservation.user]!.balance -= credits
+        // One lookup each, then in-place updates through the index: this is replay's hottest path.
+        tokens.values[t].reserved -= reservation.amount
+        tokens.values[t].inFlight -= 1
+        tokens.values[t].used += credits
+        users.values[u].reserved -= reservation.amount
+        users.values[u].balance -= credits
+        assert(tokens.values[t].reserved >= 0 && tokens.values[t].inFlight >= 0 && users.values[u].reserved >= 0,
+               "a reservation was released twice")
     }
 }
 

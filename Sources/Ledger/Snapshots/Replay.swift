@@ -23,9 +23,13 @@ public enum Replay {
                     guard let seq = Keys.seq(from: key) else { throw LogError.corrupt(seq: state.seq + 1, "an event key is not 8 bytes") }
                     if case .seq(let last) = limit, seq > last { return }
                     guard seq == state.seq + 1 else { throw LogError.gap(expected: state.seq + 1, found: seq) }
-                    let envelope = try Envelope.decode(seq: seq, from: value)
-                    if case .time(let instant) = limit, envelope.time > instant { return }
-                    try state.apply(envelope)
+                    if case .time(let instant) = limit {
+                        let envelope = try Envelope.decode(seq: seq, from: value)
+                        if envelope.time > instant { return }
+                        try state.apply(envelope)
+                    } else {
+                        try state.applyStored(seq: seq, value: value)
+                    }
                     if seq % 1_000_000 == 0 { progress?(seq) }
                     entry = try cursor.next()
                 }

@@ -47,7 +47,7 @@ function openChannelForm(channel, onDone) {
       field('Base URL', baseUrl),
       field(editing ? 'Replace key' : 'Key', key, keyHint),
       field('Models', models, 'Comma separated: the models this channel serves.'),
-      field('Groups', groups, 'Comma separated: the groups allowed to use it.'),
+      field('Groups', groups, 'Comma separated: the groups allowed to use it. Empty = every group.'),
       h('div', { class: 'field-row' },
         field('Priority', priority, 'Higher is tried first.'),
         field('Weight', weight, 'Share among equal priority.')),
@@ -137,7 +137,8 @@ export function channelsView(root) {
           { label: 'Type', test: 'channel-type', render: (c) => (TYPES[c.type] ? TYPES[c.type].label : c.type) },
           { label: 'Base URL', test: 'channel-base-url', cls: 'mono wrap', render: (c) => c.base_url || '—' },
           { label: 'Models', test: 'channel-models', cls: 'wrap', render: (c) => joinList(c.models) || '—' },
-          { label: 'Groups', test: 'channel-groups', render: (c) => joinList(c.groups) || '—' },
+          // No groups = every group may use it (the relay's channel choice).
+          { label: 'Groups', test: 'channel-groups', render: (c) => joinList(c.groups) || 'All groups' },
           { label: 'Priority', test: 'channel-priority', num: true, render: (c) => fmtInt(c.priority) },
           { label: 'Weight', test: 'channel-weight', num: true, render: (c) => fmtInt(c.weight) },
           { label: 'Status', test: 'channel-status', render: (c) => (c.enabled ? badge('enabled', 'ok') : badge('disabled', 'muted')) },

@@ -3,7 +3,7 @@
 import { h, dataTable, fmtInt, fmtDate, fmtDuration, badge } from '../ui.js';
 import { tokenHref } from './tokens.js';
 
-const TYPE_KIND = { settled: 'ok', voided: 'muted', expired: 'warn', reserved: 'neutral' };
+const TYPE_KIND = { settled: 'ok', voided: 'muted', expired: 'warn', adjusted: 'info' };
 
 function statusCell(row) {
   const code = row.status;
@@ -41,7 +41,8 @@ export function logsTable({ id, rows, showToken = true, caption = 'Request histo
     { label: 'Credits', test: 'log-credits', num: true, render: creditsCell },
     { label: 'Duration', test: 'log-duration', num: true, render: (r) => fmtDuration(r.duration_ms) },
     { label: 'Stream', test: 'log-stream', render: (r) => (r.stream ? 'yes' : 'no') },
-    { label: 'Channel', test: 'log-channel', render: (r) => r.channel || '—' },
+    // `channel` is the channel's id; `channel_name` its name (null once the channel is deleted).
+    { label: 'Channel', test: 'log-channel', render: (r) => (r.channel_name ? h('span', { title: r.channel || '' }, r.channel_name) : (r.channel || '—')) },
     { label: 'Request ID', test: 'log-request-id', cls: 'mono', render: (r) => r.request_id || '—' },
   );
   return dataTable({

@@ -9,7 +9,7 @@ import {
 import { logsTable } from './logs-table.js';
 
 const PAGE_SIZE = 50;
-const TYPES = ['settled', 'voided', 'expired'];
+const TYPES = ['settled', 'voided', 'expired', 'adjusted']; // the server's `type` filter values
 const FILTER_KEYS = ['token', 'model', 'user', 'type', 'from', 'to'];
 
 /** Fills a select with options loaded from the API; keeps the current value even if unknown. */

@@ -93,7 +93,10 @@ function usageSection(tokenId) {
     days = lastDays(count);
     const from = new Date(`${days[0]}T00:00:00Z`);
     try {
-      const result = await api('GET', '/api/usage', { query: { token: tokenId, from: toRFC3339(from), to: toRFC3339(new Date()) } });
+      // No `to`: the server's default is its own "now", to the millisecond. A
+      // browser-side `to` (whole seconds, and another clock) left out the
+      // requests of the current second.
+      const result = await api('GET', '/api/usage', { query: { token: tokenId, from: toRFC3339(from) } });
       if (!current()) return;
       rows = listOf(result).filter((r) => !r.token_id || r.token_id === tokenId);
       draw();

@@ -1,0 +1,64 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+
+/// Resolves the caller of a management request.
+///
+/// Order: an `Authorization` header wins (a present but wrong key is 401, with
+/// no fallback to the cookie, so a client never acts as someone it did not
+/// intend); otherwise the session cookie. Disabled users are refused on every
+/// request, not just at sign-in, so disabling a user takes effect at once.
+///
+/// CSRF: a cookie is sent by the browser on its own, so cookie-authenticated
+/// writes must also carry `X-Tally-CSRF: 1`. A cross-site page cannot add a
+/// custom header without a CORS preflight, which this server never approves;
+/// `SameSite=Strict` is the second layer. Access-key callers are not browsers
+/// and need no such header.
+struct Authenticator: Sendable {
+    static let cookieName = "tally_session"
+    static let csrfHeader = HTTPField.Name("X-Tally-CSRF")!
+
+    let ledger: Ledger
+    let sessions: SessionStore
+
+    func caller(for request: Request) async throws -> Caller {
+        if let header = request.headers[.authorization] {
+            guard let key = Authenticator.bearer(header) else { throw APIError.unauthorized }
+            let state = await ledger.state
+            guard let id = state.accessKeys[Hash256(of: key)], let user = state.users[id], user.enabled else { throw APIError.unauthorized }
+            return Caller(user: user, viaSession: false)
+        }
+        guard let sessionID = Authenticator.sessionID(request), let id = await sessions.user(for: sessionID) else {
+            throw APIError.unauthorized
+        }
+        guard let user = await ledger.state.users[id], user.enabled else { throw APIError.unauthorized }
+        if request.method != .get, request.method != .head, request.headers[Authenticator.csrfHeader] != "1" {
+            throw APIError(.forbidden, code: "csrf_required", "Requests signed in with the dashboard cookie must send the header X-Tally-CSRF: 1.")
+        }
+        return Caller(user: user, viaSession: true)
+    }
+
+    /// The key of `Bearer <key>` (scheme case-insensitive), nil when malformed.
+    static func bearer(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let key = parts[1].trimmingSpaces
+        guard !key.isEmpty, key.utf8.count <= 256 else { return nil }
+        return key
+    }
+
+    /// The session cookie's value from any `Cookie` header.
+    static func sessionID(_ request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                if kv.count == 2, kv[0].trimmingSpaces == cookieName { return kv[1].trimmingSpaces }
+            }
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(self.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
+}

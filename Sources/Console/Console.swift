@@ -1,0 +1,75 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+
+/// The management API (`/api/*`, SPEC §4) and the dashboard's static files.
+///
+/// The server composition builds one `Console` and calls `register(on:)` on
+/// its router; the relay registers its own routes (`/v1/…`,
+/// `/api/usage/token`) beside these.
+public struct Console: Sendable {
+    let core: ConsoleCore
+
+    public init(ledger: Ledger, logger: Logger) {
+        self.init(ledger: ledger, logger: logger, configuration: ConsoleConfiguration())
+    }
+
+    public init(ledger: Ledger, logger: Logger, configuration: ConsoleConfiguration) {
+        self.core = ConsoleCore(ledger: ledger, logger: logger, configuration: configuration)
+    }
+
+    /// Registers every `/api/*` management route and the dashboard at `/`.
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        let routes = APIRoutes(router: router, core: core)
+        AuthController(core: core).register(routes)
+        TokensController(core: core).register(routes)
+        UsersController(core: core).register(routes)
+        GroupsController(core: core).register(routes)
+        PricesController(core: core).register(routes)
+        ChannelsController(core: core).register(routes)
+        LogsController(core: core).register(routes)
+        UsageController(core: core).register(routes)
+        PricingController(core: core).register(routes)
+        EventsController(core: core).register(routes)
+        routes.fallback()
+        DashboardFiles.load(logger: core.logger).register(on: router)
+    }
+}
+
+/// Knobs with their reasons; the defaults are what `tally serve` runs with.
+public struct ConsoleConfiguration: Sendable {
+    /// bcrypt cost for new passwords: 12 ≈ 250 ms on a server core, slow for
+    /// guessing and still quick for a person. Tests lower it.
+    public var bcryptCost: UInt8 = 12
+    /// Dashboard session lifetime (absolute).
+    public var sessionLifetimeMs: Int64 = 12 * 3600 * 1000
+    /// Mark the session cookie `Secure`; turn on when Tally is served over HTTPS.
+    public var secureCookies = false
+    public var clock: @Sendable () -> Int64 = LedgerClock.now
+
+    public init() {}
+}
+
+/// What every controller shares.
+struct ConsoleCore: Sendable {
+    let ledger: Ledger
+    let logger: Logger
+    let configuration: ConsoleConfiguration
+    let sessions: SessionStore
+    let limiter: LoginLimiter
+    let authenticator: Authenticator
+    let passwords: Passwords
+
+    init(ledger: Ledger, logger: Logger, configuration: ConsoleConfiguration) {
+        self.ledger = ledger
+        self.logger = logger
+        self.configuration = configuration
+        self.sessions = SessionStore(lifetimeMs: configuration.sessionLifetimeMs, clock: configuration.clock)
+        self.limiter = LoginLimiter(clock: configuration.clock)
+        self.authenticator = Authenticator(ledger: ledger, sessions: sessions)
+        self.passwords = Passwords(cost: configuration.bcryptCost)
+    }
+
+    func now() -> Int64 { configuration.clock() }
+}

@@ -1,0 +1,104 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+import NIOCore
+
+/// Dashboard sign-in: `POST /api/auth/login`, `GET /api/auth/me`,
+/// `POST /api/auth/logout`.
+struct AuthController: Sendable {
+    let core: ConsoleCore
+
+    func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
+        routes.open(.post, "/api/auth/login") { request, context in try await login(request, clientAddress: Self.address(context)) }
+        routes.on(.get, "/api/auth/me") { _, _, caller in
+            JSONResponse.make(.object([("user", Render.user(caller.user)), ("via", .string(caller.viaSession ? "session" : "access_key"))]))
+        }
+        routes.on(.post, "/api/auth/password") { request, context, caller in
+            try await changePassword(request, caller, clientAddress: Self.address(context))
+        }
+        routes.on(.post, "/api/auth/logout") { request, _, caller in
+            if caller.viaSession, let id = Authenticator.sessionID(request) { await core.sessions.remove(id) }
+            var response = JSONResponse.noContent()
+            response.headers[.setCookie] = cookie(value: "", maxAge: 0)
+            return response
+        }
+    }
+
+    /// The peer address when the server's context exposes it.
+    /// The server composition should use a context conforming to `RemoteAddressRequestContext`
+    /// so that sign-ins are also limited per client address.
+    static func address(_ context: some RequestContext) -> String? {
+        (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
+    }
+
+    private func login(_ request: Request, clientAddress: String?) async throws -> Response {
+        let body = try await JSONBody.read(request, allowed: ["username", "password"])
+        let username = try body.required("username", body.string("username"))
+        let password = try body.required("password", body.string("password"))
+        guard username.utf8.count <= 64, password.utf8.count <= 1024 else { throw APIError.badRequest("username or password is too long.") }
+        // Without a known peer address only the per-username limit applies: one
+        // shared "unknown" key would let anyone lock everyone out.
+        var keys = ["user:" + username.lowercased()]
+        if let clientAddress { keys.append("ip:" + clientAddress) }
+        if let wait = await core.limiter.retryAfter(keys) {
+            var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed sign-ins. Wait \(wait) seconds and try again.")
+            error.headers[.retryAfter] = String(wait)
+            throw error
+        }
+        let state = await core.ledger.state
+        let user = state.usernames[username].flatMap { state.users[$0] }
+        var hash: String?
+        if let user { hash = try await core.ledger.secrets.passwordHash(user: user.id) }
+        let verified = try await core.passwords.verify(password, hash: hash)
+        guard verified, let user, user.enabled else {
+            await core.limiter.recordFailure(keys)
+            core.logger.notice("sign-in failed", metadata: ["username": "\(JSONBody.printable(username))", "address": "\(clientAddress ?? "unknown")"])
+            throw APIError(.unauthorized, code: "invalid_credentials", "Wrong username or password.")
+        }
+        await core.limiter.recordSuccess(keys[0])
+        let session = await core.sessions.create(for: user.id)
+        var response = JSONResponse.make(.object([("user", Render.user(user))]))
+        response.headers[.setCookie] = cookie(value: session, maxAge: Int(core.configuration.sessionLifetimeMs / 1000))
+        return response
+    }
+
+    /// A user changes their own password. The current one is required (a
+    /// stolen session alone cannot take over the account) and failures count
+    /// toward the sign-in limit. Every session of the user ends; a dashboard
+    /// caller gets a fresh one so they stay signed in.
+    private func changePassword(_ request: Request, _ caller: Caller, clientAddress: String?) async throws -> Response {
+        let body = try await JSONBody.read(request, allowed: ["current_password", "new_password"])
+        let current = try body.required("current_password", body.string("current_password"))
+        let new = try body.required("new_password", body.string("new_password"))
+        try Passwords.check(new, field: "new_password")
+        var keys = ["user:" + caller.user.username.lowercased()]
+        if let clientAddress { keys.append("ip:" + clientAddress) }
+        if let wait = await core.limiter.retryAfter(keys) {
+            var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed attempts. Wait \(wait) seconds and try again.")
+            error.headers[.retryAfter] = String(wait)
+            throw error
+        }
+        let stored = try await core.ledger.secrets.passwordHash(user: caller.id)
+        guard try await core.passwords.verify(current, hash: stored) else {
+            await core.limiter.recordFailure(keys)
+            throw APIError.invalid("current_password", "is not your current password")
+        }
+        let hash = try await core.passwords.hash(new)
+        try await core.ledger.setPasswordHash(caller.id, hash: hash, by: caller.actor)
+        await core.sessions.removeAll(of: caller.id)
+        var response = JSONResponse.noContent()
+        if caller.viaSession {
+            let session = await core.sessions.create(for: caller.id)
+            response.headers[.setCookie] = cookie(value: session, maxAge: Int(core.configuration.sessionLifetimeMs / 1000))
+        }
+        return response
+    }
+
+    /// `HttpOnly` (no script reads it), `SameSite=Strict` (no cross-site send), expiring.
+    private func cookie(value: String, maxAge: Int) -> String {
+        var cookie = "\(Authenticator.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
+        if core.configuration.secureCookies { cookie += "; Secure" }
+        return cookie
+    }
+}

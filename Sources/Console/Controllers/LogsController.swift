@@ -1,0 +1,50 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+
+/// `GET /api/logs` (a page) and `GET /api/logs/export` (everything matching,
+/// streamed as CSV or JSON Lines).
+struct LogsController: Sendable {
+    let core: ConsoleCore
+
+    /// Rows per export chunk: one read transaction and one write to the socket
+    /// each, so memory stays bounded by a chunk whatever the log's size.
+    static let exportChunk = 1000
+
+    func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
+        routes.on(.get, "/api/logs") { request, _, caller in
+            let query = Query(request)
+            try query.only(["token", "model", "user", "type", "from", "to", "cursor", "limit"])
+            let filter = try LogFilter(query: query, caller: caller)
+            let limit = try query.int("limit", default: 50, range: 1...500)
+            let before = try query.uint("cursor")
+            let state = await core.ledger.state
+            try checkTokenVisible(filter, caller, state)
+            let page = try LogScan.page(store: await core.ledger.store, filter: filter, before: before, limit: limit)
+            return JSONResponse.list(page.entries.map { LogRow($0, state: state).json }, next: page.next.map { String($0) })
+        }
+        routes.on(.get, "/api/logs/export") { request, _, caller in
+            let query = Query(request)
+            try query.only(["token", "model", "user", "type", "from", "to", "format"])
+            let filter = try LogFilter(query: query, caller: caller)
+            let format = query.string("format") ?? "csv"
+            guard format == "csv" || format == "jsonl" else { throw APIError.badRequest("format: must be csv or jsonl.", field: "format") }
+            let state = await core.ledger.state
+            try checkTokenVisible(filter, caller, state)
+            let body = LogExport.body(store: await core.ledger.store, filter: filter, state: state, csv: format == "csv",
+                                      chunk: LogsController.exportChunk, logger: core.logger)
+            let stamp = RFC3339.day(ms: core.now())
+            return Response(status: .ok, headers: [
+                .contentType: format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+                .contentDisposition: "attachment; filename=\"tally-logs-\(stamp).\(format)\"",
+                .cacheControl: "no-store",
+            ], body: body)
+        }
+    }
+
+    /// A user's `?token=` of someone else's token answers 404, as the token itself would.
+    private func checkTokenVisible(_ filter: LogFilter, _ caller: Caller, _ state: LedgerState) throws {
+        guard let token = filter.token, !caller.isAdmin else { return }
+        guard let found = state.tokens[token], found.owner == caller.id else { throw APIError.notFound("token \(token)") }
+    }
+}

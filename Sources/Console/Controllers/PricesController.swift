@@ -1,0 +1,51 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+
+/// Model prices (admin), credits per million tokens or per request.
+struct PricesController: Sendable {
+    let core: ConsoleCore
+
+    func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
+        routes.on(.get, "/api/prices", .admin) { _, _, _ in
+            let prices = await core.ledger.state.prices.sorted { $0.key < $1.key }
+            return JSONResponse.list(prices.map { Render.price(model: $0.key, $0.value) }, next: nil)
+        }
+        routes.on(.get, "/api/prices/{model}", .admin) { _, context, _ in
+            let model = context.parameter("model")
+            guard let price = await core.ledger.state.prices[model] else { throw APIError.notFound("price for \(JSONBody.printable(model))") }
+            return JSONResponse.make(Render.price(model: model, price))
+        }
+        routes.on(.put, "/api/prices/{model}", .admin) { request, context, caller in
+            let body = try await JSONBody.read(request, allowed: ["input", "output", "cached_input", "per_request"])
+            let price = try PricesController.price(body)
+            let model = context.parameter("model")
+            let existed = await core.ledger.state.prices[model] != nil
+            try await core.ledger.setPrice(model, price, by: caller.actor)
+            return JSONResponse.make(Render.price(model: model, price), status: existed ? .ok : .created)
+        }
+        routes.on(.delete, "/api/prices/{model}", .admin) { _, context, caller in
+            try await core.ledger.removePrice(context.parameter("model"), by: caller.actor)
+            return JSONResponse.noContent()
+        }
+    }
+
+    /// Either token prices (`input`, `output`, optional `cached_input`
+    /// defaulting to `input`) or `per_request` alone.
+    static func price(_ body: JSONBody) throws -> Price {
+        func amount(_ key: String) throws -> Int64? {
+            guard let value = try body.notNull(key, body.int(key)) else { return nil }
+            guard value >= 0, value <= Price.maximum else { throw APIError.invalid(key, "must be between 0 and \(Price.maximum) credits") }
+            return value
+        }
+        if let perRequest = try amount("per_request") {
+            for key in ["input", "output", "cached_input"] where body.has(key) {
+                throw APIError.invalid(key, "a per-request price cannot also have token prices")
+            }
+            return Price(perRequest: perRequest)
+        }
+        guard let input = try amount("input") else { throw APIError.badRequest("input: is required (or give per_request).", field: "input", code: "missing_field") }
+        guard let output = try amount("output") else { throw APIError.badRequest("output: is required (or give per_request).", field: "output", code: "missing_field") }
+        return Price(input: input, output: output, cachedInput: try amount("cached_input") ?? input)
+    }
+}

@@ -1,0 +1,41 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+
+/// `GET /api/pricing`: what each model costs the caller, after their group's
+/// multiplier — the numbers a token owner needs to predict a bill. Admins may
+/// ask for another group with `?group=`.
+struct PricingController: Sendable {
+    let core: ConsoleCore
+
+    func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
+        routes.on(.get, "/api/pricing") { request, _, caller in
+            let query = Query(request)
+            try query.only(["group"])
+            let name = query.string("group") ?? caller.user.group
+            guard caller.isAdmin || name == caller.user.group else { throw APIError.adminOnly }
+            let state = await core.ledger.state
+            guard let group = state.groups[name] else { throw APIError.notFound("group \(JSONBody.printable(name))") }
+            let rows = state.prices
+                .filter { group.models.isEmpty || group.models.contains($0.key) }
+                .sorted { $0.key < $1.key }
+                .map { model, price in PricingController.row(model: model, price: price, multiplier: group.multiplier) }
+            return JSONResponse.list(rows, next: nil)
+        }
+    }
+
+    /// Effective prices are rounded up, as charges are (PriceMath ceilings).
+    static func row(model: String, price: Price, multiplier: Multiplier) -> JSONValue {
+        func scaled(_ value: Int64) -> JSONValue {
+            .int(PriceMath.credits(for: Usage(), price: Price(perRequest: value), multiplier: multiplier))
+        }
+        var members = Render.priceMembers(model: model, price)
+        members.append(("multiplier", .string(multiplier.description)))
+        let perRequest = price.perRequest != nil
+        members.append(("effective_input", perRequest ? .null : scaled(price.input)))
+        members.append(("effective_output", perRequest ? .null : scaled(price.output)))
+        members.append(("effective_cached_input", perRequest ? .null : scaled(price.cachedInput)))
+        members.append(("effective_per_request", .optional(price.perRequest) { scaled($0) }))
+        return .object(members)
+    }
+}

@@ -1,0 +1,52 @@
+import HTTPTypes
+import Hummingbird
+
+/// Query-string parameters with the same discipline as bodies: a bad value
+/// is a 400 naming the parameter, never silently ignored.
+struct Query {
+    let values: [String: String]
+
+    init(_ request: Request) {
+        var values: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters where values[String(key)] == nil {
+            values[String(key)] = String(value)
+        }
+        self.values = values
+    }
+
+    /// The value, nil when absent or empty (the dashboard drops empty filters; curl users may not).
+    func string(_ key: String) -> String? {
+        guard let value = values[key], !value.isEmpty else { return nil }
+        return value
+    }
+
+    func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = string(key) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIError.badRequest("\(key): must be a whole number from \(range.lowerBound) to \(range.upperBound).", field: key)
+        }
+        return value
+    }
+
+    func uint(_ key: String) throws -> UInt64? {
+        guard let text = string(key) else { return nil }
+        guard let value = UInt64(text) else { throw APIError.badRequest("\(key): must be a non-negative whole number.", field: key) }
+        return value
+    }
+
+    /// An RFC 3339 instant in milliseconds.
+    func time(_ key: String) throws -> Int64? {
+        guard let text = string(key) else { return nil }
+        guard let ms = RFC3339.parse(text) else {
+            throw APIError.badRequest("\(key): must be an RFC 3339 time such as 2026-01-31T12:00:00Z.", field: key)
+        }
+        return ms
+    }
+
+    /// Refuses parameters the route does not know (a typo such as `?tokn=` would otherwise widen a filter silently).
+    func only(_ allowed: Set<String>) throws {
+        for key in values.keys.sorted() where !allowed.contains(key) {
+            throw APIError.badRequest("Unknown query parameter \"\(JSONBody.printable(key))\"; this route accepts: \(allowed.sorted().joined(separator: ", ")).", field: key)
+        }
+    }
+}

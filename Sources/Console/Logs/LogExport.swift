@@ -1,0 +1,43 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+
+/// The streamed export. The head is fixed when the export starts (rows that
+/// arrive later are not included), then the log is walked downwards one chunk
+/// per read transaction, each chunk rendered and written before the next is
+/// read: memory holds one chunk, never the log.
+enum LogExport {
+    static func body(store: LedgerStore, filter: LogFilter, state: LedgerState, csv: Bool, chunk: Int, logger: Logger) -> ResponseBody {
+        let head = state.seq + 1
+        return ResponseBody { writer in
+            if csv {
+                try await writer.write(ByteBuffer(string: LogRow.columns.joined(separator: ",") + "\r\n"))
+            }
+            var before: UInt64? = head
+            var rows = 0
+            while let cursor = before {
+                let page = try LogScan.page(store: store, filter: filter, before: cursor, limit: chunk)
+                if !page.entries.isEmpty {
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(page.entries.count * 256)
+                    for entry in page.entries {
+                        let row = LogRow(entry, state: state)
+                        if csv {
+                            bytes.append(contentsOf: Array(row.csv.utf8))
+                            bytes.append(contentsOf: [0x0D, 0x0A])
+                        } else {
+                            row.json.write(into: &bytes)
+                            bytes.append(0x0A)
+                        }
+                    }
+                    try await writer.write(ByteBuffer(bytes: bytes))
+                    rows += page.entries.count
+                }
+                before = page.next
+            }
+            try await writer.finish(nil)
+            logger.info("log export finished", metadata: ["rows": "\(rows)", "format": "\(csv ? "csv" : "jsonl")"])
+        }
+    }
+}

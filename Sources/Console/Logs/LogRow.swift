@@ -1,0 +1,88 @@
+import Ledger
+
+/// A log entry as the API shows it: SPEC §4's log row plus `type`, `seq`,
+/// `user_id` and `reason`. Rendered against a state snapshot for names only
+/// (token and channel names); every number comes from the event itself, so
+/// history never depends on today's configuration.
+struct LogRow {
+    static let columns = ["seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel",
+                          "channel_name", "prompt_tokens", "cached_tokens", "completion_tokens", "credits", "duration_ms",
+                          "stream", "status", "estimated", "reason"]
+
+    let values: [JSONValue]
+
+    init(_ entry: LogEntry, state: LedgerState) {
+        let envelope = entry.envelope
+        let type: String
+        var user: UserID?, token: TokenID?, channel: UInt64 = 0
+        var usage = Usage(), credits: Int64 = 0, duration: JSONValue = .null, status: JSONValue = .null
+        var estimated = false, reason: JSONValue = .null
+        var stream = entry.reservation?.stream ?? false
+        switch envelope.event {
+        case .chargeSettled(let e):
+            type = "settled"; user = e.user; token = e.token; channel = e.channel; usage = e.usage; credits = e.credits
+            duration = .int(e.durationMs); status = .int(e.status); estimated = e.estimated; stream = e.stream
+        case .chargeVoided(let e):
+            type = "voided"; user = e.user; token = e.token; channel = e.channel
+            duration = .int(e.durationMs); status = .int(e.status); reason = .string(e.reason)
+        case .chargeExpired(let e):
+            type = "expired"; user = e.user; token = e.token; credits = e.credits; reason = .string("reservation expired: \(e.policy)")
+        case .chargeAdjusted(let e):
+            type = "adjusted"; user = e.user; token = e.token; credits = e.amount; reason = .string(e.reason)
+        default:
+            type = envelope.type.description
+        }
+        let channelID = channel == 0 ? nil : ChannelID(raw: channel)
+        values = [
+            .uint(envelope.seq),
+            Render.time(envelope.time),
+            .string(type),
+            .optional(envelope.event.requestID) { .string($0) },
+            .optional(user) { .string($0.description) },
+            .optional(token) { .string($0.description) },
+            .optional(token.flatMap { state.tokens[$0]?.name }) { .string($0) },
+            .optional(entry.model) { .string($0) },
+            .optional(channelID) { .string($0.description) },
+            .optional(channelID.flatMap { state.channels[$0]?.name }) { .string($0) },
+            .int(usage.promptTokens),
+            .int(usage.cachedTokens),
+            .int(usage.completionTokens),
+            .int(credits),
+            duration,
+            .bool(stream),
+            status,
+            .bool(estimated),
+            reason,
+        ]
+    }
+
+    var json: JSONValue { .object(Array(zip(LogRow.columns, values))) }
+
+    /// One CSV record (RFC 4180). Text cells that a spreadsheet would run as a
+    /// formula (`=`, `+`, `-`, `@`, tab, CR) are prefixed with `'`: token names
+    /// and reasons are user-supplied.
+    var csv: String {
+        values.map { value -> String in
+            switch value {
+            case .null: return ""
+            case .bool(let b): return b ? "true" : "false"
+            case .number(let n): return n
+            case .string(let s):
+                var text = s
+                if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
+                if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+                    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                }
+                return text
+            default: return ""
+            }
+        }.joined(separator: ",")
+    }
+}
+
+extension String {
+    /// Foundation-free replace for the CSV quote doubling.
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

@@ -1,0 +1,90 @@
+import Ledger
+
+/// The JSON shapes of SPEC §4 (and the dashboard's `api.js`), in one place.
+/// Money is an integer of credits; times are RFC 3339 UTC; ids are opaque strings.
+enum Render {
+    static func time(_ ms: Int64?) -> JSONValue { .optional(ms) { .string(RFC3339.format(ms: $0)) } }
+
+    static func user(_ user: UserState) -> JSONValue {
+        .object([
+            ("id", .string(user.id.description)),
+            ("username", .string(user.username)),
+            ("role", .string(user.role.description)),
+            ("group", .string(user.group)),
+            ("balance", .int(user.balance)),
+            ("reserved", .int(user.reserved)),
+            ("available", .int(user.available)),
+            ("enabled", .bool(user.enabled)),
+            ("access_key_hint", .string(user.accessKeyHint)),
+            ("created_at", time(user.createdAt)),
+        ])
+    }
+
+    static func token(_ token: TokenState, now: Int64) -> JSONValue {
+        .object(tokenMembers(token, now: now))
+    }
+
+    static func tokenMembers(_ token: TokenState, now: Int64) -> [(String, JSONValue)] {
+        [
+            ("id", .string(token.id.description)),
+            ("name", .string(token.name)),
+            ("status", .string(token.status(at: now).rawValue)),
+            ("quota", .optional(token.quota) { .int($0) }),
+            ("used", .int(token.used)),
+            ("remaining", .optional(token.remaining) { .int($0) }),
+            ("reserved", .int(token.reserved)),
+            ("expires_at", time(token.expiresAt)),
+            ("models", .strings(token.models)),
+            ("ips", .strings(token.ips.map(\.text))),
+            ("group", .string(token.group)),
+            ("max_parallel", .optional(token.maxParallel) { .int($0) }),
+            ("key_hint", .string(token.hint)),
+            ("previous_key_valid_until", time(token.previousSecretUntil.flatMap { $0 > now ? $0 : nil })),
+            ("user_id", .string(token.owner.description)),
+            ("created_at", time(token.createdAt)),
+            ("last_used_at", time(token.lastUsedAt)),
+        ]
+    }
+
+    static func group(_ group: GroupSet) -> JSONValue {
+        .object([
+            ("name", .string(group.name)),
+            ("multiplier", .string(group.multiplier.description)),
+            ("models", .strings(group.models)),
+            ("rpm", .optional(group.rpm) { .int($0) }),
+            ("tpm", .optional(group.tpm) { .int($0) }),
+        ])
+    }
+
+    /// Token prices are null for a per-request model, and `per_request` null otherwise.
+    static func price(model: String, _ price: Price) -> JSONValue {
+        .object(priceMembers(model: model, price))
+    }
+
+    static func priceMembers(model: String, _ price: Price) -> [(String, JSONValue)] {
+        let perRequest = price.perRequest != nil
+        return [
+            ("model", .string(model)),
+            ("input", perRequest ? .null : .int(price.input)),
+            ("output", perRequest ? .null : .int(price.output)),
+            ("cached_input", perRequest ? .null : .int(price.cachedInput)),
+            ("per_request", .optional(price.perRequest) { .int($0) }),
+        ]
+    }
+
+    /// A channel without its key: `key_set` says whether one is stored.
+    static func channel(_ channel: ChannelSet, keySet: Bool) -> JSONValue {
+        .object([
+            ("id", .string(channel.id.description)),
+            ("name", .string(channel.name)),
+            ("type", .string(channel.kind.description)),
+            ("base_url", .string(channel.baseURL)),
+            ("models", .strings(channel.models)),
+            ("groups", .strings(channel.groups)),
+            ("priority", .int(channel.priority)),
+            ("weight", .int(channel.weight)),
+            ("enabled", .bool(channel.enabled)),
+            ("key_set", .bool(keySet)),
+        ])
+    }
+}

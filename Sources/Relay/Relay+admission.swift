@@ -1,0 +1,100 @@
+import Logging
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import NIOCore
+
+/// The admission pipeline, in SPEC §2's order: key and owner (steps 1–5, in
+/// the ledger), the body (step 6, here), then model, rate, credit and route
+/// with the durable reservation (steps 7–10, in the ledger). Each refusal
+/// answers at once and never reaches an upstream.
+extension Relay {
+    /// An admitted request, ready to forward.
+    struct Admitted: Sendable {
+        var requestID: String
+        var endpoint: Endpoint
+        var token: TokenState
+        var model: String
+        var promptEstimate: Int64
+        var stream: Bool
+        var injectedUsage: Bool
+        var upstreamBody: Data
+        var upstreamPath: String
+        var query: String?
+        var channels: [ChannelSet]
+    }
+
+    /// Runs admission; `.failure` is the response to send.
+    func admit(_ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?, upstreamPath: String,
+               requestID: String) async -> Result<Admitted, RelayFailure> {
+        let family = endpoint.family
+        let clientIP = ClientAddress.resolve(peer: peer, headers: request.headers, trusted: configuration.trustedProxies)
+        let token: TokenState
+        switch await ledger.authenticate(key: family.presentedKey(in: request), clientIP: clientIP) {
+        case .failure(let failure): return .failure(RelayFailure(failure))
+        case .success(let found): token = found
+        }
+
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch {
+            return .failure(.tooLarge(limit: configuration.maxBodyBytes))
+        }
+        let inspection: RequestInspection
+        do {
+            inspection = try RequestInspection.inspect(Data(body.readableBytesView), endpoint: endpoint, pathModel: pathModel,
+                                                       defaultMaxTokens: configuration.defaultMaxTokens)
+        } catch {
+            return .failure(error)
+        }
+
+        let ask = Ledger.AdmissionRequest(token: token.id, requestID: requestID, model: inspection.model,
+                                          promptTokens: inspection.promptTokens, maxOutputTokens: inspection.maxOutputTokens,
+                                          stream: inspection.stream)
+        let admission: Ledger.Admission
+        do {
+            switch try await ledger.admit(ask) {
+            case .failure(let failure): return .failure(RelayFailure(failure))
+            case .success(let admitted): admission = admitted
+            }
+        } catch {
+            logger.error("admission failed in the ledger", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+            return .failure(.internalError())
+        }
+
+        // Tally forwards without translating formats, so only channels of the caller's family qualify.
+        let channels = admission.channels.filter { $0.kind.description == family.channelKind }
+        guard !channels.isEmpty else {
+            await closeCharge(requestID: requestID, settle: nil, voidReason: "no_route: no \(family.channelKind) channel", channel: nil, status: 503, durationMs: 0)
+            return .failure(RelayFailure(.noRoute(model: inspection.model)))
+        }
+        return .success(Admitted(requestID: requestID, endpoint: endpoint, token: admission.token, model: inspection.model,
+                                 promptEstimate: inspection.promptTokens, stream: inspection.stream,
+                                 injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody,
+                                 upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels))
+    }
+
+    /// Phase 2, run in its own task so a client that hangs up (cancelling the
+    /// handler) cannot leave the reservation open: `settle` wins over `voidReason`.
+    func closeCharge(requestID: String, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64, durationMs: Int64) async {
+        let ledger = self.ledger
+        let logger = self.logger
+        let metrics = self.metrics
+        await Task {
+            do {
+                if let outcome {
+                    _ = try await ledger.settle(requestID: requestID, outcome: outcome)
+                    metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
+                } else {
+                    try await ledger.void(requestID: requestID, reason: voidReason, channel: channel, status: status, durationMs: durationMs)
+                    metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
+                }
+            } catch {
+                logger.critical("could not close a reservation; it will be resolved at the next start",
+                                metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+            }
+        }.value
+    }
+}

@@ -1,0 +1,130 @@
+import Logging
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import NIOCore
+import NIOHTTP1
+
+/// Forwarding: pick channels, call the upstream, retry once on a connection
+/// error or 5xx (nothing has reached the client yet), then hand the answer to
+/// the non-streamed or streamed path, which charges it.
+extension Relay {
+    /// The whole relay request: admission, forwarding, charging.
+    func relay(_ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?,
+               upstreamPath: String? = nil) async -> Response {
+        let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
+        metrics.request(endpoint.kind.rawValue)
+        let admitted: Admitted
+        switch await admit(request, peer: peer, endpoint: endpoint, pathModel: pathModel,
+                           upstreamPath: upstreamPath ?? endpoint.path, requestID: requestID) {
+        case .failure(let failure):
+            metrics.rejected(failure.code)
+            return failure.response(for: endpoint.family, requestID: requestID)
+        case .success(let value): admitted = value
+        }
+        metrics.admitted(endpoint.kind.rawValue)
+        return await forward(admitted, client: request)
+    }
+
+    func forward(_ admitted: Admitted, client: Request) async -> Response {
+        let family = admitted.endpoint.family
+        let started = ContinuousClock.now
+        var random = SystemRandomNumberGenerator()
+        let attempts = ChannelPicker.attempts(from: admitted.channels, using: &random)
+        var lastError: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
+        var lastChannel: ChannelID?
+        for (index, channel) in attempts.enumerated() {
+            let isLast = index == attempts.count - 1
+            lastChannel = channel.id
+            guard let key = try? ledger.channelKey(channel.id) else {
+                logger.error("channel has no key; skipping", metadata: ["channel": "\(channel.id)"])
+                continue
+            }
+            let upstream = UpstreamRequest.make(channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.upstreamPath,
+                                                query: admitted.query, client: client, body: admitted.upstreamBody,
+                                                requestID: admitted.requestID)
+            let response: HTTPClientResponse
+            do {
+                response = try await httpClient.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds), logger: logger)
+            } catch {
+                logger.warning("upstream unreachable", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "error": "\(error)"])
+                lastError = nil
+                continue
+            }
+            let status = Int(response.status.code)
+            metrics.upstream(status: status, seconds: seconds(since: started))
+            if (200..<300).contains(status) {
+                return admitted.stream
+                    ? streamed(response, admitted: admitted, channel: channel.id, started: started)
+                    : await complete(response, admitted: admitted, channel: channel.id, started: started)
+            }
+            let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+            lastError = (status, response.headers, body)
+            if status >= 500, !isLast { continue }
+            break
+        }
+        let durationMs = milliseconds(since: started)
+        guard let lastError else {
+            await closeCharge(requestID: admitted.requestID, settle: nil, voidReason: "upstream_error: unreachable", channel: lastChannel,
+                              status: 502, durationMs: durationMs)
+            return RelayFailure.upstreamUnreachable().response(for: family, requestID: admitted.requestID)
+        }
+        await closeCharge(requestID: admitted.requestID, settle: nil, voidReason: "upstream_error: \(lastError.status)", channel: lastChannel,
+                          status: Int64(lastError.status), durationMs: durationMs)
+        return upstreamError(lastError.status, headers: lastError.headers, body: lastError.body, family: family, requestID: admitted.requestID)
+    }
+
+    /// An upstream's refusal, passed through: its body when it is JSON (the
+    /// channel speaks the caller's family), else wrapped in the family's shape.
+    func upstreamError(_ status: Int, headers: HTTPHeaders, body: ByteBuffer, family: APIFamily, requestID: String) -> Response {
+        let responseStatus = HTTPResponse.Status(code: status)
+        if JSONBytes.object(body) != nil {
+            var fields: HTTPFields = [.contentType: "application/json", .xRequestID: requestID]
+            if let retry = headers.first(name: "retry-after") { fields[.retryAfter] = retry }
+            return Response(status: responseStatus, headers: fields, body: .init(byteBuffer: body))
+        }
+        let failure = RelayFailure(status: responseStatus, kind: .upstream, code: "upstream_error",
+                                   message: "The upstream provider answered HTTP \(status). Try again later.")
+        return failure.response(for: family, requestID: requestID)
+    }
+
+    /// A non-streamed answer: read it whole, charge its usage, pass it on.
+    func complete(_ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant) async -> Response {
+        let status = Int(response.status.code)
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: configuration.maxUpstreamBodyBytes)
+        } catch {
+            await closeCharge(requestID: admitted.requestID, settle: nil, voidReason: "upstream_error: body", channel: channel,
+                              status: 502, durationMs: milliseconds(since: started))
+            return RelayFailure.upstreamUnreachable().response(for: admitted.endpoint.family, requestID: admitted.requestID)
+        }
+        var meter = UsageMeter(family: admitted.endpoint.family)
+        if let object = JSONBytes.object(body) { meter.absorb(object) }
+        let outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
+        await closeCharge(requestID: admitted.requestID, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
+                          durationMs: outcome.durationMs)
+        var fields: HTTPFields = [.xRequestID: admitted.requestID]
+        fields[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
+        return Response(status: HTTPResponse.Status(code: status), headers: fields, body: .init(byteBuffer: body))
+    }
+
+    /// What to settle: reported usage, else an estimate marked as such. A
+    /// per-request price needs no usage, so it is never an estimate.
+    func outcome(_ meter: UsageMeter, admitted: Admitted, channel: ChannelID, status: Int, started: ContinuousClock.Instant) async -> Outcome {
+        var (usage, estimated) = meter.charge(promptEstimate: admitted.promptEstimate)
+        if estimated, await ledger.state.prices[admitted.model]?.perRequest != nil { estimated = false; usage = Usage() }
+        return Outcome(usage: usage, estimated: estimated, channel: channel, durationMs: milliseconds(since: started), status: Int64(status))
+    }
+
+    func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
+        Int64(seconds(since: start) * 1000)
+    }
+}

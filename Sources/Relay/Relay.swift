@@ -1,0 +1,47 @@
+import AsyncHTTPClient
+import Hummingbird
+import Ledger
+import Logging
+
+/// The gateway of SPEC §2: every relay endpoint, admitted in the SPEC's order,
+/// forwarded to a channel and charged in two phases through the ledger.
+public struct Relay: Sendable {
+    let ledger: Ledger
+    let configuration: RelayConfiguration
+    let httpClient: HTTPClient
+    let logger: Logger
+    let metrics = RelayMetrics()
+
+    public init(ledger: Ledger, configuration: RelayConfiguration, httpClient: HTTPClient, logger: Logger) {
+        self.ledger = ledger
+        self.configuration = configuration
+        self.httpClient = httpClient
+        self.logger = logger
+    }
+
+    /// Adds the relay and its self-service routes to `router`.
+    public func register<Context: RequestContext & RemoteAddressRequestContext>(on router: Router<Context>) {
+        for endpoint in Endpoint.openAI {
+            router.post(RouterPath(endpoint.path)) { request, context in
+                await self.relay(request, peer: context.remoteAddress, endpoint: endpoint, pathModel: nil)
+            }
+        }
+        for prefix in ["/v1beta/models", "/v1/models"] {
+            router.post(RouterPath("\(prefix)/:target")) { request, context in
+                await self.relayGemini(request, peer: context.remoteAddress, prefix: prefix, target: context.parameters.get("target") ?? "")
+            }
+        }
+        router.get("/v1/models") { request, context in
+            await self.listModels(request, peer: context.remoteAddress)
+        }
+        router.get("/api/usage/token") { request, context in
+            await self.tokenUsage(request, peer: context.remoteAddress)
+        }
+        router.get("/v1/dashboard/billing/subscription") { request, context in
+            await self.billingSubscription(request, peer: context.remoteAddress)
+        }
+        router.get("/v1/dashboard/billing/usage") { request, context in
+            await self.billingUsage(request, peer: context.remoteAddress)
+        }
+    }
+}

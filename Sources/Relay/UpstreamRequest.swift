@@ -1,0 +1,53 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import NIOCore
+import NIOHTTP1
+
+/// Builds the call to one channel: its URL, its own key in its family's header,
+/// and a short allowlist of the client's headers. Every other client header —
+/// above all its Tally token — stays in Tally.
+enum UpstreamRequest {
+    /// Client headers worth passing on; everything else is dropped.
+    static let forwarded: [HTTPField.Name] = [.contentType, .accept, .userAgent, .anthropicVersion, .anthropicBeta, .openAIBeta]
+
+    static func make(channel: ChannelSet, key: String, endpoint: Endpoint, upstreamPath: String, query: String?,
+                     client: Request, body: Data, requestID: String) -> HTTPClientRequest {
+        var base = channel.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        var path = upstreamPath
+        // Base URLs are written either with or without the version segment.
+        if base.hasSuffix("/v1"), path.hasPrefix("/v1/") { path.removeFirst(3) }
+        if base.hasSuffix("/v1beta"), path.hasPrefix("/v1beta/") { path.removeFirst(7) }
+        var url = base + path
+        if let query, !query.isEmpty { url += "?" + query }
+
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for name in forwarded {
+            for value in client.headers[values: name] { request.headers.add(name: name.rawName, value: value) }
+        }
+        switch channel.kind {
+        case .openai:
+            request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(key)")
+        case .anthropic:
+            request.headers.replaceOrAdd(name: "x-api-key", value: key)
+            if client.headers[.anthropicVersion] == nil { request.headers.add(name: "anthropic-version", value: "2023-06-01") }
+        case .gemini:
+            request.headers.replaceOrAdd(name: "x-goog-api-key", value: key)
+        }
+        if client.headers[.contentType] == nil { request.headers.add(name: "Content-Type", value: "application/json") }
+        request.headers.add(name: "X-Request-Id", value: requestID)
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return request
+    }
+
+    /// The client's query without its key (`?key=` carries the Tally token for Gemini).
+    static func query(of request: Request) -> String? {
+        guard let query = request.uri.query, !query.isEmpty else { return nil }
+        let kept = query.split(separator: "&").filter { !$0.hasPrefix("key=") }
+        return kept.isEmpty ? nil : kept.joined(separator: "&")
+    }
+}

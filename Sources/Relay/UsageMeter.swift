@@ -1,0 +1,108 @@
+import Foundation
+import Ledger
+
+/// Reads the usage an upstream reports, from a whole answer or event by event
+/// as a stream passes. Each field keeps the last value seen, which is right for
+/// every family: OpenAI and the Responses API report once at the end, Anthropic
+/// reports input in `message_start` and cumulative output in `message_delta`,
+/// Gemini repeats `usageMetadata` with growing counts.
+struct UsageMeter {
+    let family: APIFamily
+    private var promptTokens: Int64?
+    private var inputTokens: Int64?
+    private var cacheReadTokens: Int64?
+    private var cachedTokens: Int64?
+    private var completionTokens: Int64?
+    private var outputTokens: Int64?
+    private var totalTokens: Int64?
+    /// UTF-8 bytes of output text seen, for an estimate when no usage comes.
+    private(set) var outputTextBytes = 0
+
+    init(family: APIFamily) { self.family = family }
+
+    /// Whether any usage was reported.
+    var reported: Bool {
+        promptTokens != nil || inputTokens != nil || completionTokens != nil || outputTokens != nil || totalTokens != nil
+    }
+
+    /// The usage as the ledger counts it: cached tokens are part of the prompt.
+    var usage: Usage? {
+        guard reported else { return nil }
+        let prompt: Int64
+        let cached: Int64
+        if family == .anthropic {
+            prompt = (inputTokens ?? 0) + (cacheReadTokens ?? 0)
+            cached = cacheReadTokens ?? 0
+        } else {
+            prompt = promptTokens ?? inputTokens ?? totalTokens ?? 0
+            cached = cachedTokens ?? 0
+        }
+        return Usage(promptTokens: prompt, cachedTokens: min(cached, prompt), completionTokens: completionTokens ?? outputTokens ?? 0)
+    }
+
+    /// The usage to charge: reported, else an estimate (prompt from the
+    /// request, output from the text seen), and whether it was estimated.
+    func charge(promptEstimate: Int64) -> (Usage, estimated: Bool) {
+        if let usage { return (usage, false) }
+        return (Usage(promptTokens: promptEstimate, completionTokens: Int64((outputTextBytes + 3) / 4)), true)
+    }
+
+    /// Takes in one JSON answer or stream event.
+    mutating func absorb(_ object: [String: Any]) {
+        if let usage = object["usage"] as? [String: Any] { absorbUsage(usage) }
+        if let response = object["response"] as? [String: Any], let usage = response["usage"] as? [String: Any] { absorbUsage(usage) }
+        if let message = object["message"] as? [String: Any], let usage = message["usage"] as? [String: Any] { absorbUsage(usage) }
+        if let metadata = object["usageMetadata"] as? [String: Any] {
+            promptTokens = number(metadata["promptTokenCount"]) ?? promptTokens
+            if let candidates = number(metadata["candidatesTokenCount"]) {
+                completionTokens = candidates + (number(metadata["thoughtsTokenCount"]) ?? 0)
+            }
+            cachedTokens = number(metadata["cachedContentTokenCount"]) ?? cachedTokens
+            if promptTokens != nil, completionTokens == nil { completionTokens = 0 }
+        }
+        outputTextBytes += Self.outputText(object)
+    }
+
+    private mutating func absorbUsage(_ usage: [String: Any]) {
+        promptTokens = number(usage["prompt_tokens"]) ?? promptTokens
+        completionTokens = number(usage["completion_tokens"]) ?? completionTokens
+        inputTokens = number(usage["input_tokens"]) ?? inputTokens
+        outputTokens = number(usage["output_tokens"]) ?? outputTokens
+        cacheReadTokens = number(usage["cache_read_input_tokens"]) ?? cacheReadTokens
+        totalTokens = number(usage["total_tokens"]) ?? totalTokens
+        if let details = (usage["prompt_tokens_details"] ?? usage["input_tokens_details"]) as? [String: Any],
+           let cached = number(details["cached_tokens"]) {
+            cachedTokens = cached
+        }
+    }
+
+    private func number(_ value: Any?) -> Int64? {
+        guard let value = RequestInspection.integer(value) else { return nil }
+        return min(value, 1_000_000_000)
+    }
+
+    /// Bytes of generated text in an answer or delta (choices, content blocks, candidates).
+    static func outputText(_ object: [String: Any]) -> Int {
+        var bytes = 0
+        if let choices = object["choices"] as? [Any] {
+            for case let choice as [String: Any] in choices {
+                for key in ["delta", "message"] {
+                    if let part = choice[key] as? [String: Any], let text = part["content"] as? String { bytes += text.utf8.count }
+                }
+                if let text = choice["text"] as? String { bytes += text.utf8.count }
+            }
+        }
+        if let delta = object["delta"] as? [String: Any], let text = delta["text"] as? String { bytes += text.utf8.count }
+        if let delta = object["delta"] as? String { bytes += delta.utf8.count }
+        if let content = object["content"] as? [Any] {
+            for case let block as [String: Any] in content { if let text = block["text"] as? String { bytes += text.utf8.count } }
+        }
+        if let candidates = object["candidates"] as? [Any] {
+            for case let candidate as [String: Any] in candidates {
+                let parts = (candidate["content"] as? [String: Any])?["parts"] as? [Any] ?? []
+                for case let part as [String: Any] in parts { if let text = part["text"] as? String { bytes += text.utf8.count } }
+            }
+        }
+        return bytes
+    }
+}

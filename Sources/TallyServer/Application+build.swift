@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Console
+import Hummingbird
+import HummingbirdWebSocket
+import LMDB
+import Ledger
+import Logging
+import NIOCore
+import Relay
+import ServiceLifecycle
+
+/// Builds the whole server: opens the ledger, bootstraps a new data directory,
+/// resolves what a crash left open, and composes relay, management API,
+/// health, metrics and the ledger's upkeep into one application.
+public func buildApplication(_ configuration: ServerConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    ServerMetrics.bootstrap()
+    var ledgerConfiguration = LedgerConfiguration()
+    ledgerConfiguration.environment.sync = configuration.sync
+    try FileManager.default.createDirectory(atPath: configuration.dataPath, withIntermediateDirectories: true)
+    let ledger = try Ledger(path: configuration.dataPath, configuration: ledgerConfiguration, logger: logger)
+    return try await buildApplication(configuration, ledger: ledger, logger: logger)
+}
+
+/// The same around a ledger the caller opened (tests change it while the server runs).
+/// The application owns it from here: graceful shutdown flushes and closes it.
+public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledger, logger: Logger) async throws -> some ApplicationProtocol {
+    ServerMetrics.bootstrap()
+    let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
+    try await Bootstrap.resolveDangling(ledger, policy: configuration.danglingPolicy, logger: logger)
+
+    // One shared client for every upstream. Connect within 5 s (AHC retries a refused connect with
+    // backoff until then, so a dead channel costs at most that before the relay tries the next one);
+    // a read may pause up to 5 min (long generations); up to 512 connections per provider host,
+    // because every in-flight stream holds one and the default of 8 would queue the ninth.
+    var clientConfiguration = HTTPClient.Configuration()
+    clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(300))
+    clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 512
+    clientConfiguration.decompression = .disabled
+    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+
+    let router = Router(context: TallyRequestContext.self)
+    router.add(middleware: RequestIDEcho())
+    HealthRoutes.register(on: router, ledger: ledger)
+    let relay = Relay(ledger: ledger, configuration: configuration.relay, httpClient: httpClient, logger: logger)
+    relay.register(on: router)
+    relay.registerRealtime(on: router)
+    // The management API and the dashboard (SPEC §4).
+    Console(ledger: ledger, logger: logger).register(on: router)
+
+    var services: [any Service] = [LedgerService(ledger: ledger, httpClient: httpClient, logger: logger)]
+    if configuration.demo {
+        services.append(Demo.mockService(ledger: ledger, admin: adminID, host: configuration.host, serverPort: configuration.port, logger: logger))
+    }
+    return Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tally"),
+        services: services,
+        onServerRunning: { channel in
+            logger.notice("tally is serving", metadata: ["address": "\(channel.localAddress?.description ?? "?")",
+                                                         "data": "\(configuration.dataPath)"])
+        },
+        logger: logger
+    )
+}

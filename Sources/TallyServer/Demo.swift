@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import Ledger
+import Logging
+import MockUpstream
+import Relay
+import ServiceLifecycle
+
+/// `tally serve --demo`: the mock provider in-process on a free port, and just
+/// enough seeded (idempotently — a second run updates, it does not duplicate)
+/// for a newcomer to send a request that is forwarded and charged.
+enum Demo {
+    static let mockKey = "mock-key"
+
+    /// Prices in credits per million tokens (one credit is a micro-dollar), or per request.
+    static let prices: [(String, Price)] = [
+        ("mock-gpt", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000)),
+        ("mock-gpt-cached", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000)),
+        ("mock-claude", Price(input: 3_000_000, output: 15_000_000, cachedInput: 300_000)),
+        ("mock-gemini", Price(input: 1_000_000, output: 4_000_000, cachedInput: 250_000)),
+        ("mock-embedding", Price(input: 100_000)),
+        ("mock-rerank", Price(input: 50_000)),
+        ("mock-image", Price(perRequest: 40_000)),
+        ("mock-tts", Price(perRequest: 15_000)),
+        ("mock-transcribe", Price(perRequest: 6_000)),
+        ("mock-realtime", Price(input: 5_000_000, output: 20_000_000)),
+        ("mock-slow", Price(input: 2_000_000, output: 8_000_000)),
+        ("mock-no-usage", Price(input: 2_000_000, output: 8_000_000)),
+        ("mock-abort", Price(input: 2_000_000, output: 8_000_000)),
+        ("mock-error-500", Price(input: 2_000_000, output: 8_000_000)),
+    ]
+
+    static let channels: [(String, ChannelKind, [String])] = [
+        ("demo-openai", .openai, prices.map(\.0).filter { $0 != "mock-claude" && $0 != "mock-gemini" }),
+        ("demo-anthropic", .anthropic, ["mock-claude"]),
+        ("demo-gemini", .gemini, ["mock-gemini"]),
+    ]
+
+    /// The mock as a service of the server's group; it seeds once it knows its port.
+    static func mockService(ledger: Ledger, admin: UserID, host: String, serverPort: Int, logger: Logger) -> some Service {
+        buildMockUpstream(MockUpstreamConfiguration(host: "127.0.0.1", port: 0, apiKey: mockKey)) { port in
+            do {
+                try await seed(ledger, admin: admin, mockPort: port, serverHost: host, serverPort: serverPort)
+            } catch {
+                logger.error("demo seeding failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    static func seed(_ ledger: Ledger, admin: UserID, mockPort: Int, serverHost: String, serverPort: Int) async throws {
+        let state = await ledger.state
+        for (model, price) in prices where state.prices[model] != price {
+            try await ledger.setPrice(model, price, by: .system)
+        }
+        for (name, kind, models) in channels {
+            let existing = state.channels.values.first { $0.name == name }
+            let channel = ChannelSet(id: existing?.id ?? .random(), name: name, kind: kind,
+                                          baseURL: "http://127.0.0.1:\(mockPort)", models: models)
+            try await ledger.setChannel(channel, key: mockKey, by: .system)
+        }
+        if let balance = state.users[admin]?.balance, balance < 500_000_000 {
+            _ = try await ledger.credit(admin, amount: 1_000_000_000 - balance, note: "demo credit", by: .system)
+        }
+        let (_, key) = try await ledger.createToken(TokenDraft(name: "demo \(state.seq)"), owner: admin, by: .system)
+        announce("""
+
+        Tally demo is ready: a mock upstream on port \(mockPort), channels for all three families, prices for the mock models.
+        Demo token (shown once): \(key)
+
+            curl -s http://\(serverHost):\(serverPort)/v1/chat/completions \\
+              -H 'Authorization: Bearer \(key)' -H 'Content-Type: application/json' \\
+              -d '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello Tally"}]}'
+
+        """)
+    }
+}

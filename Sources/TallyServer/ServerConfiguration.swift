@@ -1,0 +1,31 @@
+import LMDB
+import Ledger
+import Relay
+
+/// Everything `tally serve` decides before the server starts.
+public struct ServerConfiguration: Sendable {
+    public var dataPath: String
+    public var host: String
+    public var port: Int
+    public var sync: EnvironmentOptions.Sync
+    public var relay: RelayConfiguration
+    /// What startup does with reservations a crash left open (SPEC §2).
+    public var danglingPolicy: ExpiryPolicy
+    /// The admin's access key on a new data directory (`TALLY_ADMIN_KEY`); generated and printed once when nil.
+    public var adminKey: String?
+    /// Run the mock upstream in-process and seed a working demo.
+    public var demo: Bool
+
+    public init(dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,
+                relay: RelayConfiguration = RelayConfiguration(), danglingPolicy: ExpiryPolicy = .void,
+                adminKey: String? = nil, demo: Bool = false) {
+        self.dataPath = dataPath
+        self.host = host
+        self.port = port
+        self.sync = sync
+        self.relay = relay
+        self.danglingPolicy = danglingPolicy
+        self.adminKey = adminKey
+        self.demo = demo
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Ledger
+
+/// `tally bench admission`: the in-process admission decision — extract and
+/// hash the key, look the token up, and run every policy check (SPEC §2 steps
+/// 1–5 and 7–10) — timed call by call over a state of `tokens` tokens, with
+/// a baseline of one dictionary lookup by the hash measured the same way.
+struct BenchAdmission: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "admission", abstract: "Admission check latency (p50/p99).")
+
+    @Option(help: "Tokens in the state.") var tokens = 100_000
+    @Option(help: "Timed calls.") var calls = 1_000_000
+    @Flag(help: "End with a JSON object.") var json = false
+
+    func run() async throws {
+        await runReporting {
+            var state = LedgerState()
+            var time: Int64 = 1_700_000_000_000
+            func apply(_ event: Event) throws {
+                let (envelope, _) = Envelope.seal(seq: state.seq + 1, time: time, actor: .system, event: event, previous: state.head)
+                try state.apply(envelope)
+                time += 1
+            }
+            let owner = UserID.random()
+            try apply(.groupSet(.bench(name: "default")))
+            try apply(.priceSet(.bench(model: "gpt-4o-mini")))
+            try apply(.channelSet(.bench(model: "gpt-4o-mini")))
+            try apply(.userCreated(.bench(id: owner, username: "owner", group: "default", accessKey: .generate(prefix: "tk-"))))
+            try apply(.balanceCredited(.bench(user: owner, amount: 1_000_000_000)))
+            var keys: [String] = []
+            for i in 0..<tokens {
+                let secret = Secret.generate()
+                keys.append(secret.plain)
+                try apply(.tokenCreated(.bench(id: TokenID(raw: UInt64(i + 1)), owner: owner, name: "app-\(i)", secret: secret,
+                                               group: "default", models: ["gpt-4o-mini"])))
+            }
+            let ip = IPAddress("127.0.0.1")
+            let rates = RateWindows()
+            var admitted = 0
+            var latencies = [UInt64](repeating: 0, count: calls)
+            var baseline = [UInt64](repeating: 0, count: calls)
+            let hashes = keys.prefix(1000).map { Hash256(of: $0) }
+            for i in 0..<calls {
+                let key = keys[i % keys.count]
+                let start = monotonicNanos()
+                if case .success(let token) = state.authenticate(key: key, clientIP: ip, now: time),
+                   case .success = state.checkAdmission(token: token, model: "gpt-4o-mini", promptTokens: 200, maxOutputTokens: 500,
+                                                        rates: rates, now: time) {
+                    admitted += 1
+                }
+                latencies[i] = monotonicNanos() - start
+                let hash = hashes[i % hashes.count]
+                let baseStart = monotonicNanos()
+                if state.tokensBySecret[hash] != nil { admitted += 0 }
+                baseline[i] = monotonicNanos() - baseStart
+            }
+            guard admitted == calls else { throw BenchError("only \(admitted) of \(calls) calls were admitted") }
+            latencies.sort()
+            baseline.sort()
+            func pct(_ values: [UInt64], _ p: Double) -> Double { Double(values[min(values.count - 1, Int(Double(values.count) * p))]) / 1000 }
+            report(["admission over \(tokens) tokens, \(calls) calls: p50 \(pct(latencies, 0.5)) µs, p99 \(pct(latencies, 0.99)) µs, max \(pct(latencies, 1)) µs",
+                    "baseline (one lookup by hash, same timer): p50 \(pct(baseline, 0.5)) µs, p99 \(pct(baseline, 0.99)) µs"],
+                   json: ["tokens": tokens, "calls": calls, "p50_us": pct(latencies, 0.5), "p99_us": pct(latencies, 0.99),
+                          "baseline_p50_us": pct(baseline, 0.5), "baseline_p99_us": pct(baseline, 0.99)],
+                   asJSON: json)
+            return ExitStatus.clean
+        }
+    }
+}

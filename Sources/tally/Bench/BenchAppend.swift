@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import LMDB
+import Ledger
+import Logging
+
+/// `tally bench append`: N charge events (reserve/settle pairs, ~170 bytes
+/// each as stored) through the real writer, `batch` events per commit, from
+/// `writers` concurrent tasks; then the raw-LMDB baseline with the same count,
+/// transaction size and average value size. With `--acks` it prints
+/// `ack <seq>` for every acknowledged event (the crash test reads these).
+struct BenchAppend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "append", abstract: "Durable group-commit append vs raw LMDB.")
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "Events to append.") var events = 1_000_000
+    @Option(help: "Events per commit (the group size).") var batch = 1_000
+    @Option(help: "Concurrent appending tasks.") var writers = 2
+    @Option(help: "durable (fsync every commit) or relaxed.") var sync = "durable"
+    @Flag(help: "Print `ack <seq>` for each acknowledged event.") var acks = false
+    @Flag(help: "Skip the raw LMDB baseline.") var noBaseline = false
+    @Flag(help: "End with a JSON object.") var json = false
+
+    func validate() throws {
+        guard events > 0, batch >= 2, batch % 2 == 0, writers > 0 else {
+            throw ValidationError("--events must be positive, --batch an even number ≥ 2, --writers positive")
+        }
+        guard EnvironmentOptions.Sync(rawValue: sync) != nil else { throw ValidationError("--sync is durable or relaxed") }
+    }
+
+    func run() async throws {
+        await runReporting {
+
+            var configuration = LedgerConfiguration()
+            configuration.environment.sync = EnvironmentOptions.Sync(rawValue: sync)!
+            configuration.snapshotEvery = 0
+            let ledger = try Ledger(path: data.path, configuration: configuration, logger: Logger(label: "tally.bench"))
+            let fixture = try await BenchFixture.ensure(in: ledger)
+            let startSeq = await ledger.state.seq
+            let run = UInt64(monotonicNanos())
+            let perWriter = (events / 2 + writers - 1) / writers
+            let start = monotonicNanos()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        var pairs = 0
+                        var commitIndex = 0
+                        while pairs < perWriter {
+                            let n = min(batch / 2, perWriter - pairs)
+                            let seqs = try await ledger.appendChargePairs(n, token: fixture.token, user: fixture.user,
+                                                                          model: BenchFixture.model, prefix: "bench-\(run)-\(writer)-\(commitIndex)")
+                            if acks { printFlushed(seqs.map { "ack \($0)" }.joined(separator: "\n")) }
+                            pairs += n
+                            commitIndex += 1
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let seconds = Double(monotonicNanos() - start) / 1e9
+            let appended = Int(await ledger.state.seq - startSeq)
+            await ledger.close()
+            let rate = Double(appended) / seconds
+            let valueSize = try averageValueSize(path: data.path, lastCount: min(appended, 10_000))
+            var lines = ["appended \(appended) events in \(String(format: "%.2f", seconds)) s: \(Int(rate)) events/s (batch \(batch), \(writers) writers, \(sync), avg value \(valueSize) B)"]
+            var result: [String: Any] = ["events": appended, "batch": batch, "writers": writers, "sync": sync,
+                                         "seconds": seconds, "events_per_sec": rate.rounded(), "value_bytes": valueSize]
+            if !noBaseline {
+                let raw = try RawLMDBBaseline.appendRate(directory: data.path + "/bench-raw-baseline", count: appended, batch: batch,
+                                                         valueSize: valueSize, durable: sync == "durable")
+                try? FileManager.default.removeItem(atPath: data.path + "/bench-raw-baseline")
+                lines.append("raw LMDB baseline: \(Int(raw)) events/s; ratio \(String(format: "%.2f", rate / raw))")
+                result["raw_lmdb_events_per_sec"] = raw.rounded()
+                result["ratio"] = (rate / raw * 1000).rounded() / 1000
+            }
+            if !acks { report(lines, json: result, asJSON: json) }
+            return ExitStatus.clean
+        }
+    }
+
+    /// Mean stored size of the last `lastCount` events, so the baseline writes values of the same size.
+    private func averageValueSize(path: String, lastCount: Int) throws -> Int {
+        var options = EnvironmentOptions()
+        options.readOnly = true
+        let store = try LedgerStore(path: path, options: options)
+        return try store.environment.read { txn in
+            try txn.withCursor(store.events) { cursor in
+                var total = 0, count = 0
+                var entry = try cursor.last()
+                while let (_, value) = entry, count < max(1, lastCount) {
+                    total += value.count
+                    count += 1
+                    entry = try cursor.previous()
+                }
+                return count == 0 ? 0 : total / count
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import ArgumentParser
+import CLMDB
+import LMDB
+import Ledger
+
+/// `tally bench replay`: rebuilds the projections from the whole log (no
+/// snapshot), against the baseline of a bare cursor walk over the same events.
+struct BenchReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replay", abstract: "Full replay rate vs a raw cursor walk.")
+
+    @OptionGroup var data: DataOptions
+    @Flag(help: "End with a JSON object.") var json = false
+
+    func run() async throws {
+        await runReporting {
+            var options = EnvironmentOptions()
+            options.readOnly = true
+            let store = try LedgerStore(path: data.path, options: options)
+            let walkStart = monotonicNanos()
+            let (walked, bytes) = try store.environment.read { txn in
+                try txn.withCursor(store.events) { cursor in
+                    var count = 0, bytes = 0
+                    var entry = try cursor.first()
+                    while let (_, value) = entry {
+                        count += 1
+                        bytes &+= Int(value[value.count - 1])
+                        entry = try cursor.next()
+                    }
+                    return (count, bytes)
+                }
+            }
+            let walkSeconds = Double(monotonicNanos() - walkStart) / 1e9
+            var state = LedgerState()
+            let start = monotonicNanos()
+            try Replay.run(store: store, into: &state)
+            let seconds = Double(monotonicNanos() - start) / 1e9
+            let rate = Double(state.seq) / seconds
+            let walkRate = Double(walked) / walkSeconds
+            report(["replayed \(state.seq) events in \(String(format: "%.2f", seconds)) s: \(Int(rate)) events/s",
+                    "raw cursor walk: \(Int(walkRate)) events/s (checksum \(bytes % 7)); ratio \(String(format: "%.2f", rate / walkRate))"],
+                   json: ["events": state.seq, "seconds": seconds, "events_per_sec": rate.rounded(),
+                          "raw_walk_events_per_sec": walkRate.rounded(), "ratio": (rate / walkRate * 1000).rounded() / 1000],
+                   asJSON: json)
+            return ExitStatus.clean
+        }
+    }
+}

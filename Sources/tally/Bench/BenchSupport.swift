@@ -1,0 +1,36 @@
+import Foundation
+import Glibc
+
+/// Monotonic nanoseconds.
+func monotonicNanos() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// Resident memory of this process in bytes (from /proc/self/statm).
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Prints a result: readable lines, then (with `--json`) one JSON object as the last line.
+func report(_ lines: [String], json: [String: Any], asJSON: Bool) {
+    for line in lines { print(line) }
+    if asJSON, let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) {
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Removes and recreates a scratch directory for a baseline.
+func freshDirectory(_ path: String) throws {
+    try? FileManager.default.removeItem(atPath: path)
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+}
+
+/// Writes a line to standard output at once (the crash test reads acks as they happen).
+func printFlushed(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import LMDB
+import Ledger
+import Logging
+import Relay
+import TallyServer
+
+/// `tally serve`: the gateway (relay, management API, dashboard) on one port.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the gateway: relay, management API and dashboard.")
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "Interface to listen on (default: $TALLY_HOST or 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (default: $TALLY_PORT or 8080).") var port: Int?
+    @Option(help: "durable: fsync every commit; relaxed: faster, may lose the last commits on power loss.") var sync: String = "durable"
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR) whose X-Forwarded-For is believed; repeatable.")
+    var trustedProxies: [String] = []
+    @Option(name: .customLong("max-body-bytes"), help: "Largest relay request body (default 32 MiB).") var maxBodyBytes: Int = 32 << 20
+    @Option(name: .customLong("default-max-tokens"), help: "Output tokens reserved when a request names no limit.") var defaultMaxTokens: Int64 = 4096
+    @Option(name: .customLong("dangling-policy"), help: "Reservations open after a crash: void or settle-reserved.") var danglingPolicy: String = "void"
+    @Flag(help: "Run the built-in mock upstream and seed a demo channel, prices and token.") var demo = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let sync = EnvironmentOptions.Sync(rawValue: sync) else { throw ValidationError("--sync must be durable or relaxed") }
+        guard let policy = ExpiryPolicy(name: danglingPolicy) else { throw ValidationError("--dangling-policy must be void or settle-reserved") }
+        let proxies = try trustedProxies.map { text in
+            guard let rule = IPRule(text) else { throw ValidationError("--trusted-proxy \(text) is not an address or CIDR range") }
+            return rule
+        }
+        guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+        guard defaultMaxTokens >= 0 else { throw ValidationError("--default-max-tokens must not be negative") }
+        let portText = environment["TALLY_PORT"]
+        let resolvedPort = port ?? portText.flatMap(Int.init) ?? 8080
+        guard (0...65535).contains(resolvedPort) else { throw ValidationError("the port must be 0–65535") }
+        let configuration = ServerConfiguration(
+            dataPath: data.path,
+            host: host ?? environment["TALLY_HOST"] ?? "127.0.0.1",
+            port: resolvedPort,
+            sync: sync,
+            relay: RelayConfiguration(maxBodyBytes: maxBodyBytes, defaultMaxTokens: defaultMaxTokens, trustedProxies: proxies),
+            danglingPolicy: policy,
+            adminKey: environment["TALLY_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 },
+            demo: demo
+        )
+        var logger = Logger(label: "tally")
+        logger.logLevel = environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        await runReporting {
+            let app = try await buildApplication(configuration, logger: logger)
+            try await app.runService()
+            return ExitStatus.clean
+        }
+    }
+}

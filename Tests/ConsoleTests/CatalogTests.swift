@@ -1,0 +1,112 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import Console
+@testable import Ledger
+
+/// Lists, paging and the admin catalog round trips.
+@Suite struct CatalogTests {
+    @Test func tokenAndUserListsPageAndFilter() async throws {
+        let f = try await Fixture.make()
+        for i in 0..<12 { _ = try await f.ledger.createToken(TokenDraft(name: "bulk \(i)"), owner: f.alice, by: .user(f.alice)) }
+        _ = try await f.ledger.setTokenEnabled(f.aliceToken, false, by: .user(f.alice))
+        try await f.live { client in
+            var names: [String] = []
+            var times: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await client.call(.get, "/api/tokens?limit=5" + (cursor.map { "&cursor=\($0)" } ?? ""), key: f.aliceKey)
+                names += page.data.compactMap { $0["name"]?.stringValue }
+                times += page.data.compactMap { $0["created_at"]?.stringValue }
+                cursor = page.json?["next_cursor"]?.stringValue
+            } while cursor != nil
+            #expect(names.count == 13)
+            #expect(Set(names).count == 13)
+            #expect(times == times.sorted(by: >))  // newest first (same-millisecond tokens tie-break by id)
+            let disabled = try await client.call(.get, "/api/tokens?status=disabled", key: f.aliceKey).data
+            #expect(disabled.map { $0["name"]?.stringValue } == ["alice-1"])
+            #expect(try await client.call(.get, "/api/tokens?name=BULK%201", key: f.aliceKey).data.count == 3)
+            #expect(try await client.call(.get, "/api/tokens?user=\(f.bob)", key: f.adminKey).data.count == 1)
+
+            let users = try await client.call(.get, "/api/users?limit=2", key: f.adminKey)
+            #expect(users.data.count == 2)
+            let next = try #require(users.json?["next_cursor"]?.stringValue)
+            let rest = try await client.call(.get, "/api/users?limit=2&cursor=\(next)", key: f.adminKey)
+            let all = (users.data + rest.data).compactMap { $0["username"]?.stringValue }
+            #expect(all.count == 3 && Set(all) == ["root", "alice", "bob"])
+            #expect(rest.json?["next_cursor"] == .null)
+        }
+    }
+
+    @Test func catalogRoundTrips() async throws {
+        let f = try await Fixture.make()
+        try await f.live { client in
+            let admin = f.adminKey
+            // Groups: PUT creates (201) then replaces (200); 0 = no limit; in use → 409 on delete.
+            let group = try await client.call(.put, "/api/groups/gold", key: admin, json: #"{"multiplier":"0.75","models":["gpt-test"],"rpm":0,"tpm":1000}"#)
+            #expect(group.status == .created)
+            #expect(group.json?["multiplier"]?.stringValue == "0.75")
+            #expect(group.json?["rpm"] == .null)
+            #expect(try await client.call(.put, "/api/groups/gold", key: admin, json: #"{"multiplier":1.25}"#).status == .ok)
+            #expect(await f.ledger.state.groups["gold"]?.multiplier == Multiplier(decimal: "1.25"))
+            #expect(try await client.call(.patch, "/api/users/\(f.bob)", key: admin, json: #"{"group":"gold"}"#).status == .ok)
+            #expect(try await client.call(.delete, "/api/groups/gold", key: admin).status == .conflict)
+            let pricing = try await client.call(.get, "/api/pricing", key: f.bobKey).data
+            let row = try #require(pricing.first { $0["model"]?.stringValue == Fixture.model })
+            #expect(row["effective_input"] == .int(1_250_000))
+            #expect(row["effective_output"] == .int(2_500_000))
+
+            // Prices: per request, then per token again.
+            #expect(try await client.call(.put, "/api/prices/img", key: admin, json: #"{"per_request":40}"#).status == .created)
+            let price = try await client.call(.get, "/api/prices/img", key: admin).json
+            #expect(price?["per_request"] == .int(40) && price?["input"] == .null)
+            #expect(try await client.call(.put, "/api/prices/img", key: admin, json: #"{"input":5,"output":6}"#).json?["cached_input"] == .int(5))
+            #expect(try await client.call(.delete, "/api/prices/img", key: admin).status == .noContent)
+            #expect(try await client.call(.delete, "/api/prices/img", key: admin).status == .notFound)
+
+            // Channels: the key is sealed and write-only; PATCH keeps it unless replaced.
+            let created = try await client.call(.post, "/api/channels", key: admin,
+                                                json: #"{"name":"up","type":"openai","base_url":"http://127.0.0.1:9/","key":"first-key","models":["gpt-test"]}"#)
+            #expect(created.status == .created)
+            let id = try #require(created.json?["id"]?.stringValue)
+            #expect(created.json?["base_url"]?.stringValue == "http://127.0.0.1:9")
+            #expect(created.json?["weight"] == .int(1) && created.json?["enabled"] == .bool(true))
+            #expect(try await f.ledger.channelKey(ChannelID(id)!) == "first-key")
+            let patched = try await client.call(.patch, "/api/channels/\(id)", key: admin, json: #"{"enabled":false,"priority":5}"#)
+            #expect(patched.json?["enabled"] == .bool(false) && patched.json?["key_set"] == .bool(true))
+            #expect(try await f.ledger.channelKey(ChannelID(id)!) == "first-key")
+            _ = try await client.call(.patch, "/api/channels/\(id)", key: admin, json: #"{"key":"second-key"}"#)
+            #expect(try await f.ledger.channelKey(ChannelID(id)!) == "second-key")
+            #expect(!(try await client.call(.get, "/api/channels/\(id)", key: admin).text.contains("second-key")))
+            #expect(try await client.call(.delete, "/api/channels/\(id)", key: admin).status == .noContent)
+            #expect(try await client.call(.get, "/api/channels/\(id)", key: admin).status == .notFound)
+
+            // Admins may create a token for another user; users may not.
+            let forBob = try await client.call(.post, "/api/tokens", key: admin, json: #"{"name":"for bob","user":"\#(f.bob)"}"#)
+            #expect(forBob.status == .created && forBob.json?["user_id"]?.stringValue == f.bob.description)
+            #expect(forBob.json?["group"]?.stringValue == "gold")
+            let sneaky = try await client.call(.post, "/api/tokens", key: f.aliceKey, json: #"{"name":"x","user":"\#(f.bob)"}"#)
+            #expect(sneaky.status == .forbidden)
+            // A top-up of an unlimited token is a conflict: credit the user instead.
+            let unlimited = try #require(forBob.json?["id"]?.stringValue)
+            #expect(try await client.call(.post, "/api/tokens/\(unlimited)/topup", key: admin, json: #"{"amount":5}"#).status == .conflict)
+        }
+    }
+}
+
+@Suite struct FailClosedTests {
+    /// A halted ledger (storage failure, or closed) refuses changes with 503 and appends nothing; reads still work.
+    @Test func haltedLedgerAnswers503() async throws {
+        let f = try await Fixture.make()
+        try await f.live { client in
+            await f.ledger.close()
+            let seq = await f.ledger.state.seq
+            let response = try await client.call(.post, "/api/tokens", key: f.aliceKey, json: #"{"name":"late"}"#)
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.errorCode == "ledger_unavailable")
+            #expect(await f.ledger.state.seq == seq)
+            #expect(try await client.call(.get, "/api/tokens", key: f.aliceKey).status == .ok)
+        }
+    }
+}

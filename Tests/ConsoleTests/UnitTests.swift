@@ -1,0 +1,59 @@
+import Testing
+@testable import Console
+@testable import Ledger
+
+@Suite struct JSONTests {
+    @Test func parsesStrictly() throws {
+        let value = try JSONParser.parse(Array(#" {"a":[1,-2.5e3,true,null,"x\u00e9\ud83d\ude00"],"b":{}} "#.utf8))
+        #expect(value["a"]?.arrayValue?.count == 5)
+        #expect(value["a"]?.arrayValue?[4].stringValue == "xé😀")
+        #expect(value["a"]?.arrayValue?[1] == .number("-2.5e3"))
+        for bad in ["", "{", "{\"a\":1,}", "[01]", "{'a':1}", "{\"a\":1}x", "\"\u{01}\"", "{\"a\":1,\"a\":2}", "\"\\ud800\"", "tru",
+                    String(repeating: "[", count: 40) + String(repeating: "]", count: 40)] {
+            #expect(throws: JSONParser.Failure.self, "\(bad)") { try JSONParser.parse(Array(bad.utf8)) }
+        }
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+    }
+
+    @Test func serializesSafely() {
+        let value = JSONValue.object([("s", .string("a\"b\\c\n<script>&\u{07}")), ("n", .int(-5)), ("z", .null)])
+        #expect(value.serialized == #"{"s":"a\"b\\c\n\u003cscript\u003e\u0026\u0007","n":-5,"z":null}"#)
+        let parsed = try? JSONParser.parse(Array(value.serialized.utf8))
+        #expect(parsed == value)
+    }
+}
+
+@Suite struct RFC3339Tests {
+    @Test func roundTrips() {
+        for ms: Int64 in [0, 1, 951_782_400_000, 1_764_171_922_123, 4_102_444_799_999] {
+            #expect(RFC3339.parse(RFC3339.format(ms: ms)) == ms)
+        }
+        #expect(RFC3339.format(ms: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(RFC3339.parse("2026-11-26T17:45:22+02:00") == RFC3339.parse("2026-11-26T15:45:22Z"))
+        #expect(RFC3339.parse("2024-02-29T00:00:00Z") != nil)
+        for bad in ["2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-26", "2026-11-26T25:00:00Z", "2026-11-26T10:00:00",
+                    "tomorrow", "2026-11-26T10:00:00.Z", "2026-11-26T10:00:00+2:00"] {
+            #expect(RFC3339.parse(bad) == nil, "\(bad)")
+        }
+    }
+}
+
+@Suite struct EventJSONTests {
+    @Test func everyEventTypeRendersSnakeCaseWithoutSecrets() {
+        let token = TokenID(raw: 7), user = UserID(raw: 9)
+        let events: [Event] = [
+            .tokenCreated(TokenCreated(id: token, owner: user, name: "n", secretHash: Hash256(of: "sk-secret"), hint: "sk-abc…wxyz",
+                                       quota: nil, expiresAt: 1000, models: ["m"], ips: ["10.0.0.0/8"], group: "default", maxParallel: 2)),
+            .tokenUpdated(TokenUpdated(id: token, quota: .some(nil))),
+            .chargeSettled(ChargeSettled(requestID: "r", token: token, user: user, model: "m", channel: 3, usage: Usage(promptTokens: 1),
+                                         credits: 1, price: Price(input: 1), multiplier: .one, estimated: true, stream: false, durationMs: 1, status: 200)),
+            .relayRejected(RelayRejected(token: token, reason: "ip_not_allowed", count: 4, second: 10)),
+        ]
+        let rendered = events.map { EventJSON.payload($0).serialized }
+        #expect(rendered[0].contains("\"secret_hash\":\"\(Hash256(of: "sk-secret").hex)\""))
+        #expect(!rendered[0].contains("sk-secret"))
+        #expect(rendered[1] == #"{"id":"tok_7","quota":null}"#)
+        #expect(rendered[2].contains("\"channel\":\"ch_3\"") && rendered[2].contains("\"estimated\":true"))
+        #expect(rendered[3].contains("\"second\":\"1970-01-01T00:00:10.000Z\""))
+    }
+}

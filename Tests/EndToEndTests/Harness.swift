@@ -1,0 +1,208 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Ledger
+import Logging
+import MockUpstream
+import NIOCore
+import NIOHTTP1
+import Relay
+
+/// The built `tally` binary, next to the test bundle in the build products folder.
+enum TallyBinary {
+    static var url: URL {
+        get throws {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            for candidate in [".build/debug/tally", ".build/release/tally"] {
+                let url = root.appendingPathComponent(candidate)
+                if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+            }
+            throw HarnessError("tally is not built; run `swift build --product tally` first")
+        }
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A free TCP port on loopback (bind to 0, read it back, release it).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw HarnessError("cannot find a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// The mock provider, in the test process, on a free port.
+final class MockServer: Sendable {
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    init() async throws {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = buildMockUpstream(MockUpstreamConfiguration(host: "127.0.0.1", port: 0, apiKey: "mock-key")) { port in
+            continuation.yield(port)
+        }
+        task = Task { try await app.run() }
+        var iterator = stream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw HarnessError("mock did not start") }
+        self.port = port
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    func stop() { task.cancel() }
+}
+
+/// What the seeding made: the keys a test uses.
+struct Seeded: Sendable {
+    var admin: UserID
+    var token: TokenID
+    var key: String
+}
+
+/// A data directory seeded through the ledger library, then closed for the server.
+enum Seed {
+    static let prices: [String: Price] = [
+        "mock-gpt": Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000),
+        "mock-gpt-cached": Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000),
+        "mock-claude": Price(input: 3_000_000, output: 15_000_000, cachedInput: 300_000),
+        "mock-gemini": Price(input: 1_000_000, output: 4_000_000, cachedInput: 250_000),
+        "mock-slow": Price(input: 2_000_000, output: 8_000_000),
+        "mock-no-usage": Price(input: 2_000_000, output: 8_000_000),
+        "mock-abort": Price(input: 2_000_000, output: 8_000_000),
+        "mock-error-500": Price(input: 2_000_000, output: 8_000_000),
+        "mock-error-429": Price(input: 2_000_000, output: 8_000_000),
+        "mock-embedding": Price(input: 100_000),
+        "mock-image": Price(perRequest: 40_000),
+        "mock-unrouted": Price(input: 1_000_000, output: 1_000_000),
+        "mock-realtime": Price(input: 5_000_000, output: 20_000_000),
+    ]
+
+    static func directory() -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tally-e2e-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Group, prices, admin with `balance`, channels of all three types at `mock`, one token.
+    static func make(at path: String, mock: String, balance: Int64 = 1_000_000_000, token: TokenDraft = TokenDraft(name: "e2e"),
+                     rpm: Int64? = nil, extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil) async throws -> Seeded {
+        let ledger = try Ledger(path: path, logger: Logger(label: "seed"))
+        try await ledger.setGroup("default", multiplier: .one, rpm: rpm, by: .system)
+        for (model, price) in prices { try await ledger.setPrice(model, price, by: .system) }
+        let admin = try await ledger.createUser(UserDraft(username: "admin", role: .admin, group: "default"),
+                                                accessKey: "tk-" + String(repeating: "a", count: 40), by: .system)
+        try await ledger.credit(admin.id, amount: balance, by: .system)
+        let openAIModels = prices.keys.filter { !["mock-claude", "mock-gemini", "mock-unrouted"].contains($0) }.sorted()
+        try await ledger.setChannel(ChannelSet(name: "openai", kind: .openai, baseURL: mock, models: openAIModels), key: "mock-key", by: .system)
+        try await ledger.setChannel(ChannelSet(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(ChannelSet(name: "gemini", kind: .gemini, baseURL: mock, models: ["mock-gemini"]), key: "mock-key", by: .system)
+        let (created, key) = try await ledger.createToken(token, owner: admin.id, by: .system)
+        try await extra?(ledger, admin.id)
+        await ledger.close()
+        return Seeded(admin: admin.id, token: created.id, key: key)
+    }
+
+    /// Opens the directory (server stopped) and hands the ledger to `body`.
+    static func inspect<T: Sendable>(_ path: String, _ body: (Ledger) async throws -> T) async throws -> T {
+        let ledger = try Ledger(path: path, logger: Logger(label: "inspect"))
+        do {
+            let result = try await body(ledger)
+            await ledger.close()
+            return result
+        } catch {
+            await ledger.close()
+            throw error
+        }
+    }
+}
+
+/// `tally serve` as a child process.
+final class ServerProcess: @unchecked Sendable {
+    let port: Int
+    let process: Process
+    let dataPath: String
+
+    init(data: String, arguments: [String] = [], environment: [String: String] = [:]) async throws {
+        port = try freePort()
+        dataPath = data
+        process = Process()
+        process.executableURL = try TallyBinary.url
+        process.arguments = ["serve", "--data", data, "--port", "\(port)"] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["TALLY_LOG_LEVEL"] = "warning"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let response = try? await HTTP.get("\(baseURL)/healthz"), response.status == 200 { return }
+            guard process.isRunning else { throw HarnessError("tally serve exited with \(process.terminationStatus)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("tally serve did not become healthy")
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// SIGTERM (graceful) and wait.
+    func stop() async {
+        guard process.isRunning else { return }
+        process.terminate()
+        await waitForExit()
+    }
+
+    /// SIGKILL: a crash.
+    func kill() async {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        await waitForExit()
+    }
+
+    private func waitForExit() async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+}
+
+/// A response read whole.
+struct HTTPResult: Sendable {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: Data
+
+    var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+    var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+enum HTTP {
+    static func get(_ url: String, headers: [(String, String)] = []) async throws -> HTTPResult {
+        try await send(url, method: .GET, headers: headers, body: nil)
+    }
+
+    static func post(_ url: String, headers: [(String, String)] = [], json: Any) async throws -> HTTPResult {
+        let data = try JSONSerialization.data(withJSONObject: json)
+        return try await send(url, method: .POST, headers: headers + [("Content-Type", "application/json")], body: data)
+    }
+
+    static func send(_ url: String, method: HTTPMethod, headers: [(String, String)], body: Data?) async throws -> HTTPResult {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return HTTPResult(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Ledger
+import Logging
+import NIOCore
+import Relay
+import TallyServer
+import Testing
+
+/// SPEC §1: disable, enable, edit and delete take effect on the very next
+/// relay request. The server runs in-process around a ledger the test holds,
+/// standing in for the management API (which changes the same ledger actor).
+@Suite(.serialized) struct LiveChangesTests {
+    @Test func tokenChangesApplyToTheNextRequest() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
+        let ledger = try Ledger(path: data, logger: Logger(label: "live"))
+        let app = try await buildApplication(ServerConfiguration(dataPath: data, port: 0), ledger: ledger, logger: Logger(label: "live"))
+        let chat = ByteBuffer(string: #"{"model":"mock-gpt","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
+        let claude = ByteBuffer(string: #"{"model":"mock-claude","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
+        try await app.test(.live) { client in
+            func send(_ body: ByteBuffer, path: String = "/v1/chat/completions") async throws -> (Int, String) {
+                try await client.execute(uri: path, method: .post,
+                                         headers: [.authorization: "Bearer \(seeded.key)", .contentType: "application/json"],
+                                         body: body) { response in (response.status.code, String(buffer: response.body)) }
+            }
+            #expect(try await send(chat).0 == 200)
+            _ = try await ledger.setTokenEnabled(seeded.token, false, by: .system)
+            let disabled = try await send(chat)
+            #expect(disabled.0 == 401 && disabled.1.contains("token_disabled"))
+            _ = try await ledger.setTokenEnabled(seeded.token, true, by: .system)
+            #expect(try await send(chat).0 == 200)
+            _ = try await ledger.updateToken(TokenUpdated(id: seeded.token, models: ["mock-claude"]), by: .system)
+            let edited = try await send(chat)
+            #expect(edited.0 == 403 && edited.1.contains("model_not_allowed"))
+            #expect(try await send(claude, path: "/v1/messages").0 == 200)
+            try await ledger.deleteToken(seeded.token, by: .system)
+            let deleted = try await send(claude, path: "/v1/messages")
+            #expect(deleted.0 == 401)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import LMDB
+@testable import Ledger
+import Testing
+
+/// Decoders face bytes from disk: whatever they are given, they answer or
+/// throw — never trap, never read out of bounds.
+@Suite struct DecoderRobustnessTests {
+    /// A deterministic generator so a failure reproduces.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func corruptedEnvelopesNeverTrap() {
+        var rng = SplitMix(state: 42)
+        for event in Samples.events {
+            let (_, bytes) = Envelope.seal(seq: 9, time: 77, actor: .relay, event: event, previous: .zero)
+            for _ in 0..<300 {
+                var corrupted = bytes
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    corrupted[Int.random(in: 0..<corrupted.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                }
+                do {
+                    _ = try corrupted.withUnsafeBytes { try Envelope.decode(seq: 9, from: $0) }
+                } catch {
+                    #expect("\(error)".contains("event 9"))
+                }
+            }
+        }
+    }
+
+    @Test func truncatedOrCorruptedSnapshotsAreErrorsNotTraps() async throws {
+        try await withFixture { f in
+            let (token, _) = try await f.token(quota: 500)
+            _ = try await f.ledger.regenerateToken(token.id, graceMs: 1_000, by: .system)
+            _ = try await f.ledger.reserve(requestID: "open", token: token.id, model: Fixture.model, amount: 5, stream: false)
+            try await f.ledger.setChannel(ChannelSet(id: ChannelID(raw: 3), name: "c", kind: .gemini, baseURL: "https://g.test", models: ["m"],
+                                                     groups: [], priority: 0, weight: 1, enabled: true), key: nil, by: .system)
+            let bytes = Snapshot.encode(await f.ledger.state)
+            for length in 0..<bytes.count {
+                let prefix = Array(bytes[0..<length])
+                #expect(throws: DecodingError.self, "a \(length)-byte prefix decoded") {
+                    _ = try prefix.withUnsafeBytes { try Snapshot.decode($0) }
+                }
+            }
+            var rng = SplitMix(state: 7)
+            for _ in 0..<2_000 {
+                var corrupted = bytes
+                corrupted[Int.random(in: 0..<corrupted.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                _ = try? corrupted.withUnsafeBytes { try Snapshot.decode($0) }
+            }
+        }
+    }
+
+    @Test func replayUntilATimeStopsAtTheLastEventAtOrBeforeIt() async throws {
+        try await withFixture { f in
+            let t0 = f.clock.now
+            f.clock.advance(byMs: 1_000)
+            _ = try await f.ledger.credit(f.alice, amount: 1, by: .system)
+            let afterFirst = await f.ledger.state
+            f.clock.advance(byMs: 1_000)
+            _ = try await f.ledger.credit(f.alice, amount: 2, by: .system)
+            let store = await f.ledger.store
+            #expect(try fullReplay(store, until: .time(t0 + 1_000)) == afterFirst)
+            #expect(try fullReplay(store, until: .time(t0 + 1_999)) == afterFirst)
+            #expect(try fullReplay(store, until: .time(t0 + 2_000)) == (await f.ledger.state))
+            #expect(try fullReplay(store, until: .time(t0 - 1)).seq == 0)
+            #expect(try fullReplay(store, until: .seq(afterFirst.seq)) == afterFirst)
+        }
+    }
+
+    /// Refusals of a known token become at most one `relay.rejected` event per
+    /// token, reason and second, carrying the count.
+    @Test func relayRejectionsAreCoalesced() async throws {
+        try await withFixture { f in
+            let ledger = f.ledger
+            let (token, key) = try await f.token()
+            _ = try await ledger.updateToken(TokenUpdated(id: token.id, ips: ["10.0.0.0/8"]), by: .system)
+            for _ in 0..<50 { _ = await ledger.authenticate(key: key, clientIP: IPAddress("192.0.2.1")) }
+            _ = try await ledger.setTokenEnabled(token.id, false, by: .system)
+            for _ in 0..<7 { _ = await ledger.authenticate(key: key, clientIP: IPAddress("10.1.1.1")) }
+            // Unknown and malformed keys name no token: nothing to record.
+            for _ in 0..<5 { _ = await ledger.authenticate(key: "sk-" + String(repeating: "x", count: 48), clientIP: nil) }
+            let before = await ledger.state.seq
+            try await ledger.maintain(flushEverything: true)
+            let events = try allEnvelopes(await ledger.store).filter { $0.seq > before }.compactMap { envelope -> RelayRejected? in
+                if case .relayRejected(let e) = envelope.event { e } else { nil }
+            }
+            #expect(events.map(\.count).sorted() == [7, 50])
+            #expect(Set(events.map(\.reason)) == ["ip_not_allowed", "token_disabled"])
+            #expect(events.allSatisfy { $0.token == token.id })
+            let seq = await ledger.state.seq
+            try await ledger.maintain(flushEverything: true)
+            #expect(await ledger.state.seq == seq)  // nothing left to write
+        }
+    }
+}

@@ -1,0 +1,227 @@
+@testable import Ledger
+import Testing
+
+/// Sample payloads: every event type at least once, with the awkward values
+/// (empty strings and lists, negative numbers, extremes, non-ASCII text).
+enum Samples {
+    static let user = UserID(raw: 0x0123_4567_89AB_CDEF)
+    static let token = TokenID(raw: UInt64.max)
+    static let channel = ChannelID(raw: 1)
+    static let hashA = Hash256(of: "sk-a")
+    static let hashB = Hash256(of: "sk-b")
+
+    static let events: [Event] = [
+        .userCreated(UserCreated(id: user, username: "alice", role: .admin, group: "default", accessKeyHash: hashA, accessKeyHint: "tk-abcd…wxyz")),
+        .userUpdated(UserUpdated(id: user, role: nil, group: nil, enabled: nil, accessKeyHash: nil, accessKeyHint: nil, passwordChanged: false)),
+        .userUpdated(UserUpdated(id: user, role: .user, group: "premium", enabled: false, accessKeyHash: hashB, accessKeyHint: "tk-new…", passwordChanged: true)),
+        .balanceCredited(BalanceChanged(user: user, amount: 1_000_000_000_000_000, note: "welcome ✓")),
+        .balanceAdjusted(BalanceChanged(user: user, amount: -42, note: "")),
+        .groupSet(GroupSet(name: "premium", multiplier: Multiplier(micros: 1_500_000), models: ["a", "b"], rpm: 60, tpm: nil)),
+        .groupSet(GroupSet(name: "free", multiplier: Multiplier(micros: 0), models: [], rpm: nil, tpm: 1_000_000_000)),
+        .groupRemoved(name: "free"),
+        .priceSet(PriceSet(model: "gpt-x", price: Price(input: 1, output: Price.maximum, cachedInput: 0, perRequest: nil))),
+        .priceSet(PriceSet(model: "dall-e", price: Price(perRequest: 40))),
+        .priceRemoved(model: "dall-e"),
+        .channelSet(ChannelSet(id: channel, name: "main", kind: .anthropic, baseURL: "https://api.example.com", models: ["m"],
+                               groups: [], priority: -5, weight: 0, enabled: true)),
+        .channelRemoved(channel),
+        .tokenCreated(TokenCreated(id: token, owner: user, name: "ci bot", secretHash: hashA, hint: "sk-abcd…wxyz", quota: nil,
+                                   expiresAt: nil, models: [], ips: [], group: "default", maxParallel: nil)),
+        .tokenCreated(TokenCreated(id: token, owner: user, name: "ünïcode", secretHash: hashB, hint: "h", quota: 0,
+                                   expiresAt: Int64.max, models: ["x", "y"], ips: ["10.0.0.0/8", "::1"], group: "g", maxParallel: 3)),
+        .tokenUpdated(TokenUpdated(id: token)),
+        .tokenUpdated(TokenUpdated(id: token, name: "renamed", quota: .some(500), expiresAt: .some(123), models: ["m"], ips: ["1.2.3.4"],
+                                   group: "premium", maxParallel: .some(9))),
+        // `.some(nil)`: clear the field (unlimited, never expires, no cap) — distinct from nil (unchanged).
+        .tokenUpdated(TokenUpdated(id: token, quota: .some(nil), expiresAt: .some(nil), maxParallel: .some(nil))),
+        .tokenUpdated(TokenUpdated(id: token, quota: .some(nil))),
+        .tokenUpdated(TokenUpdated(id: token, expiresAt: .some(nil))),
+        .tokenUpdated(TokenUpdated(id: token, models: [], ips: [])),
+        .tokenDisabled(token),
+        .tokenEnabled(token),
+        .tokenRegenerated(TokenRegenerated(id: token, secretHash: hashB, hint: "sk-b…", graceUntil: nil)),
+        .tokenRegenerated(TokenRegenerated(id: token, secretHash: hashA, hint: "sk-a…", graceUntil: 1_767_225_600_000)),
+        .tokenDeleted(token),
+        .tokenToppedUp(TokenToppedUp(id: token, amount: 1)),
+        .chargeReserved(ChargeReserved(requestID: "req-1", token: token, user: user, model: "gpt-x", amount: 0, stream: true)),
+        .chargeSettled(ChargeSettled(requestID: "req-1", token: token, user: user, model: "gpt-x", channel: UInt64.max,
+                                     usage: Usage(promptTokens: 1 << 40, cachedTokens: 7, completionTokens: 0), credits: Int64.max,
+                                     price: Price(input: 3, output: 4, cachedInput: 1, perRequest: 0),
+                                     multiplier: Multiplier(micros: 1_000_000_000), estimated: true, stream: false,
+                                     durationMs: 1234, status: 200)),
+        .chargeVoided(ChargeVoided(requestID: "req-2", token: token, user: user, channel: 0, reason: "client disconnected",
+                                   status: 499, durationMs: 0)),
+        .chargeExpired(ChargeExpired(requestID: "req-3", token: token, user: user, policy: .void, credits: 0)),
+        .chargeExpired(ChargeExpired(requestID: "req-4", token: token, user: user, policy: .settleReserved, credits: 99)),
+        .chargeAdjusted(ChargeAdjusted(requestID: "req-1", token: token, user: user, amount: -Int64.max, reason: "refund")),
+        .relayRejected(RelayRejected(token: token, reason: "ip_not_allowed", count: 10_000, second: 1_767_225_600)),
+    ]
+
+    static let actors: [EventActor] = [.system, .relay, .user(user), .user(UserID(raw: 1))]
+}
+
+/// `Envelope.seal` → bytes → `Envelope.decode`, and the refusals of decoding.
+@Suite struct EventCodecTests {
+    @Test func samplesCoverEveryEventType() {
+        let covered = Set(Samples.events.map(\.type))
+        let missing = EventType.allCases.filter { !covered.contains($0) }
+        #expect(missing.isEmpty, "no round-trip sample for \(missing)")
+    }
+
+    @Test(arguments: Samples.events.indices)
+    func everyEventRoundTrips(index: Int) throws {
+        let event = Samples.events[index]
+        for (i, actor) in Samples.actors.enumerated() {
+            let seq = UInt64(index * 10 + i + 1)
+            let time = TestClock.start + Int64(index)
+            let (sealed, bytes) = Envelope.seal(seq: seq, time: time, actor: actor, event: event, previous: Samples.hashB)
+            #expect(sealed.event == event)
+            #expect(sealed.version == event.type.currentVersion)
+            let decoded = try bytes.withUnsafeBytes { try Envelope.decode(seq: seq, from: $0) }
+            #expect(decoded == sealed)
+            #expect(decoded.event == event, "\(event.type) did not survive the round trip")
+            #expect(decoded.actor == actor)
+            #expect(decoded.time == time)
+            // Deterministic: sealing again gives the same bytes.
+            #expect(Envelope.seal(seq: seq, time: time, actor: actor, event: event, previous: Samples.hashB).1 == bytes)
+        }
+    }
+
+    @Test func negativeAndExtremeTimesRoundTrip() throws {
+        for time in [Int64.min, -1, 0, 1, Int64.max] {
+            let (sealed, bytes) = Envelope.seal(seq: 1, time: time, actor: .system, event: .tokenDisabled(Samples.token), previous: .zero)
+            #expect(try bytes.withUnsafeBytes { try Envelope.decode(seq: 1, from: $0) } == sealed)
+        }
+    }
+
+    /// The distinction between "unchanged" and "cleared" survives the codec.
+    @Test func tokenUpdatedKeepsDoubleOptionalsApart() throws {
+        let cases: [TokenUpdated] = [
+            TokenUpdated(id: Samples.token),
+            TokenUpdated(id: Samples.token, quota: .some(nil)),
+            TokenUpdated(id: Samples.token, quota: .some(.some(0))),
+            TokenUpdated(id: Samples.token, expiresAt: .some(nil)),
+            TokenUpdated(id: Samples.token, expiresAt: .some(.some(-1))),
+            TokenUpdated(id: Samples.token, maxParallel: .some(nil)),
+            TokenUpdated(id: Samples.token, maxParallel: .some(.some(1))),
+        ]
+        for update in cases {
+            let (_, bytes) = Envelope.seal(seq: 1, time: 0, actor: .system, event: .tokenUpdated(update), previous: .zero)
+            let decoded = try bytes.withUnsafeBytes { try Envelope.decode(seq: 1, from: $0) }
+            guard case .tokenUpdated(let back) = decoded.event else {
+                Issue.record("decoded \(decoded.event.type)")
+                continue
+            }
+            #expect(back == update)
+            #expect((back.quota == nil) == (update.quota == nil))
+            #expect((back.expiresAt == nil) == (update.expiresAt == nil))
+            #expect((back.maxParallel == nil) == (update.maxParallel == nil))
+        }
+    }
+
+    @Test(arguments: Samples.events.indices)
+    func everyTruncationIsAnErrorNamingTheSequence(index: Int) {
+        let (_, bytes) = Envelope.seal(seq: 77, time: 5, actor: .user(Samples.user), event: Samples.events[index], previous: .zero)
+        for length in 0..<bytes.count {
+            let prefix = Array(bytes[0..<length])
+            do {
+                _ = try prefix.withUnsafeBytes { try Envelope.decode(seq: 77, from: $0) }
+                Issue.record("a \(length)-byte prefix of \(bytes.count) decoded")
+            } catch {
+                #expect("\(error)".contains("event 77"), "\(error)")
+            }
+        }
+    }
+
+    @Test func trailingBytesAreAnError() {
+        let (_, bytes) = Envelope.seal(seq: 3, time: 5, actor: .system, event: .tokenEnabled(Samples.token), previous: .zero)
+        let error = #expect(throws: LogError.self) {
+            _ = try (bytes + [0]).withUnsafeBytes { try Envelope.decode(seq: 3, from: $0) }
+        }
+        if case .corrupt(let seq, _) = error {
+            #expect(seq == 3)
+        } else {
+            Issue.record("expected corrupt, got \(String(describing: error))")
+        }
+    }
+
+    /// Hand-built stored value: header fields, an arbitrary payload, two hashes.
+    static func storedValue(typeCode: UInt64, version: UInt8, payload: [UInt8]) -> [UInt8] {
+        var w = BinaryWriter()
+        w.byte(1)          // envelope format
+        w.signed(1_000)    // time
+        w.byte(0)          // actor: system
+        w.varint(typeCode)
+        w.byte(version)
+        w.varint(UInt64(payload.count))
+        w.raw(payload)
+        w.hash(.zero)
+        w.hash(.zero)
+        return w.bytes
+    }
+
+    static func payload(of event: Event) -> [UInt8] {
+        var w = BinaryWriter()
+        event.encodePayload(into: &w)
+        return w.bytes
+    }
+
+    @Test func theHandBuiltLayoutMatchesSeal() throws {
+        // Guards the two tests below: a hand-built value with a known type decodes.
+        let event = Event.tokenDeleted(Samples.token)
+        let value = Self.storedValue(typeCode: UInt64(EventType.tokenDeleted.rawValue), version: 1, payload: Self.payload(of: event))
+        let decoded = try value.withUnsafeBytes { try Envelope.decode(seq: 9, from: $0) }
+        #expect(decoded.event == event)
+        #expect(decoded.time == 1_000)
+    }
+
+    @Test(arguments: [UInt64(0), 5, 99, 999, 65_535, 65_536, UInt64.max])
+    func unknownTypeCodesAreRefusedNamingTheSequence(code: UInt64) {
+        let value = Self.storedValue(typeCode: code, version: 1, payload: [])
+        let error = #expect(throws: LogError.self) { _ = try value.withUnsafeBytes { try Envelope.decode(seq: 42, from: $0) } }
+        #expect(error == .unknownEventType(seq: 42, code: code))
+        #expect(error?.description.contains("event 42") == true)
+    }
+
+    @Test(arguments: EventType.allCases)
+    func newerSchemaVersionsAreRefusedNamingTheSequence(type: EventType) {
+        let sample = Samples.events.first { $0.type == type }!
+        let newer = type.currentVersion + 1
+        let value = Self.storedValue(typeCode: UInt64(type.rawValue), version: newer, payload: Self.payload(of: sample))
+        let error = #expect(throws: LogError.self) { _ = try value.withUnsafeBytes { try Envelope.decode(seq: 1234, from: $0) } }
+        #expect(error == .unsupportedVersion(seq: 1234, type: type, version: newer))
+        #expect(error?.description.contains("event 1234") == true)
+        // Version 0 was never written either.
+        let zero = Self.storedValue(typeCode: UInt64(type.rawValue), version: 0, payload: Self.payload(of: sample))
+        #expect(throws: LogError.unsupportedVersion(seq: 1, type: type, version: 0)) {
+            _ = try zero.withUnsafeBytes { try Envelope.decode(seq: 1, from: $0) }
+        }
+    }
+
+    @Test func garbledFieldsAreCorruptNotCrashes() {
+        var values: [[UInt8]] = [
+            [],
+            [2],                                                   // unknown envelope format
+            Self.storedValue(typeCode: 20, version: 1, payload: [1, 2, 3]),  // payload too short for token.created
+            Self.storedValue(typeCode: 22, version: 1, payload: [UInt8](repeating: 0, count: 9)),  // trailing payload byte
+            Self.storedValue(typeCode: 21, version: 1, payload: bigEndianWord(1) + [0xFF, 0x01]),  // unknown token.updated field bits
+        ]
+        // An invalid boolean, an unknown role and invalid UTF-8.
+        values.append(Self.storedValue(typeCode: 18 + 12, version: 1,
+                                       payload: [1, 0x41] + bigEndianWord(1) + bigEndianWord(2) + [1, 0x41, 0, 7]))
+        values.append(Self.storedValue(typeCode: 1, version: 1, payload: bigEndianWord(1) + [1, 0x61, 9, 0] + [UInt8](repeating: 0, count: 33)))
+        values.append(Self.storedValue(typeCode: 11, version: 1, payload: [2, 0xC3, 0x28]))
+        for value in values {
+            do {
+                _ = try value.withUnsafeBytes { try Envelope.decode(seq: 5, from: $0) }
+                Issue.record("decoded garbage \(value)")
+            } catch {
+                #expect("\(error)".contains("event 5"), "\(error)")
+            }
+        }
+    }
+}
+
+func bigEndianWord(_ value: UInt64) -> [UInt8] {
+    (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
+}

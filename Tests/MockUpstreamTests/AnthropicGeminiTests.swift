@@ -1,0 +1,110 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import MockUpstream
+
+@Suite struct AnthropicTests {
+    @Test func nonStreamMessage() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"model":"mock-claude","max_tokens":1024,"system":"you are terse","messages":[{"role":"user","content":[{"type":"text","text":"hello there"}]}]}"#
+            let json = try await client.post("/v1/messages", anthropicAuth, body).json
+            #expect(json["type"]?.string == "message")
+            #expect(json["role"]?.string == "assistant")
+            #expect(json["content"]?.array?.first?["type"]?.string == "text")
+            #expect(json["content"]?.array?.first?["text"]?.string == MockUsage.completionText(words: 12))
+            #expect(json["stop_reason"]?.string == "end_turn")
+            #expect(json["usage"]?["input_tokens"]?.int == 5)
+            #expect(json["usage"]?["output_tokens"]?.int == 12)
+            #expect(json["usage"]?["cache_read_input_tokens"]?.int == 0)
+        }
+    }
+
+    @Test func cachedModelSplitsInputLikeAnthropic() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"model":"claude-cached","max_tokens":3,"messages":[{"role":"user","content":"a b c d e"}]}"#
+            let json = try await client.post("/v1/messages", anthropicAuth, body).json
+            #expect(json["stop_reason"]?.string == "max_tokens")
+            #expect(json["usage"]?["input_tokens"]?.int == 3)  // 5 − 2 cached
+            #expect(json["usage"]?["cache_read_input_tokens"]?.int == 2)
+            #expect(json["usage"]?["output_tokens"]?.int == 3)
+        }
+    }
+
+    @Test func streamEventSequence() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"model":"mock-claude","max_tokens":2,"stream":true,"messages":[{"role":"user","content":"one two three"}]}"#
+            let response = try await client.post("/v1/messages", anthropicAuth, body)
+            #expect(response.headers[.contentType] == "text/event-stream")
+            #expect(response.sseEvents == [
+                "message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta",
+                "content_block_stop", "message_delta", "message_stop",
+            ])
+            let data = response.sseData
+            #expect(data.map { $0["type"]?.string ?? "" } == response.sseEvents)
+            #expect(data[0]["message"]?["usage"]?["input_tokens"]?.int == 3)
+            #expect(data[0]["message"]?["usage"]?["output_tokens"]?.int == 1)
+            #expect(data[0]["message"]?["content"]?.array?.isEmpty == true)
+            #expect(data[3]["delta"]?["type"]?.string == "text_delta")
+            #expect(data[3...4].compactMap { $0["delta"]?["text"]?.string }.joined() == "w1 w2")
+            #expect(data[6]["delta"]?["stop_reason"]?.string == "max_tokens")
+            #expect(data[6]["usage"]?["output_tokens"]?.int == 2)
+        }
+    }
+}
+
+@Suite struct GeminiTests {
+    @Test func generateContentUsageAndColonRoute() async throws {
+        try await makeApp().test(.router) { client in
+            let body = """
+                {"systemInstruction":{"parts":[{"text":"be kind"}]},
+                 "contents":[{"role":"user","parts":[{"text":"hello big world"}]}],
+                 "generationConfig":{"maxOutputTokens":4}}
+                """
+            for uri in ["/v1beta/models/gemini-cached:generateContent", "/v1/models/gemini-cached:generateContent"] {
+                let response = try await client.post(uri, geminiAuth, body)
+                #expect(response.status == .ok)
+                let json = try response.json
+                let candidate = try #require(json["candidates"]?.array?.first)
+                #expect(candidate["content"]?["role"]?.string == "model")
+                #expect(candidate["content"]?["parts"]?.array?.first?["text"]?.string == "w1 w2 w3 w4")
+                #expect(candidate["finishReason"]?.string == "MAX_TOKENS")
+                #expect(candidate["index"]?.int == 0)
+                #expect(json["usageMetadata"]?["promptTokenCount"]?.int == 5)
+                #expect(json["usageMetadata"]?["candidatesTokenCount"]?.int == 4)
+                #expect(json["usageMetadata"]?["totalTokenCount"]?.int == 9)
+                #expect(json["usageMetadata"]?["cachedContentTokenCount"]?.int == 2)
+                #expect(json["modelVersion"]?.string == "gemini-cached")
+            }
+        }
+    }
+
+    @Test func keyInQueryAndSSEStreamWithCumulativeUsage() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"contents":[{"parts":[{"text":"hi there"}]}],"generationConfig":{"maxOutputTokens":3}}"#
+            let headers: HTTPFields = [.contentType: "application/json"]
+            let response = try await client.post("/v1beta/models/mock-gemini:streamGenerateContent?alt=sse&key=mock-key", headers, body)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "text/event-stream")
+            let chunks = response.sseData
+            #expect(chunks.count == 3)
+            #expect(chunks.map { $0["usageMetadata"]?["candidatesTokenCount"]?.int } == [1, 2, 3])
+            #expect(chunks.allSatisfy { $0["usageMetadata"]?["promptTokenCount"]?.int == 2 })
+            #expect(chunks.last?["candidates"]?.array?.first?["finishReason"]?.string == "MAX_TOKENS")
+            #expect(chunks.first?["candidates"]?.array?.first?["finishReason"] == nil)
+        }
+    }
+
+    @Test func streamWithoutSSEIsAJSONArray() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":2}}"#
+            let response = try await client.post("/v1beta/models/mock-gemini:streamGenerateContent", geminiAuth, body)
+            #expect(response.headers[.contentType] == "application/json")
+            let array = try #require(try response.json.array)
+            #expect(array.count == 2)
+            #expect(array.last?["usageMetadata"]?["totalTokenCount"]?.int == 3)
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import MockUpstream
+
+@Suite struct OpenAITests {
+    @Test func usageRules() {
+        #expect(MockUsage.promptTokens(forText: "") == 1)
+        #expect(MockUsage.promptTokens(forText: "  one\ttwo\nthree  ") == 3)
+        #expect(MockUsage.completionWords(maxTokens: nil) == 12)
+        #expect(MockUsage.completionWords(maxTokens: 5) == 5)
+        #expect(MockUsage.completionWords(maxTokens: 100) == 12)
+        #expect(MockUsage.completionWords(maxTokens: 0) == 1)
+        #expect(MockUsage.cachedTokens(promptTokens: 7, model: "gpt-cached") == 3)
+        #expect(MockUsage.cachedTokens(promptTokens: 7, model: "gpt") == 0)
+        #expect(MockUsage.completionText(words: 3) == "w1 w2 w3")
+    }
+
+    @Test func chatNonStreamUsage() async throws {
+        try await makeApp().test(.router) { client in
+            let body = """
+                {"model":"mock-gpt","max_tokens":5,"messages":[
+                  {"role":"system","content":"be brief"},
+                  {"role":"user","content":[{"type":"text","text":"hello there general kenobi"},{"type":"image_url","image_url":{"url":"x"}}]}]}
+                """
+            let response = try await client.post("/v1/chat/completions", openAIAuth, body)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/json")
+            let json = try response.json
+            #expect(json["object"]?.string == "chat.completion")
+            #expect(json["id"]?.string?.hasPrefix("chatcmpl-") == true)
+            #expect(json["created"]?.int != nil)
+            let choice = try #require(json["choices"]?.array?.first)
+            #expect(choice["message"]?["role"]?.string == "assistant")
+            #expect(choice["message"]?["content"]?.string == "w1 w2 w3 w4 w5")
+            #expect(choice["finish_reason"]?.string == "length")
+            #expect(json["usage"]?["prompt_tokens"]?.int == 6)
+            #expect(json["usage"]?["completion_tokens"]?.int == 5)
+            #expect(json["usage"]?["total_tokens"]?.int == 11)
+            #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.int == 0)
+        }
+    }
+
+    @Test func chatCachedModelAndDefaultLength() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"model":"mock-gpt-cached","messages":[{"role":"user","content":"a b c d e f g"}]}"#
+            let json = try await client.post("/v1/chat/completions", openAIAuth, body).json
+            #expect(json["choices"]?.array?.first?["finish_reason"]?.string == "stop")
+            #expect(json["usage"]?["prompt_tokens"]?.int == 7)
+            #expect(json["usage"]?["completion_tokens"]?.int == 12)
+            #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.int == 3)
+        }
+    }
+
+    @Test func chatStreamWithoutUsage() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"model":"mock-gpt","stream":true,"max_completion_tokens":3,"messages":[{"role":"user","content":"hi"}]}"#
+            let response = try await client.post("/v1/chat/completions", openAIAuth, body)
+            #expect(response.headers[.contentType] == "text/event-stream")
+            #expect(response.text.hasSuffix("data: [DONE]\n\n"))
+            let chunks = response.sseData
+            #expect(chunks.count == 4)  // 3 words + finish
+            #expect(chunks.allSatisfy { $0["usage"] == nil && $0["object"]?.string == "chat.completion.chunk" })
+            #expect(chunks.first?["choices"]?.array?.first?["delta"]?["role"]?.string == "assistant")
+            let content = chunks.compactMap { $0["choices"]?.array?.first?["delta"]?["content"]?.string }.joined()
+            #expect(content == "w1 w2 w3")
+            #expect(chunks.last?["choices"]?.array?.first?["finish_reason"]?.string == "length")
+        }
+    }
+
+    @Test func chatStreamWithIncludeUsage() async throws {
+        try await makeApp().test(.router) { client in
+            let body = """
+                {"model":"mock-gpt","stream":true,"stream_options":{"include_usage":true},
+                 "messages":[{"role":"user","content":"one two three four"}]}
+                """
+            let chunks = try await client.post("/v1/chat/completions", openAIAuth, body).sseData
+            #expect(chunks.count == 14)  // 12 words + finish + usage
+            let finish = chunks[12]
+            #expect(finish["choices"]?.array?.first?["finish_reason"]?.string == "stop")
+            #expect(finish["usage"]?.isNull == true)
+            let usage = try #require(chunks.last)
+            #expect(usage["choices"]?.array?.isEmpty == true)
+            #expect(usage["usage"]?["prompt_tokens"]?.int == 4)
+            #expect(usage["usage"]?["completion_tokens"]?.int == 12)
+            #expect(usage["usage"]?["total_tokens"]?.int == 16)
+        }
+    }
+
+    @Test func noUsageModelOmitsUsageEvenWhenAsked() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"model":"mock-no-usage","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#
+            let chunks = try await client.post("/v1/chat/completions", openAIAuth, body).sseData
+            #expect(chunks.count == 13)
+            #expect(chunks.allSatisfy { $0["usage"]?.isNull ?? true })
+            let plain = #"{"model":"mock-no-usage","messages":[{"role":"user","content":"hi"}]}"#
+            #expect(try await client.post("/v1/chat/completions", openAIAuth, plain).json["usage"] == nil)
+        }
+    }
+
+    @Test func completionsStreamAndNonStream() async throws {
+        try await makeApp().test(.router) { client in
+            let json = try await client.post("/v1/completions", openAIAuth, #"{"model":"m","prompt":["say", "this is"],"max_tokens":2}"#).json
+            #expect(json["object"]?.string == "text_completion")
+            #expect(json["choices"]?.array?.first?["text"]?.string == "w1 w2")
+            #expect(json["usage"]?["prompt_tokens"]?.int == 3)
+            let body = #"{"model":"m","prompt":"hi","max_tokens":2,"stream":true,"stream_options":{"include_usage":true}}"#
+            let chunks = try await client.post("/v1/completions", openAIAuth, body).sseData
+            #expect(chunks.count == 4)
+            #expect(chunks.compactMap { $0["choices"]?.array?.first?["text"]?.string }.joined() == "w1 w2")
+            #expect(chunks.last?["usage"]?["completion_tokens"]?.int == 2)
+        }
+    }
+
+    @Test func responsesNonStreamAndStream() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"model":"mock-gpt-cached","instructions":"be nice","input":[{"role":"user","content":[{"type":"input_text","text":"hello world"}]}],"max_output_tokens":4}"#
+            let json = try await client.post("/v1/responses", openAIAuth, body).json
+            #expect(json["object"]?.string == "response")
+            #expect(json["status"]?.string == "completed")
+            let content = json["output"]?.array?.first?["content"]?.array?.first
+            #expect(content?["type"]?.string == "output_text")
+            #expect(content?["text"]?.string == "w1 w2 w3 w4")
+            #expect(json["usage"]?["input_tokens"]?.int == 4)
+            #expect(json["usage"]?["output_tokens"]?.int == 4)
+            #expect(json["usage"]?["total_tokens"]?.int == 8)
+            #expect(json["usage"]?["input_tokens_details"]?["cached_tokens"]?.int == 2)
+
+            let streamBody = #"{"model":"mock-gpt","input":"hello","stream":true,"max_output_tokens":2}"#
+            let response = try await client.post("/v1/responses", openAIAuth, streamBody)
+            #expect(response.sseEvents == [
+                "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+                "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
+                "response.content_part.done", "response.output_item.done", "response.completed",
+            ])
+            let completed = try #require(response.sseData.last)
+            #expect(completed["type"]?.string == "response.completed")
+            #expect(completed["response"]?["usage"]?["input_tokens"]?.int == 1)
+            #expect(completed["response"]?["usage"]?["output_tokens"]?.int == 2)
+        }
+    }
+
+    @Test func embeddingsFloatAndBase64() async throws {
+        try await makeApp().test(.router) { client in
+            let json = try await client.post("/v1/embeddings", openAIAuth, #"{"model":"e","input":["a b","c"]}"#).json
+            let data = try #require(json["data"]?.array)
+            #expect(data.count == 2)
+            #expect(data[0]["embedding"]?.array?.count == 8)
+            #expect(json["usage"]?["prompt_tokens"]?.int == 3)
+            #expect(json["usage"]?["total_tokens"]?.int == 3)
+            let again = try await client.post("/v1/embeddings", openAIAuth, #"{"model":"e","input":"a b"}"#).json
+            #expect(again["data"]?.array?.first?["embedding"]?.serialized == data[0]["embedding"]?.serialized)
+
+            let b64 = try await client.post("/v1/embeddings", openAIAuth, #"{"model":"e","input":"a b","encoding_format":"base64"}"#).json
+            let encoded = try #require(b64["data"]?.array?.first?["embedding"]?.string)
+            #expect(Data(base64Encoded: encoded)?.count == 32)
+        }
+    }
+
+    @Test func imagesSpeechRerank() async throws {
+        try await makeApp().test(.router) { client in
+            let images = try await client.post("/v1/images/generations", openAIAuth, #"{"model":"i","prompt":"cat","n":2}"#).json
+            #expect(images["data"]?.array?.count == 2)
+            #expect(images["data"]?.array?.first?["b64_json"]?.string == OpenAIMediaRoutes.tinyPNG)
+            #expect(images["usage"] == nil)
+
+            let speech = try await client.post("/v1/audio/speech", openAIAuth, #"{"model":"tts","input":"hello","voice":"alloy"}"#)
+            #expect(speech.headers[.contentType] == "audio/mpeg")
+            #expect(speech.body.readableBytes > 0)
+
+            let rerank = try await client.post(
+                "/v1/rerank", openAIAuth, #"{"model":"r","query":"red apple","documents":["green pear","red apple pie"],"top_n":1}"#
+            ).json
+            #expect(rerank["results"]?.array?.count == 1)
+            #expect(rerank["results"]?.array?.first?["index"]?.int == 1)
+            #expect(rerank["usage"]?["total_tokens"]?.int == 7)
+        }
+    }
+
+    @Test func transcriptionFromMultipart() async throws {
+        try await makeApp().test(.router) { client in
+            let boundary = "XyZ"
+            let audio = String(repeating: "a", count: 1500)
+            let body = [
+                "--\(boundary)", #"Content-Disposition: form-data; name="model""#, "", "gpt-4o-transcribe",
+                "--\(boundary)", #"Content-Disposition: form-data; name="file"; filename="a.mp3""#, "Content-Type: audio/mpeg", "", audio,
+                "--\(boundary)--", "",
+            ].joined(separator: "\r\n")
+            let headers: HTTPFields = [.authorization: "Bearer mock-key", .contentType: "multipart/form-data; boundary=\(boundary)"]
+            let json = try await client.post("/v1/audio/transcriptions", headers, body).json
+            #expect(json["text"]?.string == MockUsage.completionText(words: 12))
+            #expect(json["usage"]?["type"]?.string == "tokens")
+            #expect(json["usage"]?["input_tokens"]?.int == 2)
+            #expect(json["usage"]?["output_tokens"]?.int == 12)
+            #expect(json["usage"]?["total_tokens"]?.int == 14)
+        }
+    }
+
+    @Test func modelListsInBothFormats() async throws {
+        try await makeApp().test(.router) { client in
+            let openAI = try await client.execute(uri: "/v1/models", method: .get, headers: openAIAuth).json
+            #expect(openAI["object"]?.string == "list")
+            #expect(openAI["data"]?.array?.first?["object"]?.string == "model")
+            let anthropic = try await client.execute(uri: "/v1/models", method: .get, headers: anthropicAuth).json
+            #expect(anthropic["has_more"]?.bool == false)
+            #expect(anthropic["data"]?.array?.first?["type"]?.string == "model")
+            #expect(anthropic["first_id"]?.string == ModelsRoute.models.first)
+        }
+    }
+
+    @Test func recorderListsAndClears() async throws {
+        try await makeApp().test(.router) { client in
+            _ = try await client.post("/v1/chat/completions", openAIAuth, #"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#)
+            let list = try await client.execute(uri: "/mock/requests", method: .get).json
+            let entry = try #require(list.array?.last)
+            #expect(list.array?.count == 1)
+            #expect(entry["method"]?.string == "POST")
+            #expect(entry["path"]?.string == "/v1/chat/completions")
+            #expect(entry["headers"]?["authorization"]?.string == "Bearer mock-key")
+            #expect(entry["body"]?["stream_options"]?["include_usage"]?.bool == true)
+            let cleared = try await client.execute(uri: "/mock/requests", method: .delete)
+            #expect(cleared.status == .noContent)
+            #expect(try await client.execute(uri: "/mock/requests", method: .get).json.array?.isEmpty == true)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+"""Drives Tally with the official SDKs, each pointed at Tally with a Tally token.
+
+Prints one line per check and a final "N passed, M failed"; exits 1 on any failure.
+"""
+import os
+import sys
+import traceback
+
+URL = os.environ["TALLY_URL"]
+TOKEN = os.environ["TALLY_TOKEN"]
+results = []
+
+
+def check(name):
+    def wrap(fn):
+        try:
+            fn()
+            results.append((name, None))
+            print(f"PASS {name}")
+        except Exception as error:  # noqa: BLE001 - report every failure
+            results.append((name, error))
+            print(f"FAIL {name}: {error!r}")
+            traceback.print_exc(file=sys.stderr)
+        return fn
+    return wrap
+
+
+import openai  # noqa: E402
+
+oa = openai.OpenAI(base_url=URL + "/v1", api_key=TOKEN, max_retries=0)
+
+
+@check("openai chat")
+def _():
+    r = oa.chat.completions.create(model="mock-gpt", messages=[{"role": "user", "content": "hello there"}], max_tokens=5)
+    assert r.choices[0].message.content, r
+    assert r.usage.prompt_tokens == 2 and r.usage.completion_tokens == 5, r.usage
+
+
+@check("openai chat stream")
+def _():
+    text = ""
+    for chunk in oa.chat.completions.create(model="mock-gpt", messages=[{"role": "user", "content": "hi"}], stream=True):
+        assert chunk.usage is None, "the usage chunk Tally asked for must not reach the client"
+        if chunk.choices and chunk.choices[0].delta.content:
+            text += chunk.choices[0].delta.content
+    assert text, "no text streamed"
+
+
+@check("openai rejects a bad key")
+def _():
+    bad = openai.OpenAI(base_url=URL + "/v1", api_key="sk-" + "x" * 45, max_retries=0)
+    try:
+        bad.chat.completions.create(model="mock-gpt", messages=[{"role": "user", "content": "hi"}])
+    except openai.AuthenticationError:
+        return
+    raise AssertionError("expected AuthenticationError")
+
+
+@check("openai models")
+def _():
+    ids = [m.id for m in oa.models.list()]
+    assert "mock-gpt" in ids, ids
+
+
+import anthropic  # noqa: E402
+
+an = anthropic.Anthropic(base_url=URL, api_key=TOKEN, max_retries=0)
+
+
+@check("anthropic messages")
+def _():
+    r = an.messages.create(model="mock-claude", max_tokens=4, messages=[{"role": "user", "content": "hello there"}])
+    assert r.content[0].text, r
+    assert r.usage.output_tokens == 4, r.usage
+
+
+@check("anthropic messages stream")
+def _():
+    with an.messages.stream(model="mock-claude", max_tokens=4, messages=[{"role": "user", "content": "hi"}]) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text, "no text streamed"
+    assert final.usage.output_tokens == 4, final.usage
+
+
+from google import genai  # noqa: E402
+from google.genai import types  # noqa: E402
+
+gm = genai.Client(api_key=TOKEN, http_options=types.HttpOptions(base_url=URL))
+
+
+@check("gemini generateContent")
+def _():
+    r = gm.models.generate_content(model="mock-gemini", contents="hello there")
+    assert r.text, r
+    assert r.usage_metadata.prompt_token_count == 2, r.usage_metadata
+
+
+@check("gemini streamGenerateContent")
+def _():
+    text = ""
+    for chunk in gm.models.generate_content_stream(model="mock-gemini", contents="hi"):
+        text += chunk.text or ""
+    assert text, "no text streamed"
+
+
+failed = sum(1 for _, error in results if error)
+print(f"{len(results) - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
