@@ -24,12 +24,15 @@ public enum EventJSON {
             ("type", .string(envelope.type.description)),
             ("version", .int(Int64(envelope.version))),
             ("payload", payload(envelope.event)),
-            ("hash", .string(envelope.hash.hex)),
+            ("hash", .string(envelope.hash.hexDigits)),
         ])
     }
 
     /// One compact line (no trailing newline): a JSON Lines record.
     public static func line(_ envelope: Envelope) -> String { value(envelope).rendered }
+
+    /// Appends the compact JSON (no newline) as UTF-8 to `out`: the streaming form.
+    public static func write(_ envelope: Envelope, into out: inout [UInt8]) { value(envelope).render(into: &out) }
 
     /// The payload of any event type, snake_case.
     public static func payload(_ event: Event) -> LedgerJSONValue {

@@ -29,33 +29,56 @@ public enum LedgerJSONValue: Sendable, Equatable {
 
     /// Compact rendering (no spaces): one event per line in JSON Lines.
     public var rendered: String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         render(into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public func render(into out: inout String) {
+        out += rendered
+    }
+
+    /// Renders as UTF-8 bytes: what exports stream. Bytes rather than `String`
+    /// appends because a 10M-event export spends its time here.
+    public func render(into out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
-        case .int(let value): out += String(value)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .int(let value): LedgerJSONValue.appendDecimal(value, to: &out)
         case .string(let value): LedgerJSONValue.escape(value, into: &out)
         case .array(let values):
-            out += "["
+            out.append(0x5B)
             for (i, value) in values.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(0x2C) }
                 value.render(into: &out)
             }
-            out += "]"
+            out.append(0x5D)
         case .object(let members):
-            out += "{"
+            out.append(0x7B)
             for (i, (key, value)) in members.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(0x2C) }
                 LedgerJSONValue.escape(key, into: &out)
-                out += ":"
+                out.append(0x3A)
                 value.render(into: &out)
             }
-            out += "}"
+            out.append(0x7D)
+        }
+    }
+
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(0x2D) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(48 + magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for i in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[i]) }
         }
     }
 
@@ -98,28 +121,41 @@ public enum LedgerJSONValue: Sendable, Equatable {
     /// written as UTF-8. U+2028/U+2029 are escaped too so the output is also
     /// safe to embed in JavaScript.
     public static func escape(_ string: String, into out: inout String) {
-        out += "\""
+        var bytes: [UInt8] = []
+        escape(string, into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func escape(_ string: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        // Fast path: printable ASCII without quote or backslash (ids, models,
+        // hex, times — nearly every string in an event) is copied whole.
+        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            out.append(contentsOf: string.utf8)
+            out.append(0x22)
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
+            case "\"": out.append(contentsOf: #"\""#.utf8)
+            case "\\": out.append(contentsOf: #"\\"#.utf8)
+            case "\n": out.append(contentsOf: #"\n"#.utf8)
+            case "\r": out.append(contentsOf: #"\r"#.utf8)
+            case "\t": out.append(contentsOf: #"\t"#.utf8)
+            case "\u{08}": out.append(contentsOf: #"\b"#.utf8)
+            case "\u{0C}": out.append(contentsOf: #"\f"#.utf8)
+            case "\u{2028}": out.append(contentsOf: #"\u2028"#.utf8)
+            case "\u{2029}": out.append(contentsOf: #"\u2029"#.utf8)
             default:
                 if scalar.value < 0x20 {
                     let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
                 } else {
-                    out.unicodeScalars.append(scalar)
+                    out.append(contentsOf: String(scalar).utf8)
                 }
             }
         }
-        out += "\""
+        out.append(0x22)
     }
 }
 

@@ -52,7 +52,9 @@ struct ExportCommand: AsyncParsableCommand {
                             && (userID == nil || envelope.event.userID == userID)
                             && (request == nil || envelope.event.requestID == request)
                             && (from == nil || envelope.time >= from!.milliseconds)
-                        if wanted { output.line(format == .csv ? EventCSV.row(envelope) : EventJSON.line(envelope)) }
+                        if wanted {
+                            if format == .csv { output.line(EventCSV.row(envelope)) } else { output.line { EventJSON.write(envelope, into: &$0) } }
+                        }
                         entry = try cursor.next()
                     }
                 }

@@ -17,6 +17,13 @@ final class OutputBuffer {
         if buffer.count >= OutputBuffer.flushBytes { flush() }
     }
 
+    /// Lets `render` append a line's bytes straight into the buffer, then ends the line.
+    func line(_ render: (inout [UInt8]) -> Void) {
+        render(&buffer)
+        buffer.append(10)
+        if buffer.count >= OutputBuffer.flushBytes { flush() }
+    }
+
     func flush() {
         guard !buffer.isEmpty else { return }
         FileHandle.standardOutput.write(Data(buffer))
