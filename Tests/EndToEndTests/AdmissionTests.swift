@@ -12,6 +12,8 @@ import Testing
 
     struct Keys: Sendable {
         var good, disabled, expired, ownerDisabled, ipLimited, restricted, broke, limited: String
+        /// When the `expired` token stops working (set as it is created, so a slow seed cannot make it past already).
+        var expiresAt: Int64
     }
 
     static func request(_ family: Family, key: String?, model: String, base: String) -> (String, [(String, String)], [String: Any]) {
@@ -58,10 +60,9 @@ import Testing
         let mock = try await MockServer()
         defer { mock.stop() }
         let data = Seed.directory()
-        let expiresAt = LedgerClock.now() + 1500
-        let keys = try await Self.seed(data, mock: mock.baseURL, expiresAt: expiresAt)
+        let keys = try await Self.seed(data, mock: mock.baseURL)
         let server = try await ServerProcess(data: data, arguments: ["--max-body-bytes", "2048"])
-        let wait = expiresAt - LedgerClock.now() + 100
+        let wait = keys.expiresAt - LedgerClock.now() + 100
         if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
 
         // Spend the limited token's one request per minute.
@@ -119,7 +120,7 @@ import Testing
         }
     }
 
-    static func seed(_ path: String, mock: String, expiresAt: Int64) async throws -> Keys {
+    static func seed(_ path: String, mock: String) async throws -> Keys {
         let ledger = try Ledger(path: path, logger: Logger(label: "seed"))
         try await ledger.setGroup("default", multiplier: .one, by: .system)
         try await ledger.setGroup("limited", multiplier: .one, rpm: 1, by: .system)
@@ -138,6 +139,7 @@ import Testing
         let good = try await token(TokenDraft(name: "good"))
         let disabled = try await token(TokenDraft(name: "disabled"))
         _ = try await ledger.setTokenEnabled(disabled.0, false, by: .system)
+        let expiresAt = LedgerClock.now() + 1500
         let expired = try await token(TokenDraft(name: "expired", expiresAt: expiresAt))
         let owned = try await token(TokenDraft(name: "bob's"), owner: bob.id)
         _ = try await ledger.updateUser(bob.id, UserPatch(enabled: false), by: .system)
@@ -147,6 +149,6 @@ import Testing
         let limited = try await token(TokenDraft(name: "limited", group: "limited"))
         await ledger.close()
         return Keys(good: good.1, disabled: disabled.1, expired: expired.1, ownerDisabled: owned.1, ipLimited: ip.1,
-                    restricted: restricted.1, broke: broke.1, limited: limited.1)
+                    restricted: restricted.1, broke: broke.1, limited: limited.1, expiresAt: expiresAt)
     }
 }

@@ -15,6 +15,8 @@ import Testing
         let server = try await ServerProcess(data: data)
         let base = server.baseURL
         let key = seeded.key
+        func head() async -> Int { ((try? await HTTP.get(base + "/healthz"))?.json?["seq"] as? Int) ?? 0 }
+        let before = await head()
         let requests = Task {
             await withTaskGroup(of: Void.self) { group in
                 for index in 0..<8 {
@@ -26,7 +28,9 @@ import Testing
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Kill once all eight reservations are durable (each stream then runs ~1.8 s), however loaded the machine.
+        let deadline = ContinuousClock.now + .seconds(15)
+        while await head() < before + 8, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         await server.kill()
         await requests.value
         let openBefore = try await Seed.inspect(data) { ledger in await ledger.state.pending.count }

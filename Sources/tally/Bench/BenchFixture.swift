@@ -7,16 +7,27 @@ struct BenchFixture {
     let user: UserID
 
     /// Finds or creates the fixture in `ledger`.
+    /// Each step is skipped when already done, so a run killed half-way through
+    /// the setup (the crash test does that) leaves a directory the next run completes.
     static func ensure(in ledger: Ledger) async throws -> BenchFixture {
-        let state = await ledger.state
-        if let userID = state.usernames["bench"], let token = state.tokens.values.first(where: { $0.owner == userID && !$0.deleted }) {
+        var state = await ledger.state
+        if state.groups["default"] == nil { try await ledger.setGroup("default", multiplier: .one, by: .system) }
+        if state.prices[model] == nil {
+            try await ledger.setPrice(model, Price(input: 2_500, output: 10_000, cachedInput: 1_250), by: .system)
+        }
+        let userID: UserID
+        if let existing = state.usernames["bench"] {
+            userID = existing
+        } else {
+            userID = try await ledger.createUser(UserDraft(username: "bench"), by: .system).user.id
+            _ = try await ledger.credit(userID, amount: 1_000_000_000_000_000, by: .system)
+        }
+        state = await ledger.state
+        if state.users[userID]!.balance <= 0 { _ = try await ledger.credit(userID, amount: 1_000_000_000_000_000, by: .system) }
+        if let token = state.tokens.values.first(where: { $0.owner == userID && !$0.deleted }) {
             return BenchFixture(token: token.id, user: userID)
         }
-        if state.groups["default"] == nil { try await ledger.setGroup("default", multiplier: .one, by: .system) }
-        try await ledger.setPrice(model, Price(input: 2_500, output: 10_000, cachedInput: 1_250), by: .system)
-        let (user, _) = try await ledger.createUser(UserDraft(username: "bench"), by: .system)
-        _ = try await ledger.credit(user.id, amount: 1_000_000_000_000_000, by: .system)
-        let (token, _) = try await ledger.createToken(TokenDraft(name: "bench"), owner: user.id, by: .system)
-        return BenchFixture(token: token.id, user: user.id)
+        let (token, _) = try await ledger.createToken(TokenDraft(name: "bench"), owner: userID, by: .system)
+        return BenchFixture(token: token.id, user: userID)
     }
 }
