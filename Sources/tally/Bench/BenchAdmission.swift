@@ -14,26 +14,18 @@ struct BenchAdmission: AsyncParsableCommand {
 
     func run() async throws {
         await runReporting {
-            var state = LedgerState()
-            var time: Int64 = 1_700_000_000_000
-            func apply(_ event: Event) throws {
-                let (envelope, _) = Envelope.seal(seq: state.seq + 1, time: time, actor: .system, event: event, previous: state.head)
-                try state.apply(envelope)
-                time += 1
-            }
-            let owner = UserID.random()
-            try apply(.groupSet(.bench(name: "default")))
-            try apply(.priceSet(.bench(model: "gpt-4o-mini")))
-            try apply(.channelSet(.bench(model: "gpt-4o-mini")))
-            try apply(.userCreated(.bench(id: owner, username: "owner", group: "default", accessKey: .generate(prefix: "tk-"))))
-            try apply(.balanceCredited(.bench(user: owner, amount: 1_000_000_000)))
+            var ledger = try InMemoryLedger()
+            try ledger.apply(.priceSet(.bench(model: "gpt-4o-mini")))
+            try ledger.apply(.channelSet(.bench(model: "gpt-4o-mini")))
+            try ledger.apply(.balanceCredited(.bench(user: ledger.owner, amount: 1_000_000_000)))
             var keys: [String] = []
             for i in 0..<tokens {
                 let secret = Secret.generate()
                 keys.append(secret.plain)
-                try apply(.tokenCreated(.bench(id: TokenID(raw: UInt64(i + 1)), owner: owner, name: "app-\(i)", secret: secret,
+                try ledger.apply(.tokenCreated(.bench(id: TokenID(raw: UInt64(i + 1)), owner: ledger.owner, name: "app-\(i)", secret: secret,
                                                group: "default", models: ["gpt-4o-mini"])))
             }
+            let state = ledger.state, time = ledger.now
             let ip = IPAddress("127.0.0.1")
             let rates = RateWindows()
             var admitted = 0

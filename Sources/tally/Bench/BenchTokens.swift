@@ -12,19 +12,10 @@ struct BenchTokens: AsyncParsableCommand {
 
     func run() async throws {
         await runReporting {
-            var state = LedgerState()
-            var time: Int64 = 1_700_000_000_000
-            func apply(_ event: Event) throws {
-                let (envelope, _) = Envelope.seal(seq: state.seq + 1, time: time, actor: .system, event: event, previous: state.head)
-                try state.apply(envelope)
-                time += 1
-            }
-            let owner = UserID.random()
-            try apply(.groupSet(.bench(name: "default")))
-            try apply(.userCreated(.bench(id: owner, username: "owner", group: "default", accessKey: .generate(prefix: "tk-"))))
+            var ledger = try InMemoryLedger()
             let before = residentBytes()
             for i in 0..<count {
-                try apply(.tokenCreated(.bench(id: TokenID(raw: UInt64(i + 1)), owner: owner, name: "app-\(i)",
+                try ledger.apply(.tokenCreated(.bench(id: TokenID(raw: UInt64(i + 1)), owner: ledger.owner, name: "app-\(i)",
                                                secret: .generate(), group: "default")))
             }
             let after = residentBytes()
