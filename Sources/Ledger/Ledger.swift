@@ -23,6 +23,8 @@ public actor Ledger {
     /// Request ids sealed but not yet durable (so not yet in `by_request`).
     var undurableRequests: [String: Int] = [:]
     var halted: String?
+    /// Held while this ledger may write; released by `close()` (or the process's exit).
+    var writerLock: WriterLock?
     var eventsSinceSnapshot: UInt64 = 0
     var rejections = RejectionCoalescer()
     public internal(set) var rates = RateWindows()
@@ -31,6 +33,7 @@ public actor Ledger {
     public init(path: String, configuration: LedgerConfiguration = LedgerConfiguration(), logger: Logger,
                 clock: @escaping @Sendable () -> Int64 = LedgerClock.now) throws {
         let store = try LedgerStore(path: path, options: configuration.environment)
+        let lock = configuration.environment.readOnly ? nil : try WriterLock(directory: path)
         let loaded = try Replay.latest(store: store, logger: logger)
         self.store = store
         self.secrets = try SecretStore(store: store, directory: path, create: !configuration.environment.readOnly)
@@ -39,6 +42,7 @@ public actor Ledger {
         self.clock = clock
         self.configuration = configuration
         self.state = loaded
+        self.writerLock = lock
         self.rates = try Replay.recentRates(store: store, state: loaded, now: clock())
     }
 
@@ -46,6 +50,7 @@ public actor Ledger {
     public func close() {
         writer.shutdown()
         halted = halted ?? "the ledger is closed"
+        writerLock = nil
     }
 
     /// The current time for commands, never before the last event's.

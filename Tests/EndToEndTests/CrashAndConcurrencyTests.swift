@@ -15,7 +15,13 @@ import Testing
         let server = try await ServerProcess(data: data)
         let base = server.baseURL
         let key = seeded.key
-        func head() async -> Int { ((try? await HTTP.get(base + "/healthz"))?.json?["seq"] as? Int) ?? 0 }
+        // The durable head, read from the data directory itself (LMDB readers work across processes;
+        // an HTTP probe would queue behind the eight streams in the client's connection pool).
+        func head() async -> UInt64 {
+            var options = EnvironmentOptions()
+            options.readOnly = true
+            return (try? LedgerStore(path: data, options: options).head().seq) ?? 0
+        }
         let before = await head()
         let requests = Task {
             await withTaskGroup(of: Void.self) { group in

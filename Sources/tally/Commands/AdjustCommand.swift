@@ -31,8 +31,6 @@ struct AdjustCommand: AsyncParsableCommand {
         await runReporting {
             let by: EventActor = try actor.map { .user(try parseID($0, as: UserID.self, option: "--actor")) } ?? .system
             _ = try data.openReadOnly()  // refuse a missing directory instead of creating an empty ledger
-            let lock = try WriterLock(directory: data.path)
-            defer { withExtendedLifetime(lock) {} }
             var options = LedgerConfiguration()
             options.snapshotEvery = 0
             let ledger = try Ledger(path: data.path, configuration: options, logger: Logger(label: "tally.adjust"))
