@@ -16,10 +16,12 @@ extension Ledger {
     }
 
     package static func benchSettle(requestID: String, token: TokenID, user: UserID, model: String) -> ChargeSettled {
-        ChargeSettled(requestID: requestID, token: token, user: user, model: model, channel: 0x1234_5678_9ABC_DEF0,
-                      usage: Usage(promptTokens: 1_234, cachedTokens: 256, completionTokens: 321), credits: 3_125,
-                      price: Price(input: 2_500, output: 10_000, cachedInput: 1_250), multiplier: .one,
-                      estimated: false, stream: false, durationMs: 842, status: 200)
+        let usage = Usage(promptTokens: 1_234, cachedTokens: 256, completionTokens: 321)
+        let price = Price(input: 2_500, output: 10_000, cachedInput: 1_250)
+        // Priced by the real formula, so `tally verify` finds a bench log consistent.
+        return ChargeSettled(requestID: requestID, token: token, user: user, model: model, channel: 0x1234_5678_9ABC_DEF0,
+                             usage: usage, credits: PriceMath.credits(for: usage, price: price, multiplier: .one),
+                             price: price, multiplier: .one, estimated: false, stream: false, durationMs: 842, status: 200)
     }
 
     package static func benchReserve(requestID: String, token: TokenID, user: UserID, model: String) -> ChargeReserved {
