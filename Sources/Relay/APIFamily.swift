@@ -1,3 +1,4 @@
+import Ledger
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -29,11 +30,11 @@ public enum APIFamily: String, Sendable {
     }
 
     /// The channel type that speaks this format.
-    var channelKind: String {
+    var channelKind: ChannelKind {
         switch self {
-        case .openai: "openai"
-        case .anthropic: "anthropic"
-        case .gemini: "gemini"
+        case .openai: .openai
+        case .anthropic: .anthropic
+        case .gemini: .gemini
         }
     }
 }

@@ -52,7 +52,7 @@ extension Relay {
 
         let ask = Ledger.AdmissionRequest(token: token.id, requestID: requestID, model: inspection.model,
                                           promptTokens: inspection.promptTokens, maxOutputTokens: inspection.maxOutputTokens,
-                                          stream: inspection.stream)
+                                          stream: inspection.stream, kind: family.channelKind)
         let admission: Ledger.Admission
         do {
             switch try await ledger.admit(ask) {
@@ -64,12 +64,8 @@ extension Relay {
             return .failure(.internalError())
         }
 
-        // Tally forwards without translating formats, so only channels of the caller's family qualify.
-        let channels = admission.channels.filter { $0.kind.description == family.channelKind }
-        guard !channels.isEmpty else {
-            await closeCharge(requestID: requestID, settle: nil, voidReason: "no_route: no \(family.channelKind) channel", channel: nil, status: 503, durationMs: 0)
-            return .failure(RelayFailure(.noRoute(model: inspection.model)))
-        }
+        // The ledger routed by the caller's family (Tally forwards without translating formats).
+        let channels = admission.channels
         return .success(Admitted(requestID: requestID, endpoint: endpoint, token: admission.token, model: inspection.model,
                                  promptEstimate: inspection.promptTokens, stream: inspection.stream,
                                  injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody,

@@ -55,11 +55,11 @@ extension Relay {
         let model = request.uri.queryParameters.get("model") ?? ""
         guard !model.isEmpty else { return try await refuse(.badRequest("Name the model: /v1/realtime?model=…", code: "missing_model")) }
         let ask = Ledger.AdmissionRequest(token: token.id, requestID: requestID, model: model, promptTokens: 0,
-                                          maxOutputTokens: configuration.defaultMaxTokens, stream: true)
+                                          maxOutputTokens: configuration.defaultMaxTokens, stream: true, kind: .openai)
         let channels: [ChannelSet]
         switch try await ledger.admit(ask) {
         case .failure(let failure): return try await refuse(RelayFailure(failure))
-        case .success(let admission): channels = admission.channels.filter { $0.kind == ChannelKind.openai }
+        case .success(let admission): channels = admission.channels
         }
         var random = SystemRandomNumberGenerator()
         guard let channel = ChannelPicker.pick(from: channels, using: &random), let channelKey = try? ledger.channelKey(channel.id) else {

@@ -9,14 +9,18 @@ extension Ledger {
         public var promptTokens: Int64
         public var maxOutputTokens: Int64
         public var stream: Bool
+        /// The caller's wire format; only channels of this type are routes (nil: any).
+        public var kind: ChannelKind?
 
-        public init(token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64, stream: Bool) {
+        public init(token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64, stream: Bool,
+                    kind: ChannelKind? = nil) {
             self.token = token
             self.requestID = requestID
             self.model = model
             self.promptTokens = promptTokens
             self.maxOutputTokens = maxOutputTokens
             self.stream = stream
+            self.kind = kind
         }
     }
 
@@ -42,7 +46,7 @@ extension Ledger {
         let now = now()
         guard let token = state.liveToken(request.token) else { return .failure(.unknownKey) }
         let checked = state.checkAdmission(token: token, model: request.model, promptTokens: request.promptTokens,
-                                           maxOutputTokens: request.maxOutputTokens, rates: rates, now: now)
+                                           maxOutputTokens: request.maxOutputTokens, kind: request.kind, rates: rates, now: now)
         switch checked {
         case .failure(let failure):
             rejections.count(token: token.id, reason: failure.code, atMs: now)
@@ -52,7 +56,7 @@ extension Ledger {
                 let reservation = try await reserve(requestID: request.requestID, token: token.id, model: request.model,
                                                     amount: amount, stream: request.stream)
                 return .success(Admission(reservation: reservation, token: state.tokens[token.id]!,
-                                          channels: state.channels(serving: request.model, group: token.group)))
+                                          channels: state.channels(serving: request.model, group: token.group, kind: request.kind)))
             } catch let rejection as Rejection {
                 switch rejection {
                 case .requestIDReused(let id): return .failure(.duplicateRequestID(id))

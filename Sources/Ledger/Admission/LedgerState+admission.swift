@@ -39,14 +39,14 @@ extension LedgerState {
         prices.keys.filter { mayUse(token, model: $0) }.sorted()
     }
 
-    /// Enabled channels serving `model` for `group`, highest priority first.
-    public func channels(serving model: String, group: String) -> [ChannelSet] {
-        channels.values.filter { $0.serves(model, group: group) }.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+    /// Enabled channels serving `model` for `group` (of `kind`, when given), highest priority first.
+    public func channels(serving model: String, group: String, kind: ChannelKind? = nil) -> [ChannelSet] {
+        channels.values.filter { $0.serves(model, group: group, kind: kind) }.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
     }
 
-    /// Whether any enabled channel serves `model` for `group` (admission's route step; no allocation).
-    public func hasRoute(_ model: String, group: String) -> Bool {
-        channels.values.contains { $0.serves(model, group: group) }
+    /// Whether any enabled channel serves the request (admission's route step; no allocation).
+    public func hasRoute(_ model: String, group: String, kind: ChannelKind? = nil) -> Bool {
+        channels.values.contains { $0.serves(model, group: group, kind: kind) }
     }
 
     /// The most a request may cost: its prompt estimate plus its output limit, priced.
@@ -59,8 +59,10 @@ extension LedgerState {
     /// Steps 7–10 for an authenticated token: model, rate and parallel limits,
     /// credit, and a route. Returns the amount to reserve; the caller asks
     /// `channels(serving:group:)` for the ordered candidates once admitted.
+    /// `kind` is the wire format the caller speaks: Tally forwards without
+    /// translating, so only channels of that type count as a route.
     public func checkAdmission(token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64,
-                               rates: RateWindows, now: Int64) -> Result<Int64, AdmissionFailure> {
+                               kind: ChannelKind? = nil, rates: RateWindows, now: Int64) -> Result<Int64, AdmissionFailure> {
         // Each map is consulted once: this runs for every relay request.
         guard let price = prices[model], let group = groups[token.group], allows(token, group: group, model: model) else {
             return .failure(.modelNotAllowed(model))
@@ -86,14 +88,14 @@ extension LedgerState {
         if let owner = users[token.owner], owner.available < amount {
             return .failure(.insufficientQuota(.balanceExceeded(available: max(0, owner.available), needed: amount)))
         }
-        guard hasRoute(model, group: token.group) else { return .failure(.noRoute(model: model)) }
+        guard hasRoute(model, group: token.group, kind: kind) else { return .failure(.noRoute(model: model)) }
         return .success(amount)
     }
 }
 
 extension ChannelSet {
-    /// Enabled, lists the model, and open to the group.
-    public func serves(_ model: String, group: String) -> Bool {
-        enabled && models.contains(model) && (groups.isEmpty || groups.contains(group))
+    /// Enabled, of the wanted type (if any), lists the model, and open to the group.
+    public func serves(_ model: String, group: String, kind wanted: ChannelKind? = nil) -> Bool {
+        enabled && (wanted == nil || kind == wanted) && models.contains(model) && (groups.isEmpty || groups.contains(group))
     }
 }
