@@ -30,9 +30,11 @@ import Testing
             #expect(try await client.call(.post, "/api/tokens/\(id)/enable", key: f.aliceKey).status == .ok)
             #expect(await admit(key) == nil)
 
-            let soon = RFC3339.format(milliseconds: LedgerClock.now() + 400)
+            // Far enough ahead to still be in the future when a loaded machine handles the PATCH.
+            let expiresAt = LedgerClock.now() + 3000
+            let soon = RFC3339.format(milliseconds: expiresAt)
             #expect(try await client.call(.patch, "/api/tokens/\(id)", key: f.aliceKey, json: #"{"expires_at":"\#(soon)"}"#).status == .ok)
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(max(0, expiresAt - LedgerClock.now() + 100)))
             #expect(await admit(key) == .tokenExpired)
             #expect(try await client.call(.get, "/api/tokens/\(id)", key: f.aliceKey).json?["status"]?.stringValue == "expired")
             #expect(try await client.call(.patch, "/api/tokens/\(id)", key: f.aliceKey, json: #"{"expires_at":null}"#).status == .ok)
