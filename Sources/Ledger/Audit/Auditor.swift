@@ -35,6 +35,12 @@ public struct Auditor: Sendable {
 
     public init() {}
 
+    /// Sized for a log of `events` events (at most one request per two), so the
+    /// per-request maps never rehash while a long log is walked.
+    public init(expectedEvents events: Int) {
+        closed.reserveCapacity(events / 2)
+    }
+
     /// Folds one event into the naive model, recording any broken rule.
     public mutating func observe(_ envelope: Envelope) {
         let seq = envelope.seq

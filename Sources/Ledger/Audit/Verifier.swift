@@ -29,7 +29,7 @@ public enum Verifier {
         var report = Report()
         var expected: UInt64 = 1
         var previous = Hash256.zero
-        var auditor = Auditor()
+        var auditor = Auditor(expectedEvents: (try? store.environment.read { txn in try txn.count(store.events) }) ?? 0)
         var indexes = IndexAudit(store: store)
         var state = LedgerState()
         var replayFailed = false

@@ -39,10 +39,9 @@ extension Envelope {
     /// The chain link: SHA-256 over the previous hash, the sequence number and the canonical bytes.
     static func chainHash(previous: Hash256, seq: UInt64, canonical: some ContiguousBytesProvider) -> Hash256 {
         var hasher = SHA256()
-        var prefix = BinaryWriter(capacity: 40)
-        prefix.hash(previous)
-        prefix.fixed64(seq)
-        hasher.update(data: prefix.bytes)
+        // The 40-byte prefix (previous hash ‖ seq, big-endian) from the stack: this runs once per event in verify.
+        var prefix = (previous.a.bigEndian, previous.b.bigEndian, previous.c.bigEndian, previous.d.bigEndian, seq.bigEndian)
+        withUnsafeBytes(of: &prefix) { hasher.update(bufferPointer: $0) }
         canonical.withBytes { hasher.update(bufferPointer: $0) }
         return Hash256(hasher.finalize())
     }

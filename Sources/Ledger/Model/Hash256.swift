@@ -34,9 +34,14 @@ public struct Hash256: Hashable, Sendable, Comparable {
         self.init(a: words.0, b: words.1, c: words.2, d: words.3)
     }
 
-    /// From a finished SHA-256 digest, without an intermediate array.
+    /// From a finished SHA-256 digest: four unaligned big-endian loads, no array.
     public init(_ digest: SHA256.Digest) {
-        self = digest.withUnsafeBytes { Hash256(bytes: $0) }
+        self = digest.withUnsafeBytes { raw in
+            Hash256(a: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                    b: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                    c: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                    d: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+        }
     }
 
     public var bytes: [UInt8] {
