@@ -30,7 +30,7 @@ extension Relay {
         case .failure(let failure): return failure.response(for: family, requestID: requestID)
         case .success(let found): token = found
         }
-        let models = await ledger.state.models(for: token)
+        let models = await ledger.read { $0.models(for: token) }
         let body: [String: Any]
         if family == .anthropic {
             body = ["data": models.map { ["type": "model", "id": $0, "display_name": $0, "created_at": "1970-01-01T00:00:00Z"] },
@@ -48,8 +48,9 @@ extension Relay {
         case .failure(let failure): return failure.response(for: .openai, requestID: requestID)
         case .success(let found): token = found
         }
-        let state = await ledger.state
-        let ownerAvailable = max(0, state.users[token.owner]?.available ?? 0)
+        let (ownerAvailable, models) = await ledger.read { state in
+            (max(0, state.users[token.owner]?.available ?? 0), state.models(for: token))
+        }
         let available = token.quota.map { min(max(0, $0 - token.used - token.reserved), ownerAvailable) } ?? ownerAvailable
         let body: [String: Any] = [
             "name": token.name,
@@ -57,7 +58,7 @@ extension Relay {
             "used": token.used,
             "available": available,
             "unlimited": token.quota == nil,
-            "models": state.models(for: token),
+            "models": models,
             "expires_at": token.expiresAt.map { rfc3339($0) as Any } ?? NSNull(),
         ]
         return json(body, requestID: requestID)
@@ -70,8 +71,7 @@ extension Relay {
         case .failure(let failure): return failure.response(for: .openai, requestID: requestID)
         case .success(let found): token = found
         }
-        let state = await ledger.state
-        let ownerBalance = max(0, state.users[token.owner]?.balance ?? 0)
+        let ownerBalance = await ledger.read { max(0, $0.users[token.owner]?.balance ?? 0) }
         // The limit a front-end shows is what this token could ever spend: its cap, or the owner's balance plus what it used.
         let limit = Double(token.quota ?? (ownerBalance + token.used)) / Self.creditsPerUSD
         let body: [String: Any] = [

@@ -76,3 +76,14 @@ extension Ledger {
         if !due.isEmpty { try await commit(due.map(Event.relayRejected), by: .relay) }
     }
 }
+
+extension Ledger {
+    /// Runs `body` against the state on the actor and returns only its result.
+    ///
+    /// Prefer this to reading `state` from outside: a copy of the whole state
+    /// held across a suspension makes the actor's next write copy every map it
+    /// touches (copy-on-write), which costs O(tokens) on the relay's path.
+    public func read<T: Sendable>(_ body: @Sendable (LedgerState) -> T) -> T {
+        body(state)
+    }
+}
