@@ -8,7 +8,7 @@ import NIOCore
 enum HealthRoutes {
     static func register<Context: RequestContext>(on router: Router<Context>, ledger: Ledger) {
         router.get("/healthz") { _, _ in
-            let seq = await ledger.state.seq
+            let seq = await ledger.read { $0.seq }
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\",\"seq\":\(seq)}")))
         }

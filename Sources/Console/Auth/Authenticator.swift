@@ -24,14 +24,16 @@ struct Authenticator: Sendable {
     func caller(for request: Request) async throws -> Caller {
         if let header = request.headers[.authorization] {
             guard let key = Authenticator.bearer(header) else { throw APIError.unauthorized }
-            let state = await ledger.state
-            guard let id = state.accessKeys[Hash256(of: key)], let user = state.users[id], user.enabled else { throw APIError.unauthorized }
+            let hash = Hash256(of: key)
+            guard let user = await ledger.read({ state in state.accessKeys[hash].flatMap { state.users[$0] } }), user.enabled else {
+                throw APIError.unauthorized
+            }
             return Caller(user: user, viaSession: false)
         }
         guard let sessionID = Authenticator.sessionID(request), let id = await sessions.user(for: sessionID) else {
             throw APIError.unauthorized
         }
-        guard let user = await ledger.state.users[id], user.enabled else { throw APIError.unauthorized }
+        guard let user = await ledger.read({ $0.users[id] }), user.enabled else { throw APIError.unauthorized }
         if request.method != .get, request.method != .head, request.headers[Authenticator.csrfHeader] != "1" {
             throw APIError(.forbidden, code: "csrf_required", "Requests signed in with the dashboard cookie must send the header X-Tally-CSRF: 1.")
         }

@@ -46,8 +46,7 @@ struct AuthController: Sendable {
             error.headers[.retryAfter] = String(wait)
             throw error
         }
-        let state = await core.ledger.state
-        let user = state.usernames[username].flatMap { state.users[$0] }
+        let user = await core.ledger.read { state in state.usernames[username].flatMap { state.users[$0] } }
         var hash: String?
         if let user { hash = try await core.ledger.secrets.passwordHash(user: user.id) }
         let verified = try await core.passwords.verify(password, hash: hash)

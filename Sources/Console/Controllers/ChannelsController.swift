@@ -12,7 +12,7 @@ struct ChannelsController: Sendable {
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/channels", .admin) { _, _, _ in
-            let channels = await core.ledger.state.channels.values.sorted { ($0.priority, $1.name) > ($1.priority, $0.name) }
+            let channels = await core.ledger.read { state in state.channels.values.sorted { ($0.priority, $1.name) > ($1.priority, $0.name) } }
             var rows: [JSONValue] = []
             for channel in channels { rows.append(await render(channel)) }
             return JSONResponse.list(rows, next: nil)
@@ -63,7 +63,7 @@ struct ChannelsController: Sendable {
     }
 
     private func find(_ text: String) async throws -> ChannelSet {
-        guard let id = ChannelID(text), let channel = await core.ledger.state.channels[id] else {
+        guard let id = ChannelID(text), let channel = await core.ledger.read({ $0.channels[id] }) else {
             throw APIError.notFound("channel \(JSONBody.printable(text))")
         }
         return channel

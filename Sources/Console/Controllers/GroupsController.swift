@@ -10,14 +10,14 @@ struct GroupsController: Sendable {
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/groups", .admin) { _, _, _ in
-            let groups = await core.ledger.state.groups.values.sorted { $0.name < $1.name }
+            let groups = await core.ledger.read { state in state.groups.values.sorted { $0.name < $1.name } }
             return JSONResponse.list(groups.map(Render.group), next: nil)
         }
         routes.on(.get, "/api/groups/{name}") { _, context, caller in
             let name = context.parameter("name")
             // Users may read their own group (its limits apply to them).
             guard caller.isAdmin || name == caller.user.group else { throw APIError.adminOnly }
-            guard let group = await core.ledger.state.groups[name] else { throw APIError.notFound("group \(JSONBody.printable(name))") }
+            guard let group = await core.ledger.read({ $0.groups[name] }) else { throw APIError.notFound("group \(JSONBody.printable(name))") }
             return JSONResponse.make(Render.group(group))
         }
         routes.on(.put, "/api/groups/{name}", .admin) { request, context, caller in
@@ -25,7 +25,7 @@ struct GroupsController: Sendable {
             let multiplier = try GroupsController.multiplier(body)
             let models = try body.notNull("models", body.strings("models")) ?? []
             let name = context.parameter("name")
-            let existed = await core.ledger.state.groups[name] != nil
+            let existed = await core.ledger.read { $0.groups[name] != nil }
             let group = try await core.ledger.setGroup(name, multiplier: multiplier, models: models,
                                                        rpm: try GroupsController.limit(body, "rpm"), tpm: try GroupsController.limit(body, "tpm"),
                                                        by: caller.actor)

@@ -8,19 +8,19 @@ struct PricesController: Sendable {
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/prices", .admin) { _, _, _ in
-            let prices = await core.ledger.state.prices.sorted { $0.key < $1.key }
+            let prices = await core.ledger.read { state in state.prices.sorted { $0.key < $1.key } }
             return JSONResponse.list(prices.map { Render.price(model: $0.key, $0.value) }, next: nil)
         }
         routes.on(.get, "/api/prices/{model}", .admin) { _, context, _ in
             let model = context.parameter("model")
-            guard let price = await core.ledger.state.prices[model] else { throw APIError.notFound("price for \(JSONBody.printable(model))") }
+            guard let price = await core.ledger.read({ $0.prices[model] }) else { throw APIError.notFound("price for \(JSONBody.printable(model))") }
             return JSONResponse.make(Render.price(model: model, price))
         }
         routes.on(.put, "/api/prices/{model}", .admin) { request, context, caller in
             let body = try await JSONBody.read(request, allowed: ["input", "output", "cached_input", "per_request"])
             let price = try PricesController.price(body)
             let model = context.parameter("model")
-            let existed = await core.ledger.state.prices[model] != nil
+            let existed = await core.ledger.read { $0.prices[model] != nil }
             try await core.ledger.setPrice(model, price, by: caller.actor)
             return JSONResponse.make(Render.price(model: model, price), status: existed ? .ok : .created)
         }

@@ -14,9 +14,9 @@ struct PricingController: Sendable {
             try query.only(["group"])
             let name = query.string("group") ?? caller.user.group
             guard caller.isAdmin || name == caller.user.group else { throw APIError.adminOnly }
-            let state = await core.ledger.state
-            guard let group = state.groups[name] else { throw APIError.notFound("group \(JSONBody.printable(name))") }
-            let rows = state.prices
+            let (found, prices) = await core.ledger.read { state in (state.groups[name], state.prices) }
+            guard let group = found else { throw APIError.notFound("group \(JSONBody.printable(name))") }
+            let rows = prices
                 .filter { group.models.isEmpty || group.models.contains($0.key) }
                 .sorted { $0.key < $1.key }
                 .map { model, price in PricingController.row(model: model, price: price, multiplier: group.multiplier) }

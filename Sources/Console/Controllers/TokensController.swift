@@ -45,7 +45,7 @@ struct TokensController: Sendable {
     /// The live token `text` names if the caller may see it, else 404.
     private func visible(_ text: String, _ caller: Caller) async throws -> TokenState {
         guard let id = TokenID(text) else { throw APIError.notFound("token \(JSONBody.printable(text))") }
-        return try await core.ledger.state.token(id, visibleTo: caller.id)
+        return try await core.ledger.read { state in Result { () throws(Rejection) in try state.token(id, visibleTo: caller.id) } }.get()
     }
 
     private func list(_ request: Request, _ caller: Caller) async throws -> Response {
@@ -89,7 +89,7 @@ struct TokensController: Sendable {
         let body = try await JSONBody.read(request, allowed: TokensController.fields.union(["user"]))
         var owner = caller.id
         if let text = try body.notNull("user", body.string("user")) {
-            guard let id = UserID(text), await core.ledger.state.users[id] != nil else { throw APIError.invalid("user", "no such user") }
+            guard let id = UserID(text), await core.ledger.read({ $0.users[id] != nil }) else { throw APIError.invalid("user", "no such user") }
             guard caller.isAdmin || id == caller.id else { throw APIError(.forbidden, code: "forbidden", "Only administrators may create tokens for other users.", field: "user") }
             owner = id
         }

@@ -28,7 +28,7 @@ struct UsersController: Sendable {
     }
 
     private func find(_ text: String) async throws -> UserState {
-        guard let id = UserID(text), let user = await core.ledger.state.users[id] else { throw APIError.notFound("user \(JSONBody.printable(text))") }
+        guard let id = UserID(text), let user = await core.ledger.read({ $0.users[id] }) else { throw APIError.notFound("user \(JSONBody.printable(text))") }
         return user
     }
 
@@ -64,9 +64,9 @@ struct UsersController: Sendable {
         let password = try body.notNull("password", body.string("password"))
         // Everything is checked before the first event, so a bad password appends nothing.
         if let password { try Passwords.check(password) }
-        let state = await core.ledger.state
-        if state.usernames[username] != nil { throw APIError(.conflict, code: "conflict", "username \(username) is taken") }
-        if state.groups[group] == nil { throw APIError.invalid("group", "group \(JSONBody.printable(group)) does not exist") }
+        let (taken, groupExists) = await core.ledger.read { state in (state.usernames[username] != nil, state.groups[group] != nil) }
+        if taken { throw APIError(.conflict, code: "conflict", "username \(username) is taken") }
+        if !groupExists { throw APIError.invalid("group", "group \(JSONBody.printable(group)) does not exist") }
         var hash: String?
         if let password { hash = try await core.passwords.hash(password) }
         let (user, accessKey) = try await core.ledger.createUser(UserDraft(username: username, role: role, group: group), by: caller.actor)
@@ -97,7 +97,7 @@ struct UsersController: Sendable {
         }
         if let hash {
             try await core.ledger.setPasswordHash(user.id, hash: hash, by: caller.actor)
-            updated = await core.ledger.state.users[user.id] ?? updated
+            updated = await core.ledger.read { [id = user.id] in $0.users[id] } ?? updated
         }
         if hash != nil || patch.enabled == false { await core.sessions.removeAll(of: user.id) }
         guard case .object(var members) = Render.user(updated) else { preconditionFailure("a user renders as an object") }
