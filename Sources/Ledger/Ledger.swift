@@ -12,8 +12,8 @@ import Logging
 /// what lets the writer gather them into one transaction. If a commit fails the
 /// state is ahead of the disk, so the ledger halts (fails closed) until restart.
 public actor Ledger {
-    public let store: LedgerStore
-    public let secrets: SecretStore
+    public nonisolated let store: LedgerStore
+    public nonisolated let secrets: SecretStore
     let writer: LogWriter
     let logger: Logger
     let clock: @Sendable () -> Int64

@@ -54,11 +54,10 @@ import Testing
     @Test func exportsOneHundredThousandRowsInBoundedChunks() async throws {
         let f = try await Fixture.make()
         try await Self.generate(f, count: Self.rows)
-        let state = await f.ledger.state
         for csv in [true] {
             let totals = CountingWriter.Totals()
-            let body = LogExport.body(store: await f.ledger.store, filter: LogFilter(), state: state, csv: csv,
-                                      chunk: LogsController.exportChunk, logger: Logger(label: "test"))
+            let body = await LogExport.body(ledger: f.ledger, filter: LogFilter(), csv: csv,
+                                            chunk: LogsController.exportChunk, logger: Logger(label: "test"))
             try await body.write(CountingWriter(totals: totals))
             #expect(totals.finished)
             #expect(totals.lines == Self.rows + (csv ? 1 : 0))

@@ -103,7 +103,7 @@ import Testing
         for _ in 0..<40 { _ = try await f.settle(token: f.aliceToken) }
         var filter = LogFilter()
         filter.model = "gpt-other"
-        let store = await f.ledger.store
+        let store = f.ledger.store
         var before: UInt64? = nil
         var pages = 0
         var found: [String] = []

@@ -80,7 +80,7 @@ import Testing
             }
             let state = await ledger.state
             #expect(state.tokens[token.id]!.used == 3 * Limits.credits)
-            let store = await ledger.store
+            let store = ledger.store
             #expect(try fullReplay(store) == state)
         }
     }
@@ -123,7 +123,7 @@ import Testing
             #expect(state.seq == start + 2_000)
             let total: Int64 = 2_000 * 2_001 / 2  // typed: Int64? == untyped literal arithmetic misleads #expect
             #expect(state.users[alice]?.balance == total)
-            let store = await ledger.store
+            let store = ledger.store
             #expect(try verifyChain(store) == state.seq)
             #expect(try fullReplay(store) == state)
         }

@@ -67,7 +67,7 @@ import Testing
             let afterFirst = await f.ledger.state
             f.clock.advance(byMs: 1_000)
             _ = try await f.ledger.credit(f.alice, amount: 2, by: .system)
-            let store = await f.ledger.store
+            let store = f.ledger.store
             #expect(try fullReplay(store, until: .time(t0 + 1_000)) == afterFirst)
             #expect(try fullReplay(store, until: .time(t0 + 1_999)) == afterFirst)
             #expect(try fullReplay(store, until: .time(t0 + 2_000)) == (await f.ledger.state))
@@ -90,7 +90,7 @@ import Testing
             for _ in 0..<5 { _ = await ledger.authenticate(key: "sk-" + String(repeating: "x", count: 48), clientIP: nil) }
             let before = await ledger.state.seq
             try await ledger.maintain(flushEverything: true)
-            let events = try allEnvelopes(await ledger.store).filter { $0.seq > before }.compactMap { envelope -> RelayRejected? in
+            let events = try allEnvelopes(ledger.store).filter { $0.seq > before }.compactMap { envelope -> RelayRejected? in
                 if case .relayRejected(let e) = envelope.event { e } else { nil }
             }
             #expect(events.map(\.count).sorted() == [7, 50])

@@ -27,7 +27,7 @@ import Testing
         let (user, _) = try await ledger.createUser(UserDraft(username: "filler"), by: .system)
         try await Self.fill(ledger, user: user.id, count: 4_000)  // ~2.5 MB of events and indexes
         let state = await ledger.state
-        let store = await ledger.store
+        let store = ledger.store
         #expect(store.environment.mapSize > 1 << 20)
         #expect(try verifyChain(store) == state.seq)
         #expect(try fullReplay(store) == state)
@@ -55,7 +55,7 @@ import Testing
             }
             // Halted: every further command is refused, nothing more is written.
             await #expect(throws: LogError.self) { _ = try await ledger.credit(user.id, amount: 1, by: .system) }
-            let store = await ledger.store
+            let store = ledger.store
             durable = try fullReplay(store)
             #expect(try verifyChain(store) == durable?.seq)
             #expect(await ledger.state.seq > durable!.seq)  // memory ran ahead of the disk
@@ -78,7 +78,7 @@ import Testing
             _ = try await f.ledger.credit(f.alice, amount: 1, by: .system)
             f.clock.advance(byMs: -5_000)
             _ = try await f.ledger.credit(f.alice, amount: 1, by: .system)
-            let times = try allEnvelopes(await f.ledger.store).map(\.time)
+            let times = try allEnvelopes(f.ledger.store).map(\.time)
             #expect(times == times.sorted())
             #expect(times.last == TestClock.start + 10_000)
         }
@@ -95,7 +95,7 @@ import Testing
             try await ledger.setGroup("default", multiplier: .one, by: .system)
             let (user, _) = try await ledger.createUser(UserDraft(username: "u"), by: .system)
             for _ in 0..<45 { _ = try await ledger.credit(user.id, amount: 1, by: .system) }
-            let store = await ledger.store
+            let store = ledger.store
             let snapshots = try Snapshots.list(store: store)
             #expect(snapshots.count == 2, "kept \(snapshots)")
             #expect(snapshots.last.map { $0 >= 40 } == true, "newest snapshot \(String(describing: snapshots.last))")

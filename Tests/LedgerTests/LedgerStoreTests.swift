@@ -53,7 +53,7 @@ import Testing
             let (token, _) = try await f.token()
             _ = try await ledger.reserve(requestID: "req-index", token: token.id, model: Fixture.model, amount: 3, stream: false)
             _ = try await ledger.settle(requestID: "req-index", outcome: Outcome(usage: Usage(promptTokens: 1)))
-            let store = await ledger.store
+            let store = ledger.store
             let envelopes = try allEnvelopes(store)
             func indexed(_ db: Database, _ owner: UInt64) throws -> [UInt64] {
                 try store.environment.read { txn throws in
@@ -83,8 +83,8 @@ import Testing
             let stored = try await f.ledger.setChannel(channel, key: key, by: .system)
             #expect(stored.baseURL == "https://api.test/v1")  // trailing slashes trimmed
             #expect(try f.ledger.channelKey(channel.id) == key)
-            #expect(await f.ledger.secrets.hasKey(channel: channel.id))
-            let store = await f.ledger.store
+            #expect(f.ledger.secrets.hasKey(channel: channel.id))
+            let store = f.ledger.store
             let raw = try store.environment.read { txn throws in
                 try txn.withCursor(store.events) { cursor throws in
                     var all: [UInt8] = []

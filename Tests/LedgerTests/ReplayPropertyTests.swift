@@ -121,7 +121,7 @@ import Testing
         }
         let live = await ledger.state
         #expect(live.pending.isEmpty)
-        let store = await ledger.store
+        let store = ledger.store
         #expect(try fullReplay(store) == live)
         #expect(try verifyChain(store) == live.seq)
         checkInvariants(live)

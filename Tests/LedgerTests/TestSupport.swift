@@ -167,7 +167,7 @@ enum Refusal: Sendable, CustomStringConvertible {
 func expectRefusal(_ expected: Refusal, _ ledger: Ledger, sourceLocation: SourceLocation = #_sourceLocation,
                    _ body: () async throws -> Void) async throws {
     let before = await ledger.state
-    let store = await ledger.store
+    let store = ledger.store
     let durableBefore = try store.head()
     do {
         try await body()

@@ -13,7 +13,7 @@ import Testing
             let state = await f.ledger.state
             #expect(state.token(bySecret: Hash256(of: key), at: f.clock.now)?.id == token.id)
             // The log holds no trace of the key's secret part.
-            let logged = try allEnvelopes(await f.ledger.store).map { "\($0.event)" }.joined()
+            let logged = try allEnvelopes(f.ledger.store).map { "\($0.event)" }.joined()
             #expect(!logged.contains(String(key.dropFirst(3))))
         }
     }

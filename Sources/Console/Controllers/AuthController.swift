@@ -48,7 +48,7 @@ struct AuthController: Sendable {
         }
         let user = await core.ledger.read { state in state.usernames[username].flatMap { state.users[$0] } }
         var hash: String?
-        if let user { hash = try await core.ledger.secrets.passwordHash(user: user.id) }
+        if let user { hash = try core.ledger.secrets.passwordHash(user: user.id) }
         let verified = try await core.passwords.verify(password, hash: hash)
         guard verified, let user, user.enabled else {
             await core.limiter.recordFailure(keys)
@@ -78,7 +78,7 @@ struct AuthController: Sendable {
             error.headers[.retryAfter] = String(wait)
             throw error
         }
-        let stored = try await core.ledger.secrets.passwordHash(user: caller.id)
+        let stored = try core.ledger.secrets.passwordHash(user: caller.id)
         guard try await core.passwords.verify(current, hash: stored) else {
             await core.limiter.recordFailure(keys)
             throw APIError.invalid("current_password", "is not your current password")

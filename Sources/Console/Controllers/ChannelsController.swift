@@ -59,7 +59,7 @@ struct ChannelsController: Sendable {
     }
 
     private func render(_ channel: ChannelSet) async -> JSONValue {
-        Render.channel(channel, keySet: await core.ledger.secrets.hasKey(channel: channel.id))
+        Render.channel(channel, keySet: core.ledger.secrets.hasKey(channel: channel.id))
     }
 
     private func find(_ text: String) async throws -> ChannelSet {

@@ -14,7 +14,7 @@ struct EventsController: Sendable {
             try query.only(["after", "limit", "cursor"])
             let after = try query.uint("after") ?? query.uint("cursor") ?? 0
             let limit = try query.int("limit", default: 100, range: 1...1000)
-            let store = await core.ledger.store
+            let store = core.ledger.store
             let envelopes: [Envelope] = try store.environment.read { txn in
                 try txn.withCursor(store.events) { cursor in
                     var out: [Envelope] = []

@@ -18,10 +18,10 @@ struct LogsController: Sendable {
             let filter = try LogFilter(query: query, caller: caller)
             let limit = try query.int("limit", default: 50, range: 1...500)
             let before = try query.uint("cursor")
-            let state = await core.ledger.state
-            try checkTokenVisible(filter, caller, state)
-            let page = try LogScan.page(store: await core.ledger.store, filter: filter, before: before, limit: limit)
-            return JSONResponse.list(page.entries.map { LogRow($0, state: state).json }, next: page.next.map { String($0) })
+            try await checkTokenVisible(filter, caller)
+            let page = try LogScan.page(store: core.ledger.store, filter: filter, before: before, limit: limit)
+            let names = await LogNames.of(page.entries, in: core.ledger)
+            return JSONResponse.list(page.entries.map { LogRow($0, names: names).json }, next: page.next.map { String($0) })
         }
         routes.on(.get, "/api/logs/export") { request, _, caller in
             let query = Query(request)
@@ -29,10 +29,9 @@ struct LogsController: Sendable {
             let filter = try LogFilter(query: query, caller: caller)
             let format = query.string("format") ?? "csv"
             guard format == "csv" || format == "jsonl" else { throw APIError.badRequest("format: must be csv or jsonl.", field: "format") }
-            let state = await core.ledger.state
-            try checkTokenVisible(filter, caller, state)
-            let body = LogExport.body(store: await core.ledger.store, filter: filter, state: state, csv: format == "csv",
-                                      chunk: LogsController.exportChunk, logger: core.logger)
+            try await checkTokenVisible(filter, caller)
+            let body = await LogExport.body(ledger: core.ledger, filter: filter, csv: format == "csv",
+                                            chunk: LogsController.exportChunk, logger: core.logger)
             let stamp = RFC3339.day(milliseconds: core.now())
             return Response(status: .ok, headers: [
                 .contentType: format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
@@ -43,8 +42,8 @@ struct LogsController: Sendable {
     }
 
     /// A user's `?token=` of someone else's token answers 404, as the token itself would.
-    private func checkTokenVisible(_ filter: LogFilter, _ caller: Caller, _ state: LedgerState) throws {
+    private func checkTokenVisible(_ filter: LogFilter, _ caller: Caller) async throws {
         guard let token = filter.token, !caller.isAdmin else { return }
-        guard let found = state.tokens[token], found.owner == caller.id else { throw APIError.notFound("token \(token)") }
+        guard await core.ledger.read({ $0.tokens[token]?.owner }) == caller.id else { throw APIError.notFound("token \(token)") }
     }
 }

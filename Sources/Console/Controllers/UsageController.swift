@@ -42,7 +42,7 @@ struct UsageController: Sendable {
             var totals: [Key: Totals] = [:]
             var before: UInt64? = state.seq + 1
             while let cursor = before {
-                let page = try LogScan.page(store: await core.ledger.store, filter: filter, before: cursor, limit: UsageController.chunk)
+                let page = try LogScan.page(store: core.ledger.store, filter: filter, before: cursor, limit: UsageController.chunk)
                 for entry in page.entries { UsageController.add(entry, to: &totals) }
                 before = page.next
             }

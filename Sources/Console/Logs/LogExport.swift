@@ -8,8 +8,9 @@ import Logging
 /// per read transaction, each chunk rendered and written before the next is
 /// read: memory holds one chunk, never the log.
 enum LogExport {
-    static func body(store: LedgerStore, filter: LogFilter, state: LedgerState, csv: Bool, chunk: Int, logger: Logger) -> ResponseBody {
-        let head = state.seq + 1
+    static func body(ledger: Ledger, filter: LogFilter, csv: Bool, chunk: Int, logger: Logger) async -> ResponseBody {
+        let head = await ledger.read { $0.seq } + 1
+        let store = ledger.store
         return ResponseBody { writer in
             if csv {
                 try await writer.write(ByteBuffer(string: LogRow.columns.joined(separator: ",") + "\r\n"))
@@ -19,10 +20,11 @@ enum LogExport {
             while let cursor = before {
                 let page = try LogScan.page(store: store, filter: filter, before: cursor, limit: chunk)
                 if !page.entries.isEmpty {
+                    let names = await LogNames.of(page.entries, in: ledger)
                     var bytes: [UInt8] = []
                     bytes.reserveCapacity(page.entries.count * 256)
                     for entry in page.entries {
-                        let row = LogRow(entry, state: state)
+                        let row = LogRow(entry, names: names)
                         if csv {
                             bytes.append(contentsOf: Array(row.csv.utf8))
                             bytes.append(contentsOf: [0x0D, 0x0A])

@@ -1,7 +1,7 @@
 import Ledger
 
 /// A log entry as the API shows it: SPEC §4's log row plus `type`, `seq`,
-/// `user_id` and `reason`. Rendered against a state snapshot for names only
+/// `user_id` and `reason`. Rendered with the page's `LogNames` for names only
 /// (token and channel names); every number comes from the event itself, so
 /// history never depends on today's configuration.
 struct LogRow {
@@ -11,7 +11,7 @@ struct LogRow {
 
     let values: [JSONValue]
 
-    init(_ entry: LogEntry, state: LedgerState) {
+    init(_ entry: LogEntry, names: LogNames) {
         let envelope = entry.envelope
         let type: String
         var user: UserID?, token: TokenID?, channel: UInt64 = 0
@@ -40,10 +40,10 @@ struct LogRow {
             .optional(envelope.event.requestID) { .string($0) },
             .optional(user) { .string($0.description) },
             .optional(token) { .string($0.description) },
-            .optional(token.flatMap { state.tokens[$0]?.name }) { .string($0) },
+            .optional(token.flatMap { names.tokens[$0] }) { .string($0) },
             .optional(entry.model) { .string($0) },
             .optional(channelID) { .string($0.description) },
-            .optional(channelID.flatMap { state.channels[$0]?.name }) { .string($0) },
+            .optional(channelID.flatMap { names.channels[$0] }) { .string($0) },
             .int(usage.promptTokens),
             .int(usage.cachedTokens),
             .int(usage.completionTokens),

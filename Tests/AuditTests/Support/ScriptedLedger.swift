@@ -27,7 +27,7 @@ struct ScriptedLedger {
         configuration.snapshotEvery = snapshotEvery
         configuration.environment.mapSize = 64 << 20
         ledger = try Ledger(path: directory, configuration: configuration, logger: Logger(label: "test"), clock: clock.function)
-        store = await ledger.store
+        store = ledger.store
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }

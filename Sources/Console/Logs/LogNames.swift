@@ -1,0 +1,25 @@
+import Ledger
+
+/// The token and channel names a page of log rows shows, read from the ledger
+/// for just that page. Rows never hold the whole state: a copy of it kept
+/// across a suspension (an export streams for minutes) would make the actor's
+/// next write copy every map it touches.
+struct LogNames: Sendable {
+    var tokens: [TokenID: String] = [:]
+    var channels: [ChannelID: String] = [:]
+
+    static func of(_ entries: [LogEntry], in ledger: Ledger) async -> LogNames {
+        let tokenIDs = Set(entries.compactMap { $0.envelope.event.tokenID })
+        let channelIDs = Set(entries.compactMap { entry -> ChannelID? in
+            switch entry.envelope.event {
+            case .chargeSettled(let e) where e.channel != 0: ChannelID(raw: e.channel)
+            case .chargeVoided(let e) where e.channel != 0: ChannelID(raw: e.channel)
+            default: nil
+            }
+        })
+        return await ledger.read { state in
+            LogNames(tokens: Dictionary(uniqueKeysWithValues: tokenIDs.compactMap { id in state.tokens[id].map { (id, $0.name) } }),
+                     channels: Dictionary(uniqueKeysWithValues: channelIDs.compactMap { id in state.channels[id].map { (id, $0.name) } }))
+        }
+    }
+}
