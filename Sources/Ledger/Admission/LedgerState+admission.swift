@@ -51,9 +51,13 @@ extension LedgerState {
 
     /// The most a request may cost: its prompt estimate plus its output limit, priced.
     public func maximumCost(token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64) -> Int64 {
-        let price = prices[model] ?? Price()
-        let multiplier = groups[token.group]?.multiplier ?? .one
-        return PriceMath.credits(for: Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens), price: price, multiplier: multiplier)
+        LedgerState.reservation(price: prices[model] ?? Price(), multiplier: groups[token.group]?.multiplier ?? .one,
+                                promptTokens: promptTokens, maxOutputTokens: maxOutputTokens)
+    }
+
+    /// The reservation formula itself, shared by `maximumCost` and admission (which already holds price and group).
+    static func reservation(price: Price, multiplier: Multiplier, promptTokens: Int64, maxOutputTokens: Int64) -> Int64 {
+        PriceMath.credits(for: Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens), price: price, multiplier: multiplier)
     }
 
     /// Steps 7–10 for an authenticated token: model, rate and parallel limits,
@@ -77,8 +81,8 @@ extension LedgerState {
             }
         }
         if let maxParallel = token.maxParallel, token.inFlight >= maxParallel { return .failure(.tooManyParallel(limit: maxParallel)) }
-        let amount = PriceMath.credits(for: Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens), price: price,
-                                       multiplier: group.multiplier)
+        let amount = LedgerState.reservation(price: price, multiplier: group.multiplier, promptTokens: promptTokens,
+                                             maxOutputTokens: maxOutputTokens)
         if let quota = token.quota {
             let remaining = quota - token.used - token.reserved
             if remaining < amount || quota <= token.used {
