@@ -52,6 +52,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Strict JSON (duplicate keys refused, bounded depth) with the members' byte ranges: every body Tally reads.
+        .target(
+            name: "TallyJSON",
+            swiftSettings: swiftSettings
+        ),
+        // What several test targets share: closing a charge by request id, as a test script does.
+        .target(
+            name: "LedgerTesting",
+            dependencies: ["Ledger"],
+            path: "Tests/Support/LedgerTesting",
+            swiftSettings: swiftSettings
+        ),
         // A deterministic provider speaking the OpenAI, Anthropic and Gemini wire formats.
         .target(
             name: "MockUpstream",
@@ -65,7 +77,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "Ledger",
+                "Ledger", "TallyJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -79,7 +91,7 @@ let package = Package(
         .target(
             name: "Console",
             dependencies: [
-                "Ledger",
+                "Ledger", "TallyJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "LedgerTests",
             dependencies: [
-                "Ledger", "LMDB",
+                "Ledger", "LMDB", "LedgerTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
@@ -132,13 +144,13 @@ let package = Package(
         // Audit commands and the auditor model: tamper, replay-until, reconcile, statements.
         .testTarget(
             name: "AuditTests",
-            dependencies: ["Ledger", "LMDB", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Ledger", "LMDB", "LedgerTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ConsoleTests",
             dependencies: [
-                "Console", "Ledger", "LMDB",
+                "Console", "Ledger", "LMDB", "LedgerTesting", "TallyJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -159,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RelayTests",
-            dependencies: ["Relay", "Ledger"],
+            dependencies: ["Relay", "Ledger", "TallyJSON"],
             swiftSettings: swiftSettings
         ),
         // Drives the real `tally` binary over loopback against the mock upstream.

@@ -35,6 +35,18 @@ public struct Console: Sendable {
         routes.fallback()
         DashboardFiles.load(logger: core.logger).register(on: router)
     }
+
+    /// Nil when `request` is signed in as an administrator, exactly as the
+    /// management API decides it (access key, or session cookie); otherwise
+    /// the API's 401 or 403 answer. The server keeps `/metrics` behind it.
+    public func refusalUnlessAdmin(_ request: Request) async -> Response? {
+        do {
+            guard try await core.authenticator.caller(for: request).isAdmin else { return APIError.adminOnly.response }
+            return nil
+        } catch {
+            return APIRoutes<BasicRequestContext>.render(error, core: core, request: request)
+        }
+    }
 }
 
 /// Knobs with their reasons; the defaults are what `tally serve` runs with.
@@ -46,6 +58,9 @@ public struct ConsoleConfiguration: Sendable {
     public var sessionLifetimeMs: Int64 = 12 * 3600 * 1000
     /// Mark the session cookie `Secure`; turn on when Tally is served over HTTPS.
     public var secureCookies = false
+    /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`, shared
+    /// with the relay), so sign-ins are limited per real client address.
+    public var trustedProxies: [IPRule] = []
     public var clock: @Sendable () -> Int64 = LedgerClock.now
 
     public init() {}

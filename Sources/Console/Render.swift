@@ -1,3 +1,4 @@
+import TallyJSON
 import Ledger
 
 /// The JSON shapes of SPEC §4 (and the dashboard's `api.js`), in one place.
@@ -69,6 +70,7 @@ enum Render {
             ("output", perRequest ? .null : .int(price.output)),
             ("cached_input", perRequest ? .null : .int(price.cachedInput)),
             ("per_request", .optional(price.perRequest) { .int($0) }),
+            ("max_output", .optional(price.maxOutput) { .int($0) }),
         ]
     }
 

@@ -1,67 +1,83 @@
 import LMDB
 
-/// The two-phase charge, as the relay drives it. Each request id gets one
-/// reservation and exactly one closing event; a retry with identical content
-/// answers the original, different content is refused (as Stripe and
-/// TigerBeetle treat idempotency keys).
+/// The two-phase charge, as the relay drives it. One request id is one
+/// request: an id that already has a reservation or a charge is refused, and
+/// only the holder of a reservation (the `Reservation` that `reserve` returned,
+/// whose sequence number is unique) can close it. A repeated close with the
+/// same handle and content answers the original, so a retry after an
+/// ambiguous failure is safe.
 extension Ledger {
     /// Phase 1: holds `amount` against the token and its owner; durable on return.
+    /// Refuses (`requestIDReused`) any id that was ever reserved.
     public func reserve(requestID: String, token: TokenID, model: String, amount: Int64, stream: Bool) async throws -> Reservation {
-        if let open = state.pending[requestID] {
-            guard open.token == token, open.model == model, open.amount == amount, open.stream == stream else {
-                throw Rejection.requestIDReused(requestID)
-            }
-            try await waitUntilDurable(requestID)
-            return open
-        }
-        guard undurableRequests[requestID] == nil, try storedEvents(requestID: requestID).isEmpty else {
-            throw Rejection.requestIDReused(requestID)
-        }
+        try refuseKnownRequestID(requestID)
+        return try await commitReservation(requestID: requestID, token: token, model: model, amount: amount, stream: stream)
+    }
+
+    /// The reservation itself, for a caller that has just refused known ids.
+    func commitReservation(requestID: String, token: TokenID, model: String, amount: Int64, stream: Bool) async throws -> Reservation {
         let now = now()
         try await run(by: .relay) { state throws(Rejection) in
             try state.reserve(requestID: requestID, token: token, model: model, amount: amount, stream: stream, now: now)
         }
-        rates.record(token: token, atMs: now, requests: 1, tokens: 0)
-        return state.pending[requestID]!
+        guard let reservation = state.pending[requestID] else {
+            // Durable, but closed already: only its own holder could have, and it has not got the handle yet.
+            throw Rejection.alreadyResolved(requestID)
+        }
+        return reservation
+    }
+
+    /// Throws `requestIDReused` when `requestID` has a reservation or a charge,
+    /// open, in flight to disk, or durable. Synchronous on the actor, so the
+    /// check and the reservation that follows it are one step.
+    func refuseKnownRequestID(_ requestID: String) throws {
+        guard state.pending[requestID] == nil, undurableRequests[requestID] == nil, try storedEvents(requestID: requestID).isEmpty else {
+            throw Rejection.requestIDReused(requestID)
+        }
     }
 
     /// Phase 2: charges what `outcome` reports at today's price.
-    public func settle(requestID: String, outcome: Outcome) async throws -> ChargeSettled {
-        guard state.pending[requestID] != nil else {
-            try await waitUntilDurable(requestID)
-            return try resolvedBefore(requestID) { event in
+    public func settle(_ reservation: Reservation, outcome: Outcome) async throws -> ChargeSettled {
+        guard isOpen(reservation) else {
+            try await waitUntilDurable(reservation.requestID)
+            return try resolvedBefore(reservation) { event in
                 guard case .chargeSettled(let settled) = event, settled.usage == outcome.usage,
                       settled.estimated == outcome.estimated, settled.status == outcome.status else { return nil }
                 return settled
             }
         }
-        guard let envelope = try await run(by: .relay, { state throws(Rejection) in try state.settle(requestID: requestID, outcome: outcome) }),
-              case .chargeSettled(let settled) = envelope.event else { preconditionFailure("settle yields charge.settled") }
-        rates.record(token: settled.token, atMs: envelope.time, requests: 0, tokens: settled.usage.promptTokens + settled.usage.completionTokens)
+        let envelope = try await run(by: .relay) { state throws(Rejection) in try state.settle(requestID: reservation.requestID, outcome: outcome) }
+        guard let envelope, case .chargeSettled(let settled) = envelope.event else { preconditionFailure("settle yields charge.settled") }
+        releaseRateHold(reservation, usedTokens: settled.usage.promptTokens + settled.usage.completionTokens)
         return settled
     }
 
     /// Phase 2 without a charge: the upstream failed or the client left before any output.
     @discardableResult
-    public func void(requestID: String, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided {
-        guard state.pending[requestID] != nil else {
-            try await waitUntilDurable(requestID)
-            return try resolvedBefore(requestID) { event in
+    public func void(_ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided {
+        guard isOpen(reservation) else {
+            try await waitUntilDurable(reservation.requestID)
+            return try resolvedBefore(reservation) { event in
                 guard case .chargeVoided(let voided) = event, voided.reason == reason else { return nil }
                 return voided
             }
         }
-        guard let envelope = try await run(by: .relay, { state throws(Rejection) in
-            try state.void(requestID: requestID, reason: reason, channel: channel, status: status, durationMs: durationMs)
-        }), case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
+        let envelope = try await run(by: .relay) { state throws(Rejection) in
+            try state.void(requestID: reservation.requestID, reason: reason, channel: channel, status: status, durationMs: durationMs)
+        }
+        guard let envelope, case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
+        releaseRateHold(reservation, usedTokens: 0)
         return voided
     }
 
-    /// Resolves every open reservation older than `olderThanMs` (all of them
-    /// at startup, when nothing can be in flight) by an explicit event.
-    public func expireDangling(policy: ExpiryPolicy, olderThanMs: Int64 = 0) async throws -> [ChargeExpired] {
-        let cutoff = now() - olderThanMs
-        let open = state.pending.values.filter { $0.time <= cutoff }.sorted { $0.seq < $1.seq }
+    /// Whether `reservation` is the open one of its request (not a stale or forged handle).
+    private func isOpen(_ reservation: Reservation) -> Bool {
+        state.pending[reservation.requestID]?.seq == reservation.seq
+    }
+
+    /// Resolves every open reservation (at startup, when nothing can be in flight) by an explicit event.
+    public func expireDangling(policy: ExpiryPolicy) async throws -> [ChargeExpired] {
+        let open = state.pending.values.sorted { $0.seq < $1.seq }
         let events = try open.map { (r: Reservation) throws(Rejection) in try state.expire(requestID: r.requestID, policy: policy) }
         let envelopes = try await commit(events, by: .system)
         return envelopes.compactMap { if case .chargeExpired(let e) = $0.event { e } else { nil } }
@@ -110,13 +126,14 @@ extension Ledger {
         }
     }
 
-    /// For a request that is no longer open: the identical earlier result, or why not.
-    private func resolvedBefore<T>(_ requestID: String, _ match: (Event) -> T?) throws -> T {
-        let events = try storedEvents(requestID: requestID)
-        guard events.contains(where: { if case .chargeReserved = $0.event { true } else { false } }) else {
-            throw Rejection.notFound("open reservation for request \(requestID)")
+    /// For a handle that is no longer open: the identical earlier close of that
+    /// very reservation, or why not.
+    private func resolvedBefore<T>(_ reservation: Reservation, _ match: (Event) -> T?) throws -> T {
+        let events = try storedEvents(requestID: reservation.requestID)
+        guard events.contains(where: { if case .chargeReserved = $0.event { $0.seq == reservation.seq } else { false } }) else {
+            throw Rejection.notFound("open reservation for request \(reservation.requestID)")
         }
         for envelope in events { if let result = match(envelope.event) { return result } }
-        throw Rejection.alreadyResolved(requestID)
+        throw Rejection.alreadyResolved(reservation.requestID)
     }
 }

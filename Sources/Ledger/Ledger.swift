@@ -28,6 +28,8 @@ public actor Ledger {
     var eventsSinceSnapshot: UInt64 = 0
     var rejections = RejectionCoalescer()
     public internal(set) var rates = RateWindows()
+    /// Open reservations' holds on their tokens' TPM windows, by reservation sequence.
+    var rateHolds: [UInt64: RateHold] = [:]
 
     /// Opens the store, loads the newest snapshot and replays the log's tail.
     public init(path: String, configuration: LedgerConfiguration = LedgerConfiguration(), logger: Logger,

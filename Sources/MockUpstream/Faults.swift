@@ -7,6 +7,9 @@ import NIOCore
 struct Fault: Sendable {
     let status500: Bool
     let status429: Bool
+    let status401: Bool
+    let quotaExhausted: Bool
+    let status400: Bool
     let slow: Bool
     let noUsage: Bool
     let abort: Bool
@@ -14,6 +17,9 @@ struct Fault: Sendable {
     init(model: String) {
         status500 = model.contains("mock-error-500")
         status429 = model.contains("mock-error-429")
+        status401 = model.contains("mock-error-401")
+        quotaExhausted = model.contains("mock-error-quota")
+        status400 = model.contains("mock-error-400")
         slow = model.contains("mock-slow")
         noUsage = model.contains("mock-no-usage")
         abort = model.contains("mock-abort")
@@ -28,6 +34,16 @@ struct Fault: Sendable {
     func error(_ family: Family) -> MockHTTPError? {
         if status500 {
             return MockHTTPError(family, status: .internalServerError, message: "The mock upstream failed on purpose (model mock-error-500).")
+        }
+        if status401 {
+            // As OpenAI answers a revoked key: the (masked) key is echoed back.
+            return MockHTTPError(family, status: .unauthorized, message: "Incorrect API key provided: sk-mock****-key. You can find your API key in your account settings.")
+        }
+        if quotaExhausted {
+            return MockHTTPError(family, status: .tooManyRequests, message: "You exceeded your current quota, please check your plan and billing details (insufficient_quota).")
+        }
+        if status400 {
+            return MockHTTPError(family, status: .badRequest, message: "Invalid value for 'temperature' (model mock-error-400); request signed with sk-live-0123456789abcdef.")
         }
         if status429 {
             return MockHTTPError(family, status: .tooManyRequests, message: "Rate limit reached on purpose (model mock-error-429). Retry after 1 second.")

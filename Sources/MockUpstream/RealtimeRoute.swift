@@ -13,6 +13,9 @@ import NIOWebSocket
 /// `usage {input_tokens, output_tokens, total_tokens, …}`. Input tokens are the words
 /// of the session instructions and every conversation item so far (minimum 1);
 /// output is K words as everywhere else (`response.max_output_tokens`).
+/// `input_audio_buffer.commit` stands for the end of speech that server VAD
+/// detects: it is answered with `input_audio_buffer.committed` and a response
+/// the client did not ask for, as OpenAI starts one with turn detection on.
 /// A wrong or missing key still upgrades, then gets an `error` event
 /// (`code: invalid_api_key`) and a close with code 1008.
 enum RealtimeRoute {
@@ -123,6 +126,8 @@ struct RealtimeSession {
             return [.send(event("conversation.item.created", [("previous_item_id", nil), ("item", item)]))]
         case "response.create":
             return respond(json["response"] ?? [:])
+        case "input_audio_buffer.commit":
+            return [.send(event("input_audio_buffer.committed", [("item_id", .string(makeID("item_")))]))] + respond([:])
         default:
             return []
         }

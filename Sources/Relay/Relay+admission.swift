@@ -13,6 +13,8 @@ extension Relay {
     /// An admitted request, ready to forward.
     struct Admitted: Sendable {
         var requestID: String
+        /// The handle that settles or voids this request's reservation, and nothing else.
+        var reservation: Reservation
         var endpoint: Endpoint
         var token: TokenState
         var model: String
@@ -44,14 +46,14 @@ extension Relay {
         }
         let inspection: RequestInspection
         do {
-            inspection = try RequestInspection.inspect(Data(body.readableBytesView), endpoint: endpoint, pathModel: pathModel,
-                                                       defaultMaxTokens: configuration.defaultMaxTokens)
+            inspection = try RequestInspection.inspect(Data(body.readableBytesView), endpoint: endpoint, pathModel: pathModel)
         } catch {
             return .failure(error)
         }
 
         let ask = Ledger.AdmissionRequest(token: token.id, requestID: requestID, model: inspection.model,
-                                          promptTokens: inspection.promptTokens, maxOutputTokens: inspection.maxOutputTokens,
+                                          promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
+                                          outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
                                           stream: inspection.stream, kind: family.channelKind)
         let admission: Ledger.Admission
         do {
@@ -66,25 +68,27 @@ extension Relay {
 
         // The ledger routed by the caller's family (Tally forwards without translating formats).
         let channels = admission.channels
-        return .success(Admitted(requestID: requestID, endpoint: endpoint, token: admission.token, model: inspection.model,
-                                 promptEstimate: inspection.promptTokens, stream: inspection.stream,
+        return .success(Admitted(requestID: requestID, reservation: admission.reservation, endpoint: endpoint, token: admission.token,
+                                 model: inspection.model, promptEstimate: inspection.promptEstimate, stream: inspection.stream,
                                  injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody,
                                  upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels))
     }
 
     /// Phase 2, run in its own task so a client that hangs up (cancelling the
     /// handler) cannot leave the reservation open: `settle` wins over `voidReason`.
-    func closeCharge(requestID: String, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64, durationMs: Int64) async {
+    func closeCharge(_ reservation: Reservation, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64,
+                     durationMs: Int64) async {
         let ledger = self.ledger
         let logger = self.logger
         let metrics = self.metrics
+        let requestID = reservation.requestID
         await Task {
             do {
                 if let outcome {
-                    _ = try await ledger.settle(requestID: requestID, outcome: outcome)
+                    _ = try await ledger.settle(reservation, outcome: outcome)
                     metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
                 } else {
-                    try await ledger.void(requestID: requestID, reason: voidReason, channel: channel, status: status, durationMs: durationMs)
+                    try await ledger.void(reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs)
                     metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
                 }
             } catch {

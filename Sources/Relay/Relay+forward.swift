@@ -33,7 +33,7 @@ extension Relay {
         let started = ContinuousClock.now
         var random = SystemRandomNumberGenerator()
         let attempts = ChannelPicker.attempts(from: admitted.channels, using: &random)
-        var lastError: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
+        var lastError: (status: Int, headers: HTTPHeaders, body: ByteBuffer, key: String)?
         var lastChannel: ChannelID?
         for (index, channel) in attempts.enumerated() {
             let isLast = index == attempts.count - 1
@@ -61,32 +61,37 @@ extension Relay {
                     : await complete(response, admitted: admitted, channel: channel.id, started: started)
             }
             let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
-            lastError = (status, response.headers, body)
+            lastError = (status, response.headers, body, key)
+            logger.warning("upstream refused", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "status": "\(status)",
+                                                          "body": "\(KeyMask.mask(String(String(buffer: body).prefix(2048)), secret: key))"])
             if status >= 500, !isLast { continue }
             break
         }
         let durationMs = milliseconds(since: started)
         guard let lastError else {
-            await closeCharge(requestID: admitted.requestID, settle: nil, voidReason: "upstream_error: unreachable", channel: lastChannel,
+            await closeCharge(admitted.reservation, settle: nil, voidReason: "upstream_error: unreachable", channel: lastChannel,
                               status: 502, durationMs: durationMs)
             return RelayFailure.upstreamUnreachable().response(for: family, requestID: admitted.requestID)
         }
-        await closeCharge(requestID: admitted.requestID, settle: nil, voidReason: "upstream_error: \(lastError.status)", channel: lastChannel,
+        await closeCharge(admitted.reservation, settle: nil, voidReason: "upstream_error: \(lastError.status)", channel: lastChannel,
                           status: Int64(lastError.status), durationMs: durationMs)
-        return upstreamError(lastError.status, headers: lastError.headers, body: lastError.body, family: family, requestID: admitted.requestID)
+        return upstreamError(lastError.status, headers: lastError.headers, body: lastError.body, channelKey: lastError.key, family: family,
+                             requestID: admitted.requestID)
     }
 
-    /// An upstream's refusal, passed through: its body when it is JSON (the
-    /// channel speaks the caller's family), else wrapped in the family's shape.
-    func upstreamError(_ status: Int, headers: HTTPHeaders, body: ByteBuffer, family: APIFamily, requestID: String) -> Response {
-        let responseStatus = HTTPResponse.Status(code: status)
-        if JSONBytes.object(body) != nil {
-            var fields: HTTPFields = [.contentType: "application/json", .xRequestID: requestID]
-            if let retry = headers.first(name: "retry-after") { fields[.retryAfter] = retry }
-            return Response(status: responseStatus, headers: fields, body: .init(byteBuffer: body))
+    /// An upstream's refusal as SPEC §7 says the client sees it (see `UpstreamRefusal`).
+    func upstreamError(_ status: Int, headers: HTTPHeaders, body: ByteBuffer, channelKey: String, family: APIFamily, requestID: String) -> Response {
+        let retryAfter = headers.first(name: "retry-after").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        if var failure = UpstreamRefusal.failure(status: status, body: body) {
+            if failure.kind == .rateLimit { failure.retryAfterSeconds = retryAfter ?? 1 }
+            return failure.response(for: family, requestID: requestID)
         }
-        let failure = RelayFailure(status: responseStatus, kind: .upstream, code: "upstream_error",
-                                   message: "The upstream provider answered HTTP \(status). Try again later.")
+        let responseStatus = HTTPResponse.Status(code: status)
+        if let masked = UpstreamRefusal.passedThrough(body, channelKey: channelKey) {
+            return Response(status: responseStatus, headers: [.contentType: "application/json", .xRequestID: requestID], body: .init(byteBuffer: masked))
+        }
+        let failure = RelayFailure(status: responseStatus, kind: .invalidRequest, code: "upstream_rejected",
+                                   message: "The upstream provider refused the request (HTTP \(status)). Check the request's parameters.")
         return failure.response(for: family, requestID: requestID)
     }
 
@@ -97,14 +102,14 @@ extension Relay {
         do {
             body = try await response.body.collect(upTo: configuration.maxUpstreamBodyBytes)
         } catch {
-            await closeCharge(requestID: admitted.requestID, settle: nil, voidReason: "upstream_error: body", channel: channel,
+            await closeCharge(admitted.reservation, settle: nil, voidReason: "upstream_error: body", channel: channel,
                               status: 502, durationMs: milliseconds(since: started))
             return RelayFailure.upstreamUnreachable().response(for: admitted.endpoint.family, requestID: admitted.requestID)
         }
         var meter = UsageMeter(family: admitted.endpoint.family)
         if let object = JSONBytes.object(body) { meter.absorb(object) }
         let outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
-        await closeCharge(requestID: admitted.requestID, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
+        await closeCharge(admitted.reservation, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
                           durationMs: outcome.durationMs)
         var fields: HTTPFields = [.xRequestID: admitted.requestID]
         fields[.contentType] = response.headers.first(name: "content-type") ?? "application/json"

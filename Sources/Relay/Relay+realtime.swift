@@ -1,4 +1,3 @@
-import NIOWebSocket
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -7,19 +6,31 @@ import HummingbirdWebSocket
 import Ledger
 import Logging
 import NIOCore
+import NIOWebSocket
 
 /// `GET /v1/realtime`: an OpenAI Realtime session proxied frame by frame.
 ///
-/// The session is admitted like any request (the key comes as Bearer or as the
-/// `openai-insecure-api-key.<key>` subprotocol browsers use; the model from
-/// `?model=`) with one reservation for the whole session: the prompt estimate
-/// is zero and the output limit the configured default. Every `response.done`
-/// event's usage is added up and the session settles once, when either side
-/// closes (void `client_disconnected` when no response finished). A refusal
-/// upgrades and then sends an OpenAI `error` event and closes with 1008, since a
-/// refused upgrade could only be a bare status.
+/// The connection is checked like any request up to the model and the route
+/// (the key comes as Bearer or as the `openai-insecure-api-key.<key>`
+/// subprotocol browsers use; the model from `?model=`), but nothing is reserved
+/// for the session: a session can run any number of responses, so each response
+/// is admitted and charged on its own (`RealtimeBilling`). A refused connection
+/// upgrades and then gets an OpenAI `error` event and a close with 1008, since a
+/// refused upgrade could only be a bare status; a refused response gets an
+/// `error` event and the session stays open.
 extension Relay {
     static let keySubprotocolPrefix = "openai-insecure-api-key."
+    /// Longest client request id kept for a session: each response's id appends
+    /// ".<n>" and must stay within the ledger's `Limits.requestIDBytes`.
+    static let realtimeSessionIDBytes = Limits.requestIDBytes - 12
+
+    /// Where a checked session goes.
+    struct RealtimeRoute: Sendable {
+        var token: TokenID
+        var model: String
+        var channel: ChannelSet
+        var channelKey: String
+    }
 
     public func registerRealtime<Context: WebSocketRequestContext & RemoteAddressRequestContext>(on router: Router<Context>) {
         router.ws("/v1/realtime") { request, _ in
@@ -36,111 +47,100 @@ extension Relay {
     }
 
     func realtime(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, peer: SocketAddress?) async throws {
-        let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
+        let sessionID = RequestID.accept(request.headers[.xRequestID]).flatMap { $0.utf8.count <= Self.realtimeSessionIDBytes ? $0 : nil }
+            ?? RequestID.generate()
         metrics.request("realtime")
-        func refuse(_ failure: RelayFailure) async throws {
+        let route: RealtimeRoute
+        switch await checkRealtime(request, peer: peer) {
+        case .failure(let failure):
             metrics.rejected(failure.code)
-            let event: [String: Any] = ["type": "error", "event_id": requestID,
-                                        "error": ["type": "invalid_request_error", "code": failure.code, "message": failure.message]]
-            try await outbound.writeTextMessage(String(buffer: JSONBytes.encode(event)))
-            try await outbound.close(.policyViolation, reason: failure.code)
+            try await outbound.writeTextMessage(Self.errorEvent(failure, eventID: sessionID))
+            return try await outbound.close(.policyViolation, reason: failure.code)
+        case .success(let checked): route = checked
         }
+
+        let billing = RealtimeBilling(relay: self, sessionID: sessionID, token: route.token, model: route.model, channel: route.channel.id)
+        var headers = HTTPFields()
+        headers[.authorization] = "Bearer \(route.channelKey)"
+        headers[.openAIBeta] = request.headers[.openAIBeta] ?? "realtime=v1"
+        do {
+            try await WebSocketClient.connect(url: Self.realtimeURL(baseURL: route.channel.baseURL, model: route.model),
+                                              configuration: .init(maxFrameSize: Self.realtimeMaxMessageBytes, additionalHeaders: headers),
+                                              logger: logger) { upstreamInbound, upstreamOutbound, _ in
+                let client = RealtimePeer(side: .client, inbound: inbound, outbound: outbound)
+                let upstream = RealtimePeer(side: .upstream, inbound: upstreamInbound, outbound: upstreamOutbound)
+                let endedBy = await withTaskGroup(of: RealtimeSide.self) { group in
+                    group.addTask {
+                        await Self.pump(from: client, to: upstream) { text in
+                            let event = RealtimeEvent(text)
+                            guard let refusal = await billing.client(event, frameBytes: text.utf8.count) else { return RealtimeVerdict() }
+                            let clientEventID: String? = if case .responseCreate(let id) = event { id } else { nil }
+                            return RealtimeVerdict(forward: false, reply: Self.errorEvent(refusal.failure, eventID: refusal.requestID,
+                                                                                           clientEventID: clientEventID))
+                        }
+                    }
+                    group.addTask {
+                        await Self.pump(from: upstream, to: client) { text in
+                            guard let refusal = await billing.upstream(RealtimeEvent(text)) else { return RealtimeVerdict() }
+                            return RealtimeVerdict(reply: Self.cancelEvent(responseID: refusal.responseID),
+                                                   notice: Self.errorEvent(refusal.failure, eventID: refusal.requestID))
+                        }
+                    }
+                    // Either side ending ends the session.
+                    let first = await group.next() ?? .client
+                    group.cancelAll()
+                    return first
+                }
+                await billing.finish(endedBy: endedBy)
+            }
+        } catch {
+            logger.info("realtime session ended", metadata: ["request_id": "\(sessionID)", "error": "\(error)"])
+        }
+    }
+
+    /// Steps 1–5, the model and a route, as admission checks them, without a reservation.
+    func checkRealtime(_ request: Request, peer: SocketAddress?) async -> Result<RealtimeRoute, RelayFailure> {
         let key = APIFamily.openai.presentedKey(in: request) ?? Self.subprotocolKey(request)
         let clientIP = ClientAddress.resolve(peer: peer, headers: request.headers, trusted: configuration.trustedProxies)
         let token: TokenState
         switch await ledger.authenticate(key: key, clientIP: clientIP) {
-        case .failure(let failure): return try await refuse(RelayFailure(failure))
+        case .failure(let failure): return .failure(RelayFailure(failure))
         case .success(let found): token = found
         }
         let model = request.uri.queryParameters.get("model") ?? ""
-        guard !model.isEmpty else { return try await refuse(.badRequest("Name the model: /v1/realtime?model=…", code: "missing_model")) }
-        let ask = Ledger.AdmissionRequest(token: token.id, requestID: requestID, model: model, promptTokens: 0,
-                                          maxOutputTokens: configuration.defaultMaxTokens, stream: true, kind: .openai)
-        let channels: [ChannelSet]
-        switch try await ledger.admit(ask) {
-        case .failure(let failure): return try await refuse(RelayFailure(failure))
-        case .success(let admission): channels = admission.channels
+        guard !model.isEmpty else { return .failure(.badRequest("Name the model: /v1/realtime?model=…", code: "missing_model")) }
+        let (allowed, channels) = await ledger.read { state in
+            (state.mayUse(token, model: model), state.channels(serving: model, group: token.group, kind: .openai))
         }
+        guard allowed else { return .failure(RelayFailure(.modelNotAllowed(model))) }
         var random = SystemRandomNumberGenerator()
         guard let channel = ChannelPicker.pick(from: channels, using: &random), let channelKey = try? ledger.channelKey(channel.id) else {
-            await closeCharge(requestID: requestID, settle: nil, voidReason: "no_route: no openai channel", channel: nil, status: 503, durationMs: 0)
-            return try await refuse(RelayFailure(.noRoute(model: model)))
+            return .failure(RelayFailure(.noRoute(model: model)))
         }
-        metrics.admitted("realtime")
+        return .success(RealtimeRoute(token: token.id, model: model, channel: channel, channelKey: channelKey))
+    }
 
-        let started = ContinuousClock.now
-        let usage = RealtimeUsage()
-        var base = channel.baseURL
+    /// The channel's realtime endpoint: its base URL (with or without `/v1`) as `ws(s)://…/v1/realtime?model=`.
+    static func realtimeURL(baseURL: String, model: String) -> String {
+        var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix("/v1") { base.removeLast(3) }
-        let url = base.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
+        return base.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
             + "/v1/realtime?model=\(model.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlQueryAllowed) ?? model)"
-        var headers = HTTPFields()
-        headers[.authorization] = "Bearer \(channelKey)"
-        headers[.openAIBeta] = request.headers[.openAIBeta] ?? "realtime=v1"
-        let logger = self.logger
-        do {
-            try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22, additionalHeaders: headers),
-                                              logger: logger) { upstreamInbound, upstreamOutbound, _ in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for try await message in upstreamInbound.messages(maxSize: 1 << 22) {
-                            switch message {
-                            case .text(let text):
-                                usage.absorb(text)
-                                try await outbound.writeTextMessage(text)
-                            case .binary(let buffer):
-                                try await outbound.writeBinaryMessage(buffer)
-                            }
-                        }
-                    }
-                    group.addTask {
-                        for try await message in inbound.messages(maxSize: 1 << 22) {
-                            switch message {
-                            case .text(let text): try await upstreamOutbound.writeTextMessage(text)
-                            case .binary(let buffer): try await upstreamOutbound.writeBinaryMessage(buffer)
-                            }
-                        }
-                    }
-                    // Either side ending ends the session.
-                    _ = try await group.next()
-                    group.cancelAll()
-                }
-            }
-        } catch {
-            logger.info("realtime session ended", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
-        }
-        let durationMs = milliseconds(since: started)
-        if let total = usage.total {
-            await closeCharge(requestID: requestID, settle: Outcome(usage: total, channel: channel.id, durationMs: durationMs, status: 101),
-                              voidReason: "", channel: channel.id, status: 101, durationMs: durationMs)
-        } else {
-            await closeCharge(requestID: requestID, settle: nil, voidReason: "client_disconnected", channel: channel.id,
-                              status: 101, durationMs: durationMs)
-        }
-    }
-}
-
-/// The sum of a session's `response.done` usages. A class behind a lock
-/// because the upstream reader task adds while the session owner reads at the end.
-final class RealtimeUsage: @unchecked Sendable {
-    private let lock = NSLock()
-    private var sum: Usage?
-
-    func absorb(_ text: String) {
-        guard text.contains("response.done"), let object = JSONBytes.object(Data(text.utf8)),
-              object["type"] as? String == "response.done" else { return }
-        var meter = UsageMeter(family: .openai)
-        meter.absorb(object)
-        guard let usage = meter.usage else { return }
-        lock.withLock {
-            var total = sum ?? Usage()
-            total.promptTokens += usage.promptTokens
-            total.cachedTokens += usage.cachedTokens
-            total.completionTokens += usage.completionTokens
-            sum = total
-        }
     }
 
-    var total: Usage? { lock.withLock { sum } }
+    /// An OpenAI Realtime `error` event: `event_id` is the refused session's or
+    /// response's request id, `error.event_id` the client event it answers.
+    static func errorEvent(_ failure: RelayFailure, eventID: String, clientEventID: String? = nil) -> String {
+        var error = failure.body(for: .openai)["error"] as? [String: Any] ?? [:]
+        error["event_id"] = clientEventID ?? NSNull()
+        return String(buffer: JSONBytes.encode(["type": "error", "event_id": eventID, "error": error]))
+    }
+
+    /// Stops a response the ledger refused (the upstream's own id when known).
+    static func cancelEvent(responseID: String?) -> String {
+        var event: [String: Any] = ["type": "response.cancel"]
+        if let responseID { event["response_id"] = responseID }
+        return String(buffer: JSONBytes.encode(event))
+    }
 }

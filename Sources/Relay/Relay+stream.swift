@@ -71,12 +71,12 @@ extension Relay {
             let durationMs = milliseconds(since: started)
             if !sentAny, ending != nil {
                 let reason = ending is ClientGone ? "client_disconnected" : "upstream_error: stream ended before output"
-                await closeCharge(requestID: admitted.requestID, settle: nil, voidReason: reason, channel: channel,
+                await closeCharge(admitted.reservation, settle: nil, voidReason: reason, channel: channel,
                                   status: ending is ClientGone ? 499 : 502, durationMs: durationMs)
             } else {
                 var outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
                 if ending is ClientGone { outcome.status = 499 }
-                await closeCharge(requestID: admitted.requestID, settle: outcome, voidReason: "", channel: channel,
+                await closeCharge(admitted.reservation, settle: outcome, voidReason: "", channel: channel,
                                   status: outcome.status, durationMs: durationMs)
             }
             if let ending {

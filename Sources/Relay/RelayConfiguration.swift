@@ -7,7 +7,7 @@ public struct RelayConfiguration: Sendable {
     /// one client pin unbounded memory.
     public var maxBodyBytes: Int = 32 << 20
     /// Output tokens reserved when the request names no limit of its own.
-    public var defaultMaxTokens: Int64 = 4096
+    public var defaultMaxTokens: Int64 = Limits.defaultOutputTokens
     /// Peers whose `X-Forwarded-For` is believed (a load balancer in front of Tally).
     /// Any other peer's header is ignored, so clients cannot pick their own IP.
     public var trustedProxies: [IPRule] = []
@@ -17,7 +17,7 @@ public struct RelayConfiguration: Sendable {
     /// Longest an upstream call may take, streaming included.
     public var upstreamTimeoutSeconds: Int64 = 600
 
-    public init(maxBodyBytes: Int = 32 << 20, defaultMaxTokens: Int64 = 4096, trustedProxies: [IPRule] = []) {
+    public init(maxBodyBytes: Int = 32 << 20, defaultMaxTokens: Int64 = Limits.defaultOutputTokens, trustedProxies: [IPRule] = []) {
         precondition(maxBodyBytes > 0 && defaultMaxTokens >= 0)
         self.maxBodyBytes = maxBodyBytes
         self.defaultMaxTokens = defaultMaxTokens

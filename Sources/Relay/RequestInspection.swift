@@ -1,87 +1,98 @@
 import Foundation
 import Ledger
+import TallyJSON
 
 /// Step 6 of admission: what the relay needs from a body it otherwise only
-/// forwards — the model, a prompt-size estimate, the output limit, whether it
-/// streams — and the one edit it makes (asking OpenAI upstreams for usage).
+/// forwards — the model, the reservation's bounds, whether it streams — and
+/// the one edit it makes (asking OpenAI upstreams for usage).
+///
+/// The body is read by the strict parser: duplicate keys at any level, invalid
+/// UTF-8 and malformed JSON are a 400, so the fields Tally checks (model,
+/// limits) are the fields the provider reads. A limit the client sends must be
+/// an integer in range; anything else is a 400, never a silent default.
 struct RequestInspection {
     var model: String
+    /// An upper bound of the prompt tokens the provider can bill (see `PromptBound`).
     var promptTokens: Int64
-    var maxOutputTokens: Int64
+    /// A likely prompt size, for an estimated settle when no usage comes back.
+    var promptEstimate: Int64
+    /// The client's output limit (nil: none given, so the model's `max_output` or the
+    /// server default applies); 0 for endpoints that produce no output tokens.
+    var outputLimit: Int64?
+    /// Answers asked for, each billed in full (`n`, `best_of`, `candidateCount`).
+    var outputChoices: Int64
     var stream: Bool
     /// The body to send upstream (the client's bytes unless edited).
     var upstreamBody: Data
     /// Tally added `stream_options.include_usage`; the usage-only chunk is then Tally's, not the client's.
     var injectedUsage: Bool
 
-    /// Top-level fields whose strings are prompt text.
-    static let textFields = ["messages", "prompt", "input", "contents", "system", "systemInstruction",
-                             "instructions", "query", "documents"]
-    /// Keys inside those fields that are markup, not text.
-    static let skippedKeys: Set<String> = ["role", "type", "mime_type", "mimeType", "data", "image_url", "url", "id", "name"]
+    /// Relay bodies carry tool and response schemas, which nest deeper than the management API's bodies.
+    static let maxDepth = 128
 
     /// Parses `body` for `endpoint`; `pathModel` is the Gemini model from the URL.
-    static func inspect(_ body: Data, endpoint: Endpoint, pathModel: String?, defaultMaxTokens: Int64) throws(RelayFailure) -> RequestInspection {
+    static func inspect(_ body: Data, endpoint: Endpoint, pathModel: String?) throws(RelayFailure) -> RequestInspection {
         if !endpoint.jsonBody {
             guard let model = multipartField("model", in: body), !model.isEmpty else {
                 throw .badRequest("The upload has no model field. Add a form field named model.", code: "missing_model")
             }
-            return RequestInspection(model: model, promptTokens: 0, maxOutputTokens: defaultMaxTokens, stream: false,
-                                     upstreamBody: body, injectedUsage: false)
+            try checkModelName(model)
+            return RequestInspection(model: model, promptTokens: 0, promptEstimate: 0, outputLimit: nil, outputChoices: 1,
+                                     stream: false, upstreamBody: body, injectedUsage: false)
         }
-        guard var object = JSONBytes.object(body) else {
-            throw .badRequest("The request body is not a JSON object. Send Content-Type: application/json with a JSON body.", code: "invalid_json")
+        let bytes = [UInt8](body)
+        let document: JSONParser.Document
+        do {
+            document = try JSONParser.document(bytes, maxDepth: maxDepth)
+        } catch {
+            throw .badRequest("The request body is not valid JSON (\(error.description)). Send one JSON object with each field once.",
+                              code: "invalid_json")
         }
-        let model = pathModel ?? (object["model"] as? String)
-        guard let model, !model.isEmpty, model.utf8.count <= 256 else {
-            throw .badRequest("The request names no model. Add a \"model\" field.", code: "missing_model")
+        guard case .object = document.value else {
+            throw .badRequest("The request body is not a JSON object. Send Content-Type: application/json with a JSON object.", code: "invalid_json")
         }
-        var text = 0
-        for field in textFields { if let value = object[field] { text += textBytes(value) } }
-        let promptTokens = Int64((text + 3) / 4)
+        let object = document.value
+        let model: String
+        if let pathModel {
+            model = pathModel
+        } else {
+            guard let named = object["model"]?.stringValue, !named.isEmpty else {
+                throw .badRequest("The request names no model. Add a \"model\" field with the model's name.", code: "missing_model")
+            }
+            model = named
+        }
+        try checkModelName(model)
+        let streamFlag = try flag(object["stream"], field: "stream")
+        let stream = endpoint.kind == .geminiStream || streamFlag
 
-        let maxTokens: Int64?
-        switch endpoint.kind {
-        case .chat: maxTokens = integer(object["max_completion_tokens"]) ?? integer(object["max_tokens"])
-        case .completions, .messages: maxTokens = integer(object["max_tokens"])
-        case .responses: maxTokens = integer(object["max_output_tokens"])
-        case .geminiGenerate, .geminiStream: maxTokens = integer((object["generationConfig"] as? [String: Any])?["maxOutputTokens"])
-        default: maxTokens = nil
-        }
-        let maxOutput = endpoint.hasOutputTokens ? max(0, maxTokens ?? defaultMaxTokens) : 0
-        let stream = endpoint.kind == .geminiStream || (object["stream"] as? Bool ?? false)
+        let output = try OutputBound(object, endpoint: endpoint)
 
+        let prompt = PromptBound(object, bodyBytes: bytes.count, family: endpoint.family)
         var upstreamBody = body
         var injected = false
-        if stream, endpoint.kind == .chat || endpoint.kind == .completions {
-            var options = object["stream_options"] as? [String: Any] ?? [:]
-            if options["include_usage"] as? Bool != true {
-                options["include_usage"] = true
-                object["stream_options"] = options
-                injected = true
-                upstreamBody = (try? JSONSerialization.data(withJSONObject: object)) ?? body
-            }
+        if stream, endpoint.kind == .chat || endpoint.kind == .completions,
+           let edited = try UsageRequest.inject(into: bytes, document: document) {
+            upstreamBody = Data(edited)
+            injected = true
         }
-        return RequestInspection(model: model, promptTokens: promptTokens, maxOutputTokens: maxOutput, stream: stream,
-                                 upstreamBody: upstreamBody, injectedUsage: injected)
+        return RequestInspection(model: model, promptTokens: prompt.tokens, promptEstimate: prompt.estimate,
+                                 outputLimit: endpoint.hasOutputTokens ? output.limit : 0, outputChoices: output.choices, stream: stream, upstreamBody: upstreamBody, injectedUsage: injected)
     }
 
-    /// UTF-8 bytes of every string under `value`, skipping markup keys.
-    static func textBytes(_ value: Any) -> Int {
+    /// Model names are printable ASCII within the ledger's bound (they key prices and logs).
+    static func checkModelName(_ model: String) throws(RelayFailure) {
+        guard model.utf8.count <= Limits.modelBytes, model.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+            throw .badRequest("The model name must be 1–\(Limits.modelBytes) printable ASCII characters.", code: "invalid_model")
+        }
+    }
+
+    /// A boolean field: absent and null are false; any other type is the client's mistake.
+    static func flag(_ value: JSONValue?, field: String) throws(RelayFailure) -> Bool {
         switch value {
-        case let string as String: return string.utf8.count
-        case let array as [Any]: return array.reduce(0) { $0 + textBytes($1) }
-        case let object as [String: Any]:
-            return object.reduce(0) { skippedKeys.contains($1.key) ? $0 : $0 + textBytes($1.value) }
-        default: return 0
+        case nil, .null?: return false
+        case .bool(let flag)?: return flag
+        default: throw .badRequest("\"\(field)\" must be true or false.", code: "invalid_request")
         }
-    }
-
-    static func integer(_ value: Any?) -> Int64? {
-        guard let number = value as? NSNumber else { return nil }
-        let double = number.doubleValue
-        guard double.isFinite, double >= 0, double < 1e12 else { return nil }
-        return Int64(double)
     }
 
     /// A text field of a multipart/form-data body, found by its name.

@@ -76,9 +76,12 @@ struct UsageMeter {
         }
     }
 
+    /// A reported count, clamped to 10^9: an upstream's number is read, never trusted to be sane.
     private func number(_ value: Any?) -> Int64? {
-        guard let value = RequestInspection.integer(value) else { return nil }
-        return min(value, 1_000_000_000)
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double.isFinite, double >= 0 else { return nil }
+        return Int64(min(double, 1_000_000_000))
     }
 
     /// Bytes of generated text in an answer or delta (choices, content blocks, candidates).

@@ -47,20 +47,27 @@ public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledge
     relay.register(on: router)
     relay.registerRealtime(on: router)
     // The management API and the dashboard (SPEC §4).
-    Console(ledger: ledger, logger: logger).register(on: router)
+    var consoleConfiguration = ConsoleConfiguration()
+    consoleConfiguration.secureCookies = configuration.secureCookies
+    consoleConfiguration.trustedProxies = configuration.relay.trustedProxies
+    let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
+    console.register(on: router)
+    if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console) }
 
     var services: [any Service] = [LedgerService(ledger: ledger, httpClient: httpClient, logger: logger)]
     if configuration.demo {
         services.append(Demo.mockService(ledger: ledger, admin: adminID, host: configuration.host, serverPort: configuration.port, logger: logger))
     }
+    if let metricsAddress = configuration.metricsAddress { services.append(HealthRoutes.metricsServer(at: metricsAddress, logger: logger)) }
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router),
+        server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: router, limits: configuration.connections, logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tally"),
         services: services,
         onServerRunning: { channel in
             logger.notice("tally is serving", metadata: ["address": "\(channel.localAddress?.description ?? "?")",
-                                                         "data": "\(configuration.dataPath)"])
+                                                         "data": "\(configuration.dataPath)",
+                                                         "max_connections": "\(configuration.connections.maxConnections)"])
         },
         logger: logger
     )

@@ -15,10 +15,16 @@ public struct ServerConfiguration: Sendable {
     public var adminKey: String?
     /// Run the mock upstream in-process and seed a working demo.
     public var demo: Bool
+    /// Timeouts, header limits, the connection cap and the shutdown grace.
+    public var connections: ConnectionLimits
+    /// Serve `/metrics` here, unauthenticated, instead of on the main port to admins (`--metrics-address`).
+    public var metricsAddress: ListenAddress?
+    /// Mark the dashboard's session cookie `Secure` (`--secure-cookies`, behind HTTPS).
+    public var secureCookies = false
 
     public init(dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,
                 relay: RelayConfiguration = RelayConfiguration(), danglingPolicy: ExpiryPolicy = .void,
-                adminKey: String? = nil, demo: Bool = false) {
+                adminKey: String? = nil, demo: Bool = false, connections: ConnectionLimits = ConnectionLimits()) {
         self.dataPath = dataPath
         self.host = host
         self.port = port
@@ -27,5 +33,6 @@ public struct ServerConfiguration: Sendable {
         self.danglingPolicy = danglingPolicy
         self.adminKey = adminKey
         self.demo = demo
+        self.connections = connections
     }
 }

@@ -124,6 +124,29 @@ import Testing
         #expect(findings.contains { ($0["message"] as? String)?.contains("charged 5 credits") == true })
     }
 
+    /// One request id is one request (SPEC §7): a correctly chained second
+    /// reservation under a used id, or a close naming another token than its
+    /// reservation, is a standing invariant violation for `verify`.
+    @Test func reusedRequestIDAndForeignCloseAreInvariantViolations() async throws {
+        let scripted = try await Self.ledger()
+        defer { scripted.remove() }
+        let store = scripted.store
+        let state = await scripted.ledger.state
+        let tokens = state.tokens.values.sorted { $0.id < $1.id }
+        let token = try #require(tokens.first)
+        let reserve = ChargeReserved(requestID: "twice", token: token.id, user: token.owner, model: "gpt-test", amount: 3, stream: false)
+        try Self.append(.chargeReserved(reserve), to: store)
+        try Self.append(.chargeReserved(reserve), to: store)
+        let stranger = TokenID(raw: token.id.raw &+ 999)
+        try Self.append(.chargeVoided(ChargeVoided(requestID: "twice", token: stranger, user: token.owner, channel: 0, reason: "x",
+                                                   status: 499, durationMs: 0)), to: store)
+        let (status, json) = try Self.verify(scripted)
+        #expect(status == 1)
+        let messages = try #require(json["findings"] as? [[String: Any]]).compactMap { $0["message"] as? String }
+        #expect(messages.contains { $0.contains("request twice is reserved again") }, "\(messages)")
+        #expect(messages.contains { $0.contains("request twice is voided for") && $0.contains("but was reserved for") }, "\(messages)")
+    }
+
     /// Seals `event` after the head, with its index entries, as the writer would.
     static func append(_ event: Event, to store: LedgerStore) throws {
         let head = try store.head()

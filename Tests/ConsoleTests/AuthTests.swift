@@ -1,3 +1,4 @@
+import TallyJSON
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -48,7 +49,7 @@ import Testing
         }
     }
 
-    @Test func failedSignInsAreLimitedPerUsername() async throws {
+    @Test func failedSignInsAreLimitedPerClientAddress() async throws {
         let f = try await Fixture.make()
         try await f.live { client in
             for _ in 0..<5 {
@@ -59,7 +60,7 @@ import Testing
             let limited = try await Self.login(client, "bob")
             #expect(limited.status == .tooManyRequests)
             #expect(limited.headers[.retryAfter].flatMap { Int($0) }.map { $0 >= 1 && $0 <= 60 } == true)
-            // Also counted per address: this client has failed 5 times, whatever the username.
+            // Counted per address: this client has failed 5 times, whatever the username.
             #expect(try await Self.login(client, "alice").status == .tooManyRequests)
         }
     }

@@ -1,3 +1,4 @@
+import TallyJSON
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -62,6 +63,16 @@ import Testing
             let price = try await client.call(.get, "/api/prices/img", key: admin).json
             #expect(price?["per_request"] == .int(40) && price?["input"] == .null)
             #expect(try await client.call(.put, "/api/prices/img", key: admin, json: #"{"input":5,"output":6}"#).json?["cached_input"] == .int(5))
+            // max_output: the model's output window, stored with the price and replayed.
+            let windowed = try await client.call(.put, "/api/prices/img", key: admin, json: #"{"input":5,"output":6,"max_output":8192}"#)
+            #expect(windowed.json?["max_output"] == .int(8192))
+            #expect(try await client.call(.get, "/api/prices/img", key: admin).json?["max_output"] == .int(8192))
+            #expect(await f.ledger.read { $0.prices["img"]?.maxOutput } == 8192)
+            for bad in ["0", "-1", "16777217", "\"big\"", "1.5"] {
+                let refused = try await client.call(.put, "/api/prices/img", key: admin, json: #"{"input":5,"output":6,"max_output":\#(bad)}"#)
+                #expect(refused.status == .badRequest || refused.status == .unprocessableContent, "max_output \(bad)")
+            }
+            #expect(await f.ledger.read { $0.prices["img"]?.maxOutput } == 8192)
             #expect(try await client.call(.delete, "/api/prices/img", key: admin).status == .noContent)
             #expect(try await client.call(.delete, "/api/prices/img", key: admin).status == .notFound)
 

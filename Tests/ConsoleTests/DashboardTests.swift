@@ -1,3 +1,4 @@
+import TallyJSON
 import Hummingbird
 import HummingbirdTesting
 import Testing

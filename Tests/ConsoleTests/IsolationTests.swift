@@ -1,3 +1,4 @@
+import TallyJSON
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -40,7 +41,7 @@ import Testing
             Case(method: .get, path: "/api/usage?token=\(a)", expected: [401, 200, 404, 200]),
             Case(method: .get, path: "/api/pricing", expected: [401, 200, 200, 200]),
             Case(method: .get, path: "/api/users", expected: [401, 403, 403, 200]),
-            Case(method: .get, path: "/api/users/\(aliceID)", expected: [401, 200, 403, 200]),
+            Case(method: .get, path: "/api/users/\(aliceID)", expected: [401, 200, 404, 200]),
             Case(method: .patch, path: "/api/users/\(aliceID)", body: #"{"group":"default"}"#, expected: [401, 403, 403, 200]),
             Case(method: .post, path: "/api/users/\(aliceID)/credit", body: #"{"amount":10}"#, expected: [401, 403, 403, 200]),
             Case(method: .get, path: "/api/groups", expected: [401, 403, 403, 200]),

@@ -1,3 +1,5 @@
+import LedgerTesting
+import TallyJSON
 import Hummingbird
 import HummingbirdTesting
 import Testing

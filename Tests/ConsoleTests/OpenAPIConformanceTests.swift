@@ -1,7 +1,9 @@
+import TallyJSON
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import Testing
 @testable import Console
 @testable import Ledger
@@ -35,6 +37,8 @@ import Testing
         var uri: String
         var key: Key
         var body: String?
+        /// Sent instead of application/json, without a key (sign-in).
+        var contentType: String? = nil
         enum Key: Sendable { case none, alice, bob, admin }
     }
 
@@ -46,6 +50,8 @@ import Testing
             Call(method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none, body: #"{"username":"alice","password":"\#(Fixture.password)"}"#),
             Call(method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none, body: #"{"username":"alice","password":"wrong"}"#),
             Call(method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none, body: #"{"user":"alice"}"#),
+            Call(method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none,
+                 body: #"{"username":"alice","password":"\#(Fixture.password)"}"#, contentType: "text/plain"),
             Call(method: .get, template: "/api/auth/me", uri: "/api/auth/me", key: .alice),
             Call(method: .post, template: "/api/auth/password", uri: "/api/auth/password", key: .bob, body: #"{"current_password":"x","new_password":"long enough"}"#),
             Call(method: .post, template: "/api/auth/password", uri: "/api/auth/password", key: .bob,
@@ -74,6 +80,7 @@ import Testing
             Call(method: .post, template: "/api/users", uri: "/api/users", key: .admin, body: #"{"username":"spec","password":"spec password","role":"user","group":"default"}"#),
             Call(method: .post, template: "/api/users", uri: "/api/users", key: .admin, body: #"{"username":"alice"}"#),
             Call(method: .get, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .alice),
+            Call(method: .get, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .bob),
             Call(method: .patch, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .admin, body: #"{"rotate_key":true}"#),
             Call(method: .post, template: "/api/users/{id}/credit", uri: "/api/users/\(alice)/credit", key: .admin, body: #"{"amount":7,"note":"spec"}"#),
             Call(method: .get, template: "/api/groups", uri: "/api/groups", key: .admin),
@@ -113,7 +120,12 @@ import Testing
                 case .bob: f.bobKey
                 case .admin: f.adminKey
                 }
-                let response = try await client.call(call.method, call.uri, key: key, json: call.body)
+                let response = if let contentType = call.contentType {
+                    try await client.execute(uri: call.uri, method: call.method, headers: [.contentType: contentType],
+                                             body: ByteBuffer(string: call.body ?? ""))
+                } else {
+                    try await client.call(call.method, call.uri, key: key, json: call.body)
+                }
                 box.samples.append(.object([
                     ("method", .string(call.method.rawValue)), ("path", .string(call.template)), ("uri", .string(call.uri)),
                     ("status", .int(Int(response.status.code))), ("content_type", .optional(response.headers[.contentType]) { .string($0) }),

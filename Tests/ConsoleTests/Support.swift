@@ -1,3 +1,5 @@
+import LedgerTesting
+import TallyJSON
 import Foundation
 import Hummingbird
 import HummingbirdBcrypt

@@ -1,3 +1,4 @@
+import TallyJSON
 import Testing
 @testable import Console
 @testable import Ledger

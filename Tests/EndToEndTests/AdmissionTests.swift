@@ -127,8 +127,8 @@ import Testing
         for (model, price) in Seed.prices { try await ledger.setPrice(model, price, by: .system) }
         let admin = try await ledger.createUser(UserDraft(username: "admin", role: .admin, group: "default"), by: .system).user
         let bob = try await ledger.createUser(UserDraft(username: "bob", role: .user, group: "default"), by: .system).user
-        try await ledger.credit(admin.id, amount: 1_000_000_000, by: .system)
-        try await ledger.credit(bob.id, amount: 1_000_000_000, by: .system)
+        _ = try await ledger.credit(admin.id, amount: 1_000_000_000, by: .system)
+        _ = try await ledger.credit(bob.id, amount: 1_000_000_000, by: .system)
         try await ledger.setChannel(ChannelSet(name: "openai", kind: .openai, baseURL: mock, models: ["mock-gpt"]), key: "mock-key", by: .system)
         try await ledger.setChannel(ChannelSet(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
         try await ledger.setChannel(ChannelSet(name: "gemini", kind: .gemini, baseURL: mock, models: ["mock-gemini"]), key: "mock-key", by: .system)

@@ -100,8 +100,9 @@ import Testing
         let response = try await HTTP.post(server.baseURL + "/v1/chat/completions",
                                            headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_fail")],
                                            json: ["model": "mock-error-500", "messages": [["role": "user", "content": "hi"]]])
-        #expect(response.status == 500)
-        #expect((response.json?["error"] as? [String: Any]) != nil)
+        // SPEC §7: a server error after the retries is Tally's own 502 in the caller's shape.
+        #expect(response.status == 502)
+        #expect((response.json?["error"] as? [String: Any])?["code"] as? String == "upstream_error")
         await server.stop()
         try await Seed.inspect(data) { ledger in
             let events = try ledger.storedEvents(requestID: "req_fail").map(\.event)

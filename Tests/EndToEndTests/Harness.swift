@@ -83,6 +83,9 @@ enum Seed {
         "mock-abort": Price(input: 2_000_000, output: 8_000_000),
         "mock-error-500": Price(input: 2_000_000, output: 8_000_000),
         "mock-error-429": Price(input: 2_000_000, output: 8_000_000),
+        "mock-error-401": Price(input: 2_000_000, output: 8_000_000),
+        "mock-error-quota": Price(input: 2_000_000, output: 8_000_000),
+        "mock-error-400": Price(input: 2_000_000, output: 8_000_000),
         "mock-embedding": Price(input: 100_000),
         "mock-image": Price(perRequest: 40_000),
         "mock-unrouted": Price(input: 1_000_000, output: 1_000_000),
@@ -103,7 +106,7 @@ enum Seed {
         for (model, price) in prices { try await ledger.setPrice(model, price, by: .system) }
         let admin = try await ledger.createUser(UserDraft(username: "admin", role: .admin, group: "default"),
                                                 accessKey: "tk-" + String(repeating: "a", count: 40), by: .system)
-        try await ledger.credit(admin.id, amount: balance, by: .system)
+        _ = try await ledger.credit(admin.id, amount: balance, by: .system)
         let openAIModels = prices.keys.filter { !["mock-claude", "mock-gemini", "mock-unrouted"].contains($0) }.sorted()
         try await ledger.setChannel(ChannelSet(name: "openai", kind: .openai, baseURL: mock, models: openAIModels), key: "mock-key", by: .system)
         try await ledger.setChannel(ChannelSet(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
@@ -134,7 +137,8 @@ final class ServerProcess: @unchecked Sendable {
     let process: Process
     let dataPath: String
 
-    init(data: String, arguments: [String] = [], environment: [String: String] = [:]) async throws {
+    /// `standardError`: where the server's log goes (default: the test's own standard error).
+    init(data: String, arguments: [String] = [], environment: [String: String] = [:], standardError: FileHandle? = nil) async throws {
         port = try freePort()
         dataPath = data
         process = Process()
@@ -145,6 +149,7 @@ final class ServerProcess: @unchecked Sendable {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = FileHandle.nullDevice
+        if let standardError { process.standardError = standardError }
         try process.run()
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

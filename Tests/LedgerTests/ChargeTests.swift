@@ -1,3 +1,4 @@
+import LedgerTesting
 import LMDB
 @testable import Ledger
 import Testing
@@ -39,10 +40,10 @@ import Testing
         }
     }
 
-    /// A retried reserve answers the open reservation only once it is durable:
-    /// the relay forwards upstream on that answer, and SPEC §2 requires the
-    /// reservation to be durable before the upstream is called.
-    @Test func concurrentIdenticalReservesAnswerOnlyOnceDurable() async throws {
+    /// Two reserves racing with one id (a client reusing X-Request-Id): exactly
+    /// one reservation, the other refused — never two requests served on one
+    /// reservation. The winner answers only once its event is durable.
+    @Test func concurrentReservesWithOneIDReserveOnce() async throws {
         try await withFixture { f in
             let ledger = f.ledger
             let (token, _) = try await f.token()
@@ -50,12 +51,38 @@ import Testing
                 let id = "reserve-race-\(round)"
                 async let first = ledger.reserve(requestID: id, token: token.id, model: Fixture.model, amount: 10, stream: false)
                 async let second = ledger.reserve(requestID: id, token: token.id, model: Fixture.model, amount: 10, stream: false)
-                // Whichever answers, the reservation is on disk by then.
-                let a = try await second
-                #expect(try ledger.storedEvents(requestID: id).count == 1, "reserve answered before its event was durable")
-                let b = try await first
-                #expect(a == b)
+                var results: [Result<Reservation, any Error>] = []
+                do { results.append(.success(try await first)) } catch { results.append(.failure(error)) }
+                do { results.append(.success(try await second)) } catch { results.append(.failure(error)) }
+                var won = 0
+                for result in results {
+                    switch result {
+                    case .success:
+                        won += 1
+                        #expect(try ledger.storedEvents(requestID: id).count == 1, "reserve answered before its event was durable")
+                    case .failure(let error):
+                        #expect(error as? Rejection == .requestIDReused(id))
+                    }
+                }
+                #expect(won == 1)
+                #expect(await ledger.read { $0.tokens[token.id]?.inFlight } == 1)
+                _ = try await ledger.settle(requestID: id, outcome: Outcome(usage: Usage(promptTokens: 1)))
             }
+        }
+    }
+
+    /// A stale or foreign handle (same request id, another reservation's sequence) closes nothing.
+    @Test func onlyTheReservationsOwnHandleClosesIt() async throws {
+        try await withFixture { f in
+            let ledger = f.ledger
+            let (token, _) = try await f.token()
+            let real = try await ledger.reserve(requestID: "h", token: token.id, model: Fixture.model, amount: 10, stream: false)
+            var forged = real
+            forged.seq += 1000
+            await #expect(throws: Rejection.self) { try await ledger.void(forged, reason: "client_disconnected", status: 499) }
+            await #expect(throws: Rejection.self) { _ = try await ledger.settle(forged, outcome: Outcome(usage: Usage())) }
+            #expect(await ledger.read { $0.pending["h"] } == real)
+            _ = try await ledger.settle(real, outcome: Outcome(usage: Usage(promptTokens: 2)))
         }
     }
 

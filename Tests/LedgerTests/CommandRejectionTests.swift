@@ -1,3 +1,4 @@
+import LedgerTesting
 import LMDB
 @testable import Ledger
 import Testing
@@ -392,15 +393,17 @@ import Testing
         }
     }
 
-    @Test func reusedRequestIDWithDifferentContent() async throws {
+    /// One request id is one request: identical or different content, open or closed, a reused id is refused.
+    @Test func reusedRequestIDIsRefusedWhateverItsContent() async throws {
         try await withFixture { f in
             let ledger = f.ledger
             let (token, _) = try await f.token()
             let (other, _) = try await f.token("other")
-            let original = try await ledger.reserve(requestID: "dup", token: token.id, model: Fixture.model, amount: 5, stream: false)
-            // While open: identical content answers the original reservation, without a new event.
+            _ = try await ledger.reserve(requestID: "dup", token: token.id, model: Fixture.model, amount: 5, stream: false)
             let seq = await ledger.state.seq
-            #expect(try await ledger.reserve(requestID: "dup", token: token.id, model: Fixture.model, amount: 5, stream: false) == original)
+            try await expectRefusal(.requestIDReused, ledger) {
+                _ = try await ledger.reserve(requestID: "dup", token: token.id, model: Fixture.model, amount: 5, stream: false)
+            }
             #expect(await ledger.state.seq == seq)
             try await expectRefusal(.requestIDReused, ledger) {
                 _ = try await ledger.reserve(requestID: "dup", token: token.id, model: Fixture.model, amount: 6, stream: false)

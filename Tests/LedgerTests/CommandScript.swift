@@ -1,3 +1,4 @@
+import LedgerTesting
 @testable import Ledger
 import LMDB
 
@@ -123,7 +124,7 @@ final class ScriptRunner {
             _ = try await ledger.adjustBalance(user, amount: Int64(b) - 500, reason: "correction", by: .system)
         case 15:
             guard a % 3 == 0 else { return }
-            _ = try await ledger.expireDangling(policy: b % 2 == 0 ? .void : .settleReserved, olderThanMs: Int64(b) * 10)
+            _ = try await ledger.expireDangling(policy: b % 2 == 0 ? .void : .settleReserved)
         case 16:
             if a % 2 == 0 {
                 try await ledger.setGroup(a % 4 == 0 ? "premium" : "extra", multiplier: Multiplier(micros: Int64(b) * 10_000),

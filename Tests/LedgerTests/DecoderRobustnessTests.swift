@@ -59,6 +59,32 @@ import Testing
         }
     }
 
+    /// Random bytes stored as the next event never crash replay: it stops with
+    /// an error that names the event's sequence, whatever the bytes are.
+    @Test func randomEventBytesStopReplayNamingTheSequence() async throws {
+        try await withFixture { f in
+            _ = try await f.token(quota: 500)
+            let head = await f.ledger.read { $0.seq }
+            let store = f.ledger.store
+            var rng = SplitMix(state: 2026)
+            for round in 0..<300 {
+                let length = Int.random(in: 0...(round % 3 == 0 ? 8 : 400), using: &rng)
+                var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                // Half the rounds start like a real envelope, so decoding goes deeper than the first byte.
+                if round % 2 == 0, !bytes.isEmpty { bytes[0] = 1 }
+                try store.environment.write { txn in try txn.put(store.events, key: Keys.seq(head + 1), value: bytes) }
+                var state = LedgerState()
+                do {
+                    try Replay.run(store: store, into: &state)
+                    Issue.record("round \(round): \(length) random bytes replayed as an event")
+                } catch {
+                    #expect("\(error)".contains("event \(head + 1)"), "round \(round): \(error)")
+                }
+            }
+            try store.environment.write { txn in _ = try txn.delete(store.events, key: Keys.seq(head + 1)) }
+        }
+    }
+
     @Test func replayUntilATimeStopsAtTheLastEventAtOrBeforeIt() async throws {
         try await withFixture { f in
             let t0 = f.clock.now

@@ -1,3 +1,4 @@
+import LedgerTesting
 @testable import Ledger
 import Testing
 

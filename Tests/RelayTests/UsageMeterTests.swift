@@ -67,40 +67,6 @@ struct SSEFramerTests {
     }
 }
 
-struct RequestInspectionTests {
-    let chat = Endpoint(kind: .chat, path: "/v1/chat/completions")
-
-    @Test func estimatesPromptFromTextBytes() throws {
-        let body = Data(#"{"model":"m","messages":[{"role":"user","content":"abcdefghi"}],"max_tokens":7}"#.utf8)
-        let inspection = try RequestInspection.inspect(body, endpoint: chat, pathModel: nil, defaultMaxTokens: 100)
-        #expect(inspection.model == "m")
-        #expect(inspection.promptTokens == 3)  // ceil(9 / 4)
-        #expect(inspection.maxOutputTokens == 7)
-        #expect(!inspection.stream && !inspection.injectedUsage)
-    }
-
-    @Test func streamingChatAsksForUsage() throws {
-        let body = Data(#"{"model":"m","messages":[],"stream":true}"#.utf8)
-        let inspection = try RequestInspection.inspect(body, endpoint: chat, pathModel: nil, defaultMaxTokens: 100)
-        #expect(inspection.injectedUsage)
-        #expect(inspection.maxOutputTokens == 100)
-        let sent = JSONBytes.object(inspection.upstreamBody)
-        #expect((sent?["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true)
-    }
-
-    @Test func clientThatAskedForUsageKeepsIt() throws {
-        let body = Data(#"{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true}}"#.utf8)
-        let inspection = try RequestInspection.inspect(body, endpoint: chat, pathModel: nil, defaultMaxTokens: 100)
-        #expect(!inspection.injectedUsage)
-        #expect(inspection.upstreamBody == body)
-    }
-
-    @Test func refusesNonJSONAndMissingModel() {
-        #expect(throws: RelayFailure.self) { try RequestInspection.inspect(Data("nope".utf8), endpoint: chat, pathModel: nil, defaultMaxTokens: 1) }
-        #expect(throws: RelayFailure.self) { try RequestInspection.inspect(Data("{}".utf8), endpoint: chat, pathModel: nil, defaultMaxTokens: 1) }
-    }
-}
-
 struct ChannelPickerTests {
     @Test func prefersHighestPriorityAndRetriesElsewhere() {
         let low = ChannelSet(name: "low", kind: .openai, baseURL: "http://a", models: ["m"], priority: 0)

@@ -1,3 +1,4 @@
+import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -10,12 +11,12 @@ struct AuthController: Sendable {
     let core: ConsoleCore
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
-        routes.open(.post, "/api/auth/login") { request, context in try await login(request, clientAddress: Self.address(context)) }
+        routes.open(.post, "/api/auth/login") { request, context in try await login(request, clientAddress: clientAddress(request, context)) }
         routes.on(.get, "/api/auth/me") { _, _, caller in
             JSONResponse.make(.object([("user", Render.user(caller.user)), ("via", .string(caller.viaSession ? "session" : "access_key"))]))
         }
         routes.on(.post, "/api/auth/password") { request, context, caller in
-            try await changePassword(request, caller, clientAddress: Self.address(context))
+            try await changePassword(request, caller, clientAddress: clientAddress(request, context))
         }
         routes.on(.post, "/api/auth/logout") { request, _, caller in
             if caller.viaSession, let id = Authenticator.sessionID(request) { await core.sessions.remove(id) }
@@ -25,37 +26,58 @@ struct AuthController: Sendable {
         }
     }
 
-    /// The peer address when the server's context exposes it.
-    /// The server composition should use a context conforming to `RemoteAddressRequestContext`
-    /// so that sign-ins are also limited per client address.
-    static func address(_ context: some RequestContext) -> String? {
-        (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
+    private static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+
+    /// The client's address as the relay sees it: the socket peer, or what a
+    /// `--trusted-proxy` says in `X-Forwarded-For`. Nil when the server's
+    /// context does not expose the peer (then only the per-username delay applies).
+    private func clientAddress(_ request: Request, _ context: some RequestContext) -> IPAddress? {
+        let peer = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
+        return ClientAddress.resolve(peer: peer, forwardedFor: request.headers[values: Self.forwardedFor],
+                                     trusted: core.configuration.trustedProxies)
     }
 
-    private func login(_ request: Request, clientAddress: String?) async throws -> Response {
+    /// Sign-in takes JSON only: a cross-site form or a `fetch` that needs no
+    /// CORS preflight can only send text/plain, form or multipart bodies (or an
+    /// untyped one), so refusing those closes login CSRF.
+    private static func requireJSON(_ request: Request) throws {
+        let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingSpaces.lowercased()
+        guard mediaType == "application/json" else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           "Send the sign-in as JSON, with the header Content-Type: application/json.")
+        }
+    }
+
+    /// The sign-in limits (`LoginLimiter`): 429 for an address over its limit,
+    /// else the username's delay before the password is checked.
+    private func throttle(username: String, address: IPAddress?) async throws {
+        switch await core.limiter.check(username: username, address: address) {
+        case .refuse(let wait):
+            var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed sign-ins from your address. Wait \(wait) seconds and try again.")
+            error.headers[.retryAfter] = String(wait)
+            throw error
+        case .proceed(let delay):
+            if delay > .zero { try await Task.sleep(for: delay) }
+        }
+    }
+
+    private func login(_ request: Request, clientAddress: IPAddress?) async throws -> Response {
+        try Self.requireJSON(request)
         let body = try await JSONBody.read(request, allowed: ["username", "password"])
         let username = try body.required("username", body.string("username"))
         let password = try body.required("password", body.string("password"))
         guard username.utf8.count <= 64, password.utf8.count <= 1024 else { throw APIError.badRequest("username or password is too long.") }
-        // Without a known peer address only the per-username limit applies: one
-        // shared "unknown" key would let anyone lock everyone out.
-        var keys = ["user:" + username.lowercased()]
-        if let clientAddress { keys.append("ip:" + clientAddress) }
-        if let wait = await core.limiter.retryAfter(keys) {
-            var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed sign-ins. Wait \(wait) seconds and try again.")
-            error.headers[.retryAfter] = String(wait)
-            throw error
-        }
+        try await throttle(username: username, address: clientAddress)
         let user = await core.ledger.read { state in state.usernames[username].flatMap { state.users[$0] } }
         var hash: String?
         if let user { hash = try core.ledger.secrets.passwordHash(user: user.id) }
         let verified = try await core.passwords.verify(password, hash: hash)
         guard verified, let user, user.enabled else {
-            await core.limiter.recordFailure(keys)
-            core.logger.notice("sign-in failed", metadata: ["username": "\(JSONBody.printable(username))", "address": "\(clientAddress ?? "unknown")"])
+            await core.limiter.recordFailure(username: username, address: clientAddress)
+            core.logger.notice("sign-in failed", metadata: ["username": "\(JSONBody.printable(username))", "address": "\(clientAddress?.description ?? "unknown")"])
             throw APIError(.unauthorized, code: "invalid_credentials", "Wrong username or password.")
         }
-        await core.limiter.recordSuccess(keys[0])
+        await core.limiter.recordSuccess(username: username)
         let session = await core.sessions.create(for: user.id)
         var response = JSONResponse.make(.object([("user", Render.user(user))]))
         response.headers[.setCookie] = cookie(value: session, maxAge: Int(core.configuration.sessionLifetimeMs / 1000))
@@ -66,21 +88,15 @@ struct AuthController: Sendable {
     /// stolen session alone cannot take over the account) and failures count
     /// toward the sign-in limit. Every session of the user ends; a dashboard
     /// caller gets a fresh one so they stay signed in.
-    private func changePassword(_ request: Request, _ caller: Caller, clientAddress: String?) async throws -> Response {
+    private func changePassword(_ request: Request, _ caller: Caller, clientAddress: IPAddress?) async throws -> Response {
         let body = try await JSONBody.read(request, allowed: ["current_password", "new_password"])
         let current = try body.required("current_password", body.string("current_password"))
         let new = try body.required("new_password", body.string("new_password"))
         try Passwords.check(new, field: "new_password")
-        var keys = ["user:" + caller.user.username.lowercased()]
-        if let clientAddress { keys.append("ip:" + clientAddress) }
-        if let wait = await core.limiter.retryAfter(keys) {
-            var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed attempts. Wait \(wait) seconds and try again.")
-            error.headers[.retryAfter] = String(wait)
-            throw error
-        }
+        try await throttle(username: caller.user.username, address: clientAddress)
         let stored = try core.ledger.secrets.passwordHash(user: caller.id)
         guard try await core.passwords.verify(current, hash: stored) else {
-            await core.limiter.recordFailure(keys)
+            await core.limiter.recordFailure(username: caller.user.username, address: clientAddress)
             throw APIError.invalid("current_password", "is not your current password")
         }
         let hash = try await core.passwords.hash(new)

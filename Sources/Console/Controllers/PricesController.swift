@@ -1,3 +1,4 @@
+import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -17,7 +18,7 @@ struct PricesController: Sendable {
             return JSONResponse.make(Render.price(model: model, price))
         }
         routes.on(.put, "/api/prices/{model}", .admin) { request, context, caller in
-            let body = try await JSONBody.read(request, allowed: ["input", "output", "cached_input", "per_request"])
+            let body = try await JSONBody.read(request, allowed: ["input", "output", "cached_input", "per_request", "max_output"])
             let price = try PricesController.price(body)
             let model = context.parameter("model")
             let existed = await core.ledger.read { $0.prices[model] != nil }
@@ -31,8 +32,20 @@ struct PricesController: Sendable {
     }
 
     /// Either token prices (`input`, `output`, optional `cached_input`
-    /// defaulting to `input`) or `per_request` alone.
+    /// defaulting to `input`) or `per_request` alone; either with an optional
+    /// `max_output` (the model's output window, the reservation's default bound).
     static func price(_ body: JSONBody) throws -> Price {
+        var price = try billingPrice(body)
+        if let maxOutput = try body.notNull("max_output", body.int("max_output")) {
+            guard (1...Limits.outputTokens).contains(maxOutput) else {
+                throw APIError.invalid("max_output", "must be between 1 and \(Limits.outputTokens) tokens")
+            }
+            price.maxOutput = maxOutput
+        }
+        return price
+    }
+
+    private static func billingPrice(_ body: JSONBody) throws -> Price {
         func amount(_ key: String) throws -> Int64? {
             guard let value = try body.notNull(key, body.int(key)) else { return nil }
             guard value >= 0, value <= Price.maximum else { throw APIError.invalid(key, "must be between 0 and \(Price.maximum) credits") }

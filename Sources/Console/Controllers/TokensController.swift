@@ -1,3 +1,4 @@
+import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -89,8 +90,11 @@ struct TokensController: Sendable {
         let body = try await JSONBody.read(request, allowed: TokensController.fields.union(["user"]))
         var owner = caller.id
         if let text = try body.notNull("user", body.string("user")) {
+            // The role is checked before the id is looked up, so a user learns nothing about which ids exist.
+            guard caller.isAdmin || UserID(text) == caller.id else {
+                throw APIError(.forbidden, code: "forbidden", "Only administrators may create tokens for other users.", field: "user")
+            }
             guard let id = UserID(text), await core.ledger.read({ $0.users[id] != nil }) else { throw APIError.invalid("user", "no such user") }
-            guard caller.isAdmin || id == caller.id else { throw APIError(.forbidden, code: "forbidden", "Only administrators may create tokens for other users.", field: "user") }
             owner = id
         }
         let group = try body.notNull("group", body.string("group"))

@@ -1,3 +1,4 @@
+import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -11,10 +12,11 @@ struct UsersController: Sendable {
         routes.on(.get, "/api/users", .admin) { request, _, _ in try await list(request) }
         routes.on(.post, "/api/users", .admin) { request, _, caller in try await create(request, caller) }
         routes.on(.get, "/api/users/{id}") { _, context, caller in
-            let user = try await find(context.parameter("id"))
+            let text = context.parameter("id")
             // A user may read their own record (the dashboard header shows the balance); admins any.
-            guard caller.isAdmin || user.id == caller.id else { throw APIError.adminOnly }
-            return JSONResponse.make(Render.user(user))
+            // Anyone else's id answers 404 exactly like a missing one, so user ids cannot be probed.
+            guard caller.isAdmin || UserID(text) == caller.id else { throw APIError.notFound("user \(JSONBody.printable(text))") }
+            return JSONResponse.make(Render.user(try await find(text)))
         }
         routes.on(.patch, "/api/users/{id}", .admin) { request, context, caller in try await update(request, context.parameter("id"), caller) }
         routes.on(.post, "/api/users/{id}/credit", .admin) { request, context, caller in

@@ -1,3 +1,4 @@
+import TallyJSON
 import Ledger
 import HTTPTypes
 import Hummingbird

@@ -1,3 +1,4 @@
+import TallyJSON
 import Ledger
 
 extension JSONValue {

@@ -1,3 +1,4 @@
+import TallyJSON
 import Ledger
 
 /// Which charge events a log query wants. Logs are the charge events

@@ -1,3 +1,4 @@
+import TallyJSON
 import Ledger
 
 /// A log entry as the API shows it: SPEC §4's log row plus `type`, `seq`,
@@ -58,31 +59,18 @@ struct LogRow {
 
     var json: JSONValue { .object(Array(zip(LogRow.columns, values))) }
 
-    /// One CSV record (RFC 4180). Text cells that a spreadsheet would run as a
-    /// formula (`=`, `+`, `-`, `@`, tab, CR) are prefixed with `'`: token names
-    /// and reasons are user-supplied.
+    /// One CSV record, each text cell through `EventCSV.cell` (RFC 4180
+    /// quoting, spreadsheet formulas neutralised: token names and reasons are
+    /// user-supplied), the same function every CSV Tally writes uses.
     var csv: String {
         values.map { value -> String in
             switch value {
             case .null: return ""
             case .bool(let b): return b ? "true" : "false"
             case .number(let n): return n
-            case .string(let s):
-                var text = s
-                if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
-                if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-                    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                }
-                return text
+            case .string(let s): return EventCSV.cell(s)
             default: return ""
             }
         }.joined(separator: ",")
-    }
-}
-
-extension String {
-    /// Foundation-free replace for the CSV quote doubling.
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

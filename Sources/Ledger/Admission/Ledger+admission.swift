@@ -1,34 +1,56 @@
-/// Admission on the actor: the pure checks plus the durable reservation, as
-/// one step, and coalesced `relay.rejected` events for known tokens.
+/// Admission on the actor: the pure checks, the rate windows and the durable
+/// reservation as one step, and coalesced `relay.rejected` events for known tokens.
 extension Ledger {
     /// A request the relay has read: who, what, how big.
     public struct AdmissionRequest: Sendable {
         public var token: TokenID
         public var requestID: String
         public var model: String
+        /// An upper bound of the prompt tokens the provider can bill.
         public var promptTokens: Int64
-        public var maxOutputTokens: Int64
+        /// The client's output limit; nil: the model's `max_output`, else `defaultMaxOutput`.
+        public var maxOutputTokens: Int64?
+        /// Answers asked for, each billed in full (`n`, `best_of`, `candidateCount`).
+        public var outputChoices: Int64
+        /// The output bound when neither the client nor the price names one (`--default-max-tokens`).
+        public var defaultMaxOutput: Int64
         public var stream: Bool
         /// The caller's wire format; only channels of this type are routes (nil: any).
         public var kind: ChannelKind?
 
-        public init(token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64, stream: Bool,
-                    kind: ChannelKind? = nil) {
+        public init(token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64?,
+                    outputChoices: Int64 = 1, defaultMaxOutput: Int64 = Limits.defaultOutputTokens, stream: Bool, kind: ChannelKind? = nil) {
             self.token = token
             self.requestID = requestID
             self.model = model
             self.promptTokens = promptTokens
             self.maxOutputTokens = maxOutputTokens
+            self.outputChoices = outputChoices
+            self.defaultMaxOutput = defaultMaxOutput
             self.stream = stream
             self.kind = kind
         }
+
+        /// The output half of the reservation: the client's limit, capped by the
+        /// model's window when the price names one, times the choices.
+        func outputBound(modelMaxOutput: Int64?) -> Int64 {
+            let limit = maxOutputTokens.map { limit in modelMaxOutput.map { min($0, limit) } ?? limit } ?? modelMaxOutput ?? defaultMaxOutput
+            return min(max(0, limit), Limits.outputTokens) * min(max(1, outputChoices), Limits.outputChoices)
+        }
     }
 
-    /// An admitted request: its durable reservation and where it may go.
+    /// An admitted request: its durable reservation (the handle that closes it) and where it may go.
     public struct Admission: Sendable {
         public var reservation: Reservation
         public var token: TokenState
         public var channels: [ChannelSet]
+    }
+
+    /// Tokens a reservation holds in its token's TPM window until it closes.
+    struct RateHold: Sendable {
+        var token: TokenID
+        var atMs: Int64
+        var tokens: Int64
     }
 
     /// Steps 1–5 (see `LedgerState.authenticate`); refusals of a known token are counted.
@@ -41,30 +63,55 @@ extension Ledger {
         return result
     }
 
-    /// Steps 7–10 and the durable reservation.
+    /// The request id, steps 7–10 and the durable reservation. Everything up
+    /// to the reservation's commit runs without a suspension, so a burst sees
+    /// each admitted request in the rate windows, `max_parallel` and the
+    /// balance before the next one is checked.
     public func admit(_ request: AdmissionRequest) async throws -> Result<Admission, AdmissionFailure> {
         let now = now()
         guard let token = state.liveToken(request.token) else { return .failure(.unknownKey) }
+        do {
+            try refuseKnownRequestID(request.requestID)
+        } catch Rejection.requestIDReused(let id) {
+            rejections.count(token: token.id, reason: AdmissionFailure.duplicateRequestID(id).code, atMs: now)
+            return .failure(.duplicateRequestID(id))
+        }
+        let maxOutput = request.outputBound(modelMaxOutput: state.prices[request.model]?.maxOutput)
         let checked = state.checkAdmission(token: token, model: request.model, promptTokens: request.promptTokens,
-                                           maxOutputTokens: request.maxOutputTokens, kind: request.kind, rates: rates, now: now)
+                                           maxOutputTokens: maxOutput, kind: request.kind, rates: rates, now: now)
+        let amount: Int64
         switch checked {
         case .failure(let failure):
             rejections.count(token: token.id, reason: failure.code, atMs: now)
             return .failure(failure)
-        case .success(let amount):
-            do {
-                let reservation = try await reserve(requestID: request.requestID, token: token.id, model: request.model,
-                                                    amount: amount, stream: request.stream)
-                return .success(Admission(reservation: reservation, token: state.tokens[token.id]!,
-                                          channels: state.channels(serving: request.model, group: token.group, kind: request.kind)))
-            } catch let rejection as Rejection {
-                switch rejection {
-                case .requestIDReused(let id): return .failure(.duplicateRequestID(id))
-                case .tokenQuotaExceeded, .balanceExceeded: return .failure(.insufficientQuota(rejection))
-                default: throw rejection
-                }
+        case .success(let value): amount = value
+        }
+        // Counted before the commit's suspension: the next request of a burst sees this one.
+        // Clamped: a hold beyond any TPM limit refuses the next request just the same, and sums stay far from overflow.
+        let heldTokens = min(max(0, request.promptTokens), Limits.perMinute) + min(maxOutput, Limits.perMinute)
+        rates.record(token: token.id, atMs: now, requests: 1, tokens: heldTokens)
+        let reservation: Reservation
+        do {
+            reservation = try await commitReservation(requestID: request.requestID, token: token.id, model: request.model,
+                                                      amount: amount, stream: request.stream)
+        } catch let rejection as Rejection {
+            rates.adjust(token: token.id, atMs: now, tokens: -heldTokens)
+            switch rejection {
+            case .requestIDReused(let id): return .failure(.duplicateRequestID(id))
+            case .tokenQuotaExceeded, .balanceExceeded: return .failure(.insufficientQuota(rejection))
+            default: throw rejection
             }
         }
+        rateHolds[reservation.seq] = RateHold(token: token.id, atMs: now, tokens: heldTokens)
+        return .success(Admission(reservation: reservation, token: state.tokens[token.id] ?? token,
+                                  channels: state.channels(serving: request.model, group: token.group, kind: request.kind)))
+    }
+
+    /// Corrects the TPM window once a reservation closes: the tokens it held
+    /// become the tokens it used, in the second it was admitted.
+    func releaseRateHold(_ reservation: Reservation, usedTokens: Int64) {
+        guard let hold = rateHolds.removeValue(forKey: reservation.seq) else { return }
+        rates.adjust(token: hold.token, atMs: hold.atMs, tokens: usedTokens - hold.tokens)
     }
 
     /// Periodic upkeep (the server calls it about once a second): writes the

@@ -34,11 +34,28 @@ public enum EventCSV {
         return cells.map(cell).joined(separator: ",")
     }
 
-    /// RFC 4180: a cell with a comma, quote or line break is quoted, quotes doubled.
+    /// One CSV cell, safe to open in a spreadsheet; every CSV Tally writes
+    /// (this export, statements, the dashboard's log export) goes through it.
+    ///
+    /// Text that a spreadsheet would run as a formula — starting with `=`,
+    /// `+`, `-`, `@`, tab or carriage return — is prefixed with `'`, because
+    /// request ids, model names, token names and notes are chosen by clients
+    /// and users. Plain numbers (`-500`) are left alone: they are no formula
+    /// and must stay numbers. Then RFC 4180: a cell with a comma, quote or
+    /// line break is quoted, quotes doubled.
     public static func cell(_ text: String) -> String {
+        var text = text
+        if let first = text.utf8.first, [UInt8]("=+-@\t\r".utf8).contains(first), !isNumber(text) { text = "'" + text }
         guard text.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) else { return text }
         var out = "\""
         for character in text { out += character == "\"" ? "\"\"" : String(character) }
         return out + "\""
+    }
+
+    /// An optional sign, digits, and an optional fraction: `-12`, `+3.5`.
+    private static func isNumber(_ text: String) -> Bool {
+        let parts = text.utf8.dropFirst(text.utf8.first == 45 || text.utf8.first == 43 ? 1 : 0)
+            .split(separator: 46, maxSplits: 1, omittingEmptySubsequences: false)
+        return parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0 >= 48 && $0 <= 57 } }
     }
 }

@@ -103,7 +103,7 @@ public enum EventJSON {
     /// A price as recorded: credits per million tokens, or per request.
     public static func price(_ price: Price) -> LedgerJSONValue {
         .object([("input", .int(price.input)), ("output", .int(price.output)), ("cached_input", .int(price.cachedInput)),
-                 ("per_request", .maybe(price.perRequest))])
+                 ("per_request", .maybe(price.perRequest)), ("max_output", .maybe(price.maxOutput))])
     }
 
     /// An instant, or null.

@@ -85,7 +85,7 @@ extension Envelope {
             let start = r.offset
             guard length <= UInt64(value.count - start) else { throw r.fail("payload length out of range") }
             var payloadReader = BinaryReader(UnsafeRawBufferPointer(rebasing: value[start..<(start + Int(length))]))
-            let event = try Event.decodePayload(type, from: &payloadReader)
+            let event = try Event.decodePayload(type, version: version, from: &payloadReader)
             guard payloadReader.isAtEnd else { throw payloadReader.fail("trailing payload bytes") }
             _ = try r.raw(Int(length))
             let previous = try r.hash()

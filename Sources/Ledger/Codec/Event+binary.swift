@@ -1,5 +1,5 @@
-/// The binary payload of each event type, version 1. Field order is the
-/// layout; Docs/events.md lists it. Charge events come first in the log's
+/// The binary payload of each event type (version 1; `price.set` version 2
+/// appends `max_output`). Field order is the layout; Docs/events.md lists it. Charge events come first in the log's
 /// volume, so their fields are varints and ids fixed 8-byte words.
 extension Event {
     public func encodePayload(into w: inout BinaryWriter) {
@@ -22,7 +22,7 @@ extension Event {
             w.string(name)
         case .priceSet(let e):
             w.string(e.model); w.signed(e.price.input); w.signed(e.price.output); w.signed(e.price.cachedInput)
-            w.optionalSigned(e.price.perRequest)
+            w.optionalSigned(e.price.perRequest); w.optionalSigned(e.price.maxOutput)
         case .priceRemoved(let model):
             w.string(model)
         case .channelSet(let e):
@@ -62,7 +62,7 @@ extension Event {
     }
 
     /// Decodes a payload of `type` at `version`. Newer versions are refused by the caller.
-    public static func decodePayload(_ type: EventType, from r: inout BinaryReader) throws(DecodingError) -> Event {
+    public static func decodePayload(_ type: EventType, version: UInt8, from r: inout BinaryReader) throws(DecodingError) -> Event {
         switch type {
         case .userCreated:
             let id = UserID(raw: try r.fixed64()), username = try r.string(), role = try r.role(), group = try r.string()
@@ -87,8 +87,9 @@ extension Event {
             return .groupRemoved(name: try r.string())
         case .priceSet:
             let model = try r.string()
-            return .priceSet(PriceSet(model: model, price: Price(input: try r.signed(), output: try r.signed(),
-                                                                  cachedInput: try r.signed(), perRequest: try r.optionalSigned())))
+            var price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
+            if version >= 2 { price.maxOutput = try r.optionalSigned() }
+            return .priceSet(PriceSet(model: model, price: price))
         case .priceRemoved:
             return .priceRemoved(model: try r.string())
         case .channelSet:

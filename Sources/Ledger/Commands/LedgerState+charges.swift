@@ -22,7 +22,7 @@ extension LedgerState {
         guard let reservation = pending[requestID] else { throw .notFound("open reservation for request \(requestID)") }
         let token = tokens[reservation.token]!
         let multiplier = groups[token.group]?.multiplier ?? .one
-        let price = prices[reservation.model] ?? Price()
+        let price = (prices[reservation.model] ?? Price()).billing
         let usage = try checkUsage(outcome.usage)
         // PriceMath saturates at Int64.max; one charge is bounded like every other
         // credit amount so that `used` and the balance can never overflow in `apply`.

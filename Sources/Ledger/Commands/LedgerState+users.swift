@@ -57,7 +57,9 @@ extension LedgerState {
 
     func setPrice(_ model: String, _ price: Price) throws(Rejection) -> Event {
         let model = try Validate.model(model)
-        guard price.isValid else { throw .invalid(field: "price", "every price must be between 0 and \(Price.maximum) credits") }
+        guard price.isValid else {
+            throw .invalid(field: "price", "every price must be between 0 and \(Price.maximum) credits, max_output between 1 and \(Limits.outputTokens) tokens")
+        }
         return .priceSet(PriceSet(model: model, price: price))
     }
 

@@ -17,6 +17,13 @@ public enum Limits {
     /// Channel priority and weight ranges.
     public static let priority: ClosedRange<Int64> = -1_000_000...1_000_000
     public static let weight: ClosedRange<Int64> = 0...1_000_000
+    /// The largest output limit a request or a price may name (2^24 tokens, beyond
+    /// every model's output window): larger values are a client's mistake or an attack.
+    public static let outputTokens: Int64 = 1 << 24
+    /// Answers one request may ask for (OpenAI's `n` stops at 128).
+    public static let outputChoices: Int64 = 128
+    /// The output bound when neither a request nor its model's price names one.
+    public static let defaultOutputTokens: Int64 = 4096
     /// Free-text reasons and notes.
     public static let noteBytes = 512
     /// A URL an operator configures.

@@ -82,8 +82,9 @@ public enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case relayRejected = 40
 
     /// The schema version this build writes and the newest it can read.
-    /// Every type is at version 1; replay refuses anything newer.
-    public var currentVersion: UInt8 { 1 }
+    /// `price.set` is at version 2 (it gained `max_output`), every other type at 1;
+    /// replay reads every older version and refuses anything newer.
+    public var currentVersion: UInt8 { self == .priceSet ? 2 : 1 }
 
     /// `token.created`, `charge.settled`, …
     public var description: String {

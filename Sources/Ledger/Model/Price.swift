@@ -5,21 +5,32 @@ public struct Price: Hashable, Sendable {
     public var cachedInput: Int64
     /// When set, the model is billed per call at this many credits and token prices are ignored.
     public var perRequest: Int64?
+    /// The most output tokens the model can produce in one answer: the
+    /// reservation's output bound when a request names none. Not a billing
+    /// price, so a settle does not record it (see `billing`).
+    public var maxOutput: Int64?
 
     /// The highest price accepted, per million tokens or per request: 10^12 credits
     /// keeps every product in `PriceMath` far inside 128 bits.
     public static let maximum: Int64 = 1_000_000_000_000
 
-    public init(input: Int64 = 0, output: Int64 = 0, cachedInput: Int64 = 0, perRequest: Int64? = nil) {
+    public init(input: Int64 = 0, output: Int64 = 0, cachedInput: Int64 = 0, perRequest: Int64? = nil, maxOutput: Int64? = nil) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput
         self.perRequest = perRequest
+        self.maxOutput = maxOutput
     }
 
-    /// Whether every field is within 0…`maximum`.
+    /// Whether every price is within 0…`maximum` and `maxOutput`, when set, within 1…`Limits.outputTokens`.
     public var isValid: Bool {
         [input, output, cachedInput, perRequest ?? 0].allSatisfy { $0 >= 0 && $0 <= Price.maximum }
+            && (maxOutput.map { (1...Limits.outputTokens).contains($0) } ?? true)
+    }
+
+    /// The prices a charge is computed from (what a settle records).
+    public var billing: Price {
+        Price(input: input, output: output, cachedInput: cachedInput, perRequest: perRequest)
     }
 }
 

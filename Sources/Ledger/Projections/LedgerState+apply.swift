@@ -98,8 +98,7 @@ extension LedgerState {
             guard let t = tokens.index(forKey: e.token), let u = users.index(forKey: e.user) else {
                 throw missing("token or user of \(e.requestID)")
             }
-            pending[e.requestID] = Reservation(seq: seq, requestID: e.requestID, token: e.token, user: e.user,
-                                               model: e.model, amount: e.amount, stream: e.stream, time: time)
+            pending[e.requestID] = Reservation(seq: seq, time: time, e)
             tokens.values[t].reserved += e.amount
             tokens.values[t].inFlight += 1
             tokens.values[t].lastUsedAt = time

@@ -1,5 +1,7 @@
 /// Per-token sliding windows of requests and tokens over the last minute: the
-/// rate-limit projection. Volatile by design — rebuilt at startup from the
+/// rate-limit projection. Admission counts a request and the tokens it may
+/// use (its reservation's bound) at once; a settle corrects the tokens to what
+/// was used, in the same bucket. Volatile by design — rebuilt at startup from the
 /// last minute of the log, not snapshotted — and kept only for tokens with
 /// recent traffic, so idle tokens cost nothing.
 public struct RateWindows: Sendable {
@@ -46,6 +48,15 @@ public struct RateWindows: Sendable {
 
     public mutating func record(token: TokenID, atMs time: Int64, requests: Int64, tokens: Int64) {
         windows[token, default: Window()].add(second: time / 1000, requests: requests, tokens: tokens)
+    }
+
+    /// Adds `tokens` (negative to release) to the bucket of `time`, if that
+    /// second is still in the window; once it has left, so has what it held.
+    public mutating func adjust(token: TokenID, atMs time: Int64, tokens: Int64) {
+        let second = time / 1000
+        let i = Int(second % Int64(RateWindows.buckets))
+        guard windows[token]?.seconds[i] == second else { return }
+        windows[token]?.tokens[i] += tokens
     }
 
     /// Requests and tokens counted for `token` in the minute ending at `time`.

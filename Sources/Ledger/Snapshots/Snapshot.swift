@@ -3,10 +3,10 @@
 /// equal states give equal bytes. Derived lookups (by username, by secret) are
 /// rebuilt on load rather than stored.
 ///
-///     byte format (1) · fixed64 seq · hash head · signed time
+///     byte format (2: prices carry max_output) · fixed64 seq · hash head · signed time
 ///     users · tokens · groups · prices · channels · pending  (each: count, entries)
 public enum Snapshot {
-    static let format: UInt8 = 1
+    static let format: UInt8 = 2
 
     public static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -70,15 +70,15 @@ public enum Snapshot {
             }
         }
         for _ in 0..<(try r.count()) {
-            guard case .groupSet(let group) = try Event.decodePayload(.groupSet, from: &r) else { throw r.fail("group") }
+            guard case .groupSet(let group) = try Event.decodePayload(.groupSet, version: EventType.groupSet.currentVersion, from: &r) else { throw r.fail("group") }
             state.groups[group.name] = group
         }
         for _ in 0..<(try r.count()) {
-            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, from: &r) else { throw r.fail("price") }
+            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, version: EventType.priceSet.currentVersion, from: &r) else { throw r.fail("price") }
             state.prices[price.model] = price.price
         }
         for _ in 0..<(try r.count()) {
-            guard case .channelSet(let channel) = try Event.decodePayload(.channelSet, from: &r) else { throw r.fail("channel") }
+            guard case .channelSet(let channel) = try Event.decodePayload(.channelSet, version: EventType.channelSet.currentVersion, from: &r) else { throw r.fail("channel") }
             state.channels[channel.id] = channel
         }
         for _ in 0..<(try r.count()) {

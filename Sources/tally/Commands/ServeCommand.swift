@@ -18,9 +18,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR) whose X-Forwarded-For is believed; repeatable.")
     var trustedProxies: [String] = []
     @Option(name: .customLong("max-body-bytes"), help: "Largest relay request body (default 32 MiB).") var maxBodyBytes: Int = 32 << 20
-    @Option(name: .customLong("default-max-tokens"), help: "Output tokens reserved when a request names no limit.") var defaultMaxTokens: Int64 = 4096
+    @Option(name: .customLong("default-max-tokens"), help: "Output tokens reserved when a request names no limit.") var defaultMaxTokens: Int64 = Limits.defaultOutputTokens
     @Option(name: .customLong("dangling-policy"), help: "Reservations open after a crash: void or settle-reserved.") var danglingPolicy: String = "void"
     @Flag(help: "Run the built-in mock upstream and seed a demo channel, prices and token.") var demo = false
+    @OptionGroup var connections: ConnectionOptions
+    @Option(name: .customLong("metrics-address"), help: "Serve /metrics on this HOST:PORT, unauthenticated (bind it to an internal interface); without it /metrics is on the main port for admins only.")
+    var metricsAddress: String?
+    @Flag(name: .customLong("secure-cookies"), help: "Mark the dashboard session cookie Secure (Tally behind HTTPS); also $TALLY_SECURE_COOKIES=1.")
+    var secureCookies = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -35,22 +40,40 @@ struct ServeCommand: AsyncParsableCommand {
         let portText = environment["TALLY_PORT"]
         let resolvedPort = port ?? portText.flatMap(Int.init) ?? 8080
         guard (0...65535).contains(resolvedPort) else { throw ValidationError("the port must be 0–65535") }
-        let configuration = ServerConfiguration(
+        let adminKey = environment["TALLY_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let problem = adminKey.flatMap(AdminKeyRule.problem(with:)) { throw ValidationError(AdminKeyRule.refusal(problem)) }
+        let metrics = try metricsAddress.map { text in
+            guard let address = ListenAddress(text) else { throw ValidationError("--metrics-address \(text) is not HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)") }
+            return address
+        }
+        var configuration = ServerConfiguration(
             dataPath: data.path,
             host: host ?? environment["TALLY_HOST"] ?? "127.0.0.1",
             port: resolvedPort,
             sync: sync,
             relay: RelayConfiguration(maxBodyBytes: maxBodyBytes, defaultMaxTokens: defaultMaxTokens, trustedProxies: proxies),
             danglingPolicy: policy,
-            adminKey: environment["TALLY_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 },
+            adminKey: adminKey,
             demo: demo
         )
+        configuration.metricsAddress = metrics
+        configuration.connections = try connections.resolve(environment: environment)
+        configuration.secureCookies = try secureCookies || Self.flag(environment["TALLY_SECURE_COOKIES"], name: "TALLY_SECURE_COOKIES")
         var logger = Logger(label: "tally")
         logger.logLevel = environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         await runReporting {
             let app = try await buildApplication(configuration, logger: logger)
-            try await app.runService()
+            try await GracefulShutdown.run(app, limits: configuration.connections, logger: logger)
             return ExitStatus.clean
+        }
+    }
+
+    /// A boolean environment variable: 1/true/yes/on or 0/false/no/off (unset or empty is false).
+    static func flag(_ value: String?, name: String) throws -> Bool {
+        switch value?.lowercased() ?? "" {
+        case "1", "true", "yes", "on": return true
+        case "", "0", "false", "no", "off": return false
+        default: throw ValidationError("\(name) must be 1 or 0 (true/false, yes/no, on/off)")
         }
     }
 }

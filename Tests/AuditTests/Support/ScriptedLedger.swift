@@ -1,3 +1,4 @@
+import LedgerTesting
 import Foundation
 @testable import Ledger
 import LMDB

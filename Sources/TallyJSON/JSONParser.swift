@@ -1,30 +1,53 @@
-/// A strict RFC 8259 parser over UTF-8 bytes. Strict because every request
-/// body is untrusted: duplicate keys are refused (two parsers reading one body
-/// differently is a classic smuggling bug), nesting is bounded, and invalid
-/// UTF-8 is refused before parsing.
-struct JSONParser {
-    /// Deeper documents are refused: no API body nests more than three levels,
-    /// and a bound keeps recursion far from the stack limit.
-    static let maxDepth = 32
+/// A strict RFC 8259 parser over UTF-8 bytes, for every body Tally reads
+/// (management API and relay). Strict because every body is untrusted:
+/// duplicate keys are refused at every level (two parsers reading one body
+/// differently is a classic smuggling bug: Tally would check one `model` and
+/// the provider run the other), nesting is bounded, lone surrogates and
+/// invalid UTF-8 are refused before anything is read.
+public struct JSONParser {
+    /// The management API's bound: none of its bodies nests more than three
+    /// levels, and a bound keeps recursion far from the stack limit.
+    public static let defaultMaxDepth = 32
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// A document whose top-level members' values are located by byte range,
+    /// so one field can be edited while every other byte stays the client's.
+    public struct Document: Sendable {
+        public var value: JSONValue
+        /// For a top-level object: each member's value, as a range of the parsed bytes.
+        public var memberRanges: [String: Range<Int>]
+        /// Just after the top-level object's opening brace.
+        public var bodyStart: Int
     }
 
     private let bytes: [UInt8]
+    private let maxDepth: Int
     private var index = 0
+    private var memberRanges: [String: Range<Int>] = [:]
+    private var bodyStart = 0
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: [UInt8], maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
 
     /// Parses a whole document; trailing non-space bytes are an error.
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(Failure) -> JSONValue {
+        try document(bytes, maxDepth: maxDepth).value
+    }
+
+    /// Parses a whole document and locates its top-level members.
+    public static func document(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(Failure) -> Document {
         guard String(validating: bytes, as: UTF8.self) != nil else { throw Failure(description: "the body is not valid UTF-8") }
-        var parser = JSONParser(bytes: bytes)
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
         guard parser.index == bytes.count else { throw parser.fail("unexpected data after the JSON value") }
-        return value
+        return Document(value: value, memberRanges: parser.memberRanges, bodyStart: parser.bodyStart)
     }
 
     private func fail(_ message: String) -> Failure { Failure(description: "malformed JSON at byte \(index): \(message)") }
@@ -34,7 +57,7 @@ struct JSONParser {
     }
 
     private mutating func value(depth: Int) throws(Failure) -> JSONValue {
-        guard depth < JSONParser.maxDepth else { throw fail("nested deeper than \(JSONParser.maxDepth) levels") }
+        guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
         guard index < bytes.count else { throw fail("unexpected end") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object(depth: depth)
@@ -56,6 +79,7 @@ struct JSONParser {
 
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
         index += 1
+        if depth == 0 { bodyStart = index }
         var members: [(String, JSONValue)] = []
         var seen = Set<String>()
         skipSpace()
@@ -69,7 +93,9 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipSpace()
+            let start = index
             members.append((key, try value(depth: depth + 1)))
+            if depth == 0 { memberRanges[key] = start..<index }
             skipSpace()
             guard index < bytes.count else { throw fail("unexpected end") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -52,6 +52,11 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    public var objectMembers: [(String, JSONValue)]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
+
     public var arrayValue: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil
