@@ -171,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RelayTests",
-            dependencies: ["Relay", "Ledger", "TallyJSON"],
+            dependencies: ["Relay", "Ledger", "TallyJSON", "LedgerTesting"],
             swiftSettings: swiftSettings
         ),
         // Drives the real `tally` binary over loopback against the mock upstream.

@@ -23,6 +23,10 @@ struct PromptBound {
         }
     }
 
+    /// An uploaded audio file's bound: one token per 64 bytes covers codecs down to
+    /// 5 kbit/s at 10 audio tokens a second (providers bill ~10 a second, or per minute).
+    static let audioBytesPerToken = 64
+
     /// Top-level fields whose strings are prompt text (for the estimate).
     static let textFields = ["messages", "prompt", "input", "contents", "system", "systemInstruction",
                              "instructions", "query", "documents", "tools"]

@@ -21,6 +21,8 @@ actor RealtimeBilling {
         var requestID: String
         /// The upstream response to cancel (one started by server VAD).
         var responseID: String?
+        /// The client's `event_id` of the refused `response.create`.
+        var clientEventID: String?
     }
 
     /// One response's reservation, from reserve to close.
@@ -163,16 +165,20 @@ actor RealtimeBilling {
             failure = .internalError()
         }
         relay.metrics.rejected(failure.code)
-        return Refusal(failure: failure, requestID: requestID, responseID: responseID)
+        return Refusal(failure: failure, requestID: requestID, responseID: responseID, clientEventID: clientEventID)
     }
 
     /// Settles `turn` with the reported usage, else an estimate when it produced output, else voids it.
     private func close(_ turn: Turn, reported usage: Usage?, status: Int64, voidReason: String) async {
         let durationMs = relay.milliseconds(since: turn.reservedAt)
         let outcome: Outcome? =
-            if let usage { Outcome(usage: usage, channel: channel, durationMs: durationMs, status: status) }
-            else if turn.producedOutput { Outcome(usage: turn.estimate, estimated: true, channel: channel, durationMs: durationMs, status: status) }
-            else { nil }
+            if let usage {
+                Outcome(usage: usage, channel: channel, durationMs: durationMs, status: status)
+            } else if turn.producedOutput {
+                Outcome(usage: turn.estimate, estimated: true, channel: channel, durationMs: durationMs, status: status)
+            } else {
+                nil
+            }
         await relay.closeCharge(turn.reservation, settle: outcome, voidReason: voidReason, channel: channel, status: status,
                                 durationMs: durationMs)
     }

@@ -72,11 +72,11 @@ extension Relay {
                 let endedBy = await withTaskGroup(of: RealtimeSide.self) { group in
                     group.addTask {
                         await Self.pump(from: client, to: upstream) { text in
-                            let event = RealtimeEvent(text)
-                            guard let refusal = await billing.client(event, frameBytes: text.utf8.count) else { return RealtimeVerdict() }
-                            let clientEventID: String? = if case .responseCreate(let id) = event { id } else { nil }
+                            guard let refusal = await billing.client(RealtimeEvent(text), frameBytes: text.utf8.count) else {
+                                return RealtimeVerdict()
+                            }
                             return RealtimeVerdict(forward: false, reply: Self.errorEvent(refusal.failure, eventID: refusal.requestID,
-                                                                                           clientEventID: clientEventID))
+                                                                                           clientEventID: refusal.clientEventID))
                         }
                     }
                     group.addTask {

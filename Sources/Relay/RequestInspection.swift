@@ -37,7 +37,8 @@ struct RequestInspection {
                 throw .badRequest("The upload has no model field. Add a form field named model.", code: "missing_model")
             }
             try checkModelName(model)
-            return RequestInspection(model: model, promptTokens: 0, promptEstimate: 0, outputLimit: nil, outputChoices: 1,
+            let audioBound = Int64((body.count + PromptBound.audioBytesPerToken - 1) / PromptBound.audioBytesPerToken)
+            return RequestInspection(model: model, promptTokens: audioBound, promptEstimate: audioBound / 10, outputLimit: nil, outputChoices: 1,
                                      stream: false, upstreamBody: body, injectedUsage: false)
         }
         let bytes = [UInt8](body)

@@ -131,6 +131,32 @@ enum Seed {
     }
 }
 
+/// The start of most end-to-end tests: the mock upstream, a seeded data
+/// directory and `tally serve` on it. `stop()` stops both processes.
+struct Gateway: Sendable {
+    let mock: MockServer
+    let data: String
+    let seeded: Seeded
+    let server: ServerProcess
+
+    static func start(token: TokenDraft = TokenDraft(name: "e2e"), rpm: Int64? = nil, arguments: [String] = [],
+                      extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil) async throws -> Gateway {
+        let mock = try await MockServer()
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL, token: token, rpm: rpm, extra: extra)
+        return Gateway(mock: mock, data: data, seeded: seeded, server: try await ServerProcess(data: data, arguments: arguments))
+    }
+
+    var base: String { server.baseURL }
+    var key: String { seeded.key }
+
+    /// Stops the server (gracefully) and the mock; the data directory stays for inspection.
+    func stop() async {
+        await server.stop()
+        mock.stop()
+    }
+}
+
 /// `tally serve` as a child process.
 final class ServerProcess: @unchecked Sendable {
     let port: Int

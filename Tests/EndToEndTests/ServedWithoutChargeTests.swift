@@ -52,11 +52,9 @@ import Testing
     /// streamed and not → one served, 19 refused 409; reusing the id later → 409.
     @Test(arguments: [false, true])
     func oneRequestIDIsOneRequest(stream: Bool) async throws {
-        let mock = try await MockServer()
-        defer { mock.stop() }
-        let data = Seed.directory()
-        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
-        let server = try await ServerProcess(data: data)
+        let gateway = try await Gateway.start()
+        let (data, seeded, server) = (gateway.data, gateway.seeded, gateway.server)
+        defer { gateway.mock.stop() }
         let base = server.baseURL
         let key = seeded.key
         for family in Family.allCases {
@@ -85,11 +83,9 @@ import Testing
     /// Finding 1, the disconnect variant: a second request reusing a live
     /// stream's id, hung up at once, neither voids nor shortens the first's charge.
     @Test func aReusedIDCannotCloseAnotherRequestsReservation() async throws {
-        let mock = try await MockServer()
-        defer { mock.stop() }
-        let data = Seed.directory()
-        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
-        let server = try await ServerProcess(data: data)
+        let gateway = try await Gateway.start()
+        let (data, seeded, server) = (gateway.data, gateway.seeded, gateway.server)
+        defer { gateway.mock.stop() }
         let (url, headers, body) = Self.request(.openai, key: seeded.key, base: server.baseURL, stream: true, model: "mock-slow", text: "a b c")
         let first = Task { await Self.post(url, headers: headers + [("X-Request-Id", "live")], body: body) }
         try await Task.sleep(for: .milliseconds(300))
@@ -111,15 +107,10 @@ import Testing
 
     /// Finding 2: an rpm=3 token under a burst of 20 gets exactly 3.
     @Test func requestsPerMinuteHoldUnderABurst() async throws {
-        let mock = try await MockServer()
-        defer { mock.stop() }
-        let data = Seed.directory()
-        let seeded = try await Seed.make(at: data, mock: mock.baseURL, rpm: 3)
-        let server = try await ServerProcess(data: data)
-        let base = server.baseURL
-        let key = seeded.key
+        let gateway = try await Gateway.start(rpm: 3)
+        let (base, key) = (gateway.base, gateway.key)
         let statuses = await Self.burst(20) { _ in Self.request(.openai, key: key, base: base, stream: false) }
-        await server.stop()
+        await gateway.stop()
         #expect(statuses.filter { $0 == 200 }.count == 3, "\(statuses)")
         #expect(statuses.filter { $0 == 429 }.count == 17, "\(statuses)")
     }
@@ -127,21 +118,19 @@ import Testing
     /// Finding 4: `n` is billed per answer, an absurd or mistyped limit is a
     /// 400 that reserves nothing, and a price's `max_output` bounds a request that names no limit.
     @Test func theClientCannotSteerTheReservationBelowTheBill() async throws {
-        let mock = try await MockServer()
-        defer { mock.stop() }
-        let data = Seed.directory()
         let price = Seed.prices["mock-gpt"]!
         let single = #"{"model":"mock-gpt","max_tokens":4,"n":1,"messages":[{"role":"user","content":"one two three"}]}"#
         let fiveFold = #"{"model":"mock-gpt","max_tokens":4,"n":5,"messages":[{"role":"user","content":"one two three"}]}"#
         // Room for one 4-token answer (prompt bounded by the body's bytes), not for five.
         let oneAnswer = PriceMath.credits(for: Usage(promptTokens: Int64(single.utf8.count), completionTokens: 4), price: price, multiplier: .one)
-        let seeded = try await Seed.make(at: data, mock: mock.baseURL, token: TokenDraft(name: "small", quota: oneAnswer + 40)) { ledger, _ in
+        let gateway = try await Gateway.start(token: TokenDraft(name: "small", quota: oneAnswer + 40)) { ledger, _ in
             var bounded = Seed.prices["mock-embedding"]!
             bounded.output = 8_000_000
             bounded.maxOutput = 5
             try await ledger.setPrice("mock-embedding", bounded, by: .system)
         }
-        let server = try await ServerProcess(data: data)
+        let (data, seeded, server) = (gateway.data, gateway.seeded, gateway.server)
+        defer { gateway.mock.stop() }
         let url = server.baseURL + "/v1/chat/completions"
         let auth = [("Authorization", "Bearer \(seeded.key)")]
         func send(_ id: String, _ body: String) async -> HTTPResult? {
@@ -174,11 +163,9 @@ import Testing
     /// Finding 5: a body whose duplicate keys Tally and the provider would read
     /// differently is refused before anything is reserved.
     @Test func duplicateKeysAreRefusedBeforeAnyReservation() async throws {
-        let mock = try await MockServer()
-        defer { mock.stop() }
-        let data = Seed.directory()
-        let seeded = try await Seed.make(at: data, mock: mock.baseURL, token: TokenDraft(name: "cheap-only", models: ["mock-gpt"]))
-        let server = try await ServerProcess(data: data)
+        let gateway = try await Gateway.start(token: TokenDraft(name: "cheap-only", models: ["mock-gpt"]))
+        let (data, seeded, server) = (gateway.data, gateway.seeded, gateway.server)
+        defer { gateway.mock.stop() }
         let url = server.baseURL + "/v1/chat/completions"
         let auth = [("Authorization", "Bearer \(seeded.key)")]
         let bodies = [
@@ -203,11 +190,9 @@ import Testing
     /// provider's 401 about its key), a refusal about the request keeps the
     /// provider's message with key-like strings masked; each voids the reservation.
     @Test func upstreamRefusalsReachTheClientAsSpecSays() async throws {
-        let mock = try await MockServer()
-        defer { mock.stop() }
-        let data = Seed.directory()
-        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
-        let server = try await ServerProcess(data: data)
+        let gateway = try await Gateway.start()
+        let (data, seeded, server) = (gateway.data, gateway.seeded, gateway.server)
+        defer { gateway.mock.stop() }
         let auth = [("Authorization", "Bearer \(seeded.key)")]
         func call(_ model: String) async -> HTTPResult? {
             let body = #"{"model":"\#(model)","max_tokens":3,"messages":[{"role":"user","content":"x"}]}"#
@@ -240,11 +225,9 @@ import Testing
     /// family, streamed and not, tools, images, several answers) no settle
     /// exceeds its reservation. Prints the figures Docs/benchmarks.md records.
     @Test func settlesStayWithinTheirReservations() async throws {
-        let mock = try await MockServer()
-        defer { mock.stop() }
-        let data = Seed.directory()
-        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
-        let server = try await ServerProcess(data: data)
+        let gateway = try await Gateway.start()
+        let (data, seeded, server) = (gateway.data, gateway.seeded, gateway.server)
+        defer { gateway.mock.stop() }
         let base = server.baseURL
         let key = seeded.key
         let tool = #"{"type":"function","function":{"name":"lookup","description":"find a word","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}"#

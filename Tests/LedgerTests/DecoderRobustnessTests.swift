@@ -1,4 +1,5 @@
 import Foundation
+import LedgerTesting
 import LMDB
 @testable import Ledger
 import Testing
@@ -6,18 +7,6 @@ import Testing
 /// Decoders face bytes from disk: whatever they are given, they answer or
 /// throw — never trap, never read out of bounds.
 @Suite struct DecoderRobustnessTests {
-    /// A deterministic generator so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func corruptedEnvelopesNeverTrap() {
         var rng = SplitMix(state: 42)
         for event in Samples.events {

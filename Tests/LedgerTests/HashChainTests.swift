@@ -60,7 +60,7 @@ import Testing
         _ = try await fixture.token("one")
         _ = try await fixture.token("two")
         do {
-            let store = await fixture.ledger.store
+            let store = fixture.ledger.store
             let head = try verifyChain(store)
             #expect(head == (await fixture.ledger.state.seq))
             let victim: UInt64 = 4
@@ -79,7 +79,7 @@ import Testing
     @Test func aRemovedEventIsAGapAtItsSequence() async throws {
         let fixture = try await Fixture.make()
         do {
-            let store = await fixture.ledger.store
+            let store = fixture.ledger.store
             try store.environment.write { txn in _ = try txn.delete(store.events, key: Keys.seq(3)) }
             let fault = #expect(throws: ChainFault.self) { try verifyChain(store) }
             #expect(fault?.seq == 3)

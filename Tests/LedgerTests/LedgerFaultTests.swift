@@ -119,7 +119,7 @@ import Testing
         _ = try await fixture.token()
         let seq = try await fixture.ledger.writeSnapshot()
         do {
-            let store = await fixture.ledger.store
+            let store = fixture.ledger.store
             try store.environment.write { txn in
                 var bytes = try txn.get(store.snapshots, key: Keys.seq(seq))!
                 bytes[10] ^= 0xFF  // inside the head hash

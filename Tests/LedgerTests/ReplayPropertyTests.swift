@@ -33,7 +33,7 @@ import Testing
     func check(_ fixture: Fixture, _ runner: ScriptRunner, _ steps: [Step], _ cuts: [Int]) async throws {
         do {
             let live = await fixture.ledger.state
-            let store = await fixture.ledger.store
+            let store = fixture.ledger.store
 
             // The same log, replayed twice from nothing, gives equal states — equal to the live one.
             let first = try fullReplay(store)
@@ -70,7 +70,7 @@ import Testing
         try await runner.run(Array(steps.suffix(10)))  // a tail after the snapshot
         let before = await fixture.ledger.state
         try await fixture.reopen()
-        let reopenedStore = await fixture.ledger.store
+        let reopenedStore = fixture.ledger.store
         #expect((Replay.loadSnapshot(store: reopenedStore, atOrBefore: .max, logger: testLogger)?.seq ?? 0) >= snapshotSeq)
         let after = await fixture.ledger.state
         #expect(after == before, "reopened ledger (snapshot + tail) differs from the live state")

@@ -99,7 +99,7 @@ final class Fixture {
 
     /// Closes the ledger and waits until its environment is released; the files stay.
     func closeKeepingFiles() async {
-        weak let environment = await current?.store.environment
+        weak let environment = current?.store.environment
         await current?.close()
         current = nil
         await waitUntilReleased { environment }

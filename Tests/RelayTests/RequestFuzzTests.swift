@@ -1,4 +1,5 @@
 import Foundation
+import LedgerTesting
 import Ledger
 import TallyJSON
 import Testing
@@ -10,18 +11,6 @@ import Testing
 /// body it admits is read the same way by the other parser — same model, same
 /// limits, same stream flag — before and after the usage edit.
 struct RequestFuzzTests {
-    /// A small deterministic generator (SplitMix64), so a failure names a reproducible seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let keys = ["model", "messages", "max_tokens", "max_completion_tokens", "n", "stream", "stream_options", "include_usage",
                        "role", "content", "tools", "best_of", "mod\\u0065l", "x"]
     static let atoms = ["\"m\"", "\"gpt\"", "1", "0", "-1", "7", "1.5", "1e3", "true", "false", "null", "\"\\ud800\"", "\"\\u0000\"",
