@@ -111,6 +111,7 @@ public actor Ledger {
     }
 
     /// Runs a pure command against the state and commits its event.
+    @discardableResult
     func run(by actor: EventActor, _ command: (LedgerState) throws(Rejection) -> Event?) async throws -> Envelope? {
         guard let event = try command(state) else { return nil }
         return try await commit([event], by: actor).first

@@ -7,7 +7,8 @@ import Logging
 ///
 /// The client pump reserves on `response.create` (a refusal is answered and the
 /// event is not forwarded); the upstream pump reserves on a `response.created`
-/// nobody asked for (server VAD; a refusal cancels it) and settles on
+/// nobody asked for (server VAD; a refusal cancels it and withholds its events
+/// from the client) and settles on
 /// `response.done`; an upstream `error` while a `response.create` waits voids
 /// it (the upstream refused it, and the hold would otherwise count against the
 /// quota and `max_parallel` for the rest of the session). Whatever is open when
@@ -23,6 +24,15 @@ actor RealtimeBilling {
         var responseID: String?
         /// The client's `event_id` of the refused `response.create`.
         var clientEventID: String?
+    }
+
+    /// What the upstream pump does with an upstream event.
+    enum UpstreamDecision: Sendable {
+        case pass
+        /// An event of a refused response: the client gets nothing it is not charged for.
+        case withhold
+        /// A response the upstream started on its own was refused: cancel it, tell the client.
+        case refuse(Refusal)
     }
 
     /// One response's reservation, from reserve to close.
@@ -56,6 +66,8 @@ actor RealtimeBilling {
     private let channel: ChannelID
     private var responses = 0
     private var open: [Turn] = []
+    /// Upstream-started responses refused and cancelled, until their `response.done`.
+    private var refused: Set<String> = []
     /// Tokens known to be in the conversation: the last reported input plus its output.
     private var knownTokens: Int64 = 0
     /// Client input so far in token-sized units (text: bytes; audio: `audioTokens`).
@@ -83,44 +95,48 @@ actor RealtimeBilling {
         return await reserve(started: false, responseID: nil, clientEventID: eventID)
     }
 
-    /// An upstream event, before the client sees it. Non-nil: a response started
-    /// by the upstream was refused and must be cancelled.
-    func upstream(_ event: RealtimeEvent) async -> Refusal? {
+    /// An upstream event, before the client sees it.
+    func upstream(_ event: RealtimeEvent) async -> UpstreamDecision {
+        if let responseID = event.responseID, refused.contains(responseID) {
+            if case .responseDone = event { refused.remove(responseID) }
+            return .withhold
+        }
         switch event {
         case .responseCreated(let responseID):
             if let waiting = open.firstIndex(where: { !$0.started }) {
                 open[waiting].started = true
                 open[waiting].responseID = responseID
-                return nil
+                return .pass
             }
-            return await reserve(started: true, responseID: responseID, clientEventID: nil)
+            guard let refusal = await reserve(started: true, responseID: responseID, clientEventID: nil) else { return .pass }
+            if let responseID { refused.insert(responseID) }
+            return .refuse(refusal)
         case .output(let responseID, let textBytes, let audioBase64Bytes):
-            guard let index = turn(of: responseID) else { return nil }
+            guard let index = turn(of: responseID) else { return .pass }
             open[index].outputTextBytes += textBytes
             open[index].outputAudioBase64Bytes += audioBase64Bytes
             open[index].producedOutput = true
-            return nil
+            return .pass
         case .responseDone(let responseID, let usage):
-            // A response that was refused has no turn: it was cancelled, and it is not charged.
-            guard let index = turn(of: responseID) else { return nil }
+            guard let index = turn(of: responseID) else { return .pass }
             let turn = open.remove(at: index)
             if let usage {
                 knownTokens = usage.promptTokens + usage.completionTokens
                 clientTokensAtKnown = turn.clientTokensAtReserve
             }
             await close(turn, reported: usage, status: 200, voidReason: "no_output: response.done without usage")
-            return nil
+            return .pass
         case .error(let clientEventID, let code):
             // The refused `response.create` is the waiting one the error names; an error naming
             // no event is taken for the oldest waiting one (re-reserved on `response.created` if wrong).
             let waiting = open.indices.filter { !open[$0].started }
             let named = if let clientEventID { waiting.first { open[$0].clientEventID == clientEventID } } else { waiting.first }
-            guard let index = named else { return nil }
+            guard let index = named else { return .pass }
             let reason = "upstream_error: " + String(code.prefix(64).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
             await close(open.remove(at: index), reported: nil, status: 400, voidReason: reason)
-            return nil
+            return .pass
         case .responseCreate, .audioAppend, .other:
-            return nil
+            return .pass
         }
     }
 

@@ -17,7 +17,8 @@ enum RealtimeEvent: Sendable, Equatable {
     case responseDone(responseID: String?, usage: Usage?)
     /// Upstream: a client event was refused (`error.event_id` names it when the client gave it an id).
     case error(clientEventID: String?, code: String)
-    case other
+    /// Anything else; upstream events of a response name it (`response_id`).
+    case other(responseID: String?)
 
     /// Deltas whose `delta` is generated text.
     static let textDeltas: Set<String> = [
@@ -30,7 +31,7 @@ enum RealtimeEvent: Sendable, Equatable {
 
     init(_ text: String) {
         guard let object = JSONBytes.object(Data(text.utf8)), let type = object["type"] as? String else {
-            self = .other
+            self = .other(responseID: nil)
             return
         }
         let responseID = object["response_id"] as? String
@@ -54,7 +55,15 @@ enum RealtimeEvent: Sendable, Equatable {
         case _ where Self.audioDeltas.contains(type):
             self = .output(responseID: responseID, textBytes: 0, audioBase64Bytes: deltaBytes)
         default:
-            self = .other
+            self = .other(responseID: responseID)
+        }
+    }
+
+    /// The upstream response this event belongs to, when it names one.
+    var responseID: String? {
+        switch self {
+        case .responseCreated(let id), .output(let id, _, _), .responseDone(let id, _), .other(let id): id
+        case .responseCreate, .audioAppend, .error: nil
         }
     }
 

@@ -24,11 +24,11 @@ struct RealtimePeer: Sendable {
 
 /// What a pump does with a frame once billing has seen it.
 struct RealtimeVerdict: Sendable {
-    /// Pass the frame on (false: a refused `response.create`).
+    /// Pass the frame on (false: a refused `response.create`, the events of a refused response).
     var forward = true
     /// Sent back to the frame's sender first (a refusal, a `response.cancel`).
     var reply: String?
-    /// Sent on after the frame (an `error` event telling the client why its response was cancelled).
+    /// Sent on in its place or after it (an `error` event telling the client why a response was cancelled).
     var notice: String?
 }
 

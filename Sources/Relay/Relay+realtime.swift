@@ -81,9 +81,13 @@ extension Relay {
                     }
                     group.addTask {
                         await Self.pump(from: upstream, to: client) { text in
-                            guard let refusal = await billing.upstream(RealtimeEvent(text)) else { return RealtimeVerdict() }
-                            return RealtimeVerdict(reply: Self.cancelEvent(responseID: refusal.responseID),
-                                                   notice: Self.errorEvent(refusal.failure, eventID: refusal.requestID))
+                            switch await billing.upstream(RealtimeEvent(text)) {
+                            case .pass: RealtimeVerdict()
+                            case .withhold: RealtimeVerdict(forward: false)
+                            case .refuse(let refusal):
+                                RealtimeVerdict(forward: false, reply: Self.cancelEvent(responseID: refusal.responseID),
+                                                notice: Self.errorEvent(refusal.failure, eventID: refusal.requestID))
+                            }
                         }
                     }
                     // Either side ending ends the session.
@@ -112,12 +116,18 @@ extension Relay {
         let (allowed, channels) = await ledger.read { state in
             (state.mayUse(token, model: model), state.channels(serving: model, group: token.group, kind: .openai))
         }
-        guard allowed else { return .failure(RelayFailure(.modelNotAllowed(model))) }
+        guard allowed else { return await refused(token.id, .modelNotAllowed(model)) }
         var random = SystemRandomNumberGenerator()
         guard let channel = ChannelPicker.pick(from: channels, using: &random), let channelKey = try? ledger.channelKey(channel.id) else {
-            return .failure(RelayFailure(.noRoute(model: model)))
+            return await refused(token.id, .noRoute(model: model))
         }
         return .success(RealtimeRoute(token: token.id, model: model, channel: channel, channelKey: channelKey))
+    }
+
+    /// A connect-time refusal of a known token, counted like `admit`'s into `relay.rejected`.
+    private func refused(_ token: TokenID, _ failure: AdmissionFailure) async -> Result<RealtimeRoute, RelayFailure> {
+        await ledger.countRejection(token: token, failure)
+        return .failure(RelayFailure(failure))
     }
 
     /// The channel's realtime endpoint: its base URL (with or without `/v1`) as `ws(s)://…/v1/realtime?model=`.

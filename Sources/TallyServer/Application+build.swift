@@ -62,7 +62,8 @@ public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledge
     return Application(
         router: router,
         server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: router, limits: configuration.connections, logger: logger),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tally"),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tally",
+                             backlog: ConnectionLimits.acceptBacklog),
         services: services,
         onServerRunning: { channel in
             logger.notice("tally is serving", metadata: ["address": "\(channel.localAddress?.description ?? "?")",

@@ -33,4 +33,9 @@ public struct ConnectionLimits: Sendable, Equatable {
     public static let maxHeaderFieldBytes = 16 * 1024
     /// A whole request head.
     public static let maxHeadBytes = 32 * 1024
+    /// Connections the kernel may queue before they are accepted (Linux caps it at
+    /// `net.core.somaxconn`, 4,096 by default). Hummingbird's 256 overflows when a
+    /// few hundred clients connect at once, and a connection whose handshake is
+    /// dropped waits a one-second SYN retransmit.
+    public static let acceptBacklog = 4096
 }

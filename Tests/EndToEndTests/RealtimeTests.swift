@@ -164,7 +164,7 @@ import Testing
         }
     }
 
-    @Test func aRefusedServerVADResponseIsCancelledAndNotCharged() async throws {
+    @Test func aRefusedServerVADResponseIsCancelledWithheldAndNotCharged() async throws {
         let mock = try await MockServer()
         defer { mock.stop() }
         let data = Seed.directory()
@@ -173,12 +173,14 @@ import Testing
         let server = try await ServerProcess(data: data)
         let events = try await realtimeSession(server, key: seeded.key, requestID: "rt_vad_refused") { client in
             try await client.send(#"{"type":"input_audio_buffer.commit"}"#)
-            return try await client.read(until: ["error"])
+            // session.updated comes after everything the mock sent for the commit.
+            try await client.send(#"{"type":"session.update","session":{}}"#)
+            return try await client.read(until: ["session.updated"])
         }
         await server.stop()
-        let error = try #require(events.last.map(json)?["error"] as? [String: Any])
+        let error = try #require(events.first { eventType($0) == "error" }.map(json)?["error"] as? [String: Any])
         #expect(error["code"] as? String == "insufficient_quota")
-        #expect(events.contains { eventType($0) == "response.created" }, "the refusal follows the response it cancels")
+        #expect(!events.contains { eventType($0).hasPrefix("response.") }, "nothing of the refused response reaches the client: \(events)")
         try await Seed.inspect(data) { ledger in
             let stored = try ledger.storedEvents(requestID: "rt_vad_refused.1")
             #expect(stored.isEmpty, "the refused response reserved nothing")

@@ -9,9 +9,9 @@ struct RealtimeEventTests {
         #expect(RealtimeEvent(#"{"type":"response.create","event_id":"e1"}"#) == .responseCreate(eventID: "e1"))
         #expect(RealtimeEvent(#"{"type":"response.create"}"#) == .responseCreate(eventID: nil))
         #expect(RealtimeEvent(#"{"type":"input_audio_buffer.append","audio":"QUJD"}"#) == .audioAppend(base64Bytes: 4))
-        #expect(RealtimeEvent(#"{"type":"session.update","session":{}}"#) == .other)
-        #expect(RealtimeEvent("not json") == .other)
-        #expect(RealtimeEvent(#"["response.create"]"#) == .other)
+        #expect(RealtimeEvent(#"{"type":"session.update","session":{}}"#) == .other(responseID: nil))
+        #expect(RealtimeEvent("not json") == .other(responseID: nil))
+        #expect(RealtimeEvent(#"["response.create"]"#) == .other(responseID: nil))
     }
 
     @Test func responseLifecycle() {
@@ -20,6 +20,9 @@ struct RealtimeEventTests {
         #expect(RealtimeEvent(done) == .responseDone(responseID: "r1", usage: Usage(promptTokens: 7, completionTokens: 3)))
         #expect(RealtimeEvent(#"{"type":"response.done","response":{"id":"r2","usage":null}}"#) == .responseDone(responseID: "r2", usage: nil))
         #expect(RealtimeEvent(#"{"type":"error","error":{"code":"bad","event_id":"e1"}}"#) == .error(clientEventID: "e1", code: "bad"))
+        let part = RealtimeEvent(#"{"type":"response.output_text.done","response_id":"r1","text":"w1 w2"}"#)
+        #expect(part == .other(responseID: "r1"))
+        #expect(part.responseID == "r1", "every event of a response names it, so a refused one can be withheld whole")
     }
 
     @Test func outputDeltasOfBothNamings() {

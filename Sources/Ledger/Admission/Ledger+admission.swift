@@ -107,6 +107,12 @@ extension Ledger {
                                   channels: state.channels(serving: request.model, group: token.group, kind: request.kind)))
     }
 
+    /// Counts a refusal of a known token that the relay decided without `admit`
+    /// (a realtime session's model or route, checked before any reservation).
+    public func countRejection(token: TokenID, _ failure: AdmissionFailure) {
+        rejections.count(token: token, reason: failure.code, atMs: now())
+    }
+
     /// Corrects the TPM window once a reservation closes: the tokens it held
     /// become the tokens it used, in the second it was admitted.
     func releaseRateHold(_ reservation: Reservation, usedTokens: Int64) {
