@@ -238,4 +238,25 @@ import Testing
         let exited = await Self.waitForExit(server, within: .seconds(10))
         #expect(exited != nil, "still running 10 s after SIGTERM with a 0.3 s grace")
     }
+
+    @Test func sigtermEndsEvenWhenTheProviderHangs() async throws {
+        let provider = try SilentListener()
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: provider.baseURL)
+        let server = try await ServerProcess(data: data, arguments: ["--shutdown-grace", "0.5"])
+        let hung = Task {
+            try await HTTP.post(server.baseURL + "/v1/chat/completions", headers: [("Authorization", "Bearer \(seeded.key)")],
+                                json: ["model": "mock-gpt", "max_tokens": 5, "messages": [["role": "user", "content": "hi"]]])
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        server.process.terminate()
+        // The client is cut at the grace; the relay, still waiting on the provider (read timeout 300 s), is cancelled 5 s later.
+        #expect((try? await hung.value) == nil)
+        let exited = await Self.waitForExit(server, within: .seconds(15))
+        #expect(exited.map { $0 < .seconds(10) } == true, "exit took \(exited.map(String.init(describing:)) ?? "over 15 s")")
+        // Its reservation is left open, and resolved at the next start as after a crash.
+        #expect(try await Seed.inspect(data) { await $0.state.pending.count } == 1)
+        await (try await ServerProcess(data: data)).stop()
+        #expect(try await Seed.inspect(data) { await $0.state.pending.count } == 0)
+    }
 }

@@ -114,3 +114,34 @@ final class RawSocket {
         return received.count >= total ? total : nil
     }
 }
+
+/// A listener on loopback that never accepts: the kernel completes handshakes,
+/// so a client connects, sends its request and waits for an answer that never
+/// comes — a provider that hangs.
+final class SilentListener {
+    private let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 64) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard fd >= 0, listening else {
+            close(fd)
+            throw HarnessError("cannot listen on loopback")
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+}
