@@ -19,9 +19,12 @@ struct OutputBound {
         case .completions:
             limit = try Self.count(object["max_tokens"], field: "max_tokens", in: 1...Limits.outputTokens)
             let n = try Self.count(object["n"], field: "n", in: 1...Limits.outputChoices) ?? 1
-            // best_of candidates are generated (and billed) server-side; n of them are returned.
+            // best_of candidates are generated (and billed) server-side; n of them are returned, for each prompt of a batch.
             let bestOf = try Self.count(object["best_of"], field: "best_of", in: 1...Limits.outputChoices) ?? 1
-            choices = max(n, bestOf)
+            choices = max(n, bestOf) * Self.promptCount(object["prompt"])
+            guard choices <= Limits.outputChoices else {
+                throw .badRequest("One request may ask for at most \(Limits.outputChoices) completions (n or best_of × prompts).", code: "invalid_n")
+            }
         case .responses:
             limit = try Self.count(object["max_output_tokens"], field: "max_output_tokens", in: 1...Limits.outputTokens)
             choices = 1
@@ -29,15 +32,36 @@ struct OutputBound {
             limit = try Self.count(object["max_tokens"], field: "max_tokens", in: 1...Limits.outputTokens)
             choices = 1
         case .geminiGenerate, .geminiStream:
-            let config = object["generationConfig"]
+            // Google's JSON mapping accepts camelCase and snake_case alike: one spelling each, or a 400.
+            let config = try Self.either(object, "generationConfig", "generation_config")
             if let config, config != .null, config.objectMembers == nil {
                 throw .badRequest("\"generationConfig\" must be an object.", code: "invalid_request")
             }
-            limit = try Self.count(config?["maxOutputTokens"], field: "generationConfig.maxOutputTokens", in: 1...Limits.outputTokens)
-            choices = try Self.count(config?["candidateCount"], field: "generationConfig.candidateCount", in: 1...Limits.outputChoices) ?? 1
+            let maxOutput = try config.map { (c: JSONValue) throws(RelayFailure) in try Self.either(c, "maxOutputTokens", "max_output_tokens") }
+            let candidates = try config.map { (c: JSONValue) throws(RelayFailure) in try Self.either(c, "candidateCount", "candidate_count") }
+            limit = try Self.count(maxOutput ?? nil, field: "generationConfig.maxOutputTokens", in: 1...Limits.outputTokens)
+            choices = try Self.count(candidates ?? nil, field: "generationConfig.candidateCount", in: 1...Limits.outputChoices) ?? 1
         default:
             limit = nil
             choices = 1
+        }
+    }
+
+    /// The member under either spelling; both at once is a 400 (the provider would pick one, Tally cannot know which).
+    static func either(_ object: JSONValue, _ camel: String, _ snake: String) throws(RelayFailure) -> JSONValue? {
+        switch (object[camel], object[snake]) {
+        case (let value?, nil), (nil, let value?): return value
+        case (nil, nil): return nil
+        default: throw .badRequest("Send \"\(camel)\" or \"\(snake)\", not both.", code: "invalid_request")
+        }
+    }
+
+    /// Prompts in a completions batch: an array of strings or of token arrays is one prompt each.
+    static func promptCount(_ prompt: JSONValue?) -> Int64 {
+        guard let items = prompt?.arrayValue, let first = items.first else { return 1 }
+        switch first {
+        case .string, .array: return Int64(items.count)
+        default: return 1
         }
     }
 

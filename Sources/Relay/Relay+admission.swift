@@ -46,7 +46,8 @@ extension Relay {
         }
         let inspection: RequestInspection
         do {
-            inspection = try RequestInspection.inspect(Data(body.readableBytesView), endpoint: endpoint, pathModel: pathModel)
+            inspection = try RequestInspection.inspect(Data(body.readableBytesView), endpoint: endpoint, pathModel: pathModel,
+                                                       contentType: request.headers[.contentType])
         } catch {
             return .failure(error)
         }
@@ -70,7 +71,7 @@ extension Relay {
         let channels = admission.channels
         return .success(Admitted(requestID: requestID, reservation: admission.reservation, endpoint: endpoint, token: admission.token,
                                  model: inspection.model, promptEstimate: inspection.promptEstimate, stream: inspection.stream,
-                                 injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody,
+                                 injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody(heldLimit: admission.outputLimit),
                                  upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels))
     }
 

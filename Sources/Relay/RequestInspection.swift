@@ -22,29 +22,55 @@ struct RequestInspection {
     /// Answers asked for, each billed in full (`n`, `best_of`, `candidateCount`).
     var outputChoices: Int64
     var stream: Bool
-    /// The body to send upstream (the client's bytes unless edited).
-    var upstreamBody: Data
+    /// The client's bytes, and their parse (nil for uploads, which are forwarded as sent).
+    var body: Data
+    var document: JSONParser.Document?
+    /// Edits decided while reading (the usage request); the output limit is added once admission fixed it.
+    var edit = BodyEdit()
     /// Tally added `stream_options.include_usage`; the usage-only chunk is then Tally's, not the client's.
     var injectedUsage: Bool
+    var kind: Endpoint.Kind
 
-    /// Relay bodies carry tool and response schemas, which nest deeper than the management API's bodies.
-    static let maxDepth = 128
+    /// The body to forward: the client's bytes, with the edits, and the output
+    /// limit the reservation holds (`heldLimit`) written in when the client
+    /// named none or more — so the provider cannot bill past the hold.
+    func upstreamBody(heldLimit: Int64) -> Data {
+        guard let document else { return body }
+        var edit = self.edit
+        if heldLimit > 0, outputLimit.map({ $0 > heldLimit }) ?? true { edit.limitOutput(to: heldLimit, document.value, kind: kind) }
+        return edit.isEmpty ? body : Data(edit.applied(to: [UInt8](body), document: document))
+    }
 
-    /// Parses `body` for `endpoint`; `pathModel` is the Gemini model from the URL.
-    static func inspect(_ body: Data, endpoint: Endpoint, pathModel: String?) throws(RelayFailure) -> RequestInspection {
+    /// Relay bodies carry tool and response schemas, which nest deeper than the
+    /// management API's bodies; a million values is far beyond any real request
+    /// (text and base64 media are one value each) and bounds the tree at ~50 MB.
+    static let parsing = JSONParser.Limits(maxDepth: 128, maxValues: 1_000_000, caseInsensitiveKeys: true)
+
+    /// Parses `body` for `endpoint`; `pathModel` is the Gemini model from the URL;
+    /// `contentType` is the client's (uploads name their multipart boundary there).
+    static func inspect(_ body: Data, endpoint: Endpoint, pathModel: String?, contentType: String? = nil) throws(RelayFailure) -> RequestInspection {
         if !endpoint.jsonBody {
-            guard let model = multipartField("model", in: body), !model.isEmpty else {
+            let form: MultipartForm
+            do {
+                form = try MultipartForm(body, contentType: contentType)
+            } catch {
+                throw .badRequest("The upload cannot be read: \(error.reason). Send multipart/form-data with each field once.", code: "invalid_multipart")
+            }
+            guard !form.repeated.contains("model") else {
+                throw .badRequest("The upload names its model more than once. Send one model field.", code: "invalid_multipart")
+            }
+            guard let model = form.fields["model"], !model.isEmpty else {
                 throw .badRequest("The upload has no model field. Add a form field named model.", code: "missing_model")
             }
             try checkModelName(model)
             let audioBound = Int64((body.count + PromptBound.audioBytesPerToken - 1) / PromptBound.audioBytesPerToken)
             return RequestInspection(model: model, promptTokens: audioBound, promptEstimate: audioBound / 10, outputLimit: nil, outputChoices: 1,
-                                     stream: false, upstreamBody: body, injectedUsage: false)
+                                     stream: false, body: body, document: nil, injectedUsage: false, kind: endpoint.kind)
         }
         let bytes = [UInt8](body)
         let document: JSONParser.Document
         do {
-            document = try JSONParser.document(bytes, maxDepth: maxDepth)
+            document = try JSONParser.document(bytes, limits: parsing)
         } catch {
             throw .badRequest("The request body is not valid JSON (\(error.description)). Send one JSON object with each field once.",
                               code: "invalid_json")
@@ -66,18 +92,20 @@ struct RequestInspection {
         let streamFlag = try flag(object["stream"], field: "stream")
         let stream = endpoint.kind == .geminiStream || streamFlag
 
+        if endpoint.kind == .responses, try flag(object["background"], field: "background") {
+            // The provider answers at once without usage and bills the job later, out of Tally's sight.
+            throw .badRequest("Background responses are not supported through this gateway: their usage arrives after the answer. Omit \"background\".",
+                              code: "unsupported_parameter")
+        }
         let output = try OutputBound(object, endpoint: endpoint)
 
         let prompt = PromptBound(object, bodyBytes: bytes.count, family: endpoint.family)
-        var upstreamBody = body
+        var edit = BodyEdit()
         var injected = false
-        if stream, endpoint.kind == .chat || endpoint.kind == .completions,
-           let edited = try UsageRequest.inject(into: bytes, document: document) {
-            upstreamBody = Data(edited)
-            injected = true
-        }
+        if stream, endpoint.kind == .chat || endpoint.kind == .completions { injected = try edit.requestUsage(object) }
         return RequestInspection(model: model, promptTokens: prompt.tokens, promptEstimate: prompt.estimate,
-                                 outputLimit: endpoint.hasOutputTokens ? output.limit : 0, outputChoices: output.choices, stream: stream, upstreamBody: upstreamBody, injectedUsage: injected)
+                                 outputLimit: endpoint.hasOutputTokens ? output.limit : 0, outputChoices: output.choices, stream: stream,
+                                 body: body, document: document, edit: edit, injectedUsage: injected, kind: endpoint.kind)
     }
 
     /// Model names are printable ASCII within the ledger's bound (they key prices and logs).
@@ -94,14 +122,5 @@ struct RequestInspection {
         case .bool(let flag)?: return flag
         default: throw .badRequest("\"\(field)\" must be true or false.", code: "invalid_request")
         }
-    }
-
-    /// A text field of a multipart/form-data body, found by its name.
-    static func multipartField(_ name: String, in body: Data) -> String? {
-        let marker = Data("name=\"\(name)\"".utf8)
-        guard let found = body.range(of: marker),
-              let start = body.range(of: Data("\r\n\r\n".utf8), in: found.upperBound..<body.endIndex),
-              let end = body.range(of: Data("\r\n".utf8), in: start.upperBound..<body.endIndex) else { return nil }
-        return String(data: body[start.upperBound..<end.lowerBound], encoding: .utf8)
     }
 }

@@ -44,10 +44,13 @@ enum UpstreamRequest {
         return request
     }
 
-    /// The client's query without its key (`?key=` carries the Tally token for Gemini).
+    /// The only query Tally forwards: Gemini's `alt=sse` / `alt=json` (the
+    /// stream's framing). Everything else stays here — `?key=` carries the Tally
+    /// token, and system parameters such as `fields=` or `alt=proto` would strip
+    /// or encode away the usage the charge is read from.
     static func query(of request: Request) -> String? {
         guard let query = request.uri.query, !query.isEmpty else { return nil }
-        let kept = query.split(separator: "&").filter { !$0.hasPrefix("key=") }
+        let kept = query.split(separator: "&").filter { $0 == "alt=sse" || $0 == "alt=json" }
         return kept.isEmpty ? nil : kept.joined(separator: "&")
     }
 }

@@ -11,6 +11,10 @@ struct UsageMeter {
     private var promptTokens: Int64?
     private var inputTokens: Int64?
     private var cacheReadTokens: Int64?
+    /// Anthropic cache writes: billed by the provider, not part of `input_tokens`.
+    private var cacheWriteTokens: Int64?
+    /// Gemini tool-use prompt tokens: billed as input, not part of `promptTokenCount`.
+    private var toolPromptTokens: Int64?
     private var cachedTokens: Int64?
     private var completionTokens: Int64?
     private var outputTokens: Int64?
@@ -31,10 +35,11 @@ struct UsageMeter {
         let prompt: Int64
         let cached: Int64
         if family == .anthropic {
-            prompt = (inputTokens ?? 0) + (cacheReadTokens ?? 0)
+            // Cache writes are charged at the input price until prices gain a cache-write field (issue 11).
+            prompt = (inputTokens ?? 0) + (cacheReadTokens ?? 0) + (cacheWriteTokens ?? 0)
             cached = cacheReadTokens ?? 0
         } else {
-            prompt = promptTokens ?? inputTokens ?? totalTokens ?? 0
+            prompt = (promptTokens ?? inputTokens ?? totalTokens ?? 0) + (toolPromptTokens ?? 0)
             cached = cachedTokens ?? 0
         }
         return Usage(promptTokens: prompt, cachedTokens: min(cached, prompt), completionTokens: completionTokens ?? outputTokens ?? 0)
@@ -58,6 +63,8 @@ struct UsageMeter {
                 completionTokens = candidates + (number(metadata["thoughtsTokenCount"]) ?? 0)
             }
             cachedTokens = number(metadata["cachedContentTokenCount"]) ?? cachedTokens
+            toolPromptTokens = number(metadata["toolUsePromptTokenCount"]) ?? toolPromptTokens
+            if completionTokens == nil, let thoughts = number(metadata["thoughtsTokenCount"]) { completionTokens = thoughts }
             if promptTokens != nil, completionTokens == nil { completionTokens = 0 }
         }
         outputTextBytes += Self.outputText(object)
@@ -69,6 +76,7 @@ struct UsageMeter {
         inputTokens = number(usage["input_tokens"]) ?? inputTokens
         outputTokens = number(usage["output_tokens"]) ?? outputTokens
         cacheReadTokens = number(usage["cache_read_input_tokens"]) ?? cacheReadTokens
+        cacheWriteTokens = number(usage["cache_creation_input_tokens"]) ?? cacheWriteTokens
         totalTokens = number(usage["total_tokens"]) ?? totalTokens
         if let details = (usage["prompt_tokens_details"] ?? usage["input_tokens_details"]) as? [String: Any],
            let cached = number(details["cached_tokens"]) {

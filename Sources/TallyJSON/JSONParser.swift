@@ -9,6 +9,24 @@ public struct JSONParser {
     /// levels, and a bound keeps recursion far from the stack limit.
     public static let defaultMaxDepth = 32
 
+    /// Bounds and strictness beyond RFC 8259, per kind of body.
+    public struct Limits: Sendable {
+        /// Deeper documents are refused (recursion stays far from the stack limit).
+        public var maxDepth: Int
+        /// More values are refused: a body of `0,0,0,…` would otherwise cost
+        /// ~13 bytes of tree per byte read before any quota is checked.
+        public var maxValues: Int
+        /// Keys equal but for ASCII case count as duplicates: Go's `encoding/json`
+        /// (behind many OpenAI-compatible servers) matches keys case-insensitively.
+        public var caseInsensitiveKeys: Bool
+
+        public init(maxDepth: Int = JSONParser.defaultMaxDepth, maxValues: Int = .max, caseInsensitiveKeys: Bool = false) {
+            self.maxDepth = maxDepth
+            self.maxValues = maxValues
+            self.caseInsensitiveKeys = caseInsensitiveKeys
+        }
+    }
+
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
@@ -24,25 +42,26 @@ public struct JSONParser {
     }
 
     private let bytes: [UInt8]
-    private let maxDepth: Int
+    private let limits: Limits
+    private var values = 0
     private var index = 0
     private var memberRanges: [String: Range<Int>] = [:]
     private var bodyStart = 0
 
-    private init(bytes: [UInt8], maxDepth: Int) {
+    private init(bytes: [UInt8], limits: Limits) {
         self.bytes = bytes
-        self.maxDepth = maxDepth
+        self.limits = limits
     }
 
     /// Parses a whole document; trailing non-space bytes are an error.
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(Failure) -> JSONValue {
-        try document(bytes, maxDepth: maxDepth).value
+    public static func parse(_ bytes: [UInt8], limits: Limits = Limits()) throws(Failure) -> JSONValue {
+        try document(bytes, limits: limits).value
     }
 
     /// Parses a whole document and locates its top-level members.
-    public static func document(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(Failure) -> Document {
+    public static func document(_ bytes: [UInt8], limits: Limits = Limits()) throws(Failure) -> Document {
         guard String(validating: bytes, as: UTF8.self) != nil else { throw Failure(description: "the body is not valid UTF-8") }
-        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        var parser = JSONParser(bytes: bytes, limits: limits)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -57,7 +76,9 @@ public struct JSONParser {
     }
 
     private mutating func value(depth: Int) throws(Failure) -> JSONValue {
-        guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
+        guard depth < limits.maxDepth else { throw fail("nested deeper than \(limits.maxDepth) levels") }
+        values += 1
+        guard values <= limits.maxValues else { throw fail("more than \(limits.maxValues) values") }
         guard index < bytes.count else { throw fail("unexpected end") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object(depth: depth)
@@ -88,7 +109,9 @@ public struct JSONParser {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
             let key = try string()
-            guard seen.insert(key).inserted else { throw Failure(description: "duplicate field \"\(key)\"") }
+            guard seen.insert(limits.caseInsensitiveKeys ? key.lowercased() : key).inserted else {
+                throw Failure(description: "duplicate field \"\(key)\"")
+            }
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1

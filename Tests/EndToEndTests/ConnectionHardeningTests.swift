@@ -122,18 +122,19 @@ import Testing
     }
 
     @Test func idleKeepAliveConnectionsAndStalledBodiesAreClosed() async throws {
-        let server = try await Self.server(["--idle-timeout", "3", "--header-timeout", "1", "--body-timeout", "1"])
+        // Margins of ~0.5 s or more around each deadline: the suite runs in parallel on two shared cores.
+        let server = try await Self.server(["--idle-timeout", "4", "--header-timeout", "1.5", "--body-timeout", "1"])
         let kept = try RawSocket(port: server.port)
         await kept.send(Self.head(["GET /healthz HTTP/1.1", "Host: t"]))
         #expect(await kept.readResponse()?.hasPrefix("HTTP/1.1 200") == true)
         // Longer than the header timeout, shorter than the idle one: the header clock starts at the next request's first byte.
-        try await Task.sleep(for: .milliseconds(1300))
+        try await Task.sleep(for: .milliseconds(2000))
         await kept.send(Self.head(["GET /healthz HTTP/1.1", "Host: t"]))
         #expect(await kept.readResponse()?.hasPrefix("HTTP/1.1 200") == true)
         let answered = ContinuousClock.now
-        #expect(await kept.waitForClose(within: .milliseconds(2200)) == false, "closed before the idle timeout")
-        #expect(await kept.waitForClose(within: .seconds(3)))
-        #expect(ContinuousClock.now - answered >= .milliseconds(2500))
+        #expect(await kept.waitForClose(within: .milliseconds(3000)) == false, "closed before the idle timeout")
+        #expect(await kept.waitForClose(within: .seconds(4)))
+        #expect(ContinuousClock.now - answered >= .milliseconds(3500))
 
         // A second head trickling in on a kept-alive connection: closed by the header timeout, not the idle one.
         let trickled = try RawSocket(port: server.port)
@@ -141,9 +142,9 @@ import Testing
         #expect(await trickled.readResponse()?.hasPrefix("HTTP/1.1 200") == true)
         await trickled.send("GET /healthz HTTP/1.1\r\n")
         let started = ContinuousClock.now
-        #expect(await trickled.waitForClose(within: .milliseconds(700)) == false, "closed before the header timeout")
-        #expect(await trickled.waitForClose(within: .milliseconds(1500)))
-        #expect(ContinuousClock.now - started < .milliseconds(2000), "the idle timeout closed it, not the header timeout")
+        #expect(await trickled.waitForClose(within: .milliseconds(900)) == false, "closed before the header timeout")
+        #expect(await trickled.waitForClose(within: .milliseconds(2500)))
+        #expect(ContinuousClock.now - started < .milliseconds(3500), "the idle timeout closed it, not the header timeout")
 
         // A body that stops arriving.
         let stalled = try RawSocket(port: server.port)

@@ -31,17 +31,20 @@ extension Ledger {
             self.kind = kind
         }
 
-        /// The output half of the reservation: the client's limit, capped by the
-        /// model's window when the price names one, times the choices.
-        func outputBound(modelMaxOutput: Int64?) -> Int64 {
+        /// The output limit per answer the reservation holds: the client's,
+        /// capped by the model's window when the price names one; with none,
+        /// the window, else the server default.
+        func outputLimit(modelMaxOutput: Int64?) -> Int64 {
             let limit = maxOutputTokens.map { limit in modelMaxOutput.map { min($0, limit) } ?? limit } ?? modelMaxOutput ?? defaultMaxOutput
-            return min(max(0, limit), Limits.outputTokens) * min(max(1, outputChoices), Limits.outputChoices)
+            return min(max(0, limit), Limits.outputTokens)
         }
     }
 
     /// An admitted request: its durable reservation (the handle that closes it) and where it may go.
     public struct Admission: Sendable {
         public var reservation: Reservation
+        /// The output limit per answer the reservation holds (the relay makes the provider keep to it).
+        public var outputLimit: Int64
         public var token: TokenState
         public var channels: [ChannelSet]
     }
@@ -70,13 +73,16 @@ extension Ledger {
     public func admit(_ request: AdmissionRequest) async throws -> Result<Admission, AdmissionFailure> {
         let now = now()
         guard let token = state.liveToken(request.token) else { return .failure(.unknownKey) }
+        // The body was read after authentication: the token or its owner may have changed meanwhile.
+        if let unusable = state.refusal(of: token, at: now) { return .failure(unusable) }
         do {
             try refuseKnownRequestID(request.requestID)
         } catch Rejection.requestIDReused(let id) {
             rejections.count(token: token.id, reason: AdmissionFailure.duplicateRequestID(id).code, atMs: now)
             return .failure(.duplicateRequestID(id))
         }
-        let maxOutput = request.outputBound(modelMaxOutput: state.prices[request.model]?.maxOutput)
+        let outputLimit = request.outputLimit(modelMaxOutput: state.prices[request.model]?.maxOutput)
+        let maxOutput = outputLimit * min(max(1, request.outputChoices), Limits.outputChoices)
         let checked = state.checkAdmission(token: token, model: request.model, promptTokens: request.promptTokens,
                                            maxOutputTokens: maxOutput, kind: request.kind, rates: rates, now: now)
         let amount: Int64
@@ -103,7 +109,7 @@ extension Ledger {
             }
         }
         rateHolds[reservation.seq] = RateHold(token: token.id, atMs: now, tokens: heldTokens)
-        return .success(Admission(reservation: reservation, token: state.tokens[token.id] ?? token,
+        return .success(Admission(reservation: reservation, outputLimit: outputLimit, token: state.tokens[token.id] ?? token,
                                   channels: state.channels(serving: request.model, group: token.group, kind: request.kind)))
     }
 

@@ -14,13 +14,19 @@ extension LedgerState {
 
     public func authenticate(keyHash: Hash256, clientIP: IPAddress?, now: Int64) -> Result<TokenState, AdmissionFailure> {
         guard let token = token(bySecret: keyHash, at: now) else { return .failure(.unknownKey) }
-        guard token.enabled else { return .failure(.tokenDisabled) }
-        if let expiresAt = token.expiresAt, now >= expiresAt { return .failure(.tokenExpired) }
-        guard let owner = users[token.owner], owner.enabled else { return .failure(.ownerDisabled) }
+        if let unusable = refusal(of: token, at: now) { return .failure(unusable) }
         if !token.ips.isEmpty {
             guard let clientIP, token.ips.contains(where: { $0.contains(clientIP) }) else { return .failure(.ipNotAllowed) }
         }
         return .success(token)
+    }
+
+    /// Steps 3–4: why `token` cannot be used at `now` (disabled, expired, owner disabled), or nil.
+    public func refusal(of token: TokenState, at now: Int64) -> AdmissionFailure? {
+        guard token.enabled else { return .tokenDisabled }
+        if let expiresAt = token.expiresAt, now >= expiresAt { return .tokenExpired }
+        guard let owner = users[token.owner], owner.enabled else { return .ownerDisabled }
+        return nil
     }
 
     /// Whether `token` may call `model`: priced, in the token's list (if any)

@@ -67,7 +67,8 @@ public enum Replay {
     /// The rate windows implied by the last minute of the log (walked backwards from the head).
     static func recentRates(store: LedgerStore, state: LedgerState, now: Int64) throws -> RateWindows {
         var windows = RateWindows()
-        let horizon = now - Int64(RateWindows.buckets) * 1000
+        // The window's 60 one-second buckets: the second 60 s ago shares a bucket with this one, so it is left out.
+        let horizon = (now / 1000 - Int64(RateWindows.buckets) + 1) * 1000
         try store.environment.read { txn in
             try txn.withCursor(store.events) { cursor in
                 var entry = try cursor.last()
