@@ -55,7 +55,8 @@ import Testing
             // A success forgets the streak: the next sign-in is not delayed.
             let again = ContinuousClock.now
             #expect(try await Self.login(client, "bob", from: "198.51.100.9").status == .ok)
-            #expect(ContinuousClock.now - again < LoginLimiter.firstDelay * 4)
+            // Still-remembered failures would hold it for the cap; bcrypt on a loaded machine can take a second.
+            #expect(ContinuousClock.now - again < LoginLimiter.maxDelay)
         }
     }
 
