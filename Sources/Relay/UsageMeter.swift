@@ -19,8 +19,11 @@ struct UsageMeter {
     private var completionTokens: Int64?
     private var outputTokens: Int64?
     private var totalTokens: Int64?
-    /// UTF-8 bytes of output text seen, for an estimate when no usage comes.
+    /// UTF-8 bytes of output seen (text, tool-call arguments, thinking), for an estimate when no usage comes.
     private(set) var outputTextBytes = 0
+    /// Anthropic streams report output in `message_start` (1 token) and the total in
+    /// `message_delta`; until that final count arrives the output is not known.
+    private var anthropicFinal = true
 
     init(family: APIFamily) { self.family = family }
 
@@ -46,14 +49,28 @@ struct UsageMeter {
     }
 
     /// The usage to charge: reported, else an estimate (prompt from the
-    /// request, output from the text seen), and whether it was estimated.
+    /// request, output from the text seen), and whether it was estimated. A
+    /// stream cut before its final count settles the larger of the count so far
+    /// and the estimate from the output seen, marked estimated.
     func charge(promptEstimate: Int64) -> (Usage, estimated: Bool) {
-        if let usage { return (usage, false) }
-        return (Usage(promptTokens: promptEstimate, completionTokens: Int64((outputTextBytes + 3) / 4)), true)
+        let seen = Int64((outputTextBytes + 3) / 4)
+        if var usage {
+            guard anthropicFinal else {
+                usage.completionTokens = max(usage.completionTokens, seen)
+                return (usage, true)
+            }
+            return (usage, false)
+        }
+        return (Usage(promptTokens: promptEstimate, completionTokens: seen), true)
     }
 
     /// Takes in one JSON answer or stream event.
     mutating func absorb(_ object: [String: Any]) {
+        switch object["type"] as? String {
+        case "message_start": anthropicFinal = false
+        case "message_delta" where object["usage"] != nil: anthropicFinal = true
+        default: break
+        }
         if let usage = object["usage"] as? [String: Any] { absorbUsage(usage) }
         if let response = object["response"] as? [String: Any], let usage = response["usage"] as? [String: Any] { absorbUsage(usage) }
         if let message = object["message"] as? [String: Any], let usage = message["usage"] as? [String: Any] { absorbUsage(usage) }
@@ -98,12 +115,19 @@ struct UsageMeter {
         if let choices = object["choices"] as? [Any] {
             for case let choice as [String: Any] in choices {
                 for key in ["delta", "message"] {
-                    if let part = choice[key] as? [String: Any], let text = part["content"] as? String { bytes += text.utf8.count }
+                    guard let part = choice[key] as? [String: Any] else { continue }
+                    for field in ["content", "reasoning_content", "refusal"] { if let text = part[field] as? String { bytes += text.utf8.count } }
+                    for case let call as [String: Any] in part["tool_calls"] as? [Any] ?? [] {
+                        if let arguments = (call["function"] as? [String: Any])?["arguments"] as? String { bytes += arguments.utf8.count }
+                    }
                 }
                 if let text = choice["text"] as? String { bytes += text.utf8.count }
             }
         }
-        if let delta = object["delta"] as? [String: Any], let text = delta["text"] as? String { bytes += text.utf8.count }
+        if let delta = object["delta"] as? [String: Any] {
+            // Anthropic text, thinking and tool-input deltas.
+            for field in ["text", "thinking", "partial_json"] { if let text = delta[field] as? String { bytes += text.utf8.count } }
+        }
         if let delta = object["delta"] as? String { bytes += delta.utf8.count }
         if let content = object["content"] as? [Any] {
             for case let block as [String: Any] in content { if let text = block["text"] as? String { bytes += text.utf8.count } }

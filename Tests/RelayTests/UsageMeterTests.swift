@@ -26,6 +26,38 @@ struct UsageMeterTests {
         #expect(meter.usage == Usage(promptTokens: 8, cachedTokens: 3, completionTokens: 9))
     }
 
+    /// Cache writes are billed by Anthropic and not part of `input_tokens`; Gemini's
+    /// tool-use prompt is billed as input and not part of `promptTokenCount`.
+    @Test func cacheWritesAndToolPromptsAreCharged() {
+        var anthropic = UsageMeter(family: .anthropic)
+        anthropic.absorb(object(#"{"type":"message","usage":{"input_tokens":4,"cache_creation_input_tokens":150000,"output_tokens":2}}"#))
+        #expect(anthropic.usage == Usage(promptTokens: 150_004, completionTokens: 2))
+        var gemini = UsageMeter(family: .gemini)
+        gemini.absorb(object(#"{"usageMetadata":{"promptTokenCount":10,"toolUsePromptTokenCount":90000,"thoughtsTokenCount":7}}"#))
+        #expect(gemini.usage == Usage(promptTokens: 90_010, completionTokens: 7))
+    }
+
+    /// An Anthropic stream cut before `message_delta` knows only `message_start`'s
+    /// 1 output token: it settles what the output seen implies, marked estimated.
+    @Test func anAnthropicStreamCutBeforeItsFinalCountIsEstimatedFromTheOutput() {
+        var meter = UsageMeter(family: .anthropic)
+        meter.absorb(object(#"{"type":"message_start","message":{"usage":{"input_tokens":20,"output_tokens":1}}}"#))
+        for _ in 0..<10 { meter.absorb(object(#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"abcdefghijklmnopqrstuvwxyz0123456789ABCD"}}"#)) }
+        meter.absorb(object(#"{"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{\"q\":\"0123456789012345678901234567890123456789\"}"}}"#))
+        let (cut, estimated) = meter.charge(promptEstimate: 99)
+        #expect(estimated)
+        #expect(cut.promptTokens == 20 && cut.completionTokens >= 100)
+        meter.absorb(object(#"{"type":"message_delta","usage":{"output_tokens":130}}"#))
+        let (whole, final) = meter.charge(promptEstimate: 99)
+        #expect(!final && whole.completionTokens == 130)
+    }
+
+    @Test func toolCallArgumentsCountInTheEstimate() {
+        var meter = UsageMeter(family: .openai)
+        meter.absorb(object(#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"\#(String(repeating: "x", count: 400))"}}]}}]}"#))
+        #expect(meter.charge(promptEstimate: 1).0.completionTokens == 100)
+    }
+
     @Test func geminiUsageMetadata() {
         var meter = UsageMeter(family: .gemini)
         meter.absorb(object(#"{"usageMetadata":{"promptTokenCount":6,"candidatesTokenCount":2,"cachedContentTokenCount":3}}"#))
