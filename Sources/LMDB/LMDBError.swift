@@ -25,7 +25,6 @@ public struct LMDBError: Error, CustomStringConvertible, Equatable {
     public var isMapFull: Bool { code == MDB_MAP_FULL }
     public var isNotFound: Bool { code == MDB_NOTFOUND }
     public var isKeyExists: Bool { code == MDB_KEYEXIST }
-    public var isMapResized: Bool { code == MDB_MAP_RESIZED }
 
     public static func == (lhs: LMDBError, rhs: LMDBError) -> Bool { lhs.code == rhs.code && lhs.operation == rhs.operation }
 }

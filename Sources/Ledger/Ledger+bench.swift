@@ -23,10 +23,6 @@ extension Ledger {
                              usage: usage, credits: PriceMath.credits(for: usage, price: price, multiplier: .one),
                              price: price, multiplier: .one, estimated: false, stream: false, durationMs: 842, status: 200)
     }
-
-    package static func benchReserve(requestID: String, token: TokenID, user: UserID, model: String) -> ChargeReserved {
-        ChargeReserved(requestID: requestID, token: token, user: user, model: model, amount: 4_200, stream: false)
-    }
 }
 
 extension TokenCreated {

@@ -7,23 +7,25 @@ extension Ledger {
         var id = TokenID.random()
         while state.tokens[id] != nil { id = TokenID.random() }
         let now = now()
-        try await run(by: actor) { [id] state throws(Rejection) in
+        let token = try await run(by: actor, { [id] state throws(Rejection) in
             try state.createToken(draft, id: id, owner: owner, secret: secret, now: now)
-        }
-        return (state.tokens[id]!, secret.plain)
+        }, reading: { [id] in $0.tokens[id] })
+        return (token, secret.plain)
     }
 
     public func updateToken(_ patch: TokenUpdated, by actor: EventActor) async throws -> TokenState {
         try authorize(patch.id, actor)
         let now = now()
-        try await run(by: actor) { state throws(Rejection) in try state.updateToken(patch, now: now) }
-        return state.tokens[patch.id]!
+        return try await run(by: actor, { state throws(Rejection) in
+            try state.updateToken(patch, now: now)
+        }, reading: { $0.tokens[patch.id] })
     }
 
     public func setTokenEnabled(_ id: TokenID, _ enabled: Bool, by actor: EventActor) async throws -> TokenState {
         try authorize(id, actor)
-        try await run(by: actor) { state throws(Rejection) in try state.setTokenEnabled(id, enabled) }
-        return state.tokens[id]!
+        return try await run(by: actor, { state throws(Rejection) in
+            try state.setTokenEnabled(id, enabled)
+        }, reading: { $0.tokens[id] })
     }
 
     /// Issues a new key; the old one keeps working for `graceMs` (nil or 0: revoked now).
@@ -31,8 +33,10 @@ extension Ledger {
         try authorize(id, actor)
         let secret = Secret.generate()
         let now = now()
-        try await run(by: actor) { state throws(Rejection) in try state.regenerateToken(id, secret: secret, graceMs: graceMs, now: now) }
-        return (state.tokens[id]!, secret.plain)
+        let found = try await run(by: actor, { state throws(Rejection) in
+            try state.regenerateToken(id, secret: secret, graceMs: graceMs, now: now)
+        }, reading: { $0.tokens[id] })
+        return (found, secret.plain)
     }
 
     public func deleteToken(_ id: TokenID, by actor: EventActor) async throws {
@@ -42,8 +46,9 @@ extension Ledger {
 
     public func topUpToken(_ id: TokenID, amount: Int64, by actor: EventActor) async throws -> TokenState {
         try authorize(id, actor)
-        try await run(by: actor) { state throws(Rejection) in try state.topUpToken(id, amount: amount) }
-        return state.tokens[id]!
+        return try await run(by: actor, { state throws(Rejection) in
+            try state.topUpToken(id, amount: amount)
+        }, reading: { $0.tokens[id] })
     }
 
     /// Users act on their own tokens; admins, the relay and the system on any.

@@ -5,22 +5,27 @@ extension Ledger {
     public func createUser(_ draft: UserDraft, by actor: EventActor) async throws -> (user: UserState, accessKey: String) {
         let key = Secret.generate(prefix: "tk-")
         let id = UserID.random()
-        try await run(by: actor) { state throws(Rejection) in try state.createUser(draft, id: id, accessKey: key) }
-        return (state.users[id]!, key.plain)
+        let found = try await run(by: actor, { state throws(Rejection) in
+            try state.createUser(draft, id: id, accessKey: key)
+        }, reading: { $0.users[id] })
+        return (found, key.plain)
     }
 
     /// Creates a user with a key the operator chose (bootstrap from `TALLY_ADMIN_KEY`).
     public func createUser(_ draft: UserDraft, accessKey: String, by actor: EventActor) async throws -> UserState {
         let id = UserID.random()
-        try await run(by: actor) { state throws(Rejection) in try state.createUser(draft, id: id, accessKey: Secret(plain: accessKey)) }
-        return state.users[id]!
+        return try await run(by: actor, { state throws(Rejection) in
+            try state.createUser(draft, id: id, accessKey: Secret(plain: accessKey))
+        }, reading: { $0.users[id] })
     }
 
     /// Edits a user; with `rotateKey` a new access key is issued and returned once.
     public func updateUser(_ id: UserID, _ patch: UserPatch, rotateKey: Bool = false, by actor: EventActor) async throws -> (user: UserState, accessKey: String?) {
         let key = rotateKey ? Secret.generate(prefix: "tk-") : nil
-        try await run(by: actor) { state throws(Rejection) in try state.updateUser(id, patch, newAccessKey: key) }
-        return (state.users[id]!, key?.plain)
+        let found = try await run(by: actor, { state throws(Rejection) in
+            try state.updateUser(id, patch, newAccessKey: key)
+        }, reading: { $0.users[id] })
+        return (found, key?.plain)
     }
 
     /// Stores a password hash (made by the caller, e.g. bcrypt) outside the log,
@@ -32,23 +37,24 @@ extension Ledger {
     }
 
     public func credit(_ id: UserID, amount: Int64, note: String = "", by actor: EventActor) async throws -> UserState {
-        try await run(by: actor) { state throws(Rejection) in try state.credit(id, amount: amount, note: note) }
-        return state.users[id]!
+        return try await run(by: actor, { state throws(Rejection) in
+            try state.credit(id, amount: amount, note: note)
+        }, reading: { $0.users[id] })
     }
 
     /// A signed correction of a balance, with a reason (refunds, goodwill, fixes).
     public func adjustBalance(_ id: UserID, amount: Int64, reason: String, by actor: EventActor) async throws -> UserState {
-        try await run(by: actor) { state throws(Rejection) in try state.adjustBalance(id, amount: amount, note: reason) }
-        return state.users[id]!
+        return try await run(by: actor, { state throws(Rejection) in
+            try state.adjustBalance(id, amount: amount, note: reason)
+        }, reading: { $0.users[id] })
     }
 
     @discardableResult
     public func setGroup(_ name: String, multiplier: Multiplier, models: [String] = [], rpm: Int64? = nil, tpm: Int64? = nil,
                          by actor: EventActor) async throws -> GroupSet {
-        try await run(by: actor) { state throws(Rejection) in
+        try await run(by: actor, { state throws(Rejection) in
             try state.setGroup(name, multiplier: multiplier, models: models, rpm: rpm, tpm: tpm)
-        }
-        return state.groups[name]!
+        }, reading: { $0.groups[name] })
     }
 
     public func removeGroup(_ name: String, by actor: EventActor) async throws {
@@ -73,8 +79,10 @@ extension Ledger {
             guard !key.isEmpty, key.utf8.count <= 4096 else { throw Rejection.invalid(field: "key", "must be 1–4096 bytes") }
             try await writer.write([secrets.sealWrite(channel: clean.id, key: key)])
         }
-        if state.channels[clean.id] != clean { try await commit([event], by: actor) }
-        return state.channels[clean.id]!
+        guard state.channels[clean.id] != clean else { return clean }
+        var stored: ChannelSet?
+        try await commit([event], by: actor) { stored = $0.channels[clean.id] }
+        return stored ?? clean
     }
 
     public func removeChannel(_ id: ChannelID, by actor: EventActor) async throws {

@@ -19,7 +19,9 @@ public actor Ledger {
     let clock: @Sendable () -> Int64
     public let configuration: LedgerConfiguration
 
-    public private(set) var state: LedgerState
+    /// The projections. Not public: callers read through `read { }`, which
+    /// returns only the result, so no copy of the whole state leaves the actor.
+    private(set) var state: LedgerState
     /// Request ids sealed but not yet durable (so not yet in `by_request`).
     var undurableRequests: [String: Int] = [:]
     var halted: String?
@@ -60,7 +62,7 @@ public actor Ledger {
 
     /// Seals `events` onto the chain, applies them, and returns once durable.
     @discardableResult
-    package func commit(_ events: [Event], by actor: EventActor) async throws -> [Envelope] {
+    package func commit(_ events: [Event], by actor: EventActor, applied: (LedgerState) -> Void = { _ in }) async throws -> [Envelope] {
         if let halted { throw LogError.halted(halted) }
         guard !events.isEmpty else { return [] }
         let time = now()
@@ -86,6 +88,7 @@ public actor Ledger {
             }
             envelopes.append(envelope)
         }
+        applied(state)
         eventsSinceSnapshot += UInt64(events.count)
         defer { for id in requestIDs { settleUndurable(id) } }
         do {
@@ -115,6 +118,21 @@ public actor Ledger {
     func run(by actor: EventActor, _ command: (LedgerState) throws(Rejection) -> Event?) async throws -> Envelope? {
         guard let event = try command(state) else { return nil }
         return try await commit([event], by: actor).first
+    }
+
+    /// Runs a command and answers what `read` finds in the state its event
+    /// produced — read as soon as the event is applied, not after the durable
+    /// wait, during which another command (an admin removing that group) may
+    /// already have changed it.
+    func run<T>(by actor: EventActor, _ command: (LedgerState) throws(Rejection) -> Event?, reading read: (LedgerState) -> T?) async throws -> T {
+        var result: T?
+        if let event = try command(state) {
+            try await commit([event], by: actor) { result = read($0) }
+        } else {
+            result = read(state)
+        }
+        guard let result else { throw Rejection.notFound("the result of this change") }
+        return result
     }
 }
 

@@ -9,12 +9,12 @@ enum Bootstrap {
     /// Returns the admin's id.
     @discardableResult
     static func ensureAdmin(_ ledger: Ledger, adminKey: String?, logger: Logger) async throws -> UserID {
-        let state = await ledger.state
-        if state.groups["default"] == nil {
+        let (hasDefault, existing) = await ledger.read { state in (state.groups["default"] != nil, state.usernames["admin"]) }
+        if !hasDefault {
             try await ledger.setGroup("default", multiplier: .one, by: .system)
             logger.info("created group default")
         }
-        if let id = state.usernames["admin"] { return id }
+        if let existing { return existing }
         if let adminKey {
             let user = try await ledger.createUser(UserDraft(username: "admin", role: .admin, group: "default"), accessKey: adminKey, by: .system)
             logger.info("created the admin user with the key from TALLY_ADMIN_KEY")

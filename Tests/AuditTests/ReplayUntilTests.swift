@@ -13,7 +13,7 @@ import Testing
         var scenario = try await scripted.seed(requests: 0)
         var moments: [Moment] = []
         func capture() async {
-            let state = await scripted.ledger.state
+            let state = await scripted.ledger.read { $0 }
             moments.append(Moment(seq: state.seq, time: state.time, state: state))
         }
         await capture()

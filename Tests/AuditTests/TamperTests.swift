@@ -109,7 +109,7 @@ import Testing
         let scripted = try await Self.ledger()
         defer { scripted.remove() }
         let store = scripted.store
-        let state = await scripted.ledger.state
+        let state = await scripted.ledger.read { $0 }
         let token = try #require(state.tokens.values.first)
         let bogus = ChargeSettled(requestID: "never-reserved", token: token.id, user: token.owner, model: "gpt-test", channel: 0,
                                   usage: Usage(promptTokens: 10, completionTokens: 10), credits: 5, price: Price(input: 1, output: 1),
@@ -131,7 +131,7 @@ import Testing
         let scripted = try await Self.ledger()
         defer { scripted.remove() }
         let store = scripted.store
-        let state = await scripted.ledger.state
+        let state = await scripted.ledger.read { $0 }
         let tokens = state.tokens.values.sorted { $0.id < $1.id }
         let token = try #require(tokens.first)
         let reserve = ChargeReserved(requestID: "twice", token: token.id, user: token.owner, model: "gpt-test", amount: 3, stream: false)

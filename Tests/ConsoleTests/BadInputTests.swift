@@ -85,12 +85,12 @@ import Testing
         ]
         try await f.live { client in
             for c in cases {
-                let seq = await f.ledger.state.seq
+                let seq = await f.ledger.read { $0 }.seq
                 let response = try await client.call(c.method, c.path, key: c.admin ? f.adminKey : f.aliceKey, json: c.body)
                 #expect(response.status.code == c.status, "\(c.method) \(c.path) \(c.body): \(response.text)")
                 if let field = c.field { #expect(response.errorField == field, "\(c.body): \(response.text)") }
                 #expect(response.json?["error"]?["message"]?.stringValue?.isEmpty == false)
-                #expect(await f.ledger.state.seq == seq, "\(c.method) \(c.path) \(c.body) appended an event")
+                #expect(await f.ledger.read { $0 }.seq == seq, "\(c.method) \(c.path) \(c.body) appended an event")
             }
         }
     }
@@ -98,7 +98,7 @@ import Testing
     @Test func oversizedAndNonUTF8BodiesAndBadQueries() async throws {
         let f = try await Fixture.make()
         try await f.live { client in
-            let seq = await f.ledger.state.seq
+            let seq = await f.ledger.read { $0 }.seq
             let big = #"{"name":""# + String(repeating: "a", count: 1 << 20) + #""}"#
             #expect(try await client.call(.post, "/api/tokens", key: f.aliceKey, json: big).status == .contentTooLarge)
             let invalid: [UInt8] = Array(#"{"name":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
@@ -111,7 +111,7 @@ import Testing
             #expect(try await client.call(.get, "/api/logs/export?format=xml", key: f.aliceKey).status == .badRequest)
             #expect(try await client.call(.get, "/api/tokens?status=weird", key: f.aliceKey).status == .badRequest)
             #expect(try await client.call(.get, "/api/nothing-here", key: f.aliceKey).status == .notFound)
-            #expect(await f.ledger.state.seq == seq)
+            #expect(await f.ledger.read { $0 }.seq == seq)
         }
     }
 }

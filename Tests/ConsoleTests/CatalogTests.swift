@@ -50,7 +50,7 @@ import Testing
             #expect(group.json?["multiplier"]?.stringValue == "0.75")
             #expect(group.json?["rpm"] == .null)
             #expect(try await client.call(.put, "/api/groups/gold", key: admin, json: #"{"multiplier":1.25}"#).status == .ok)
-            #expect(await f.ledger.state.groups["gold"]?.multiplier == Multiplier(decimal: "1.25"))
+            #expect(await f.ledger.read { $0 }.groups["gold"]?.multiplier == Multiplier(decimal: "1.25"))
             #expect(try await client.call(.patch, "/api/users/\(f.bob)", key: admin, json: #"{"group":"gold"}"#).status == .ok)
             #expect(try await client.call(.delete, "/api/groups/gold", key: admin).status == .conflict)
             let pricing = try await client.call(.get, "/api/pricing", key: f.bobKey).data
@@ -112,11 +112,11 @@ import Testing
         let f = try await Fixture.make()
         try await f.live { client in
             await f.ledger.close()
-            let seq = await f.ledger.state.seq
+            let seq = await f.ledger.read { $0 }.seq
             let response = try await client.call(.post, "/api/tokens", key: f.aliceKey, json: #"{"name":"late"}"#)
             #expect(response.status == .serviceUnavailable)
             #expect(response.errorCode == "ledger_unavailable")
-            #expect(await f.ledger.state.seq == seq)
+            #expect(await f.ledger.read { $0 }.seq == seq)
             #expect(try await client.call(.get, "/api/tokens", key: f.aliceKey).status == .ok)
         }
     }

@@ -61,12 +61,12 @@ import Testing
         try await f.live { client in
             for c in cases {
                 for (who, key) in [nil, f.aliceKey, f.bobKey, f.adminKey].enumerated() {
-                    let seq = await f.ledger.state.seq
+                    let seq = await f.ledger.read { $0 }.seq
                     let response = try await client.call(c.method, c.path, key: key, json: c.body)
                     let expected = c.expected[who]
                     #expect(response.status.code == expected, "\(c.method) \(c.path) as \(["nobody", "A", "B", "admin"][who]): \(response.text)")
                     if expected >= 400 {
-                        #expect(await f.ledger.state.seq == seq, "\(c.method) \(c.path) appended on \(expected)")
+                        #expect(await f.ledger.read { $0 }.seq == seq, "\(c.method) \(c.path) appended on \(expected)")
                         if expected != 404 || c.path.hasPrefix("/api/") { #expect(response.errorCode != nil) }
                     }
                 }

@@ -55,9 +55,9 @@ import Testing
 
             // Quota and model edits reach the admission checks too.
             #expect(try await client.call(.patch, "/api/tokens/\(id)", key: f.aliceKey, json: #"{"models":["gpt-other"]}"#).status == .ok)
-            let token = try #require(await f.ledger.state.liveToken(TokenID(id)!))
-            #expect(await f.ledger.state.mayUse(token, model: "gpt-test") == false)
-            #expect(await f.ledger.state.mayUse(token, model: "gpt-other"))
+            let token = try #require(await f.ledger.read { $0 }.liveToken(TokenID(id)!))
+            #expect(await f.ledger.read { $0 }.mayUse(token, model: "gpt-test") == false)
+            #expect(await f.ledger.read { $0 }.mayUse(token, model: "gpt-other"))
 
             #expect(try await client.call(.delete, "/api/tokens/\(id)", key: f.aliceKey).status == .noContent)
             #expect(await admit(third) == .unknownKey)
@@ -67,7 +67,7 @@ import Testing
     @Test func everyChangeIsAnEventWithItsActor() async throws {
         let f = try await Fixture.make()
         try await f.live { client in
-            let before = await f.ledger.state.seq
+            let before = await f.ledger.read { $0 }.seq
             #expect(try await client.call(.patch, "/api/tokens/\(f.aliceToken)", key: f.adminKey, json: #"{"quota":5000}"#).status == .ok)
             let events = try await client.call(.get, "/api/events?after=\(before)", key: f.adminKey).data
             #expect(events.count == 1)

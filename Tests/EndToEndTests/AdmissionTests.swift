@@ -116,7 +116,7 @@ import Testing
                 let events = try ledger.storedEvents(requestID: id)
                 #expect(events.isEmpty, "\(id) left events")
             }
-            #expect(await ledger.state.pending.isEmpty)
+            #expect(await ledger.read { $0 }.pending.isEmpty)
         }
     }
 

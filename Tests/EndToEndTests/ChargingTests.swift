@@ -84,7 +84,7 @@ import Testing
                 #expect(settled.first?.credits == credits, "\(requestID)")
                 #expect(settled.first?.estimated == false, "\(requestID)")
             }
-            let state = await ledger.state
+            let state = await ledger.read { $0 }
             #expect(state.pending.isEmpty)
             #expect(state.tokens[seeded.token]?.used == total)
             #expect(state.users[seeded.admin]?.balance == 1_000_000_000 - total)
@@ -108,7 +108,7 @@ import Testing
             let events = try ledger.storedEvents(requestID: "req_fail").map(\.event)
             let voided = events.compactMap { event -> ChargeVoided? in if case .chargeVoided(let v) = event { v } else { nil } }
             #expect(voided.first?.reason == "upstream_error: 500")
-            let state = await ledger.state
+            let state = await ledger.read { $0 }
             #expect(state.tokens[seeded.token]?.used == 0)
             #expect(state.pending.isEmpty)
         }
@@ -131,7 +131,7 @@ import Testing
             #expect(settled.count == 1)
             #expect(settled.first?.estimated == true)
             #expect((settled.first?.credits ?? 0) > 0)
-            #expect(await ledger.state.pending.isEmpty)
+            #expect(await ledger.read { $0 }.pending.isEmpty)
         }
     }
 
@@ -153,7 +153,7 @@ import Testing
         #expect(response.status == 200, "\(response.text)")
         await server.stop()
         try await Seed.inspect(data) { ledger in
-            let state = await ledger.state
+            let state = await ledger.read { $0 }
             let live = state.channels.values.first { $0.name == "openai" }!.id
             let events = try ledger.storedEvents(requestID: "req_retry").map(\.event)
             let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
@@ -191,7 +191,7 @@ import Testing
             #expect(settled.count == 1, "\(events)")
             #expect(settled.first?.estimated == true)
             #expect(settled.first?.status == 499)
-            #expect(await ledger.state.pending.isEmpty)
+            #expect(await ledger.read { $0 }.pending.isEmpty)
         }
     }
 

@@ -82,7 +82,8 @@ import Testing
     }
 
     @Test func slowClientsAreClosedByTheHeaderTimeoutWhileHealthzAnswers() async throws {
-        let server = try await Self.server(["--header-timeout", "2", "--idle-timeout", "30"])
+        // 4 s: opening 90 sockets can take a second or two on a loaded machine, and all must still be open 1 s after.
+        let server = try await Self.server(["--header-timeout", "4", "--idle-timeout", "30"])
         let start = ContinuousClock.now
         // A third silent, a third trickling header lines, a third trickling the request target.
         var sockets: [RawSocket] = []
@@ -95,9 +96,10 @@ import Testing
             }
             sockets.append(socket)
         }
+        let opened = ContinuousClock.now
         var slowest = Duration.zero
         var openAtOneSecond = 0
-        while ContinuousClock.now - start < .seconds(8), sockets.contains(where: { !$0.closedByServer }) {
+        while ContinuousClock.now - start < .seconds(12), sockets.contains(where: { !$0.closedByServer }) {
             for (index, socket) in sockets.enumerated() where !socket.closedByServer {
                 switch index % 3 {
                 case 1: await socket.send("X-Slow-\(index): still coming\r\n")
@@ -105,7 +107,7 @@ import Testing
                 default: socket.poll()
                 }
             }
-            if openAtOneSecond == 0, ContinuousClock.now - start > .seconds(1) {
+            if openAtOneSecond == 0, ContinuousClock.now - opened > .seconds(1) {
                 openAtOneSecond = sockets.filter { !$0.closedByServer }.count
             }
             let probe = try await Self.probe(server)
@@ -116,7 +118,7 @@ import Testing
         let elapsed = ContinuousClock.now - start
         #expect(openAtOneSecond == sockets.count, "closed before the header timeout")
         #expect(sockets.allSatisfy { $0.closedByServer }, "\(sockets.filter { !$0.closedByServer }.count) still open after \(elapsed)")
-        #expect(elapsed < .seconds(6), "the header timeout is 2 s, the idle one 30 s")
+        #expect(elapsed < .seconds(9), "the header timeout is 4 s, the idle one 30 s")
         #expect(slowest < .seconds(2), "slowest /healthz: \(slowest)")
         await server.stop()
     }
@@ -216,7 +218,7 @@ import Testing
         let exited = await Self.waitForExit(server, within: .seconds(10))
         #expect(exited.map { $0 < .seconds(6) } == true, "exit took \(exited.map(String.init(describing:)) ?? "over 10 s")")
         try await Seed.inspect(data) { ledger in
-            let state = await ledger.state
+            let state = await ledger.read { $0 }
             #expect(state.pending.isEmpty)
             #expect((state.tokens[seeded.token]?.used ?? 0) > 0, "the drained request was not charged")
         }
@@ -257,8 +259,8 @@ import Testing
         let exited = await Self.waitForExit(server, within: .seconds(15))
         #expect(exited.map { $0 < .seconds(10) } == true, "exit took \(exited.map(String.init(describing:)) ?? "over 15 s")")
         // Its reservation is left open, and resolved at the next start as after a crash.
-        #expect(try await Seed.inspect(data) { await $0.state.pending.count } == 1)
+        #expect(try await Seed.inspect(data) { await $0.read { $0.pending.count } } == 1)
         await (try await ServerProcess(data: data)).stop()
-        #expect(try await Seed.inspect(data) { await $0.state.pending.count } == 0)
+        #expect(try await Seed.inspect(data) { await $0.read { $0.pending.count } } == 0)
     }
 }

@@ -39,13 +39,13 @@ import Testing
         while await head() < before + 8, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         await server.kill()
         await requests.value
-        let openBefore = try await Seed.inspect(data) { ledger in await ledger.state.pending.count }
+        let openBefore = try await Seed.inspect(data) { ledger in await ledger.read { $0 }.pending.count }
         #expect(openBefore > 0, "the crash should leave reservations open")
 
         let restarted = try await ServerProcess(data: data)
         await restarted.stop()
         try await Seed.inspect(data) { ledger in
-            let state = await ledger.state
+            let state = await ledger.read { $0 }
             #expect(state.pending.isEmpty)
             for index in 0..<8 {
                 let events = try ledger.storedEvents(requestID: "crash_\(index)").map(\.event)
@@ -59,7 +59,7 @@ import Testing
             }
         }
         // A full replay (no snapshot) equals the state the ledger opened with.
-        let loaded = try await Seed.inspect(data) { ledger in await ledger.state }
+        let loaded = try await Seed.inspect(data) { ledger in await ledger.read { $0 } }
         let replayed = try Replayer.full(data)
         #expect(loaded == replayed)
     }
@@ -123,7 +123,7 @@ import Testing
         #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 }, "\(Set(statuses))")
         #expect(accepted > 0 && accepted <= 50)
         try await Seed.inspect(data) { ledger in
-            let state = await ledger.state
+            let state = await ledger.read { $0 }
             let used = state.tokens[seeded.token]?.used ?? 0
             #expect(used <= cap + perRequest)
             #expect(used == Int64(accepted) * perRequest)

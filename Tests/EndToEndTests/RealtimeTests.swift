@@ -41,7 +41,7 @@ import Testing
                 #expect(settled.first?.usage == usage)
                 #expect(settled.first?.estimated == false)
             }
-            #expect(await ledger.state.pending.isEmpty)
+            #expect(await ledger.read { $0 }.pending.isEmpty)
         }
     }
 
@@ -79,10 +79,10 @@ import Testing
         try await Seed.inspect(data) { ledger in
             for n in 1...answered { #expect(try settles(ledger, "rt_quota.\(n)").count == 1) }
             #expect(try ledger.storedEvents(requestID: "rt_quota.\(answered + 1)").isEmpty, "the refused response reserved nothing")
-            let token = try #require(await ledger.state.tokens[seeded.token])
+            let token = try #require(await ledger.read { $0 }.tokens[seeded.token])
             #expect(token.used <= quota, "used \(token.used) of \(quota)")
             #expect(token.used > 0)
-            #expect(await ledger.state.pending.isEmpty)
+            #expect(await ledger.read { $0 }.pending.isEmpty)
         }
     }
 
@@ -109,8 +109,8 @@ import Testing
             #expect(settled.first?.status == 499)
             #expect((settled.first?.usage.completionTokens ?? 0) >= 2, "three deltas of text at least")
             #expect((settled.first?.credits ?? 0) > 0)
-            #expect(await ledger.state.tokens[seeded.token]?.used == settled.first?.credits)
-            #expect(await ledger.state.pending.isEmpty)
+            #expect(await ledger.read { $0 }.tokens[seeded.token]?.used == settled.first?.credits)
+            #expect(await ledger.read { $0 }.pending.isEmpty)
         }
     }
 
@@ -140,7 +140,7 @@ import Testing
                 }
                 #expect(voided.map(\.reason) == ["upstream_error: rate_limit_exceeded"])
             }
-            #expect(await ledger.state.pending.isEmpty)
+            #expect(await ledger.read { $0 }.pending.isEmpty)
         }
     }
 
@@ -184,7 +184,7 @@ import Testing
         try await Seed.inspect(data) { ledger in
             let stored = try ledger.storedEvents(requestID: "rt_vad_refused.1")
             #expect(stored.isEmpty, "the refused response reserved nothing")
-            #expect(await ledger.state.tokens[seeded.token]?.used == 0)
+            #expect(await ledger.read { $0 }.tokens[seeded.token]?.used == 0)
         }
     }
 }

@@ -105,7 +105,7 @@ import Testing
                 #expect(settled.credits <= Limits.credits)
                 #expect(settled.credits > 0)
             }
-            let state = await ledger.state
+            let state = await ledger.read { $0 }
             #expect(state.tokens[token.id]!.used == 3 * Limits.credits)
             let store = ledger.store
             #expect(try fullReplay(store) == state)
@@ -121,7 +121,7 @@ import Testing
             try await f.ledger.setGroup("default", multiplier: Multiplier(micros: Multiplier.maximumMicros), by: .system)
             try await f.ledger.setPrice("gold", Price(input: Price.maximum, output: Price.maximum), by: .system)
             let (token, _) = try await f.token()
-            let state = await f.ledger.state
+            let state = await f.ledger.read { $0 }
             let cost = state.maximumCost(token: token, model: "gold", promptTokens: .max, maxOutputTokens: .max)
             #expect(cost == Int64.max)
             let checked = state.checkAdmission(token: token, model: "gold", promptTokens: .max, maxOutputTokens: .max,
@@ -139,14 +139,14 @@ import Testing
         try await withFixture(balance: 0) { f in
             let ledger = f.ledger
             let alice = f.alice
-            let start = await ledger.state.seq
+            let start = await ledger.read { $0 }.seq
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<2_000 {
                     group.addTask { _ = try await ledger.credit(alice, amount: Int64(i + 1), by: .system) }
                 }
                 try await group.waitForAll()
             }
-            let state = await ledger.state
+            let state = await ledger.read { $0 }
             #expect(state.seq == start + 2_000)
             let total: Int64 = 2_000 * 2_001 / 2  // typed: Int64? == untyped literal arithmetic misleads #expect
             #expect(state.users[alice]?.balance == total)

@@ -52,7 +52,7 @@ import Testing
             // Up to the limit is fine; one more credit would overflow the balance.
             _ = try await ledger.credit(f.alice, amount: Limits.credits, by: .system)
             try await expectRefusal(.invalid(field: "amount"), ledger) { _ = try await ledger.credit(f.alice, amount: 1, by: .system) }
-            #expect(await ledger.state.users[f.alice]?.balance == Limits.credits)
+            #expect(await ledger.read { $0 }.users[f.alice]?.balance == Limits.credits)
         }
     }
 
@@ -220,7 +220,7 @@ import Testing
             // 10 + (limit − 10) is fine; anything more would overflow the cap.
             _ = try await ledger.topUpToken(capped.id, amount: Limits.credits - 10, by: .system)
             try await expectRefusal(.invalid(field: "amount"), ledger) { _ = try await ledger.topUpToken(capped.id, amount: 1, by: .system) }
-            #expect(await ledger.state.tokens[capped.id]?.quota == Limits.credits)
+            #expect(await ledger.read { $0 }.tokens[capped.id]?.quota == Limits.credits)
         }
     }
 
@@ -245,7 +245,7 @@ import Testing
             // Settling for more than remains leaves the token exhausted (used ≥ quota): even 0 is refused.
             _ = try await ledger.settle(requestID: "r1", outcome: Outcome(usage: Usage(promptTokens: 100)))
             try await ledger.void(requestID: "r3", reason: "test", status: 500)
-            #expect(await ledger.state.tokens[token.id]?.status(at: f.clock.now) == .exhausted)
+            #expect(await ledger.read { $0 }.tokens[token.id]?.status(at: f.clock.now) == .exhausted)
             try await expectRefusal(.tokenQuotaExceeded(remaining: 0, needed: 0), ledger) {
                 _ = try await ledger.reserve(requestID: "r5", token: token.id, model: Fixture.model, amount: 0, stream: false)
             }
@@ -361,11 +361,11 @@ import Testing
             let outcome = Outcome(usage: Usage(promptTokens: 10, completionTokens: 5), durationMs: 30)
             let first = try await ledger.settle(requestID: "r", outcome: outcome)
             #expect(first.credits == 20)
-            let seq = await ledger.state.seq
+            let seq = await ledger.read { $0 }.seq
             // Identical content: the original answer, nothing appended.
             let again = try await ledger.settle(requestID: "r", outcome: outcome)
             #expect(again == first)
-            #expect(await ledger.state.seq == seq)
+            #expect(await ledger.read { $0 }.seq == seq)
             // Different content is refused.
             try await expectRefusal(.alreadyResolved, ledger) {
                 _ = try await ledger.settle(requestID: "r", outcome: Outcome(usage: Usage(promptTokens: 11, completionTokens: 5)))
@@ -375,7 +375,7 @@ import Testing
             }
             try await expectRefusal(.alreadyResolved, ledger) { try await ledger.void(requestID: "r", reason: "late", status: 499) }
             let balance: Int64 = 1_000_000 - 20
-            #expect(await ledger.state.users[f.alice]?.balance == balance)
+            #expect(await ledger.read { $0 }.users[f.alice]?.balance == balance)
         }
     }
 
@@ -385,9 +385,9 @@ import Testing
             let (token, _) = try await f.token()
             _ = try await ledger.reserve(requestID: "v", token: token.id, model: Fixture.model, amount: 50, stream: true)
             let first = try await ledger.void(requestID: "v", reason: "client disconnected", status: 499)
-            let seq = await ledger.state.seq
+            let seq = await ledger.read { $0 }.seq
             #expect(try await ledger.void(requestID: "v", reason: "client disconnected", status: 499) == first)
-            #expect(await ledger.state.seq == seq)
+            #expect(await ledger.read { $0 }.seq == seq)
             try await expectRefusal(.alreadyResolved, ledger) { try await ledger.void(requestID: "v", reason: "other", status: 499) }
             try await expectRefusal(.alreadyResolved, ledger) { _ = try await ledger.settle(requestID: "v", outcome: Outcome(usage: Usage())) }
         }
@@ -400,11 +400,11 @@ import Testing
             let (token, _) = try await f.token()
             let (other, _) = try await f.token("other")
             _ = try await ledger.reserve(requestID: "dup", token: token.id, model: Fixture.model, amount: 5, stream: false)
-            let seq = await ledger.state.seq
+            let seq = await ledger.read { $0 }.seq
             try await expectRefusal(.requestIDReused, ledger) {
                 _ = try await ledger.reserve(requestID: "dup", token: token.id, model: Fixture.model, amount: 5, stream: false)
             }
-            #expect(await ledger.state.seq == seq)
+            #expect(await ledger.read { $0 }.seq == seq)
             try await expectRefusal(.requestIDReused, ledger) {
                 _ = try await ledger.reserve(requestID: "dup", token: token.id, model: Fixture.model, amount: 6, stream: false)
             }
@@ -456,7 +456,7 @@ import Testing
             try await expectRefusal(.invalid(field: "reason"), ledger) { _ = try await ledger.adjustCharge(requestID: "open", amount: -1, reason: "", by: .system) }
             let adjusted = try await ledger.adjustCharge(requestID: "open", amount: -3, reason: "refund", by: .system)
             #expect(adjusted.amount == -3)
-            #expect(await ledger.state.tokens[token.id]?.used == 0)
+            #expect(await ledger.read { $0 }.tokens[token.id]?.used == 0)
         }
     }
 }

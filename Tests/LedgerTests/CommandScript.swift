@@ -79,13 +79,13 @@ final class ScriptRunner {
                                          amount: Int64(b), stream: a % 2 == 0)
         case 5:
             // Mostly an open request; sometimes any (a retry or a late settle).
-            let open = await ledger.state.pending.keys.sorted()
+            let open = await ledger.read { $0 }.pending.keys.sorted()
             guard let id = a % 4 == 0 || open.isEmpty ? pick(requests, a) : pick(open, b) else { return }
             let usage = Usage(promptTokens: Int64(b), cachedTokens: Int64(b / 3), completionTokens: Int64(a % 100))
             _ = try await ledger.settle(requestID: id, outcome: Outcome(usage: usage, estimated: a % 2 == 0, durationMs: Int64(b)))
             settled.append(id)
         case 6:
-            let open = await ledger.state.pending.keys.sorted()
+            let open = await ledger.read { $0 }.pending.keys.sorted()
             guard let id = a % 4 == 0 || open.isEmpty ? pick(requests, a) : pick(open, b) else { return }
             try await ledger.void(requestID: id, reason: b % 2 == 0 ? "client disconnected" : "upstream 502", status: 502)
         case 7:

@@ -32,7 +32,7 @@ import Testing
             _ = try await f.ledger.reserve(requestID: "open", token: token.id, model: Fixture.model, amount: 5, stream: false)
             try await f.ledger.setChannel(ChannelSet(id: ChannelID(raw: 3), name: "c", kind: .gemini, baseURL: "https://g.test", models: ["m"],
                                                      groups: [], priority: 0, weight: 1, enabled: true), key: nil, by: .system)
-            let bytes = Snapshot.encode(await f.ledger.state)
+            let bytes = Snapshot.encode(await f.ledger.read { $0 })
             for length in 0..<bytes.count {
                 let prefix = Array(bytes[0..<length])
                 #expect(throws: DecodingError.self, "a \(length)-byte prefix decoded") {
@@ -79,13 +79,13 @@ import Testing
             let t0 = f.clock.now
             f.clock.advance(byMs: 1_000)
             _ = try await f.ledger.credit(f.alice, amount: 1, by: .system)
-            let afterFirst = await f.ledger.state
+            let afterFirst = await f.ledger.read { $0 }
             f.clock.advance(byMs: 1_000)
             _ = try await f.ledger.credit(f.alice, amount: 2, by: .system)
             let store = f.ledger.store
             #expect(try fullReplay(store, until: .time(t0 + 1_000)) == afterFirst)
             #expect(try fullReplay(store, until: .time(t0 + 1_999)) == afterFirst)
-            #expect(try fullReplay(store, until: .time(t0 + 2_000)) == (await f.ledger.state))
+            #expect(try fullReplay(store, until: .time(t0 + 2_000)) == (await f.ledger.read { $0 }))
             #expect(try fullReplay(store, until: .time(t0 - 1)).seq == 0)
             #expect(try fullReplay(store, until: .seq(afterFirst.seq)) == afterFirst)
         }
@@ -103,7 +103,7 @@ import Testing
             for _ in 0..<7 { _ = await ledger.authenticate(key: key, clientIP: IPAddress("10.1.1.1")) }
             // Unknown and malformed keys name no token: nothing to record.
             for _ in 0..<5 { _ = await ledger.authenticate(key: "sk-" + String(repeating: "x", count: 48), clientIP: nil) }
-            let before = await ledger.state.seq
+            let before = await ledger.read { $0 }.seq
             try await ledger.maintain(flushEverything: true)
             let events = try allEnvelopes(ledger.store).filter { $0.seq > before }.compactMap { envelope -> RelayRejected? in
                 if case .relayRejected(let e) = envelope.event { e } else { nil }
@@ -111,9 +111,9 @@ import Testing
             #expect(events.map(\.count).sorted() == [7, 50])
             #expect(Set(events.map(\.reason)) == ["ip_not_allowed", "token_disabled"])
             #expect(events.allSatisfy { $0.token == token.id })
-            let seq = await ledger.state.seq
+            let seq = await ledger.read { $0 }.seq
             try await ledger.maintain(flushEverything: true)
-            #expect(await ledger.state.seq == seq)  // nothing left to write
+            #expect(await ledger.read { $0 }.seq == seq)  // nothing left to write
         }
     }
 }

@@ -62,7 +62,7 @@ import Testing
         do {
             let store = fixture.ledger.store
             let head = try verifyChain(store)
-            #expect(head == (await fixture.ledger.state.seq))
+            #expect(head == (await fixture.ledger.read { $0 }.seq))
             let victim: UInt64 = 4
             try store.environment.write { txn throws in
                 var value = try txn.get(store.events, key: Keys.seq(victim))!

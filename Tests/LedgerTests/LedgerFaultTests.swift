@@ -26,7 +26,7 @@ import Testing
         try await ledger.setGroup("default", multiplier: .one, by: .system)
         let (user, _) = try await ledger.createUser(UserDraft(username: "filler"), by: .system)
         try await Self.fill(ledger, user: user.id, count: 4_000)  // ~2.5 MB of events and indexes
-        let state = await ledger.state
+        let state = await ledger.read { $0 }
         let store = ledger.store
         #expect(store.environment.mapSize > 1 << 20)
         #expect(try verifyChain(store) == state.seq)
@@ -58,7 +58,7 @@ import Testing
             let store = ledger.store
             durable = try fullReplay(store)
             #expect(try verifyChain(store) == durable?.seq)
-            #expect(await ledger.state.seq > durable!.seq)  // memory ran ahead of the disk
+            #expect(await ledger.read { $0 }.seq > durable!.seq)  // memory ran ahead of the disk
             environment = store.environment
             await ledger.close()
         }

@@ -31,7 +31,7 @@ import Testing
     @Test func aReadOnlyStoreReadsTheWholeLog() async throws {
         let fixture = try await Fixture.make()
         _ = try await fixture.token()
-        let live = await fixture.ledger.state
+        let live = await fixture.ledger.read { $0 }
         // Release the writable handle before opening another (one per process).
         await fixture.closeKeepingFiles()
         defer { removeDirectory(fixture.path) }

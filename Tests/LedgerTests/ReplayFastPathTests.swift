@@ -28,7 +28,7 @@ import Logging
             }
         }
         _ = try await ledger.expireDangling(policy: .settleReserved)
-        let live = await ledger.state
+        let live = await ledger.read { $0 }
         await ledger.close()
 
         var options = EnvironmentOptions()

@@ -21,7 +21,7 @@ import Testing
             let runner = ScriptRunner(fixture: fixture)
             try await runner.run(steps)
             if ProcessInfo.processInfo.environment["TALLY_PROPERTY_VERBOSE"] != nil {
-                let state = await fixture.ledger.state
+                let state = await fixture.ledger.read { $0 }
                 print("script of \(steps.count) steps: log \(state.seq) events, \(runner.refusals) refusals, \(state.tokens.count) tokens, \(state.pending.count) open")
             }
             try await check(fixture, runner, steps, cuts)
@@ -32,7 +32,7 @@ import Testing
     /// The properties, for one script. Holds no reference to the ledger across `reopen()`.
     func check(_ fixture: Fixture, _ runner: ScriptRunner, _ steps: [Step], _ cuts: [Int]) async throws {
         do {
-            let live = await fixture.ledger.state
+            let live = await fixture.ledger.read { $0 }
             let store = fixture.ledger.store
 
             // The same log, replayed twice from nothing, gives equal states — equal to the live one.
@@ -66,13 +66,13 @@ import Testing
         }
         // writeSnapshot, then reopen: the ledger starts from the snapshot plus the tail.
         let snapshotSeq = try await fixture.ledger.writeSnapshot()
-        #expect(snapshotSeq == (await fixture.ledger.state.seq))
+        #expect(snapshotSeq == (await fixture.ledger.read { $0 }.seq))
         try await runner.run(Array(steps.suffix(10)))  // a tail after the snapshot
-        let before = await fixture.ledger.state
+        let before = await fixture.ledger.read { $0 }
         try await fixture.reopen()
         let reopenedStore = fixture.ledger.store
         #expect((Replay.loadSnapshot(store: reopenedStore, atOrBefore: .max, logger: testLogger)?.seq ?? 0) >= snapshotSeq)
-        let after = await fixture.ledger.state
+        let after = await fixture.ledger.read { $0 }
         #expect(after == before, "reopened ledger (snapshot + tail) differs from the live state")
         #expect(try fullReplay(reopenedStore) == after)
     }
@@ -81,7 +81,7 @@ import Testing
         await propertyCheck(count: 30, input: Self.steps) { steps in
             let fixture = try await Fixture.make()
             try await ScriptRunner(fixture: fixture).run(steps)
-            let state = await fixture.ledger.state
+            let state = await fixture.ledger.read { $0 }
             let bytes = Snapshot.encode(state)
             let once = try bytes.withUnsafeBytes { try Snapshot.decode($0) }
             #expect(Snapshot.encode(once) == bytes)
@@ -120,7 +120,7 @@ import Testing
             }
             try await group.waitForAll()
         }
-        let live = await ledger.state
+        let live = await ledger.read { $0 }
         #expect(live.pending.isEmpty)
         let store = ledger.store
         #expect(try fullReplay(store) == live)

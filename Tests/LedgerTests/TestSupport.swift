@@ -166,7 +166,7 @@ enum Refusal: Sendable, CustomStringConvertible {
 /// in-memory head and the durable one — to be exactly as before.
 func expectRefusal(_ expected: Refusal, _ ledger: Ledger, sourceLocation: SourceLocation = #_sourceLocation,
                    _ body: () async throws -> Void) async throws {
-    let before = await ledger.state
+    let before = await ledger.read { $0 }
     let store = ledger.store
     let durableBefore = try store.head()
     do {
@@ -178,7 +178,7 @@ func expectRefusal(_ expected: Refusal, _ ledger: Ledger, sourceLocation: Source
     } catch {
         Issue.record("expected \(expected), got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
     }
-    let after = await ledger.state
+    let after = await ledger.read { $0 }
     #expect(after.seq == before.seq, "a refusal appended to the log", sourceLocation: sourceLocation)
     #expect(after == before, "a refusal changed the state", sourceLocation: sourceLocation)
     let durableAfter = try store.head()

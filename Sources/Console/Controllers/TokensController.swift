@@ -62,25 +62,29 @@ struct TokensController: Sendable {
             status = parsed
         }
         let name = query.string("name")?.lowercased()
-        let state = await core.ledger.state
         let now = core.now()
+        let cursor = query.string("cursor")
         // Newest first; the cursor is the last id shown, and order is by
         // (created, id), so tokens created meanwhile never shift later pages.
-        var after: (Int64, UInt64)?
-        if let cursor = query.string("cursor") {
-            guard let id = TokenID(cursor), let token = state.tokens[id] else { throw APIError.badRequest("cursor: is not a cursor this list gave.", field: "cursor") }
-            after = (token.createdAt, id.raw)
-        }
-        let rows = state.tokens.values
-            .filter { token in
-                guard !token.deleted, owner.map({ token.owner == $0 }) ?? true else { return false }
-                if let after, (token.createdAt, token.id.raw) >= after { return false }
-                if let status, token.status(at: now) != status { return false }
-                if let name, !token.name.lowercased().contains(name) { return false }
-                return true
+        // The page is cut on the ledger actor: no copy of the state leaves it.
+        let rows: [TokenState]? = await core.ledger.read { [status] state in
+            var after: (Int64, UInt64)?
+            if let cursor {
+                guard let id = TokenID(cursor), let token = state.tokens[id] else { return nil }
+                after = (token.createdAt, id.raw)
             }
-            .sorted { ($0.createdAt, $0.id.raw) > ($1.createdAt, $1.id.raw) }
-            .prefix(limit + 1)
+            return Array(state.tokens.values
+                .filter { token in
+                    guard !token.deleted, owner.map({ token.owner == $0 }) ?? true else { return false }
+                    if let after, (token.createdAt, token.id.raw) >= after { return false }
+                    if let status, token.status(at: now) != status { return false }
+                    if let name, !token.name.lowercased().contains(name) { return false }
+                    return true
+                }
+                .sorted { ($0.createdAt, $0.id.raw) > ($1.createdAt, $1.id.raw) }
+                .prefix(limit + 1))
+        }
+        guard let rows else { throw APIError.badRequest("cursor: is not a cursor this list gave.", field: "cursor") }
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last?.id.description : nil
         return JSONResponse.list(page.map { Render.token($0, now: now) }, next: next)

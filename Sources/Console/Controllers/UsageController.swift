@@ -36,12 +36,12 @@ struct UsageController: Sendable {
             guard filter.to! - filter.from! <= UsageController.maxDays * day else {
                 throw APIError.badRequest("from: the range may span at most \(UsageController.maxDays) days.", field: "from")
             }
-            let state = await core.ledger.state
-            if let token = filter.token, !caller.isAdmin, state.tokens[token]?.owner != caller.id {
+            let (owner, head) = await core.ledger.read { [token = filter.token] state in (token.flatMap { state.tokens[$0]?.owner }, state.seq) }
+            if let token = filter.token, !caller.isAdmin, owner != caller.id {
                 throw APIError.notFound("token \(token)")
             }
             var totals: [Key: Totals] = [:]
-            var before: UInt64? = state.seq + 1
+            var before: UInt64? = head + 1
             while let cursor = before {
                 let page = try LogScan.page(store: core.ledger.store, filter: filter, before: cursor, limit: UsageController.chunk)
                 for entry in page.entries { UsageController.add(entry, to: &totals) }

@@ -38,22 +38,25 @@ struct UsersController: Sendable {
         let query = Query(request)
         try query.only(["cursor", "limit", "username"])
         let limit = try query.int("limit", default: 50, range: 1...500)
-        let state = await core.ledger.state
-        var after: (Int64, UInt64)?
-        if let cursor = query.string("cursor") {
-            guard let id = UserID(cursor), let user = state.users[id] else { throw APIError.badRequest("cursor: is not a cursor this list gave.", field: "cursor") }
-            after = (user.createdAt, id.raw)
-        }
+        let cursor = query.string("cursor")
         let name = query.string("username")?.lowercased()
-        // Oldest first (the admin created at bootstrap leads), by (created, id).
-        let rows = state.users.values
-            .filter { user in
-                if let after, (user.createdAt, user.id.raw) <= after { return false }
-                if let name, !user.username.lowercased().contains(name) { return false }
-                return true
+        // Oldest first (the admin created at bootstrap leads), by (created, id); cut on the ledger actor.
+        let rows: [UserState]? = await core.ledger.read { state in
+            var after: (Int64, UInt64)?
+            if let cursor {
+                guard let id = UserID(cursor), let user = state.users[id] else { return nil }
+                after = (user.createdAt, id.raw)
             }
-            .sorted { ($0.createdAt, $0.id.raw) < ($1.createdAt, $1.id.raw) }
-            .prefix(limit + 1)
+            return Array(state.users.values
+                .filter { user in
+                    if let after, (user.createdAt, user.id.raw) <= after { return false }
+                    if let name, !user.username.lowercased().contains(name) { return false }
+                    return true
+                }
+                .sorted { ($0.createdAt, $0.id.raw) < ($1.createdAt, $1.id.raw) }
+                .prefix(limit + 1))
+        }
+        guard let rows else { throw APIError.badRequest("cursor: is not a cursor this list gave.", field: "cursor") }
         let page = Array(rows.prefix(limit))
         return JSONResponse.list(page.map(Render.user), next: rows.count > limit ? page.last?.id.description : nil)
     }

@@ -36,7 +36,7 @@ struct BenchAppend: AsyncParsableCommand {
             configuration.snapshotEvery = 0
             let ledger = try Ledger(path: data.path, configuration: configuration, logger: Logger(label: "tally.bench"))
             let fixture = try await BenchFixture.ensure(in: ledger)
-            let startSeq = await ledger.state.seq
+            let startSeq = await ledger.read { $0 }.seq
             let run = UInt64(monotonicNanos())
             let perWriter = (events / 2 + writers - 1) / writers
             let start = monotonicNanos()
@@ -58,7 +58,7 @@ struct BenchAppend: AsyncParsableCommand {
                 try await group.waitForAll()
             }
             let seconds = Double(monotonicNanos() - start) / 1e9
-            let appended = Int(await ledger.state.seq - startSeq)
+            let appended = Int(await ledger.read { $0 }.seq - startSeq)
             await ledger.close()
             let rate = Double(appended) / seconds
             let valueSize = try averageValueSize(path: data.path, lastCount: min(appended, 10_000))

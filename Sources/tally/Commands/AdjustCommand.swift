@@ -36,7 +36,7 @@ struct AdjustCommand: AsyncParsableCommand {
             let ledger = try Ledger(path: data.path, configuration: options, logger: Logger(label: "tally.adjust"))
             do {
                 let adjusted = try await ledger.adjustCharge(requestID: request, amount: amount, reason: reason, by: by)
-                let seq = await ledger.state.seq
+                let seq = await ledger.read { $0 }.seq
                 await ledger.close()
                 let what = adjusted.amount < 0 ? "refunded \(-adjusted.amount)" : "surcharged \(adjusted.amount)"
                 print("\(what) credits on request \(adjusted.requestID) (token \(adjusted.token), user \(adjusted.user)) as event \(seq)")
