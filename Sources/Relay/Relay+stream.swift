@@ -12,7 +12,9 @@ import NIOCore
 /// client slows the upstream instead of filling memory), with usage read on
 /// the way. Charging runs when the stream ends, however it ends:
 /// - completed: settle from the reported usage (estimated if none came);
-/// - client hung up: settle what was sent, or void `client_disconnected` if nothing was;
+/// - client hung up: the provider bills the whole answer, so the rest of it is
+///   read (not forwarded, within `disconnectDrainSeconds`) for its usage; settle
+///   that, else what was sent (estimated), or void `client_disconnected` if nothing was;
 /// - upstream broke off: settle what was sent (estimated), or void if nothing was.
 extension Relay {
     struct ClientGone: Error {}
@@ -35,8 +37,8 @@ extension Relay {
                 sentAny = true
             }
 
+            var iterator = response.body.makeAsyncIterator()
             do {
-                var iterator = response.body.makeAsyncIterator()
                 while true {
                     let chunk: ByteBuffer?
                     do { chunk = try await iterator.next() } catch {
@@ -64,12 +66,24 @@ extension Relay {
             } catch {
                 ending = error
             }
+            if ending is ClientGone {
+                let deadline = ContinuousClock.now + .seconds(configuration.disconnectDrainSeconds)
+                while ContinuousClock.now < deadline, let chunk = try? await iterator.next() {
+                    if isSSE {
+                        for event in framer.push(chunk) {
+                            if let data = SSEFramer.data(of: event), let object = JSONBytes.object(Data(data)) { meter.absorb(object) }
+                        }
+                    } else if whole.count < configuration.maxUpstreamBodyBytes {
+                        whole.append(contentsOf: chunk.readableBytesView)
+                    }
+                }
+            }
             if !isSSE, let array = JSONBytes.any(Data(whole)) as? [Any] {
                 for case let object as [String: Any] in array { meter.absorb(object) }
             }
 
             let durationMs = milliseconds(since: started)
-            if !sentAny, ending != nil {
+            if !sentAny, ending != nil, !meter.reported {
                 let reason = ending is ClientGone ? "client_disconnected" : "upstream_error: stream ended before output"
                 await closeCharge(admitted.reservation, settle: nil, voidReason: reason, channel: channel,
                                   status: ending is ClientGone ? 499 : 502, durationMs: durationMs)

@@ -6,6 +6,9 @@ public struct RelayConfiguration: Sendable {
     /// images inlined as base64 reach several MiB; 32 MiB leaves room without letting
     /// one client pin unbounded memory.
     public var maxBodyBytes: Int = 32 << 20
+    /// After a client hangs up mid-stream, how long the rest of the answer is still
+    /// read for the usage the provider will bill (it keeps generating either way).
+    public var disconnectDrainSeconds: Int64 = 30
     /// Output tokens reserved when the request names no limit of its own.
     public var defaultMaxTokens: Int64 = Limits.defaultOutputTokens
     /// Peers whose `X-Forwarded-For` is believed (a load balancer in front of Tally).

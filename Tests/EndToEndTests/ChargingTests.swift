@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Ledger
+import MockUpstream
 import NIOCore
 import Relay
 import NIOHTTP1
@@ -162,8 +163,9 @@ import Testing
         }
     }
 
-    /// The client hangs up after the first streamed chunk: the request settles
-    /// from what was sent (estimated, no usage had come yet) with status 499.
+    /// The client hangs up after the first streamed chunk: the provider goes on
+    /// generating (and billing), so Tally reads the rest of the answer for its
+    /// usage and settles exactly that — reported, not estimated — with status 499.
     @Test func clientDisconnectMidStreamSettlesEstimated() async throws {
         let mock = try await MockServer()
         defer { mock.stop() }
@@ -189,7 +191,8 @@ import Testing
             let events = try ledger.storedEvents(requestID: "req_hangup").map(\.event)
             let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
             #expect(settled.count == 1, "\(events)")
-            #expect(settled.first?.estimated == true)
+            #expect(settled.first?.estimated == false)
+            #expect(settled.first?.usage == Usage(promptTokens: 3, completionTokens: Int64(MockUsage.maxCompletionWords)))
             #expect(settled.first?.status == 499)
             #expect(await ledger.read { $0 }.pending.isEmpty)
         }

@@ -6,6 +6,11 @@ public enum Limits {
     public static let modelBytes = 128
     /// Request ids travel in a header and index keys (LMDB keys ≤ 511 bytes).
     public static let requestIDBytes = 128
+
+    /// 1–`requestIDBytes` visible ASCII characters: safe in a header, a log line and an index key.
+    public static func isRequestID(_ value: String) -> Bool {
+        !value.isEmpty && value.utf8.count <= requestIDBytes && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
     /// Entries in a token's or group's model list or IP allowlist.
     public static let listEntries = 256
     /// Any credit amount: 10^15 is far beyond any bill and far from overflow when summed.

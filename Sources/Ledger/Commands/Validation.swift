@@ -26,9 +26,7 @@ enum Validate {
     }
 
     static func requestID(_ value: String) throws(Rejection) -> String {
-        guard !value.isEmpty, value.utf8.count <= Limits.requestIDBytes,
-              value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-        else { throw .invalid(field: "request_id", "must be 1–\(Limits.requestIDBytes) printable ASCII characters without spaces") }
+        guard Limits.isRequestID(value) else { throw .invalid(field: "request_id", "must be 1–\(Limits.requestIDBytes) printable ASCII characters without spaces") }
         return value
     }
 
