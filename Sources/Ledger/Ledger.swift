@@ -89,6 +89,13 @@ public actor Ledger {
             envelopes.append(envelope)
         }
         applied(state)
+        #if DEBUG
+        // Debug builds (every test run) check the projections' own invariants on a sample of commits.
+        if state.seq % Ledger.invariantSample < UInt64(events.count) {
+            let problems = state.invariantViolations()
+            assert(problems.isEmpty, "projection invariants broken at event \(state.seq): \(problems)")
+        }
+        #endif
         eventsSinceSnapshot += UInt64(events.count)
         defer { for id in requestIDs { settleUndurable(id) } }
         do {
@@ -112,6 +119,9 @@ public actor Ledger {
             undurableRequests[requestID] = nil
         }
     }
+
+    /// Debug builds check `invariantViolations()` about once per this many events (O(state) each time).
+    static let invariantSample: UInt64 = 257
 
     /// Runs a pure command against the state and commits its event.
     @discardableResult

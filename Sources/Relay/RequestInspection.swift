@@ -97,6 +97,11 @@ struct RequestInspection {
             throw .badRequest("Background responses are not supported through this gateway: their usage arrives after the answer. Omit \"background\".",
                               code: "unsupported_parameter")
         }
+        if let tier = object["service_tier"]?.stringValue, premiumTiers.contains(tier) {
+            // Billed above the price table Tally charges from.
+            throw .badRequest("Service tier \"\(tier)\" is not available through this gateway. Use \"auto\" or \"default\".",
+                              code: "unsupported_parameter")
+        }
         let output = try OutputBound(object, endpoint: endpoint)
 
         let prompt = PromptBound(object, bodyBytes: bytes.count, family: endpoint.family)
@@ -107,6 +112,9 @@ struct RequestInspection {
                                  outputLimit: endpoint.hasOutputTokens ? output.limit : 0, outputChoices: output.choices, stream: stream,
                                  body: body, document: document, edit: edit, injectedUsage: injected, kind: endpoint.kind)
     }
+
+    /// Service tiers the provider bills above its list price (OpenAI `priority`, `scale`).
+    static let premiumTiers: Set<String> = ["priority", "scale"]
 
     /// Model names are printable ASCII within the ledger's bound (they key prices and logs).
     static func checkModelName(_ model: String) throws(RelayFailure) {

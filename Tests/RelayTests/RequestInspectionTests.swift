@@ -153,6 +153,8 @@ struct RequestInspectionTests {
         let prompts = Array(repeating: #""x""#, count: 130).joined(separator: ",")
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","prompt":[\#(prompts)]}"#, completions) }
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","input":"x","background":true}"#, Endpoint(kind: .responses, path: "/v1/responses")) }
+        #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","messages":[],"service_tier":"priority"}"#) }
+        #expect(try inspect(#"{"model":"m","messages":[],"service_tier":"auto"}"#).model == "m")
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"allowed","Model":"expensive","messages":[]}"#) }
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","messages":[],"max_tokens":5,"MAX_TOKENS":9000}"#) }
         let many = "[" + Array(repeating: "0", count: 1_000_001).joined(separator: ",") + "]"
