@@ -105,10 +105,6 @@ public actor Ledger {
             logger.critical("ledger write failed; halting", metadata: ["error": "\(error)"])
             throw error
         }
-        if configuration.snapshotEvery > 0, eventsSinceSnapshot >= configuration.snapshotEvery {
-            eventsSinceSnapshot = 0
-            try await writeSnapshot()
-        }
         return envelopes
     }
 

@@ -94,7 +94,11 @@ import Testing
             let ledger = try Ledger(path: path, configuration: configuration, logger: testLogger)
             try await ledger.setGroup("default", multiplier: .one, by: .system)
             let (user, _) = try await ledger.createUser(UserDraft(username: "u"), by: .system)
-            for _ in 0..<45 { _ = try await ledger.credit(user.id, amount: 1, by: .system) }
+            // The server's upkeep writes due snapshots (about once a second); here after every change.
+            for _ in 0..<45 {
+                _ = try await ledger.credit(user.id, amount: 1, by: .system)
+                try await ledger.snapshotIfDue()
+            }
             let store = ledger.store
             let snapshots = try Snapshots.list(store: store)
             #expect(snapshots.count == 2, "kept \(snapshots)")

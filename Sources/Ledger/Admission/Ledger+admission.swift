@@ -127,12 +127,14 @@ extension Ledger {
     }
 
     /// Periodic upkeep (the server calls it about once a second): writes the
-    /// coalesced rejection counts of finished seconds and drops idle rate windows.
+    /// coalesced rejection counts of finished seconds, drops idle rate windows,
+    /// and writes a snapshot when one is due.
     public func maintain(flushEverything: Bool = false) async throws {
         let now = now()
         rates.evictIdle(atMs: now)
         let due = rejections.drain(beforeMs: now, everything: flushEverything)
         if !due.isEmpty { try await commit(due.map(Event.relayRejected), by: .relay) }
+        try await snapshotIfDue()
     }
 }
 

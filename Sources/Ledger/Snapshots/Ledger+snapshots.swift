@@ -4,6 +4,16 @@ import Logging
 /// happens off the actor; the write goes through the writer's queue, after the
 /// events it covers, so a snapshot never refers to an event not yet durable.
 extension Ledger {
+    /// Writes a snapshot once `snapshotEvery` events have been committed since
+    /// the last. Called by the server's upkeep, never by `commit`: the request
+    /// that crosses the threshold does not wait for the encode, and a snapshot
+    /// error cannot fail a command whose events are already durable.
+    public func snapshotIfDue() async throws {
+        guard configuration.snapshotEvery > 0, eventsSinceSnapshot >= configuration.snapshotEvery else { return }
+        eventsSinceSnapshot = 0
+        try await writeSnapshot()
+    }
+
     /// Writes a snapshot of the current state; returns its sequence number.
     @discardableResult
     public func writeSnapshot() async throws -> UInt64 {

@@ -83,5 +83,7 @@ extension ScriptedLedger {
             _ = try await ledger.settle(requestID: id, outcome: Outcome(usage: usage, channel: channel, durationMs: 120))
             scenario.settled.append(id)
         }
+        // As the server's upkeep would between requests.
+        try await ledger.snapshotIfDue()
     }
 }
