@@ -89,17 +89,23 @@ extension LedgerState {
         if let maxParallel = token.maxParallel, token.inFlight >= maxParallel { return .failure(.tooManyParallel(limit: maxParallel)) }
         let amount = LedgerState.reservation(price: price, multiplier: group.multiplier, promptTokens: promptTokens,
                                              maxOutputTokens: maxOutputTokens)
-        if let quota = token.quota {
-            let remaining = quota - token.used - token.reserved
-            if remaining < amount || quota <= token.used {
-                return .failure(.insufficientQuota(.tokenQuotaExceeded(remaining: max(0, remaining), needed: amount)))
-            }
-        }
-        if let owner = users[token.owner], owner.available < amount {
-            return .failure(.insufficientQuota(.balanceExceeded(available: max(0, owner.available), needed: amount)))
-        }
+        if let refusal = creditRefusal(token: token, amount: amount) { return .failure(.insufficientQuota(refusal)) }
         guard hasRoute(model, group: token.group, kind: kind) else { return .failure(.noRoute(model: model)) }
         return .success(amount)
+    }
+}
+
+extension LedgerState {
+    /// Why `token` and its owner cannot hold `amount` more (SPEC §2's credit
+    /// step), or nil. One rule for admission and for the reservation command.
+    func creditRefusal(token: TokenState, amount: Int64) -> Rejection? {
+        if let quota = token.quota {
+            let remaining = quota - token.used - token.reserved
+            if remaining < amount || quota <= token.used { return .tokenQuotaExceeded(remaining: max(0, remaining), needed: amount) }
+        }
+        guard let owner = users[token.owner] else { return .forbidden("the token's owner is unknown") }
+        if owner.available < amount { return .balanceExceeded(available: max(0, owner.available), needed: amount) }
+        return nil
     }
 }
 

@@ -8,11 +8,7 @@ extension LedgerState {
         guard token.status(at: now) != .disabled, token.status(at: now) != .expired else { throw .forbidden("token \(id) is not usable") }
         guard let owner = users[token.owner], owner.enabled else { throw .forbidden("the token's owner is disabled") }
         let amount = try Validate.credits(amount, field: "amount")
-        if let quota = token.quota {
-            let remaining = quota - token.used - token.reserved
-            guard remaining >= amount, quota > token.used else { throw .tokenQuotaExceeded(remaining: max(0, remaining), needed: amount) }
-        }
-        guard owner.available >= amount else { throw .balanceExceeded(available: max(0, owner.available), needed: amount) }
+        if let refusal = creditRefusal(token: token, amount: amount) { throw refusal }
         return .chargeReserved(ChargeReserved(requestID: requestID, token: id, user: token.owner, model: model, amount: amount, stream: stream))
     }
 
