@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "Ledger",
             dependencies: [
-                "LMDB",
+                "LMDB", "TallyJSON",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,6 +1,4 @@
-/// Compact serialization. Non-ASCII passes through as UTF-8; control
-/// characters, quotes and backslashes are escaped, and so are `<`, `>` and `&`
-/// so a value that ends up inside HTML can never close a tag.
+/// Compact serialization, strings through the one escaper (`writeString`).
 extension JSONValue {
     public var serialized: String {
         var out: [UInt8] = []
@@ -40,30 +38,37 @@ extension JSONValue {
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func needsEscape(_ byte: UInt8) -> Bool {
-        byte < 0x20 || byte == 0x7F || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E || byte == 0x26
-    }
-
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    /// The one JSON string escaper (API responses, exports, the audit stream):
+    /// quote, backslash and control characters as RFC 8259 says; `<`, `>`, `&`
+    /// and DEL as `\u00XX` so a value placed in HTML can never close a tag;
+    /// U+2028/U+2029 escaped so the output is also safe inside JavaScript.
+    /// Everything else is written as UTF-8.
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // Fast path: most strings (ids, names, times) need no escaping.
-        if !s.utf8.contains(where: needsEscape) {
+        // Fast path: printable ASCII that needs no escape (ids, models, times — most strings).
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }) {
             out.append(contentsOf: s.utf8)
             out.append(UInt8(ascii: "\""))
             return
         }
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00...0x1F, 0x7F, UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"):
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out.append(contentsOf: [0x5C, 0x22])
+            case "\\": out.append(contentsOf: [0x5C, 0x5C])
+            case "\n": out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case "\r": out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case "\t": out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case "\u{08}": out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case "\u{0C}": out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            case "\u{2028}": out.append(contentsOf: Array("\\u2028".utf8))
+            case "\u{2029}": out.append(contentsOf: Array("\\u2029".utf8))
+            case "\u{00}"..."\u{1F}", "\u{7F}", "<", ">", "&":
+                let byte = UInt8(scalar.value)
                 out.append(contentsOf: Array("\\u00".utf8))
                 out.append(hex[Int(byte >> 4)])
                 out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
+            default:
+                out.append(contentsOf: String(scalar).utf8)
             }
         }
         out.append(UInt8(ascii: "\""))

@@ -22,6 +22,16 @@ import Testing
         let parsed = try? JSONParser.parse(Array(value.serialized.utf8))
         #expect(parsed == value)
     }
+
+    /// One escaper: an event renders to the same bytes in `tally export` (the
+    /// ledger's renderer) and in `/api/events` (the console's), whatever its strings hold.
+    @Test func exportAndAPIRenderTheSameBytes() {
+        let tricky = "a\"b\\c\n\r\t\u{08}\u{0C}\u{01}\u{7F}<tag>&é\u{2028}\u{2029}😀"
+        let ledger = LedgerJSONValue.object([("note", .string(tricky)), ("n", .int(-42)), ("list", .array([.null, .bool(true)]))])
+        #expect(JSONValue(ledger).serialized == ledger.rendered)
+        #expect(ledger.rendered == #"{"note":"a\"b\\c\n\r\t\b\f\u0001\u007f\u003ctag\u003e\u0026é\u2028\u2029😀","n":-42,"list":[null,true]}"#)
+        #expect((try? JSONParser.parse(Array(ledger.rendered.utf8)))?["note"]?.stringValue == tricky)
+    }
 }
 
 @Suite struct RFC3339Tests {

@@ -1,3 +1,5 @@
+import TallyJSON
+
 /// A JSON value built by hand, rendered deterministically.
 ///
 /// Why not `JSONSerialization` or `JSONEncoder`: exports and the audit stream
@@ -116,10 +118,9 @@ public enum LedgerJSONValue: Sendable, Equatable {
         }
     }
 
-    /// RFC 8259 string escaping: quote, backslash and every control character
-    /// below U+0020 are escaped; everything else (including non-ASCII) is
-    /// written as UTF-8. U+2028/U+2029 are escaped too so the output is also
-    /// safe to embed in JavaScript.
+    /// Strings go through the one escaper every JSON Tally writes shares
+    /// (`TallyJSON.JSONValue.writeString`), so an event renders to the same
+    /// bytes in `tally export` and in `/api/events`.
     public static func escape(_ string: String, into out: inout String) {
         var bytes: [UInt8] = []
         escape(string, into: &bytes)
@@ -127,35 +128,7 @@ public enum LedgerJSONValue: Sendable, Equatable {
     }
 
     public static func escape(_ string: String, into out: inout [UInt8]) {
-        out.append(0x22)
-        // Fast path: printable ASCII without quote or backslash (ids, models,
-        // hex, times — nearly every string in an event) is copied whole.
-        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
-            out.append(contentsOf: string.utf8)
-            out.append(0x22)
-            return
-        }
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out.append(contentsOf: #"\""#.utf8)
-            case "\\": out.append(contentsOf: #"\\"#.utf8)
-            case "\n": out.append(contentsOf: #"\n"#.utf8)
-            case "\r": out.append(contentsOf: #"\r"#.utf8)
-            case "\t": out.append(contentsOf: #"\t"#.utf8)
-            case "\u{08}": out.append(contentsOf: #"\b"#.utf8)
-            case "\u{0C}": out.append(contentsOf: #"\f"#.utf8)
-            case "\u{2028}": out.append(contentsOf: #"\u2028"#.utf8)
-            case "\u{2029}": out.append(contentsOf: #"\u2029"#.utf8)
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
-                } else {
-                    out.append(contentsOf: String(scalar).utf8)
-                }
-            }
-        }
-        out.append(0x22)
+        JSONValue.writeString(string, into: &out)
     }
 }
 
