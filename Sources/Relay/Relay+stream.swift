@@ -37,6 +37,25 @@ extension Relay {
                 sentAny = true
             }
 
+            /// Reads one upstream chunk for its usage; returns what the client should get of it.
+            func read(_ chunk: ByteBuffer) -> [UInt8] {
+                guard isSSE else {
+                    if whole.count < configuration.maxUpstreamBodyBytes { whole.append(contentsOf: chunk.readableBytesView) }
+                    return Array(chunk.readableBytesView)
+                }
+                var out: [UInt8] = []
+                for event in framer.push(chunk) {
+                    if let data = SSEFramer.data(of: event), let object = JSONBytes.object(Data(data)) {
+                        meter.absorb(object)
+                        if admitted.injectedUsage, object["usage"] is [String: Any], (object["choices"] as? [Any])?.isEmpty ?? false {
+                            continue
+                        }
+                    }
+                    out.append(contentsOf: event)
+                }
+                return out
+            }
+
             var iterator = response.body.makeAsyncIterator()
             do {
                 while true {
@@ -45,21 +64,7 @@ extension Relay {
                         throw Task.isCancelled ? ClientGone() as any Error : UpstreamBrokeOff()
                     }
                     guard let chunk else { break }
-                    if !isSSE {
-                        if whole.count < configuration.maxUpstreamBodyBytes { whole.append(contentsOf: chunk.readableBytesView) }
-                        try await send(Array(chunk.readableBytesView))
-                        continue
-                    }
-                    var out: [UInt8] = []
-                    for event in framer.push(chunk) {
-                        if let data = SSEFramer.data(of: event), let object = JSONBytes.object(Data(data)) {
-                            meter.absorb(object)
-                            if admitted.injectedUsage, object["usage"] is [String: Any], (object["choices"] as? [Any])?.isEmpty ?? false {
-                                continue
-                            }
-                        }
-                        out.append(contentsOf: event)
-                    }
+                    let out = read(chunk)
                     if !out.isEmpty { try await send(out) }
                 }
                 if let rest = framer.finish() { try await send(rest) }
@@ -68,15 +73,7 @@ extension Relay {
             }
             if ending is ClientGone {
                 let deadline = ContinuousClock.now + .seconds(configuration.disconnectDrainSeconds)
-                while ContinuousClock.now < deadline, let chunk = try? await iterator.next() {
-                    if isSSE {
-                        for event in framer.push(chunk) {
-                            if let data = SSEFramer.data(of: event), let object = JSONBytes.object(Data(data)) { meter.absorb(object) }
-                        }
-                    } else if whole.count < configuration.maxUpstreamBodyBytes {
-                        whole.append(contentsOf: chunk.readableBytesView)
-                    }
-                }
+                while ContinuousClock.now < deadline, let chunk = try? await iterator.next() { _ = read(chunk) }
             }
             if !isSSE, let array = JSONBytes.any(Data(whole)) as? [Any] {
                 for case let object as [String: Any] in array { meter.absorb(object) }
