@@ -68,6 +68,7 @@ let package = Package(
         .target(
             name: "MockUpstream",
             dependencies: [
+                "TallyJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
@@ -98,7 +99,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-                "LMDB",
             ],
             resources: [.copy("Dashboard")],
             swiftSettings: swiftSettings

@@ -1,5 +1,3 @@
-import LMDB
-
 /// The two-phase charge, as the relay drives it. One request id is one
 /// request: an id that already has a reservation or a charge is refused, and
 /// only the holder of a reservation (the `Reservation` that `reserve` returned,
@@ -31,7 +29,7 @@ extension Ledger {
     /// open, in flight to disk, or durable. Synchronous on the actor, so the
     /// check and the reservation that follows it are one step.
     func refuseKnownRequestID(_ requestID: String) throws {
-        guard state.pending[requestID] == nil, undurableRequests[requestID] == nil, try storedEvents(requestID: requestID).isEmpty else {
+        guard state.pending[requestID] == nil, undurableRequests[requestID] == nil, try log.events(requestID: requestID).isEmpty else {
             throw Rejection.requestIDReused(requestID)
         }
     }
@@ -75,17 +73,27 @@ extension Ledger {
         state.pending[reservation.requestID]?.seq == reservation.seq
     }
 
-    /// Resolves every open reservation (at startup, when nothing can be in flight) by an explicit event.
-    public func expireDangling(policy: ExpiryPolicy) async throws -> [ChargeExpired] {
-        let open = state.pending.values.sorted { $0.seq < $1.seq }
+    /// Resolves open reservations by explicit `charge.expired` events: every
+    /// one at startup (`olderThanMs` 0: nothing can be in flight), and from the
+    /// server's sweeper only those admitted at least `olderThanMs` ago by the
+    /// ledger's clock — older than any request the relay still runs, so leaks.
+    /// A swept reservation's hold on its token's TPM window goes as a close's
+    /// would: released under `void`, kept as used under `settle-reserved`.
+    public func expireDangling(policy: ExpiryPolicy, olderThanMs: Int64 = 0) async throws -> [ChargeExpired] {
+        precondition(olderThanMs >= 0, "an age bound is not negative")
+        let admittedBy = now() - olderThanMs
+        let open = state.pending.values.filter { $0.time <= admittedBy }.sorted { $0.seq < $1.seq }
         let events = try open.map { (r: Reservation) throws(Rejection) in try state.expire(requestID: r.requestID, policy: policy) }
         let envelopes = try await commit(events, by: .system)
+        for reservation in open {
+            if policy == .void { releaseRateHold(reservation, usedTokens: 0) } else { rateHolds[reservation.seq] = nil }
+        }
         return envelopes.compactMap { if case .chargeExpired(let e) = $0.event { e } else { nil } }
     }
 
     /// Refunds (negative) or surcharges (positive) a settled request, with a reason.
     public func adjustCharge(requestID: String, amount: Int64, reason: String, by actor: EventActor) async throws -> ChargeAdjusted {
-        let settled = try storedEvents(requestID: requestID).compactMap { envelope -> ChargeSettled? in
+        let settled = try log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
             if case .chargeSettled(let e) = envelope.event { e } else { nil }
         }.first
         guard let settled else { throw Rejection.notFound("settled request \(requestID)") }
@@ -103,33 +111,10 @@ extension Ledger {
         if undurableRequests[requestID] != nil { try await writer.write([]) }
     }
 
-    /// The durable events of a request, through the `by_request` index.
-    public nonisolated func storedEvents(requestID: String) throws -> [Envelope] {
-        let prefix = Array(requestID.utf8)
-        // No event was ever indexed under an id that is empty or too long to be an
-        // LMDB key (511 bytes with the 8-byte sequence); LMDB refuses such a seek.
-        guard !prefix.isEmpty, prefix.count + 8 <= 511 else { return [] }
-        return try store.environment.read { txn in
-            try txn.withCursor(store.byRequest) { cursor in
-                var found: [Envelope] = []
-                var entry = try cursor.seek(atLeast: prefix)
-                while let (key, _) = entry, key.count == prefix.count + 8, key.starts(with: prefix) {
-                    let seq = Keys.trailingSeq(key)
-                    guard let value = try Keys.seq(seq).withUnsafeBytes({ try txn.get(store.events, key: $0) }) else {
-                        throw LogError.corrupt(seq: seq, "indexed under request \(requestID) but missing from the log")
-                    }
-                    found.append(try Envelope.decode(seq: seq, from: value))
-                    entry = try cursor.next()
-                }
-                return found
-            }
-        }
-    }
-
     /// For a handle that is no longer open: the identical earlier close of that
     /// very reservation, or why not.
     private func resolvedBefore<T>(_ reservation: Reservation, _ match: (Event) -> T?) throws -> T {
-        let events = try storedEvents(requestID: reservation.requestID)
+        let events = try log.events(requestID: reservation.requestID)
         guard events.contains(where: { if case .chargeReserved = $0.event { $0.seq == reservation.seq } else { false } }) else {
             throw Rejection.notFound("open reservation for request \(reservation.requestID)")
         }

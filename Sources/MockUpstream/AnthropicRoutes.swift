@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import TallyJSON
 
 /// Anthropic `POST /v1/messages`, streamed and not, shaped as the `anthropic`
 /// Python SDK parses them.
@@ -16,7 +17,7 @@ enum AnthropicRoutes {
                 promptText: PromptText.of(body["system"], body["messages"]),
                 maxTokens: PromptText.maxTokens(body, "max_tokens")
             )
-            let streaming = body["stream"]?.bool ?? false
+            let streaming = body["stream"]?.boolValue ?? false
             try await g.fault.beforeAnswering(.anthropic, streaming: streaming, context: context)
             let id = makeID("msg_")
             guard streaming else {
@@ -26,11 +27,11 @@ enum AnthropicRoutes {
         }
     }
 
-    static func stopReason(_ g: Generation) -> JSON { g.truncated ? "max_tokens" : "end_turn" }
+    static func stopReason(_ g: Generation) -> JSONValue { g.truncated ? "max_tokens" : "end_turn" }
 
-    static func textBlock(_ text: String) -> JSON { ["type": "text", "text": .string(text)] }
+    static func textBlock(_ text: String) -> JSONValue { ["type": "text", "text": .string(text)] }
 
-    static func usage(_ g: Generation, outputTokens: Int) -> JSON {
+    static func usage(_ g: Generation, outputTokens: Int) -> JSONValue {
         [
             "input_tokens": .int(g.promptTokens - g.cachedTokens),
             "cache_creation_input_tokens": 0,
@@ -39,8 +40,8 @@ enum AnthropicRoutes {
         ]
     }
 
-    static func message(_ g: Generation, id: String, content: [JSON], stopReason: JSON, outputTokens: Int) -> JSON {
-        var json: JSON = [
+    static func message(_ g: Generation, id: String, content: [JSONValue], stopReason: JSONValue, outputTokens: Int) -> JSONValue {
+        var json: JSONValue = [
             "id": .string(id),
             "type": "message",
             "role": "assistant",
@@ -71,7 +72,7 @@ enum AnthropicRoutes {
             )
         }
         out.append(SSE.event("content_block_stop", ["type": "content_block_stop", "index": 0]))
-        var delta: JSON = ["type": "message_delta", "delta": ["stop_reason": stopReason(g), "stop_sequence": nil]]
+        var delta: JSONValue = ["type": "message_delta", "delta": ["stop_reason": stopReason(g), "stop_sequence": nil]]
         if !g.fault.noUsage { delta.set("usage", ["output_tokens": .int(g.completionTokens)]) }
         out.append(SSE.event("message_delta", delta))
         out.append(SSE.event("message_stop", ["type": "message_stop"]))

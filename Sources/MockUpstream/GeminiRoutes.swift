@@ -1,6 +1,7 @@
 import HTTPTypes
 import Foundation
 import Hummingbird
+import TallyJSON
 
 /// Gemini `POST /v1beta/models/{model}:{action}` (and the same under `/v1/models/`),
 /// for `generateContent`, `streamGenerateContent` and `countTokens`.
@@ -48,8 +49,8 @@ enum GeminiRoutes {
     }
 
     /// Gemini usage; `promptTokenCount` includes the cached part, as Gemini reports it.
-    static func usage(_ g: Generation, candidates: Int) -> JSON {
-        var json: JSON = [
+    static func usage(_ g: Generation, candidates: Int) -> JSONValue {
+        var json: JSONValue = [
             "promptTokenCount": .int(g.promptTokens),
             "candidatesTokenCount": .int(candidates),
             "totalTokenCount": .int(g.promptTokens + candidates),
@@ -60,13 +61,13 @@ enum GeminiRoutes {
     }
 
     /// One response (or stream chunk); `words` so far decides the cumulative usage.
-    static func chunk(_ g: Generation, parts: [String], done: Bool, responseID: String, words: Int? = nil) -> JSON {
-        var candidate: JSON = [
+    static func chunk(_ g: Generation, parts: [String], done: Bool, responseID: String, words: Int? = nil) -> JSONValue {
+        var candidate: JSONValue = [
             "content": ["role": "model", "parts": .array(parts.map { ["text": .string($0)] })],
         ]
         if done { candidate.set("finishReason", g.truncated ? "MAX_TOKENS" : "STOP") }
         candidate.set("index", 0)
-        var json: JSON = ["candidates": [candidate]]
+        var json: JSONValue = ["candidates": [candidate]]
         if !g.fault.noUsage { json.set("usageMetadata", usage(g, candidates: words ?? g.completionTokens)) }
         json.set("modelVersion", .string(g.model))
         json.set("responseId", .string(responseID))

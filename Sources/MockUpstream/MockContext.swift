@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
+import TallyJSON
 
 /// Request context of the mock: WebSocket-capable (for `/v1/realtime`) and holding
 /// the connection, so `mock-abort` can drop it without answering.
@@ -29,7 +30,7 @@ extension HTTPField.Name {
 }
 
 /// A JSON response with the content type every SDK checks.
-func jsonResponse(_ body: JSON, status: HTTPResponse.Status = .ok) -> Response {
+func jsonResponse(_ body: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
     Response(
         status: status,
         headers: [.contentType: "application/json"],
@@ -38,9 +39,9 @@ func jsonResponse(_ body: JSON, status: HTTPResponse.Status = .ok) -> Response {
 }
 
 /// The request body as JSON; a 400 in the caller's family when it is not a JSON object.
-func readJSONBody(_ request: Request, context: MockRequestContext, family: Family) async throws -> JSON {
+func readJSONBody(_ request: Request, context: MockRequestContext, family: Family) async throws -> JSONValue {
     let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-    guard let json = JSON.parse(buffer.readableBytesView), case .object = json else {
+    guard let json = JSONValue.parse(buffer.readableBytesView), case .object = json else {
         throw MockHTTPError(family, status: .badRequest, message: "The request body must be a JSON object.")
     }
     return json

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TallyJSON
 
 /// The wire family of an endpoint; it decides how the caller authenticates and
 /// how errors are shaped, exactly as the real provider would.
@@ -23,7 +24,7 @@ struct MockHTTPError: HTTPResponseError {
         self.message = message
     }
 
-    var body: JSON {
+    var body: JSONValue {
         switch family {
         case .openAI:
             let (type, code): (String, String?) =
@@ -34,7 +35,7 @@ struct MockHTTPError: HTTPResponseError {
                 case 400..<500: ("invalid_request_error", nil)
                 default: ("server_error", nil)
                 }
-            return ["error": ["message": .string(message), "type": .string(type), "param": nil, "code": JSON(code)]]
+            return ["error": ["message": .string(message), "type": .string(type), "param": nil, "code": .optional(code) { .string($0) }]]
         case .anthropic:
             let type: String =
                 switch status.code {

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import TallyJSON
 
 /// `GET /v1/models` (OpenAI list, or Anthropic's when `anthropic-version` is sent),
 /// `GET /v1/models/{id}`, and Gemini's `GET /v1beta/models`.
@@ -19,7 +20,7 @@ enum ModelsRoute {
         router.get("/v1/models") { request, _ in
             if request.headers[.anthropicVersion] != nil {
                 try authenticate(request, family: .anthropic, apiKey: apiKey)
-                let data: [JSON] = models.map(anthropicModel)
+                let data: [JSONValue] = models.map(anthropicModel)
                 return jsonResponse([
                     "data": .array(data),
                     "has_more": false,
@@ -42,7 +43,7 @@ enum ModelsRoute {
         }
         router.get("/v1beta/models") { request, _ in
             try authenticate(request, family: .gemini, apiKey: apiKey)
-            let data: [JSON] = models.map { id in
+            let data: [JSONValue] = models.map { id in
                 [
                     "name": .string("models/\(id)"),
                     "displayName": .string(id),
@@ -53,11 +54,11 @@ enum ModelsRoute {
         }
     }
 
-    static func openAIModel(_ id: String) -> JSON {
+    static func openAIModel(_ id: String) -> JSONValue {
         ["id": .string(id), "object": "model", "created": .int(created), "owned_by": "tally-mock"]
     }
 
-    static func anthropicModel(_ id: String) -> JSON {
+    static func anthropicModel(_ id: String) -> JSONValue {
         ["type": "model", "id": .string(id), "display_name": .string(id), "created_at": "2025-01-01T00:00:00Z"]
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TallyJSON
 
 /// OpenAI-family endpoints that are not text generation: embeddings, images,
 /// speech, transcriptions and (Jina/Cohere-style) rerank.
@@ -16,10 +17,10 @@ enum OpenAIMediaRoutes {
         router.post("/v1/images/generations") { request, context in
             try authenticate(request, family: .openAI, apiKey: apiKey)
             let body = try await readJSONBody(request, context: context, family: .openAI)
-            try await Fault(model: body["model"]?.string ?? "").beforeAnswering(.openAI, streaming: false, context: context)
-            let count = min(max(body["n"]?.int ?? 1, 1), 4)
-            let asURL = body["response_format"]?.string == "url"
-            let image: JSON = asURL ? ["url": .string("data:image/png;base64," + tinyPNG)] : ["b64_json": .string(tinyPNG)]
+            try await Fault(model: body["model"]?.stringValue ?? "").beforeAnswering(.openAI, streaming: false, context: context)
+            let count = min(max(body["n"]?.intValue ?? 1, 1), 4)
+            let asURL = body["response_format"]?.stringValue == "url"
+            let image: JSONValue = asURL ? ["url": .string("data:image/png;base64," + tinyPNG)] : ["b64_json": .string(tinyPNG)]
             return jsonResponse(["created": .int(unixNow()), "data": .array(Array(repeating: image, count: count))])
         }
         router.post("/v1/audio/speech") { request, context in
@@ -27,7 +28,7 @@ enum OpenAIMediaRoutes {
             let body = try await readJSONBody(request, context: context, family: .openAI)
             let model = try PromptText.model(body, family: .openAI)
             try await Fault(model: model).beforeAnswering(.openAI, streaming: false, context: context)
-            let words = MockUsage.promptTokens(forText: body["input"]?.string ?? "")
+            let words = MockUsage.promptTokens(forText: body["input"]?.stringValue ?? "")
             return Response(
                 status: .ok,
                 headers: [.contentType: "audio/mpeg"],
@@ -50,7 +51,7 @@ enum OpenAIMediaRoutes {
             try await fault.beforeAnswering(.openAI, streaming: false, context: context)
             let input = MockUsage.audioInputTokens(fileBytes: file.content.count)
             let output = MockUsage.completionWords(maxTokens: nil)
-            var json: JSON = ["text": .string(MockUsage.completionText(words: output))]
+            var json: JSONValue = ["text": .string(MockUsage.completionText(words: output))]
             if !fault.noUsage {
                 json.set(
                     "usage",
@@ -79,38 +80,38 @@ enum OpenAIMediaRoutes {
 
     /// One 8-float vector per input, derived from the input's text; usage counts
     /// the words of every input (each at least 1; a token-id array counts its ids).
-    static func embeddings(_ body: JSON, model: String) -> JSON {
+    static func embeddings(_ body: JSONValue, model: String) -> JSONValue {
         let inputs: [(text: String, tokens: Int)] = embeddingInputs(body["input"])
-        let base64 = body["encoding_format"]?.string == "base64"
-        let data: [JSON] = inputs.enumerated().map { index, input in
+        let base64 = body["encoding_format"]?.stringValue == "base64"
+        let data: [JSONValue] = inputs.enumerated().map { index, input in
             let vector = embeddingVector(input.text)
-            let embedding: JSON =
+            let embedding: JSONValue =
                 base64
                 ? .string(float32Base64(vector))
-                : .array(vector.map { JSON.double($0) })
+                : .array(vector.map { JSONValue.double($0) })
             return ["object": "embedding", "index": .int(index), "embedding": embedding]
         }
         let tokens = inputs.reduce(0) { $0 + $1.tokens }
-        var json: JSON = ["object": "list", "data": .array(data), "model": .string(model)]
+        var json: JSONValue = ["object": "list", "data": .array(data), "model": .string(model)]
         if !Fault(model: model).noUsage {
             json.set("usage", ["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)])
         }
         return json
     }
 
-    private static func embeddingInputs(_ input: JSON?) -> [(text: String, tokens: Int)] {
-        func tokenArray(_ items: [JSON]) -> (String, Int) {
-            (items.compactMap { $0.int.map(String.init) }.joined(separator: " "), max(1, items.count))
+    private static func embeddingInputs(_ input: JSONValue?) -> [(text: String, tokens: Int)] {
+        func tokenArray(_ items: [JSONValue]) -> (String, Int) {
+            (items.compactMap { $0.intValue.map(String.init) }.joined(separator: " "), max(1, items.count))
         }
         switch input {
         case .string(let s)?:
             return [(s, MockUsage.promptTokens(forText: s))]
-        case .array(let items)? where items.allSatisfy({ $0.int != nil }) && !items.isEmpty:
+        case .array(let items)? where items.allSatisfy({ $0.intValue != nil }) && !items.isEmpty:
             return [tokenArray(items)]
         case .array(let items)?:
             return items.map { item in
-                if let s = item.string { return (s, MockUsage.promptTokens(forText: s)) }
-                return tokenArray(item.array ?? [])
+                if let s = item.stringValue { return (s, MockUsage.promptTokens(forText: s)) }
+                return tokenArray(item.arrayValue ?? [])
             }
         default:
             return [("", 1)]
@@ -159,9 +160,9 @@ enum OpenAIMediaRoutes {
     /// Scores are the Jaccard overlap of lowercased query and document words
     /// (four decimals), best first, ties by index; `total_tokens` = words of the
     /// query plus words of every document.
-    static func rerank(_ body: JSON, model: String, fault: Fault) -> JSON {
-        let query = body["query"]?.string ?? ""
-        let documents: [String] = (body["documents"]?.array ?? []).map { $0.string ?? $0["text"]?.string ?? "" }
+    static func rerank(_ body: JSONValue, model: String, fault: Fault) -> JSONValue {
+        let query = body["query"]?.stringValue ?? ""
+        let documents: [String] = (body["documents"]?.arrayValue ?? []).map { $0.stringValue ?? $0["text"]?.stringValue ?? "" }
         func words(_ s: String) -> Set<String> { Set(s.lowercased().split(whereSeparator: { $0.isWhitespace }).map(String.init)) }
         let queryWords = words(query)
         var scored: [(index: Int, score: Double)] = documents.enumerated().map { index, document in
@@ -171,15 +172,15 @@ enum OpenAIMediaRoutes {
             return (index, (score * 10_000).rounded() / 10_000)
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.index < $1.index }
-        if let topN = body["top_n"]?.int, topN >= 0 { scored = Array(scored.prefix(topN)) }
-        let withDocuments = body["return_documents"]?.bool ?? true
-        let results: [JSON] = scored.map { item in
-            var result: JSON = ["index": .int(item.index), "relevance_score": .double(item.score)]
+        if let topN = body["top_n"]?.intValue, topN >= 0 { scored = Array(scored.prefix(topN)) }
+        let withDocuments = body["return_documents"]?.boolValue ?? true
+        let results: [JSONValue] = scored.map { item in
+            var result: JSONValue = ["index": .int(item.index), "relevance_score": .double(item.score)]
             if withDocuments { result.set("document", ["text": .string(documents[item.index])]) }
             return result
         }
         let tokens = max(1, MockUsage.wordCount(query) + documents.reduce(0) { $0 + MockUsage.wordCount($1) })
-        var json: JSON = ["id": .string(makeID("rerank-")), "model": .string(model), "results": .array(results)]
+        var json: JSONValue = ["id": .string(makeID("rerank-")), "model": .string(model), "results": .array(results)]
         if !fault.noUsage {
             json.set("usage", ["total_tokens": .int(tokens)])
             json.set("meta", ["billed_units": ["search_units": 1]])

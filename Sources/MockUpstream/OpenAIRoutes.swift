@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import TallyJSON
 
 /// OpenAI `POST /v1/chat/completions` and `POST /v1/completions`, streamed and not,
 /// shaped as the `openai` Python SDK parses them.
@@ -29,21 +30,21 @@ enum OpenAIRoutes {
 
     enum Kind { case chat, text }
 
-    static func answer(_ g: Generation, body: JSON, kind: Kind, context: MockRequestContext) async throws -> Response {
-        let streaming = body["stream"]?.bool ?? false
+    static func answer(_ g: Generation, body: JSONValue, kind: Kind, context: MockRequestContext) async throws -> Response {
+        let streaming = body["stream"]?.boolValue ?? false
         try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context)
         let id = makeID(kind == .chat ? "chatcmpl-" : "cmpl-")
         guard streaming else {
             return jsonResponse(completion(g, id: id, kind: kind))
         }
-        let includeUsage = body["stream_options"]?["include_usage"]?.bool ?? false
+        let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
         return SSE.stream(chunks(g, id: id, kind: kind, includeUsage: includeUsage), abortAfter: g.abortPieces, fault: g.fault)
     }
 
-    static func finishReason(_ g: Generation) -> JSON { g.truncated ? "length" : "stop" }
+    static func finishReason(_ g: Generation) -> JSONValue { g.truncated ? "length" : "stop" }
 
     /// OpenAI usage; `prompt_tokens` includes the cached ones, as OpenAI reports them.
-    static func usage(_ g: Generation) -> JSON {
+    static func usage(_ g: Generation) -> JSONValue {
         [
             "prompt_tokens": .int(g.promptTokens),
             "completion_tokens": .int(g.completionTokens),
@@ -56,8 +57,8 @@ enum OpenAIRoutes {
         ]
     }
 
-    static func completion(_ g: Generation, id: String, kind: Kind) -> JSON {
-        let choice: JSON =
+    static func completion(_ g: Generation, id: String, kind: Kind) -> JSONValue {
+        let choice: JSONValue =
             switch kind {
             case .chat:
                 [
@@ -69,7 +70,7 @@ enum OpenAIRoutes {
             case .text:
                 ["text": .string(g.text), "index": 0, "logprobs": nil, "finish_reason": finishReason(g)]
             }
-        var json: JSON = [
+        var json: JSONValue = [
             "id": .string(id),
             "object": kind == .chat ? "chat.completion" : "text_completion",
             "created": .int(unixNow()),
@@ -86,8 +87,8 @@ enum OpenAIRoutes {
     /// a usage chunk with `choices: []`, then `data: [DONE]`; exactly OpenAI's sequence.
     static func chunks(_ g: Generation, id: String, kind: Kind, includeUsage: Bool) -> [String] {
         let created = unixNow()
-        func chunk(_ choices: [JSON], usage: JSON? = nil) -> String {
-            var json: JSON = [
+        func chunk(_ choices: [JSONValue], usage: JSONValue? = nil) -> String {
+            var json: JSONValue = [
                 "id": .string(id),
                 "object": kind == .chat ? "chat.completion.chunk" : "text_completion",
                 "created": .int(created),
@@ -99,10 +100,10 @@ enum OpenAIRoutes {
             if includeUsage { json.set("usage", usage ?? .null) }
             return SSE.data(json)
         }
-        func choice(_ piece: String, first: Bool, finish: JSON) -> JSON {
+        func choice(_ piece: String, first: Bool, finish: JSONValue) -> JSONValue {
             switch kind {
             case .chat:
-                let delta: JSON = first ? ["role": "assistant", "content": .string(piece)] : piece.isEmpty ? [:] : ["content": .string(piece)]
+                let delta: JSONValue = first ? ["role": "assistant", "content": .string(piece)] : piece.isEmpty ? [:] : ["content": .string(piece)]
                 return ["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish]
             case .text:
                 return ["text": .string(piece), "index": 0, "logprobs": nil, "finish_reason": finish]

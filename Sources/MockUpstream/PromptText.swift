@@ -1,4 +1,5 @@
 import HTTPTypes
+import TallyJSON
 
 /// Reads what the deterministic rules need from a request body, the same way for
 /// every family: all text it carries (prompt tokens) and its output cap (K).
@@ -12,15 +13,15 @@ enum PromptText {
     /// `contents[].parts[].text` / `systemInstruction`. Roles, images and tool
     /// definitions are not text and are skipped. A bare integer inside an array is a
     /// token id (OpenAI token-array prompts) and counts as one word.
-    static func of(_ values: JSON?...) -> String {
+    static func of(_ values: JSONValue?...) -> String {
         values.flatMap { collect($0) }.joined(separator: " ")
     }
 
-    private static func collect(_ value: JSON?) -> [String] {
+    private static func collect(_ value: JSONValue?) -> [String] {
         switch value {
         case .string(let s)?: return [s]
         case .array(let items)?: return items.flatMap { item -> [String] in
-            if case .int = item { return ["0"] }
+            if item.intValue != nil { return ["0"] }
             return collect(item)
         }
         case .object?:
@@ -30,16 +31,16 @@ enum PromptText {
     }
 
     /// The first integer among `keys` (e.g. `max_completion_tokens` before `max_tokens`).
-    static func maxTokens(_ body: JSON, _ keys: String...) -> Int? {
+    static func maxTokens(_ body: JSONValue, _ keys: String...) -> Int? {
         for key in keys {
-            if let value = body[key]?.int { return value }
+            if let value = body[key]?.intValue { return value }
         }
         return nil
     }
 
     /// The `model` field, or a 400 in the caller's family (as the providers answer).
-    static func model(_ body: JSON, family: Family) throws -> String {
-        guard let model = body["model"]?.string, !model.isEmpty else {
+    static func model(_ body: JSONValue, family: Family) throws -> String {
+        guard let model = body["model"]?.stringValue, !model.isEmpty else {
             throw MockHTTPError(family, status: .badRequest, message: "You must provide a model parameter.")
         }
         return model

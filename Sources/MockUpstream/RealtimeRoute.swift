@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import NIOWebSocket
+import TallyJSON
 
 /// `GET /v1/realtime?model=…`: a text-only OpenAI Realtime session over WebSocket.
 ///
@@ -89,12 +90,12 @@ struct RealtimeSession {
 
     init(model: String) { self.model = model }
 
-    private mutating func event(_ type: String, _ fields: [(String, JSON)]) -> String {
+    private mutating func event(_ type: String, _ fields: [(String, JSONValue)]) -> String {
         eventCount += 1
-        return JSON.object([("type", .string(type)), ("event_id", .string("event_mock_\(eventCount)"))] + fields).serialized
+        return JSONValue.object([("type", .string(type)), ("event_id", .string("event_mock_\(eventCount)"))] + fields).serialized
     }
 
-    private var session: JSON {
+    private var session: JSONValue {
         [
             "id": .string(sessionID), "object": "realtime.session", "type": "realtime",
             "model": .string(model), "output_modalities": ["text"], "instructions": .string(instructions),
@@ -109,13 +110,13 @@ struct RealtimeSession {
     }
 
     mutating func handle(_ text: String) -> [Reply] {
-        guard let json = JSON.parse(Array(text.utf8)), let type = json["type"]?.string else {
+        guard let json = JSONValue.parse(Array(text.utf8)), let type = json["type"]?.stringValue else {
             return [.send(error(code: "invalid_json", message: "Send each event as a JSON object with a `type`."))]
         }
         switch type {
         case "session.update":
-            if let value = json["session"]?["instructions"]?.string { instructions = value }
-            if let value = json["session"]?["max_output_tokens"]?.int ?? json["session"]?["max_response_output_tokens"]?.int {
+            if let value = json["session"]?["instructions"]?.stringValue { instructions = value }
+            if let value = json["session"]?["max_output_tokens"]?.intValue ?? json["session"]?["max_response_output_tokens"]?.intValue {
                 maxOutputTokens = value
             }
             return [.send(event("session.updated", [("session", session)]))]
@@ -133,21 +134,21 @@ struct RealtimeSession {
         }
     }
 
-    private mutating func respond(_ request: JSON) -> [Reply] {
-        let prompt = PromptText.of(.string(instructions), request["instructions"], .array(conversation.map(JSON.string)), request["input"])
-        let g = Generation(model: model, promptText: prompt, maxTokens: request["max_output_tokens"]?.int ?? maxOutputTokens)
+    private mutating func respond(_ request: JSONValue) -> [Reply] {
+        let prompt = PromptText.of(.string(instructions), request["instructions"], .array(conversation.map(JSONValue.string)), request["input"])
+        let g = Generation(model: model, promptText: prompt, maxTokens: request["max_output_tokens"]?.intValue ?? maxOutputTokens)
         if let error = g.fault.error(.openAI) {
             let code = error.status == .tooManyRequests ? "rate_limit_exceeded" : "server_error"
             return [.send(self.error(type: code, code: code, message: error.message))]
         }
         let responseID = makeID("resp_")
         let itemID = makeID("item_")
-        func response(done: Bool) -> JSON {
-            var json: JSON = [
+        func response(done: Bool) -> JSONValue {
+            var json: JSONValue = [
                 "id": .string(responseID), "object": "realtime.response",
                 "status": done ? "completed" : "in_progress", "status_details": nil,
             ]
-            let item: JSON = [
+            let item: JSONValue = [
                 "id": .string(itemID), "object": "realtime.item", "type": "message", "status": "completed",
                 "role": "assistant", "content": [["type": "output_text", "text": .string(g.text)]],
             ]
@@ -155,7 +156,9 @@ struct RealtimeSession {
             json.set("usage", done && !g.fault.noUsage ? usage(g) : .null)
             return json
         }
-        let part: [(String, JSON)] = [("response_id", .string(responseID)), ("item_id", .string(itemID)), ("output_index", 0), ("content_index", 0)]
+        let part: [(String, JSONValue)] = [
+            ("response_id", .string(responseID)), ("item_id", .string(itemID)), ("output_index", 0), ("content_index", 0),
+        ]
         var replies: [Reply] = [.send(event("response.created", [("response", response(done: false))]))]
         for (i, piece) in g.pieces.enumerated() {
             if g.fault.abort && i == g.abortPieces { return replies + [.abort] }
@@ -168,7 +171,7 @@ struct RealtimeSession {
         return replies
     }
 
-    private func usage(_ g: Generation) -> JSON {
+    private func usage(_ g: Generation) -> JSONValue {
         [
             "total_tokens": .int(g.totalTokens),
             "input_tokens": .int(g.promptTokens),

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import TallyJSON
 
 /// Keeps the last 100 requests the mock received, so end-to-end tests can check
 /// what the gateway actually sent upstream (the channel key rather than the
@@ -26,15 +27,15 @@ actor RequestRecorder {
 
     /// `[{method, path, query, headers: {lowercased name: value}, body}]`, oldest first.
     /// `body` is the parsed JSON when the body was JSON, else its text (`null` when empty).
-    func json() -> JSON {
+    func json() -> JSONValue {
         .array(
             entries.map { entry in
-                let body: JSON =
-                    entry.body.isEmpty ? .null : JSON.parse(entry.body) ?? .string(String(decoding: entry.body, as: UTF8.self))
+                let body: JSONValue =
+                    entry.body.isEmpty ? .null : JSONValue.parse(entry.body) ?? .string(String(decoding: entry.body, as: UTF8.self))
                 return [
                     "method": .string(entry.method),
                     "path": .string(entry.path),
-                    "query": JSON(entry.query),
+                    "query": .optional(entry.query) { .string($0) },
                     "headers": .object(entry.headers.map { ($0.0, .string($0.1)) }),
                     "body": body,
                 ]

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import TallyJSON
 
 /// OpenAI `POST /v1/responses`, streamed and not.
 ///
@@ -16,7 +17,7 @@ enum ResponsesRoute {
                 promptText: PromptText.of(body["instructions"], body["input"]),
                 maxTokens: PromptText.maxTokens(body, "max_output_tokens")
             )
-            let streaming = body["stream"]?.bool ?? false
+            let streaming = body["stream"]?.boolValue ?? false
             try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context)
             let ids = IDs(response: makeID("resp_"), message: makeID("msg_"))
             guard streaming else {
@@ -31,7 +32,7 @@ enum ResponsesRoute {
         let message: String
     }
 
-    static func usage(_ g: Generation) -> JSON {
+    static func usage(_ g: Generation) -> JSONValue {
         [
             "input_tokens": .int(g.promptTokens),
             "input_tokens_details": ["cached_tokens": .int(g.cachedTokens)],
@@ -41,7 +42,7 @@ enum ResponsesRoute {
         ]
     }
 
-    static func message(_ g: Generation, ids: IDs, done: Bool) -> JSON {
+    static func message(_ g: Generation, ids: IDs, done: Bool) -> JSONValue {
         [
             "type": "message",
             "id": .string(ids.message),
@@ -51,13 +52,13 @@ enum ResponsesRoute {
         ]
     }
 
-    static func outputText(_ text: String) -> JSON {
+    static func outputText(_ text: String) -> JSONValue {
         ["type": "output_text", "text": .string(text), "annotations": [], "logprobs": []]
     }
 
     /// The response object; in progress (no output, `usage: null`) or completed.
-    static func response(_ g: Generation, ids: IDs, body: JSON, done: Bool) -> JSON {
-        var json: JSON = [
+    static func response(_ g: Generation, ids: IDs, body: JSONValue, done: Bool) -> JSONValue {
+        var json: JSONValue = [
             "id": .string(ids.response),
             "object": "response",
             "created_at": .int(unixNow()),
@@ -83,13 +84,13 @@ enum ResponsesRoute {
     /// created, in_progress, output_item.added, content_part.added, one
     /// output_text.delta per word, output_text.done, content_part.done,
     /// output_item.done, completed (with usage).
-    static func events(_ g: Generation, ids: IDs, body: JSON) -> [String] {
+    static func events(_ g: Generation, ids: IDs, body: JSONValue) -> [String] {
         var sequence = 0
-        func event(_ type: String, _ fields: [(String, JSON)]) -> String {
+        func event(_ type: String, _ fields: [(String, JSONValue)]) -> String {
             defer { sequence += 1 }
             return SSE.event(type, .object([("type", .string(type)), ("sequence_number", .int(sequence))] + fields))
         }
-        let part: [(String, JSON)] = [("item_id", .string(ids.message)), ("output_index", 0), ("content_index", 0)]
+        let part: [(String, JSONValue)] = [("item_id", .string(ids.message)), ("output_index", 0), ("content_index", 0)]
         var out = [
             event("response.created", [("response", response(g, ids: ids, body: body, done: false))]),
             event("response.in_progress", [("response", response(g, ids: ids, body: body, done: false))]),

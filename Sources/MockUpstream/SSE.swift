@@ -1,15 +1,16 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TallyJSON
 
 /// Streamed answers: each element is written (and flushed) on its own, so a
 /// gateway sees the chunks arrive one by one as it would from a real provider.
 enum SSE {
     /// `data: {json}` event, as OpenAI and Gemini (`alt=sse`) stream.
-    static func data(_ json: JSON) -> String { "data: \(json.serialized)\n\n" }
+    static func data(_ json: JSONValue) -> String { "data: \(json.serialized)\n\n" }
 
     /// Named event, as Anthropic and the OpenAI Responses API stream.
-    static func event(_ name: String, _ json: JSON) -> String { "event: \(name)\ndata: \(json.serialized)\n\n" }
+    static func event(_ name: String, _ json: JSONValue) -> String { "event: \(name)\ndata: \(json.serialized)\n\n" }
 
     /// OpenAI's end-of-stream sentinel.
     static let done = "data: [DONE]\n\n"

@@ -12,21 +12,13 @@ public enum APIFamily: String, Sendable {
     /// The presented key. SPEC §2: Bearer everywhere; `x-api-key` for Anthropic
     /// (and accepted anywhere), `x-goog-api-key` or `?key=` for Gemini.
     func presentedKey(in request: Request) -> String? {
-        if let bearer = request.headers[.authorization].flatMap(Self.bearer) { return bearer }
+        if let bearer = request.headers[.authorization].flatMap(BearerToken.credential) { return bearer }
         if let key = request.headers[.xAPIKey] { return key }
         if self == .gemini {
             if let key = request.headers[.xGoogAPIKey] { return key }
             if let key = request.uri.queryParameters.get("key") { return key }
         }
         return nil
-    }
-
-    /// The token of `Authorization: Bearer <token>`; an empty string for a bare
-    /// scheme so "present but empty" stays distinguishable from missing.
-    static func bearer(_ value: String) -> String? {
-        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard let scheme = parts.first, scheme.lowercased() == "bearer" else { return value.isEmpty ? "" : nil }
-        return parts.count == 2 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
     }
 
     /// The channel type that speaks this format.

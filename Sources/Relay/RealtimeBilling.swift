@@ -12,7 +12,9 @@ import Logging
 /// `response.done`; an upstream `error` while a `response.create` waits voids
 /// it (the upstream refused it, and the hold would otherwise count against the
 /// quota and `max_parallel` for the rest of the session). Whatever is open when
-/// the session ends is settled from the output seen (estimated) or voided. An
+/// the session ends is settled from the output seen (estimated) or voided. The
+/// session is one request for `--max-request-seconds`: `untilDeadline` ends it
+/// then, through the same close (status 504, void `deadline_exceeded`). An
 /// actor, because both pumps update it.
 actor RealtimeBilling {
     /// A response the ledger refused, to tell the client about.
@@ -64,6 +66,9 @@ actor RealtimeBilling {
     private let token: TokenID
     private let model: String
     private let channel: ChannelID
+    /// When the session is ended (`--max-request-seconds` after it began).
+    private let deadline: ContinuousClock.Instant
+    private var endedByDeadline = false
     private var responses = 0
     private var open: [Turn] = []
     /// Upstream-started responses refused and cancelled, until their `response.done`.
@@ -81,6 +86,17 @@ actor RealtimeBilling {
         self.token = token
         self.model = model
         self.channel = channel
+        deadline = .now + relay.configuration.maxRequestDuration
+    }
+
+    /// Returns at the session's deadline, which ends the session like a side
+    /// hanging up (its task group takes the first to return); cancelled, it
+    /// returns at once and changes nothing.
+    func untilDeadline() async -> RealtimeSide {
+        do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return .client }
+        endedByDeadline = true
+        relay.logger.info("realtime session cut at its deadline", metadata: ["request_id": "\(sessionID)"])
+        return .upstream
     }
 
     /// A client event, before it is forwarded: counted into the next prompt
@@ -144,8 +160,9 @@ actor RealtimeBilling {
     func finish(endedBy side: RealtimeSide) async {
         let cutOff = open
         open.removeAll()
+        let (status, voidReason) = endedByDeadline ? (504, "deadline_exceeded") : (side.cutOffStatus, side.voidReason)
         for turn in cutOff {
-            await close(turn, reported: nil, status: side.cutOffStatus, voidReason: side.voidReason)
+            await close(turn, reported: nil, status: status, voidReason: voidReason)
         }
     }
 

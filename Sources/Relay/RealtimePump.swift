@@ -33,17 +33,12 @@ struct RealtimeVerdict: Sendable {
 }
 
 extension Relay {
-    /// Largest realtime message read from either side. Audio travels as base64
-    /// inside JSON text messages; 4 MiB is ~65 s of 24 kHz PCM16 in one append,
-    /// far above what clients send, and bounds the memory one message can pin.
-    static let realtimeMaxMessageBytes = 1 << 22
-
     /// Copies `source`'s messages to `sink` until either side is gone; returns which one.
     /// Binary frames are screened like text, so no event reaches the upstream unbilled.
     static func pump(from source: RealtimePeer, to sink: RealtimePeer,
                      screen: @Sendable (String) async -> RealtimeVerdict) async -> RealtimeSide {
         do {
-            for try await message in source.inbound.messages(maxSize: realtimeMaxMessageBytes) {
+            for try await message in source.inbound.messages(maxSize: RelayLimits.realtimeMessageBytes) {
                 let verdict: RealtimeVerdict
                 switch message {
                 case .text(let text): verdict = await screen(text)

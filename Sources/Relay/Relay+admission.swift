@@ -93,7 +93,7 @@ extension Relay {
                     metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
                 }
             } catch {
-                logger.critical("could not close a reservation; it will be resolved at the next start",
+                logger.critical("could not close a reservation; the reservation sweeper (or the next start) resolves it",
                                 metadata: ["request_id": "\(requestID)", "error": "\(error)"])
             }
         }.value

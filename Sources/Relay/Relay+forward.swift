@@ -9,11 +9,15 @@ import NIOHTTP1
 
 /// Forwarding: pick channels, call the upstream, retry once on a connection
 /// error or 5xx (nothing has reached the client yet), then hand the answer to
-/// the non-streamed or streamed path, which charges it.
+/// the non-streamed or streamed path, which charges it. All of it within the
+/// request's deadline (`--max-request-seconds`, from the request's arrival):
+/// a request still waiting for its upstream's answer then is voided
+/// `deadline_exceeded` and answered 504 in its family's error shape.
 extension Relay {
     /// The whole relay request: admission, forwarding, charging.
     func relay(_ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?,
                upstreamPath: String? = nil) async -> Response {
+        let deadline = RequestDeadline(after: configuration.maxRequestDuration)
         let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
         metrics.request(endpoint.kind.rawValue)
         let admitted: Admitted
@@ -25,10 +29,12 @@ extension Relay {
         case .success(let value): admitted = value
         }
         metrics.admitted(endpoint.kind.rawValue)
-        return await forward(admitted, client: request)
+        return await deadline.run { cut in await self.forward(admitted, client: request, deadline: deadline, cut: cut) }
     }
 
-    func forward(_ admitted: Admitted, client: Request) async -> Response {
+    /// Runs cancelled at the deadline (`RequestDeadline.run`): each step that
+    /// fails while `cut` is set is the deadline's, not the upstream's.
+    func forward(_ admitted: Admitted, client: Request, deadline: RequestDeadline, cut: RequestDeadline.Cut) async -> Response {
         let family = admitted.endpoint.family
         let started = ContinuousClock.now
         var random = SystemRandomNumberGenerator()
@@ -49,6 +55,7 @@ extension Relay {
             do {
                 response = try await httpClient.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds), logger: logger)
             } catch {
+                if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
                 logger.warning("upstream unreachable", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "error": "\(error)"])
                 lastError = nil
                 continue
@@ -57,10 +64,11 @@ extension Relay {
             metrics.upstream(status: status, seconds: seconds(since: started))
             if (200..<300).contains(status) {
                 return admitted.stream
-                    ? streamed(response, admitted: admitted, channel: channel.id, started: started)
-                    : await complete(response, admitted: admitted, channel: channel.id, started: started)
+                    ? streamed(response, admitted: admitted, channel: channel.id, started: started, deadline: deadline)
+                    : await complete(response, admitted: admitted, channel: channel.id, started: started, cut: cut)
             }
-            let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+            let body = (try? await response.body.collect(upTo: RelayLimits.upstreamErrorBodyBytes)) ?? ByteBuffer()
+            if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
             lastError = (status, response.headers, body, key)
             logger.warning("upstream refused", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "status": "\(status)",
                                                           "body": "\(KeyMask.mask(String(String(buffer: body).prefix(2048)), secret: key))"])
@@ -96,12 +104,14 @@ extension Relay {
     }
 
     /// A non-streamed answer: read it whole, charge its usage, pass it on.
-    func complete(_ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant) async -> Response {
+    func complete(_ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
+                  cut: RequestDeadline.Cut) async -> Response {
         let status = Int(response.status.code)
         let body: ByteBuffer
         do {
             body = try await response.body.collect(upTo: configuration.maxUpstreamBodyBytes)
         } catch {
+            if cut.hasFired { return await cutAtDeadline(admitted, channel: channel, started: started) }
             await closeCharge(admitted.reservation, settle: nil, voidReason: "upstream_error: body", channel: channel,
                               status: 502, durationMs: milliseconds(since: started))
             return RelayFailure.upstreamUnreachable().response(for: admitted.endpoint.family, requestID: admitted.requestID)
@@ -114,6 +124,17 @@ extension Relay {
         var fields: HTTPFields = [.xRequestID: admitted.requestID]
         fields[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
         return Response(status: HTTPResponse.Status(code: status), headers: fields, body: .init(byteBuffer: body))
+    }
+
+    /// A request the deadline cut before anything reached its client: nothing
+    /// was delivered, so it is voided (as when the upstream fails), and the
+    /// client gets a 504.
+    func cutAtDeadline(_ admitted: Admitted, channel: ChannelID?, started: ContinuousClock.Instant) async -> Response {
+        await closeCharge(admitted.reservation, settle: nil, voidReason: "deadline_exceeded", channel: channel, status: 504,
+                          durationMs: milliseconds(since: started))
+        logger.info("request cut at its deadline", metadata: ["request_id": "\(admitted.requestID)"])
+        return RelayFailure.deadlineExceeded(configuration.maxRequestDuration)
+            .timeoutResponse(for: admitted.endpoint.family, requestID: admitted.requestID)
     }
 
     /// What to settle: reported usage, else an estimate marked as such. A

@@ -20,9 +20,6 @@ import NIOWebSocket
 /// `error` event and the session stays open.
 extension Relay {
     static let keySubprotocolPrefix = "openai-insecure-api-key."
-    /// Longest client request id kept for a session: each response's id appends
-    /// ".<n>" and must stay within the ledger's `Limits.requestIDBytes`.
-    static let realtimeSessionIDBytes = Limits.requestIDBytes - 12
 
     /// Where a checked session goes.
     struct RealtimeRoute: Sendable {
@@ -47,7 +44,7 @@ extension Relay {
     }
 
     func realtime(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, peer: SocketAddress?) async throws {
-        let sessionID = RequestID.accept(request.headers[.xRequestID]).flatMap { $0.utf8.count <= Self.realtimeSessionIDBytes ? $0 : nil }
+        let sessionID = RequestID.accept(request.headers[.xRequestID]).flatMap { $0.utf8.count <= RelayLimits.realtimeSessionIDBytes ? $0 : nil }
             ?? RequestID.generate()
         metrics.request("realtime")
         let route: RealtimeRoute
@@ -65,7 +62,7 @@ extension Relay {
         headers[.openAIBeta] = request.headers[.openAIBeta] ?? "realtime=v1"
         do {
             try await WebSocketClient.connect(url: Self.realtimeURL(baseURL: route.channel.baseURL, model: route.model),
-                                              configuration: .init(maxFrameSize: Self.realtimeMaxMessageBytes, additionalHeaders: headers),
+                                              configuration: .init(maxFrameSize: RelayLimits.realtimeMessageBytes, additionalHeaders: headers),
                                               logger: logger) { upstreamInbound, upstreamOutbound, _ in
                 let client = RealtimePeer(side: .client, inbound: inbound, outbound: outbound)
                 let upstream = RealtimePeer(side: .upstream, inbound: upstreamInbound, outbound: upstreamOutbound)
@@ -90,7 +87,8 @@ extension Relay {
                             }
                         }
                     }
-                    // Either side ending ends the session.
+                    group.addTask { await billing.untilDeadline() }
+                    // Either side ending, or the deadline (--max-request-seconds), ends the session.
                     let first = await group.next() ?? .client
                     group.cancelAll()
                     return first
@@ -113,6 +111,7 @@ extension Relay {
         }
         let model = request.uri.queryParameters.get("model") ?? ""
         guard !model.isEmpty else { return .failure(.badRequest("Name the model: /v1/realtime?model=…", code: "missing_model")) }
+        do { try RequestInspection.checkModelName(model) } catch { return .failure(error) }
         let (allowed, channels) = await ledger.read { state in
             (state.mayUse(token, model: model), state.channels(serving: model, group: token.group, kind: .openai))
         }
@@ -132,11 +131,9 @@ extension Relay {
 
     /// The channel's realtime endpoint: its base URL (with or without `/v1`) as `ws(s)://…/v1/realtime?model=`.
     static func realtimeURL(baseURL: String, model: String) -> String {
-        var base = baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        if base.hasSuffix("/v1") { base.removeLast(3) }
-        return base.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
-            + "/v1/realtime?model=\(model.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlQueryAllowed) ?? model)"
+        UpstreamRequest.url(base: baseURL, path: "/v1/realtime")
+            .replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
+            + "?model=\(model.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlQueryAllowed) ?? model)"
     }
 
     /// An OpenAI Realtime `error` event: `event_id` is the refused session's or

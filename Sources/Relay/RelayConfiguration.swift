@@ -17,13 +17,24 @@ public struct RelayConfiguration: Sendable {
     /// Largest non-streamed upstream answer read into memory (image generations
     /// in base64 are the big ones).
     public var maxUpstreamBodyBytes: Int = 64 << 20
-    /// Longest an upstream call may take, streaming included.
+    /// Longest wait for an upstream's response head (AsyncHTTPClient's deadline
+    /// ends there; the body is bounded by `maxRequestDuration`).
     public var upstreamTimeoutSeconds: Int64 = 600
+    /// Longest a relayed request may run, from its arrival to the end of its
+    /// answer (`--max-request-seconds`); a realtime session is one request. At
+    /// the deadline the upstream call is cancelled and the request is charged
+    /// as a cut-off one. It also tells the server's sweeper which open
+    /// reservations can only be leaks: none is older than this plus a grace.
+    public var maxRequestDuration: Duration
+    /// One hour: longer than any generation or realtime session a provider runs.
+    public static let defaultMaxRequestDuration: Duration = .seconds(3600)
 
-    public init(maxBodyBytes: Int = 32 << 20, defaultMaxTokens: Int64 = Limits.defaultOutputTokens, trustedProxies: [IPRule] = []) {
-        precondition(maxBodyBytes > 0 && defaultMaxTokens >= 0)
+    public init(maxBodyBytes: Int = 32 << 20, defaultMaxTokens: Int64 = Limits.defaultOutputTokens, trustedProxies: [IPRule] = [],
+                maxRequestDuration: Duration = RelayConfiguration.defaultMaxRequestDuration) {
+        precondition(maxBodyBytes > 0 && defaultMaxTokens >= 0 && maxRequestDuration > .zero)
         self.maxBodyBytes = maxBodyBytes
         self.defaultMaxTokens = defaultMaxTokens
         self.trustedProxies = trustedProxies
+        self.maxRequestDuration = maxRequestDuration
     }
 }

@@ -116,9 +116,9 @@ struct RequestInspection {
     /// Service tiers the provider bills above its list price (OpenAI `priority`, `scale`).
     static let premiumTiers: Set<String> = ["priority", "scale"]
 
-    /// Model names are printable ASCII within the ledger's bound (they key prices and logs).
+    /// Model names are the ledger's (`Limits.isModelName`): they key prices and logs.
     static func checkModelName(_ model: String) throws(RelayFailure) {
-        guard model.utf8.count <= Limits.modelBytes, model.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+        guard Limits.isModelName(model) else {
             throw .badRequest("The model name must be 1–\(Limits.modelBytes) printable ASCII characters.", code: "invalid_model")
         }
     }

@@ -15,13 +15,7 @@ enum UpstreamRequest {
 
     static func make(channel: ChannelSet, key: String, endpoint: Endpoint, upstreamPath: String, query: String?,
                      client: Request, body: Data, requestID: String) -> HTTPClientRequest {
-        var base = channel.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        var path = upstreamPath
-        // Base URLs are written either with or without the version segment.
-        if base.hasSuffix("/v1"), path.hasPrefix("/v1/") { path.removeFirst(3) }
-        if base.hasSuffix("/v1beta"), path.hasPrefix("/v1beta/") { path.removeFirst(7) }
-        var url = base + path
+        var url = Self.url(base: channel.baseURL, path: upstreamPath)
         if let query, !query.isEmpty { url += "?" + query }
 
         var request = HTTPClientRequest(url: url)
@@ -42,6 +36,18 @@ enum UpstreamRequest {
         request.headers.add(name: "X-Request-Id", value: requestID)
         request.body = .bytes(ByteBuffer(bytes: body))
         return request
+    }
+
+    /// A channel's base URL joined to an API path. Base URLs are written with or
+    /// without trailing slashes and with or without the version segment
+    /// (`…/v1`, `…/v1beta`); the segment is not doubled.
+    static func url(base: String, path: String) -> String {
+        var base = base
+        while base.hasSuffix("/") { base.removeLast() }
+        var path = path
+        if base.hasSuffix("/v1"), path.hasPrefix("/v1/") { path.removeFirst(3) }
+        if base.hasSuffix("/v1beta"), path.hasPrefix("/v1beta/") { path.removeFirst(7) }
+        return base + path
     }
 
     /// The only query Tally forwards: Gemini's `alt=sse` / `alt=json` (the

@@ -36,8 +36,6 @@ extension JSONValue {
         }
     }
 
-    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// The one JSON string escaper (API responses, exports, the audit stream):
     /// quote, backslash and control characters as RFC 8259 says; `<`, `>`, `&`
     /// and DEL as `\u00XX` so a value placed in HTML can never close a tag;
@@ -63,10 +61,8 @@ extension JSONValue {
             case "\u{2028}": out.append(contentsOf: Array("\\u2028".utf8))
             case "\u{2029}": out.append(contentsOf: Array("\\u2029".utf8))
             case "\u{00}"..."\u{1F}", "\u{7F}", "<", ">", "&":
-                let byte = UInt8(scalar.value)
                 out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
+                Hex.append(UInt64(scalar.value), width: 2, to: &out)
             default:
                 out.append(contentsOf: String(scalar).utf8)
             }

@@ -3,6 +3,12 @@
 /// `null` versus an absent field (PATCH means "clear" versus "keep"), and a
 /// number's exact text (so `1.25` reaches `Multiplier(decimal:)` unrounded and
 /// an integer that overflows `Int64` is refused rather than rounded).
+///
+/// The one JSON value type in Tally: request bodies, management API
+/// responses, exports, audit output and the mock provider's wire format. It
+/// serializes to the same bytes on every machine (no `JSONSerialization` key
+/// reordering, no `Double` round trip), so an event reads the same in
+/// `tally export` and in `/api/events`.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -49,6 +55,11 @@ public enum JSONValue: Sendable, Equatable {
 
     public var stringValue: String? {
         if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
         return nil
     }
 

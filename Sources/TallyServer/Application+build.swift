@@ -13,7 +13,8 @@ import ServiceLifecycle
 
 /// Builds the whole server: opens the ledger, bootstraps a new data directory,
 /// resolves what a crash left open, and composes relay, management API,
-/// health, metrics and the ledger's upkeep into one application.
+/// health, metrics and the ledger's services (upkeep, snapshots, the sweeper
+/// of leaked reservations) into one application.
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     ServerMetrics.bootstrap()
     var ledgerConfiguration = LedgerConfiguration()
@@ -54,7 +55,15 @@ public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledge
     console.register(on: router)
     if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console) }
 
-    var services: [any Service] = [LedgerService(ledger: ledger, httpClient: httpClient, logger: logger)]
+    // A service group stops its services in reverse order: the server first (draining requests), then the
+    // sweeper and the snapshots, and the ledger's upkeep last, which flushes and closes the ledger.
+    var services: [any Service] = [
+        LedgerService(ledger: ledger, httpClient: httpClient, logger: logger),
+        SnapshotService(ledger: ledger, logger: logger),
+        ReservationSweeper(ledger: ledger, policy: configuration.danglingPolicy,
+                           olderThan: configuration.relay.maxRequestDuration + configuration.sweepGrace,
+                           interval: configuration.sweepInterval, logger: logger),
+    ]
     if configuration.demo {
         services.append(Demo.mockService(ledger: ledger, admin: adminID, host: configuration.host, serverPort: configuration.port, logger: logger))
     }

@@ -9,7 +9,8 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     public var sync: EnvironmentOptions.Sync
     public var relay: RelayConfiguration
-    /// What startup does with reservations a crash left open (SPEC §2).
+    /// What startup does with reservations a crash left open (SPEC §2), and
+    /// the sweeper with those leaked while running.
     public var danglingPolicy: ExpiryPolicy
     /// The admin's access key on a new data directory (`TALLY_ADMIN_KEY`); generated and printed once when nil.
     public var adminKey: String?
@@ -21,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var metricsAddress: ListenAddress?
     /// Mark the dashboard's session cookie `Secure` (`--secure-cookies`, behind HTTPS).
     public var secureCookies = false
+    /// How often the sweeper looks for leaked reservations (tests shorten it).
+    public var sweepInterval: Duration = ReservationSweeper.defaultInterval
+    /// The sweeper expires reservations older than `relay.maxRequestDuration` plus this.
+    public var sweepGrace: Duration = ReservationSweeper.defaultGrace
 
     public init(dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,
                 relay: RelayConfiguration = RelayConfiguration(), danglingPolicy: ExpiryPolicy = .void,

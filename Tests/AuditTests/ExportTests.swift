@@ -1,13 +1,14 @@
 import Foundation
 import Ledger
 import LMDB
+import TallyJSON
 import Testing
 
 /// The JSON rendering is deterministic and escapes correctly; exports filter.
 @Suite struct ExportTests {
     @Test func jsonEscaping() {
-        let value: LedgerJSONValue = .object([("a\"b", .string("line\nbreak\t\u{01}é\u{2028}\\")), ("n", .int(-5)), ("z", .null)])
-        #expect(value.rendered == #"{"a\"b":"line\nbreak\t\u0001é\u2028\\","n":-5,"z":null}"#)
+        let value: JSONValue = .object([("a\"b", .string("line\nbreak\t\u{01}é\u{2028}\\")), ("n", .int(-5)), ("z", .null)])
+        #expect(value.serialized == #"{"a\"b":"line\nbreak\t\u0001é\u2028\\","n":-5,"z":null}"#)
     }
 
     @Test func rfc3339RoundTrips() {

@@ -84,7 +84,7 @@ import Testing
         defer { scripted.remove() }
         // Our own totals, written as a provider would (no channel column; one account = one channel).
         var totals = UsageTotals()
-        try LogWalk.run(store: scripted.store, visit: { _, key, value in
+        try scripted.store.reader.walk(visit: { _, key, value in
             totals.observe(try Envelope.decode(seq: key!, from: value)); return true
         }, finish: { _ in })
         let rows = totals.byModelAndDay().sorted { $0.key < $1.key }
@@ -118,12 +118,6 @@ import Testing
 extension TamperTests {
     /// The sequence number of a request's reservation.
     static func seq(of requestID: String, in store: LedgerStore) throws -> UInt64? {
-        var found: UInt64?
-        try LogWalk.run(store: store, visit: { _, key, value in
-            let envelope = try Envelope.decode(seq: key!, from: value)
-            if case .chargeReserved(let e) = envelope.event, e.requestID == requestID { found = envelope.seq; return false }
-            return true
-        }, finish: { _ in })
-        return found
+        try store.reader.events(requestID: requestID).first { if case .chargeReserved = $0.event { true } else { false } }?.seq
     }
 }

@@ -57,7 +57,7 @@ import Testing
         try await Self.generate(f, count: Self.rows)
         for csv in [true] {
             let totals = CountingWriter.Totals()
-            let body = await LogExport.body(ledger: f.ledger, filter: LogFilter(), csv: csv,
+            let body = await LogExport.body(ledger: f.ledger, filter: LogFilter.all, csv: csv,
                                             chunk: LogsController.exportChunk, logger: Logger(label: "test"))
             try await body.write(CountingWriter(totals: totals))
             #expect(totals.finished)

@@ -103,14 +103,14 @@ import Testing
         let f = try await Fixture.make()
         let wanted = try await f.settle(token: f.bobToken, model: "gpt-other")
         for _ in 0..<40 { _ = try await f.settle(token: f.aliceToken) }
-        var filter = LogFilter()
+        var filter = LogFilter.all
         filter.model = "gpt-other"
-        let store = f.ledger.store
+        let log = f.ledger.log
         var before: UInt64? = nil
         var pages = 0
         var found: [String] = []
         repeat {
-            let page = try LogScan.page(store: store, filter: filter, before: before, limit: 10, scanBudget: 15)
+            let page = try log.page(filter, before: before, limit: 10, scanBudget: 15)
             found += page.entries.compactMap { $0.envelope.event.requestID }
             before = page.next
             pages += 1

@@ -23,14 +23,18 @@ import Testing
         #expect(parsed == value)
     }
 
-    /// One escaper: an event renders to the same bytes in `tally export` (the
-    /// ledger's renderer) and in `/api/events` (the console's), whatever its strings hold.
-    @Test func exportAndAPIRenderTheSameBytes() {
-        let tricky = "a\"b\\c\n\r\t\u{08}\u{0C}\u{01}\u{7F}<tag>&é\u{2028}\u{2029}😀"
-        let ledger = LedgerJSONValue.object([("note", .string(tricky)), ("n", .int(-42)), ("list", .array([.null, .bool(true)]))])
-        #expect(JSONValue(ledger).serialized == ledger.rendered)
-        #expect(ledger.rendered == #"{"note":"a\"b\\c\n\r\t\b\f\u0001\u007f\u003ctag\u003e\u0026é\u2028\u2029😀","n":-42,"list":[null,true]}"#)
-        #expect((try? JSONParser.parse(Array(ledger.rendered.utf8)))?["note"]?.stringValue == tricky)
+    @Test func prettyPrintsForPeople() {
+        let value = JSONValue.object([("a", .array([.int(1), .object([])])), ("b", .object([("c", .string("<x>"))])), ("d", .array([]))])
+        #expect(value.prettyPrinted == "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": {\n    \"c\": \"\\u003cx\\u003e\"\n  },\n  \"d\": []\n}")
+    }
+
+    @Test func hexIsLowercaseAndZeroPadded() {
+        #expect(Hex.string([0, 0xDEAD_BEEF, .max]) == "0000000000000000" + "00000000deadbeef" + "ffffffffffffffff")
+        var out: [UInt8] = []
+        Hex.append(0x7, width: 2, to: &out)
+        #expect(out == Array("07".utf8))
+        let hash = Hash256(of: "abc")
+        #expect(hash.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
 

@@ -113,7 +113,7 @@ import Testing
         await server.stop()
         try await Seed.inspect(data) { ledger in
             for id in refusedIDs {
-                let events = try ledger.storedEvents(requestID: id)
+                let events = try ledger.log.events(requestID: id)
                 #expect(events.isEmpty, "\(id) left events")
             }
             #expect(await ledger.read { $0 }.pending.isEmpty)

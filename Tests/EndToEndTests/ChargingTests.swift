@@ -77,7 +77,7 @@ import Testing
         let total = expected.values.reduce(Int64(0)) { $0 + $1.1 }
         try await Seed.inspect(data) { ledger in
             for (requestID, (usage, credits)) in expected {
-                let settled = try ledger.storedEvents(requestID: requestID).compactMap { envelope -> ChargeSettled? in
+                let settled = try ledger.log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
                     if case .chargeSettled(let settled) = envelope.event { settled } else { nil }
                 }
                 #expect(settled.count == 1, "\(requestID)")
@@ -106,7 +106,7 @@ import Testing
         #expect((response.json?["error"] as? [String: Any])?["code"] as? String == "upstream_error")
         await server.stop()
         try await Seed.inspect(data) { ledger in
-            let events = try ledger.storedEvents(requestID: "req_fail").map(\.event)
+            let events = try ledger.log.events(requestID: "req_fail").map(\.event)
             let voided = events.compactMap { event -> ChargeVoided? in if case .chargeVoided(let v) = event { v } else { nil } }
             #expect(voided.first?.reason == "upstream_error: 500")
             let state = await ledger.read { $0 }
@@ -127,7 +127,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         await server.stop()
         try await Seed.inspect(data) { ledger in
-            let events = try ledger.storedEvents(requestID: "req_abort").map(\.event)
+            let events = try ledger.log.events(requestID: "req_abort").map(\.event)
             let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
             #expect(settled.count == 1)
             #expect(settled.first?.estimated == true)
@@ -156,7 +156,7 @@ import Testing
         try await Seed.inspect(data) { ledger in
             let state = await ledger.read { $0 }
             let live = state.channels.values.first { $0.name == "openai" }!.id
-            let events = try ledger.storedEvents(requestID: "req_retry").map(\.event)
+            let events = try ledger.log.events(requestID: "req_retry").map(\.event)
             let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
             #expect(settled.first?.channel == live.raw)
             #expect(settled.first?.usage == Usage(promptTokens: 2, completionTokens: 2))
@@ -188,7 +188,7 @@ import Testing
         try await Task.sleep(for: .seconds(2))
         await server.stop()
         try await Seed.inspect(data) { ledger in
-            let events = try ledger.storedEvents(requestID: "req_hangup").map(\.event)
+            let events = try ledger.log.events(requestID: "req_hangup").map(\.event)
             let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
             #expect(settled.count == 1, "\(events)")
             #expect(settled.first?.estimated == false)
@@ -216,12 +216,12 @@ import Testing
         #expect(limited.headers.first(name: "retry-after") != nil)
         await server.stop()
         try await Seed.inspect(data) { ledger in
-            let estimated = try ledger.storedEvents(requestID: "req_nousage").compactMap { envelope -> ChargeSettled? in
+            let estimated = try ledger.log.events(requestID: "req_nousage").compactMap { envelope -> ChargeSettled? in
                 if case .chargeSettled(let s) = envelope.event { s } else { nil }
             }
             #expect(estimated.first?.estimated == true)
             #expect(estimated.first?.usage.promptTokens == 2)  // ceil(8 bytes / 4)
-            let voided = try ledger.storedEvents(requestID: "req_429").compactMap { envelope -> ChargeVoided? in
+            let voided = try ledger.log.events(requestID: "req_429").compactMap { envelope -> ChargeVoided? in
                 if case .chargeVoided(let v) = envelope.event { v } else { nil }
             }
             #expect(voided.first?.reason == "upstream_error: 429")

@@ -48,7 +48,7 @@ import Testing
             let state = await ledger.read { $0 }
             #expect(state.pending.isEmpty)
             for index in 0..<8 {
-                let events = try ledger.storedEvents(requestID: "crash_\(index)").map(\.event)
+                let events = try ledger.log.events(requestID: "crash_\(index)").map(\.event)
                 let closes = events.filter {
                     switch $0 {
                     case .chargeSettled, .chargeVoided, .chargeExpired: true
@@ -85,7 +85,7 @@ import Testing
         #expect(result.status == 200)
         #expect(result.text.contains("[DONE]"))
         try await Seed.inspect(data) { ledger in
-            let events = try ledger.storedEvents(requestID: "graceful_1").map(\.event)
+            let events = try ledger.log.events(requestID: "graceful_1").map(\.event)
             let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
             #expect(settled.first?.estimated == false, "\(events)")
             #expect(settled.first?.usage == Usage(promptTokens: 3, completionTokens: 6))

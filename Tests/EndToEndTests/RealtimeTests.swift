@@ -34,7 +34,7 @@ import Testing
         }
         #expect(reported.map(\.completionTokens) == [3, 5])
         try await Seed.inspect(data) { ledger in
-            #expect(try ledger.storedEvents(requestID: "rt_1").isEmpty, "nothing is reserved for the session itself")
+            #expect(try ledger.log.events(requestID: "rt_1").isEmpty, "nothing is reserved for the session itself")
             for (n, usage) in reported.enumerated() {
                 let settled = try settles(ledger, "rt_1.\(n + 1)")
                 #expect(settled.count == 1)
@@ -78,7 +78,7 @@ import Testing
         #expect(stillOpen, "a refused response leaves the session open")
         try await Seed.inspect(data) { ledger in
             for n in 1...answered { #expect(try settles(ledger, "rt_quota.\(n)").count == 1) }
-            #expect(try ledger.storedEvents(requestID: "rt_quota.\(answered + 1)").isEmpty, "the refused response reserved nothing")
+            #expect(try ledger.log.events(requestID: "rt_quota.\(answered + 1)").isEmpty, "the refused response reserved nothing")
             let token = try #require(await ledger.read { $0 }.tokens[seeded.token])
             #expect(token.used <= quota, "used \(token.used) of \(quota)")
             #expect(token.used > 0)
@@ -102,7 +102,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
         await server.stop()
         try await Seed.inspect(data) { ledger in
-            let events = try ledger.storedEvents(requestID: "rt_hangup.1").map(\.event)
+            let events = try ledger.log.events(requestID: "rt_hangup.1").map(\.event)
             let settled = try settles(ledger, "rt_hangup.1")
             #expect(settled.count == 1, "\(events)")
             #expect(settled.first?.estimated == true)
@@ -135,7 +135,7 @@ import Testing
         #expect(errors == ["rate_limit_exceeded", "rate_limit_exceeded"], "both reached the upstream")
         try await Seed.inspect(data) { ledger in
             for n in 1...2 {
-                let voided = try ledger.storedEvents(requestID: "rt_upstream_error.\(n)").compactMap { envelope -> ChargeVoided? in
+                let voided = try ledger.log.events(requestID: "rt_upstream_error.\(n)").compactMap { envelope -> ChargeVoided? in
                     if case .chargeVoided(let voided) = envelope.event { voided } else { nil }
                 }
                 #expect(voided.map(\.reason) == ["upstream_error: rate_limit_exceeded"])
@@ -182,7 +182,7 @@ import Testing
         #expect(error["code"] as? String == "insufficient_quota")
         #expect(!events.contains { eventType($0).hasPrefix("response.") }, "nothing of the refused response reaches the client: \(events)")
         try await Seed.inspect(data) { ledger in
-            let stored = try ledger.storedEvents(requestID: "rt_vad_refused.1")
+            let stored = try ledger.log.events(requestID: "rt_vad_refused.1")
             #expect(stored.isEmpty, "the refused response reserved nothing")
             #expect(await ledger.read { $0 }.tokens[seeded.token]?.used == 0)
         }
@@ -244,7 +244,7 @@ private func json(_ text: String) -> [String: Any] {
 private func eventType(_ event: String) -> String { json(event)["type"] as? String ?? "" }
 
 private func settles(_ ledger: Ledger, _ requestID: String) throws -> [ChargeSettled] {
-    try ledger.storedEvents(requestID: requestID).compactMap { envelope in
+    try ledger.log.events(requestID: requestID).compactMap { envelope in
         if case .chargeSettled(let settled) = envelope.event { settled } else { nil }
     }
 }

@@ -45,7 +45,7 @@ import Testing
     }
 
     static func events(_ ledger: Ledger, _ requestID: String) throws -> [Event] {
-        try ledger.storedEvents(requestID: requestID).map(\.event)
+        try ledger.log.events(requestID: requestID).map(\.event)
     }
 
     /// Finding 1: 20 parallel requests with one X-Request-Id, in every family,

@@ -20,7 +20,7 @@ import Testing
                 async let second = ledger.settle(requestID: id, outcome: outcome)
                 let (a, b) = try await (first, second)
                 #expect(a == b)
-                #expect(try ledger.storedEvents(requestID: id).count == 2)
+                #expect(try ledger.log.events(requestID: id).count == 2)
             }
         }
     }
@@ -59,7 +59,7 @@ import Testing
                     switch result {
                     case .success:
                         won += 1
-                        #expect(try ledger.storedEvents(requestID: id).count == 1, "reserve answered before its event was durable")
+                        #expect(try ledger.log.events(requestID: id).count == 1, "reserve answered before its event was durable")
                     case .failure(let error):
                         #expect(error as? Rejection == .requestIDReused(id))
                     }

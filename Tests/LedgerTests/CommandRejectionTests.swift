@@ -330,7 +330,7 @@ import Testing
             for id in ["", String(repeating: "g", count: 600)] {
                 try await expectRefusal(.notFound, ledger) { _ = try await ledger.settle(requestID: id, outcome: Outcome(usage: Usage())) }
                 try await expectRefusal(.notFound, ledger) { try await ledger.void(requestID: id, reason: "x", status: 500) }
-                #expect(try ledger.storedEvents(requestID: id).isEmpty)
+                #expect(try ledger.log.events(requestID: id).isEmpty)
             }
             try await expectRefusal(.notFound, ledger) {
                 _ = try await ledger.adjustCharge(requestID: "ghost", amount: 5, reason: "x", by: .system)
@@ -435,9 +435,9 @@ import Testing
             _ = try await ledger.reserve(requestID: "ab", token: token.id, model: Fixture.model, amount: 5, stream: false)
             _ = try await ledger.reserve(requestID: "abcd", token: token.id, model: Fixture.model, amount: 5, stream: false)
             try await ledger.void(requestID: "ab", reason: "x", status: 500)
-            #expect(try ledger.storedEvents(requestID: "ab").count == 2)
-            #expect(try ledger.storedEvents(requestID: "abc").count == 2)
-            #expect(try ledger.storedEvents(requestID: "abcd").count == 1)
+            #expect(try ledger.log.events(requestID: "ab").count == 2)
+            #expect(try ledger.log.events(requestID: "abc").count == 2)
+            #expect(try ledger.log.events(requestID: "abcd").count == 1)
         }
     }
 

@@ -72,7 +72,7 @@ import Testing
             }
             #expect(try indexed(store.byToken, token.id.raw) == envelopes.filter { $0.event.tokenID == token.id }.map(\.seq))
             #expect(try indexed(store.byUser, f.alice.raw) == envelopes.filter { $0.event.userID == f.alice }.map(\.seq))
-            #expect(try ledger.storedEvents(requestID: "req-index").map(\.event.type) == [.chargeReserved, .chargeSettled])
+            #expect(try ledger.log.events(requestID: "req-index").map(\.event.type) == [.chargeReserved, .chargeSettled])
         }
     }
 

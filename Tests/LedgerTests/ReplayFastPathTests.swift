@@ -43,4 +43,41 @@ import Logging
         #expect(fast.invariantViolations().isEmpty)
         #expect(fast.tokens[token.id]!.used > 0)
     }
+
+    /// Charge events under every actor kind (the user kind carries an id in the
+    /// header) read the same in place as decoded whole.
+    @Test func everyActorKindReadsTheSameOnBothPaths() throws {
+        let user = Samples.user, token = Samples.token
+        var events: [Event] = [
+            .groupSet(GroupSet(name: "default", multiplier: .one, models: [], rpm: nil, tpm: nil)),
+            .userCreated(UserCreated(id: user, username: "u", role: .user, group: "default", accessKeyHash: Samples.hashA, accessKeyHint: "a")),
+            .tokenCreated(TokenCreated(id: token, owner: user, name: "t", secretHash: Samples.hashB, hint: "b", quota: nil, expiresAt: nil,
+                                       models: [], ips: [], group: "default", maxParallel: nil)),
+        ]
+        for (i, actor) in Samples.actors.enumerated() {
+            let id = "req-\(i)"
+            events.append(.chargeReserved(ChargeReserved(requestID: id, token: token, user: user, model: "m", amount: 50, stream: i % 2 == 0)))
+            events.append(i % 2 == 0
+                ? .chargeSettled(ChargeSettled(requestID: id, token: token, user: user, model: "m", channel: 1, usage: Usage(promptTokens: 3),
+                                               credits: Int64(10 + i), price: Price(), multiplier: .one, estimated: false, stream: true,
+                                               durationMs: 5, status: 200))
+                : .chargeVoided(ChargeVoided(requestID: id, token: token, user: user, channel: 0, reason: "\(actor)", status: 499, durationMs: 1)))
+        }
+        events.append(.chargeReserved(ChargeReserved(requestID: "open", token: token, user: user, model: "m", amount: 7, stream: false)))
+        var fast = LedgerState(), full = LedgerState()
+        var previous = Hash256.zero
+        for (offset, event) in events.enumerated() {
+            let seq = UInt64(offset + 1)
+            let actor = Samples.actors[offset % Samples.actors.count]
+            let (envelope, bytes) = Envelope.seal(seq: seq, time: Int64(seq) * 10, actor: actor, event: event, previous: previous)
+            previous = envelope.hash
+            try bytes.withUnsafeBytes { raw in
+                try fast.applyStored(seq: seq, value: raw)
+                try full.apply(Envelope.decode(seq: seq, from: raw))
+            }
+        }
+        #expect(fast == full)
+        #expect(fast.pending.keys.sorted() == ["open"])
+        #expect(fast.users[user]!.balance == -(10 + 12))
+    }
 }

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import TallyJSON
 import Testing
 
 @testable import MockUpstream
@@ -11,14 +12,14 @@ import Testing
         try await makeApp().test(.router) { client in
             let body = #"{"model":"mock-claude","max_tokens":1024,"system":"you are terse","messages":[{"role":"user","content":[{"type":"text","text":"hello there"}]}]}"#
             let json = try await client.post("/v1/messages", anthropicAuth, body).json
-            #expect(json["type"]?.string == "message")
-            #expect(json["role"]?.string == "assistant")
-            #expect(json["content"]?.array?.first?["type"]?.string == "text")
-            #expect(json["content"]?.array?.first?["text"]?.string == MockUsage.completionText(words: 12))
-            #expect(json["stop_reason"]?.string == "end_turn")
-            #expect(json["usage"]?["input_tokens"]?.int == 5)
-            #expect(json["usage"]?["output_tokens"]?.int == 12)
-            #expect(json["usage"]?["cache_read_input_tokens"]?.int == 0)
+            #expect(json["type"]?.stringValue == "message")
+            #expect(json["role"]?.stringValue == "assistant")
+            #expect(json["content"]?.arrayValue?.first?["type"]?.stringValue == "text")
+            #expect(json["content"]?.arrayValue?.first?["text"]?.stringValue == MockUsage.completionText(words: 12))
+            #expect(json["stop_reason"]?.stringValue == "end_turn")
+            #expect(json["usage"]?["input_tokens"]?.intValue == 5)
+            #expect(json["usage"]?["output_tokens"]?.intValue == 12)
+            #expect(json["usage"]?["cache_read_input_tokens"]?.intValue == 0)
         }
     }
 
@@ -26,10 +27,10 @@ import Testing
         try await makeApp().test(.router) { client in
             let body = #"{"model":"claude-cached","max_tokens":3,"messages":[{"role":"user","content":"a b c d e"}]}"#
             let json = try await client.post("/v1/messages", anthropicAuth, body).json
-            #expect(json["stop_reason"]?.string == "max_tokens")
-            #expect(json["usage"]?["input_tokens"]?.int == 3)  // 5 − 2 cached
-            #expect(json["usage"]?["cache_read_input_tokens"]?.int == 2)
-            #expect(json["usage"]?["output_tokens"]?.int == 3)
+            #expect(json["stop_reason"]?.stringValue == "max_tokens")
+            #expect(json["usage"]?["input_tokens"]?.intValue == 3)  // 5 − 2 cached
+            #expect(json["usage"]?["cache_read_input_tokens"]?.intValue == 2)
+            #expect(json["usage"]?["output_tokens"]?.intValue == 3)
         }
     }
 
@@ -43,14 +44,14 @@ import Testing
                 "content_block_stop", "message_delta", "message_stop",
             ])
             let data = response.sseData
-            #expect(data.map { $0["type"]?.string ?? "" } == response.sseEvents)
-            #expect(data[0]["message"]?["usage"]?["input_tokens"]?.int == 3)
-            #expect(data[0]["message"]?["usage"]?["output_tokens"]?.int == 1)
-            #expect(data[0]["message"]?["content"]?.array?.isEmpty == true)
-            #expect(data[3]["delta"]?["type"]?.string == "text_delta")
-            #expect(data[3...4].compactMap { $0["delta"]?["text"]?.string }.joined() == "w1 w2")
-            #expect(data[6]["delta"]?["stop_reason"]?.string == "max_tokens")
-            #expect(data[6]["usage"]?["output_tokens"]?.int == 2)
+            #expect(data.map { $0["type"]?.stringValue ?? "" } == response.sseEvents)
+            #expect(data[0]["message"]?["usage"]?["input_tokens"]?.intValue == 3)
+            #expect(data[0]["message"]?["usage"]?["output_tokens"]?.intValue == 1)
+            #expect(data[0]["message"]?["content"]?.arrayValue?.isEmpty == true)
+            #expect(data[3]["delta"]?["type"]?.stringValue == "text_delta")
+            #expect(data[3...4].compactMap { $0["delta"]?["text"]?.stringValue }.joined() == "w1 w2")
+            #expect(data[6]["delta"]?["stop_reason"]?.stringValue == "max_tokens")
+            #expect(data[6]["usage"]?["output_tokens"]?.intValue == 2)
         }
     }
 }
@@ -67,16 +68,16 @@ import Testing
                 let response = try await client.post(uri, geminiAuth, body)
                 #expect(response.status == .ok)
                 let json = try response.json
-                let candidate = try #require(json["candidates"]?.array?.first)
-                #expect(candidate["content"]?["role"]?.string == "model")
-                #expect(candidate["content"]?["parts"]?.array?.first?["text"]?.string == "w1 w2 w3 w4")
-                #expect(candidate["finishReason"]?.string == "MAX_TOKENS")
-                #expect(candidate["index"]?.int == 0)
-                #expect(json["usageMetadata"]?["promptTokenCount"]?.int == 5)
-                #expect(json["usageMetadata"]?["candidatesTokenCount"]?.int == 4)
-                #expect(json["usageMetadata"]?["totalTokenCount"]?.int == 9)
-                #expect(json["usageMetadata"]?["cachedContentTokenCount"]?.int == 2)
-                #expect(json["modelVersion"]?.string == "gemini-cached")
+                let candidate = try #require(json["candidates"]?.arrayValue?.first)
+                #expect(candidate["content"]?["role"]?.stringValue == "model")
+                #expect(candidate["content"]?["parts"]?.arrayValue?.first?["text"]?.stringValue == "w1 w2 w3 w4")
+                #expect(candidate["finishReason"]?.stringValue == "MAX_TOKENS")
+                #expect(candidate["index"]?.intValue == 0)
+                #expect(json["usageMetadata"]?["promptTokenCount"]?.intValue == 5)
+                #expect(json["usageMetadata"]?["candidatesTokenCount"]?.intValue == 4)
+                #expect(json["usageMetadata"]?["totalTokenCount"]?.intValue == 9)
+                #expect(json["usageMetadata"]?["cachedContentTokenCount"]?.intValue == 2)
+                #expect(json["modelVersion"]?.stringValue == "gemini-cached")
             }
         }
     }
@@ -90,10 +91,10 @@ import Testing
             #expect(response.headers[.contentType] == "text/event-stream")
             let chunks = response.sseData
             #expect(chunks.count == 3)
-            #expect(chunks.map { $0["usageMetadata"]?["candidatesTokenCount"]?.int } == [1, 2, 3])
-            #expect(chunks.allSatisfy { $0["usageMetadata"]?["promptTokenCount"]?.int == 2 })
-            #expect(chunks.last?["candidates"]?.array?.first?["finishReason"]?.string == "MAX_TOKENS")
-            #expect(chunks.first?["candidates"]?.array?.first?["finishReason"] == nil)
+            #expect(chunks.map { $0["usageMetadata"]?["candidatesTokenCount"]?.intValue } == [1, 2, 3])
+            #expect(chunks.allSatisfy { $0["usageMetadata"]?["promptTokenCount"]?.intValue == 2 })
+            #expect(chunks.last?["candidates"]?.arrayValue?.first?["finishReason"]?.stringValue == "MAX_TOKENS")
+            #expect(chunks.first?["candidates"]?.arrayValue?.first?["finishReason"] == nil)
         }
     }
 
@@ -102,9 +103,9 @@ import Testing
             let body = #"{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":2}}"#
             let response = try await client.post("/v1beta/models/mock-gemini:streamGenerateContent", geminiAuth, body)
             #expect(response.headers[.contentType] == "application/json")
-            let array = try #require(try response.json.array)
+            let array = try #require(try response.json.arrayValue)
             #expect(array.count == 2)
-            #expect(array.last?["usageMetadata"]?["totalTokenCount"]?.int == 3)
+            #expect(array.last?["usageMetadata"]?["totalTokenCount"]?.intValue == 3)
         }
     }
 }

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import TallyJSON
 import Testing
 
 @testable import MockUpstream
@@ -11,18 +12,18 @@ import Testing
         try await makeApp().test(.router) { client in
             let openAI = try await client.post("/v1/chat/completions", openAIAuth, #"{"model":"mock-error-500","messages":[]}"#)
             #expect(openAI.status == .internalServerError)
-            #expect(try openAI.json["error"]?["type"]?.string == "server_error")
-            #expect(try openAI.json["error"]?["message"]?.string != nil)
+            #expect(try openAI.json["error"]?["type"]?.stringValue == "server_error")
+            #expect(try openAI.json["error"]?["message"]?.stringValue != nil)
 
             let anthropic = try await client.post("/v1/messages", anthropicAuth, #"{"model":"mock-error-500","max_tokens":5,"messages":[],"stream":true}"#)
             #expect(anthropic.status == .internalServerError)
-            #expect(try anthropic.json["type"]?.string == "error")
-            #expect(try anthropic.json["error"]?["type"]?.string == "api_error")
+            #expect(try anthropic.json["type"]?.stringValue == "error")
+            #expect(try anthropic.json["error"]?["type"]?.stringValue == "api_error")
 
             let gemini = try await client.post("/v1beta/models/mock-error-500:generateContent", geminiAuth, #"{"contents":[]}"#)
             #expect(gemini.status == .internalServerError)
-            #expect(try gemini.json["error"]?["code"]?.int == 500)
-            #expect(try gemini.json["error"]?["status"]?.string == "INTERNAL")
+            #expect(try gemini.json["error"]?["code"]?.intValue == 500)
+            #expect(try gemini.json["error"]?["status"]?.stringValue == "INTERNAL")
         }
     }
 
@@ -31,7 +32,7 @@ import Testing
             let response = try await client.post("/v1/chat/completions", openAIAuth, #"{"model":"mock-error-429","messages":[]}"#)
             #expect(response.status == .tooManyRequests)
             #expect(response.headers[.retryAfter] == "1")
-            #expect(try response.json["error"]?["code"]?.string == "rate_limit_exceeded")
+            #expect(try response.json["error"]?["code"]?.stringValue == "rate_limit_exceeded")
         }
     }
 
@@ -42,23 +43,23 @@ import Testing
 
             let openAI = try await client.post("/v1/chat/completions", json, body)
             #expect(openAI.status == .unauthorized)
-            #expect(try openAI.json["error"]?["code"]?.string == "invalid_api_key")
-            #expect(try openAI.json["error"]?["type"]?.string == "invalid_request_error")
+            #expect(try openAI.json["error"]?["code"]?.stringValue == "invalid_api_key")
+            #expect(try openAI.json["error"]?["type"]?.stringValue == "invalid_request_error")
             let wrong = try await client.post("/v1/chat/completions", [.authorization: "Bearer sk-wrong-secret"], body)
             #expect(wrong.status == .unauthorized)
             #expect(!wrong.text.contains("sk-wrong-secret"))
 
             let anthropic = try await client.post("/v1/messages", [.xAPIKey: "nope"], body)
             #expect(anthropic.status == .unauthorized)
-            #expect(try anthropic.json["type"]?.string == "error")
-            #expect(try anthropic.json["error"]?["type"]?.string == "authentication_error")
+            #expect(try anthropic.json["type"]?.stringValue == "error")
+            #expect(try anthropic.json["error"]?["type"]?.stringValue == "authentication_error")
             let bearer = try await client.post("/v1/messages", openAIAuth, body)
             #expect(bearer.status == .ok)
 
             let gemini = try await client.post("/v1beta/models/m:generateContent?key=nope", json, body)
             #expect(gemini.status == .unauthorized)
-            #expect(try gemini.json["error"]?["code"]?.int == 401)
-            #expect(try gemini.json["error"]?["status"]?.string == "UNAUTHENTICATED")
+            #expect(try gemini.json["error"]?["code"]?.intValue == 401)
+            #expect(try gemini.json["error"]?["status"]?.stringValue == "UNAUTHENTICATED")
             // Gemini does not take Bearer.
             #expect(try await client.post("/v1beta/models/m:generateContent", openAIAuth, body).status == .unauthorized)
         }
@@ -68,7 +69,7 @@ import Testing
         try await makeApp().test(.router) { client in
             _ = try await client.post("/v1/messages", [.xAPIKey: "nope"], "{}")
             let list = try await client.execute(uri: "/mock/requests", method: .get).json
-            #expect(list.array?.first?["headers"]?["x-api-key"]?.string == "nope")
+            #expect(list.arrayValue?.first?["headers"]?["x-api-key"]?.stringValue == "nope")
         }
     }
 
@@ -76,7 +77,7 @@ import Testing
         try await makeApp().test(.router) { client in
             let response = try await client.post("/v1/messages", anthropicAuth, "not json")
             #expect(response.status == .badRequest)
-            #expect(try response.json["error"]?["type"]?.string == "invalid_request_error")
+            #expect(try response.json["error"]?["type"]?.stringValue == "invalid_request_error")
         }
     }
 }
@@ -84,20 +85,20 @@ import Testing
 @Suite struct RealtimeSessionTests {
     @Test func responseCreateSendsDeltasAndUsage() throws {
         var session = RealtimeSession(model: "mock-realtime")
-        #expect(JSON.parse(Array(session.created().utf8))?["type"]?.string == "session.created")
+        #expect(JSONValue.parse(Array(session.created().utf8))?["type"]?.stringValue == "session.created")
         _ = session.handle(#"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"hello there you"}]}}"#)
         let replies = session.handle(#"{"type":"response.create","response":{"max_output_tokens":2}}"#)
-        let events: [JSON] = replies.compactMap {
-            if case .send(let text) = $0 { return JSON.parse(Array(text.utf8)) }
+        let events: [JSONValue] = replies.compactMap {
+            if case .send(let text) = $0 { return JSONValue.parse(Array(text.utf8)) }
             return nil
         }
-        #expect(events.map { $0["type"]?.string ?? "" } == [
+        #expect(events.map { $0["type"]?.stringValue ?? "" } == [
             "response.created", "response.output_text.delta", "response.output_text.delta",
             "response.output_text.done", "response.done",
         ])
         let usage = events.last?["response"]?["usage"]
-        #expect(usage?["input_tokens"]?.int == 3)
-        #expect(usage?["output_tokens"]?.int == 2)
-        #expect(usage?["total_tokens"]?.int == 5)
+        #expect(usage?["input_tokens"]?.intValue == 3)
+        #expect(usage?["output_tokens"]?.intValue == 2)
+        #expect(usage?["total_tokens"]?.intValue == 5)
     }
 }

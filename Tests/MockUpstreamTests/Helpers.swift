@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import TallyJSON
 import Testing
 
 @testable import MockUpstream
@@ -24,15 +25,15 @@ extension TestClientProtocol {
 extension TestResponse {
     var text: String { String(buffer: body) }
 
-    var json: JSON {
-        get throws { try #require(JSON.parse(body.readableBytesView)) }
+    var json: JSONValue {
+        get throws { try #require(JSONValue.parse(body.readableBytesView)) }
     }
 
     /// The JSON payloads of `data:` lines, skipping `[DONE]`.
-    var sseData: [JSON] {
-        text.split(separator: "\n").compactMap { line -> JSON? in
+    var sseData: [JSONValue] {
+        text.split(separator: "\n").compactMap { line -> JSONValue? in
             guard line.hasPrefix("data: "), line != "data: [DONE]" else { return nil }
-            return JSON.parse(Array(line.dropFirst(6).utf8))
+            return JSONValue.parse(Array(line.dropFirst(6).utf8))
         }
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import TallyJSON
 import Testing
 
 @testable import MockUpstream
@@ -31,17 +32,17 @@ import Testing
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "application/json")
             let json = try response.json
-            #expect(json["object"]?.string == "chat.completion")
-            #expect(json["id"]?.string?.hasPrefix("chatcmpl-") == true)
-            #expect(json["created"]?.int != nil)
-            let choice = try #require(json["choices"]?.array?.first)
-            #expect(choice["message"]?["role"]?.string == "assistant")
-            #expect(choice["message"]?["content"]?.string == "w1 w2 w3 w4 w5")
-            #expect(choice["finish_reason"]?.string == "length")
-            #expect(json["usage"]?["prompt_tokens"]?.int == 6)
-            #expect(json["usage"]?["completion_tokens"]?.int == 5)
-            #expect(json["usage"]?["total_tokens"]?.int == 11)
-            #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.int == 0)
+            #expect(json["object"]?.stringValue == "chat.completion")
+            #expect(json["id"]?.stringValue?.hasPrefix("chatcmpl-") == true)
+            #expect(json["created"]?.intValue != nil)
+            let choice = try #require(json["choices"]?.arrayValue?.first)
+            #expect(choice["message"]?["role"]?.stringValue == "assistant")
+            #expect(choice["message"]?["content"]?.stringValue == "w1 w2 w3 w4 w5")
+            #expect(choice["finish_reason"]?.stringValue == "length")
+            #expect(json["usage"]?["prompt_tokens"]?.intValue == 6)
+            #expect(json["usage"]?["completion_tokens"]?.intValue == 5)
+            #expect(json["usage"]?["total_tokens"]?.intValue == 11)
+            #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.intValue == 0)
         }
     }
 
@@ -49,10 +50,10 @@ import Testing
         try await makeApp().test(.router) { client in
             let body = #"{"model":"mock-gpt-cached","messages":[{"role":"user","content":"a b c d e f g"}]}"#
             let json = try await client.post("/v1/chat/completions", openAIAuth, body).json
-            #expect(json["choices"]?.array?.first?["finish_reason"]?.string == "stop")
-            #expect(json["usage"]?["prompt_tokens"]?.int == 7)
-            #expect(json["usage"]?["completion_tokens"]?.int == 12)
-            #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.int == 3)
+            #expect(json["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue == "stop")
+            #expect(json["usage"]?["prompt_tokens"]?.intValue == 7)
+            #expect(json["usage"]?["completion_tokens"]?.intValue == 12)
+            #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.intValue == 3)
         }
     }
 
@@ -64,11 +65,11 @@ import Testing
             #expect(response.text.hasSuffix("data: [DONE]\n\n"))
             let chunks = response.sseData
             #expect(chunks.count == 4)  // 3 words + finish
-            #expect(chunks.allSatisfy { $0["usage"] == nil && $0["object"]?.string == "chat.completion.chunk" })
-            #expect(chunks.first?["choices"]?.array?.first?["delta"]?["role"]?.string == "assistant")
-            let content = chunks.compactMap { $0["choices"]?.array?.first?["delta"]?["content"]?.string }.joined()
+            #expect(chunks.allSatisfy { $0["usage"] == nil && $0["object"]?.stringValue == "chat.completion.chunk" })
+            #expect(chunks.first?["choices"]?.arrayValue?.first?["delta"]?["role"]?.stringValue == "assistant")
+            let content = chunks.compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
             #expect(content == "w1 w2 w3")
-            #expect(chunks.last?["choices"]?.array?.first?["finish_reason"]?.string == "length")
+            #expect(chunks.last?["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue == "length")
         }
     }
 
@@ -81,13 +82,13 @@ import Testing
             let chunks = try await client.post("/v1/chat/completions", openAIAuth, body).sseData
             #expect(chunks.count == 14)  // 12 words + finish + usage
             let finish = chunks[12]
-            #expect(finish["choices"]?.array?.first?["finish_reason"]?.string == "stop")
-            #expect(finish["usage"]?.isNull == true)
+            #expect(finish["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue == "stop")
+            #expect(finish["usage"] == .null)
             let usage = try #require(chunks.last)
-            #expect(usage["choices"]?.array?.isEmpty == true)
-            #expect(usage["usage"]?["prompt_tokens"]?.int == 4)
-            #expect(usage["usage"]?["completion_tokens"]?.int == 12)
-            #expect(usage["usage"]?["total_tokens"]?.int == 16)
+            #expect(usage["choices"]?.arrayValue?.isEmpty == true)
+            #expect(usage["usage"]?["prompt_tokens"]?.intValue == 4)
+            #expect(usage["usage"]?["completion_tokens"]?.intValue == 12)
+            #expect(usage["usage"]?["total_tokens"]?.intValue == 16)
         }
     }
 
@@ -96,7 +97,7 @@ import Testing
             let body = #"{"model":"mock-no-usage","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#
             let chunks = try await client.post("/v1/chat/completions", openAIAuth, body).sseData
             #expect(chunks.count == 13)
-            #expect(chunks.allSatisfy { $0["usage"]?.isNull ?? true })
+            #expect(chunks.allSatisfy { ($0["usage"] ?? .null) == .null })
             let plain = #"{"model":"mock-no-usage","messages":[{"role":"user","content":"hi"}]}"#
             #expect(try await client.post("/v1/chat/completions", openAIAuth, plain).json["usage"] == nil)
         }
@@ -105,14 +106,14 @@ import Testing
     @Test func completionsStreamAndNonStream() async throws {
         try await makeApp().test(.router) { client in
             let json = try await client.post("/v1/completions", openAIAuth, #"{"model":"m","prompt":["say", "this is"],"max_tokens":2}"#).json
-            #expect(json["object"]?.string == "text_completion")
-            #expect(json["choices"]?.array?.first?["text"]?.string == "w1 w2")
-            #expect(json["usage"]?["prompt_tokens"]?.int == 3)
+            #expect(json["object"]?.stringValue == "text_completion")
+            #expect(json["choices"]?.arrayValue?.first?["text"]?.stringValue == "w1 w2")
+            #expect(json["usage"]?["prompt_tokens"]?.intValue == 3)
             let body = #"{"model":"m","prompt":"hi","max_tokens":2,"stream":true,"stream_options":{"include_usage":true}}"#
             let chunks = try await client.post("/v1/completions", openAIAuth, body).sseData
             #expect(chunks.count == 4)
-            #expect(chunks.compactMap { $0["choices"]?.array?.first?["text"]?.string }.joined() == "w1 w2")
-            #expect(chunks.last?["usage"]?["completion_tokens"]?.int == 2)
+            #expect(chunks.compactMap { $0["choices"]?.arrayValue?.first?["text"]?.stringValue }.joined() == "w1 w2")
+            #expect(chunks.last?["usage"]?["completion_tokens"]?.intValue == 2)
         }
     }
 
@@ -120,15 +121,15 @@ import Testing
         try await makeApp().test(.router) { client in
             let body = #"{"model":"mock-gpt-cached","instructions":"be nice","input":[{"role":"user","content":[{"type":"input_text","text":"hello world"}]}],"max_output_tokens":4}"#
             let json = try await client.post("/v1/responses", openAIAuth, body).json
-            #expect(json["object"]?.string == "response")
-            #expect(json["status"]?.string == "completed")
-            let content = json["output"]?.array?.first?["content"]?.array?.first
-            #expect(content?["type"]?.string == "output_text")
-            #expect(content?["text"]?.string == "w1 w2 w3 w4")
-            #expect(json["usage"]?["input_tokens"]?.int == 4)
-            #expect(json["usage"]?["output_tokens"]?.int == 4)
-            #expect(json["usage"]?["total_tokens"]?.int == 8)
-            #expect(json["usage"]?["input_tokens_details"]?["cached_tokens"]?.int == 2)
+            #expect(json["object"]?.stringValue == "response")
+            #expect(json["status"]?.stringValue == "completed")
+            let content = json["output"]?.arrayValue?.first?["content"]?.arrayValue?.first
+            #expect(content?["type"]?.stringValue == "output_text")
+            #expect(content?["text"]?.stringValue == "w1 w2 w3 w4")
+            #expect(json["usage"]?["input_tokens"]?.intValue == 4)
+            #expect(json["usage"]?["output_tokens"]?.intValue == 4)
+            #expect(json["usage"]?["total_tokens"]?.intValue == 8)
+            #expect(json["usage"]?["input_tokens_details"]?["cached_tokens"]?.intValue == 2)
 
             let streamBody = #"{"model":"mock-gpt","input":"hello","stream":true,"max_output_tokens":2}"#
             let response = try await client.post("/v1/responses", openAIAuth, streamBody)
@@ -138,25 +139,25 @@ import Testing
                 "response.content_part.done", "response.output_item.done", "response.completed",
             ])
             let completed = try #require(response.sseData.last)
-            #expect(completed["type"]?.string == "response.completed")
-            #expect(completed["response"]?["usage"]?["input_tokens"]?.int == 1)
-            #expect(completed["response"]?["usage"]?["output_tokens"]?.int == 2)
+            #expect(completed["type"]?.stringValue == "response.completed")
+            #expect(completed["response"]?["usage"]?["input_tokens"]?.intValue == 1)
+            #expect(completed["response"]?["usage"]?["output_tokens"]?.intValue == 2)
         }
     }
 
     @Test func embeddingsFloatAndBase64() async throws {
         try await makeApp().test(.router) { client in
             let json = try await client.post("/v1/embeddings", openAIAuth, #"{"model":"e","input":["a b","c"]}"#).json
-            let data = try #require(json["data"]?.array)
+            let data = try #require(json["data"]?.arrayValue)
             #expect(data.count == 2)
-            #expect(data[0]["embedding"]?.array?.count == 8)
-            #expect(json["usage"]?["prompt_tokens"]?.int == 3)
-            #expect(json["usage"]?["total_tokens"]?.int == 3)
+            #expect(data[0]["embedding"]?.arrayValue?.count == 8)
+            #expect(json["usage"]?["prompt_tokens"]?.intValue == 3)
+            #expect(json["usage"]?["total_tokens"]?.intValue == 3)
             let again = try await client.post("/v1/embeddings", openAIAuth, #"{"model":"e","input":"a b"}"#).json
-            #expect(again["data"]?.array?.first?["embedding"]?.serialized == data[0]["embedding"]?.serialized)
+            #expect(again["data"]?.arrayValue?.first?["embedding"]?.serialized == data[0]["embedding"]?.serialized)
 
             let b64 = try await client.post("/v1/embeddings", openAIAuth, #"{"model":"e","input":"a b","encoding_format":"base64"}"#).json
-            let encoded = try #require(b64["data"]?.array?.first?["embedding"]?.string)
+            let encoded = try #require(b64["data"]?.arrayValue?.first?["embedding"]?.stringValue)
             #expect(Data(base64Encoded: encoded)?.count == 32)
         }
     }
@@ -164,8 +165,8 @@ import Testing
     @Test func imagesSpeechRerank() async throws {
         try await makeApp().test(.router) { client in
             let images = try await client.post("/v1/images/generations", openAIAuth, #"{"model":"i","prompt":"cat","n":2}"#).json
-            #expect(images["data"]?.array?.count == 2)
-            #expect(images["data"]?.array?.first?["b64_json"]?.string == OpenAIMediaRoutes.tinyPNG)
+            #expect(images["data"]?.arrayValue?.count == 2)
+            #expect(images["data"]?.arrayValue?.first?["b64_json"]?.stringValue == OpenAIMediaRoutes.tinyPNG)
             #expect(images["usage"] == nil)
 
             let speech = try await client.post("/v1/audio/speech", openAIAuth, #"{"model":"tts","input":"hello","voice":"alloy"}"#)
@@ -175,9 +176,9 @@ import Testing
             let rerank = try await client.post(
                 "/v1/rerank", openAIAuth, #"{"model":"r","query":"red apple","documents":["green pear","red apple pie"],"top_n":1}"#
             ).json
-            #expect(rerank["results"]?.array?.count == 1)
-            #expect(rerank["results"]?.array?.first?["index"]?.int == 1)
-            #expect(rerank["usage"]?["total_tokens"]?.int == 7)
+            #expect(rerank["results"]?.arrayValue?.count == 1)
+            #expect(rerank["results"]?.arrayValue?.first?["index"]?.intValue == 1)
+            #expect(rerank["usage"]?["total_tokens"]?.intValue == 7)
         }
     }
 
@@ -192,23 +193,23 @@ import Testing
             ].joined(separator: "\r\n")
             let headers: HTTPFields = [.authorization: "Bearer mock-key", .contentType: "multipart/form-data; boundary=\(boundary)"]
             let json = try await client.post("/v1/audio/transcriptions", headers, body).json
-            #expect(json["text"]?.string == MockUsage.completionText(words: 12))
-            #expect(json["usage"]?["type"]?.string == "tokens")
-            #expect(json["usage"]?["input_tokens"]?.int == 2)
-            #expect(json["usage"]?["output_tokens"]?.int == 12)
-            #expect(json["usage"]?["total_tokens"]?.int == 14)
+            #expect(json["text"]?.stringValue == MockUsage.completionText(words: 12))
+            #expect(json["usage"]?["type"]?.stringValue == "tokens")
+            #expect(json["usage"]?["input_tokens"]?.intValue == 2)
+            #expect(json["usage"]?["output_tokens"]?.intValue == 12)
+            #expect(json["usage"]?["total_tokens"]?.intValue == 14)
         }
     }
 
     @Test func modelListsInBothFormats() async throws {
         try await makeApp().test(.router) { client in
             let openAI = try await client.execute(uri: "/v1/models", method: .get, headers: openAIAuth).json
-            #expect(openAI["object"]?.string == "list")
-            #expect(openAI["data"]?.array?.first?["object"]?.string == "model")
+            #expect(openAI["object"]?.stringValue == "list")
+            #expect(openAI["data"]?.arrayValue?.first?["object"]?.stringValue == "model")
             let anthropic = try await client.execute(uri: "/v1/models", method: .get, headers: anthropicAuth).json
-            #expect(anthropic["has_more"]?.bool == false)
-            #expect(anthropic["data"]?.array?.first?["type"]?.string == "model")
-            #expect(anthropic["first_id"]?.string == ModelsRoute.models.first)
+            #expect(anthropic["has_more"]?.boolValue == false)
+            #expect(anthropic["data"]?.arrayValue?.first?["type"]?.stringValue == "model")
+            #expect(anthropic["first_id"]?.stringValue == ModelsRoute.models.first)
         }
     }
 
@@ -216,15 +217,15 @@ import Testing
         try await makeApp().test(.router) { client in
             _ = try await client.post("/v1/chat/completions", openAIAuth, #"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#)
             let list = try await client.execute(uri: "/mock/requests", method: .get).json
-            let entry = try #require(list.array?.last)
-            #expect(list.array?.count == 1)
-            #expect(entry["method"]?.string == "POST")
-            #expect(entry["path"]?.string == "/v1/chat/completions")
-            #expect(entry["headers"]?["authorization"]?.string == "Bearer mock-key")
-            #expect(entry["body"]?["stream_options"]?["include_usage"]?.bool == true)
+            let entry = try #require(list.arrayValue?.last)
+            #expect(list.arrayValue?.count == 1)
+            #expect(entry["method"]?.stringValue == "POST")
+            #expect(entry["path"]?.stringValue == "/v1/chat/completions")
+            #expect(entry["headers"]?["authorization"]?.stringValue == "Bearer mock-key")
+            #expect(entry["body"]?["stream_options"]?["include_usage"]?.boolValue == true)
             let cleared = try await client.execute(uri: "/mock/requests", method: .delete)
             #expect(cleared.status == .noContent)
-            #expect(try await client.execute(uri: "/mock/requests", method: .get).json.array?.isEmpty == true)
+            #expect(try await client.execute(uri: "/mock/requests", method: .get).json.arrayValue?.isEmpty == true)
         }
     }
 }

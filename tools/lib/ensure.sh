@@ -39,3 +39,25 @@ ensure_venv() {
     fi
     "$venv/bin/pip" install -q --disable-pip-version-check "$@"
 }
+
+# nginx (Debian's nginx-light) for the relay reference of tools/bench-relay and
+# tools/bench-streams. The bench runs its own instance from a temp config; the
+# package's system service is kept from starting during the install (a
+# policy-rc.d that refuses every start, removed again if we added it).
+ensure_nginx() {
+    if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1; then return 0; fi
+    echo "tools: installing nginx-light" >&2
+    local added=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod 755 /usr/sbin/policy-rc.d
+        added=1
+    fi
+    apt_install nginx-light || { [ "$added" -eq 1 ] && as_root rm -f /usr/sbin/policy-rc.d; return 1; }
+    if [ "$added" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+}
+
+# The nginx binary (Debian puts it in /usr/sbin, which a non-root PATH may lack).
+nginx_binary() {
+    if command -v nginx >/dev/null 2>&1; then command -v nginx; else echo /usr/sbin/nginx; fi
+}

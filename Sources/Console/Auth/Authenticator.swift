@@ -40,12 +40,14 @@ struct Authenticator: Sendable {
         return Caller(user: user, viaSession: true)
     }
 
-    /// The key of `Bearer <key>` (scheme case-insensitive), nil when malformed.
+    /// Longest access key looked up: far above the keys Tally issues, so a
+    /// pasted blob is refused before it is hashed.
+    static let maxKeyBytes = 256
+
+    /// The key of `Bearer <key>` (`BearerToken`, the relay's parser), nil when
+    /// malformed: another scheme, empty, or longer than `maxKeyBytes`.
     static func bearer(_ header: String) -> String? {
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let key = parts[1].trimmingSpaces
-        guard !key.isEmpty, key.utf8.count <= 256 else { return nil }
+        guard let key = BearerToken.credential(in: header), !key.isEmpty, key.utf8.count <= maxKeyBytes else { return nil }
         return key
     }
 

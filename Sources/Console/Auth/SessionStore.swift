@@ -1,4 +1,5 @@
 import Ledger
+import TallyJSON
 
 /// Dashboard sessions, in memory. A restart signs everyone out, which is the
 /// safe failure; sessions are never events (they are not billing state).
@@ -35,7 +36,7 @@ actor SessionStore {
             }
         }
         var generator = SystemRandomNumberGenerator()
-        let id = (0..<4).map { _ in hex(generator.next()) }.joined()
+        let id = Hex.string((0..<4).map { _ in generator.next() as UInt64 })
         sessions[Hash256(of: id)] = Session(user: user, expiresAtMs: now + lifetimeMs)
         return id
     }
@@ -56,9 +57,4 @@ actor SessionStore {
 
     /// Ends every session of `user` (password changed, user disabled).
     func removeAll(of user: UserID) { sessions = sessions.filter { $0.value.user != user } }
-
-    private nonisolated func hex(_ value: UInt64) -> String {
-        let s = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
 }

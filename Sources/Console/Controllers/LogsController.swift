@@ -16,18 +16,18 @@ struct LogsController: Sendable {
         routes.on(.get, "/api/logs") { request, _, caller in
             let query = Query(request)
             try query.only(["token", "model", "user", "type", "from", "to", "cursor", "limit"])
-            let filter = try LogFilter(query: query, caller: caller)
+            let filter = try LogFilter.parse(query, caller: caller)
             let limit = try query.int("limit", default: 50, range: 1...500)
             let before = try query.uint("cursor")
             try await checkTokenVisible(filter, caller)
-            let page = try LogScan.page(store: core.ledger.store, filter: filter, before: before, limit: limit)
+            let page = try core.ledger.log.page(filter, before: before, limit: limit)
             let names = await LogNames.of(page.entries, in: core.ledger)
             return JSONResponse.list(page.entries.map { LogRow($0, names: names).json }, next: page.next.map { String($0) })
         }
         routes.on(.get, "/api/logs/export") { request, _, caller in
             let query = Query(request)
             try query.only(["token", "model", "user", "type", "from", "to", "format"])
-            let filter = try LogFilter(query: query, caller: caller)
+            let filter = try LogFilter.parse(query, caller: caller)
             let format = query.string("format") ?? "csv"
             guard format == "csv" || format == "jsonl" else { throw APIError.badRequest("format: must be csv or jsonl.", field: "format") }
             try await checkTokenVisible(filter, caller)
@@ -43,7 +43,7 @@ struct LogsController: Sendable {
     }
 
     /// A user's `?token=` of someone else's token answers 404, as the token itself would.
-    private func checkTokenVisible(_ filter: LogFilter, _ caller: Caller) async throws {
+    private func checkTokenVisible(_ filter: LogQuery, _ caller: Caller) async throws {
         guard let token = filter.token, !caller.isAdmin else { return }
         guard await core.ledger.read({ $0.tokens[token]?.owner }) == caller.id else { throw APIError.notFound("token \(token)") }
     }

@@ -28,7 +28,7 @@ struct UsageController: Sendable {
         routes.on(.get, "/api/usage") { request, _, caller in
             let query = Query(request)
             try query.only(["token", "model", "user", "from", "to"])
-            var filter = try LogFilter(query: query, caller: caller)
+            var filter = try LogFilter.parse(query, caller: caller)
             let now = core.now()
             let day: Int64 = 86_400_000
             filter.to = filter.to ?? now
@@ -43,7 +43,7 @@ struct UsageController: Sendable {
             var totals: [Key: Totals] = [:]
             var before: UInt64? = head + 1
             while let cursor = before {
-                let page = try LogScan.page(store: core.ledger.store, filter: filter, before: cursor, limit: UsageController.chunk)
+                let page = try core.ledger.log.page(filter, before: cursor, limit: UsageController.chunk)
                 for entry in page.entries { UsageController.add(entry, to: &totals) }
                 before = page.next
             }

@@ -9,9 +9,9 @@ import Logging
 /// per read transaction, each chunk rendered and written before the next is
 /// read: memory holds one chunk, never the log.
 enum LogExport {
-    static func body(ledger: Ledger, filter: LogFilter, csv: Bool, chunk: Int, logger: Logger) async -> ResponseBody {
+    static func body(ledger: Ledger, filter: LogQuery, csv: Bool, chunk: Int, logger: Logger) async -> ResponseBody {
         let head = await ledger.read { $0.seq } + 1
-        let store = ledger.store
+        let log = ledger.log
         return ResponseBody { writer in
             if csv {
                 try await writer.write(ByteBuffer(string: LogRow.columns.joined(separator: ",") + "\r\n"))
@@ -19,7 +19,7 @@ enum LogExport {
             var before: UInt64? = head
             var rows = 0
             while let cursor = before {
-                let page = try LogScan.page(store: store, filter: filter, before: cursor, limit: chunk)
+                let page = try log.page(filter, before: cursor, limit: chunk)
                 if !page.entries.isEmpty {
                     let names = await LogNames.of(page.entries, in: ledger)
                     var bytes: [UInt8] = []

@@ -127,14 +127,13 @@ extension Ledger {
     }
 
     /// Periodic upkeep (the server calls it about once a second): writes the
-    /// coalesced rejection counts of finished seconds, drops idle rate windows,
-    /// and writes a snapshot when one is due.
+    /// coalesced rejection counts of finished seconds and drops idle rate
+    /// windows. Snapshots are the server's `SnapshotService`'s (`snapshotIfDue`).
     public func maintain(flushEverything: Bool = false) async throws {
         let now = now()
         rates.evictIdle(atMs: now)
         let due = rejections.drain(beforeMs: now, everything: flushEverything)
         if !due.isEmpty { try await commit(due.map(Event.relayRejected), by: .relay) }
-        try await snapshotIfDue()
     }
 }
 

@@ -1,3 +1,5 @@
+import TallyJSON
+
 /// One discrepancy an audit found. Findings are data, not log lines: the
 /// commands print them as text or JSON and turn "any finding" into exit 1.
 public struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
@@ -39,8 +41,8 @@ public struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
         return "[\(kind.rawValue)] \(message)"
     }
 
-    public var json: LedgerJSONValue {
-        .object([("kind", .string(kind.rawValue)), ("seq", .maybe(seq.map { Int64(bitPattern: $0) })), ("message", .string(message))])
+    public var json: JSONValue {
+        .object([("kind", .string(kind.rawValue)), ("seq", .optional(seq) { .uint($0) }), ("message", .string(message))])
     }
 }
 

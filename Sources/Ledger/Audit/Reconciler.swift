@@ -56,7 +56,7 @@ public enum Reconciler {
 
         var indexes = IndexAudit(store: store)
         var walked: UInt64 = 0
-        try LogWalk.run(store: store, progress: progress, visit: { txn, key, value in
+        try store.reader.walk(progress: progress, visit: { txn, key, value in
             guard let seq = key else { return false }
             let envelope: Envelope
             do { envelope = try Envelope.decode(seq: seq, from: value) } catch {

@@ -90,7 +90,7 @@ public struct Statement: Sendable {
                         statement.lines.append(line)
                     }
                     try state.apply(envelope)
-                    if seq % LogWalk.progressInterval == 0 { progress?(seq) }
+                    if seq % LogReader.progressInterval == 0 { progress?(seq) }
                     entry = try cursor.next()
                 }
             }

@@ -25,7 +25,7 @@ public struct StoreStats: Sendable {
 
     public static func collect(store: LedgerStore, progress: ((UInt64) -> Void)? = nil) throws -> StoreStats {
         var stats = StoreStats()
-        try LogWalk.run(store: store, progress: progress, visit: { _, key, value in
+        try store.reader.walk(progress: progress, visit: { _, key, value in
             guard let seq = key else { return true }
             let envelope = try Envelope.decode(seq: seq, from: value)
             stats.events += 1

@@ -39,7 +39,7 @@ public enum Verifier {
             report.findings.add(.chain, seq: seq, message)
         }
 
-        try LogWalk.run(store: store, progress: progress, visit: { txn, key, value in
+        try store.reader.walk(progress: progress, visit: { txn, key, value in
             guard let seq = key else {
                 chainBreak(expected, "a key in the events database is not an 8-byte sequence number")
                 return false

@@ -62,42 +62,23 @@ extension Envelope {
     /// Decodes a stored value. Unknown types and newer versions are errors that
     /// name the sequence: replay stops rather than skip what it does not understand.
     public static func decode(seq: UInt64, from value: UnsafeRawBufferPointer) throws(LogError) -> Envelope {
-        do {
-            var r = BinaryReader(value)
-            guard try r.byte() == format else { throw r.fail("unknown envelope format") }
-            let time = try r.signed()
-            let actor: EventActor
-            switch try r.byte() {
-            case 0: actor = .system
-            case 1: actor = .relay
-            case 2: actor = .user(UserID(raw: try r.fixed64()))
-            default: throw r.fail("unknown actor kind")
-            }
-            let code = try r.varint()
-            guard code <= UInt64(UInt16.max), let type = EventType(rawValue: UInt16(code)) else {
-                throw LogError.unknownEventType(seq: seq, code: code)
-            }
-            let version = try r.byte()
-            guard version <= type.currentVersion, version >= 1 else {
-                throw LogError.unsupportedVersion(seq: seq, type: type, version: version)
-            }
-            let length = try r.varint()
+        var r = BinaryReader(value)
+        let header = try r.envelopeHeader(seq: seq)
+        do throws(DecodingError) {
             let start = r.offset
-            guard length <= UInt64(value.count - start) else { throw r.fail("payload length out of range") }
-            var payloadReader = BinaryReader(UnsafeRawBufferPointer(rebasing: value[start..<(start + Int(length))]))
-            let event = try Event.decodePayload(type, version: version, from: &payloadReader)
+            guard header.payloadLength <= UInt64(value.count - start) else { throw r.fail("payload length out of range") }
+            let length = Int(header.payloadLength)
+            var payloadReader = BinaryReader(UnsafeRawBufferPointer(rebasing: value[start..<(start + length)]))
+            let event = try Event.decodePayload(header.type, version: header.version, from: &payloadReader)
             guard payloadReader.isAtEnd else { throw payloadReader.fail("trailing payload bytes") }
-            _ = try r.raw(Int(length))
+            _ = try r.raw(length)
             let previous = try r.hash()
             let hash = try r.hash()
             guard r.isAtEnd else { throw r.fail("trailing bytes") }
-            return Envelope(seq: seq, time: time, actor: actor, event: event, version: version, previousHash: previous, hash: hash)
-        } catch let error as DecodingError {
-            throw LogError.corrupt(seq: seq, error.description)
-        } catch let error as LogError {
-            throw error
+            return Envelope(seq: seq, time: header.time, actor: header.actor, event: event, version: header.version,
+                            previousHash: previous, hash: hash)
         } catch {
-            throw LogError.corrupt(seq: seq, "\(error)")
+            throw .corrupt(seq: seq, error.description)
         }
     }
 
@@ -105,6 +86,48 @@ extension Envelope {
     public static func recomputeHash(seq: UInt64, stored value: UnsafeRawBufferPointer, previous: Hash256) -> Hash256? {
         guard value.count > hashesSize else { return nil }
         return chainHash(previous: previous, seq: seq, canonical: UnsafeRawBufferPointer(rebasing: value[0..<(value.count - hashesSize)]))
+    }
+}
+
+/// The envelope fields before the payload, checked: a known type at a version
+/// this build reads. `Envelope.decode` and replay's fast path both start here.
+struct EnvelopeHeader {
+    var time: Int64
+    var actor: EventActor
+    var type: EventType
+    var version: UInt8
+    var payloadLength: UInt64
+}
+
+extension BinaryReader {
+    /// Reads the header in its stored order; every error names the sequence.
+    mutating func envelopeHeader(seq: UInt64) throws(LogError) -> EnvelopeHeader {
+        do {
+            guard try byte() == Envelope.format else { throw fail("unknown envelope format") }
+            let time = try signed()
+            let actor: EventActor
+            switch try byte() {
+            case 0: actor = .system
+            case 1: actor = .relay
+            case 2: actor = .user(UserID(raw: try fixed64()))
+            default: throw fail("unknown actor kind")
+            }
+            let code = try varint()
+            guard code <= UInt64(UInt16.max), let type = EventType(rawValue: UInt16(code)) else {
+                throw LogError.unknownEventType(seq: seq, code: code)
+            }
+            let version = try byte()
+            guard version <= type.currentVersion, version >= 1 else {
+                throw LogError.unsupportedVersion(seq: seq, type: type, version: version)
+            }
+            return EnvelopeHeader(time: time, actor: actor, type: type, version: version, payloadLength: try varint())
+        } catch let error as DecodingError {
+            throw LogError.corrupt(seq: seq, error.description)
+        } catch let error as LogError {
+            throw error
+        } catch {
+            throw LogError.corrupt(seq: seq, "\(error)")
+        }
     }
 }
 

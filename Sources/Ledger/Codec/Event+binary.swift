@@ -1,6 +1,7 @@
 /// The binary payload of each event type (version 1; `price.set` version 2
-/// appends `max_output`). Field order is the layout; Docs/events.md lists it. Charge events come first in the log's
-/// volume, so their fields are varints and ids fixed 8-byte words.
+/// appends `max_output`). Field order is the layout; Docs/events.md lists it.
+/// The charge events' layout is in `ChargeEvents+binary.swift`, which replay's
+/// fast path reads too.
 extension Event {
     public func encodePayload(into w: inout BinaryWriter) {
         switch self {
@@ -43,19 +44,15 @@ extension Event {
         case .tokenToppedUp(let e):
             w.fixed64(e.id.raw); w.signed(e.amount)
         case .chargeReserved(let e):
-            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.string(e.model); w.signed(e.amount); w.bool(e.stream)
+            e.encode(into: &w)
         case .chargeSettled(let e):
-            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.signed(e.credits); w.string(e.model)
-            w.varint(e.channel); w.signed(e.usage.promptTokens); w.signed(e.usage.cachedTokens); w.signed(e.usage.completionTokens)
-            w.signed(e.price.input); w.signed(e.price.output); w.signed(e.price.cachedInput); w.optionalSigned(e.price.perRequest)
-            w.signed(e.multiplier.micros); w.bool(e.estimated); w.bool(e.stream); w.signed(e.durationMs); w.signed(e.status)
+            e.encode(into: &w)
         case .chargeVoided(let e):
-            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.varint(e.channel); w.string(e.reason)
-            w.signed(e.status); w.signed(e.durationMs)
+            e.encode(into: &w)
         case .chargeExpired(let e):
-            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.byte(e.policy.rawValue); w.signed(e.credits)
+            e.encode(into: &w)
         case .chargeAdjusted(let e):
-            w.string(e.requestID); w.fixed64(e.token.raw); w.fixed64(e.user.raw); w.signed(e.amount); w.string(e.reason)
+            e.encode(into: &w)
         case .relayRejected(let e):
             w.fixed64(e.token.raw); w.string(e.reason); w.signed(e.count); w.signed(e.second)
         }
@@ -118,28 +115,15 @@ extension Event {
         case .tokenToppedUp:
             return .tokenToppedUp(TokenToppedUp(id: TokenID(raw: try r.fixed64()), amount: try r.signed()))
         case .chargeReserved:
-            return .chargeReserved(ChargeReserved(requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
-                                                  user: UserID(raw: try r.fixed64()), model: try r.string(),
-                                                  amount: try r.signed(), stream: try r.bool()))
+            return .chargeReserved(try ChargeReserved.decode(from: &r))
         case .chargeSettled:
-            let requestID = try r.string(), token = TokenID(raw: try r.fixed64()), user = UserID(raw: try r.fixed64())
-            let credits = try r.signed(), model = try r.string(), channel = try r.varint()
-            let usage = Usage(promptTokens: try r.signed(), cachedTokens: try r.signed(), completionTokens: try r.signed())
-            let price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
-            return .chargeSettled(ChargeSettled(requestID: requestID, token: token, user: user, model: model, channel: channel,
-                                                usage: usage, credits: credits, price: price,
-                                                multiplier: Multiplier(micros: try r.signed()), estimated: try r.bool(),
-                                                stream: try r.bool(), durationMs: try r.signed(), status: try r.signed()))
+            return .chargeSettled(try ChargeSettled.decode(from: &r))
         case .chargeVoided:
-            return .chargeVoided(ChargeVoided(requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
-                                              user: UserID(raw: try r.fixed64()), channel: try r.varint(), reason: try r.string(),
-                                              status: try r.signed(), durationMs: try r.signed()))
+            return .chargeVoided(try ChargeVoided.decode(from: &r))
         case .chargeExpired:
-            return .chargeExpired(ChargeExpired(requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
-                                                user: UserID(raw: try r.fixed64()), policy: try r.expiryPolicy(), credits: try r.signed()))
+            return .chargeExpired(try ChargeExpired.decode(from: &r))
         case .chargeAdjusted:
-            return .chargeAdjusted(ChargeAdjusted(requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
-                                                  user: UserID(raw: try r.fixed64()), amount: try r.signed(), reason: try r.string()))
+            return .chargeAdjusted(try ChargeAdjusted.decode(from: &r))
         case .relayRejected:
             return .relayRejected(RelayRejected(token: TokenID(raw: try r.fixed64()), reason: try r.string(),
                                                 count: try r.signed(), second: try r.signed()))

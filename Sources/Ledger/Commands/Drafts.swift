@@ -1,5 +1,5 @@
-/// What a caller asks to create. Commands turn drafts into events after
-/// checking them against the projections.
+/// What a caller asks to create or change. Commands turn drafts and patches
+/// into events after checking them against the projections.
 public struct TokenDraft: Sendable, Equatable {
     public var name: String
     public var quota: Int64?
@@ -46,22 +46,5 @@ public struct UserPatch: Sendable, Equatable {
         self.group = group
         self.enabled = enabled
         self.passwordChanged = passwordChanged
-    }
-}
-
-/// What the relay reports when a request ends.
-public struct Outcome: Sendable, Equatable {
-    public var usage: Usage
-    public var estimated: Bool
-    public var channel: ChannelID?
-    public var durationMs: Int64
-    public var status: Int64
-
-    public init(usage: Usage, estimated: Bool = false, channel: ChannelID? = nil, durationMs: Int64 = 0, status: Int64 = 200) {
-        self.usage = usage
-        self.estimated = estimated
-        self.channel = channel
-        self.durationMs = durationMs
-        self.status = status
     }
 }

@@ -44,14 +44,12 @@ extension LedgerState {
 
     func adjustCharge(requestID: String, token: TokenID, user: UserID, amount: Int64, reason: String) throws(Rejection) -> Event {
         guard tokens[token] != nil, users[user] != nil else { throw .notFound("request \(requestID)") }
-        guard amount != 0, amount.magnitude <= Limits.credits.magnitude else { throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size") }
-        guard !reason.isEmpty else { throw .invalid(field: "reason", "an adjustment needs a reason") }
-        return .chargeAdjusted(ChargeAdjusted(requestID: requestID, token: token, user: user, amount: amount,
-                                              reason: try Validate.note(reason, field: "reason")))
+        let (amount, reason) = try Validate.adjustment(amount, reason: reason)
+        return .chargeAdjusted(ChargeAdjusted(requestID: requestID, token: token, user: user, amount: amount, reason: reason))
     }
 
     private func checkUsage(_ usage: Usage) throws(Rejection) -> Usage {
-        let bound: Int64 = 1 << 40
+        let bound = Limits.usageTokens
         guard (0...bound).contains(usage.promptTokens), (0...bound).contains(usage.completionTokens),
               (0...usage.promptTokens).contains(usage.cachedTokens)
         else { throw .invalid(field: "usage", "token counts must be non-negative, cached ≤ prompt, and below 2^40") }

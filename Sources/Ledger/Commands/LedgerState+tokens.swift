@@ -11,12 +11,12 @@ extension LedgerState {
     func createToken(_ draft: TokenDraft, id: TokenID, owner: UserID, secret: Secret, now: Int64) throws(Rejection) -> Event {
         let user = try user(owner)
         let name = try Validate.name(draft.name)
-        let quota = try draft.quota.map { (q: Int64) throws(Rejection) in try Validate.credits(q, field: "quota") }
+        let quota = try Validate.quota(draft.quota)
         let expiresAt = try checkExpiry(draft.expiresAt, now: now)
         let group = draft.group ?? user.group
         let models = try checkModels(draft.models, group: group)
         let ips = try checkIPs(draft.ips)
-        let maxParallel = try Validate.optionalRange(draft.maxParallel, field: "max_parallel", 1...Limits.parallel)
+        let maxParallel = try Validate.maxParallel(draft.maxParallel)
         return .tokenCreated(TokenCreated(id: id, owner: owner, name: name, secretHash: secret.hash, hint: secret.hint,
                                           quota: quota, expiresAt: expiresAt, models: models, ips: ips, group: group,
                                           maxParallel: maxParallel))
@@ -27,13 +27,11 @@ extension LedgerState {
         let token = try token(patch.id, visibleTo: nil)
         var clean = TokenUpdated(id: patch.id)
         if let name = patch.name, name != token.name { clean.name = try Validate.name(name) }
-        if let quota = patch.quota, quota != token.quota {
-            clean.quota = .some(try quota.map { (q: Int64) throws(Rejection) in try Validate.credits(q, field: "quota") })
-        }
+        if let quota = patch.quota, quota != token.quota { clean.quota = .some(try Validate.quota(quota)) }
         if let expiresAt = patch.expiresAt, expiresAt != token.expiresAt { clean.expiresAt = .some(try checkExpiry(expiresAt, now: now)) }
         let group = patch.group ?? token.group
         if group != token.group {
-            guard groups[group] != nil else { throw .invalid(field: "group", "group \(group) does not exist") }
+            _ = try existingGroup(group)
             clean.group = group
         }
         if let models = patch.models, models != token.models || clean.group != nil {
@@ -43,7 +41,7 @@ extension LedgerState {
         }
         if let ips = patch.ips, ips != token.ips.map(\.text) { clean.ips = try checkIPs(ips) }
         if let maxParallel = patch.maxParallel, maxParallel != token.maxParallel {
-            clean.maxParallel = .some(try Validate.optionalRange(maxParallel, field: "max_parallel", 1...Limits.parallel))
+            clean.maxParallel = .some(try Validate.maxParallel(maxParallel))
         }
         return clean == TokenUpdated(id: patch.id) ? nil : .tokenUpdated(clean)
     }
@@ -91,8 +89,8 @@ extension LedgerState {
 
     /// A token's models must be priced, and allowed by its group when the group restricts them.
     private func checkModels(_ models: [String], group: String) throws(Rejection) -> [String] {
-        guard let groupState = groups[group] else { throw .invalid(field: "group", "group \(group) does not exist") }
-        let models = try Validate.list(models, field: "models") { (m: String) throws(Rejection) in try Validate.model(m, field: "models") }
+        let groupState = try existingGroup(group)
+        let models = try Validate.models(models)
         for model in models {
             guard prices[model] != nil else { throw .invalid(field: "models", "model \(model) is unknown (no price is set for it)") }
             guard groupState.models.isEmpty || groupState.models.contains(model) else {

@@ -6,17 +6,23 @@ extension LedgerState {
         return user
     }
 
+    /// The group `name` names, which a user, token or channel is being put in.
+    func existingGroup(_ name: String, field: String = "group") throws(Rejection) -> GroupSet {
+        guard let group = groups[name] else { throw .invalid(field: field, "group \(name) does not exist") }
+        return group
+    }
+
     func createUser(_ draft: UserDraft, id: UserID, accessKey: Secret) throws(Rejection) -> Event {
         let username = try Validate.identifier(draft.username, field: "username")
         guard usernames[username] == nil else { throw .conflict("username \(username) is taken") }
-        guard groups[draft.group] != nil else { throw .invalid(field: "group", "group \(draft.group) does not exist") }
+        _ = try existingGroup(draft.group)
         return .userCreated(UserCreated(id: id, username: username, role: draft.role, group: draft.group,
                                         accessKeyHash: accessKey.hash, accessKeyHint: accessKey.hint))
     }
 
     func updateUser(_ id: UserID, _ patch: UserPatch, newAccessKey: Secret?) throws(Rejection) -> Event {
         _ = try user(id)
-        if let group = patch.group, groups[group] == nil { throw .invalid(field: "group", "group \(group) does not exist") }
+        if let group = patch.group { _ = try existingGroup(group) }
         return .userUpdated(UserUpdated(id: id, role: patch.role, group: patch.group, enabled: patch.enabled,
                                         accessKeyHash: newAccessKey?.hash, accessKeyHint: newAccessKey?.hint,
                                         passwordChanged: patch.passwordChanged))
@@ -31,17 +37,16 @@ extension LedgerState {
 
     func adjustBalance(_ id: UserID, amount: Int64, note: String) throws(Rejection) -> Event {
         _ = try user(id)
-        guard amount != 0, amount.magnitude <= Limits.credits.magnitude else { throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size") }
-        guard !note.isEmpty else { throw .invalid(field: "reason", "an adjustment needs a reason") }
-        return .balanceAdjusted(BalanceChanged(user: id, amount: amount, note: try Validate.note(note, field: "reason")))
+        let (amount, reason) = try Validate.adjustment(amount, reason: note)
+        return .balanceAdjusted(BalanceChanged(user: id, amount: amount, note: reason))
     }
 
     func setGroup(_ name: String, multiplier: Multiplier, models: [String], rpm: Int64?, tpm: Int64?) throws(Rejection) -> Event {
         let name = try Validate.identifier(name, field: "name")
         guard multiplier.micros >= 0, multiplier <= Multiplier(micros: Multiplier.maximumMicros) else {
-            throw .invalid(field: "multiplier", "must be between 0 and 1000")
+            throw .invalid(field: "multiplier", "must be between 0 and \(Multiplier.maximumMicros / Multiplier.scale)")
         }
-        let models = try Validate.list(models, field: "models") { (m: String) throws(Rejection) in try Validate.model(m, field: "models") }
+        let models = try Validate.models(models)
         return .groupSet(GroupSet(name: name, multiplier: multiplier, models: models,
                                   rpm: try Validate.optionalRange(rpm, field: "rpm", 1...Limits.perMinute),
                                   tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute)))
@@ -77,8 +82,8 @@ extension LedgerState {
         else { throw .invalid(field: "base_url", "must be an http:// or https:// URL") }
         while channel.baseURL.hasSuffix("/") { channel.baseURL.removeLast() }
         guard !channel.models.isEmpty else { throw .invalid(field: "models", "a channel must serve at least one model") }
-        channel.models = try Validate.list(channel.models, field: "models") { (m: String) throws(Rejection) in try Validate.model(m, field: "models") }
-        for group in channel.groups where groups[group] == nil { throw .invalid(field: "groups", "group \(group) does not exist") }
+        channel.models = try Validate.models(channel.models)
+        for group in channel.groups { _ = try existingGroup(group, field: "groups") }
         guard Limits.priority.contains(channel.priority) else { throw .invalid(field: "priority", "must be within \(Limits.priority)") }
         guard Limits.weight.contains(channel.weight) else { throw .invalid(field: "weight", "must be within \(Limits.weight)") }
         return .channelSet(channel)

@@ -2,14 +2,22 @@
 public enum Limits {
     /// Names people type and lists show.
     public static let nameBytes = 64
+    /// Identifiers used in URLs and configuration (usernames, group names).
+    public static let identifierBytes = 32
     /// Model names: providers use up to ~100 characters (fine-tune ids).
     public static let modelBytes = 128
     /// Request ids travel in a header and index keys (LMDB keys ≤ 511 bytes).
     public static let requestIDBytes = 128
 
+    /// 1–`modelBytes` visible ASCII characters: model names key prices, lists and logs.
+    public static func isModelName(_ value: String) -> Bool { isVisibleASCII(value, upTo: modelBytes) }
+
     /// 1–`requestIDBytes` visible ASCII characters: safe in a header, a log line and an index key.
-    public static func isRequestID(_ value: String) -> Bool {
-        !value.isEmpty && value.utf8.count <= requestIDBytes && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    public static func isRequestID(_ value: String) -> Bool { isVisibleASCII(value, upTo: requestIDBytes) }
+
+    /// 1–`bytes` printable ASCII characters, no spaces.
+    static func isVisibleASCII(_ value: String, upTo bytes: Int) -> Bool {
+        !value.isEmpty && value.utf8.count <= bytes && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
     /// Entries in a token's or group's model list or IP allowlist.
     public static let listEntries = 256
@@ -29,6 +37,9 @@ public enum Limits {
     public static let outputChoices: Int64 = 128
     /// The output bound when neither a request nor its model's price names one.
     public static let defaultOutputTokens: Int64 = 4096
+    /// Token counts a settle may report: 2^40 is beyond any context window ever
+    /// billed, and keeps every count far from overflow when priced.
+    public static let usageTokens: Int64 = 1 << 40
     /// Free-text reasons and notes.
     public static let noteBytes = 512
     /// A URL an operator configures.

@@ -12,16 +12,16 @@ enum Validate {
 
     /// Identifiers used in URLs and configuration: usernames, group names.
     static func identifier(_ value: String, field: String) throws(Rejection) -> String {
-        guard !value.isEmpty, value.utf8.count <= 32,
+        guard !value.isEmpty, value.utf8.count <= Limits.identifierBytes,
               value.utf8.allSatisfy({ Base62.digitValue($0) != nil || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
-        else { throw .invalid(field: field, "must be 1–32 characters of letters, digits, '-', '_' or '.'") }
+        else { throw .invalid(field: field, "must be 1–\(Limits.identifierBytes) characters of letters, digits, '-', '_' or '.'") }
         return value
     }
 
     static func model(_ value: String, field: String = "model") throws(Rejection) -> String {
-        guard !value.isEmpty, value.utf8.count <= Limits.modelBytes,
-              value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-        else { throw .invalid(field: field, "must be 1–\(Limits.modelBytes) printable ASCII characters without spaces") }
+        guard Limits.isModelName(value) else {
+            throw .invalid(field: field, "must be 1–\(Limits.modelBytes) printable ASCII characters without spaces")
+        }
         return value
     }
 
@@ -37,6 +37,27 @@ enum Validate {
         return value
     }
 
+    /// A token's cap: nil (unlimited) or a credit amount.
+    static func quota(_ value: Int64?) throws(Rejection) -> Int64? {
+        guard let value else { return nil }
+        return try credits(value, field: "quota")
+    }
+
+    /// A token's parallel-request cap: nil (none) or 1–`Limits.parallel`.
+    static func maxParallel(_ value: Int64?) throws(Rejection) -> Int64? {
+        try optionalRange(value, field: "max_parallel", 1...Limits.parallel)
+    }
+
+    /// A correction (`balance.adjusted`, `charge.adjusted`): a non-zero amount
+    /// within `Limits.credits` either way, and a reason.
+    static func adjustment(_ amount: Int64, reason: String) throws(Rejection) -> (amount: Int64, reason: String) {
+        guard amount != 0, amount.magnitude <= Limits.credits.magnitude else {
+            throw .invalid(field: "amount", "must be non-zero and at most \(Limits.credits) in size")
+        }
+        guard !reason.isEmpty else { throw .invalid(field: "reason", "an adjustment needs a reason") }
+        return (amount, try note(reason, field: "reason"))
+    }
+
     static func note(_ value: String, field: String) throws(Rejection) -> String {
         guard value.utf8.count <= Limits.noteBytes else { throw .invalid(field: field, "must be at most \(Limits.noteBytes) bytes") }
         return value
@@ -47,6 +68,11 @@ enum Validate {
         var out: [T] = []
         for value in values { out.append(try check(value)) }
         return out
+    }
+
+    /// A model list (a group's, a token's, a channel's).
+    static func models(_ values: [String]) throws(Rejection) -> [String] {
+        try list(values, field: "models") { (m: String) throws(Rejection) in try model(m, field: "models") }
     }
 
     static func optionalRange(_ value: Int64?, field: String, _ range: ClosedRange<Int64>) throws(Rejection) -> Int64? {

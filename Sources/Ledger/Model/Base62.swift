@@ -40,12 +40,10 @@ public enum Base62 {
     /// `count` uniformly random base62 characters from the system CSPRNG
     /// (rejection sampling: bytes ≥ 248 are redrawn so every digit is equally likely).
     public static func random(count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
         var out: [UInt8] = []
         out.reserveCapacity(count)
         while out.count < count {
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            if byte < 248 { out.append(alphabet[Int(byte % 62)]) }
+            for byte in SecureRandom.bytes(count - out.count) where byte < 248 { out.append(alphabet[Int(byte % 62)]) }
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -1,4 +1,5 @@
 import Crypto
+import TallyJSON
 
 /// A SHA-256 digest: of a secret (token or access key — only this and a display
 /// hint are ever stored) or a link of the event hash chain. Four words make it a
@@ -48,13 +49,8 @@ public struct Hash256: Hashable, Sendable, Comparable {
         [a, b, c, d].flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (56 - 8 * $0)) } }
     }
 
-    public var hex: String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+    /// 64 lowercase hex digits: how hashes appear in exports, the API and audit output.
+    public var hex: String { Hex.string([a, b, c, d]) }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.a, lhs.b, lhs.c, lhs.d) < (rhs.a, rhs.b, rhs.c, rhs.d) }
-}
-
-extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
-    }
 }

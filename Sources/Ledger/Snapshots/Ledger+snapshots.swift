@@ -4,14 +4,22 @@ import Logging
 /// happens off the actor; the write goes through the writer's queue, after the
 /// events it covers, so a snapshot never refers to an event not yet durable.
 extension Ledger {
-    /// Writes a snapshot once `snapshotEvery` events have been committed since
-    /// the last. Called by the server's upkeep, never by `commit`: the request
-    /// that crosses the threshold does not wait for the encode, and a snapshot
-    /// error cannot fail a command whose events are already durable.
-    public func snapshotIfDue() async throws {
-        guard configuration.snapshotEvery > 0, eventsSinceSnapshot >= configuration.snapshotEvery else { return }
+    /// Whether `snapshotEvery` events have been committed since the last snapshot.
+    public var isSnapshotDue: Bool {
+        configuration.snapshotEvery > 0 && eventsSinceSnapshot >= configuration.snapshotEvery
+    }
+
+    /// Writes a snapshot when one is due; returns its sequence number, nil when
+    /// none was due. Called by the server's `SnapshotService`, never by
+    /// `commit`: the request that crosses the threshold does not wait for the
+    /// encode, and a snapshot error cannot fail a command whose events are
+    /// already durable. The count restarts before the write, so a failing
+    /// snapshot is tried again `snapshotEvery` events later, not on every call.
+    @discardableResult
+    public func snapshotIfDue() async throws -> UInt64? {
+        guard isSnapshotDue else { return nil }
         eventsSinceSnapshot = 0
-        try await writeSnapshot()
+        return try await writeSnapshot()
     }
 
     /// Writes a snapshot of the current state; returns its sequence number.

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Ledger
-import LMDB
 
 /// `tally export`: the log as JSON Lines or CSV, streamed in sequence order,
 /// optionally filtered by time, type, token or user.
@@ -36,28 +35,13 @@ struct ExportCommand: AsyncParsableCommand {
             }
             let tokenID = try token.map { try parseID($0, as: TokenID.self, option: "--token") }
             let userID = try user.map { try parseID($0, as: UserID.self, option: "--user") }
+            var query = LogQuery(types: types.isEmpty ? nil : types, token: tokenID, user: userID, requestID: request, from: from?.milliseconds)
+            if let to { query.end(before: to.milliseconds) }  // --to is exclusive
             let store = try data.openReadOnly()
-            let start = try from.map { try LogSearch.firstSeq(atOrAfter: $0.milliseconds, store: store) } ?? 1
             let output = OutputBuffer()
             if format == .csv { output.line(EventCSV.header) }
-            try store.environment.read { txn in
-                try txn.withCursor(store.events) { cursor in
-                    var entry = try cursor.seek(atLeast: Keys.seq(start))
-                    while let (key, value) = entry {
-                        guard let seq = Keys.seq(from: key) else { throw LogError.corrupt(seq: 0, "an event key is not 8 bytes") }
-                        let envelope = try Envelope.decode(seq: seq, from: value)
-                        if let to, envelope.time >= to.milliseconds { break }
-                        let wanted = (types.isEmpty || types.contains(envelope.type))
-                            && (tokenID == nil || envelope.event.tokenID == tokenID)
-                            && (userID == nil || envelope.event.userID == userID)
-                            && (request == nil || envelope.event.requestID == request)
-                            && (from == nil || envelope.time >= from!.milliseconds)
-                        if wanted {
-                            if format == .csv { output.line(EventCSV.row(envelope)) } else { output.line { EventJSON.write(envelope, into: &$0) } }
-                        }
-                        entry = try cursor.next()
-                    }
-                }
+            try store.reader.forEach(matching: query) { envelope in
+                if format == .csv { output.line(EventCSV.row(envelope)) } else { output.line { EventJSON.write(envelope, into: &$0) } }
             }
             output.flush()
             return ExitStatus.clean

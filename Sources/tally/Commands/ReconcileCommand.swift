@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Logging
+import TallyJSON
 
 /// `tally reconcile`: the log against its snapshots, the startup state,
 /// the index tables, open reservations, optionally a running server's head
@@ -46,7 +47,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                                             logger: Logger(label: "tally.reconcile"), progress: progress.callback)
             progress.finish()
 
-            var serverJSON: LedgerJSONValue = .null
+            var serverJSON: JSONValue = .null
             if let probe {
                 let remoteSeq = try await probe.headSeq()
                 let localHead = try store.head().seq
@@ -61,8 +62,8 @@ struct ReconcileCommand: AsyncParsableCommand {
                         report.findings.add(.server, seq: remoteSeq, "the server's event \(remoteSeq) (\(remote.type ?? "?"), \(remote.hash ?? "?")) differs from the data directory's (\(local.type), \(local.hash.hex))")
                     }
                 }
-                serverJSON = .object([("seq", .int(Int64(remoteSeq))), ("hash", .maybe(remote?.hash)), ("local_head", .int(Int64(localHead))),
-                                      ("local_hash", .maybe(local?.hash.hex))])
+                serverJSON = .object([("seq", .int(Int64(remoteSeq))), ("hash", .optional(remote?.hash) { .string($0) }),
+                                      ("local_head", .int(Int64(localHead))), ("local_hash", .optional(local?.hash.hex) { .string($0) })])
             }
 
             var mismatches: [ProviderUsage.Mismatch] = []

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Ledger
 import LMDB
+import TallyJSON
 
 /// `tally replay`: rebuild the projections from the log — to its end or to
 /// an instant — and print the state, one token's or one user's.
@@ -38,7 +39,7 @@ struct ReplayCommand: AsyncParsableCommand {
             try Replay.run(store: store, into: &state, until: limit, progress: progress.callback)
             progress.finish()
             let now: Int64 = if case .time(let ms) = limit { ms } else if case .seq = limit { state.time } else { LedgerClock.now() }
-            let document: LedgerJSONValue
+            let document: JSONValue
             if let token {
                 let id = try parseID(token, as: TokenID.self, option: "--token")
                 guard let t = state.tokens[id] else { throw ValidationError("token \(id) does not exist at sequence \(state.seq)") }

@@ -19,7 +19,10 @@ struct ServeCommand: AsyncParsableCommand {
     var trustedProxies: [String] = []
     @Option(name: .customLong("max-body-bytes"), help: "Largest relay request body (default 32 MiB).") var maxBodyBytes: Int = 32 << 20
     @Option(name: .customLong("default-max-tokens"), help: "Output tokens reserved when a request names no limit.") var defaultMaxTokens: Int64 = Limits.defaultOutputTokens
-    @Option(name: .customLong("dangling-policy"), help: "Reservations open after a crash: void or settle-reserved.") var danglingPolicy: String = "void"
+    @Option(name: .customLong("dangling-policy"), help: "Reservations open after a crash, or leaked while running: void or settle-reserved.")
+    var danglingPolicy: String = "void"
+    @Option(name: .customLong("max-request-seconds"), help: "Longest a relay request or realtime session may run before it is cut and charged as cut off (default: $TALLY_MAX_REQUEST_SECONDS or 3600).")
+    var maxRequestSeconds: Double?
     @Flag(help: "Run the built-in mock upstream and seed a demo channel, prices and token.") var demo = false
     @OptionGroup var connections: ConnectionOptions
     @Option(name: .customLong("metrics-address"), help: "Serve /metrics on this HOST:PORT, unauthenticated (bind it to an internal interface); without it /metrics is on the main port for admins only.")
@@ -37,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard defaultMaxTokens >= 0 else { throw ValidationError("--default-max-tokens must not be negative") }
+        let maxRequest = try Self.maxRequestDuration(maxRequestSeconds, environment: environment)
         let portText = environment["TALLY_PORT"]
         let resolvedPort = port ?? portText.flatMap(Int.init) ?? 8080
         guard (0...65535).contains(resolvedPort) else { throw ValidationError("the port must be 0–65535") }
@@ -51,7 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
             host: host ?? environment["TALLY_HOST"] ?? "127.0.0.1",
             port: resolvedPort,
             sync: sync,
-            relay: RelayConfiguration(maxBodyBytes: maxBodyBytes, defaultMaxTokens: defaultMaxTokens, trustedProxies: proxies),
+            relay: RelayConfiguration(maxBodyBytes: maxBodyBytes, defaultMaxTokens: defaultMaxTokens, trustedProxies: proxies,
+                                      maxRequestDuration: maxRequest),
             danglingPolicy: policy,
             adminKey: adminKey,
             demo: demo
@@ -66,6 +71,21 @@ struct ServeCommand: AsyncParsableCommand {
             try await GracefulShutdown.run(app, limits: configuration.connections, logger: logger)
             return ExitStatus.clean
         }
+    }
+
+    /// `--max-request-seconds`, else `$TALLY_MAX_REQUEST_SECONDS`, else an hour;
+    /// fractions allowed, up to a week.
+    static func maxRequestDuration(_ flag: Double?, environment: [String: String]) throws -> Duration {
+        let variable = "TALLY_MAX_REQUEST_SECONDS"
+        let text = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        guard let seconds = try flag ?? text.map({ text in
+            guard let value = Double(text) else { throw ValidationError("$\(variable) is not a number: \(text)") }
+            return value
+        }) else { return RelayConfiguration.defaultMaxRequestDuration }
+        guard seconds.isFinite, seconds >= 0.1, seconds <= 604_800 else {
+            throw ValidationError("--max-request-seconds (or $\(variable)) must be 0.1 to 604800 seconds")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
     /// A boolean environment variable: 1/true/yes/on or 0/false/no/off (unset or empty is false).

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Ledger
 import LMDB
+import TallyJSON
 
 /// `tally stats`: counts by event type, first and last times, the head,
 /// snapshots and database sizes.
@@ -22,7 +23,7 @@ struct StatsCommand: AsyncParsableCommand {
             progress.finish()
             var info = stat()
             let fileBytes: Int64? = stat(data.path + "/data.mdb", &info) == 0 ? Int64(info.st_size) : nil
-            let document: LedgerJSONValue = .object([
+            let document: JSONValue = .object([
                 ("events", .int(Int64(stats.events))),
                 ("head", .int(Int64(stats.head))),
                 ("head_hash", .string(stats.headHash.hex)),
@@ -35,7 +36,7 @@ struct StatsCommand: AsyncParsableCommand {
                 ("databases", .array(stats.databases.map {
                     .object([("name", .string($0.name)), ("entries", .int(Int64($0.entries))), ("bytes", .int(Int64($0.bytes)))])
                 })),
-                ("file_bytes", .maybe(fileBytes)),
+                ("file_bytes", .optional(fileBytes) { .int($0) }),
                 ("map_bytes", .int(Int64(store.environment.mapSize))),
             ])
             if json { printJSON(document) } else { print(TextTable.render(document)) }

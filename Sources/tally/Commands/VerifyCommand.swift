@@ -1,5 +1,6 @@
 import ArgumentParser
 import Ledger
+import TallyJSON
 
 /// `tally verify`: the hash chain and the money invariants (see `Verifier`).
 /// Exit 0 intact, 1 with the first bad sequence number named, 2 when the
@@ -29,7 +30,7 @@ struct VerifyCommand: AsyncParsableCommand {
                     ("events", .int(Int64(report.events))),
                     ("head", .int(Int64(report.head))),
                     ("head_hash", .string(report.headHash.hex)),
-                    ("first_bad_seq", .maybe(report.firstBadSeq.map { Int64($0) })),
+                    ("first_bad_seq", .optional(report.firstBadSeq) { .uint($0) }),
                     ("findings_total", .int(Int64(report.findings.total))),
                     ("findings", .array(report.findings.kept.map(\.json))),
                 ]))

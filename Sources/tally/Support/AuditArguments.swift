@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Ledger
 import LMDB
+import TallyJSON
 
 /// An instant on the command line: RFC 3339 (`2026-11-26T15:00:00Z`) or a
 /// date (`2026-11-26`, midnight UTC). Parsed by `RFC3339`, so the same text
@@ -52,6 +53,6 @@ func parseID<ID: LedgerIdentifier>(_ text: String, as: ID.Type, option: String) 
 }
 
 /// Prints a JSON document (pretty) on standard output.
-func printJSON(_ value: LedgerJSONValue) {
-    print(value.pretty())
+func printJSON(_ value: JSONValue) {
+    print(value.prettyPrinted)
 }

@@ -1,13 +1,14 @@
 import Ledger
+import TallyJSON
 
 /// How a reconciliation is shown: JSON for machines, sections for people.
 struct ReconcileRendering {
     let report: Reconciler.Report
-    let server: LedgerJSONValue
+    let server: JSONValue
     let mismatches: [ProviderUsage.Mismatch]
     let compared: Bool
 
-    var json: LedgerJSONValue {
+    var json: JSONValue {
         .object([
             ("ok", .bool(report.findings.isEmpty)),
             ("head", .int(Int64(report.head))),
@@ -21,7 +22,8 @@ struct ReconcileRendering {
             })),
             ("adjustments", .array(report.adjustments.map { a in
                 .object([("seq", .int(Int64(a.seq))), ("time", .string(RFC3339.format(milliseconds: a.time))), ("type", .string(a.type.description)),
-                         ("request_id", .maybe(a.requestID)), ("token", .maybe(a.token?.description)), ("user", .string(a.user.description)),
+                         ("request_id", .optional(a.requestID) { .string($0) }), ("token", .optional(a.token?.description) { .string($0) }),
+                         ("user", .string(a.user.description)),
                          ("amount", .int(a.amount)), ("reason", .string(a.reason))])
             })),
             ("server", server),
@@ -52,7 +54,7 @@ struct ReconcileRendering {
                 out += "  event \(a.seq) \(RFC3339.format(milliseconds: a.time)) \(a.type) \(a.requestID ?? a.user.description) \(a.amount > 0 ? "+" : "")\(a.amount): \(a.reason)\n"
             }
         }
-        if case .object = server { out += "server: \(server.rendered)\n" }
+        if case .object = server { out += "server: \(server.serialized)\n" }
         if compared { out += "provider usage: \(mismatches.isEmpty ? "matches" : "\(mismatches.count) mismatch(es)")\n" }
         for finding in report.findings.kept { out += "  \(finding)\n" }
         if report.findings.total > report.findings.kept.count { out += "  … and \(report.findings.total - report.findings.kept.count) more\n" }

@@ -1,10 +1,11 @@
 import Ledger
+import TallyJSON
 
 /// The three renderings of a `Statement`. The CSV has one row per line plus
 /// `opening` and `closing` rows, so a spreadsheet can re-add the column and
 /// get the closing balance.
 enum StatementRendering {
-    static func json(_ s: Statement) -> LedgerJSONValue {
+    static func json(_ s: Statement) -> JSONValue {
         .object([
             ("subject", .string(s.subject.description)),
             ("from", .string(RFC3339.format(milliseconds: s.from))),
@@ -20,14 +21,15 @@ enum StatementRendering {
         ])
     }
 
-    static func line(_ l: Statement.Line) -> LedgerJSONValue {
+    static func line(_ l: Statement.Line) -> JSONValue {
         .object([
             ("seq", .int(Int64(l.seq))), ("time", .string(RFC3339.format(milliseconds: l.time))), ("type", .string(l.type.description)),
-            ("request_id", .maybe(l.requestID)), ("token", .maybe(l.token?.description)), ("model", .maybe(l.model)),
+            ("request_id", .optional(l.requestID) { .string($0) }), ("token", .optional(l.token?.description) { .string($0) }),
+            ("model", .optional(l.model) { .string($0) }),
             ("channel", EventJSON.channel(l.channel)),
-            ("prompt_tokens", .maybe(l.usage?.promptTokens)), ("cached_tokens", .maybe(l.usage?.cachedTokens)),
-            ("completion_tokens", .maybe(l.usage?.completionTokens)),
-            ("price", l.price.map(EventJSON.price) ?? .null), ("multiplier", .maybe(l.multiplier?.description)),
+            ("prompt_tokens", .optional(l.usage?.promptTokens) { .int($0) }), ("cached_tokens", .optional(l.usage?.cachedTokens) { .int($0) }),
+            ("completion_tokens", .optional(l.usage?.completionTokens) { .int($0) }),
+            ("price", l.price.map(EventJSON.price) ?? .null), ("multiplier", .optional(l.multiplier?.description) { .string($0) }),
             ("estimated", l.estimated.map { .bool($0) } ?? .null),
             ("amount", .int(l.amount)), ("balance", .int(l.balance)), ("note", .string(l.note)),
         ])
@@ -58,7 +60,7 @@ enum StatementRendering {
         var out = "Statement for \(s.subject)\n"
         out += "Period         \(RFC3339.format(milliseconds: s.from)) … \(RFC3339.format(milliseconds: s.to)) (events \(s.openingSeq + 1)…\(s.closingSeq))\n"
         out += "Opening balance \(s.openingBalance)\n\n"
-        let rows: [LedgerJSONValue] = s.lines.map { l in
+        let rows: [JSONValue] = s.lines.map { l in
             var price = ""
             if let p = l.price {
                 price = p.perRequest.map { "\($0)/request" } ?? "in \(p.input) cached \(p.cachedInput) out \(p.output) /M"

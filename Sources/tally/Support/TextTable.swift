@@ -1,10 +1,11 @@
 import Ledger
+import TallyJSON
 
 /// Readable text for people from the same JSON the `--json` flag prints, so
 /// the two outputs never drift apart: objects become aligned `key  value`
 /// lines, arrays of objects become column tables.
 enum TextTable {
-    static func render(_ value: LedgerJSONValue, indent: String = "") -> String {
+    static func render(_ value: JSONValue, indent: String = "") -> String {
         switch value {
         case .object(let members):
             let width = members.map(\.0.count).max() ?? 0
@@ -26,7 +27,7 @@ enum TextTable {
     }
 
     /// Columns from the union of the objects' keys, in first-seen order.
-    static func table(_ rows: [LedgerJSONValue], indent: String = "") -> String {
+    static func table(_ rows: [JSONValue], indent: String = "") -> String {
         var columns: [String] = []
         for case .object(let members) in rows { for (key, _) in members where !columns.contains(key) { columns.append(key) } }
         guard !columns.isEmpty else { return indent + "(none)" }
@@ -41,14 +42,14 @@ enum TextTable {
         return ([line(columns)] + cells.map(line)).joined(separator: "\n")
     }
 
-    static func scalar(_ value: LedgerJSONValue) -> String {
+    static func scalar(_ value: JSONValue) -> String {
         switch value {
         case .null: "-"
         case .bool(let b): b ? "yes" : "no"
-        case .int(let i): String(i)
+        case .number(let text): text
         case .string(let s): s
         case .array(let items): items.isEmpty ? "[]" : items.map(scalar).joined(separator: ",")
-        case .object: value.rendered
+        case .object: value.serialized
         }
     }
 }

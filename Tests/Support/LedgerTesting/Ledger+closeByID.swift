@@ -8,7 +8,7 @@ extension Ledger {
     /// The reservation of `requestID`: the open one, or the durable one once closed.
     public func reservation(of requestID: String) async throws -> Reservation {
         if let open = read({ $0.pending[requestID] }) { return open }
-        for envelope in try storedEvents(requestID: requestID) {
+        for envelope in try log.events(requestID: requestID) {
             if case .chargeReserved(let e) = envelope.event {
                 return Reservation(seq: envelope.seq, time: envelope.time, e)
             }

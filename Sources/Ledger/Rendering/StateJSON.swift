@@ -1,10 +1,12 @@
+import TallyJSON
+
 /// JSON views of replayed state for `tally replay`: the whole ledger as
 /// counts and totals, one token, or one user — the same field names the
 /// management API uses for tokens (SPEC §4), so an auditor's replay and the
 /// dashboard can be compared by eye.
 public enum StateJSON {
     /// Counts and totals. `now` decides which tokens count as expired.
-    public static func summary(_ state: LedgerState, now: Int64) -> LedgerJSONValue {
+    public static func summary(_ state: LedgerState, now: Int64) -> JSONValue {
         let live = state.tokens.values.filter { !$0.deleted }
         var byStatus: [TokenStatus: Int64] = [:]
         for token in live { byStatus[token.status(at: now), default: 0] += 1 }
@@ -26,19 +28,19 @@ public enum StateJSON {
         ])
     }
 
-    public static func token(_ t: TokenState, now: Int64) -> LedgerJSONValue {
+    public static func token(_ t: TokenState, now: Int64) -> JSONValue {
         .object([
             ("id", .string(t.id.description)), ("owner", .string(t.owner.description)), ("name", .string(t.name)),
             ("status", .string(t.deleted ? "deleted" : t.status(at: now).rawValue)),
-            ("quota", .maybe(t.quota)), ("used", .int(t.used)), ("remaining", .maybe(t.remaining)),
+            ("quota", .optional(t.quota) { .int($0) }), ("used", .int(t.used)), ("remaining", .optional(t.remaining) { .int($0) }),
             ("reserved", .int(t.reserved)), ("in_flight", .int(t.inFlight)),
             ("expires_at", EventJSON.time(t.expiresAt)), ("models", .strings(t.models)), ("ips", .strings(t.ips.map(\.text))),
-            ("group", .string(t.group)), ("max_parallel", .maybe(t.maxParallel)), ("key_hint", .string(t.hint)),
+            ("group", .string(t.group)), ("max_parallel", .optional(t.maxParallel) { .int($0) }), ("key_hint", .string(t.hint)),
             ("created_at", EventJSON.time(t.createdAt)), ("last_used_at", EventJSON.time(t.lastUsedAt)),
         ])
     }
 
-    public static func user(_ u: UserState, tokens: Int) -> LedgerJSONValue {
+    public static func user(_ u: UserState, tokens: Int) -> JSONValue {
         .object([
             ("id", .string(u.id.description)), ("username", .string(u.username)), ("role", .string(u.role.description)),
             ("group", .string(u.group)), ("enabled", .bool(u.enabled)), ("balance", .int(u.balance)),
@@ -47,7 +49,7 @@ public enum StateJSON {
         ])
     }
 
-    public static func reservation(_ r: Reservation) -> LedgerJSONValue {
+    public static func reservation(_ r: Reservation) -> JSONValue {
         .object([
             ("seq", .int(Int64(bitPattern: r.seq))), ("request_id", .string(r.requestID)), ("token", .string(r.token.description)),
             ("user", .string(r.user.description)), ("model", .string(r.model)), ("amount", .int(r.amount)),

@@ -1,3 +1,5 @@
+import TallyJSON
+
 /// Events as CSV rows for spreadsheets: fixed columns a person filters on,
 /// then the whole payload as a JSON cell so nothing is lost.
 ///
@@ -29,7 +31,7 @@ public enum EventCSV {
             String(envelope.version), event.tokenID?.description ?? "", event.userID?.description ?? "", event.requestID ?? "",
             model ?? "", channel == 0 ? "" : ChannelID(raw: channel).description, amount.map(String.init) ?? "",
             usage.map { String($0.promptTokens) } ?? "", usage.map { String($0.cachedTokens) } ?? "",
-            usage.map { String($0.completionTokens) } ?? "", envelope.hash.hex, EventJSON.payload(event).rendered,
+            usage.map { String($0.completionTokens) } ?? "", envelope.hash.hex, EventJSON.payload(event).serialized,
         ]
         return cells.map(cell).joined(separator: ",")
     }

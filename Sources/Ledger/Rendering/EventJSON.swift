@@ -1,3 +1,5 @@
+import TallyJSON
+
 /// The JSON form of a stored event, shared by `tally export`, the management
 /// API's `/api/events` and anything else that shows the log to people:
 ///
@@ -16,7 +18,7 @@
 /// can be matched against `tally verify` output event by event.
 public enum EventJSON {
     /// The envelope as a JSON object.
-    public static func value(_ envelope: Envelope) -> LedgerJSONValue {
+    public static func value(_ envelope: Envelope) -> JSONValue {
         .object([
             ("seq", .int(Int64(bitPattern: envelope.seq))),
             ("time", .string(RFC3339.format(milliseconds: envelope.time))),
@@ -24,31 +26,32 @@ public enum EventJSON {
             ("type", .string(envelope.type.description)),
             ("version", .int(Int64(envelope.version))),
             ("payload", payload(envelope.event)),
-            ("hash", .string(envelope.hash.hexDigits)),
+            ("hash", .string(envelope.hash.hex)),
         ])
     }
 
     /// One compact line (no trailing newline): a JSON Lines record.
-    public static func line(_ envelope: Envelope) -> String { value(envelope).rendered }
+    public static func line(_ envelope: Envelope) -> String { value(envelope).serialized }
 
     /// Appends the compact JSON (no newline) as UTF-8 to `out`: the streaming form.
-    public static func write(_ envelope: Envelope, into out: inout [UInt8]) { value(envelope).render(into: &out) }
+    public static func write(_ envelope: Envelope, into out: inout [UInt8]) { value(envelope).write(into: &out) }
 
     /// The payload of any event type, snake_case.
-    public static func payload(_ event: Event) -> LedgerJSONValue {
+    public static func payload(_ event: Event) -> JSONValue {
         switch event {
         case .userCreated(let e):
             .object([("id", .string(e.id.description)), ("username", .string(e.username)), ("role", .string(e.role.description)),
                      ("group", .string(e.group)), ("access_key_hint", .string(e.accessKeyHint))])
         case .userUpdated(let e):
-            .object([("id", .string(e.id.description)), ("role", .maybe(e.role?.description)), ("group", .maybe(e.group)),
+            .object([("id", .string(e.id.description)), ("role", .optional(e.role?.description) { .string($0) }),
+                     ("group", .optional(e.group) { .string($0) }),
                      ("enabled", e.enabled.map { .bool($0) } ?? .null), ("access_key_rotated", .bool(e.accessKeyHash != nil)),
-                     ("access_key_hint", .maybe(e.accessKeyHint)), ("password_changed", .bool(e.passwordChanged))])
+                     ("access_key_hint", .optional(e.accessKeyHint) { .string($0) }), ("password_changed", .bool(e.passwordChanged))])
         case .balanceCredited(let e), .balanceAdjusted(let e):
             .object([("user", .string(e.user.description)), ("amount", .int(e.amount)), ("note", .string(e.note))])
         case .groupSet(let e):
             .object([("name", .string(e.name)), ("multiplier", .string(e.multiplier.description)), ("models", .strings(e.models)),
-                     ("rpm", .maybe(e.rpm)), ("tpm", .maybe(e.tpm))])
+                     ("rpm", .optional(e.rpm) { .int($0) }), ("tpm", .optional(e.tpm) { .int($0) })])
         case .groupRemoved(let name):
             .object([("name", .string(name))])
         case .priceSet(let e):
@@ -63,9 +66,9 @@ public enum EventJSON {
             .object([("id", .string(id.description))])
         case .tokenCreated(let e):
             .object([("id", .string(e.id.description)), ("owner", .string(e.owner.description)), ("name", .string(e.name)),
-                     ("key_hint", .string(e.hint)), ("quota", .maybe(e.quota)), ("expires_at", time(e.expiresAt)),
+                     ("key_hint", .string(e.hint)), ("quota", .optional(e.quota) { .int($0) }), ("expires_at", time(e.expiresAt)),
                      ("models", .strings(e.models)), ("ips", .strings(e.ips)), ("group", .string(e.group)),
-                     ("max_parallel", .maybe(e.maxParallel))])
+                     ("max_parallel", .optional(e.maxParallel) { .int($0) })])
         case .tokenUpdated(let e):
             tokenUpdated(e)
         case .tokenDisabled(let id), .tokenEnabled(let id), .tokenDeleted(let id):
@@ -101,27 +104,27 @@ public enum EventJSON {
     }
 
     /// A price as recorded: credits per million tokens, or per request.
-    public static func price(_ price: Price) -> LedgerJSONValue {
+    public static func price(_ price: Price) -> JSONValue {
         .object([("input", .int(price.input)), ("output", .int(price.output)), ("cached_input", .int(price.cachedInput)),
-                 ("per_request", .maybe(price.perRequest)), ("max_output", .maybe(price.maxOutput))])
+                 ("per_request", .optional(price.perRequest) { .int($0) }), ("max_output", .optional(price.maxOutput) { .int($0) })])
     }
 
     /// An instant, or null.
-    public static func time(_ ms: Int64?) -> LedgerJSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
+    public static func time(_ ms: Int64?) -> JSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
 
     /// A channel reference: its id, or null when no channel was involved (raw 0).
-    public static func channel(_ raw: UInt64) -> LedgerJSONValue { raw == 0 ? .null : .string(ChannelID(raw: raw).description) }
+    public static func channel(_ raw: UInt64) -> JSONValue { raw == 0 ? .null : .string(ChannelID(raw: raw).description) }
 
     /// Only the fields the edit changed; `null` means "cleared".
-    static func tokenUpdated(_ e: TokenUpdated) -> LedgerJSONValue {
-        var members: [(String, LedgerJSONValue)] = [("id", .string(e.id.description))]
+    static func tokenUpdated(_ e: TokenUpdated) -> JSONValue {
+        var members: [(String, JSONValue)] = [("id", .string(e.id.description))]
         if let name = e.name { members.append(("name", .string(name))) }
-        if let quota = e.quota { members.append(("quota", .maybe(quota))) }
+        if let quota = e.quota { members.append(("quota", .optional(quota) { .int($0) })) }
         if let expiresAt = e.expiresAt { members.append(("expires_at", time(expiresAt))) }
         if let models = e.models { members.append(("models", .strings(models))) }
         if let ips = e.ips { members.append(("ips", .strings(ips))) }
         if let group = e.group { members.append(("group", .string(group))) }
-        if let maxParallel = e.maxParallel { members.append(("max_parallel", .maybe(maxParallel))) }
+        if let maxParallel = e.maxParallel { members.append(("max_parallel", .optional(maxParallel) { .int($0) })) }
         return .object(members)
     }
 }

@@ -5,11 +5,9 @@
 public enum RFC3339 {
     /// `2026-11-26T15:45:09.123Z` (always UTC, always milliseconds).
     public static func format(milliseconds ms: Int64) -> String {
-        let days = floorDivide(ms, 86_400_000)
-        let msOfDay = ms - days * 86_400_000
-        let (year, month, day) = civil(fromDays: days)
+        let msOfDay = ms - floorDivide(ms, 86_400_000) * 86_400_000
         let hour = msOfDay / 3_600_000, minute = msOfDay / 60_000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
+        return "\(day(milliseconds: ms))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
     }
 
     /// The UTC calendar day of an instant, `2026-11-26`: the unit of provider usage exports.
@@ -71,10 +69,7 @@ public enum RFC3339 {
 
     static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
-    static func pad(_ value: Int64, _ width: Int) -> String {
-        let text = String(value)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-    }
+    static func pad(_ value: Int64, _ width: Int) -> String { String(value).leftPadded(to: width) }
 
     static func daysIn(month: Int64, year: Int64) -> Int64 {
         switch month {

@@ -1,0 +1,100 @@
+/// The binary layout of the charge events, defined once: the codec writes and
+/// reads whole events with these, and replay's fast path
+/// (`LedgerState+replayFastPath.swift`) reads the same leading fields in place.
+///
+/// Every charge event opens with whose request it is (`ChargeHead`); a settle's
+/// credits come right after, so replay stops reading there. Charge events are
+/// most of the log's volume, so their numbers are varints and ids fixed 8-byte
+/// words. Docs/events.md lists the fields.
+
+/// The fields every charge event opens with: request id, token, owner.
+struct ChargeHead {
+    var requestID: String
+    var token: TokenID
+    var user: UserID
+}
+
+extension BinaryWriter {
+    mutating func chargeHead(_ requestID: String, _ token: TokenID, _ user: UserID) {
+        string(requestID); fixed64(token.raw); fixed64(user.raw)
+    }
+}
+
+extension BinaryReader {
+    mutating func chargeHead() throws(DecodingError) -> ChargeHead {
+        ChargeHead(requestID: try string(), token: TokenID(raw: try fixed64()), user: UserID(raw: try fixed64()))
+    }
+}
+
+extension ChargeReserved {
+    func encode(into w: inout BinaryWriter) {
+        w.chargeHead(requestID, token, user); w.string(model); w.signed(amount); w.bool(stream)
+    }
+
+    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeReserved {
+        let head = try r.chargeHead()
+        return ChargeReserved(requestID: head.requestID, token: head.token, user: head.user, model: try r.string(),
+                              amount: try r.signed(), stream: try r.bool())
+    }
+}
+
+extension ChargeSettled {
+    func encode(into w: inout BinaryWriter) {
+        w.chargeHead(requestID, token, user); w.signed(credits); w.string(model)
+        w.varint(channel); w.signed(usage.promptTokens); w.signed(usage.cachedTokens); w.signed(usage.completionTokens)
+        w.signed(price.input); w.signed(price.output); w.signed(price.cachedInput); w.optionalSigned(price.perRequest)
+        w.signed(multiplier.micros); w.bool(estimated); w.bool(stream); w.signed(durationMs); w.signed(status)
+    }
+
+    /// The leading fields, all that replay needs: whose request, and what it cost.
+    static func decodeCharge(from r: inout BinaryReader) throws(DecodingError) -> (head: ChargeHead, credits: Int64) {
+        let head = try r.chargeHead()
+        return (head, try r.signed())
+    }
+
+    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeSettled {
+        let (head, credits) = try decodeCharge(from: &r)
+        let model = try r.string(), channel = try r.varint()
+        let usage = Usage(promptTokens: try r.signed(), cachedTokens: try r.signed(), completionTokens: try r.signed())
+        let price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
+        return ChargeSettled(requestID: head.requestID, token: head.token, user: head.user, model: model, channel: channel,
+                             usage: usage, credits: credits, price: price, multiplier: Multiplier(micros: try r.signed()),
+                             estimated: try r.bool(), stream: try r.bool(), durationMs: try r.signed(), status: try r.signed())
+    }
+}
+
+extension ChargeVoided {
+    func encode(into w: inout BinaryWriter) {
+        w.chargeHead(requestID, token, user); w.varint(channel); w.string(reason); w.signed(status); w.signed(durationMs)
+    }
+
+    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeVoided {
+        let head = try r.chargeHead()
+        return ChargeVoided(requestID: head.requestID, token: head.token, user: head.user, channel: try r.varint(),
+                            reason: try r.string(), status: try r.signed(), durationMs: try r.signed())
+    }
+}
+
+extension ChargeExpired {
+    func encode(into w: inout BinaryWriter) {
+        w.chargeHead(requestID, token, user); w.byte(policy.rawValue); w.signed(credits)
+    }
+
+    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeExpired {
+        let head = try r.chargeHead()
+        return ChargeExpired(requestID: head.requestID, token: head.token, user: head.user, policy: try r.expiryPolicy(),
+                             credits: try r.signed())
+    }
+}
+
+extension ChargeAdjusted {
+    func encode(into w: inout BinaryWriter) {
+        w.chargeHead(requestID, token, user); w.signed(amount); w.string(reason)
+    }
+
+    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeAdjusted {
+        let head = try r.chargeHead()
+        return ChargeAdjusted(requestID: head.requestID, token: head.token, user: head.user, amount: try r.signed(),
+                              reason: try r.string())
+    }
+}
