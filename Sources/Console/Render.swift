@@ -47,7 +47,7 @@ enum Render {
         ]
     }
 
-    static func group(_ group: GroupSet) -> JSONValue {
+    static func group(_ group: GroupDefinition) -> JSONValue {
         .object([
             ("name", .string(group.name)),
             ("multiplier", .string(group.multiplier.description)),
@@ -75,7 +75,7 @@ enum Render {
     }
 
     /// A channel without its key: `key_set` says whether one is stored.
-    static func channel(_ channel: ChannelSet, keySet: Bool) -> JSONValue {
+    static func channel(_ channel: ChannelDefinition, keySet: Bool) -> JSONValue {
         .object([
             ("id", .string(channel.id.description)),
             ("name", .string(channel.name)),

@@ -39,9 +39,9 @@ extension UserCreated {
     }
 }
 
-extension GroupSet {
-    package static func bench(name: String) -> GroupSet {
-        GroupSet(name: name, multiplier: .one, models: [], rpm: nil, tpm: nil)
+extension GroupDefinition {
+    package static func bench(name: String) -> GroupDefinition {
+        GroupDefinition(name: name, multiplier: .one, models: [], rpm: nil, tpm: nil)
     }
 }
 
@@ -51,15 +51,15 @@ extension BalanceChanged {
     }
 }
 
-extension PriceSet {
-    package static func bench(model: String) -> PriceSet {
-        PriceSet(model: model, price: Price(input: 150, output: 600, cachedInput: 75))
+extension ModelPrice {
+    package static func bench(model: String) -> ModelPrice {
+        ModelPrice(model: model, price: Price(input: 150, output: 600, cachedInput: 75))
     }
 }
 
-extension ChannelSet {
-    package static func bench(model: String) -> ChannelSet {
-        ChannelSet(id: ChannelID(raw: 1), name: "bench", kind: .openai, baseURL: "http://127.0.0.1:9", models: [model],
+extension ChannelDefinition {
+    package static func bench(model: String) -> ChannelDefinition {
+        ChannelDefinition(id: ChannelID(raw: 1), name: "bench", kind: .openai, baseURL: "http://127.0.0.1:9", models: [model],
                    groups: [], priority: 0, weight: 1, enabled: true)
     }
 }

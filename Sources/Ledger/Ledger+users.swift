@@ -51,7 +51,7 @@ extension Ledger {
 
     @discardableResult
     public func setGroup(_ name: String, multiplier: Multiplier, models: [String] = [], rpm: Int64? = nil, tpm: Int64? = nil,
-                         by actor: EventActor) async throws -> GroupSet {
+                         by actor: EventActor) async throws -> GroupDefinition {
         try await run(by: actor, { state throws(Rejection) in
             try state.setGroup(name, multiplier: multiplier, models: models, rpm: rpm, tpm: tpm)
         }, reading: { $0.groups[name] })
@@ -72,7 +72,7 @@ extension Ledger {
     /// Creates or replaces a channel. Its key, when given, goes to the sealed
     /// secret store — never into an event.
     @discardableResult
-    public func setChannel(_ channel: ChannelSet, key: String?, by actor: EventActor) async throws -> ChannelSet {
+    public func setChannel(_ channel: ChannelDefinition, key: String?, by actor: EventActor) async throws -> ChannelDefinition {
         let event = try state.setChannel(channel)
         guard case .channelSet(let clean) = event else { preconditionFailure("setChannel yields channel.set") }
         if let key {
@@ -80,7 +80,7 @@ extension Ledger {
             try await writer.write([secrets.sealWrite(channel: clean.id, key: key)])
         }
         guard state.channels[clean.id] != clean else { return clean }
-        var stored: ChannelSet?
+        var stored: ChannelDefinition?
         try await commit([event], by: actor) { stored = $0.channels[clean.id] }
         return stored ?? clean
     }

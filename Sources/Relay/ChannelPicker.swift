@@ -5,9 +5,9 @@ import Ledger
 /// by the same rule among those left).
 enum ChannelPicker {
     /// At most two channels, in the order to try them.
-    static func attempts<R: RandomNumberGenerator>(from candidates: [ChannelSet], using random: inout R) -> [ChannelSet] {
+    static func attempts<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> [ChannelDefinition] {
         var left = candidates
-        var order: [ChannelSet] = []
+        var order: [ChannelDefinition] = []
         while order.count < 2, let next = pick(from: left, using: &random) {
             order.append(next)
             left.removeAll { $0.id == next.id }
@@ -16,7 +16,7 @@ enum ChannelPicker {
     }
 
     /// A weighted random channel among those of the highest priority.
-    static func pick<R: RandomNumberGenerator>(from candidates: [ChannelSet], using random: inout R) -> ChannelSet? {
+    static func pick<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> ChannelDefinition? {
         guard let top = candidates.map(\.priority).max() else { return nil }
         let tier = candidates.filter { $0.priority == top }.sorted { $0.id < $1.id }
         let total = tier.reduce(Int64(0)) { $0 + max(0, $1.weight) }

@@ -24,7 +24,7 @@ extension Relay {
         var upstreamBody: Data
         var upstreamPath: String
         var query: String?
-        var channels: [ChannelSet]
+        var channels: [ChannelDefinition]
     }
 
     /// Runs admission; `.failure` is the response to send.

@@ -25,7 +25,7 @@ extension Relay {
     struct RealtimeRoute: Sendable {
         var token: TokenID
         var model: String
-        var channel: ChannelSet
+        var channel: ChannelDefinition
         var channelKey: String
     }
 

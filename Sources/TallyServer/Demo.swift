@@ -56,7 +56,7 @@ enum Demo {
             try await ledger.setPrice(model, price, by: .system)
         }
         for (name, kind, models) in channels {
-            let channel = ChannelSet(id: channelIDs[name] ?? .random(), name: name, kind: kind,
+            let channel = ChannelDefinition(id: channelIDs[name] ?? .random(), name: name, kind: kind,
                                           baseURL: "http://127.0.0.1:\(mockPort)", models: models)
             try await ledger.setChannel(channel, key: mockKey, by: .system)
         }

@@ -43,8 +43,8 @@ import Testing
         }
 
         let users = (1...100).map { UserID(raw: UInt64($0)) }
-        pending.append((.groupSet(GroupSet(name: "default", multiplier: Multiplier(micros: 1_500_000), models: [], rpm: nil, tpm: nil)), .system))
-        pending.append((.priceSet(PriceSet(model: "gpt-test", price: Price(input: 2_000, output: 8_000, cachedInput: 500))), .system))
+        pending.append((.groupSet(GroupDefinition(name: "default", multiplier: Multiplier(micros: 1_500_000), models: [], rpm: nil, tpm: nil)), .system))
+        pending.append((.priceSet(ModelPrice(model: "gpt-test", price: Price(input: 2_000, output: 8_000, cachedInput: 500))), .system))
         for user in users {
             pending.append((.userCreated(UserCreated(id: user, username: "u\(user.raw)", role: .user, group: "default",
                                                      accessKeyHash: Hash256(of: "k\(user.raw)"), accessKeyHint: "tk-…")), .system))

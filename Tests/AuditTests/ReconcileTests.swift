@@ -57,7 +57,7 @@ import Testing
         // A snapshot of the state at 20 stored under key 21: it claims to be a replay to 21 and is not.
         var state = LedgerState()
         try Replay.run(store: store, into: &state, until: .seq(20))
-        try store.environment.write { txn in try txn.put(store.snapshots, key: Keys.seq(21), value: Snapshot.encode(state)) }
+        try store.environment.write { txn in try txn.put(store.snapshots, key: Keys.seq(21), value: SnapshotCodec.encode(state)) }
         let (status, json) = try Self.reconcile(scripted)
         #expect(status == 1)
         #expect(Self.findings(json).contains { $0["kind"] as? String == "snapshot" && $0["seq"] as? Int == 21 })

@@ -129,9 +129,9 @@ import Testing
         let bob = try await ledger.createUser(UserDraft(username: "bob", role: .user, group: "default"), by: .system).user
         _ = try await ledger.credit(admin.id, amount: 1_000_000_000, by: .system)
         _ = try await ledger.credit(bob.id, amount: 1_000_000_000, by: .system)
-        try await ledger.setChannel(ChannelSet(name: "openai", kind: .openai, baseURL: mock, models: ["mock-gpt"]), key: "mock-key", by: .system)
-        try await ledger.setChannel(ChannelSet(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
-        try await ledger.setChannel(ChannelSet(name: "gemini", kind: .gemini, baseURL: mock, models: ["mock-gemini"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(ChannelDefinition(name: "openai", kind: .openai, baseURL: mock, models: ["mock-gpt"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(ChannelDefinition(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(ChannelDefinition(name: "gemini", kind: .gemini, baseURL: mock, models: ["mock-gemini"]), key: "mock-key", by: .system)
         func token(_ draft: TokenDraft, owner: UserID = admin.id) async throws -> (TokenID, String) {
             let (state, key) = try await ledger.createToken(draft, owner: owner, by: .system)
             return (state.id, key)

@@ -144,7 +144,7 @@ import Testing
         let data = Seed.directory()
         let deadPort = try freePort()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL) { ledger, _ in
-            try await ledger.setChannel(ChannelSet(name: "dead", kind: .openai, baseURL: "http://127.0.0.1:\(deadPort)",
+            try await ledger.setChannel(ChannelDefinition(name: "dead", kind: .openai, baseURL: "http://127.0.0.1:\(deadPort)",
                                                         models: ["mock-gpt"], priority: 10), key: "mock-key", by: .system)
         }
         let server = try await ServerProcess(data: data)

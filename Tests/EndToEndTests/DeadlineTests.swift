@@ -22,10 +22,10 @@ import Testing
             for model in ["drip", "drip-flood", "drip-claude", "drip-gemini"] {
                 try await ledger.setPrice(model, Price(input: 2_000_000, output: 8_000_000), by: .system)
             }
-            try await ledger.setChannel(ChannelSet(name: "drip-openai", kind: .openai, baseURL: base, models: ["drip", "drip-flood"]), key: "k", by: .system)
-            try await ledger.setChannel(ChannelSet(name: "drip-anthropic", kind: .anthropic, baseURL: base, models: ["drip-claude"]),
+            try await ledger.setChannel(ChannelDefinition(name: "drip-openai", kind: .openai, baseURL: base, models: ["drip", "drip-flood"]), key: "k", by: .system)
+            try await ledger.setChannel(ChannelDefinition(name: "drip-anthropic", kind: .anthropic, baseURL: base, models: ["drip-claude"]),
                                         key: "k", by: .system)
-            try await ledger.setChannel(ChannelSet(name: "drip-gemini", kind: .gemini, baseURL: base, models: ["drip-gemini"]),
+            try await ledger.setChannel(ChannelDefinition(name: "drip-gemini", kind: .gemini, baseURL: base, models: ["drip-gemini"]),
                                         key: "k", by: .system)
         }
     }

@@ -65,7 +65,7 @@ import Testing
         ledgerConfiguration.snapshotEvery = 10
         let ledger = try Ledger(path: data, configuration: ledgerConfiguration, logger: Logger(label: "snapshots"))
         let store = ledger.store
-        let before = try Snapshots.list(store: store)
+        let before = try SnapshotStore.list(store: store)
         let app = try await buildApplication(ServerConfiguration(dataPath: data, port: 0), ledger: ledger, logger: Logger(label: "snapshots"))
         let chat = ByteBuffer(string: #"{"model":"mock-gpt","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
         try await app.test(.live) { client in
@@ -78,14 +78,14 @@ import Testing
             }
             let head = await ledger.read { $0.seq }
             let waited = ContinuousClock.now
-            while try Snapshots.list(store: store).count == before.count, ContinuousClock.now - waited < .seconds(10) {
+            while try SnapshotStore.list(store: store).count == before.count, ContinuousClock.now - waited < .seconds(10) {
                 try await Task.sleep(for: .milliseconds(100))
             }
-            let written = try Snapshots.list(store: store).filter { !before.contains($0) }
+            let written = try SnapshotStore.list(store: store).filter { !before.contains($0) }
             #expect(written.count == 1, "one snapshot for twelve events at snapshotEvery 10: \(written)")
             if let seq = written.last {
                 #expect(seq >= head - 2 && seq <= head, "taken at the threshold's upkeep tick (head \(head), snapshot \(seq))")
-                #expect(try Snapshots.read(store: store, seq: seq).seq == seq)
+                #expect(try SnapshotStore.read(store: store, seq: seq).seq == seq)
             }
         }
     }

@@ -99,7 +99,7 @@ import Testing
             }
             try await expectRefusal(.notFound, ledger) { try await ledger.removePrice("never-priced", by: .system) }
 
-            let channel = ChannelSet(id: ChannelID(raw: 5), name: "c", kind: .openai, baseURL: "https://x.test", models: ["m"],
+            let channel = ChannelDefinition(id: ChannelID(raw: 5), name: "c", kind: .openai, baseURL: "https://x.test", models: ["m"],
                                      groups: [], priority: 0, weight: 1, enabled: true)
             var bad = channel; bad.baseURL = "ftp://x.test"
             try await expectRefusal(.invalid(field: "base_url"), ledger) { try await ledger.setChannel(bad, key: nil, by: .system) }

@@ -147,7 +147,7 @@ final class ScriptRunner {
             }
             try await ledger.maintain(flushEverything: b % 2 == 0)
         case 20:
-            let channel = ChannelSet(id: ChannelID(raw: UInt64(a % 3 + 1)), name: "ch\(a % 3)", kind: ChannelKind.allCases[b % 3],
+            let channel = ChannelDefinition(id: ChannelID(raw: UInt64(a % 3 + 1)), name: "ch\(a % 3)", kind: ChannelKind.allCases[b % 3],
                                      baseURL: "https://upstream\(b).test/", models: [Fixture.model], groups: b % 2 == 0 ? [] : ["default"],
                                      priority: Int64(b % 10), weight: Int64(a % 10), enabled: a % 2 == 0)
             if b % 7 == 0 {

@@ -52,7 +52,7 @@ import Testing
         try await withFixture { f in
             let ledger = f.ledger
             let (token, key) = try await f.token()
-            try await ledger.setChannel(ChannelSet(name: "c", kind: .openai, baseURL: "https://upstream.test", models: [Fixture.model]),
+            try await ledger.setChannel(ChannelDefinition(name: "c", kind: .openai, baseURL: "https://upstream.test", models: [Fixture.model]),
                                         key: "k", by: .system)
             let request = Ledger.AdmissionRequest(token: token.id, requestID: "held", model: Fixture.model, promptTokens: 30,
                                                   maxOutputTokens: 70, stream: true, kind: .openai)

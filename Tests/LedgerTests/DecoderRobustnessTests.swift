@@ -30,20 +30,20 @@ import Testing
             let (token, _) = try await f.token(quota: 500)
             _ = try await f.ledger.regenerateToken(token.id, graceMs: 1_000, by: .system)
             _ = try await f.ledger.reserve(requestID: "open", token: token.id, model: Fixture.model, amount: 5, stream: false)
-            try await f.ledger.setChannel(ChannelSet(id: ChannelID(raw: 3), name: "c", kind: .gemini, baseURL: "https://g.test", models: ["m"],
+            try await f.ledger.setChannel(ChannelDefinition(id: ChannelID(raw: 3), name: "c", kind: .gemini, baseURL: "https://g.test", models: ["m"],
                                                      groups: [], priority: 0, weight: 1, enabled: true), key: nil, by: .system)
-            let bytes = Snapshot.encode(await f.ledger.read { $0 })
+            let bytes = SnapshotCodec.encode(await f.ledger.read { $0 })
             for length in 0..<bytes.count {
                 let prefix = Array(bytes[0..<length])
-                #expect(throws: DecodingError.self, "a \(length)-byte prefix decoded") {
-                    _ = try prefix.withUnsafeBytes { try Snapshot.decode($0) }
+                #expect(throws: BinaryDecodingError.self, "a \(length)-byte prefix decoded") {
+                    _ = try prefix.withUnsafeBytes { try SnapshotCodec.decode($0) }
                 }
             }
             var rng = SplitMix(state: 7)
             for _ in 0..<2_000 {
                 var corrupted = bytes
                 corrupted[Int.random(in: 0..<corrupted.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
-                _ = try? corrupted.withUnsafeBytes { try Snapshot.decode($0) }
+                _ = try? corrupted.withUnsafeBytes { try SnapshotCodec.decode($0) }
             }
         }
     }

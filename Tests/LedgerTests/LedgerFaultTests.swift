@@ -68,7 +68,7 @@ import Testing
         #expect(await reopened.state == durable)
         let filler = await reopened.state.usernames["filler"]!
         _ = try await reopened.credit(filler, amount: 1, by: .system)
-        #expect(try verifyChain(await reopened.store) == durable!.seq + 1)
+        #expect(try verifyChain(reopened.store) == durable!.seq + 1)
         await reopened.close()
     }
 
@@ -100,10 +100,10 @@ import Testing
                 try await ledger.snapshotIfDue()
             }
             let store = ledger.store
-            let snapshots = try Snapshots.list(store: store)
+            let snapshots = try SnapshotStore.list(store: store)
             #expect(snapshots.count == 2, "kept \(snapshots)")
             #expect(snapshots.last.map { $0 >= 40 } == true, "newest snapshot \(String(describing: snapshots.last))")
-            for seq in snapshots { #expect(try Snapshots.read(store: store, seq: seq) == fullReplay(store, until: .seq(seq))) }
+            for seq in snapshots { #expect(try SnapshotStore.read(store: store, seq: seq) == fullReplay(store, until: .seq(seq))) }
             environment = store.environment
             await ledger.close()
         }

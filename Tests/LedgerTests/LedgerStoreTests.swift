@@ -41,7 +41,7 @@ import Testing
         #expect(try store.head().seq == live.seq)
         #expect(try verifyChain(store) == live.seq)
         #expect(try fullReplay(store) == live)
-        #expect(try Snapshots.list(store: store).isEmpty)
+        #expect(try SnapshotStore.list(store: store).isEmpty)
         #expect(try store.environment.read { txn in try txn.count(store.byUser) } > 0)
         #expect(throws: LMDBError.self) {
             try store.environment.write { txn in try txn.put(store.events, key: Keys.seq(live.seq + 1), value: [1]) }
@@ -79,7 +79,7 @@ import Testing
     @Test func channelKeysNeverReachTheLog() async throws {
         try await withFixture { f in
             let key = "sk-upstream-" + Base62.random(count: 32)
-            let channel = ChannelSet(id: ChannelID(raw: 7), name: "up", kind: .openai, baseURL: "https://api.test/v1/", models: [Fixture.model],
+            let channel = ChannelDefinition(id: ChannelID(raw: 7), name: "up", kind: .openai, baseURL: "https://api.test/v1/", models: [Fixture.model],
                                      groups: ["default"], priority: 1, weight: 1, enabled: true)
             let stored = try await f.ledger.setChannel(channel, key: key, by: .system)
             #expect(stored.baseURL == "https://api.test/v1")  // trailing slashes trimmed
@@ -105,7 +105,7 @@ import Testing
 
 /// The master key that seals channel secrets, beside the data.
 @Suite struct MasterKeyTests {
-    static let channel = ChannelSet(id: ChannelID(raw: 11), name: "up", kind: .openai, baseURL: "https://api.test", models: ["m"],
+    static let channel = ChannelDefinition(id: ChannelID(raw: 11), name: "up", kind: .openai, baseURL: "https://api.test", models: ["m"],
                                     groups: [], priority: 0, weight: 1, enabled: true)
 
     func masterKeyBytes(_ directory: String) -> Int {

@@ -49,7 +49,7 @@ import Logging
     @Test func everyActorKindReadsTheSameOnBothPaths() throws {
         let user = Samples.user, token = Samples.token
         var events: [Event] = [
-            .groupSet(GroupSet(name: "default", multiplier: .one, models: [], rpm: nil, tpm: nil)),
+            .groupSet(GroupDefinition(name: "default", multiplier: .one, models: [], rpm: nil, tpm: nil)),
             .userCreated(UserCreated(id: user, username: "u", role: .user, group: "default", accessKeyHash: Samples.hashA, accessKeyHint: "a")),
             .tokenCreated(TokenCreated(id: token, owner: user, name: "t", secretHash: Samples.hashB, hint: "b", quota: nil, expiresAt: nil,
                                        models: [], ips: [], group: "default", maxParallel: nil)),

@@ -49,10 +49,10 @@ import Testing
                 let seq = UInt64(cut) * live.seq / 1_000
                 let prefix = try fullReplay(store, until: .seq(seq))
                 #expect(prefix.seq == seq)
-                let bytes = Snapshot.encode(prefix)
-                let decoded = try bytes.withUnsafeBytes { try Snapshot.decode($0) }
+                let bytes = SnapshotCodec.encode(prefix)
+                let decoded = try bytes.withUnsafeBytes { try SnapshotCodec.decode($0) }
                 #expect(decoded == prefix, "snapshot at \(seq) does not decode to the state it encodes")
-                #expect(Snapshot.encode(decoded) == bytes, "snapshot encoding is not a fixed point at \(seq)")
+                #expect(SnapshotCodec.encode(decoded) == bytes, "snapshot encoding is not a fixed point at \(seq)")
                 var resumed = decoded
                 try Replay.run(store: store, into: &resumed)
                 #expect(resumed == live, "snapshot at \(seq) + tail differs from a full replay")
@@ -60,7 +60,7 @@ import Testing
 
             // Snapshots the script wrote match a replay up to their sequence.
             for seq in runner.snapshots where seq > 0 {
-                #expect(try Snapshots.read(store: store, seq: seq) == fullReplay(store, until: .seq(seq)))
+                #expect(try SnapshotStore.read(store: store, seq: seq) == fullReplay(store, until: .seq(seq)))
             }
 
         }
@@ -82,9 +82,9 @@ import Testing
             let fixture = try await Fixture.make()
             try await ScriptRunner(fixture: fixture).run(steps)
             let state = await fixture.ledger.read { $0 }
-            let bytes = Snapshot.encode(state)
-            let once = try bytes.withUnsafeBytes { try Snapshot.decode($0) }
-            #expect(Snapshot.encode(once) == bytes)
+            let bytes = SnapshotCodec.encode(state)
+            let once = try bytes.withUnsafeBytes { try SnapshotCodec.decode($0) }
+            #expect(SnapshotCodec.encode(once) == bytes)
             #expect(once == state)
             await fixture.tearDown()
         }

@@ -101,9 +101,9 @@ struct SSEFramerTests {
 
 struct ChannelPickerTests {
     @Test func prefersHighestPriorityAndRetriesElsewhere() {
-        let low = ChannelSet(name: "low", kind: .openai, baseURL: "http://a", models: ["m"], priority: 0)
-        let highA = ChannelSet(name: "a", kind: .openai, baseURL: "http://b", models: ["m"], priority: 5, weight: 1)
-        let highB = ChannelSet(name: "b", kind: .openai, baseURL: "http://c", models: ["m"], priority: 5, weight: 3)
+        let low = ChannelDefinition(name: "low", kind: .openai, baseURL: "http://a", models: ["m"], priority: 0)
+        let highA = ChannelDefinition(name: "a", kind: .openai, baseURL: "http://b", models: ["m"], priority: 5, weight: 1)
+        let highB = ChannelDefinition(name: "b", kind: .openai, baseURL: "http://c", models: ["m"], priority: 5, weight: 3)
         var random = SystemRandomNumberGenerator()
         var firsts: [ChannelID: Int] = [:]
         for _ in 0..<2000 {

@@ -20,7 +20,7 @@ struct ChannelsController: Sendable {
         }
         routes.on(.post, "/api/channels", .admin) { request, _, caller in
             let body = try await JSONBody.read(request, allowed: ChannelsController.fields)
-            let channel = ChannelSet(
+            let channel = ChannelDefinition(
                 id: ChannelID.random(),
                 name: try body.required("name", body.string("name")),
                 kind: try ChannelsController.kind(try body.required("type", body.string("type"))),
@@ -59,11 +59,11 @@ struct ChannelsController: Sendable {
         }
     }
 
-    private func render(_ channel: ChannelSet) async -> JSONValue {
+    private func render(_ channel: ChannelDefinition) async -> JSONValue {
         Render.channel(channel, keySet: core.ledger.secrets.hasKey(channel: channel.id))
     }
 
-    private func find(_ text: String) async throws -> ChannelSet {
+    private func find(_ text: String) async throws -> ChannelDefinition {
         guard let id = ChannelID(text), let channel = await core.ledger.read({ $0.channels[id] }) else {
             throw APIError.notFound("channel \(JSONBody.printable(text))")
         }

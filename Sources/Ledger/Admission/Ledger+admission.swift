@@ -46,7 +46,7 @@ extension Ledger {
         /// The output limit per answer the reservation holds (the relay makes the provider keep to it).
         public var outputLimit: Int64
         public var token: TokenState
-        public var channels: [ChannelSet]
+        public var channels: [ChannelDefinition]
     }
 
     /// Tokens a reservation holds in its token's TPM window until it closes.

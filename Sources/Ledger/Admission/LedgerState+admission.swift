@@ -36,7 +36,7 @@ extension LedgerState {
         return allows(token, group: group, model: model)
     }
 
-    private func allows(_ token: TokenState, group: GroupSet, model: String) -> Bool {
+    private func allows(_ token: TokenState, group: GroupDefinition, model: String) -> Bool {
         (token.models.isEmpty || token.models.contains(model)) && (group.models.isEmpty || group.models.contains(model))
     }
 
@@ -46,7 +46,7 @@ extension LedgerState {
     }
 
     /// Enabled channels serving `model` for `group` (of `kind`, when given), highest priority first.
-    public func channels(serving model: String, group: String, kind: ChannelKind? = nil) -> [ChannelSet] {
+    public func channels(serving model: String, group: String, kind: ChannelKind? = nil) -> [ChannelDefinition] {
         channels.values.filter { $0.serves(model, group: group, kind: kind) }.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
     }
 
@@ -109,7 +109,7 @@ extension LedgerState {
     }
 }
 
-extension ChannelSet {
+extension ChannelDefinition {
     /// Enabled, of the wanted type (if any), lists the model, and open to the group.
     public func serves(_ model: String, group: String, kind wanted: ChannelKind? = nil) -> Bool {
         enabled && (wanted == nil || kind == wanted) && models.contains(model) && (groups.isEmpty || groups.contains(group))

@@ -18,7 +18,7 @@ public enum SnapshotAudit {
         // Snapshots first, then the head: a snapshot is written only after its
         // events are durable, so with a live server this order can never see a
         // snapshot ahead of the head unless the log really lost its tail.
-        let snapshots = try Snapshots.list(store: store).sorted()
+        let snapshots = try SnapshotStore.list(store: store).sorted()
         let head = try store.head().seq
         for seq in snapshots {
             guard seq <= head else {
@@ -29,7 +29,7 @@ public enum SnapshotAudit {
             result.checked.append(seq)
             let stored: LedgerState
             do {
-                stored = try Snapshots.read(store: store, seq: seq)
+                stored = try SnapshotStore.read(store: store, seq: seq)
             } catch {
                 result.findings.add(.snapshot, seq: seq, "snapshot does not decode: \(error)")
                 continue

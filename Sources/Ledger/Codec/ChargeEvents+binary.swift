@@ -21,7 +21,7 @@ extension BinaryWriter {
 }
 
 extension BinaryReader {
-    mutating func chargeHead() throws(DecodingError) -> ChargeHead {
+    mutating func chargeHead() throws(BinaryDecodingError) -> ChargeHead {
         ChargeHead(requestID: try string(), token: TokenID(raw: try fixed64()), user: UserID(raw: try fixed64()))
     }
 }
@@ -31,7 +31,7 @@ extension ChargeReserved {
         w.chargeHead(requestID, token, user); w.string(model); w.signed(amount); w.bool(stream)
     }
 
-    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeReserved {
+    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeReserved {
         let head = try r.chargeHead()
         return ChargeReserved(requestID: head.requestID, token: head.token, user: head.user, model: try r.string(),
                               amount: try r.signed(), stream: try r.bool())
@@ -47,12 +47,12 @@ extension ChargeSettled {
     }
 
     /// The leading fields, all that replay needs: whose request, and what it cost.
-    static func decodeCharge(from r: inout BinaryReader) throws(DecodingError) -> (head: ChargeHead, credits: Int64) {
+    static func decodeCharge(from r: inout BinaryReader) throws(BinaryDecodingError) -> (head: ChargeHead, credits: Int64) {
         let head = try r.chargeHead()
         return (head, try r.signed())
     }
 
-    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeSettled {
+    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeSettled {
         let (head, credits) = try decodeCharge(from: &r)
         let model = try r.string(), channel = try r.varint()
         let usage = Usage(promptTokens: try r.signed(), cachedTokens: try r.signed(), completionTokens: try r.signed())
@@ -68,7 +68,7 @@ extension ChargeVoided {
         w.chargeHead(requestID, token, user); w.varint(channel); w.string(reason); w.signed(status); w.signed(durationMs)
     }
 
-    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeVoided {
+    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeVoided {
         let head = try r.chargeHead()
         return ChargeVoided(requestID: head.requestID, token: head.token, user: head.user, channel: try r.varint(),
                             reason: try r.string(), status: try r.signed(), durationMs: try r.signed())
@@ -80,7 +80,7 @@ extension ChargeExpired {
         w.chargeHead(requestID, token, user); w.byte(policy.rawValue); w.signed(credits)
     }
 
-    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeExpired {
+    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeExpired {
         let head = try r.chargeHead()
         return ChargeExpired(requestID: head.requestID, token: head.token, user: head.user, policy: try r.expiryPolicy(),
                              credits: try r.signed())
@@ -92,7 +92,7 @@ extension ChargeAdjusted {
         w.chargeHead(requestID, token, user); w.signed(amount); w.string(reason)
     }
 
-    static func decode(from r: inout BinaryReader) throws(DecodingError) -> ChargeAdjusted {
+    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeAdjusted {
         let head = try r.chargeHead()
         return ChargeAdjusted(requestID: head.requestID, token: head.token, user: head.user, amount: try r.signed(),
                               reason: try r.string())

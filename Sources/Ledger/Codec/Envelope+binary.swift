@@ -64,7 +64,7 @@ extension Envelope {
     public static func decode(seq: UInt64, from value: UnsafeRawBufferPointer) throws(LogError) -> Envelope {
         var r = BinaryReader(value)
         let header = try r.envelopeHeader(seq: seq)
-        do throws(DecodingError) {
+        do throws(BinaryDecodingError) {
             let start = r.offset
             guard header.payloadLength <= UInt64(value.count - start) else { throw r.fail("payload length out of range") }
             let length = Int(header.payloadLength)
@@ -121,7 +121,7 @@ extension BinaryReader {
                 throw LogError.unsupportedVersion(seq: seq, type: type, version: version)
             }
             return EnvelopeHeader(time: time, actor: actor, type: type, version: version, payloadLength: try varint())
-        } catch let error as DecodingError {
+        } catch let error as BinaryDecodingError {
             throw LogError.corrupt(seq: seq, error.description)
         } catch let error as LogError {
             throw error

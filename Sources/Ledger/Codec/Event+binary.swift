@@ -59,7 +59,7 @@ extension Event {
     }
 
     /// Decodes a payload of `type` at `version`. Newer versions are refused by the caller.
-    public static func decodePayload(_ type: EventType, version: UInt8, from r: inout BinaryReader) throws(DecodingError) -> Event {
+    public static func decodePayload(_ type: EventType, version: UInt8, from r: inout BinaryReader) throws(BinaryDecodingError) -> Event {
         switch type {
         case .userCreated:
             let id = UserID(raw: try r.fixed64()), username = try r.string(), role = try r.role(), group = try r.string()
@@ -78,7 +78,7 @@ extension Event {
             let change = BalanceChanged(user: UserID(raw: try r.fixed64()), amount: try r.signed(), note: try r.string())
             return type == .balanceCredited ? .balanceCredited(change) : .balanceAdjusted(change)
         case .groupSet:
-            return .groupSet(GroupSet(name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
+            return .groupSet(GroupDefinition(name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
                                       rpm: try r.optionalSigned(), tpm: try r.optionalSigned()))
         case .groupRemoved:
             return .groupRemoved(name: try r.string())
@@ -86,12 +86,12 @@ extension Event {
             let model = try r.string()
             var price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
             if version >= 2 { price.maxOutput = try r.optionalSigned() }
-            return .priceSet(PriceSet(model: model, price: price))
+            return .priceSet(ModelPrice(model: model, price: price))
         case .priceRemoved:
             return .priceRemoved(model: try r.string())
         case .channelSet:
             let id = ChannelID(raw: try r.fixed64()), name = try r.string(), kind = try r.channelKind()
-            return .channelSet(ChannelSet(id: id, name: name, kind: kind, baseURL: try r.string(), models: try r.strings(),
+            return .channelSet(ChannelDefinition(id: id, name: name, kind: kind, baseURL: try r.string(), models: try r.strings(),
                                           groups: try r.strings(), priority: try r.signed(), weight: try r.signed(), enabled: try r.bool()))
         case .channelRemoved:
             return .channelRemoved(ChannelID(raw: try r.fixed64()))
@@ -154,7 +154,7 @@ extension TokenUpdated {
         if let maxParallel { w.optionalSigned(maxParallel) }
     }
 
-    static func decode(from r: inout BinaryReader) throws(DecodingError) -> TokenUpdated {
+    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> TokenUpdated {
         var update = TokenUpdated(id: TokenID(raw: try r.fixed64()))
         let mask = try r.varint()
         guard mask < 128 else { throw r.fail("unknown token.updated fields") }
@@ -170,17 +170,17 @@ extension TokenUpdated {
 }
 
 extension BinaryReader {
-    mutating func role() throws(DecodingError) -> Role {
+    mutating func role() throws(BinaryDecodingError) -> Role {
         guard let role = Role(rawValue: try byte()) else { throw fail("unknown role") }
         return role
     }
 
-    mutating func channelKind() throws(DecodingError) -> ChannelKind {
+    mutating func channelKind() throws(BinaryDecodingError) -> ChannelKind {
         guard let kind = ChannelKind(rawValue: try byte()) else { throw fail("unknown channel type") }
         return kind
     }
 
-    mutating func expiryPolicy() throws(DecodingError) -> ExpiryPolicy {
+    mutating func expiryPolicy() throws(BinaryDecodingError) -> ExpiryPolicy {
         guard let policy = ExpiryPolicy(rawValue: try byte()) else { throw fail("unknown expiry policy") }
         return policy
     }

@@ -7,7 +7,7 @@ extension LedgerState {
     }
 
     /// The group `name` names, which a user, token or channel is being put in.
-    func existingGroup(_ name: String, field: String = "group") throws(Rejection) -> GroupSet {
+    func existingGroup(_ name: String, field: String = "group") throws(Rejection) -> GroupDefinition {
         guard let group = groups[name] else { throw .invalid(field: field, "group \(name) does not exist") }
         return group
     }
@@ -47,7 +47,7 @@ extension LedgerState {
             throw .invalid(field: "multiplier", "must be between 0 and \(Multiplier.maximumMicros / Multiplier.scale)")
         }
         let models = try Validate.models(models)
-        return .groupSet(GroupSet(name: name, multiplier: multiplier, models: models,
+        return .groupSet(GroupDefinition(name: name, multiplier: multiplier, models: models,
                                   rpm: try Validate.optionalRange(rpm, field: "rpm", 1...Limits.perMinute),
                                   tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute)))
     }
@@ -65,7 +65,7 @@ extension LedgerState {
         guard price.isValid else {
             throw .invalid(field: "price", "every price must be between 0 and \(Price.maximum) credits, max_output between 1 and \(Limits.outputTokens) tokens")
         }
-        return .priceSet(PriceSet(model: model, price: price))
+        return .priceSet(ModelPrice(model: model, price: price))
     }
 
     func removePrice(_ model: String) throws(Rejection) -> Event {
@@ -73,7 +73,7 @@ extension LedgerState {
         return .priceRemoved(model: model)
     }
 
-    func setChannel(_ channel: ChannelSet) throws(Rejection) -> Event {
+    func setChannel(_ channel: ChannelDefinition) throws(Rejection) -> Event {
         var channel = channel
         channel.name = try Validate.name(channel.name)
         let url = channel.baseURL

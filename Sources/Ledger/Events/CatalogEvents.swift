@@ -1,7 +1,7 @@
 /// Payloads of the group, price and channel events; the binary layout is in `Event+binary.swift`,
 /// documented field by field in Docs/events.md.
 
-public struct GroupSet: Hashable, Sendable {
+public struct GroupDefinition: Hashable, Sendable {
     public var name: String
     public var multiplier: Multiplier
     /// Models the group may use; empty = every priced model.
@@ -12,13 +12,13 @@ public struct GroupSet: Hashable, Sendable {
     public var tpm: Int64?
 }
 
-public struct PriceSet: Hashable, Sendable {
+public struct ModelPrice: Hashable, Sendable {
     public var model: String
     public var price: Price
 }
 
 /// A channel's non-secret fields. Its key is never an event (SPEC §2).
-public struct ChannelSet: Hashable, Sendable {
+public struct ChannelDefinition: Hashable, Sendable {
     public var id: ChannelID
     public var name: String
     public var kind: ChannelKind

@@ -15,9 +15,9 @@ public struct LedgerState: Hashable, Sendable {
     public internal(set) var tokens: [TokenID: TokenState] = [:]
     /// Current and grace-period secrets of live tokens.
     public internal(set) var tokensBySecret: [Hash256: TokenID] = [:]
-    public internal(set) var groups: [String: GroupSet] = [:]
+    public internal(set) var groups: [String: GroupDefinition] = [:]
     public internal(set) var prices: [String: Price] = [:]
-    public internal(set) var channels: [ChannelID: ChannelSet] = [:]
+    public internal(set) var channels: [ChannelID: ChannelDefinition] = [:]
     /// Open reservations by request id.
     public internal(set) var pending: [String: Reservation] = [:]
 

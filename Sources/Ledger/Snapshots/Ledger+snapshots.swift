@@ -27,9 +27,9 @@ extension Ledger {
     public func writeSnapshot() async throws -> UInt64 {
         let copy = state
         guard copy.seq > 0 else { return 0 }
-        let bytes = await Task.detached(priority: .utility) { Snapshot.encode(copy) }.value
+        let bytes = await Task.detached(priority: .utility) { SnapshotCodec.encode(copy) }.value
         var writes: [StoreWrite] = [.put(store.snapshots, key: Keys.seq(copy.seq), value: bytes, options: [])]
-        let existing = try Snapshots.list(store: store).filter { $0 != copy.seq }
+        let existing = try SnapshotStore.list(store: store).filter { $0 != copy.seq }
         for old in existing.dropLast(max(0, configuration.snapshotsKept - 1)) {
             writes.append(.delete(store.snapshots, key: Keys.seq(old)))
         }

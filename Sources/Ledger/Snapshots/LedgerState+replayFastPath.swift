@@ -34,7 +34,7 @@ extension LedgerState {
             default:
                 try release(try r.chargeHead().requestID, charging: 0, seq: seq)
             }
-        } catch let error as DecodingError {
+        } catch let error as BinaryDecodingError {
             throw LogError.corrupt(seq: seq, error.description)
         }
         self.seq = seq

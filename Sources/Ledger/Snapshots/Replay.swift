@@ -48,10 +48,10 @@ public enum Replay {
 
     /// The newest snapshot at or before `seq` whose head hash matches the log.
     public static func loadSnapshot(store: LedgerStore, atOrBefore seq: UInt64, logger: Logger) -> LedgerState? {
-        let candidates = (try? Snapshots.list(store: store))?.filter { $0 <= seq }.reversed() ?? []
+        let candidates = (try? SnapshotStore.list(store: store))?.filter { $0 <= seq }.reversed() ?? []
         for candidate in candidates {
             do {
-                let state = try Snapshots.read(store: store, seq: candidate)
+                let state = try SnapshotStore.read(store: store, seq: candidate)
                 guard let event = try store.event(candidate), event.hash == state.head else {
                     logger.warning("snapshot does not match the log; ignoring it", metadata: ["seq": "\(candidate)"])
                     continue

@@ -53,7 +53,7 @@ extension ScriptedLedger {
         try await l.setGroup("default", multiplier: Multiplier(decimal: "1.5")!, by: .system)
         try await l.setPrice("gpt-test", Price(input: 2_000, output: 8_000, cachedInput: 500), by: .system)
         try await l.setPrice("per-call", Price(perRequest: 40), by: .system)
-        let channel = ChannelSet(id: ChannelID(raw: 77), name: "main-openai", kind: .openai, baseURL: "http://127.0.0.1:9",
+        let channel = ChannelDefinition(id: ChannelID(raw: 77), name: "main-openai", kind: .openai, baseURL: "http://127.0.0.1:9",
                                  models: ["gpt-test", "per-call"], groups: [], priority: 0, weight: 1, enabled: true)
         try await l.setChannel(channel, key: nil, by: .system)
         let alice = try await l.createUser(UserDraft(username: "alice"), by: .system).user.id

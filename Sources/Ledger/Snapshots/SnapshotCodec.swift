@@ -5,7 +5,7 @@
 ///
 ///     byte format (2: prices carry max_output) · fixed64 seq · hash head · signed time
 ///     users · tokens · groups · prices · channels · pending  (each: count, entries)
-public enum Snapshot {
+public enum SnapshotCodec {
     static let format: UInt8 = 2
 
     public static func encode(_ state: LedgerState) -> [UInt8] {
@@ -28,7 +28,7 @@ public enum Snapshot {
         for group in state.groups.values.sorted(by: { $0.name < $1.name }) { Event.groupSet(group).encodePayload(into: &w) }
         w.varint(UInt64(state.prices.count))
         for (model, price) in state.prices.sorted(by: { $0.key < $1.key }) {
-            Event.priceSet(PriceSet(model: model, price: price)).encodePayload(into: &w)
+            Event.priceSet(ModelPrice(model: model, price: price)).encodePayload(into: &w)
         }
         w.varint(UInt64(state.channels.count))
         for channel in state.channels.values.sorted(by: { $0.id < $1.id }) { Event.channelSet(channel).encodePayload(into: &w) }
@@ -40,7 +40,7 @@ public enum Snapshot {
         return w.bytes
     }
 
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> LedgerState {
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(BinaryDecodingError) -> LedgerState {
         var r = BinaryReader(bytes)
         guard try r.byte() == format else { throw r.fail("unknown snapshot format") }
         var state = LedgerState()
@@ -94,7 +94,7 @@ public enum Snapshot {
 
 extension BinaryReader {
     /// A collection count, bounded by the bytes left (each entry takes at least one).
-    mutating func count() throws(DecodingError) -> Int {
+    mutating func count() throws(BinaryDecodingError) -> Int {
         let count = try varint()
         guard count <= UInt64(buffer.count - offset) else { throw fail("count out of range") }
         return Int(count)

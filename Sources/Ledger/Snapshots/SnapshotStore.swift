@@ -1,7 +1,7 @@
 import LMDB
 
 /// Reading and listing stored snapshots (the `snapshots` database, keyed by seq).
-public enum Snapshots {
+public enum SnapshotStore {
     public static func list(store: LedgerStore) throws -> [UInt64] {
         try store.environment.read { txn in
             try txn.withCursor(store.snapshots) { cursor in
@@ -20,7 +20,7 @@ public enum Snapshots {
         try store.environment.read { txn in
             try Keys.seq(seq).withUnsafeBytes { key in
                 guard let bytes = try txn.get(store.snapshots, key: key) else { throw LogError.corrupt(seq: seq, "no snapshot at this sequence") }
-                do { return try Snapshot.decode(bytes) } catch { throw LogError.corrupt(seq: seq, "snapshot: \(error)") }
+                do { return try SnapshotCodec.decode(bytes) } catch { throw LogError.corrupt(seq: seq, "snapshot: \(error)") }
             }
         }
     }
