@@ -29,43 +29,66 @@ extension Ledger {
     /// open, in flight to disk, or durable. Synchronous on the actor, so the
     /// check and the reservation that follows it are one step.
     func refuseKnownRequestID(_ requestID: String) throws {
-        guard state.pending[requestID] == nil, undurableRequests[requestID] == nil, try log.events(requestID: requestID).isEmpty else {
+        guard state.pending[requestID] == nil, !pending.contains(requestID), try log.events(requestID: requestID).isEmpty else {
             throw Rejection.requestIDReused(requestID)
         }
     }
 
-    /// Phase 2: charges what `outcome` reports at today's price.
+    /// Phase 2: charges what `outcome` reports at today's price; durable on return.
     public func settle(_ reservation: Reservation, outcome: Outcome) async throws -> ChargeSettled {
+        let applied = try await settleApplied(reservation, outcome: outcome)
+        try await awaitDurable(applied.durability)
+        return applied.close
+    }
+
+    /// Phase 2 without a charge: the upstream failed or the client left before any output. Durable on return.
+    @discardableResult
+    public func void(_ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided {
+        let applied = try await voidApplied(reservation, reason: reason, channel: channel, status: status, durationMs: durationMs)
+        try await awaitDurable(applied.durability)
+        return applied.close
+    }
+
+    /// `settle`, returning as soon as the charge is applied: the token's
+    /// `used`, the owner's balance and the rate windows show it to every later
+    /// read and command; `durability` resolves once it is on disk. The relay
+    /// answers its client in between, so a client that has its answer finds
+    /// it charged. A crash before `durability` resolves leaves the (durable)
+    /// reservation open, and startup resolves it under `--dangling-policy`;
+    /// a failed write halts the ledger as any other.
+    public func settleApplied(_ reservation: Reservation, outcome: Outcome) async throws -> AppliedClose<ChargeSettled> {
         guard isOpen(reservation) else {
             try await waitUntilDurable(reservation.requestID)
-            return try resolvedBefore(reservation) { event in
+            return AppliedClose(close: try resolvedBefore(reservation) { event in
                 guard case .chargeSettled(let settled) = event, settled.usage == outcome.usage,
                       settled.estimated == outcome.estimated, settled.status == outcome.status else { return nil }
                 return settled
-            }
+            }, durability: .durable)
         }
-        let envelope = try await run(by: .relay) { state throws(Rejection) in try state.settle(requestID: reservation.requestID, outcome: outcome) }
+        let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
+            try state.settle(requestID: reservation.requestID, outcome: outcome)
+        }
         guard let envelope, case .chargeSettled(let settled) = envelope.event else { preconditionFailure("settle yields charge.settled") }
         releaseRateHold(reservation, usedTokens: settled.usage.promptTokens + settled.usage.completionTokens)
-        return settled
+        return AppliedClose(close: settled, durability: durability)
     }
 
-    /// Phase 2 without a charge: the upstream failed or the client left before any output.
-    @discardableResult
-    public func void(_ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided {
+    /// `void`, returning as soon as the void is applied (see `settleApplied`).
+    public func voidApplied(_ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64,
+                            durationMs: Int64 = 0) async throws -> AppliedClose<ChargeVoided> {
         guard isOpen(reservation) else {
             try await waitUntilDurable(reservation.requestID)
-            return try resolvedBefore(reservation) { event in
+            return AppliedClose(close: try resolvedBefore(reservation) { event in
                 guard case .chargeVoided(let voided) = event, voided.reason == reason else { return nil }
                 return voided
-            }
+            }, durability: .durable)
         }
-        let envelope = try await run(by: .relay) { state throws(Rejection) in
+        let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
             try state.void(requestID: reservation.requestID, reason: reason, channel: channel, status: status, durationMs: durationMs)
         }
         guard let envelope, case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
         releaseRateHold(reservation, usedTokens: 0)
-        return voided
+        return AppliedClose(close: voided, durability: durability)
     }
 
     /// Whether `reservation` is the open one of its request (not a stale or forged handle).
@@ -93,6 +116,7 @@ extension Ledger {
 
     /// Refunds (negative) or surcharges (positive) a settled request, with a reason.
     public func adjustCharge(requestID: String, amount: Int64, reason: String, by actor: EventActor) async throws -> ChargeAdjusted {
+        await durable()  // a settle the relay applied a moment ago is in the log
         let settled = try log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
             if case .chargeSettled(let e) = envelope.event { e } else { nil }
         }.first
@@ -108,7 +132,7 @@ extension Ledger {
     /// erase (or, for settle and void, miss it in `by_request`). An empty write
     /// queued behind the original returns only once the original is committed.
     private func waitUntilDurable(_ requestID: String) async throws {
-        if undurableRequests[requestID] != nil { try await writer.write([]) }
+        if pending.contains(requestID) { try await writer.write([]) }
     }
 
     /// For a handle that is no longer open: the identical earlier close of that
@@ -121,4 +145,11 @@ extension Ledger {
         for envelope in events { if let result = match(envelope.event) { return result } }
         throw Rejection.alreadyResolved(reservation.requestID)
     }
+}
+
+/// A close (settle or void) applied to the ledger's state, and the handle
+/// that resolves once it is durable.
+public struct AppliedClose<Close: Sendable>: Sendable {
+    public var close: Close
+    public var durability: Durability
 }

@@ -7,10 +7,12 @@ import Logging
 ///
 /// An actor so that checking a command and applying its events happen as one
 /// step (two reservations cannot both pass the same balance check). Events are
-/// applied to the in-memory state when sealed and the caller resumes only once
-/// the writer made them durable; meanwhile other commands proceed, which is
-/// what lets the writer gather them into one transaction. If a commit fails the
-/// state is ahead of the disk, so the ledger halts (fails closed) until restart.
+/// applied to the in-memory state when sealed and enqueued on the writer in the
+/// same step; most callers resume only once the writer made them durable
+/// (`commit`), the relay's closes as soon as they are applied (`append`, with a
+/// `Durability` to wait on afterwards). Meanwhile other commands proceed, which
+/// is what lets the writer gather them into one transaction. If a commit fails
+/// the state is ahead of the disk, so the ledger halts (fails closed) until restart.
 public actor Ledger {
     public nonisolated let store: LedgerStore
     public nonisolated let secrets: SecretStore
@@ -22,8 +24,8 @@ public actor Ledger {
     /// The projections. Not public: callers read through `read { }`, which
     /// returns only the result, so no copy of the whole state leaves the actor.
     private(set) var state: LedgerState
-    /// Request ids sealed but not yet durable (so not yet in `by_request`).
-    var undurableRequests: [String: Int] = [:]
+    /// Request ids sealed but not yet durable (so not yet in `by_request`), and the newest write's handle.
+    nonisolated let pending = PendingWrites()
     var halted: String?
     /// Held while this ledger may write; released by `close()` (or the process's exit).
     var writerLock: WriterLock?
@@ -63,8 +65,24 @@ public actor Ledger {
     /// Seals `events` onto the chain, applies them, and returns once durable.
     @discardableResult
     package func commit(_ events: [Event], by actor: EventActor, applied: (LedgerState) -> Void = { _ in }) async throws -> [Envelope] {
+        let (envelopes, durability) = try append(events, by: actor, applied: applied)
+        try await awaitDurable(durability)
+        return envelopes
+    }
+
+    /// Seals `events` onto the chain, applies them and enqueues them on the
+    /// writer, in one synchronous step on the actor: jobs reach the writer in
+    /// the order their sequence numbers were assigned, which `MDB_APPEND`
+    /// needs. Returns as soon as the state shows the events, with the handle
+    /// that resolves once they are durable. Until then a crash loses them: a
+    /// caller that answers from the state before waiting accepts that (the
+    /// relay's closes do; the reservation they close is durable, and startup
+    /// resolves it under `--dangling-policy`).
+    package func append(_ events: [Event], by actor: EventActor, applied: (LedgerState) -> Void = { _ in }) throws -> ([Envelope], Durability) {
+        // A commit that failed since the last append halts the ledger before anything more is applied.
+        if halted == nil, let failure = writer.failure { halted = failure }
         if let halted { throw LogError.halted(halted) }
-        guard !events.isEmpty else { return [] }
+        guard !events.isEmpty else { return ([], .durable) }
         let time = now()
         var envelopes: [Envelope] = []
         envelopes.reserveCapacity(events.count)
@@ -82,10 +100,7 @@ public actor Ledger {
             }
             writes.append(.put(store.events, key: Keys.seq(envelope.seq), value: bytes, options: .append))
             for (db, key) in IndexEntries.keys(for: envelope, in: store) { writes.append(.put(db, key: key, value: [], options: [])) }
-            if let requestID = envelope.event.requestID {
-                requestIDs.append(requestID)
-                undurableRequests[requestID, default: 0] += 1
-            }
+            if let requestID = envelope.event.requestID { requestIDs.append(requestID) }
             envelopes.append(envelope)
         }
         applied(state)
@@ -97,23 +112,35 @@ public actor Ledger {
         }
         #endif
         eventsSinceSnapshot += UInt64(events.count)
-        defer { for id in requestIDs { settleUndurable(id) } }
-        do {
-            try await writer.write(writes)
-        } catch {
-            halted = halted ?? "\(error)"
-            logger.critical("ledger write failed; halting", metadata: ["error": "\(error)"])
-            throw error
+        let durability = Durability()
+        pending.enqueued(requestIDs, durability: durability)
+        writer.enqueue(writes) { [pending, requestIDs] result in
+            pending.committed(requestIDs)
+            durability.resolve(result)
         }
-        return envelopes
+        return (envelopes, durability)
     }
 
-    private func settleUndurable(_ requestID: String) {
-        if let count = undurableRequests[requestID], count > 1 {
-            undurableRequests[requestID] = count - 1
-        } else {
-            undurableRequests[requestID] = nil
+    /// Waits for `durability`; a failed write halts the ledger (the state is ahead of the disk).
+    func awaitDurable(_ durability: Durability) async throws {
+        do {
+            try await durability.wait()
+        } catch {
+            if halted == nil {
+                halted = "\(error)"
+                logger.critical("ledger write failed; halting", metadata: ["error": "\(error)"])
+            }
+            throw error
         }
+    }
+
+    /// Returns once every event applied so far is durable (or its write failed;
+    /// the ledger halts then, and what is durable is all there is). The barrier
+    /// before reading the log (`log`, which sees only committed transactions),
+    /// so a read of request logs or usage shows every close the state already
+    /// shows. Cheap when nothing is pending: no write, no hop to the actor.
+    public nonisolated func durable() async {
+        try? await pending.newest?.wait()
     }
 
     /// Debug builds check `invariantViolations()` about once per this many events (O(state) each time).
@@ -124,6 +151,13 @@ public actor Ledger {
     func run(by actor: EventActor, _ command: (LedgerState) throws(Rejection) -> Event?) async throws -> Envelope? {
         guard let event = try command(state) else { return nil }
         return try await commit([event], by: actor).first
+    }
+
+    /// Runs a pure command and applies its event; the handle says when it is durable.
+    func runApplied(by actor: EventActor, _ command: (LedgerState) throws(Rejection) -> Event?) throws -> (Envelope?, Durability) {
+        guard let event = try command(state) else { return (nil, .durable) }
+        let (envelopes, durability) = try append([event], by: actor)
+        return (envelopes.first, durability)
     }
 
     /// Runs a command and answers what `read` finds in the state its event

@@ -34,15 +34,4 @@ extension JSONValue {
         guard let double = Double(text), double.rounded() == double, abs(double) < 1e15 else { return nil }
         return Int(double)
     }
-
-    /// Sets a field of an object (no-op for other values); for fields that only appear sometimes.
-    mutating func set(_ key: String, _ value: JSONValue) {
-        guard case .object(var fields) = self else { return }
-        if let i = fields.firstIndex(where: { $0.0 == key }) {
-            fields[i].1 = value
-        } else {
-            fields.append((key, value))
-        }
-        self = .object(fields)
-    }
 }

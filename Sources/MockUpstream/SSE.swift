@@ -17,7 +17,8 @@ enum SSE {
 
     /// Writes `chunks` one by one.
     ///
-    /// - `mock-slow`: waits 150 ms before each chunk.
+    /// - `mock-slow`: waits 150 ms before each chunk, and before ending the body (a
+    ///   gateway must not make its client wait for that end to see the answer charged).
     /// - `mock-abort`: after `abortAfter` chunks, drops the connection (no final chunk, no usage,
     ///   no terminating HTTP chunk), which a client sees as a truncated stream.
     static func stream(
@@ -36,6 +37,7 @@ enum SSE {
                 if fault.slow { try await Task.sleep(for: Fault.slowChunkGap) }
                 try await writer.write(ByteBuffer(string: chunk))
             }
+            if fault.slow { try await Task.sleep(for: Fault.slowChunkGap) }
             try await writer.finish(nil)
         }
         return Response(

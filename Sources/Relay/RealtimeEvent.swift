@@ -1,5 +1,5 @@
-import Foundation
 import Ledger
+import TallyJSON
 
 /// The parts of an OpenAI Realtime event that billing reads. Each frame is read
 /// here once, in the pump that carries it, so only these values reach the
@@ -30,32 +30,39 @@ enum RealtimeEvent: Sendable, Equatable {
     static let audioDeltas: Set<String> = ["response.output_audio.delta", "response.audio.delta"]
 
     init(_ text: String) {
-        guard let object = JSONBytes.object(Data(text.utf8)), let type = object["type"] as? String else {
-            self = .other(responseID: nil)
-            return
+        var text = text
+        self = text.withUTF8 { Self.read(JSONScanner(UnsafeRawBufferPointer($0))) }
+    }
+
+    private static func read(_ scanner: JSONScanner) -> RealtimeEvent {
+        guard let object = scanner.document(), let type = scanner.member("type", of: object).flatMap(scanner.string) else {
+            return .other(responseID: nil)
         }
-        let responseID = object["response_id"] as? String
-        let deltaBytes = (object["delta"] as? String)?.utf8.count ?? 0
+        func string(_ key: String, of value: Range<Int>?) -> String? {
+            value.flatMap { scanner.member(key, of: $0) }.flatMap(scanner.string)
+        }
+        let responseID = string("response_id", of: object)
+        let deltaBytes = scanner.member("delta", of: object).flatMap(scanner.stringByteCount) ?? 0
         switch type {
         case "response.create":
-            self = .responseCreate(eventID: object["event_id"] as? String)
+            return .responseCreate(eventID: string("event_id", of: object))
         case "input_audio_buffer.append":
-            self = .audioAppend(base64Bytes: (object["audio"] as? String)?.utf8.count ?? 0)
+            return .audioAppend(base64Bytes: scanner.member("audio", of: object).flatMap(scanner.stringByteCount) ?? 0)
         case "response.created":
-            self = .responseCreated(responseID: (object["response"] as? [String: Any])?["id"] as? String)
+            return .responseCreated(responseID: string("id", of: scanner.member("response", of: object)))
         case "error":
-            let error = object["error"] as? [String: Any]
-            self = .error(clientEventID: error?["event_id"] as? String, code: error?["code"] as? String ?? "error")
+            let error = scanner.member("error", of: object)
+            return .error(clientEventID: string("event_id", of: error), code: string("code", of: error) ?? "error")
         case "response.done":
             var meter = UsageMeter(family: .openai)
-            meter.absorb(object)
-            self = .responseDone(responseID: (object["response"] as? [String: Any])?["id"] as? String, usage: meter.usage)
-        case _ where Self.textDeltas.contains(type):
-            self = .output(responseID: responseID, textBytes: deltaBytes, audioBase64Bytes: 0)
-        case _ where Self.audioDeltas.contains(type):
-            self = .output(responseID: responseID, textBytes: 0, audioBase64Bytes: deltaBytes)
+            meter.absorb(scanner, object)
+            return .responseDone(responseID: string("id", of: scanner.member("response", of: object)), usage: meter.usage)
+        case _ where textDeltas.contains(type):
+            return .output(responseID: responseID, textBytes: deltaBytes, audioBase64Bytes: 0)
+        case _ where audioDeltas.contains(type):
+            return .output(responseID: responseID, textBytes: 0, audioBase64Bytes: deltaBytes)
         default:
-            self = .other(responseID: responseID)
+            return .other(responseID: responseID)
         }
     }
 

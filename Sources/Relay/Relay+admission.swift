@@ -21,10 +21,13 @@ extension Relay {
         var promptEstimate: Int64
         var stream: Bool
         var injectedUsage: Bool
-        var upstreamBody: Data
+        var upstreamBody: ByteBuffer
         var upstreamPath: String
         var query: String?
+        /// The channels to try, in order (admission's pick; the slot is on the first).
         var channels: [ChannelDefinition]
+        /// The concurrency slot: the ledger frees it when the charge closes; moved on a retry.
+        var slot: ConcurrencySlot?
     }
 
     /// Runs admission; `.failure` is the response to send.
@@ -46,7 +49,7 @@ extension Relay {
         }
         let inspection: RequestInspection
         do {
-            inspection = try RequestInspection.inspect(Data(body.readableBytesView), endpoint: endpoint, pathModel: pathModel,
+            inspection = try RequestInspection.inspect(body, endpoint: endpoint, pathModel: pathModel,
                                                        contentType: request.headers[.contentType])
         } catch {
             return .failure(error)
@@ -55,11 +58,13 @@ extension Relay {
         let ask = Ledger.AdmissionRequest(token: token.id, requestID: requestID, model: inspection.model,
                                           promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
                                           outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
-                                          stream: inspection.stream, kind: family.channelKind)
+                                          stream: inspection.stream, kind: family.channelKind, gate: gate)
         let admission: Ledger.Admission
         do {
             switch try await ledger.admit(ask) {
-            case .failure(let failure): return .failure(RelayFailure(failure))
+            case .failure(let failure):
+                if case .overloaded(let overload) = failure { metrics.overloaded(overload) }
+                return .failure(RelayFailure(failure))
             case .success(let admitted): admission = admitted
             }
         } catch {
@@ -72,30 +77,49 @@ extension Relay {
         return .success(Admitted(requestID: requestID, reservation: admission.reservation, endpoint: endpoint, token: admission.token,
                                  model: inspection.model, promptEstimate: inspection.promptEstimate, stream: inspection.stream,
                                  injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody(heldLimit: admission.outputLimit),
-                                 upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels))
+                                 upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels,
+                                 slot: admission.slot))
     }
 
     /// Phase 2, run in its own task so a client that hangs up (cancelling the
     /// handler) cannot leave the reservation open: `settle` wins over `voidReason`.
+    /// Returns as soon as the close is applied to the ledger's state, so what
+    /// the client is sent next (its answer's end) finds the charge visible;
+    /// the task then waits for the close to be durable on its own, off the
+    /// response's path. A crash in between leaves the durable reservation
+    /// open: startup resolves it under `--dangling-policy`.
     func closeCharge(_ reservation: Reservation, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64,
                      durationMs: Int64) async {
         let ledger = self.ledger
         let logger = self.logger
         let metrics = self.metrics
         let requestID = reservation.requestID
-        await Task {
-            do {
-                if let outcome {
-                    _ = try await ledger.settle(reservation, outcome: outcome)
-                    metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
-                } else {
-                    try await ledger.void(reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs)
-                    metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
+        await withCheckedContinuation { (applied: CheckedContinuation<Void, Never>) in
+            Task {
+                let durability: Durability
+                do {
+                    if let outcome {
+                        durability = try await ledger.settleApplied(reservation, outcome: outcome).durability
+                        metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
+                    } else {
+                        durability = try await ledger.voidApplied(reservation, reason: voidReason, channel: channel, status: status,
+                                                                  durationMs: durationMs).durability
+                        metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
+                    }
+                } catch {
+                    applied.resume()
+                    logger.critical("could not close a reservation; the reservation sweeper (or the next start) resolves it",
+                                    metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+                    return
                 }
-            } catch {
-                logger.critical("could not close a reservation; the reservation sweeper (or the next start) resolves it",
-                                metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+                applied.resume()
+                do {
+                    try await durability.wait()
+                } catch {
+                    logger.critical("a close was applied but its write failed; the ledger halts and the next start resolves the reservation",
+                                    metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+                }
             }
-        }.value
+        }
     }
 }

@@ -37,12 +37,18 @@ extension Relay {
     func forward(_ admitted: Admitted, client: Request, deadline: RequestDeadline, cut: RequestDeadline.Cut) async -> Response {
         let family = admitted.endpoint.family
         let started = ContinuousClock.now
-        var random = SystemRandomNumberGenerator()
-        let attempts = ChannelPicker.attempts(from: admitted.channels, using: &random)
+        // Picked at admission (priority, weight, a free concurrency slot on the first).
+        let attempts = admitted.channels
         var lastError: (status: Int, headers: HTTPHeaders, body: ByteBuffer, key: String)?
         var lastChannel: ChannelID?
         for (index, channel) in attempts.enumerated() {
             let isLast = index == attempts.count - 1
+            // A retry takes the request's concurrency slot along; a channel at its limit is not tried.
+            if index > 0, let slot = admitted.slot, !slot.move(to: channel.id) {
+                logger.warning("retry channel is at its concurrency limit; not retried",
+                               metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)"])
+                break
+            }
             lastChannel = channel.id
             guard let key = try? ledger.channelKey(channel.id) else {
                 logger.error("channel has no key; skipping", metadata: ["channel": "\(channel.id)"])
@@ -117,7 +123,7 @@ extension Relay {
             return RelayFailure.upstreamUnreachable().response(for: admitted.endpoint.family, requestID: admitted.requestID)
         }
         var meter = UsageMeter(family: admitted.endpoint.family)
-        if let object = JSONBytes.object(body) { meter.absorb(object) }
+        meter.absorb(bytes: body)
         let outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
         await closeCharge(admitted.reservation, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
                           durationMs: outcome.durationMs)

@@ -7,6 +7,7 @@ import Ledger
 import Logging
 import NIOCore
 import NIOWebSocket
+import TallyJSON
 
 /// `GET /v1/realtime`: an OpenAI Realtime session proxied frame by frame.
 ///
@@ -27,6 +28,8 @@ extension Relay {
         var model: String
         var channel: ChannelDefinition
         var channelKey: String
+        /// The session's concurrency slot (a session is one request in flight), freed when it ends.
+        var slot: ConcurrencySlot
     }
 
     public func registerRealtime<Context: WebSocketRequestContext & RemoteAddressRequestContext>(on router: Router<Context>) {
@@ -52,9 +55,11 @@ extension Relay {
         case .failure(let failure):
             metrics.rejected(failure.code)
             try await outbound.writeTextMessage(Self.errorEvent(failure, eventID: sessionID))
-            return try await outbound.close(.policyViolation, reason: failure.code)
+            // 1013 "try again later" for a full gateway; 1008 for a refusal about the request.
+            return try await outbound.close(failure.code == "overloaded" ? .unknown(1013) : .policyViolation, reason: failure.code)
         case .success(let checked): route = checked
         }
+        defer { route.slot.release() }
 
         let billing = RealtimeBilling(relay: self, sessionID: sessionID, token: route.token, model: route.model, channel: route.channel.id)
         var headers = HTTPFields()
@@ -116,11 +121,21 @@ extension Relay {
             (state.mayUse(token, model: model), state.channels(serving: model, group: token.group, kind: .openai))
         }
         guard allowed else { return await refused(token.id, .modelNotAllowed(model)) }
+        guard !channels.isEmpty else { return await refused(token.id, .noRoute(model: model)) }
         var random = SystemRandomNumberGenerator()
-        guard let channel = ChannelPicker.pick(from: channels, using: &random), let channelKey = try? ledger.channelKey(channel.id) else {
+        let channel: ChannelDefinition
+        let slot: ConcurrencySlot
+        switch ChannelPicker.attempts(from: channels, gate: gate, using: &random) {
+        case .failure(let overload):
+            metrics.overloaded(overload)
+            return .failure(RelayFailure(.overloaded(overload)))
+        case .success(let routed): (channel, slot) = (routed.attempts[0], routed.slot)
+        }
+        guard let channelKey = try? ledger.channelKey(channel.id) else {
+            slot.release()
             return await refused(token.id, .noRoute(model: model))
         }
-        return .success(RealtimeRoute(token: token.id, model: model, channel: channel, channelKey: channelKey))
+        return .success(RealtimeRoute(token: token.id, model: model, channel: channel, channelKey: channelKey, slot: slot))
     }
 
     /// A connect-time refusal of a known token, counted like `admit`'s into `relay.rejected`.
@@ -139,15 +154,15 @@ extension Relay {
     /// An OpenAI Realtime `error` event: `event_id` is the refused session's or
     /// response's request id, `error.event_id` the client event it answers.
     static func errorEvent(_ failure: RelayFailure, eventID: String, clientEventID: String? = nil) -> String {
-        var error = failure.body(for: .openai)["error"] as? [String: Any] ?? [:]
-        error["event_id"] = clientEventID ?? NSNull()
-        return String(buffer: JSONBytes.encode(["type": "error", "event_id": eventID, "error": error]))
+        var error = failure.body(for: .openai)["error"] ?? .object([])
+        error.set("event_id", clientEventID.map(JSONValue.string) ?? .null)
+        return JSONValue.object([("type", .string("error")), ("event_id", .string(eventID)), ("error", error)]).serialized
     }
 
     /// Stops a response the ledger refused (the upstream's own id when known).
     static func cancelEvent(responseID: String?) -> String {
-        var event: [String: Any] = ["type": "response.cancel"]
-        if let responseID { event["response_id"] = responseID }
-        return String(buffer: JSONBytes.encode(event))
+        var event = JSONValue.object([("type", .string("response.cancel"))])
+        if let responseID { event.set("response_id", .string(responseID)) }
+        return event.serialized
     }
 }

@@ -1,9 +1,9 @@
 import Logging
-import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
 import NIOCore
+import TallyJSON
 
 /// Read-only routes a relay client calls with its own token: the models it may
 /// use, and its balance in Tally's and in OpenAI's dashboard formats.
@@ -29,12 +29,15 @@ extension Relay {
         let family: APIFamily = request.headers[.anthropicVersion] != nil ? .anthropic : .openai
         return await selfService(request, peer: peer, family: family) { token, requestID in
             let models = await ledger.read { $0.models(for: token) }
-            let body: [String: Any]
+            let body: JSONValue
             if family == .anthropic {
-                body = ["data": models.map { ["type": "model", "id": $0, "display_name": $0, "created_at": "1970-01-01T00:00:00Z"] },
-                        "has_more": false, "first_id": models.first.map { $0 as Any } ?? NSNull(), "last_id": models.last.map { $0 as Any } ?? NSNull()]
+                let data = models.map { JSONValue.object([("type", .string("model")), ("id", .string($0)), ("display_name", .string($0)),
+                                                          ("created_at", .string("1970-01-01T00:00:00Z"))]) }
+                body = .object([("data", .array(data)), ("has_more", .bool(false)), ("first_id", .optional(models.first, JSONValue.string)),
+                                ("last_id", .optional(models.last, JSONValue.string))])
             } else {
-                body = ["object": "list", "data": models.map { ["id": $0, "object": "model", "created": 0, "owned_by": "tally"] as [String: Any] }]
+                let data = models.map { JSONValue.object([("id", .string($0)), ("object", .string("model")), ("created", .int(0)), ("owned_by", .string("tally"))]) }
+                body = .object([("object", .string("list")), ("data", .array(data))])
             }
             return json(body, requestID: requestID)
         }
@@ -46,15 +49,15 @@ extension Relay {
                 (max(0, state.users[token.owner]?.available ?? 0), state.models(for: token))
             }
             let available = token.quota.map { min(max(0, $0 - token.used - token.reserved), ownerAvailable) } ?? ownerAvailable
-            let body: [String: Any] = [
-                "name": token.name,
-                "granted": token.quota.map { $0 as Any } ?? NSNull(),
-                "used": token.used,
-                "available": available,
-                "unlimited": token.quota == nil,
-                "models": models,
-                "expires_at": token.expiresAt.map { RFC3339.format(milliseconds: $0) as Any } ?? NSNull(),
-            ]
+            let body = JSONValue.object([
+                ("name", .string(token.name)),
+                ("granted", .optional(token.quota, JSONValue.int)),
+                ("used", .int(token.used)),
+                ("available", .int(available)),
+                ("unlimited", .bool(token.quota == nil)),
+                ("models", .strings(models)),
+                ("expires_at", .optional(token.expiresAt) { .string(RFC3339.format(milliseconds: $0)) }),
+            ])
             return json(body, requestID: requestID)
         }
     }
@@ -64,11 +67,11 @@ extension Relay {
             let ownerBalance = await ledger.read { max(0, $0.users[token.owner]?.balance ?? 0) }
             // The limit a front-end shows is what this token could ever spend: its cap, or the owner's balance plus what it used.
             let limit = Double(token.quota ?? (ownerBalance + token.used)) / Self.creditsPerUSD
-            let body: [String: Any] = [
-                "object": "billing_subscription", "has_payment_method": true,
-                "soft_limit_usd": limit, "hard_limit_usd": limit, "system_hard_limit_usd": limit,
-                "access_until": (token.expiresAt ?? 0) / 1000,
-            ]
+            let body = JSONValue.object([
+                ("object", .string("billing_subscription")), ("has_payment_method", .bool(true)),
+                ("soft_limit_usd", .dollars(limit)), ("hard_limit_usd", .dollars(limit)), ("system_hard_limit_usd", .dollars(limit)),
+                ("access_until", .int((token.expiresAt ?? 0) / 1000)),
+            ])
             return json(body, requestID: requestID)
         }
     }
@@ -76,12 +79,19 @@ extension Relay {
     func billingUsage(_ request: Request, peer: SocketAddress?) async -> Response {
         await selfService(request, peer: peer, family: .openai) { token, requestID in
             // OpenAI reports usage in cents.
-            json(["object": "list", "total_usage": Double(token.used) / Self.creditsPerUSD * 100], requestID: requestID)
+            json(.object([("object", .string("list")), ("total_usage", .dollars(Double(token.used) / Self.creditsPerUSD * 100))]), requestID: requestID)
         }
     }
 
-    func json(_ body: [String: Any], status: HTTPResponse.Status = .ok, requestID: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .xRequestID: requestID],
-                 body: .init(byteBuffer: JSONBytes.encode(body)))
+    func json(_ body: JSONValue, status: HTTPResponse.Status = .ok, requestID: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json", .xRequestID: requestID], body: .init(byteBuffer: body.byteBuffer))
+    }
+}
+
+extension JSONValue {
+    /// An amount in dollars or cents, as Swift writes a `Double` (`0.005`, `1.0`,
+    /// `1e-06`: each a JSON number). Only for display: credits stay integers.
+    static func dollars(_ amount: Double) -> JSONValue {
+        amount.isFinite ? .number(String(amount)) : .null
     }
 }

@@ -61,8 +61,10 @@ extension Relay {
 
     /// Reads the upstream's stream, hands the client its part, and closes the
     /// charge once it ends; returns why it ended early (nil: it completed).
-    /// Finishes `handoff` only after the charge is closed, so a client that saw
-    /// its answer end finds it charged.
+    /// The event that tells the client its answer is complete (`StreamEnd`) is
+    /// held until the charge is applied, and `handoff` finished only after it,
+    /// so a client that saw its answer end finds it charged; the close becomes
+    /// durable afterwards, off the client's path (`closeCharge`).
     private func readStream(_ response: HTTPClientResponse, isSSE: Bool, admitted: Admitted, channel: ChannelID,
                             started: ContinuousClock.Instant, deadline: RequestDeadline, cut: RequestDeadline.Cut,
                             handoff: StreamHandoff) async -> (any Error)? {
@@ -70,6 +72,7 @@ extension Relay {
         let status = Int(response.status.code)
         var meter = UsageMeter(family: admitted.endpoint.family)
         var framer = SSEFramer()
+        var end = StreamEnd(kind: admitted.endpoint.kind)
         /// A non-SSE stream (Gemini's JSON array) is parsed whole at the end; bounded.
         var whole: [UInt8] = []
         var sentAny = false
@@ -96,13 +99,8 @@ extension Relay {
             }
             var out: [UInt8] = []
             for event in framer.push(chunk) {
-                if let data = SSEFramer.data(of: event), let object = JSONBytes.object(Data(data)) {
-                    meter.absorb(object)
-                    if admitted.injectedUsage, object["usage"] is [String: Any], (object["choices"] as? [Any])?.isEmpty ?? false {
-                        continue
-                    }
-                }
-                out.append(contentsOf: event)
+                if let data = SSEFramer.data(of: event), meter.absorb(bytes: data), admitted.injectedUsage { continue }
+                end.pass(event, into: &out)
             }
             return out
         }
@@ -121,7 +119,11 @@ extension Relay {
                 let out = read(chunk)
                 if !out.isEmpty { try await send(out) }
             }
-            if let rest = framer.finish() { try await send(rest) }
+            if let rest = framer.finish() {
+                var out: [UInt8] = []
+                end.pass(rest, into: &out)
+                if !out.isEmpty { try await send(out) }
+            }
         } catch {
             ending = error
         }
@@ -129,9 +131,7 @@ extension Relay {
             let drainEnd = min(ContinuousClock.now + .seconds(configuration.disconnectDrainSeconds), deadline.instant)
             while ContinuousClock.now < drainEnd, !Task.isCancelled, let chunk = try? await iterator.next() { _ = read(chunk) }
         }
-        if !isSSE, let array = JSONBytes.any(Data(whole)) as? [Any] {
-            for case let object as [String: Any] in array { meter.absorb(object) }
-        }
+        if !isSSE { meter.absorb(bytes: whole) }
 
         let durationMs = milliseconds(since: started)
         let (endStatus, voidReason): (Int64?, String) =
@@ -148,6 +148,11 @@ extension Relay {
             if let endStatus { outcome.status = endStatus }
             await closeCharge(admitted.reservation, settle: outcome, voidReason: "", channel: channel,
                               status: outcome.status, durationMs: durationMs)
+        }
+        // The charge is applied: now the answer's end (held by `StreamEnd`) — also after an upstream
+        // that broke off past it, never to a client that left or past the deadline (its timeout event ends the stream).
+        if !end.held.isEmpty, ending == nil || ending is UpstreamBrokeOff {
+            if case .abandoned = await handoff.send(end.held), ending == nil { ending = cancelled() }
         }
         if let ending {
             let why = switch ending {

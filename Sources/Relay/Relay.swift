@@ -11,12 +11,19 @@ public struct Relay: Sendable {
     let httpClient: HTTPClient
     let logger: Logger
     let metrics = RelayMetrics()
+    /// The concurrency limits (`--max-concurrent-requests`, `--channel-concurrency`),
+    /// taken at admission and by realtime sessions.
+    let gate: ConcurrencyGate
 
     public init(ledger: Ledger, configuration: RelayConfiguration, httpClient: HTTPClient, logger: Logger) {
         self.ledger = ledger
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
+        let metrics = self.metrics
+        gate = ConcurrencyGate(maxInFlight: configuration.maxConcurrentRequests, perChannel: configuration.channelConcurrency) { channel, count, overall in
+            metrics.inFlight(channel: channel, count: count, overall: overall)
+        }
     }
 
     /// Adds the relay and its self-service routes to `router`.

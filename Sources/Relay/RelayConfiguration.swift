@@ -28,6 +28,23 @@ public struct RelayConfiguration: Sendable {
     public var maxRequestDuration: Duration
     /// One hour: longer than any generation or realtime session a provider runs.
     public static let defaultMaxRequestDuration: Duration = .seconds(3600)
+    /// Relay requests (realtime sessions included) in flight at once through
+    /// the whole gateway (`--max-concurrent-requests`); past it a request is
+    /// refused at admission with 503 `overloaded`, nothing reserved. Each holds
+    /// a client and an upstream socket, so it goes with `--max-connections`.
+    public var maxConcurrentRequests: Int = RelayConfiguration.defaultMaxConcurrentRequests
+    /// The same through one channel (`--channel-concurrency`): a provider
+    /// account's own concurrency, and what the upstream pool is sized from.
+    public var channelConcurrency: Int = RelayConfiguration.defaultChannelConcurrency
+    /// As many as the default connection cap lets through.
+    public static let defaultMaxConcurrentRequests = 10_000
+    /// Well above what one provider account usually allows, well below the overall cap.
+    public static let defaultChannelConcurrency = 4_096
+    /// Upstream connections kept per provider host: every request in flight may
+    /// hold one, and channels can share a host, so the overall limit plus room
+    /// for connections still closing after their request ended (≥ any channel's
+    /// effective limit). With it the pool never makes an admitted request wait.
+    public var upstreamConnectionsPerHost: Int { maxConcurrentRequests + maxConcurrentRequests / 8 }
 
     public init(maxBodyBytes: Int = 32 << 20, defaultMaxTokens: Int64 = Limits.defaultOutputTokens, trustedProxies: [IPRule] = [],
                 maxRequestDuration: Duration = RelayConfiguration.defaultMaxRequestDuration) {

@@ -1,8 +1,8 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
 import NIOCore
+import TallyJSON
 
 /// A refusal or failure the relay answers itself, rendered in the caller's
 /// family (SPEC §2 error bodies). Carries one neutral description; `render`
@@ -19,21 +19,22 @@ struct RelayFailure: Error, Sendable {
     var retryAfterSeconds: Int64?
 
     /// The response body in `family`'s error shape.
-    func body(for family: APIFamily) -> [String: Any] {
+    func body(for family: APIFamily) -> JSONValue {
         switch family {
         case .openai:
-            return ["error": ["message": message, "type": openAIType, "code": code, "param": NSNull()] as [String: Any]]
+            return .object([("error", .object([("message", .string(message)), ("type", .string(openAIType)), ("code", .string(code)),
+                                               ("param", .null)]))])
         case .anthropic:
-            return ["type": "error", "error": ["type": anthropicType, "message": message]]
+            return .object([("type", .string("error")), ("error", .object([("type", .string(anthropicType)), ("message", .string(message))]))])
         case .gemini:
-            return ["error": ["code": status.code, "message": message, "status": geminiStatus] as [String: Any]]
+            return .object([("error", .object([("code", .int(status.code)), ("message", .string(message)), ("status", .string(geminiStatus))]))])
         }
     }
 
     func response(for family: APIFamily, requestID: String) -> Response {
         var headers: HTTPFields = [.contentType: "application/json", .xRequestID: requestID]
         if let retryAfterSeconds { headers[.retryAfter] = String(max(1, retryAfterSeconds)) }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: JSONBytes.encode(body(for: family))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body(for: family).byteBuffer))
     }
 
     private var openAIType: String {
@@ -91,6 +92,10 @@ extension RelayFailure {
             (status, kind) = (.tooManyRequests, .quota)
         case .noRoute:
             (status, kind) = (.serviceUnavailable, .unavailable)
+        case .overloaded:
+            // 503 in every family (SPEC names no status; Anthropic's own overload is 529, which SDKs retry the same way).
+            (status, kind) = (.serviceUnavailable, .unavailable)
+            retry = 1
         case .duplicateRequestID:
             (status, kind) = (.conflict, .conflict)
         }
@@ -117,23 +122,12 @@ extension RelayFailure {
     }
 }
 
-/// JSON through Foundation's dynamic serializer: the relay edits a few fields
-/// of bodies whose schema it does not own, so it never decodes them into types.
-enum JSONBytes {
-    static func encode(_ object: Any) -> ByteBuffer {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [])) ?? Data("{}".utf8)
-        return ByteBuffer(bytes: data)
-    }
-
-    static func object(_ buffer: ByteBuffer) -> [String: Any]? {
-        object(Data(buffer.readableBytesView))
-    }
-
-    static func object(_ data: Data) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) as? [String: Any]
-    }
-
-    static func any(_ data: Data) -> Any? {
-        try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+extension JSONValue {
+    /// The compact serialization, as a response body.
+    var byteBuffer: ByteBuffer {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        write(into: &bytes)
+        return ByteBuffer(bytes: bytes)
     }
 }

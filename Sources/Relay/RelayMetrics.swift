@@ -1,3 +1,4 @@
+import Ledger
 import Metrics
 
 /// What the relay counts, through swift-metrics (the server bootstraps it with
@@ -14,6 +15,18 @@ struct RelayMetrics: Sendable {
 
     func rejected(_ code: String) {
         Counter(label: "tally_relay_rejections_total", dimensions: [("code", code)]).increment()
+    }
+
+    /// Requests in flight, overall and through `channel` (`ConcurrencyGate`'s
+    /// observer). Channels are the operator's, a bounded set.
+    func inFlight(channel: ChannelID, count: Int, overall: Int) {
+        Gauge(label: "tally_relay_in_flight_requests").record(overall)
+        Gauge(label: "tally_channel_in_flight_requests", dimensions: [("channel", channel.description)]).record(count)
+    }
+
+    /// A request refused at admission because a concurrency limit was reached.
+    func overloaded(_ overload: ConcurrencyGate.Overload) {
+        Counter(label: "tally_relay_overload_refusals_total", dimensions: [("scope", overload.scope)]).increment()
     }
 
     func upstream(status: Int, seconds: Double) {

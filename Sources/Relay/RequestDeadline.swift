@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
+import TallyJSON
 
 /// `--max-request-seconds` for one relayed request. The relay resolves every
 /// reservation by this deadline (a request still running is cut and charged as
@@ -69,22 +70,22 @@ extension RelayFailure {
     /// The error body in `family`'s shape, with the family's own names for a
     /// timeout where it has one (Anthropic `timeout_error`, Gemini
     /// `DEADLINE_EXCEEDED`; OpenAI's stays `server_error` with code `request_timeout`).
-    func timeoutBody(for family: APIFamily) -> [String: Any] {
+    func timeoutBody(for family: APIFamily) -> JSONValue {
         var body = body(for: family)
-        guard var error = body["error"] as? [String: Any] else { return body }
+        guard var error = body["error"] else { return body }
         switch family {
         case .openai: break
-        case .anthropic: error["type"] = "timeout_error"
-        case .gemini: error["status"] = "DEADLINE_EXCEEDED"
+        case .anthropic: error.set("type", .string("timeout_error"))
+        case .gemini: error.set("status", .string("DEADLINE_EXCEEDED"))
         }
-        body["error"] = error
+        body.set("error", error)
         return body
     }
 
     /// The answer to a request cut before any of it was sent.
     func timeoutResponse(for family: APIFamily, requestID: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json", .xRequestID: requestID],
-                 body: .init(byteBuffer: JSONBytes.encode(timeoutBody(for: family))))
+                 body: .init(byteBuffer: timeoutBody(for: family).byteBuffer))
     }
 
     /// The last event of an SSE stream cut at the deadline, as each family
@@ -93,9 +94,9 @@ extension RelayFailure {
     /// answer is never taken for a complete one.
     func timeoutEvent(for family: APIFamily) -> ByteBuffer {
         var body = timeoutBody(for: family)
-        if family == .openai { body["type"] = "error" }
+        if family == .openai { body.set("type", .string("error")) }
         var event = ByteBuffer(string: family == .anthropic ? "event: error\ndata: " : "data: ")
-        var json = JSONBytes.encode(body)
+        var json = body.byteBuffer
         event.writeBuffer(&json)
         event.writeString("\n\n")
         return event

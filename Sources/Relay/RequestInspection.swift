@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import NIOCore
 import TallyJSON
 
 /// Step 6 of admission: what the relay needs from a body it otherwise only
@@ -22,8 +23,11 @@ struct RequestInspection {
     /// Answers asked for, each billed in full (`n`, `best_of`, `candidateCount`).
     var outputChoices: Int64
     var stream: Bool
-    /// The client's bytes, and their parse (nil for uploads, which are forwarded as sent).
-    var body: Data
+    /// The client's bytes as they arrived (forwarded as they are when nothing is
+    /// edited), and for a JSON body the same bytes as an array with their parse
+    /// (uploads are forwarded as sent, unparsed).
+    var body: ByteBuffer
+    var bytes: [UInt8] = []
     var document: JSONParser.Document?
     /// Edits decided while reading (the usage request); the output limit is added once admission fixed it.
     var edit = BodyEdit()
@@ -34,11 +38,11 @@ struct RequestInspection {
     /// The body to forward: the client's bytes, with the edits, and the output
     /// limit the reservation holds (`heldLimit`) written in when the client
     /// named none or more — so the provider cannot bill past the hold.
-    func upstreamBody(heldLimit: Int64) -> Data {
+    func upstreamBody(heldLimit: Int64) -> ByteBuffer {
         guard let document else { return body }
         var edit = self.edit
         if heldLimit > 0, outputLimit.map({ $0 > heldLimit }) ?? true { edit.limitOutput(to: heldLimit, document.value, kind: kind) }
-        return edit.isEmpty ? body : Data(edit.applied(to: [UInt8](body), document: document))
+        return edit.isEmpty ? body : ByteBuffer(bytes: edit.applied(to: bytes, document: document))
     }
 
     /// Relay bodies carry tool and response schemas, which nest deeper than the
@@ -48,11 +52,11 @@ struct RequestInspection {
 
     /// Parses `body` for `endpoint`; `pathModel` is the Gemini model from the URL;
     /// `contentType` is the client's (uploads name their multipart boundary there).
-    static func inspect(_ body: Data, endpoint: Endpoint, pathModel: String?, contentType: String? = nil) throws(RelayFailure) -> RequestInspection {
+    static func inspect(_ body: ByteBuffer, endpoint: Endpoint, pathModel: String?, contentType: String? = nil) throws(RelayFailure) -> RequestInspection {
         if !endpoint.jsonBody {
             let form: MultipartForm
             do {
-                form = try MultipartForm(body, contentType: contentType)
+                form = try MultipartForm(Data(body.readableBytesView), contentType: contentType)
             } catch {
                 throw .badRequest("The upload cannot be read: \(error.reason). Send multipart/form-data with each field once.", code: "invalid_multipart")
             }
@@ -63,11 +67,11 @@ struct RequestInspection {
                 throw .badRequest("The upload has no model field. Add a form field named model.", code: "missing_model")
             }
             try checkModelName(model)
-            let audioBound = Int64((body.count + PromptBound.audioBytesPerToken - 1) / PromptBound.audioBytesPerToken)
+            let audioBound = Int64((body.readableBytes + PromptBound.audioBytesPerToken - 1) / PromptBound.audioBytesPerToken)
             return RequestInspection(model: model, promptTokens: audioBound, promptEstimate: audioBound / 10, outputLimit: nil, outputChoices: 1,
                                      stream: false, body: body, document: nil, injectedUsage: false, kind: endpoint.kind)
         }
-        let bytes = [UInt8](body)
+        let bytes = Array(body.readableBytesView)
         let document: JSONParser.Document
         do {
             document = try JSONParser.document(bytes, limits: parsing)
@@ -110,7 +114,7 @@ struct RequestInspection {
         if stream, endpoint.kind == .chat || endpoint.kind == .completions { injected = try edit.requestUsage(object) }
         return RequestInspection(model: model, promptTokens: prompt.tokens, promptEstimate: prompt.estimate,
                                  outputLimit: endpoint.hasOutputTokens ? output.limit : 0, outputChoices: output.choices, stream: stream,
-                                 body: body, document: document, edit: edit, injectedUsage: injected, kind: endpoint.kind)
+                                 body: body, bytes: bytes, document: document, edit: edit, injectedUsage: injected, kind: endpoint.kind)
     }
 
     /// Service tiers the provider bills above its list price (OpenAI `priority`, `scale`).

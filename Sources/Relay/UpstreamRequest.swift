@@ -14,7 +14,7 @@ enum UpstreamRequest {
     static let forwarded: [HTTPField.Name] = [.contentType, .accept, .userAgent, .anthropicVersion, .anthropicBeta, .openAIBeta]
 
     static func make(channel: ChannelDefinition, key: String, endpoint: Endpoint, upstreamPath: String, query: String?,
-                     client: Request, body: Data, requestID: String) -> HTTPClientRequest {
+                     client: Request, body: ByteBuffer, requestID: String) -> HTTPClientRequest {
         var url = Self.url(base: channel.baseURL, path: upstreamPath)
         if let query, !query.isEmpty { url += "?" + query }
 
@@ -34,7 +34,7 @@ enum UpstreamRequest {
         }
         if client.headers[.contentType] == nil { request.headers.add(name: "Content-Type", value: "application/json") }
         request.headers.add(name: "X-Request-Id", value: requestID)
-        request.body = .bytes(ByteBuffer(bytes: body))
+        request.body = .bytes(body)
         return request
     }
 

@@ -1,5 +1,6 @@
-import Foundation
 import Ledger
+import NIOCore
+import TallyJSON
 
 /// Reads the usage an upstream reports, from a whole answer or event by event
 /// as a stream passes. Each field keeps the last value seen, which is right for
@@ -64,78 +65,157 @@ struct UsageMeter {
         return (Usage(promptTokens: promptEstimate, completionTokens: seen), true)
     }
 
-    /// Takes in one JSON answer or stream event.
-    mutating func absorb(_ object: [String: Any]) {
-        switch object["type"] as? String {
-        case "message_start": anthropicFinal = false
-        case "message_delta" where object["usage"] != nil: anthropicFinal = true
-        default: break
+    /// Takes in one JSON answer or stream event, or an array of them (Gemini's
+    /// non-SSE stream), read from its bytes: only the members usage lives in
+    /// are looked at — `usage`, `response.usage`, `message.usage`,
+    /// `usageMetadata` at the top level, never one nested deeper (a tool call's
+    /// arguments or a message may hold any text) — plus the output text for an
+    /// estimate. Bytes that are not one well-formed JSON value (a truncated
+    /// chunk, `[DONE]`) count for nothing. Returns whether the event is usage
+    /// alone: a `usage` object and an empty `choices`, the chunk
+    /// `stream_options.include_usage` adds.
+    @discardableResult
+    mutating func absorb(bytes: UnsafeRawBufferPointer) -> Bool {
+        let scanner = JSONScanner(bytes)
+        guard let document = scanner.document() else { return false }
+        if scanner.kind(document) == .array {
+            scanner.forEachElement(of: document) { absorb(scanner, $0) }
+            return false
         }
-        if let usage = object["usage"] as? [String: Any] { absorbUsage(usage) }
-        if let response = object["response"] as? [String: Any], let usage = response["usage"] as? [String: Any] { absorbUsage(usage) }
-        if let message = object["message"] as? [String: Any], let usage = message["usage"] as? [String: Any] { absorbUsage(usage) }
-        if let metadata = object["usageMetadata"] as? [String: Any] {
-            promptTokens = number(metadata["promptTokenCount"]) ?? promptTokens
-            if let candidates = number(metadata["candidatesTokenCount"]) {
-                completionTokens = candidates + (number(metadata["thoughtsTokenCount"]) ?? 0)
-            }
-            cachedTokens = number(metadata["cachedContentTokenCount"]) ?? cachedTokens
-            toolPromptTokens = number(metadata["toolUsePromptTokenCount"]) ?? toolPromptTokens
-            if completionTokens == nil, let thoughts = number(metadata["thoughtsTokenCount"]) { completionTokens = thoughts }
-            if promptTokens != nil, completionTokens == nil { completionTokens = 0 }
-        }
-        outputTextBytes += Self.outputText(object)
+        return absorb(scanner, document)
     }
 
-    private mutating func absorbUsage(_ usage: [String: Any]) {
-        promptTokens = number(usage["prompt_tokens"]) ?? promptTokens
-        completionTokens = number(usage["completion_tokens"]) ?? completionTokens
-        inputTokens = number(usage["input_tokens"]) ?? inputTokens
-        outputTokens = number(usage["output_tokens"]) ?? outputTokens
-        cacheReadTokens = number(usage["cache_read_input_tokens"]) ?? cacheReadTokens
-        cacheWriteTokens = number(usage["cache_creation_input_tokens"]) ?? cacheWriteTokens
-        totalTokens = number(usage["total_tokens"]) ?? totalTokens
-        if let details = (usage["prompt_tokens_details"] ?? usage["input_tokens_details"]) as? [String: Any],
-           let cached = number(details["cached_tokens"]) {
+    @discardableResult
+    mutating func absorb(bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { absorb(bytes: $0) }
+    }
+
+    @discardableResult
+    mutating func absorb(bytes: ByteBuffer) -> Bool {
+        bytes.withUnsafeReadableBytes { absorb(bytes: $0) }
+    }
+
+    /// Takes in one object of a document `scanner` has checked; see `absorb(bytes:)`.
+    @discardableResult
+    mutating func absorb(_ scanner: JSONScanner, _ object: Range<Int>) -> Bool {
+        guard scanner.kind(object) == .object else { return false }
+        var type, usage, response, message, metadata, choices, delta, content, candidates: Range<Int>?
+        scanner.forEachMember(of: object) { key, value in
+            switch key.count - 2 {
+            case 4 where scanner.string(key, is: "type"): type = value
+            case 5 where scanner.string(key, is: "usage"): usage = value
+            case 5 where scanner.string(key, is: "delta"): delta = value
+            case 7 where scanner.string(key, is: "message"): message = value
+            case 7 where scanner.string(key, is: "choices"): choices = value
+            case 7 where scanner.string(key, is: "content"): content = value
+            case 8 where scanner.string(key, is: "response"): response = value
+            case 10 where scanner.string(key, is: "candidates"): candidates = value
+            case 13 where scanner.string(key, is: "usageMetadata"): metadata = value
+            default:
+                // A key written with escapes is longer than it reads; compare it decoded.
+                guard scanner.bytes[key].contains(UInt8(ascii: "\\")), let name = scanner.string(key) else { return }
+                switch name {
+                case "type": type = value
+                case "usage": usage = value
+                case "delta": delta = value
+                case "message": message = value
+                case "choices": choices = value
+                case "content": content = value
+                case "response": response = value
+                case "candidates": candidates = value
+                case "usageMetadata": metadata = value
+                default: break
+                }
+            }
+        }
+        if let type, scanner.string(type, is: "message_start") { anthropicFinal = false }
+        if let type, usage != nil, scanner.string(type, is: "message_delta") { anthropicFinal = true }
+        if let usage { absorbUsage(scanner, usage) }
+        if let response, let usage = scanner.member("usage", of: response) { absorbUsage(scanner, usage) }
+        if let message, let usage = scanner.member("usage", of: message) { absorbUsage(scanner, usage) }
+        if let metadata, scanner.kind(metadata) == .object {
+            let count = { (key: String) in scanner.member(key, of: metadata).flatMap { Self.count(scanner, $0) } }
+            promptTokens = count("promptTokenCount") ?? promptTokens
+            let thoughts = count("thoughtsTokenCount")
+            if let candidates = count("candidatesTokenCount") { completionTokens = candidates + (thoughts ?? 0) }
+            cachedTokens = count("cachedContentTokenCount") ?? cachedTokens
+            toolPromptTokens = count("toolUsePromptTokenCount") ?? toolPromptTokens
+            if completionTokens == nil, let thoughts { completionTokens = thoughts }
+            if promptTokens != nil, completionTokens == nil { completionTokens = 0 }
+        }
+        outputTextBytes += Self.outputText(scanner, choices: choices, delta: delta, content: content, candidates: candidates)
+        guard let usage, let choices else { return false }
+        return scanner.kind(usage) == .object && scanner.isEmptyArray(choices)
+    }
+
+    private mutating func absorbUsage(_ scanner: JSONScanner, _ usage: Range<Int>) {
+        var promptDetails, inputDetails: Range<Int>?
+        scanner.forEachMember(of: usage) { key, value in
+            guard let name = scanner.string(key) else { return }
+            switch name {
+            case "prompt_tokens": promptTokens = Self.count(scanner, value) ?? promptTokens
+            case "completion_tokens": completionTokens = Self.count(scanner, value) ?? completionTokens
+            case "input_tokens": inputTokens = Self.count(scanner, value) ?? inputTokens
+            case "output_tokens": outputTokens = Self.count(scanner, value) ?? outputTokens
+            case "cache_read_input_tokens": cacheReadTokens = Self.count(scanner, value) ?? cacheReadTokens
+            case "cache_creation_input_tokens": cacheWriteTokens = Self.count(scanner, value) ?? cacheWriteTokens
+            case "total_tokens": totalTokens = Self.count(scanner, value) ?? totalTokens
+            case "prompt_tokens_details": promptDetails = value
+            case "input_tokens_details": inputDetails = value
+            default: break
+            }
+        }
+        if let details = promptDetails ?? inputDetails, let cached = scanner.member("cached_tokens", of: details).flatMap({ Self.count(scanner, $0) }) {
             cachedTokens = cached
         }
     }
 
-    /// A reported count, clamped to 10^9: an upstream's number is read, never trusted to be sane.
-    private func number(_ value: Any?) -> Int64? {
-        guard let number = value as? NSNumber else { return nil }
-        let double = number.doubleValue
-        guard double.isFinite, double >= 0 else { return nil }
-        return Int64(min(double, 1_000_000_000))
+    /// A reported count, rounded down and clamped to 10^9: an upstream's number
+    /// is read, never trusted to be sane (negative, infinite: not a count).
+    private static func count(_ scanner: JSONScanner, _ value: Range<Int>) -> Int64? {
+        guard let number = scanner.number(value), number.isFinite, number >= 0 else { return nil }
+        return Int64(min(number, 1_000_000_000))
     }
 
     /// Bytes of generated text in an answer or delta (choices, content blocks, candidates).
-    static func outputText(_ object: [String: Any]) -> Int {
+    private static func outputText(_ scanner: JSONScanner, choices: Range<Int>?, delta: Range<Int>?, content: Range<Int>?,
+                                   candidates: Range<Int>?) -> Int {
         var bytes = 0
-        if let choices = object["choices"] as? [Any] {
-            for case let choice as [String: Any] in choices {
-                for key in ["delta", "message"] {
-                    guard let part = choice[key] as? [String: Any] else { continue }
-                    for field in ["content", "reasoning_content", "refusal"] { if let text = part[field] as? String { bytes += text.utf8.count } }
-                    for case let call as [String: Any] in part["tool_calls"] as? [Any] ?? [] {
-                        if let arguments = (call["function"] as? [String: Any])?["arguments"] as? String { bytes += arguments.utf8.count }
+        func text(_ value: Range<Int>?) { if let value { bytes += scanner.stringByteCount(value) ?? 0 } }
+        if let choices {
+            scanner.forEachElement(of: choices) { choice in
+                scanner.forEachMember(of: choice) { key, part in
+                    if scanner.string(key, is: "text") { text(part) }
+                    guard scanner.string(key, is: "delta") || scanner.string(key, is: "message") else { return }
+                    scanner.forEachMember(of: part) { field, value in
+                        if scanner.string(field, is: "content") || scanner.string(field, is: "reasoning_content")
+                            || scanner.string(field, is: "refusal") {
+                            text(value)
+                        } else if scanner.string(field, is: "tool_calls") {
+                            scanner.forEachElement(of: value) { call in
+                                if let function = scanner.member("function", of: call) { text(scanner.member("arguments", of: function)) }
+                            }
+                        }
                     }
                 }
-                if let text = choice["text"] as? String { bytes += text.utf8.count }
             }
         }
-        if let delta = object["delta"] as? [String: Any] {
-            // Anthropic text, thinking and tool-input deltas.
-            for field in ["text", "thinking", "partial_json"] { if let text = delta[field] as? String { bytes += text.utf8.count } }
+        if let delta {
+            // Anthropic text, thinking and tool-input deltas; a Responses API delta is a string.
+            scanner.forEachMember(of: delta) { field, value in
+                if scanner.string(field, is: "text") || scanner.string(field, is: "thinking") || scanner.string(field, is: "partial_json") {
+                    text(value)
+                }
+            }
+            text(delta)
         }
-        if let delta = object["delta"] as? String { bytes += delta.utf8.count }
-        if let content = object["content"] as? [Any] {
-            for case let block as [String: Any] in content { if let text = block["text"] as? String { bytes += text.utf8.count } }
+        if let content {
+            scanner.forEachElement(of: content) { block in text(scanner.member("text", of: block)) }
         }
-        if let candidates = object["candidates"] as? [Any] {
-            for case let candidate as [String: Any] in candidates {
-                let parts = (candidate["content"] as? [String: Any])?["parts"] as? [Any] ?? []
-                for case let part as [String: Any] in parts { if let text = part["text"] as? String { bytes += text.utf8.count } }
+        if let candidates {
+            scanner.forEachElement(of: candidates) { candidate in
+                guard let content = scanner.member("content", of: candidate), let parts = scanner.member("parts", of: content) else { return }
+                scanner.forEachElement(of: parts) { part in text(scanner.member("text", of: part)) }
             }
         }
         return bytes

@@ -53,6 +53,18 @@ public enum JSONValue: Sendable, Equatable {
         return members.first { $0.0 == key }?.1
     }
 
+    /// Sets the member `key` of an object: replaces its first occurrence, else
+    /// appends it. Does nothing to a value that is not an object.
+    public mutating func set(_ key: String, _ value: JSONValue) {
+        guard case .object(var members) = self else { return }
+        if let index = members.firstIndex(where: { $0.0 == key }) {
+            members[index].1 = value
+        } else {
+            members.append((key, value))
+        }
+        self = .object(members)
+    }
+
     public var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil

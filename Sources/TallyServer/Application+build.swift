@@ -33,11 +33,14 @@ public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledge
 
     // One shared client for every upstream. Connect within 5 s (AHC retries a refused connect with
     // backoff until then, so a dead channel costs at most that before the relay tries the next one);
-    // a read may pause up to 5 min (long generations); up to 512 connections per provider host,
-    // because every in-flight stream holds one and the default of 8 would queue the ninth.
+    // a read may pause up to 5 min (long generations). Connections per provider host: sized from the
+    // concurrency limits (`RelayConfiguration.upstreamConnectionsPerHost`), since every request in flight
+    // holds one. AHC's wait for a pooled connection shares the connect timeout, so a pool smaller than the
+    // admitted requests made the ones behind it fail after 5 s with their reservation already written
+    // (the old cap of 512 did): the gate refuses them at admission instead, and the pool never waits.
     var clientConfiguration = HTTPClient.Configuration()
     clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(300))
-    clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 512
+    clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.relay.upstreamConnectionsPerHost
     clientConfiguration.decompression = .disabled
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
 

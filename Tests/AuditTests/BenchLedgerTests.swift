@@ -68,7 +68,7 @@ import Testing
                 let usage = Usage(promptTokens: Int64(request % 900 + 100), cachedTokens: 0, completionTokens: Int64(request % 300 + 20))
                 let price = Price(input: 2_000, output: 8_000, cachedInput: 500)
                 let credits = PriceMath.credits(for: usage, price: price, multiplier: Multiplier(micros: 1_500_000))
-                pending.append((.chargeSettled(ChargeSettled(requestID: id, token: token, user: user, model: "gpt-test", channel: 0, usage: usage,
+                pending.append((.chargeSettled(ChargeSettled(requestID: id, token: token, user: user, model: "gpt-test", channel: nil, usage: usage,
                                                              credits: credits, price: price, multiplier: Multiplier(micros: 1_500_000),
                                                              estimated: false, stream: false, durationMs: 100, status: 200)), .relay))
             }

@@ -111,7 +111,7 @@ import Testing
         let store = scripted.store
         let state = await scripted.ledger.read { $0 }
         let token = try #require(state.tokens.values.first)
-        let bogus = ChargeSettled(requestID: "never-reserved", token: token.id, user: token.owner, model: "gpt-test", channel: 0,
+        let bogus = ChargeSettled(requestID: "never-reserved", token: token.id, user: token.owner, model: "gpt-test", channel: nil,
                                   usage: Usage(promptTokens: 10, completionTokens: 10), credits: 5, price: Price(input: 1, output: 1),
                                   multiplier: .one, estimated: false, stream: false, durationMs: 1, status: 200)
         try Self.append(.chargeSettled(bogus), to: store)
@@ -138,7 +138,7 @@ import Testing
         try Self.append(.chargeReserved(reserve), to: store)
         try Self.append(.chargeReserved(reserve), to: store)
         let stranger = TokenID(raw: token.id.raw &+ 999)
-        try Self.append(.chargeVoided(ChargeVoided(requestID: "twice", token: stranger, user: token.owner, channel: 0, reason: "x",
+        try Self.append(.chargeVoided(ChargeVoided(requestID: "twice", token: stranger, user: token.owner, channel: nil, reason: "x",
                                                    status: 499, durationMs: 0)), to: store)
         let (status, json) = try Self.verify(scripted)
         #expect(status == 1)

@@ -20,7 +20,7 @@ import Testing
             for i in made..<min(count, made + batch) {
                 let id = "bulk-\(i)"
                 events.append(.chargeReserved(ChargeReserved(requestID: id, token: f.aliceToken, user: f.alice, model: Fixture.model, amount: 10, stream: i % 2 == 0)))
-                events.append(.chargeSettled(ChargeSettled(requestID: id, token: f.aliceToken, user: f.alice, model: Fixture.model, channel: 0,
+                events.append(.chargeSettled(ChargeSettled(requestID: id, token: f.aliceToken, user: f.alice, model: Fixture.model, channel: nil,
                                                            usage: Usage(promptTokens: 3, completionTokens: 2), credits: 7, price: Price(input: 1, output: 1),
                                                            multiplier: .one, estimated: false, stream: i % 2 == 0, durationMs: 5, status: 200)))
             }

@@ -158,7 +158,7 @@ import Testing
             let live = state.channels.values.first { $0.name == "openai" }!.id
             let events = try ledger.log.events(requestID: "req_retry").map(\.event)
             let settled = events.compactMap { event -> ChargeSettled? in if case .chargeSettled(let s) = event { s } else { nil } }
-            #expect(settled.first?.channel == live.raw)
+            #expect(settled.first?.channel == live)
             #expect(settled.first?.usage == Usage(promptTokens: 2, completionTokens: 2))
         }
     }

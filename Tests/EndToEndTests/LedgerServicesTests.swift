@@ -30,8 +30,9 @@ import Testing
         let app = try await buildApplication(configuration, ledger: ledger, logger: Logger(label: "sweep"))
         try await app.test(.live) { client in
             // A reservation nobody will close, as a bug in the relay would leave it.
-            _ = try await ledger.reserve(requestID: "leaked", token: seeded.token, model: "mock-gpt", amount: 10, stream: true)
+            // Taken before the call: the event's time is stamped inside it, so the age measured here is never short.
             let reserved = ContinuousClock.now
+            _ = try await ledger.reserve(requestID: "leaked", token: seeded.token, model: "mock-gpt", amount: 10, stream: true)
             while await ledger.read({ $0.pending["leaked"] != nil }) {
                 guard ContinuousClock.now - reserved < .seconds(10) else { break }
                 try await Task.sleep(for: .milliseconds(50))

@@ -58,10 +58,10 @@ import Logging
             let id = "req-\(i)"
             events.append(.chargeReserved(ChargeReserved(requestID: id, token: token, user: user, model: "m", amount: 50, stream: i % 2 == 0)))
             events.append(i % 2 == 0
-                ? .chargeSettled(ChargeSettled(requestID: id, token: token, user: user, model: "m", channel: 1, usage: Usage(promptTokens: 3),
+                ? .chargeSettled(ChargeSettled(requestID: id, token: token, user: user, model: "m", channel: ChannelID(raw: 1), usage: Usage(promptTokens: 3),
                                                credits: Int64(10 + i), price: Price(), multiplier: .one, estimated: false, stream: true,
                                                durationMs: 5, status: 200))
-                : .chargeVoided(ChargeVoided(requestID: id, token: token, user: user, channel: 0, reason: "\(actor)", status: 499, durationMs: 1)))
+                : .chargeVoided(ChargeVoided(requestID: id, token: token, user: user, channel: nil, reason: "\(actor)", status: 499, durationMs: 1)))
         }
         events.append(.chargeReserved(ChargeReserved(requestID: "open", token: token, user: user, model: "m", amount: 7, stream: false)))
         var fast = LedgerState(), full = LedgerState()

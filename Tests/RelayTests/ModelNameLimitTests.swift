@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Ledger
+import TallyJSON
+import NIOCore
 import Testing
 @testable import Relay
 
@@ -25,37 +27,37 @@ struct ModelNameLimitTests {
         let model = String(repeating: "m", count: length)
         let failures = [
             refusal { () throws(RelayFailure) in
-                try RequestInspection.inspect(Data(#"{"model":"\#(model)","messages":[]}"#.utf8), endpoint: chat, pathModel: nil)
+                try RequestInspection.inspect(ByteBuffer(bytes: #"{"model":"\#(model)","messages":[]}"#.utf8), endpoint: chat, pathModel: nil)
             },
             refusal { () throws(RelayFailure) in
-                try RequestInspection.inspect(Data(#"{"contents":[]}"#.utf8), endpoint: gemini, pathModel: model)
+                try RequestInspection.inspect(ByteBuffer(bytes: #"{"contents":[]}"#.utf8), endpoint: gemini, pathModel: model)
             },
         ]
         for failure in failures {
             let failure = try #require(failure)
             #expect(failure.status == .badRequest && failure.code == "invalid_model")
             #expect(failure.message.contains("\(Limits.modelBytes)"))
-            let openai = failure.body(for: .openai)["error"] as? [String: Any]
-            #expect(openai?["code"] as? String == "invalid_model" && openai?["type"] as? String == "invalid_request_error")
+            let openai = failure.body(for: .openai)["error"]
+            #expect(openai?["code"]?.stringValue == "invalid_model" && openai?["type"]?.stringValue == "invalid_request_error")
             let anthropic = failure.body(for: .anthropic)
-            #expect(anthropic["type"] as? String == "error" && (anthropic["error"] as? [String: Any])?["type"] as? String == "invalid_request_error")
-            let google = failure.body(for: .gemini)["error"] as? [String: Any]
-            #expect(google?["code"] as? Int == 400 && google?["status"] as? String == "INVALID_ARGUMENT")
+            #expect(anthropic["type"]?.stringValue == "error" && anthropic["error"]?["type"]?.stringValue == "invalid_request_error")
+            let google = failure.body(for: .gemini)["error"]
+            #expect(google?["code"]?.int64 == 400 && google?["status"]?.stringValue == "INVALID_ARGUMENT")
         }
     }
 
     @Test func theBoundItselfIsAccepted() throws {
         let model = String(repeating: "m", count: Limits.modelBytes)
-        let inspection = try RequestInspection.inspect(Data(#"{"model":"\#(model)","messages":[]}"#.utf8), endpoint: chat, pathModel: nil)
+        let inspection = try RequestInspection.inspect(ByteBuffer(bytes: #"{"model":"\#(model)","messages":[]}"#.utf8), endpoint: chat, pathModel: nil)
         #expect(inspection.model == model)
-        #expect(try RequestInspection.inspect(Data(#"{"contents":[]}"#.utf8), endpoint: gemini, pathModel: model).model == model)
+        #expect(try RequestInspection.inspect(ByteBuffer(bytes: #"{"contents":[]}"#.utf8), endpoint: gemini, pathModel: model).model == model)
     }
 
     @Test func spacesControlsAndNonASCIIAreRefused() {
         // As JSON string contents: a space, an escaped tab, DEL, a non-ASCII letter.
         for model in [#"gpt 4"#, #"gpt\t4"#, #"gpt-4\u007f"#, "gpt-ü"] {
             let failure = refusal { () throws(RelayFailure) in
-                try RequestInspection.inspect(Data(#"{"model":"\#(model)","messages":[]}"#.utf8), endpoint: chat, pathModel: nil)
+                try RequestInspection.inspect(ByteBuffer(bytes: #"{"model":"\#(model)","messages":[]}"#.utf8), endpoint: chat, pathModel: nil)
             }
             #expect(failure?.code == "invalid_model", "\(model)")
         }

@@ -13,7 +13,7 @@ struct RequestInspectionTests {
     let gemini = Endpoint(kind: .geminiGenerate, path: "/v1beta/models")
 
     func inspect(_ text: String, _ endpoint: Endpoint? = nil, pathModel: String? = nil) throws(RelayFailure) -> RequestInspection {
-        try RequestInspection.inspect(Data(text.utf8), endpoint: endpoint ?? chat, pathModel: pathModel)
+        try RequestInspection.inspect(ByteBuffer(bytes: text.utf8), endpoint: endpoint ?? chat, pathModel: pathModel)
     }
 
     @Test func promptBoundIsTheBodyAndEstimateTheText() throws {
@@ -91,7 +91,7 @@ struct RequestInspectionTests {
                      #"{"model":"m\u0000"}"#, #"{"model":"\ud800"}"#, "{\"model\":\"m\",}", "\u{FEFF}{\"model\":\"m\"}"] {
             #expect(throws: RelayFailure.self, "\(body)") { try inspect(body) }
         }
-        #expect(throws: RelayFailure.self) { try RequestInspection.inspect(Data([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), endpoint: chat, pathModel: nil) }
+        #expect(throws: RelayFailure.self) { try RequestInspection.inspect(ByteBuffer(bytes: [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), endpoint: chat, pathModel: nil) }
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","messages":\#(deep)}"#) }
     }
@@ -101,11 +101,11 @@ struct RequestInspectionTests {
         let body = #"{ "model" : "m", "messages":[],"stream":true ,"z":1.50}"#
         let inspection = try inspect(body)
         #expect(inspection.injectedUsage)
-        #expect(String(decoding: inspection.upstreamBody(heldLimit: 0), as: UTF8.self)
+        #expect(String(decoding: inspection.upstreamBody(heldLimit: 0).readableBytesView, as: UTF8.self)
             == #"{"stream_options":{"include_usage":true}, "model" : "m", "messages":[],"stream":true ,"z":1.50}"#)
 
         let off = try inspect(#"{"model":"m","stream":true,"stream_options":{"include_usage":false,"x":2},"messages":[]}"#)
-        #expect(String(decoding: off.upstreamBody(heldLimit: 0), as: UTF8.self)
+        #expect(String(decoding: off.upstreamBody(heldLimit: 0).readableBytesView, as: UTF8.self)
             == #"{"model":"m","stream":true,"stream_options":{"x":2,"include_usage":true},"messages":[]}"#)
         #expect(try inspect(#"{"model":"m","stream":true,"stream_options":null}"#).injectedUsage)
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","stream":true,"stream_options":"yes"}"#) }
@@ -115,14 +115,14 @@ struct RequestInspectionTests {
         let body = #"{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true}}"#
         let inspection = try inspect(body)
         #expect(!inspection.injectedUsage)
-        #expect(inspection.upstreamBody(heldLimit: 0) == Data(body.utf8))
+        #expect(inspection.upstreamBody(heldLimit: 0) == ByteBuffer(string: body))
     }
 
     /// The provider gets the output limit the reservation holds when the client
     /// named none, or more: in each family's field, every other byte kept.
     @Test func theHeldOutputLimitIsWhatTheProviderReads() throws {
         func forwarded(_ body: String, _ endpoint: Endpoint? = nil, pathModel: String? = nil, held: Int64 = 500) throws -> String {
-            String(decoding: try inspect(body, endpoint, pathModel: pathModel).upstreamBody(heldLimit: held), as: UTF8.self)
+            String(decoding: try inspect(body, endpoint, pathModel: pathModel).upstreamBody(heldLimit: held).readableBytesView, as: UTF8.self)
         }
         #expect(try forwarded(#"{"model":"m","messages":[]}"#) == #"{"max_completion_tokens":500,"model":"m","messages":[]}"#)
         #expect(try forwarded(#"{"model":"m","max_tokens":9000,"messages":[]}"#) == #"{"model":"m","max_tokens":500,"messages":[]}"#)
@@ -165,10 +165,10 @@ struct RequestInspectionTests {
     /// value that contains `name="model"` cannot smuggle a cheaper model.
     @Test func multipartModelsAreReadByPartNotBySearch() throws {
         let transcribe = Endpoint(kind: .transcriptions, path: "/v1/audio/transcriptions")
-        func upload(_ parts: [(String, String)]) -> Data {
+        func upload(_ parts: [(String, String)]) -> ByteBuffer {
             var text = ""
             for (disposition, value) in parts { text += "--XyZ\r\nContent-Disposition: form-data; \(disposition)\r\n\r\n\(value)\r\n" }
-            return Data((text + "--XyZ--\r\n").utf8)
+            return ByteBuffer(string: text + "--XyZ--\r\n")
         }
         let type = "multipart/form-data; boundary=XyZ"
         let honest = try RequestInspection.inspect(upload([(#"name="file"; filename="a.wav""#, "RIFF...."), (#"name="model""#, "whisper-1")]),

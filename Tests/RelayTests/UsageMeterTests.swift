@@ -1,28 +1,30 @@
 import Foundation
 import Ledger
+import LedgerTesting
 import NIOCore
+import TallyJSON
 import Testing
 @testable import Relay
 
 struct UsageMeterTests {
-    func object(_ text: String) -> [String: Any] { JSONBytes.object(Data(text.utf8))! }
+    func json(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test func openAIChatUsageCountsCachedInsidePrompt() {
         var meter = UsageMeter(family: .openai)
-        meter.absorb(object(#"{"usage":{"prompt_tokens":10,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":4}}}"#))
+        meter.absorb(bytes: json(#"{"usage":{"prompt_tokens":10,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":4}}}"#))
         #expect(meter.usage == Usage(promptTokens: 10, cachedTokens: 4, completionTokens: 3))
     }
 
     @Test func responsesStreamReadsTheCompletedEvent() {
         var meter = UsageMeter(family: .openai)
-        meter.absorb(object(#"{"type":"response.completed","response":{"usage":{"input_tokens":8,"output_tokens":2,"input_tokens_details":{"cached_tokens":1}}}}"#))
+        meter.absorb(bytes: json(#"{"type":"response.completed","response":{"usage":{"input_tokens":8,"output_tokens":2,"input_tokens_details":{"cached_tokens":1}}}}"#))
         #expect(meter.usage == Usage(promptTokens: 8, cachedTokens: 1, completionTokens: 2))
     }
 
     @Test func anthropicAddsCacheReadToPromptAndTakesTheLastOutputCount() {
         var meter = UsageMeter(family: .anthropic)
-        meter.absorb(object(#"{"type":"message_start","message":{"usage":{"input_tokens":5,"cache_read_input_tokens":3,"output_tokens":1}}}"#))
-        meter.absorb(object(#"{"type":"message_delta","usage":{"output_tokens":9}}"#))
+        meter.absorb(bytes: json(#"{"type":"message_start","message":{"usage":{"input_tokens":5,"cache_read_input_tokens":3,"output_tokens":1}}}"#))
+        meter.absorb(bytes: json(#"{"type":"message_delta","usage":{"output_tokens":9}}"#))
         #expect(meter.usage == Usage(promptTokens: 8, cachedTokens: 3, completionTokens: 9))
     }
 
@@ -30,10 +32,10 @@ struct UsageMeterTests {
     /// tool-use prompt is billed as input and not part of `promptTokenCount`.
     @Test func cacheWritesAndToolPromptsAreCharged() {
         var anthropic = UsageMeter(family: .anthropic)
-        anthropic.absorb(object(#"{"type":"message","usage":{"input_tokens":4,"cache_creation_input_tokens":150000,"output_tokens":2}}"#))
+        anthropic.absorb(bytes: json(#"{"type":"message","usage":{"input_tokens":4,"cache_creation_input_tokens":150000,"output_tokens":2}}"#))
         #expect(anthropic.usage == Usage(promptTokens: 150_004, completionTokens: 2))
         var gemini = UsageMeter(family: .gemini)
-        gemini.absorb(object(#"{"usageMetadata":{"promptTokenCount":10,"toolUsePromptTokenCount":90000,"thoughtsTokenCount":7}}"#))
+        gemini.absorb(bytes: json(#"{"usageMetadata":{"promptTokenCount":10,"toolUsePromptTokenCount":90000,"thoughtsTokenCount":7}}"#))
         #expect(gemini.usage == Usage(promptTokens: 90_010, completionTokens: 7))
     }
 
@@ -41,41 +43,134 @@ struct UsageMeterTests {
     /// 1 output token: it settles what the output seen implies, marked estimated.
     @Test func anAnthropicStreamCutBeforeItsFinalCountIsEstimatedFromTheOutput() {
         var meter = UsageMeter(family: .anthropic)
-        meter.absorb(object(#"{"type":"message_start","message":{"usage":{"input_tokens":20,"output_tokens":1}}}"#))
-        for _ in 0..<10 { meter.absorb(object(#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"abcdefghijklmnopqrstuvwxyz0123456789ABCD"}}"#)) }
-        meter.absorb(object(#"{"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{\"q\":\"0123456789012345678901234567890123456789\"}"}}"#))
+        meter.absorb(bytes: json(#"{"type":"message_start","message":{"usage":{"input_tokens":20,"output_tokens":1}}}"#))
+        for _ in 0..<10 { meter.absorb(bytes: json(#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"abcdefghijklmnopqrstuvwxyz0123456789ABCD"}}"#)) }
+        meter.absorb(bytes: json(#"{"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{\"q\":\"0123456789012345678901234567890123456789\"}"}}"#))
         let (cut, estimated) = meter.charge(promptEstimate: 99)
         #expect(estimated)
         #expect(cut.promptTokens == 20 && cut.completionTokens >= 100)
-        meter.absorb(object(#"{"type":"message_delta","usage":{"output_tokens":130}}"#))
+        meter.absorb(bytes: json(#"{"type":"message_delta","usage":{"output_tokens":130}}"#))
         let (whole, final) = meter.charge(promptEstimate: 99)
         #expect(!final && whole.completionTokens == 130)
     }
 
     @Test func toolCallArgumentsCountInTheEstimate() {
         var meter = UsageMeter(family: .openai)
-        meter.absorb(object(#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"\#(String(repeating: "x", count: 400))"}}]}}]}"#))
+        meter.absorb(bytes: json(#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"\#(String(repeating: "x", count: 400))"}}]}}]}"#))
         #expect(meter.charge(promptEstimate: 1).0.completionTokens == 100)
     }
 
     @Test func geminiUsageMetadata() {
         var meter = UsageMeter(family: .gemini)
-        meter.absorb(object(#"{"usageMetadata":{"promptTokenCount":6,"candidatesTokenCount":2,"cachedContentTokenCount":3}}"#))
+        meter.absorb(bytes: json(#"{"usageMetadata":{"promptTokenCount":6,"candidatesTokenCount":2,"cachedContentTokenCount":3}}"#))
         #expect(meter.usage == Usage(promptTokens: 6, cachedTokens: 3, completionTokens: 2))
     }
 
     @Test func rerankTotalIsThePrompt() {
         var meter = UsageMeter(family: .openai)
-        meter.absorb(object(#"{"results":[],"usage":{"total_tokens":12}}"#))
+        meter.absorb(bytes: json(#"{"results":[],"usage":{"total_tokens":12}}"#))
         #expect(meter.usage == Usage(promptTokens: 12))
     }
 
     @Test func noUsageIsEstimatedFromText() {
         var meter = UsageMeter(family: .openai)
-        meter.absorb(object(#"{"choices":[{"delta":{"content":"12345678"}}]}"#))
+        meter.absorb(bytes: json(#"{"choices":[{"delta":{"content":"12345678"}}]}"#))
         let (usage, estimated) = meter.charge(promptEstimate: 3)
         #expect(estimated)
         #expect(usage == Usage(promptTokens: 3, completionTokens: 2))
+    }
+
+    // Usage is read from the bytes, at the places each family reports it and nowhere else.
+
+    /// A `usage` inside generated text or deeper in the answer is the model's
+    /// output (or a message's field), not the provider's report.
+    @Test func usageNestedDeeperIsNotTaken() {
+        var meter = UsageMeter(family: .openai)
+        let arguments = #"{\"usage\":{\"prompt_tokens\":999999,\"completion_tokens\":999999}}"#
+        meter.absorb(bytes: json(#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"\#(arguments)"}}]}}]}"#))
+        meter.absorb(bytes: json(#"{"choices":[{"index":0,"message":{"content":"x","usage":{"prompt_tokens":999999,"completion_tokens":5}}}]}"#))
+        meter.absorb(bytes: json(#"{"data":[{"usage":{"total_tokens":999999}}],"metadata":{"usageMetadata":{"promptTokenCount":999999}}}"#))
+        #expect(!meter.reported)
+        #expect(meter.outputTextBytes == arguments.utf8.count - 6 + 1)
+        meter.absorb(bytes: json(#"{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}"#))
+        #expect(meter.usage == Usage(promptTokens: 7, completionTokens: 2))
+    }
+
+    /// Counts are read, never trusted: huge ones are clamped to 10^9, fractions
+    /// rounded down, negative, infinite and non-numeric ones ignored.
+    @Test func hugeAndOddNumbers() {
+        var meter = UsageMeter(family: .openai)
+        meter.absorb(bytes: json(#"{"usage":{"prompt_tokens":123456789012345678901234567890,"completion_tokens":3.9}}"#))
+        #expect(meter.usage == Usage(promptTokens: 1_000_000_000, completionTokens: 3))
+        var odd = UsageMeter(family: .openai)
+        odd.absorb(bytes: json(#"{"usage":{"prompt_tokens":-5,"completion_tokens":1e400,"total_tokens":"12"}}"#))
+        #expect(!odd.reported)
+        odd.absorb(bytes: json(#"{"usage":{"prompt_tokens":2E1,"completion_tokens":0}}"#))
+        #expect(odd.usage == Usage(promptTokens: 20, completionTokens: 0))
+    }
+
+    /// A key given twice counts once, its last value (as the providers' SDKs
+    /// read it), at the top level and inside `usage`; an escaped key reads as itself.
+    @Test func duplicateKeysTakeTheLastValue() {
+        var meter = UsageMeter(family: .openai)
+        meter.absorb(bytes: json(#"{"usage":{"prompt_tokens":1,"completion_tokens":1},"usage":{"prompt_tokens":7,"prompt_tokens":9,"completion_tokens":2}}"#))
+        #expect(meter.usage == Usage(promptTokens: 9, completionTokens: 2))
+        var escaped = UsageMeter(family: .openai)
+        escaped.absorb(bytes: json(#"{"us\u0061ge":{"prompt\u005ftokens":4,"completion_tokens":1}}"#))
+        #expect(escaped.usage == Usage(promptTokens: 4, completionTokens: 1))
+    }
+
+    /// Bytes that are not one whole JSON value count for nothing, not half.
+    @Test func truncatedOrMalformedChunksCountForNothing() {
+        var meter = UsageMeter(family: .openai)
+        for broken in [#"{"usage":{"prompt_tokens":10,"completion_tokens":3"#, #"{"usage":{"prompt_tokens":10}"#, "[DONE]", "",
+                       #"{"usage":{"prompt_tokens":10}} {"x":1}"#, #"{"choices":[{"delta":{"content":"ab"#, #"{"usage":{"prompt_tokens":01}}"#,
+                       "{\"usage\":{\"prompt_tokens\":1},\"x\":\"a\u{01}\"}"] {
+            let usageOnly = meter.absorb(bytes: json(broken))
+            #expect(!usageOnly, "\(broken)")
+        }
+        #expect(!meter.reported && meter.outputTextBytes == 0)
+        let spaced = meter.absorb(bytes: json(" {\"choices\" : [ ] ,\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":3}}\r\n"))
+        #expect(spaced)
+        #expect(meter.usage == Usage(promptTokens: 10, completionTokens: 3))
+    }
+
+    /// Only a `usage` object beside an empty `choices` is the chunk
+    /// `include_usage` adds (the one Tally drops when it asked for it).
+    @Test func usageOnlyChunkIsRecognised() {
+        var meter = UsageMeter(family: .openai)
+        let chunks = [#"{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#,
+                      #"{"choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}"#, #"{"choices":[],"usage":null}"#, #"{"usage":{"prompt_tokens":1}}"#]
+        let usageOnly = chunks.map { meter.absorb(bytes: json($0)) }
+        #expect(usageOnly == [true, false, false, false])
+    }
+
+    /// Gemini's non-SSE stream is one JSON array of answers, each absorbed in turn.
+    @Test func geminiArrayStream() {
+        var meter = UsageMeter(family: .gemini)
+        meter.absorb(bytes: json(#"[{"candidates":[{"content":{"parts":[{"text":"héllo"}]}}],"usageMetadata":{"promptTokenCount":4}},"#
+            + #"{"candidates":[{"content":{"parts":[{"text":" w\u00f6rld \ud83d\ude00"}]}}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":5}}]"#))
+        #expect(meter.usage == Usage(promptTokens: 4, completionTokens: 5))
+        #expect(meter.outputTextBytes == "héllo".utf8.count + " wörld 😀".utf8.count)
+    }
+
+    /// The scanner checks less than the strict parser (not UTF-8, not duplicate
+    /// keys), never more: every body the parser accepts, it accepts; and no
+    /// near-JSON body traps it or the meter.
+    @Test func theScannerAcceptsWhatTheStrictParserAccepts() {
+        var accepted = 0
+        for seed in 0..<5_000 {
+            var rng = SplitMix(state: UInt64(seed) + 7_000_000)
+            let bytes = RequestFuzzTests.body(&rng)
+            let scanned = bytes.withUnsafeBytes { JSONScanner($0).document() != nil }
+            if (try? JSONParser.document(bytes, limits: RequestInspection.parsing)) != nil {
+                accepted += 1
+                #expect(scanned, "seed \(seed): \(String(decoding: bytes, as: UTF8.self))")
+            }
+            var meter = UsageMeter(family: .openai)
+            meter.absorb(bytes: bytes)
+        }
+        #expect(accepted > 100)
     }
 }
 

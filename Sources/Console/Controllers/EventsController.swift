@@ -14,6 +14,7 @@ struct EventsController: Sendable {
             try query.only(["after", "limit", "cursor"])
             let after = try query.uint("after") ?? query.uint("cursor") ?? 0
             let limit = try query.int("limit", default: 100, range: 1...1000)
+            await core.ledger.durable()  // events the state already shows are in the log
             let envelopes = try core.ledger.log.events(after: after, limit: limit)
             // A full page may have more after it; the cursor is the last seq shown.
             let next = envelopes.count == limit ? envelopes.last.map { String($0.seq) } : nil

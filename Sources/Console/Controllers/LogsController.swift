@@ -20,6 +20,7 @@ struct LogsController: Sendable {
             let limit = try query.int("limit", default: 50, range: 1...500)
             let before = try query.uint("cursor")
             try await checkTokenVisible(filter, caller)
+            await core.ledger.durable()  // every close the state shows is in the log: a client that has its answer finds its row
             let page = try core.ledger.log.page(filter, before: before, limit: limit)
             let names = await LogNames.of(page.entries, in: core.ledger)
             return JSONResponse.list(page.entries.map { LogRow($0, names: names).json }, next: page.next.map { String($0) })

@@ -40,6 +40,7 @@ struct UsageController: Sendable {
             if let token = filter.token, !caller.isAdmin, owner != caller.id {
                 throw APIError.notFound("token \(token)")
             }
+            await core.ledger.durable()  // the log holds every close up to `head` (the relay answers once a close is applied)
             var totals: [Key: Totals] = [:]
             var before: UInt64? = head + 1
             while let cursor = before {

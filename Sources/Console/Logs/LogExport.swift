@@ -11,6 +11,7 @@ import Logging
 enum LogExport {
     static func body(ledger: Ledger, filter: LogQuery, csv: Bool, chunk: Int, logger: Logger) async -> ResponseBody {
         let head = await ledger.read { $0.seq } + 1
+        await ledger.durable()  // the log holds everything up to that head
         let log = ledger.log
         return ResponseBody { writer in
             if csv {

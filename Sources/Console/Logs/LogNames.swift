@@ -12,8 +12,8 @@ struct LogNames: Sendable {
         let tokenIDs = Set(entries.compactMap { $0.envelope.event.tokenID })
         let channelIDs = Set(entries.compactMap { entry -> ChannelID? in
             switch entry.envelope.event {
-            case .chargeSettled(let e) where e.channel != 0: ChannelID(raw: e.channel)
-            case .chargeVoided(let e) where e.channel != 0: ChannelID(raw: e.channel)
+            case .chargeSettled(let e): e.channel
+            case .chargeVoided(let e): e.channel
             default: nil
             }
         })

@@ -15,16 +15,16 @@ struct LogRow {
     init(_ entry: LogEntry, names: LogNames) {
         let envelope = entry.envelope
         let type: String
-        var user: UserID?, token: TokenID?, channel: UInt64 = 0
+        var user: UserID?, token: TokenID?, channelID: ChannelID?
         var usage = Usage(), credits: Int64 = 0, duration: JSONValue = .null, status: JSONValue = .null
         var estimated = false, reason: JSONValue = .null
         var stream = entry.reservation?.stream ?? false
         switch envelope.event {
         case .chargeSettled(let e):
-            type = "settled"; user = e.user; token = e.token; channel = e.channel; usage = e.usage; credits = e.credits
+            type = "settled"; user = e.user; token = e.token; channelID = e.channel; usage = e.usage; credits = e.credits
             duration = .int(e.durationMs); status = .int(e.status); estimated = e.estimated; stream = e.stream
         case .chargeVoided(let e):
-            type = "voided"; user = e.user; token = e.token; channel = e.channel
+            type = "voided"; user = e.user; token = e.token; channelID = e.channel
             duration = .int(e.durationMs); status = .int(e.status); reason = .string(e.reason)
         case .chargeExpired(let e):
             type = "expired"; user = e.user; token = e.token; credits = e.credits; reason = .string("reservation expired: \(e.policy)")
@@ -33,7 +33,6 @@ struct LogRow {
         default:
             type = envelope.type.description
         }
-        let channelID = channel == 0 ? nil : ChannelID(raw: channel)
         values = [
             .uint(envelope.seq),
             Render.time(envelope.time),

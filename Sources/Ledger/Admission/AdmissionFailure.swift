@@ -14,6 +14,8 @@ public enum AdmissionFailure: Error, Equatable, Sendable {
     case tooManyParallel(limit: Int64)
     case insufficientQuota(Rejection)
     case noRoute(model: String)
+    /// A concurrency limit is reached (`ConcurrencyGate`): refused before anything is reserved.
+    case overloaded(ConcurrencyGate.Overload)
     case duplicateRequestID(String)
 
     /// A short stable code, used in error bodies and `relay.rejected` events.
@@ -30,6 +32,7 @@ public enum AdmissionFailure: Error, Equatable, Sendable {
         case .tooManyParallel: "too_many_parallel_requests"
         case .insufficientQuota: "insufficient_quota"
         case .noRoute: "model_not_available"
+        case .overloaded: "overloaded"
         case .duplicateRequestID: "duplicate_request_id"
         }
     }
@@ -49,6 +52,10 @@ public enum AdmissionFailure: Error, Equatable, Sendable {
         case .tooManyParallel(let limit): "Too many parallel requests for this token (limit \(limit)). Wait for one to finish."
         case .insufficientQuota(let rejection): "You exceeded your current quota: \(rejection.description)."
         case .noRoute(let model): "No upstream channel is available for model \(model) right now. Try again later or contact your administrator."
+        case .overloaded(.gateway(let limit)):
+            "Tally is serving its limit of \(limit) requests at once. Retry in a moment."
+        case .overloaded(.channels(let limit)):
+            "Every upstream channel for this model is serving its limit of \(limit) requests at once. Retry in a moment."
         case .duplicateRequestID(let id): "Request id \(id) was already used. Send a new X-Request-Id for a new request."
         }
     }

@@ -17,9 +17,14 @@ extension Ledger {
         public var stream: Bool
         /// The caller's wire format; only channels of this type are routes (nil: any).
         public var kind: ChannelKind?
+        /// The relay's concurrency limits: admission takes a slot on the first
+        /// channel to try, or refuses `overloaded` before reserving (nil: no limits,
+        /// e.g. a realtime session's responses, whose session holds the slot).
+        public var gate: ConcurrencyGate?
 
         public init(token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64?,
-                    outputChoices: Int64 = 1, defaultMaxOutput: Int64 = Limits.defaultOutputTokens, stream: Bool, kind: ChannelKind? = nil) {
+                    outputChoices: Int64 = 1, defaultMaxOutput: Int64 = Limits.defaultOutputTokens, stream: Bool, kind: ChannelKind? = nil,
+                    gate: ConcurrencyGate? = nil) {
             self.token = token
             self.requestID = requestID
             self.model = model
@@ -29,6 +34,7 @@ extension Ledger {
             self.defaultMaxOutput = defaultMaxOutput
             self.stream = stream
             self.kind = kind
+            self.gate = gate
         }
 
         /// The output limit per answer the reservation holds: the client's,
@@ -46,7 +52,13 @@ extension Ledger {
         /// The output limit per answer the reservation holds (the relay makes the provider keep to it).
         public var outputLimit: Int64
         public var token: TokenState
+        /// The channels to try, in order (at most two: SPEC §2's one retry);
+        /// with a gate, `slot` is on the first.
         public var channels: [ChannelDefinition]
+        /// The request's concurrency slot (nil without a gate). The ledger
+        /// releases it when the reservation closes; the relay moves it when it
+        /// retries on the second channel.
+        public var slot: ConcurrencySlot?
     }
 
     /// Tokens a reservation holds in its token's TPM window until it closes.
@@ -54,6 +66,8 @@ extension Ledger {
         var token: TokenID
         var atMs: Int64
         var tokens: Int64
+        /// Given back when the reservation closes, however it closes.
+        var slot: ConcurrencySlot?
     }
 
     /// Steps 1–5 (see `LedgerState.authenticate`); refusals of a known token are counted.
@@ -92,6 +106,21 @@ extension Ledger {
             return .failure(failure)
         case .success(let value): amount = value
         }
+        // The route, and a concurrency slot on its first channel, before anything is
+        // held: a full gateway refuses here, with nothing reserved and no event written.
+        // Not counted into `relay.rejected`: it is the gateway's state, not the token's doing.
+        var random = SystemRandomNumberGenerator()
+        let candidates = state.channels(serving: request.model, group: token.group, kind: request.kind)
+        let attempts: [ChannelDefinition]
+        var slot: ConcurrencySlot?
+        if let gate = request.gate {
+            switch ChannelPicker.attempts(from: candidates, gate: gate, using: &random) {
+            case .failure(let overload): return .failure(.overloaded(overload))
+            case .success(let routed): (attempts, slot) = (routed.attempts, routed.slot)
+            }
+        } else {
+            attempts = ChannelPicker.attempts(from: candidates, using: &random)
+        }
         // Counted before the commit's suspension: the next request of a burst sees this one.
         // Clamped: a hold beyond any TPM limit refuses the next request just the same, and sums stay far from overflow.
         let heldTokens = min(max(0, request.promptTokens), Limits.perMinute) + min(maxOutput, Limits.perMinute)
@@ -102,15 +131,16 @@ extension Ledger {
                                                       amount: amount, stream: request.stream)
         } catch let rejection as Rejection {
             rates.adjust(token: token.id, atMs: now, tokens: -heldTokens)
+            slot?.release()
             switch rejection {
             case .requestIDReused(let id): return .failure(.duplicateRequestID(id))
             case .tokenQuotaExceeded, .balanceExceeded: return .failure(.insufficientQuota(rejection))
             default: throw rejection
             }
         }
-        rateHolds[reservation.seq] = RateHold(token: token.id, atMs: now, tokens: heldTokens)
+        rateHolds[reservation.seq] = RateHold(token: token.id, atMs: now, tokens: heldTokens, slot: slot)
         return .success(Admission(reservation: reservation, outputLimit: outputLimit, token: state.tokens[token.id] ?? token,
-                                  channels: state.channels(serving: request.model, group: token.group, kind: request.kind)))
+                                  channels: attempts, slot: slot))
     }
 
     /// Counts a refusal of a known token that the relay decided without `admit`
@@ -120,9 +150,12 @@ extension Ledger {
     }
 
     /// Corrects the TPM window once a reservation closes: the tokens it held
-    /// become the tokens it used, in the second it was admitted.
+    /// become the tokens it used, in the second it was admitted. Gives back its
+    /// concurrency slot too: every close (settle, void, expiry) comes through
+    /// here once, so the slot is freed when the request ends however it ends.
     func releaseRateHold(_ reservation: Reservation, usedTokens: Int64) {
         guard let hold = rateHolds.removeValue(forKey: reservation.seq) else { return }
+        hold.slot?.release()
         rates.adjust(token: hold.token, atMs: hold.atMs, tokens: usedTokens - hold.tokens)
     }
 

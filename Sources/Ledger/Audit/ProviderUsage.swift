@@ -36,12 +36,12 @@ public struct ProviderUsage: Sendable {
     /// Per key, summed.
     public private(set) var totals: [UsageTotals.Key: UsageTotals.Totals] = [:]
     public private(set) var hasChannel = false
-    /// Channel names or ids as written in the file, per raw id (for messages).
+    /// The first and last day the export covers.
     public private(set) var firstDay: String?
     public private(set) var lastDay: String?
 
-    /// Parses the export. `resolveChannel` maps a `channel` cell to a raw id.
-    public init(csv text: String, resolveChannel: (String) -> UInt64?) throws(ParseError) {
+    /// Parses the export. `resolveChannel` maps a `channel` cell to a channel.
+    public init(csv text: String, resolveChannel: (String) -> ChannelID?) throws(ParseError) {
         let records = CSV.parse(text)
         guard let header = records.first else { throw .empty }
         let names = header.map { $0.trimmingSpaces.lowercased() }
@@ -68,11 +68,11 @@ public struct ProviderUsage: Sendable {
             let inputText = try cell(input), outputText = try cell(output)
             guard let inputTokens = Int64(inputText), inputTokens >= 0 else { throw .badRow(line: line, "input_tokens \"\(inputText)\" is not a non-negative integer") }
             guard let outputTokens = Int64(outputText), outputTokens >= 0 else { throw .badRow(line: line, "output_tokens \"\(outputText)\" is not a non-negative integer") }
-            var channelID: UInt64 = 0
+            var channelID: ChannelID?
             if let channel {
                 let name = try cell(channel)
-                guard let raw = resolveChannel(name) else { throw .badRow(line: line, "unknown channel \"\(name)\" (give a channel id ch_… or a channel name)") }
-                channelID = raw
+                guard let id = resolveChannel(name) else { throw .badRow(line: line, "unknown channel \"\(name)\" (give a channel id ch_… or a channel name)") }
+                channelID = id
             }
             let key = UsageTotals.Key(channel: channelID, model: modelName, day: day)
             totals[key, default: UsageTotals.Totals()].add(UsageTotals.Totals(inputTokens: inputTokens, outputTokens: outputTokens))
@@ -91,7 +91,7 @@ public struct ProviderUsage: Sendable {
     /// Keys whose input or output totals differ by more than `tolerancePercent`
     /// of the larger side. `channel` restricts our side when the export has no
     /// channel column.
-    public func compare(with ours: UsageTotals, channel: UInt64? = nil, tolerancePercent: Double) -> [Mismatch] {
+    public func compare(with ours: UsageTotals, channel: ChannelID? = nil, tolerancePercent: Double) -> [Mismatch] {
         guard let firstDay, let lastDay else { return [] }
         let mine: [UsageTotals.Key: UsageTotals.Totals]
         if hasChannel {

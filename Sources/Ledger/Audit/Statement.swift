@@ -1,5 +1,3 @@
-import LMDB
-
 /// The document a customer disputing a bill gets: the balance at `from`,
 /// every credit and charge in `[from, to)` with its request id and the price
 /// and multiplier recorded in its settle event, and the balance at `to`.
@@ -31,7 +29,7 @@ public struct Statement: Sendable {
         public var requestID: String?
         public var token: TokenID?
         public var model: String?
-        public var channel: UInt64 = 0
+        public var channel: ChannelID?
         public var usage: Usage?
         /// The price and multiplier the settle event recorded (not today's).
         public var price: Price?
@@ -77,23 +75,17 @@ public struct Statement: Sendable {
         var statement = Statement(subject: subject, from: from, to: to, openingBalance: balance(of: subject, in: state),
                                   closingBalance: 0, lines: [], openingSeq: state.seq, closingSeq: state.seq)
         var running = statement.openingBalance
-        try store.environment.read { txn in
-            try txn.withCursor(store.events) { cursor in
-                var entry = try cursor.seek(atLeast: Keys.seq(state.seq + 1))
-                while let (key, value) = entry {
-                    guard let seq = Keys.seq(from: key) else { throw LogError.corrupt(seq: state.seq + 1, "an event key is not 8 bytes") }
-                    let envelope = try Envelope.decode(seq: seq, from: value)
-                    if envelope.time >= to { return }
-                    if var line = line(for: envelope, subject: subject, before: state) {
-                        running += line.amount
-                        line.balance = running
-                        statement.lines.append(line)
-                    }
-                    try state.apply(envelope)
-                    if seq % LogReader.progressInterval == 0 { progress?(seq) }
-                    entry = try cursor.next()
-                }
+        try store.reader.forEachStored(from: state.seq + 1) { seq, value in
+            let envelope = try Envelope.decode(seq: seq, from: value)
+            if envelope.time >= to { return false }
+            if var line = line(for: envelope, subject: subject, before: state) {
+                running += line.amount
+                line.balance = running
+                statement.lines.append(line)
             }
+            try state.apply(envelope)
+            if seq % LogReader.progressInterval == 0 { progress?(seq) }
+            return true
         }
         statement.closingSeq = state.seq
         statement.closingBalance = balance(of: subject, in: state)

@@ -3,19 +3,19 @@
 /// counts every prompt token, cached ones included, as providers bill them.
 public struct UsageTotals: Sendable {
     public struct Key: Hashable, Comparable, Sendable {
-        /// The channel's raw id; zero when the request used no channel.
-        public var channel: UInt64
+        /// The channel; nil when the request used no channel (or totals over all channels).
+        public var channel: ChannelID?
         public var model: String
         /// `YYYY-MM-DD`, UTC.
         public var day: String
 
-        public init(channel: UInt64, model: String, day: String) {
+        public init(channel: ChannelID?, model: String, day: String) {
             self.channel = channel
             self.model = model
             self.day = day
         }
 
-        public static func < (a: Key, b: Key) -> Bool { (a.day, a.model, a.channel) < (b.day, b.model, b.channel) }
+        public static func < (a: Key, b: Key) -> Bool { (a.day, a.model, a.channel?.raw ?? 0) < (b.day, b.model, b.channel?.raw ?? 0) }
     }
 
     public struct Totals: Hashable, Sendable {
@@ -44,7 +44,7 @@ public struct UsageTotals: Sendable {
 
     public private(set) var totals: [Key: Totals] = [:]
     /// Channel names as last set, for matching an export that names channels.
-    public private(set) var channelNames: [UInt64: String] = [:]
+    public private(set) var channelNames: [ChannelID: String] = [:]
 
     public init() {}
 
@@ -55,24 +55,24 @@ public struct UsageTotals: Sendable {
             totals[key, default: Totals()].add(Totals(requests: 1, inputTokens: e.usage.promptTokens, cachedTokens: e.usage.cachedTokens,
                                                       outputTokens: e.usage.completionTokens, credits: e.credits))
         case .channelSet(let e):
-            channelNames[e.id.raw] = e.name
+            channelNames[e.id] = e.name
         default:
             break
         }
     }
 
     /// Totals regrouped by `(model, day)` only, optionally for one channel.
-    public func byModelAndDay(channel: UInt64? = nil) -> [Key: Totals] {
+    public func byModelAndDay(channel: ChannelID? = nil) -> [Key: Totals] {
         var out: [Key: Totals] = [:]
         for (key, value) in totals where channel == nil || key.channel == channel {
-            out[Key(channel: 0, model: key.model, day: key.day), default: Totals()].add(value)
+            out[Key(channel: nil, model: key.model, day: key.day), default: Totals()].add(value)
         }
         return out
     }
 
-    /// The raw id of a channel given as `ch_…` or by its name.
-    public func channel(named text: String) -> UInt64? {
-        if let id = ChannelID(text) { return id.raw }
+    /// A channel given as `ch_…` or by its name.
+    public func channel(named text: String) -> ChannelID? {
+        if let id = ChannelID(text) { return id }
         return channelNames.first { $0.value == text }?.key
     }
 }

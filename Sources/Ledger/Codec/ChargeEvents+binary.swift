@@ -18,11 +18,19 @@ extension BinaryWriter {
     mutating func chargeHead(_ requestID: String, _ token: TokenID, _ user: UserID) {
         string(requestID); fixed64(token.raw); fixed64(user.raw)
     }
+
+    /// A channel as a varint of its raw id, 0 for none (ids are never 0).
+    mutating func optionalChannel(_ channel: ChannelID?) { varint(channel?.raw ?? 0) }
 }
 
 extension BinaryReader {
     mutating func chargeHead() throws(BinaryDecodingError) -> ChargeHead {
         ChargeHead(requestID: try string(), token: TokenID(raw: try fixed64()), user: UserID(raw: try fixed64()))
+    }
+
+    mutating func optionalChannel() throws(BinaryDecodingError) -> ChannelID? {
+        let raw = try varint()
+        return raw == 0 ? nil : ChannelID(raw: raw)
     }
 }
 
@@ -41,7 +49,7 @@ extension ChargeReserved {
 extension ChargeSettled {
     func encode(into w: inout BinaryWriter) {
         w.chargeHead(requestID, token, user); w.signed(credits); w.string(model)
-        w.varint(channel); w.signed(usage.promptTokens); w.signed(usage.cachedTokens); w.signed(usage.completionTokens)
+        w.optionalChannel(channel); w.signed(usage.promptTokens); w.signed(usage.cachedTokens); w.signed(usage.completionTokens)
         w.signed(price.input); w.signed(price.output); w.signed(price.cachedInput); w.optionalSigned(price.perRequest)
         w.signed(multiplier.micros); w.bool(estimated); w.bool(stream); w.signed(durationMs); w.signed(status)
     }
@@ -54,7 +62,7 @@ extension ChargeSettled {
 
     static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeSettled {
         let (head, credits) = try decodeCharge(from: &r)
-        let model = try r.string(), channel = try r.varint()
+        let model = try r.string(), channel = try r.optionalChannel()
         let usage = Usage(promptTokens: try r.signed(), cachedTokens: try r.signed(), completionTokens: try r.signed())
         let price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
         return ChargeSettled(requestID: head.requestID, token: head.token, user: head.user, model: model, channel: channel,
@@ -65,12 +73,12 @@ extension ChargeSettled {
 
 extension ChargeVoided {
     func encode(into w: inout BinaryWriter) {
-        w.chargeHead(requestID, token, user); w.varint(channel); w.string(reason); w.signed(status); w.signed(durationMs)
+        w.chargeHead(requestID, token, user); w.optionalChannel(channel); w.string(reason); w.signed(status); w.signed(durationMs)
     }
 
     static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeVoided {
         let head = try r.chargeHead()
-        return ChargeVoided(requestID: head.requestID, token: head.token, user: head.user, channel: try r.varint(),
+        return ChargeVoided(requestID: head.requestID, token: head.token, user: head.user, channel: try r.optionalChannel(),
                             reason: try r.string(), status: try r.signed(), durationMs: try r.signed())
     }
 }

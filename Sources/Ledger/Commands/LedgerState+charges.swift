@@ -24,7 +24,7 @@ extension LedgerState {
         // credit amount so that `used` and the balance can never overflow in `apply`.
         let credits = min(PriceMath.credits(for: usage, price: price, multiplier: multiplier), Limits.credits)
         return .chargeSettled(ChargeSettled(requestID: requestID, token: reservation.token, user: reservation.user,
-                                            model: reservation.model, channel: outcome.channel?.raw ?? 0, usage: usage,
+                                            model: reservation.model, channel: outcome.channel, usage: usage,
                                             credits: credits, price: price, multiplier: multiplier, estimated: outcome.estimated,
                                             stream: reservation.stream, durationMs: max(0, outcome.durationMs), status: outcome.status))
     }
@@ -32,7 +32,7 @@ extension LedgerState {
     func void(requestID: String, reason: String, channel: ChannelID?, status: Int64, durationMs: Int64) throws(Rejection) -> Event {
         guard let reservation = pending[requestID] else { throw .notFound("open reservation for request \(requestID)") }
         return .chargeVoided(ChargeVoided(requestID: requestID, token: reservation.token, user: reservation.user,
-                                          channel: channel?.raw ?? 0, reason: try Validate.note(reason, field: "reason"),
+                                          channel: channel, reason: try Validate.note(reason, field: "reason"),
                                           status: status, durationMs: max(0, durationMs)))
     }
 

@@ -10,11 +10,19 @@ public struct GroupDefinition: Hashable, Sendable {
     public var rpm: Int64?
     /// Tokens (prompt + completion) per minute per token; nil = no limit.
     public var tpm: Int64?
+
+    /// `package` so `tally bench` can build events directly.
+    package init(name: String, multiplier: Multiplier, models: [String], rpm: Int64? = nil, tpm: Int64? = nil) {
+        self.name = name; self.multiplier = multiplier; self.models = models; self.rpm = rpm; self.tpm = tpm
+    }
 }
 
 public struct ModelPrice: Hashable, Sendable {
     public var model: String
     public var price: Price
+
+    /// `package` so `tally bench` can build events directly.
+    package init(model: String, price: Price) { self.model = model; self.price = price }
 }
 
 /// A channel's non-secret fields. Its key is never an event (SPEC §2).

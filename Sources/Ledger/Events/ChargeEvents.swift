@@ -9,6 +9,11 @@ public struct ChargeReserved: Hashable, Sendable {
     public var model: String
     public var amount: Int64
     public var stream: Bool
+
+    /// `package` so `tally bench` can build events directly.
+    package init(requestID: String, token: TokenID, user: UserID, model: String, amount: Int64, stream: Bool) {
+        self.requestID = requestID; self.token = token; self.user = user; self.model = model; self.amount = amount; self.stream = stream
+    }
 }
 
 /// Phase 2: the actual cost, with the price and multiplier it used so history
@@ -18,8 +23,8 @@ public struct ChargeSettled: Hashable, Sendable {
     public var token: TokenID
     public var user: UserID
     public var model: String
-    /// Zero when no channel was involved.
-    public var channel: UInt64
+    /// The channel that answered; nil when none was involved (stored as 0).
+    public var channel: ChannelID?
     public var usage: Usage
     public var credits: Int64
     public var price: Price
@@ -30,6 +35,14 @@ public struct ChargeSettled: Hashable, Sendable {
     public var durationMs: Int64
     /// HTTP status the client saw.
     public var status: Int64
+
+    /// `package` so `tally bench` can build events directly.
+    package init(requestID: String, token: TokenID, user: UserID, model: String, channel: ChannelID?, usage: Usage, credits: Int64,
+                 price: Price, multiplier: Multiplier, estimated: Bool, stream: Bool, durationMs: Int64, status: Int64) {
+        self.requestID = requestID; self.token = token; self.user = user; self.model = model; self.channel = channel
+        self.usage = usage; self.credits = credits; self.price = price; self.multiplier = multiplier
+        self.estimated = estimated; self.stream = stream; self.durationMs = durationMs; self.status = status
+    }
 }
 
 /// Phase 2, no charge: the reservation is released. `reason` says why.
@@ -37,7 +50,8 @@ public struct ChargeVoided: Hashable, Sendable {
     public var requestID: String
     public var token: TokenID
     public var user: UserID
-    public var channel: UInt64
+    /// The channel last tried; nil when none was involved (stored as 0).
+    public var channel: ChannelID?
     public var reason: String
     public var status: Int64
     public var durationMs: Int64

@@ -16,6 +16,13 @@ public struct TokenCreated: Hashable, Sendable {
     public var group: String
     /// Parallel in-flight requests allowed; nil = no cap.
     public var maxParallel: Int64?
+
+    /// `package` so `tally bench` can build events directly.
+    package init(id: TokenID, owner: UserID, name: String, secretHash: Hash256, hint: String, quota: Int64? = nil, expiresAt: Int64? = nil,
+                 models: [String], ips: [String], group: String, maxParallel: Int64? = nil) {
+        self.id = id; self.owner = owner; self.name = name; self.secretHash = secretHash; self.hint = hint; self.quota = quota
+        self.expiresAt = expiresAt; self.models = models; self.ips = ips; self.group = group; self.maxParallel = maxParallel
+    }
 }
 
 /// An edit; nil fields are unchanged. For the optional fields `.some(nil)` means "clear".

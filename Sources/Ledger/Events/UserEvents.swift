@@ -8,6 +8,12 @@ public struct UserCreated: Hashable, Sendable {
     public var group: String
     public var accessKeyHash: Hash256
     public var accessKeyHint: String
+
+    /// `package` so `tally bench` can build events directly.
+    package init(id: UserID, username: String, role: Role, group: String, accessKeyHash: Hash256, accessKeyHint: String) {
+        self.id = id; self.username = username; self.role = role; self.group = group
+        self.accessKeyHash = accessKeyHash; self.accessKeyHint = accessKeyHint
+    }
 }
 
 /// Changes to a user; nil fields are unchanged.
@@ -28,5 +34,8 @@ public struct BalanceChanged: Hashable, Sendable {
     public var user: UserID
     public var amount: Int64
     public var note: String
+
+    /// `package` so `tally bench` can build events directly.
+    package init(user: UserID, amount: Int64, note: String) { self.user = user; self.amount = amount; self.note = note }
 }
 

@@ -24,7 +24,8 @@ public enum StoreWrite: Sendable {
 public final class LogWriter: Sendable {
     struct Job {
         var writes: [StoreWrite]
-        var continuation: CheckedContinuation<Void, any Error>?
+        /// Called on the writer's thread once the writes are committed or failed.
+        var done: @Sendable (Result<Void, any Error>) -> Void
     }
 
     struct Queue {
@@ -52,19 +53,24 @@ public final class LogWriter: Sendable {
     }
 
     /// Enqueues synchronously (so callers on one actor keep their order) and
-    /// calls `continuation` once the writes are durable or failed.
-    func enqueue(_ writes: [StoreWrite], continuation: CheckedContinuation<Void, any Error>?) {
+    /// calls `done` once the writes are durable or failed.
+    func enqueue(_ writes: [StoreWrite], done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         let failure: String? = queue.withLock { q in
             if let failure = q.failure { return failure }
             if q.stopping { return "the writer is shut down" }
-            q.jobs.append(Job(writes: writes, continuation: continuation))
+            q.jobs.append(Job(writes: writes, done: done))
             return nil
         }
         if let failure {
-            continuation?.resume(throwing: LogError.halted(failure))
+            done(.failure(LogError.halted(failure)))
         } else {
             wakeup.signal()
         }
+    }
+
+    /// Why an earlier commit failed (every later job fails too), or why nothing is accepted any more.
+    var failure: String? {
+        queue.withLock { q in q.failure ?? (q.stopping ? "the writer is shut down" : nil) }
     }
 
     /// Writes `writes` durably; returns when committed. Runs in the caller's
@@ -74,7 +80,7 @@ public final class LogWriter: Sendable {
     /// nonisolated async method would hop to the global executor first and
     /// could enqueue out of order — `MDB_APPEND` then refuses the batch.)
     func write(_ writes: [StoreWrite], isolation: isolated (any Actor)? = #isolation) async throws {
-        try await withCheckedThrowingContinuation { enqueue(writes, continuation: $0) }
+        try await withCheckedThrowingContinuation { continuation in enqueue(writes) { continuation.resume(with: $0) } }
     }
 
     /// Finishes what is queued, then stops the thread.
@@ -141,7 +147,7 @@ public final class LogWriter: Sendable {
                     }
                 }
             }
-            for job in jobs { job.continuation?.resume() }
+            for job in jobs { job.done(.success(())) }
         } catch {
             let reason = "\(error)"
             let orphans = queue.withLock { q in
@@ -149,7 +155,7 @@ public final class LogWriter: Sendable {
                 defer { q.jobs.removeAll() }
                 return q.jobs
             }
-            for job in jobs + orphans { job.continuation?.resume(throwing: LogError.halted(reason)) }
+            for job in jobs + orphans { job.done(.failure(LogError.halted(reason))) }
         }
     }
 }

@@ -13,7 +13,7 @@ public enum EventCSV {
 
     public static func row(_ envelope: Envelope) -> String {
         let event = envelope.event
-        var model: String?, channel: UInt64 = 0, amount: Int64?, usage: Usage?
+        var model: String?, channel: ChannelID?, amount: Int64?, usage: Usage?
         switch event {
         case .chargeReserved(let e): model = e.model; amount = e.amount
         case .chargeSettled(let e): model = e.model; channel = e.channel; amount = e.credits; usage = e.usage
@@ -29,7 +29,7 @@ public enum EventCSV {
         let cells: [String] = [
             String(envelope.seq), RFC3339.format(milliseconds: envelope.time), envelope.actor.description, envelope.type.description,
             String(envelope.version), event.tokenID?.description ?? "", event.userID?.description ?? "", event.requestID ?? "",
-            model ?? "", channel == 0 ? "" : ChannelID(raw: channel).description, amount.map(String.init) ?? "",
+            model ?? "", channel?.description ?? "", amount.map(String.init) ?? "",
             usage.map { String($0.promptTokens) } ?? "", usage.map { String($0.cachedTokens) } ?? "",
             usage.map { String($0.completionTokens) } ?? "", envelope.hash.hex, EventJSON.payload(event).serialized,
         ]

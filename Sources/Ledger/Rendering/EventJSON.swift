@@ -112,8 +112,8 @@ public enum EventJSON {
     /// An instant, or null.
     public static func time(_ ms: Int64?) -> JSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
 
-    /// A channel reference: its id, or null when no channel was involved (raw 0).
-    public static func channel(_ raw: UInt64) -> JSONValue { raw == 0 ? .null : .string(ChannelID(raw: raw).description) }
+    /// A channel reference: its id, or null when no channel was involved.
+    public static func channel(_ id: ChannelID?) -> JSONValue { id.map { .string($0.description) } ?? .null }
 
     /// Only the fields the edit changed; `null` means "cleared".
     static func tokenUpdated(_ e: TokenUpdated) -> JSONValue {

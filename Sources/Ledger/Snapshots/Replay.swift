@@ -1,4 +1,3 @@
-import LMDB
 import Logging
 
 /// Rebuilding state from the log: all of it, up to a point, or from the
@@ -16,24 +15,18 @@ public enum Replay {
     /// called every 1M events with the sequence reached.
     public static func run(store: LedgerStore, into state: inout LedgerState, until limit: Limit = .end,
                            progress: ((UInt64) -> Void)? = nil) throws {
-        try store.environment.read { txn in
-            try txn.withCursor(store.events) { cursor in
-                var entry = try cursor.seek(atLeast: Keys.seq(state.seq + 1))
-                while let (key, value) = entry {
-                    guard let seq = Keys.seq(from: key) else { throw LogError.corrupt(seq: state.seq + 1, "an event key is not 8 bytes") }
-                    if case .seq(let last) = limit, seq > last { return }
-                    guard seq == state.seq + 1 else { throw LogError.gap(expected: state.seq + 1, found: seq) }
-                    if case .time(let instant) = limit {
-                        let envelope = try Envelope.decode(seq: seq, from: value)
-                        if envelope.time > instant { return }
-                        try state.apply(envelope)
-                    } else {
-                        try state.applyStored(seq: seq, value: value)
-                    }
-                    if seq % 1_000_000 == 0 { progress?(seq) }
-                    entry = try cursor.next()
-                }
+        try store.reader.forEachStored(from: state.seq + 1) { seq, value in
+            if case .seq(let last) = limit, seq > last { return false }
+            guard seq == state.seq + 1 else { throw LogError.gap(expected: state.seq + 1, found: seq) }
+            if case .time(let instant) = limit {
+                let envelope = try Envelope.decode(seq: seq, from: value)
+                if envelope.time > instant { return false }
+                try state.apply(envelope)
+            } else {
+                try state.applyStored(seq: seq, value: value)
             }
+            if seq % 1_000_000 == 0 { progress?(seq) }
+            return true
         }
     }
 
@@ -69,21 +62,15 @@ public enum Replay {
         var windows = RateWindows()
         // The window's 60 one-second buckets: the second 60 s ago shares a bucket with this one, so it is left out.
         let horizon = (now / 1000 - Int64(RateWindows.buckets) + 1) * 1000
-        try store.environment.read { txn in
-            try txn.withCursor(store.events) { cursor in
-                var entry = try cursor.last()
-                while let (key, value) = entry, let seq = Keys.seq(from: key) {
-                    let envelope = try Envelope.decode(seq: seq, from: value)
-                    guard envelope.time >= horizon else { return }
-                    switch envelope.event {
-                    case .chargeReserved(let e): windows.record(token: e.token, atMs: envelope.time, requests: 1, tokens: 0)
-                    case .chargeSettled(let e):
-                        windows.record(token: e.token, atMs: envelope.time, requests: 0, tokens: e.usage.promptTokens + e.usage.completionTokens)
-                    default: break
-                    }
-                    entry = try cursor.previous()
-                }
+        try store.reader.forEachNewestFirst { envelope in
+            guard envelope.time >= horizon else { return false }
+            switch envelope.event {
+            case .chargeReserved(let e): windows.record(token: e.token, atMs: envelope.time, requests: 1, tokens: 0)
+            case .chargeSettled(let e):
+                windows.record(token: e.token, atMs: envelope.time, requests: 0, tokens: e.usage.promptTokens + e.usage.completionTokens)
+            default: break
             }
+            return true
         }
         return windows
     }

@@ -5,6 +5,10 @@
 ///
 ///     byte format (2: prices carry max_output) · fixed64 seq · hash head · signed time
 ///     users · tokens · groups · prices · channels · pending  (each: count, entries)
+///
+/// Groups, prices and channels are written as their `*.set` event payloads, and
+/// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
+/// so each layout is defined once, in the codec.
 public enum SnapshotCodec {
     static let format: UInt8 = 2
 
@@ -34,8 +38,7 @@ public enum SnapshotCodec {
         for channel in state.channels.values.sorted(by: { $0.id < $1.id }) { Event.channelSet(channel).encodePayload(into: &w) }
         w.varint(UInt64(state.pending.count))
         for r in state.pending.values.sorted(by: { $0.requestID < $1.requestID }) {
-            w.fixed64(r.seq); w.string(r.requestID); w.fixed64(r.token.raw); w.fixed64(r.user.raw); w.string(r.model)
-            w.signed(r.amount); w.bool(r.stream); w.signed(r.time)
+            w.fixed64(r.seq); r.charge.encode(into: &w); w.signed(r.time)
         }
         return w.bytes
     }
@@ -82,9 +85,8 @@ public enum SnapshotCodec {
             state.channels[channel.id] = channel
         }
         for _ in 0..<(try r.count()) {
-            let reservation = Reservation(seq: try r.fixed64(), requestID: try r.string(), token: TokenID(raw: try r.fixed64()),
-                                          user: UserID(raw: try r.fixed64()), model: try r.string(), amount: try r.signed(),
-                                          stream: try r.bool(), time: try r.signed())
+            let seq = try r.fixed64(), charge = try ChargeReserved.decode(from: &r)
+            let reservation = Reservation(seq: seq, time: try r.signed(), charge)
             state.pending[reservation.requestID] = reservation
         }
         guard r.isAtEnd else { throw r.fail("trailing snapshot bytes") }

@@ -71,12 +71,12 @@ struct ReconcileCommand: AsyncParsableCommand {
                 let usage = report.usage
                 let export = try ProviderUsage(csv: csv, resolveChannel: { usage.channel(named: $0) })
                 let only = try channel.map { name in
-                    guard let raw = usage.channel(named: name) else { throw ValidationError("unknown channel \(name)") }
-                    return raw
+                    guard let id = usage.channel(named: name) else { throw ValidationError("unknown channel \(name)") }
+                    return id
                 }
                 mismatches = export.compare(with: usage, channel: only, tolerancePercent: tolerance)
                 for m in mismatches {
-                    let channelText = m.key.channel == 0 ? "" : " channel \(ChannelID(raw: m.key.channel))"
+                    let channelText = m.key.channel.map { " channel \($0)" } ?? ""
                     report.findings.add(.providerUsage, "\(m.key.day) \(m.key.model)\(channelText): ours input \(m.ours.inputTokens) output \(m.ours.outputTokens), provider input \(m.theirs.inputTokens) output \(m.theirs.outputTokens)")
                 }
             }

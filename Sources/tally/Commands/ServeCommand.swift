@@ -23,6 +23,10 @@ struct ServeCommand: AsyncParsableCommand {
     var danglingPolicy: String = "void"
     @Option(name: .customLong("max-request-seconds"), help: "Longest a relay request or realtime session may run before it is cut and charged as cut off (default: $TALLY_MAX_REQUEST_SECONDS or 3600).")
     var maxRequestSeconds: Double?
+    @Option(name: .customLong("max-concurrent-requests"), help: "Relay requests and realtime sessions in flight at once; past it a request is refused with 503 overloaded, nothing reserved (default: $TALLY_MAX_CONCURRENT_REQUESTS or 10000).")
+    var maxConcurrentRequests: Int?
+    @Option(name: .customLong("channel-concurrency"), help: "The same per upstream channel; a full channel is skipped for another (default: $TALLY_CHANNEL_CONCURRENCY or 4096).")
+    var channelConcurrency: Int?
     @Flag(help: "Run the built-in mock upstream and seed a demo channel, prices and token.") var demo = false
     @OptionGroup var connections: ConnectionOptions
     @Option(name: .customLong("metrics-address"), help: "Serve /metrics on this HOST:PORT, unauthenticated (bind it to an internal interface); without it /metrics is on the main port for admins only.")
@@ -41,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard defaultMaxTokens >= 0 else { throw ValidationError("--default-max-tokens must not be negative") }
         let maxRequest = try Self.maxRequestDuration(maxRequestSeconds, environment: environment)
+        var relay = RelayConfiguration(maxBodyBytes: maxBodyBytes, defaultMaxTokens: defaultMaxTokens, trustedProxies: proxies,
+                                       maxRequestDuration: maxRequest)
+        relay.maxConcurrentRequests = try Self.limit(maxConcurrentRequests, flag: "--max-concurrent-requests", variable: "TALLY_MAX_CONCURRENT_REQUESTS",
+                                                     environment: environment) ?? RelayConfiguration.defaultMaxConcurrentRequests
+        relay.channelConcurrency = try Self.limit(channelConcurrency, flag: "--channel-concurrency", variable: "TALLY_CHANNEL_CONCURRENCY",
+                                                  environment: environment) ?? RelayConfiguration.defaultChannelConcurrency
         let portText = environment["TALLY_PORT"]
         let resolvedPort = port ?? portText.flatMap(Int.init) ?? 8080
         guard (0...65535).contains(resolvedPort) else { throw ValidationError("the port must be 0–65535") }
@@ -55,8 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
             host: host ?? environment["TALLY_HOST"] ?? "127.0.0.1",
             port: resolvedPort,
             sync: sync,
-            relay: RelayConfiguration(maxBodyBytes: maxBodyBytes, defaultMaxTokens: defaultMaxTokens, trustedProxies: proxies,
-                                      maxRequestDuration: maxRequest),
+            relay: relay,
             danglingPolicy: policy,
             adminKey: adminKey,
             demo: demo
@@ -86,6 +95,18 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--max-request-seconds (or $\(variable)) must be 0.1 to 604800 seconds")
         }
         return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// A concurrency limit: the flag, else the environment variable, else nil
+    /// (the default); 1 to 1,000,000 (each request in flight holds two sockets).
+    static func limit(_ value: Int?, flag: String, variable: String, environment: [String: String]) throws -> Int? {
+        let text = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        guard let limit = try value ?? text.map({ text in
+            guard let number = Int(text) else { throw ValidationError("$\(variable) is not a whole number: \(text)") }
+            return number
+        }) else { return nil }
+        guard (1...1_000_000).contains(limit) else { throw ValidationError("\(flag) (or $\(variable)) must be 1 to 1000000") }
+        return limit
     }
 
     /// A boolean environment variable: 1/true/yes/on or 0/false/no/off (unset or empty is false).

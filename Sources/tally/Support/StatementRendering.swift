@@ -43,7 +43,7 @@ enum StatementRendering {
         for l in s.lines {
             let cells: [String] = [
                 String(l.seq), RFC3339.format(milliseconds: l.time), l.type.description, l.requestID ?? "", l.token?.description ?? "",
-                l.model ?? "", l.channel == 0 ? "" : ChannelID(raw: l.channel).description,
+                l.model ?? "", l.channel?.description ?? "",
                 l.usage.map { String($0.promptTokens) } ?? "", l.usage.map { String($0.cachedTokens) } ?? "",
                 l.usage.map { String($0.completionTokens) } ?? "",
                 l.price.map { String($0.input) } ?? "", l.price.map { String($0.cachedInput) } ?? "", l.price.map { String($0.output) } ?? "",

@@ -1,0 +1,56 @@
+/// SPEC §2 routing: the highest priority wins, equals share by weight, and a
+/// failed first attempt is retried once on a different channel (the next one
+/// by the same rule among those left). In the ledger because admission picks
+/// the first channel in the step that takes its concurrency slot: the channel
+/// the slot is on is the one the relay calls first.
+public enum ChannelPicker {
+    /// At most two channels, in the order to try them.
+    public static func attempts<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> [ChannelDefinition] {
+        var left = candidates
+        var order: [ChannelDefinition] = []
+        while order.count < 2, let next = pick(from: left, using: &random) {
+            order.append(next)
+            left.removeAll { $0.id == next.id }
+        }
+        return order
+    }
+
+    /// The attempts as `attempts` orders them, skipping channels the gate has
+    /// no room on: the first is the first pick that had a free slot (held in
+    /// the returned slot), the second the next pick among the others,
+    /// preferring those with room now (the relay moves the slot there on a
+    /// retry). Refused when the gateway is full or every candidate is.
+    public static func attempts<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], gate: ConcurrencyGate,
+                                                          using random: inout R)
+        -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot), ConcurrencyGate.Overload> {
+        var left = candidates
+        while let next = pick(from: left, using: &random) {
+            left.removeAll { $0.id == next.id }
+            switch gate.enter(channel: next.id) {
+            case .failure(.gateway(let limit)): return .failure(.gateway(limit: limit))
+            case .failure(.channels): continue
+            case .success(let slot):
+                // The retry: any other candidate (a full one may have room by then), those with room now first.
+                let others = candidates.filter { $0.id != next.id }
+                let roomy = others.filter { gate.hasRoom($0.id) }
+                let second = pick(from: roomy.isEmpty ? others : roomy, using: &random)
+                return .success(([next] + (second.map { [$0] } ?? []), slot))
+            }
+        }
+        return .failure(.channels(limit: gate.perChannel))
+    }
+
+    /// A weighted random channel among those of the highest priority.
+    public static func pick<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> ChannelDefinition? {
+        guard let top = candidates.map(\.priority).max() else { return nil }
+        let tier = candidates.filter { $0.priority == top }.sorted { $0.id < $1.id }
+        let total = tier.reduce(Int64(0)) { $0 + max(0, $1.weight) }
+        guard total > 0 else { return tier.randomElement(using: &random) }
+        var ticket = Int64.random(in: 0..<total, using: &random)
+        for channel in tier {
+            ticket -= max(0, channel.weight)
+            if ticket < 0 { return channel }
+        }
+        return tier.last
+    }
+}
