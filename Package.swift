@@ -11,7 +11,7 @@ let package = Package(
     name: "tally",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "tally", targets: ["tally"]),
+        .executable(name: "tally", targets: ["tally"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),

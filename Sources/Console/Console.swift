@@ -11,11 +11,11 @@ import Logging
 public struct Console: Sendable {
     let core: ConsoleCore
 
-    public init(ledger: Ledger, logger: Logger) {
+    package init(ledger: Ledger, logger: Logger) {
         self.init(ledger: ledger, logger: logger, configuration: ConsoleConfiguration())
     }
 
-    public init(ledger: Ledger, logger: Logger, configuration: ConsoleConfiguration) {
+    package init(ledger: Ledger, logger: Logger, configuration: ConsoleConfiguration) {
         self.core = ConsoleCore(ledger: ledger, logger: logger, configuration: configuration)
     }
 
@@ -60,7 +60,7 @@ public struct ConsoleConfiguration: Sendable {
     public var secureCookies = false
     /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`, shared
     /// with the relay), so sign-ins are limited per real client address.
-    public var trustedProxies: [IPRule] = []
+    package var trustedProxies: [IPRule] = []
     public var clock: @Sendable () -> Int64 = LedgerClock.now
 
     public init() {}

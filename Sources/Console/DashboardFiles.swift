@@ -35,7 +35,8 @@ struct DashboardFiles: Sendable {
                 let full = base + "/" + relative
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
-                      let data = FileManager.default.contents(atPath: full) else { continue }
+                    let data = FileManager.default.contents(atPath: full)
+                else { continue }
                 let ext = relative.split(separator: ".").last.map(String.init) ?? ""
                 guard let type = contentTypes[ext] else { continue }
                 files["/" + relative] = File(bytes: ByteBuffer(bytes: Array(data)), contentType: type)
@@ -53,14 +54,16 @@ struct DashboardFiles: Sendable {
     }
 
     static func response(_ file: File) -> Response {
-        Response(status: .ok, headers: [
-            .contentType: file.contentType,
-            .contentSecurityPolicy: "default-src 'self'",
-            .xContentTypeOptions: "nosniff",
-            HTTPField.Name("X-Frame-Options")!: "DENY",
-            HTTPField.Name("Referrer-Policy")!: "same-origin",
-            // Revalidate each load so a deploy is seen at once; the files are tiny.
-            .cacheControl: "no-cache",
-        ], body: ResponseBody(byteBuffer: file.bytes))
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: file.contentType,
+                .contentSecurityPolicy: "default-src 'self'",
+                .xContentTypeOptions: "nosniff",
+                HTTPField.Name("X-Frame-Options")!: "DENY",
+                HTTPField.Name("Referrer-Policy")!: "same-origin",
+                // Revalidate each load so a deploy is seen at once; the files are tiny.
+                .cacheControl: "no-cache",
+            ], body: ResponseBody(byteBuffer: file.bytes))
     }
 }

@@ -1,5 +1,5 @@
-import TallyJSON
 import Ledger
+import TallyJSON
 
 /// The JSON shapes of SPEC §4 (and the dashboard's `api.js`), in one place.
 /// Money is an integer of credits; times are RFC 3339 UTC; ids are opaque strings.

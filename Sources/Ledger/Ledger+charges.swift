@@ -7,7 +7,7 @@
 extension Ledger {
     /// Phase 1: holds `amount` against the token and its owner; durable on return.
     /// Refuses (`requestIDReused`) any id that was ever reserved.
-    public func reserve(requestID: String, token: TokenID, model: String, amount: Int64, stream: Bool) async throws -> Reservation {
+    package func reserve(requestID: String, token: TokenID, model: String, amount: Int64, stream: Bool) async throws -> Reservation {
         try refuseKnownRequestID(requestID)
         return try await commitReservation(requestID: requestID, token: token, model: model, amount: amount, stream: stream)
     }
@@ -35,7 +35,7 @@ extension Ledger {
     }
 
     /// Phase 2: charges what `outcome` reports at today's price; durable on return.
-    public func settle(_ reservation: Reservation, outcome: Outcome) async throws -> ChargeSettled {
+    package func settle(_ reservation: Reservation, outcome: Outcome) async throws -> ChargeSettled {
         let applied = try await settleApplied(reservation, outcome: outcome)
         try await awaitDurable(applied.durability)
         return applied.close
@@ -43,7 +43,9 @@ extension Ledger {
 
     /// Phase 2 without a charge: the upstream failed or the client left before any output. Durable on return.
     @discardableResult
-    public func void(_ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided {
+    package func void(
+        _ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0
+    ) async throws -> ChargeVoided {
         let applied = try await voidApplied(reservation, reason: reason, channel: channel, status: status, durationMs: durationMs)
         try await awaitDurable(applied.durability)
         return applied.close
@@ -56,14 +58,16 @@ extension Ledger {
     /// it charged. A crash before `durability` resolves leaves the (durable)
     /// reservation open, and startup resolves it under `--dangling-policy`;
     /// a failed write halts the ledger as any other.
-    public func settleApplied(_ reservation: Reservation, outcome: Outcome) async throws -> AppliedClose<ChargeSettled> {
+    package func settleApplied(_ reservation: Reservation, outcome: Outcome) async throws -> AppliedClose<ChargeSettled> {
         guard isOpen(reservation) else {
             try await waitUntilDurable(reservation.requestID)
-            return AppliedClose(close: try resolvedBefore(reservation) { event in
-                guard case .chargeSettled(let settled) = event, settled.usage == outcome.usage,
-                      settled.estimated == outcome.estimated, settled.status == outcome.status else { return nil }
-                return settled
-            }, durability: .durable)
+            return AppliedClose(
+                close: try resolvedBefore(reservation) { event in
+                    guard case .chargeSettled(let settled) = event, settled.usage == outcome.usage,
+                        settled.estimated == outcome.estimated, settled.status == outcome.status
+                    else { return nil }
+                    return settled
+                }, durability: .durable)
         }
         let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
             try state.settle(requestID: reservation.requestID, outcome: outcome)
@@ -74,14 +78,17 @@ extension Ledger {
     }
 
     /// `void`, returning as soon as the void is applied (see `settleApplied`).
-    public func voidApplied(_ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64,
-                            durationMs: Int64 = 0) async throws -> AppliedClose<ChargeVoided> {
+    package func voidApplied(
+        _ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64,
+        durationMs: Int64 = 0
+    ) async throws -> AppliedClose<ChargeVoided> {
         guard isOpen(reservation) else {
             try await waitUntilDurable(reservation.requestID)
-            return AppliedClose(close: try resolvedBefore(reservation) { event in
-                guard case .chargeVoided(let voided) = event, voided.reason == reason else { return nil }
-                return voided
-            }, durability: .durable)
+            return AppliedClose(
+                close: try resolvedBefore(reservation) { event in
+                    guard case .chargeVoided(let voided) = event, voided.reason == reason else { return nil }
+                    return voided
+                }, durability: .durable)
         }
         let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
             try state.void(requestID: reservation.requestID, reason: reason, channel: channel, status: status, durationMs: durationMs)
@@ -102,7 +109,7 @@ extension Ledger {
     /// ledger's clock — older than any request the relay still runs, so leaks.
     /// A swept reservation's hold on its token's TPM window goes as a close's
     /// would: released under `void`, kept as used under `settle-reserved`.
-    public func expireDangling(policy: ExpiryPolicy, olderThanMs: Int64 = 0) async throws -> [ChargeExpired] {
+    package func expireDangling(policy: ExpiryPolicy, olderThanMs: Int64 = 0) async throws -> [ChargeExpired] {
         precondition(olderThanMs >= 0, "an age bound is not negative")
         let admittedBy = now() - olderThanMs
         let open = state.pending.values.filter { $0.time <= admittedBy }.sorted { $0.seq < $1.seq }
@@ -115,15 +122,19 @@ extension Ledger {
     }
 
     /// Refunds (negative) or surcharges (positive) a settled request, with a reason.
-    public func adjustCharge(requestID: String, amount: Int64, reason: String, by actor: EventActor) async throws -> ChargeAdjusted {
+    package func adjustCharge(requestID: String, amount: Int64, reason: String, by actor: EventActor) async throws -> ChargeAdjusted {
         await durable()  // a settle the relay applied a moment ago is in the log
         let settled = try log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
             if case .chargeSettled(let e) = envelope.event { e } else { nil }
         }.first
         guard let settled else { throw Rejection.notFound("settled request \(requestID)") }
-        guard let envelope = try await run(by: actor, { state throws(Rejection) in
-            try state.adjustCharge(requestID: requestID, token: settled.token, user: settled.user, amount: amount, reason: reason)
-        }), case .chargeAdjusted(let adjusted) = envelope.event else { preconditionFailure("adjust yields charge.adjusted") }
+        guard
+            let envelope = try await run(
+                by: actor,
+                { state throws(Rejection) in
+                    try state.adjustCharge(requestID: requestID, token: settled.token, user: settled.user, amount: amount, reason: reason)
+                }), case .chargeAdjusted(let adjusted) = envelope.event
+        else { preconditionFailure("adjust yields charge.adjusted") }
         return adjusted
     }
 
@@ -149,7 +160,7 @@ extension Ledger {
 
 /// A close (settle or void) applied to the ledger's state, and the handle
 /// that resolves once it is durable.
-public struct AppliedClose<Close: Sendable>: Sendable {
-    public var close: Close
-    public var durability: Durability
+package struct AppliedClose<Close: Sendable>: Sendable {
+    package var close: Close
+    package var durability: Durability
 }

@@ -2,53 +2,63 @@
 /// anyone else's answers "not found" so ids cannot be probed.
 extension Ledger {
     /// Creates a token for `owner`; the key is returned once, only its hash kept.
-    public func createToken(_ draft: TokenDraft, owner: UserID, by actor: EventActor) async throws -> (token: TokenState, key: String) {
+    package func createToken(_ draft: TokenDraft, owner: UserID, by actor: EventActor) async throws -> (token: TokenState, key: String) {
         let secret = Secret.generate()
         var id = TokenID.random()
         while state.tokens[id] != nil { id = TokenID.random() }
         let now = now()
-        let token = try await run(by: actor, { [id] state throws(Rejection) in
-            try state.createToken(draft, id: id, owner: owner, secret: secret, now: now)
-        }, reading: { [id] in $0.tokens[id] })
+        let token = try await run(
+            by: actor,
+            { [id] state throws(Rejection) in
+                try state.createToken(draft, id: id, owner: owner, secret: secret, now: now)
+            }, reading: { [id] in $0.tokens[id] })
         return (token, secret.plain)
     }
 
-    public func updateToken(_ patch: TokenUpdated, by actor: EventActor) async throws -> TokenState {
+    package func updateToken(_ patch: TokenUpdated, by actor: EventActor) async throws -> TokenState {
         try authorize(patch.id, actor)
         let now = now()
-        return try await run(by: actor, { state throws(Rejection) in
-            try state.updateToken(patch, now: now)
-        }, reading: { $0.tokens[patch.id] })
+        return try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.updateToken(patch, now: now)
+            }, reading: { $0.tokens[patch.id] })
     }
 
-    public func setTokenEnabled(_ id: TokenID, _ enabled: Bool, by actor: EventActor) async throws -> TokenState {
+    package func setTokenEnabled(_ id: TokenID, _ enabled: Bool, by actor: EventActor) async throws -> TokenState {
         try authorize(id, actor)
-        return try await run(by: actor, { state throws(Rejection) in
-            try state.setTokenEnabled(id, enabled)
-        }, reading: { $0.tokens[id] })
+        return try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.setTokenEnabled(id, enabled)
+            }, reading: { $0.tokens[id] })
     }
 
     /// Issues a new key; the old one keeps working for `graceMs` (nil or 0: revoked now).
-    public func regenerateToken(_ id: TokenID, graceMs: Int64?, by actor: EventActor) async throws -> (token: TokenState, key: String) {
+    package func regenerateToken(_ id: TokenID, graceMs: Int64?, by actor: EventActor) async throws -> (token: TokenState, key: String) {
         try authorize(id, actor)
         let secret = Secret.generate()
         let now = now()
-        let found = try await run(by: actor, { state throws(Rejection) in
-            try state.regenerateToken(id, secret: secret, graceMs: graceMs, now: now)
-        }, reading: { $0.tokens[id] })
+        let found = try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.regenerateToken(id, secret: secret, graceMs: graceMs, now: now)
+            }, reading: { $0.tokens[id] })
         return (found, secret.plain)
     }
 
-    public func deleteToken(_ id: TokenID, by actor: EventActor) async throws {
+    package func deleteToken(_ id: TokenID, by actor: EventActor) async throws {
         try authorize(id, actor)
         try await run(by: actor) { state throws(Rejection) in try state.deleteToken(id) }
     }
 
-    public func topUpToken(_ id: TokenID, amount: Int64, by actor: EventActor) async throws -> TokenState {
+    package func topUpToken(_ id: TokenID, amount: Int64, by actor: EventActor) async throws -> TokenState {
         try authorize(id, actor)
-        return try await run(by: actor, { state throws(Rejection) in
-            try state.topUpToken(id, amount: amount)
-        }, reading: { $0.tokens[id] })
+        return try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.topUpToken(id, amount: amount)
+            }, reading: { $0.tokens[id] })
     }
 
     /// Users act on their own tokens; admins, the relay and the system on any.

@@ -2,77 +2,93 @@
 /// enforce; the ledger records who acted.
 extension Ledger {
     /// Creates a user; the access key is returned once and only its hash kept.
-    public func createUser(_ draft: UserDraft, by actor: EventActor) async throws -> (user: UserState, accessKey: String) {
+    package func createUser(_ draft: UserDraft, by actor: EventActor) async throws -> (user: UserState, accessKey: String) {
         let key = Secret.generate(prefix: "tk-")
         let id = UserID.random()
-        let found = try await run(by: actor, { state throws(Rejection) in
-            try state.createUser(draft, id: id, accessKey: key)
-        }, reading: { $0.users[id] })
+        let found = try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.createUser(draft, id: id, accessKey: key)
+            }, reading: { $0.users[id] })
         return (found, key.plain)
     }
 
     /// Creates a user with a key the operator chose (bootstrap from `TALLY_ADMIN_KEY`).
-    public func createUser(_ draft: UserDraft, accessKey: String, by actor: EventActor) async throws -> UserState {
+    package func createUser(_ draft: UserDraft, accessKey: String, by actor: EventActor) async throws -> UserState {
         let id = UserID.random()
-        return try await run(by: actor, { state throws(Rejection) in
-            try state.createUser(draft, id: id, accessKey: Secret(plain: accessKey))
-        }, reading: { $0.users[id] })
+        return try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.createUser(draft, id: id, accessKey: Secret(plain: accessKey))
+            }, reading: { $0.users[id] })
     }
 
     /// Edits a user; with `rotateKey` a new access key is issued and returned once.
-    public func updateUser(_ id: UserID, _ patch: UserPatch, rotateKey: Bool = false, by actor: EventActor) async throws -> (user: UserState, accessKey: String?) {
+    package func updateUser(
+        _ id: UserID, _ patch: UserPatch, rotateKey: Bool = false, by actor: EventActor
+    ) async throws -> (user: UserState, accessKey: String?) {
         let key = rotateKey ? Secret.generate(prefix: "tk-") : nil
-        let found = try await run(by: actor, { state throws(Rejection) in
-            try state.updateUser(id, patch, newAccessKey: key)
-        }, reading: { $0.users[id] })
+        let found = try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.updateUser(id, patch, newAccessKey: key)
+            }, reading: { $0.users[id] })
         return (found, key?.plain)
     }
 
     /// Stores a password hash (made by the caller, e.g. bcrypt) outside the log,
     /// and records that the password changed as an event.
-    public func setPasswordHash(_ id: UserID, hash: String, by actor: EventActor) async throws {
+    package func setPasswordHash(_ id: UserID, hash: String, by actor: EventActor) async throws {
         guard state.users[id] != nil else { throw Rejection.notFound("user \(id)") }
         try await writer.write([secrets.passwordWrite(user: id, hash: hash)])
         try await run(by: actor) { state throws(Rejection) in try state.updateUser(id, UserPatch(passwordChanged: true), newAccessKey: nil) }
     }
 
-    public func credit(_ id: UserID, amount: Int64, note: String = "", by actor: EventActor) async throws -> UserState {
-        return try await run(by: actor, { state throws(Rejection) in
-            try state.credit(id, amount: amount, note: note)
-        }, reading: { $0.users[id] })
+    package func credit(_ id: UserID, amount: Int64, note: String = "", by actor: EventActor) async throws -> UserState {
+        return try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.credit(id, amount: amount, note: note)
+            }, reading: { $0.users[id] })
     }
 
     /// A signed correction of a balance, with a reason (refunds, goodwill, fixes).
-    public func adjustBalance(_ id: UserID, amount: Int64, reason: String, by actor: EventActor) async throws -> UserState {
-        return try await run(by: actor, { state throws(Rejection) in
-            try state.adjustBalance(id, amount: amount, note: reason)
-        }, reading: { $0.users[id] })
+    package func adjustBalance(_ id: UserID, amount: Int64, reason: String, by actor: EventActor) async throws -> UserState {
+        return try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.adjustBalance(id, amount: amount, note: reason)
+            }, reading: { $0.users[id] })
     }
 
     @discardableResult
-    public func setGroup(_ name: String, multiplier: Multiplier, models: [String] = [], rpm: Int64? = nil, tpm: Int64? = nil,
-                         by actor: EventActor) async throws -> GroupDefinition {
-        try await run(by: actor, { state throws(Rejection) in
-            try state.setGroup(name, multiplier: multiplier, models: models, rpm: rpm, tpm: tpm)
-        }, reading: { $0.groups[name] })
+    package func setGroup(
+        _ name: String, multiplier: Multiplier, models: [String] = [], rpm: Int64? = nil, tpm: Int64? = nil,
+        by actor: EventActor
+    ) async throws -> GroupDefinition {
+        try await run(
+            by: actor,
+            { state throws(Rejection) in
+                try state.setGroup(name, multiplier: multiplier, models: models, rpm: rpm, tpm: tpm)
+            }, reading: { $0.groups[name] })
     }
 
-    public func removeGroup(_ name: String, by actor: EventActor) async throws {
+    package func removeGroup(_ name: String, by actor: EventActor) async throws {
         try await run(by: actor) { state throws(Rejection) in try state.removeGroup(name) }
     }
 
-    public func setPrice(_ model: String, _ price: Price, by actor: EventActor) async throws {
+    package func setPrice(_ model: String, _ price: Price, by actor: EventActor) async throws {
         try await run(by: actor) { state throws(Rejection) in try state.setPrice(model, price) }
     }
 
-    public func removePrice(_ model: String, by actor: EventActor) async throws {
+    package func removePrice(_ model: String, by actor: EventActor) async throws {
         try await run(by: actor) { state throws(Rejection) in try state.removePrice(model) }
     }
 
     /// Creates or replaces a channel. Its key, when given, goes to the sealed
     /// secret store — never into an event.
     @discardableResult
-    public func setChannel(_ channel: ChannelDefinition, key: String?, by actor: EventActor) async throws -> ChannelDefinition {
+    package func setChannel(_ channel: ChannelDefinition, key: String?, by actor: EventActor) async throws -> ChannelDefinition {
         let event = try state.setChannel(channel)
         guard case .channelSet(let clean) = event else { preconditionFailure("setChannel yields channel.set") }
         if let key {
@@ -85,13 +101,13 @@ extension Ledger {
         return stored ?? clean
     }
 
-    public func removeChannel(_ id: ChannelID, by actor: EventActor) async throws {
+    package func removeChannel(_ id: ChannelID, by actor: EventActor) async throws {
         try await run(by: actor) { state throws(Rejection) in try state.removeChannel(id) }
         try await writer.write([secrets.deleteWrite(channel: id)])
     }
 
     /// A channel's key, unsealed, for the relay's upstream call.
-    public nonisolated func channelKey(_ id: ChannelID) throws -> String? {
+    package nonisolated func channelKey(_ id: ChannelID) throws -> String? {
         try secrets.open(channel: id)
     }
 }

@@ -13,13 +13,13 @@ import Logging
 /// `Durability` to wait on afterwards). Meanwhile other commands proceed, which
 /// is what lets the writer gather them into one transaction. If a commit fails
 /// the state is ahead of the disk, so the ledger halts (fails closed) until restart.
-public actor Ledger {
-    public nonisolated let store: LedgerStore
-    public nonisolated let secrets: SecretStore
+package actor Ledger {
+    package nonisolated let store: LedgerStore
+    package nonisolated let secrets: SecretStore
     let writer: LogWriter
     let logger: Logger
     let clock: @Sendable () -> Int64
-    public let configuration: LedgerConfiguration
+    package let configuration: LedgerConfiguration
 
     /// The projections. Not public: callers read through `read { }`, which
     /// returns only the result, so no copy of the whole state leaves the actor.
@@ -31,13 +31,15 @@ public actor Ledger {
     var writerLock: WriterLock?
     var eventsSinceSnapshot: UInt64 = 0
     var rejections = RejectionCoalescer()
-    public internal(set) var rates = RateWindows()
+    package internal(set) var rates = RateWindows()
     /// Open reservations' holds on their tokens' TPM windows, by reservation sequence.
     var rateHolds: [UInt64: RateHold] = [:]
 
     /// Opens the store, loads the newest snapshot and replays the log's tail.
-    public init(path: String, configuration: LedgerConfiguration = LedgerConfiguration(), logger: Logger,
-                clock: @escaping @Sendable () -> Int64 = LedgerClock.now) throws {
+    package init(
+        path: String, configuration: LedgerConfiguration = LedgerConfiguration(), logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = LedgerClock.now
+    ) throws {
         let store = try LedgerStore(path: path, options: configuration.environment)
         let lock = configuration.environment.readOnly ? nil : try WriterLock(directory: path)
         let loaded = try Replay.latest(store: store, logger: logger)
@@ -53,7 +55,7 @@ public actor Ledger {
     }
 
     /// Flushes and stops the writer. Nothing is accepted afterwards.
-    public func close() {
+    package func close() {
         writer.shutdown()
         halted = halted ?? "the ledger is closed"
         writerLock = nil
@@ -105,11 +107,11 @@ public actor Ledger {
         }
         applied(state)
         #if DEBUG
-        // Debug builds (every test run) check the projections' own invariants on a sample of commits.
-        if state.seq % Ledger.invariantSample < UInt64(events.count) {
-            let problems = state.invariantViolations()
-            assert(problems.isEmpty, "projection invariants broken at event \(state.seq): \(problems)")
-        }
+            // Debug builds (every test run) check the projections' own invariants on a sample of commits.
+            if state.seq % Ledger.invariantSample < UInt64(events.count) {
+                let problems = state.invariantViolations()
+                assert(problems.isEmpty, "projection invariants broken at event \(state.seq): \(problems)")
+            }
         #endif
         eventsSinceSnapshot += UInt64(events.count)
         let durability = Durability()
@@ -139,7 +141,7 @@ public actor Ledger {
     /// before reading the log (`log`, which sees only committed transactions),
     /// so a read of request logs or usage shows every close the state already
     /// shows. Cheap when nothing is pending: no write, no hop to the actor.
-    public nonisolated func durable() async {
+    package nonisolated func durable() async {
         try? await pending.newest?.wait()
     }
 
@@ -177,8 +179,8 @@ public actor Ledger {
 }
 
 /// Milliseconds since the Unix epoch from the system clock.
-public enum LedgerClock {
-    @Sendable public static func now() -> Int64 {
+package enum LedgerClock {
+    @Sendable package static func now() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000

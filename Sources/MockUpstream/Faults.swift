@@ -37,16 +37,23 @@ struct Fault: Sendable {
         }
         if status401 {
             // As OpenAI answers a revoked key: the (masked) key is echoed back.
-            return MockHTTPError(family, status: .unauthorized, message: "Incorrect API key provided: sk-mock****-key. You can find your API key in your account settings.")
+            return MockHTTPError(
+                family, status: .unauthorized,
+                message: "Incorrect API key provided: sk-mock****-key. You can find your API key in your account settings.")
         }
         if quotaExhausted {
-            return MockHTTPError(family, status: .tooManyRequests, message: "You exceeded your current quota, please check your plan and billing details (insufficient_quota).")
+            return MockHTTPError(
+                family, status: .tooManyRequests,
+                message: "You exceeded your current quota, please check your plan and billing details (insufficient_quota).")
         }
         if status400 {
-            return MockHTTPError(family, status: .badRequest, message: "Invalid value for 'temperature' (model mock-error-400); request signed with sk-live-0123456789abcdef.")
+            return MockHTTPError(
+                family, status: .badRequest,
+                message: "Invalid value for 'temperature' (model mock-error-400); request signed with sk-live-0123456789abcdef.")
         }
         if status429 {
-            return MockHTTPError(family, status: .tooManyRequests, message: "Rate limit reached on purpose (model mock-error-429). Retry after 1 second.")
+            return MockHTTPError(
+                family, status: .tooManyRequests, message: "Rate limit reached on purpose (model mock-error-429). Retry after 1 second.")
         }
         return nil
     }

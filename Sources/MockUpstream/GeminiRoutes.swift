@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Hummingbird
 import TallyJSON
 
@@ -42,7 +42,9 @@ enum GeminiRoutes {
                 case "countTokens":
                     return jsonResponse(["totalTokens": .int(g.promptTokens)])
                 default:
-                    throw MockHTTPError(.gemini, status: .notFound, message: "Unknown method \(action); the mock serves generateContent, streamGenerateContent and countTokens.")
+                    throw MockHTTPError(
+                        .gemini, status: .notFound,
+                        message: "Unknown method \(action); the mock serves generateContent, streamGenerateContent and countTokens.")
                 }
             }
         }
@@ -63,7 +65,7 @@ enum GeminiRoutes {
     /// One response (or stream chunk); `words` so far decides the cumulative usage.
     static func chunk(_ g: Generation, parts: [String], done: Bool, responseID: String, words: Int? = nil) -> JSONValue {
         var candidate: JSONValue = [
-            "content": ["role": "model", "parts": .array(parts.map { ["text": .string($0)] })],
+            "content": ["role": "model", "parts": .array(parts.map { ["text": .string($0)] })]
         ]
         if done { candidate.set("finishReason", g.truncated ? "MAX_TOKENS" : "STOP") }
         candidate.set("index", 0)

@@ -20,10 +20,11 @@ enum PromptText {
     private static func collect(_ value: JSONValue?) -> [String] {
         switch value {
         case .string(let s)?: return [s]
-        case .array(let items)?: return items.flatMap { item -> [String] in
-            if item.intValue != nil { return ["0"] }
-            return collect(item)
-        }
+        case .array(let items)?:
+            return items.flatMap { item -> [String] in
+                if item.intValue != nil { return ["0"] }
+                return collect(item)
+            }
         case .object?:
             return ["text", "content", "parts"].flatMap { collect(value?[$0]) }
         default: return []

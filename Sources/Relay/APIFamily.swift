@@ -1,7 +1,7 @@
-import Ledger
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Ledger
 
 /// The three wire formats a client may speak. The family decides where the
 /// token is read from, which channels may serve the call (Tally forwards,

@@ -17,7 +17,8 @@ struct MultipartForm {
 
     init(_ body: Data, contentType: String?) throws(Failure) {
         guard let contentType, let boundary = Self.parameter("boundary", in: contentType), !boundary.isEmpty, boundary.utf8.count <= 200,
-              contentType.lowercased().hasPrefix("multipart/form-data") else {
+            contentType.lowercased().hasPrefix("multipart/form-data")
+        else {
             throw Failure(reason: "the upload is not multipart/form-data with a boundary")
         }
         let delimiter = Data("--\(boundary)".utf8)
@@ -31,8 +32,9 @@ struct MultipartForm {
             // After a delimiter: "--" ends the form, CRLF starts a part.
             if body[cursor...].starts(with: Data("--".utf8)) { break }
             guard body[cursor...].starts(with: Data("\r\n".utf8)),
-                  let headerEnd = body.range(of: Data("\r\n\r\n".utf8), in: (cursor + 2)..<body.endIndex),
-                  let next = body.range(of: lineDelimiter, in: headerEnd.upperBound..<body.endIndex) else {
+                let headerEnd = body.range(of: Data("\r\n\r\n".utf8), in: (cursor + 2)..<body.endIndex),
+                let next = body.range(of: lineDelimiter, in: headerEnd.upperBound..<body.endIndex)
+            else {
                 throw Failure(reason: "a part of the upload is malformed")
             }
             let headers = String(decoding: body[(cursor + 2)..<headerEnd.lowerBound], as: UTF8.self)
@@ -53,7 +55,8 @@ struct MultipartForm {
         let parameters = value.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         let keys = parameters.map { String($0.prefix { $0 != "=" }) }
         guard !keys.contains(where: { $0.hasSuffix("*") }), Set(keys).count == keys.count,
-              let name = parameter("name", in: value) else {
+            let name = parameter("name", in: value)
+        else {
             throw Failure(reason: "a part's Content-Disposition has no single plain name")
         }
         return (name, keys.contains("filename"))

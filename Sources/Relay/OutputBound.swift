@@ -8,7 +8,6 @@ struct OutputBound {
     var limit: Int64?
     var choices: Int64
 
-
     init(_ object: JSONValue, endpoint: Endpoint) throws(RelayFailure) {
         switch endpoint.kind {
         case .chat:
@@ -71,7 +70,9 @@ struct OutputBound {
     static func count(_ value: JSONValue?, field: String, in range: ClosedRange<Int64>) throws(RelayFailure) -> Int64? {
         guard let value, value != .null else { return nil }
         guard let number = value.int64, range.contains(number) else {
-            throw .badRequest("\"\(field)\" must be a whole number from \(range.lowerBound) to \(range.upperBound).", code: "invalid_\(field.split(separator: ".").last ?? "")")
+            throw .badRequest(
+                "\"\(field)\" must be a whole number from \(range.lowerBound) to \(range.upperBound).",
+                code: "invalid_\(field.split(separator: ".").last ?? "")")
         }
         return number
     }

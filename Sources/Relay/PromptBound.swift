@@ -17,9 +17,9 @@ struct PromptBound {
     /// The most input tokens one image costs, per family (Docs/relay.md gives the sources).
     static func tokensPerImage(_ family: APIFamily) -> Int64 {
         switch family {
-        case .openai: 3_800     // patch-based models: 1,536 patches × 2.46 (gpt-4.1-nano); tiles: 85 + 170 × 8 for gpt-4o
+        case .openai: 3_800  // patch-based models: 1,536 patches × 2.46 (gpt-4.1-nano); tiles: 85 + 170 × 8 for gpt-4o
         case .anthropic: 1_600  // ≈ 1.15 megapixels ÷ 750, the largest image Claude keeps unresized
-        case .gemini: 1_120     // media_resolution high; 258 per 768×768 tile at default resolution
+        case .gemini: 1_120  // media_resolution high; 258 per 768×768 tile at default resolution
         }
     }
 
@@ -28,8 +28,10 @@ struct PromptBound {
     static let audioBytesPerToken = 64
 
     /// Top-level fields whose strings are prompt text (for the estimate).
-    static let textFields = ["messages", "prompt", "input", "contents", "system", "systemInstruction",
-                             "instructions", "query", "documents", "tools"]
+    static let textFields = [
+        "messages", "prompt", "input", "contents", "system", "systemInstruction",
+        "instructions", "query", "documents", "tools",
+    ]
     /// Keys inside those fields that are markup, not text.
     static let skippedKeys: Set<String> = ["role", "type", "mime_type", "mimeType", "data", "image_url", "url", "id", "name"]
 

@@ -56,8 +56,9 @@ actor RealtimeBilling {
         /// The usage of a response cut off before it reported any: the prompt
         /// bound, and about four bytes of text per token plus the audio seen.
         var estimate: Usage {
-            Usage(promptTokens: promptBound,
-                  completionTokens: Int64((outputTextBytes + 3) / 4) + RealtimeEvent.audioTokens(base64Bytes: outputAudioBase64Bytes))
+            Usage(
+                promptTokens: promptBound,
+                completionTokens: Int64((outputTextBytes + 3) / 4) + RealtimeEvent.audioTokens(base64Bytes: outputAudioBase64Bytes))
         }
     }
 
@@ -179,15 +180,18 @@ actor RealtimeBilling {
         let requestID = "\(sessionID).\(responses)"
         let promptBound = knownTokens + clientTokens - clientTokensAtKnown
         let mark = clientTokens
-        let ask = Ledger.AdmissionRequest(token: token, requestID: requestID, model: model, promptTokens: promptBound,
-                                          maxOutputTokens: nil, defaultMaxOutput: relay.configuration.defaultMaxTokens,
-                                          stream: true, kind: .openai)
+        let ask = Ledger.AdmissionRequest(
+            token: token, requestID: requestID, model: model, promptTokens: promptBound,
+            maxOutputTokens: nil, defaultMaxOutput: relay.configuration.defaultMaxTokens,
+            stream: true, kind: .openai)
         let failure: RelayFailure
         do {
             switch try await relay.ledger.admit(ask) {
             case .success(let admission):
-                open.append(Turn(reservation: admission.reservation, promptBound: promptBound, clientTokensAtReserve: mark,
-                                 reservedAt: .now, clientEventID: clientEventID, started: started, responseID: responseID))
+                open.append(
+                    Turn(
+                        reservation: admission.reservation, promptBound: promptBound, clientTokensAtReserve: mark,
+                        reservedAt: .now, clientEventID: clientEventID, started: started, responseID: responseID))
                 relay.metrics.admitted("realtime")
                 return nil
             case .failure(let refused):
@@ -212,7 +216,8 @@ actor RealtimeBilling {
             } else {
                 nil
             }
-        await relay.closeCharge(turn.reservation, settle: outcome, voidReason: voidReason, channel: channel, status: status,
-                                durationMs: durationMs)
+        await relay.closeCharge(
+            turn.reservation, settle: outcome, voidReason: voidReason, channel: channel, status: status,
+            durationMs: durationMs)
     }
 }

@@ -35,8 +35,10 @@ struct RealtimeVerdict: Sendable {
 extension Relay {
     /// Copies `source`'s messages to `sink` until either side is gone; returns which one.
     /// Binary frames are screened like text, so no event reaches the upstream unbilled.
-    static func pump(from source: RealtimePeer, to sink: RealtimePeer,
-                     screen: @Sendable (String) async -> RealtimeVerdict) async -> RealtimeSide {
+    static func pump(
+        from source: RealtimePeer, to sink: RealtimePeer,
+        screen: @Sendable (String) async -> RealtimeVerdict
+    ) async -> RealtimeSide {
         do {
             for try await message in source.inbound.messages(maxSize: RelayLimits.realtimeMessageBytes) {
                 let verdict: RealtimeVerdict

@@ -1,8 +1,8 @@
-import Logging
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Logging
 import NIOCore
 
 /// The admission pipeline, in SPEC §2's order: key and owner (steps 1–5, in
@@ -31,8 +31,10 @@ extension Relay {
     }
 
     /// Runs admission; `.failure` is the response to send.
-    func admit(_ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?, upstreamPath: String,
-               requestID: String) async -> Result<Admitted, RelayFailure> {
+    func admit(
+        _ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?, upstreamPath: String,
+        requestID: String
+    ) async -> Result<Admitted, RelayFailure> {
         let family = endpoint.family
         let clientIP = ClientAddress.resolve(peer: peer, headers: request.headers, trusted: configuration.trustedProxies)
         let token: TokenState
@@ -49,16 +51,18 @@ extension Relay {
         }
         let inspection: RequestInspection
         do {
-            inspection = try RequestInspection.inspect(body, endpoint: endpoint, pathModel: pathModel,
-                                                       contentType: request.headers[.contentType])
+            inspection = try RequestInspection.inspect(
+                body, endpoint: endpoint, pathModel: pathModel,
+                contentType: request.headers[.contentType])
         } catch {
             return .failure(error)
         }
 
-        let ask = Ledger.AdmissionRequest(token: token.id, requestID: requestID, model: inspection.model,
-                                          promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
-                                          outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
-                                          stream: inspection.stream, kind: family.channelKind, gate: gate)
+        let ask = Ledger.AdmissionRequest(
+            token: token.id, requestID: requestID, model: inspection.model,
+            promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
+            outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
+            stream: inspection.stream, kind: family.channelKind, gate: gate)
         let admission: Ledger.Admission
         do {
             switch try await ledger.admit(ask) {
@@ -74,11 +78,13 @@ extension Relay {
 
         // The ledger routed by the caller's family (Tally forwards without translating formats).
         let channels = admission.channels
-        return .success(Admitted(requestID: requestID, reservation: admission.reservation, endpoint: endpoint, token: admission.token,
-                                 model: inspection.model, promptEstimate: inspection.promptEstimate, stream: inspection.stream,
-                                 injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody(heldLimit: admission.outputLimit),
-                                 upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels,
-                                 slot: admission.slot))
+        return .success(
+            Admitted(
+                requestID: requestID, reservation: admission.reservation, endpoint: endpoint, token: admission.token,
+                model: inspection.model, promptEstimate: inspection.promptEstimate, stream: inspection.stream,
+                injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody(heldLimit: admission.outputLimit),
+                upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels,
+                slot: admission.slot))
     }
 
     /// Phase 2, run in its own task so a client that hangs up (cancelling the
@@ -88,8 +94,10 @@ extension Relay {
     /// the task then waits for the close to be durable on its own, off the
     /// response's path. A crash in between leaves the durable reservation
     /// open: startup resolves it under `--dangling-policy`.
-    func closeCharge(_ reservation: Reservation, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64,
-                     durationMs: Int64) async {
+    func closeCharge(
+        _ reservation: Reservation, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64,
+        durationMs: Int64
+    ) async {
         let ledger = self.ledger
         let logger = self.logger
         let metrics = self.metrics
@@ -102,22 +110,26 @@ extension Relay {
                         durability = try await ledger.settleApplied(reservation, outcome: outcome).durability
                         metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
                     } else {
-                        durability = try await ledger.voidApplied(reservation, reason: voidReason, channel: channel, status: status,
-                                                                  durationMs: durationMs).durability
+                        durability = try await ledger.voidApplied(
+                            reservation, reason: voidReason, channel: channel, status: status,
+                            durationMs: durationMs
+                        ).durability
                         metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
                     }
                 } catch {
                     applied.resume()
-                    logger.critical("could not close a reservation; the reservation sweeper (or the next start) resolves it",
-                                    metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+                    logger.critical(
+                        "could not close a reservation; the reservation sweeper (or the next start) resolves it",
+                        metadata: ["request_id": "\(requestID)", "error": "\(error)"])
                     return
                 }
                 applied.resume()
                 do {
                     try await durability.wait()
                 } catch {
-                    logger.critical("a close was applied but its write failed; the ledger halts and the next start resolves the reservation",
-                                    metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+                    logger.critical(
+                        "a close was applied but its write failed; the ledger halts and the next start resolves the reservation",
+                        metadata: ["request_id": "\(requestID)", "error": "\(error)"])
                 }
             }
         }

@@ -1,9 +1,9 @@
-import Logging
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -15,14 +15,18 @@ import NIOHTTP1
 /// `deadline_exceeded` and answered 504 in its family's error shape.
 extension Relay {
     /// The whole relay request: admission, forwarding, charging.
-    func relay(_ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?,
-               upstreamPath: String? = nil) async -> Response {
+    func relay(
+        _ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?,
+        upstreamPath: String? = nil
+    ) async -> Response {
         let deadline = RequestDeadline(after: configuration.maxRequestDuration)
         let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
         metrics.request(endpoint.kind.rawValue)
         let admitted: Admitted
-        switch await admit(request, peer: peer, endpoint: endpoint, pathModel: pathModel,
-                           upstreamPath: upstreamPath ?? endpoint.path, requestID: requestID) {
+        switch await admit(
+            request, peer: peer, endpoint: endpoint, pathModel: pathModel,
+            upstreamPath: upstreamPath ?? endpoint.path, requestID: requestID)
+        {
         case .failure(let failure):
             metrics.rejected(failure.code)
             return failure.response(for: endpoint.family, requestID: requestID)
@@ -45,8 +49,9 @@ extension Relay {
             let isLast = index == attempts.count - 1
             // A retry takes the request's concurrency slot along; a channel at its limit is not tried.
             if index > 0, let slot = admitted.slot, !slot.move(to: channel.id) {
-                logger.warning("retry channel is at its concurrency limit; not retried",
-                               metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)"])
+                logger.warning(
+                    "retry channel is at its concurrency limit; not retried",
+                    metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)"])
                 break
             }
             lastChannel = channel.id
@@ -54,15 +59,17 @@ extension Relay {
                 logger.error("channel has no key; skipping", metadata: ["channel": "\(channel.id)"])
                 continue
             }
-            let upstream = UpstreamRequest.make(channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.upstreamPath,
-                                                query: admitted.query, client: client, body: admitted.upstreamBody,
-                                                requestID: admitted.requestID)
+            let upstream = UpstreamRequest.make(
+                channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.upstreamPath,
+                query: admitted.query, client: client, body: admitted.upstreamBody,
+                requestID: admitted.requestID)
             let response: HTTPClientResponse
             do {
                 response = try await httpClient.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds), logger: logger)
             } catch {
                 if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
-                logger.warning("upstream unreachable", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "error": "\(error)"])
+                logger.warning(
+                    "upstream unreachable", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "error": "\(error)"])
                 lastError = nil
                 continue
             }
@@ -76,21 +83,28 @@ extension Relay {
             let body = (try? await response.body.collect(upTo: RelayLimits.upstreamErrorBodyBytes)) ?? ByteBuffer()
             if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
             lastError = (status, response.headers, body, key)
-            logger.warning("upstream refused", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "status": "\(status)",
-                                                          "body": "\(KeyMask.mask(String(String(buffer: body).prefix(2048)), secret: key))"])
+            logger.warning(
+                "upstream refused",
+                metadata: [
+                    "channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "status": "\(status)",
+                    "body": "\(KeyMask.mask(String(String(buffer: body).prefix(2048)), secret: key))",
+                ])
             if status >= 500, !isLast { continue }
             break
         }
         let durationMs = milliseconds(since: started)
         guard let lastError else {
-            await closeCharge(admitted.reservation, settle: nil, voidReason: "upstream_error: unreachable", channel: lastChannel,
-                              status: 502, durationMs: durationMs)
+            await closeCharge(
+                admitted.reservation, settle: nil, voidReason: "upstream_error: unreachable", channel: lastChannel,
+                status: 502, durationMs: durationMs)
             return RelayFailure.upstreamUnreachable().response(for: family, requestID: admitted.requestID)
         }
-        await closeCharge(admitted.reservation, settle: nil, voidReason: "upstream_error: \(lastError.status)", channel: lastChannel,
-                          status: Int64(lastError.status), durationMs: durationMs)
-        return upstreamError(lastError.status, headers: lastError.headers, body: lastError.body, channelKey: lastError.key, family: family,
-                             requestID: admitted.requestID)
+        await closeCharge(
+            admitted.reservation, settle: nil, voidReason: "upstream_error: \(lastError.status)", channel: lastChannel,
+            status: Int64(lastError.status), durationMs: durationMs)
+        return upstreamError(
+            lastError.status, headers: lastError.headers, body: lastError.body, channelKey: lastError.key, family: family,
+            requestID: admitted.requestID)
     }
 
     /// An upstream's refusal as SPEC §7 says the client sees it (see `UpstreamRefusal`).
@@ -102,31 +116,37 @@ extension Relay {
         }
         let responseStatus = HTTPResponse.Status(code: status)
         if let masked = UpstreamRefusal.passedThrough(body, channelKey: channelKey) {
-            return Response(status: responseStatus, headers: [.contentType: "application/json", .xRequestID: requestID], body: .init(byteBuffer: masked))
+            return Response(
+                status: responseStatus, headers: [.contentType: "application/json", .xRequestID: requestID], body: .init(byteBuffer: masked))
         }
-        let failure = RelayFailure(status: responseStatus, kind: .invalidRequest, code: "upstream_rejected",
-                                   message: "The upstream provider refused the request (HTTP \(status)). Check the request's parameters.")
+        let failure = RelayFailure(
+            status: responseStatus, kind: .invalidRequest, code: "upstream_rejected",
+            message: "The upstream provider refused the request (HTTP \(status)). Check the request's parameters.")
         return failure.response(for: family, requestID: requestID)
     }
 
     /// A non-streamed answer: read it whole, charge its usage, pass it on.
-    func complete(_ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
-                  cut: RequestDeadline.Cut) async -> Response {
+    func complete(
+        _ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
+        cut: RequestDeadline.Cut
+    ) async -> Response {
         let status = Int(response.status.code)
         let body: ByteBuffer
         do {
             body = try await response.body.collect(upTo: configuration.maxUpstreamBodyBytes)
         } catch {
             if cut.hasFired { return await cutAtDeadline(admitted, channel: channel, started: started) }
-            await closeCharge(admitted.reservation, settle: nil, voidReason: "upstream_error: body", channel: channel,
-                              status: 502, durationMs: milliseconds(since: started))
+            await closeCharge(
+                admitted.reservation, settle: nil, voidReason: "upstream_error: body", channel: channel,
+                status: 502, durationMs: milliseconds(since: started))
             return RelayFailure.upstreamUnreachable().response(for: admitted.endpoint.family, requestID: admitted.requestID)
         }
         var meter = UsageMeter(family: admitted.endpoint.family)
         meter.absorb(bytes: body)
         let outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
-        await closeCharge(admitted.reservation, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
-                          durationMs: outcome.durationMs)
+        await closeCharge(
+            admitted.reservation, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
+            durationMs: outcome.durationMs)
         var fields: HTTPFields = [.xRequestID: admitted.requestID]
         fields[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
         return Response(status: HTTPResponse.Status(code: status), headers: fields, body: .init(byteBuffer: body))
@@ -136,8 +156,9 @@ extension Relay {
     /// was delivered, so it is voided (as when the upstream fails), and the
     /// client gets a 504.
     func cutAtDeadline(_ admitted: Admitted, channel: ChannelID?, started: ContinuousClock.Instant) async -> Response {
-        await closeCharge(admitted.reservation, settle: nil, voidReason: "deadline_exceeded", channel: channel, status: 504,
-                          durationMs: milliseconds(since: started))
+        await closeCharge(
+            admitted.reservation, settle: nil, voidReason: "deadline_exceeded", channel: channel, status: 504,
+            durationMs: milliseconds(since: started))
         logger.info("request cut at its deadline", metadata: ["request_id": "\(admitted.requestID)"])
         return RelayFailure.deadlineExceeded(configuration.maxRequestDuration)
             .timeoutResponse(for: admitted.endpoint.family, requestID: admitted.requestID)

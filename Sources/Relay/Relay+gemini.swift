@@ -1,5 +1,5 @@
-import Logging
 import Hummingbird
+import Logging
 import NIOCore
 
 /// Gemini puts the model and the method in one path segment
@@ -7,10 +7,12 @@ import NIOCore
 extension Relay {
     func relayGemini(_ request: Request, peer: SocketAddress?, prefix: String, target: String) async -> Response {
         let parts = target.split(separator: ":", maxSplits: 1)
-        let kind: Endpoint.Kind? = parts.count == 2 ? ["generateContent": .geminiGenerate, "streamGenerateContent": .geminiStream][String(parts[1])] : nil
+        let kind: Endpoint.Kind? =
+            parts.count == 2 ? ["generateContent": .geminiGenerate, "streamGenerateContent": .geminiStream][String(parts[1])] : nil
         guard let kind, let model = parts.first, !model.isEmpty else {
-            let failure = RelayFailure(status: .notFound, kind: .invalidRequest, code: "not_found",
-                                       message: "Unknown Gemini method. Use models/{model}:generateContent or :streamGenerateContent.")
+            let failure = RelayFailure(
+                status: .notFound, kind: .invalidRequest, code: "not_found",
+                message: "Unknown Gemini method. Use models/{model}:generateContent or :streamGenerateContent.")
             return failure.response(for: .gemini, requestID: RequestID.generate())
         }
         let endpoint = Endpoint(kind: kind, path: "/v1beta/models/\(target)")

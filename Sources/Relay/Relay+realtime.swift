@@ -36,8 +36,9 @@ extension Relay {
         router.ws("/v1/realtime") { request, _ in
             Self.subprotocolKey(request) != nil ? .upgrade([.secWebSocketProtocol: "realtime"]) : .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            try await self.realtime(inbound: inbound, outbound: outbound, request: context.request,
-                                    peer: context.requestContext.remoteAddress)
+            try await self.realtime(
+                inbound: inbound, outbound: outbound, request: context.request,
+                peer: context.requestContext.remoteAddress)
         }
     }
 
@@ -47,7 +48,8 @@ extension Relay {
     }
 
     func realtime(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, peer: SocketAddress?) async throws {
-        let sessionID = RequestID.accept(request.headers[.xRequestID]).flatMap { $0.utf8.count <= RelayLimits.realtimeSessionIDBytes ? $0 : nil }
+        let sessionID =
+            RequestID.accept(request.headers[.xRequestID]).flatMap { $0.utf8.count <= RelayLimits.realtimeSessionIDBytes ? $0 : nil }
             ?? RequestID.generate()
         metrics.request("realtime")
         let route: RealtimeRoute
@@ -66,9 +68,11 @@ extension Relay {
         headers[.authorization] = "Bearer \(route.channelKey)"
         headers[.openAIBeta] = request.headers[.openAIBeta] ?? "realtime=v1"
         do {
-            try await WebSocketClient.connect(url: Self.realtimeURL(baseURL: route.channel.baseURL, model: route.model),
-                                              configuration: .init(maxFrameSize: RelayLimits.realtimeMessageBytes, additionalHeaders: headers),
-                                              logger: logger) { upstreamInbound, upstreamOutbound, _ in
+            try await WebSocketClient.connect(
+                url: Self.realtimeURL(baseURL: route.channel.baseURL, model: route.model),
+                configuration: .init(maxFrameSize: RelayLimits.realtimeMessageBytes, additionalHeaders: headers),
+                logger: logger
+            ) { upstreamInbound, upstreamOutbound, _ in
                 let client = RealtimePeer(side: .client, inbound: inbound, outbound: outbound)
                 let upstream = RealtimePeer(side: .upstream, inbound: upstreamInbound, outbound: upstreamOutbound)
                 let endedBy = await withTaskGroup(of: RealtimeSide.self) { group in
@@ -77,8 +81,11 @@ extension Relay {
                             guard let refusal = await billing.client(RealtimeEvent(text), frameBytes: text.utf8.count) else {
                                 return RealtimeVerdict()
                             }
-                            return RealtimeVerdict(forward: false, reply: Self.errorEvent(refusal.failure, eventID: refusal.requestID,
-                                                                                           clientEventID: refusal.clientEventID))
+                            return RealtimeVerdict(
+                                forward: false,
+                                reply: Self.errorEvent(
+                                    refusal.failure, eventID: refusal.requestID,
+                                    clientEventID: refusal.clientEventID))
                         }
                     }
                     group.addTask {
@@ -87,8 +94,9 @@ extension Relay {
                             case .pass: RealtimeVerdict()
                             case .withhold: RealtimeVerdict(forward: false)
                             case .refuse(let refusal):
-                                RealtimeVerdict(forward: false, reply: Self.cancelEvent(responseID: refusal.responseID),
-                                                notice: Self.errorEvent(refusal.failure, eventID: refusal.requestID))
+                                RealtimeVerdict(
+                                    forward: false, reply: Self.cancelEvent(responseID: refusal.responseID),
+                                    notice: Self.errorEvent(refusal.failure, eventID: refusal.requestID))
                             }
                         }
                     }

@@ -1,7 +1,7 @@
-import Logging
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Logging
 import NIOCore
 import TallyJSON
 
@@ -15,8 +15,10 @@ extension Relay {
 
     /// Steps 1–5 only (these routes read no body and reserve nothing), then
     /// `answer` for the authenticated token; a refusal in `family`'s shape.
-    func selfService(_ request: Request, peer: SocketAddress?, family: APIFamily,
-                     _ answer: (TokenState, String) async -> Response) async -> Response {
+    func selfService(
+        _ request: Request, peer: SocketAddress?, family: APIFamily,
+        _ answer: (TokenState, String) async -> Response
+    ) async -> Response {
         let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
         let clientIP = ClientAddress.resolve(peer: peer, headers: request.headers, trusted: configuration.trustedProxies)
         switch await ledger.authenticate(key: family.presentedKey(in: request), clientIP: clientIP) {
@@ -31,12 +33,20 @@ extension Relay {
             let models = await ledger.read { $0.models(for: token) }
             let body: JSONValue
             if family == .anthropic {
-                let data = models.map { JSONValue.object([("type", .string("model")), ("id", .string($0)), ("display_name", .string($0)),
-                                                          ("created_at", .string("1970-01-01T00:00:00Z"))]) }
-                body = .object([("data", .array(data)), ("has_more", .bool(false)), ("first_id", .optional(models.first, JSONValue.string)),
-                                ("last_id", .optional(models.last, JSONValue.string))])
+                let data = models.map {
+                    JSONValue.object([
+                        ("type", .string("model")), ("id", .string($0)), ("display_name", .string($0)),
+                        ("created_at", .string("1970-01-01T00:00:00Z")),
+                    ])
+                }
+                body = .object([
+                    ("data", .array(data)), ("has_more", .bool(false)), ("first_id", .optional(models.first, JSONValue.string)),
+                    ("last_id", .optional(models.last, JSONValue.string)),
+                ])
             } else {
-                let data = models.map { JSONValue.object([("id", .string($0)), ("object", .string("model")), ("created", .int(0)), ("owned_by", .string("tally"))]) }
+                let data = models.map {
+                    JSONValue.object([("id", .string($0)), ("object", .string("model")), ("created", .int(0)), ("owned_by", .string("tally"))])
+                }
                 body = .object([("object", .string("list")), ("data", .array(data))])
             }
             return json(body, requestID: requestID)
@@ -79,7 +89,9 @@ extension Relay {
     func billingUsage(_ request: Request, peer: SocketAddress?) async -> Response {
         await selfService(request, peer: peer, family: .openai) { token, requestID in
             // OpenAI reports usage in cents.
-            json(.object([("object", .string("list")), ("total_usage", .dollars(Double(token.used) / Self.creditsPerUSD * 100))]), requestID: requestID)
+            json(
+                .object([("object", .string("list")), ("total_usage", .dollars(Double(token.used) / Self.creditsPerUSD * 100))]), requestID: requestID
+            )
         }
     }
 

@@ -1,11 +1,11 @@
-import NIOHTTP1
-import Logging
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Streamed answers: passed through event by event as they arrive (the next
 /// upstream chunk is read only after the client took the last one, so a slow
@@ -28,16 +28,19 @@ extension Relay {
     struct UpstreamBrokeOff: Error {}
     struct DeadlineExceeded: Error {}
 
-    func streamed(_ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
-                  deadline: RequestDeadline) -> Response {
+    func streamed(
+        _ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
+        deadline: RequestDeadline
+    ) -> Response {
         let status = Int(response.status.code)
         let contentType = response.headers.first(name: "content-type") ?? "text/event-stream"
         let isSSE = contentType.contains("event-stream")
         let body = ResponseBody { writer in
             let handoff = StreamHandoff()
             async let ended = deadline.run { cut in
-                await self.readStream(response, isSSE: isSSE, admitted: admitted, channel: channel, started: started,
-                                      deadline: deadline, cut: cut, handoff: handoff)
+                await self.readStream(
+                    response, isSSE: isSSE, admitted: admitted, channel: channel, started: started,
+                    deadline: deadline, cut: cut, handoff: handoff)
             }
             while let piece = await handoff.next() {
                 do {
@@ -65,9 +68,11 @@ extension Relay {
     /// held until the charge is applied, and `handoff` finished only after it,
     /// so a client that saw its answer end finds it charged; the close becomes
     /// durable afterwards, off the client's path (`closeCharge`).
-    private func readStream(_ response: HTTPClientResponse, isSSE: Bool, admitted: Admitted, channel: ChannelID,
-                            started: ContinuousClock.Instant, deadline: RequestDeadline, cut: RequestDeadline.Cut,
-                            handoff: StreamHandoff) async -> (any Error)? {
+    private func readStream(
+        _ response: HTTPClientResponse, isSSE: Bool, admitted: Admitted, channel: ChannelID,
+        started: ContinuousClock.Instant, deadline: RequestDeadline, cut: RequestDeadline.Cut,
+        handoff: StreamHandoff
+    ) async -> (any Error)? {
         defer { handoff.finish() }
         let status = Int(response.status.code)
         var meter = UsageMeter(family: admitted.endpoint.family)
@@ -141,13 +146,15 @@ extension Relay {
             default: (nil, "upstream_error: stream ended before output")
             }
         if !sentAny, ending != nil, !meter.reported {
-            await closeCharge(admitted.reservation, settle: nil, voidReason: voidReason, channel: channel,
-                              status: endStatus ?? 502, durationMs: durationMs)
+            await closeCharge(
+                admitted.reservation, settle: nil, voidReason: voidReason, channel: channel,
+                status: endStatus ?? 502, durationMs: durationMs)
         } else {
             var outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
             if let endStatus { outcome.status = endStatus }
-            await closeCharge(admitted.reservation, settle: outcome, voidReason: "", channel: channel,
-                              status: outcome.status, durationMs: durationMs)
+            await closeCharge(
+                admitted.reservation, settle: outcome, voidReason: "", channel: channel,
+                status: outcome.status, durationMs: durationMs)
         }
         // The charge is applied: now the answer's end (held by `StreamEnd`) — also after an upstream
         // that broke off past it, never to a client that left or past the deadline (its timeout event ends the stream).
@@ -155,11 +162,12 @@ extension Relay {
             if case .abandoned = await handoff.send(end.held), ending == nil { ending = cancelled() }
         }
         if let ending {
-            let why = switch ending {
-            case is ClientGone: "client"
-            case is DeadlineExceeded: "deadline"
-            default: "upstream"
-            }
+            let why =
+                switch ending {
+                case is ClientGone: "client"
+                case is DeadlineExceeded: "deadline"
+                default: "upstream"
+                }
             logger.info("stream ended early", metadata: ["request_id": "\(admitted.requestID)", "why": "\(why)"])
         }
         return ending

@@ -15,13 +15,14 @@ public struct Relay: Sendable {
     /// taken at admission and by realtime sessions.
     let gate: ConcurrencyGate
 
-    public init(ledger: Ledger, configuration: RelayConfiguration, httpClient: HTTPClient, logger: Logger) {
+    package init(ledger: Ledger, configuration: RelayConfiguration, httpClient: HTTPClient, logger: Logger) {
         self.ledger = ledger
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
         let metrics = self.metrics
-        gate = ConcurrencyGate(maxInFlight: configuration.maxConcurrentRequests, perChannel: configuration.channelConcurrency) { channel, count, overall in
+        gate = ConcurrencyGate(maxInFlight: configuration.maxConcurrentRequests, perChannel: configuration.channelConcurrency) {
+            channel, count, overall in
             metrics.inFlight(channel: channel, count: count, overall: overall)
         }
     }

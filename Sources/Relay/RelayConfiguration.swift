@@ -13,7 +13,7 @@ public struct RelayConfiguration: Sendable {
     public var defaultMaxTokens: Int64 = Limits.defaultOutputTokens
     /// Peers whose `X-Forwarded-For` is believed (a load balancer in front of Tally).
     /// Any other peer's header is ignored, so clients cannot pick their own IP.
-    public var trustedProxies: [IPRule] = []
+    package var trustedProxies: [IPRule] = []
     /// Largest non-streamed upstream answer read into memory (image generations
     /// in base64 are the big ones).
     public var maxUpstreamBodyBytes: Int = 64 << 20
@@ -46,8 +46,10 @@ public struct RelayConfiguration: Sendable {
     /// effective limit). With it the pool never makes an admitted request wait.
     public var upstreamConnectionsPerHost: Int { maxConcurrentRequests + maxConcurrentRequests / 8 }
 
-    public init(maxBodyBytes: Int = 32 << 20, defaultMaxTokens: Int64 = Limits.defaultOutputTokens, trustedProxies: [IPRule] = [],
-                maxRequestDuration: Duration = RelayConfiguration.defaultMaxRequestDuration) {
+    package init(
+        maxBodyBytes: Int = 32 << 20, defaultMaxTokens: Int64 = Limits.defaultOutputTokens, trustedProxies: [IPRule] = [],
+        maxRequestDuration: Duration = RelayConfiguration.defaultMaxRequestDuration
+    ) {
         precondition(maxBodyBytes > 0 && defaultMaxTokens >= 0 && maxRequestDuration > .zero)
         self.maxBodyBytes = maxBodyBytes
         self.defaultMaxTokens = defaultMaxTokens

@@ -22,8 +22,15 @@ struct RelayFailure: Error, Sendable {
     func body(for family: APIFamily) -> JSONValue {
         switch family {
         case .openai:
-            return .object([("error", .object([("message", .string(message)), ("type", .string(openAIType)), ("code", .string(code)),
-                                               ("param", .null)]))])
+            return .object([
+                (
+                    "error",
+                    .object([
+                        ("message", .string(message)), ("type", .string(openAIType)), ("code", .string(code)),
+                        ("param", .null),
+                    ])
+                )
+            ])
         case .anthropic:
             return .object([("type", .string("error")), ("error", .object([("type", .string(anthropicType)), ("message", .string(message))]))])
         case .gemini:
@@ -107,18 +114,21 @@ extension RelayFailure {
     }
 
     static func tooLarge(limit: Int) -> RelayFailure {
-        RelayFailure(status: .contentTooLarge, kind: .tooLarge, code: "request_too_large",
-                     message: "The request body is larger than \(limit) bytes. Send a smaller request.")
+        RelayFailure(
+            status: .contentTooLarge, kind: .tooLarge, code: "request_too_large",
+            message: "The request body is larger than \(limit) bytes. Send a smaller request.")
     }
 
     static func upstreamUnreachable() -> RelayFailure {
-        RelayFailure(status: .badGateway, kind: .upstream, code: "upstream_unreachable",
-                     message: "The upstream provider could not be reached. Try again later.")
+        RelayFailure(
+            status: .badGateway, kind: .upstream, code: "upstream_unreachable",
+            message: "The upstream provider could not be reached. Try again later.")
     }
 
     static func internalError() -> RelayFailure {
-        RelayFailure(status: .internalServerError, kind: .upstream, code: "internal_error",
-                     message: "Tally could not record this request. Try again later.")
+        RelayFailure(
+            status: .internalServerError, kind: .upstream, code: "internal_error",
+            message: "Tally could not record this request. Try again later.")
     }
 }
 

@@ -63,8 +63,9 @@ extension RelayFailure {
     /// What a client is told when its request was cut at the deadline (504).
     static func deadlineExceeded(_ limit: Duration) -> RelayFailure {
         let seconds = String(format: "%g", Double(limit / .milliseconds(1)) / 1000)
-        return RelayFailure(status: .gatewayTimeout, kind: .upstream, code: "request_timeout",
-                            message: "The request ran longer than this gateway allows (\(seconds) s) and was stopped.")
+        return RelayFailure(
+            status: .gatewayTimeout, kind: .upstream, code: "request_timeout",
+            message: "The request ran longer than this gateway allows (\(seconds) s) and was stopped.")
     }
 
     /// The error body in `family`'s shape, with the family's own names for a
@@ -84,8 +85,9 @@ extension RelayFailure {
 
     /// The answer to a request cut before any of it was sent.
     func timeoutResponse(for family: APIFamily, requestID: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .xRequestID: requestID],
-                 body: .init(byteBuffer: timeoutBody(for: family).byteBuffer))
+        Response(
+            status: status, headers: [.contentType: "application/json", .xRequestID: requestID],
+            body: .init(byteBuffer: timeoutBody(for: family).byteBuffer))
     }
 
     /// The last event of an SSE stream cut at the deadline, as each family

@@ -52,13 +52,16 @@ struct RequestInspection {
 
     /// Parses `body` for `endpoint`; `pathModel` is the Gemini model from the URL;
     /// `contentType` is the client's (uploads name their multipart boundary there).
-    static func inspect(_ body: ByteBuffer, endpoint: Endpoint, pathModel: String?, contentType: String? = nil) throws(RelayFailure) -> RequestInspection {
+    static func inspect(
+        _ body: ByteBuffer, endpoint: Endpoint, pathModel: String?, contentType: String? = nil
+    ) throws(RelayFailure) -> RequestInspection {
         if !endpoint.jsonBody {
             let form: MultipartForm
             do {
                 form = try MultipartForm(Data(body.readableBytesView), contentType: contentType)
             } catch {
-                throw .badRequest("The upload cannot be read: \(error.reason). Send multipart/form-data with each field once.", code: "invalid_multipart")
+                throw .badRequest(
+                    "The upload cannot be read: \(error.reason). Send multipart/form-data with each field once.", code: "invalid_multipart")
             }
             guard !form.repeated.contains("model") else {
                 throw .badRequest("The upload names its model more than once. Send one model field.", code: "invalid_multipart")
@@ -68,16 +71,18 @@ struct RequestInspection {
             }
             try checkModelName(model)
             let audioBound = Int64((body.readableBytes + PromptBound.audioBytesPerToken - 1) / PromptBound.audioBytesPerToken)
-            return RequestInspection(model: model, promptTokens: audioBound, promptEstimate: audioBound / 10, outputLimit: nil, outputChoices: 1,
-                                     stream: false, body: body, document: nil, injectedUsage: false, kind: endpoint.kind)
+            return RequestInspection(
+                model: model, promptTokens: audioBound, promptEstimate: audioBound / 10, outputLimit: nil, outputChoices: 1,
+                stream: false, body: body, document: nil, injectedUsage: false, kind: endpoint.kind)
         }
         let bytes = Array(body.readableBytesView)
         let document: JSONParser.Document
         do {
             document = try JSONParser.document(bytes, limits: parsing)
         } catch {
-            throw .badRequest("The request body is not valid JSON (\(error.description)). Send one JSON object with each field once.",
-                              code: "invalid_json")
+            throw .badRequest(
+                "The request body is not valid JSON (\(error.description)). Send one JSON object with each field once.",
+                code: "invalid_json")
         }
         guard case .object = document.value else {
             throw .badRequest("The request body is not a JSON object. Send Content-Type: application/json with a JSON object.", code: "invalid_json")
@@ -98,13 +103,15 @@ struct RequestInspection {
 
         if endpoint.kind == .responses, try flag(object["background"], field: "background") {
             // The provider answers at once without usage and bills the job later, out of Tally's sight.
-            throw .badRequest("Background responses are not supported through this gateway: their usage arrives after the answer. Omit \"background\".",
-                              code: "unsupported_parameter")
+            throw .badRequest(
+                "Background responses are not supported through this gateway: their usage arrives after the answer. Omit \"background\".",
+                code: "unsupported_parameter")
         }
         if let tier = object["service_tier"]?.stringValue, premiumTiers.contains(tier) {
             // Billed above the price table Tally charges from.
-            throw .badRequest("Service tier \"\(tier)\" is not available through this gateway. Use \"auto\" or \"default\".",
-                              code: "unsupported_parameter")
+            throw .badRequest(
+                "Service tier \"\(tier)\" is not available through this gateway. Use \"auto\" or \"default\".",
+                code: "unsupported_parameter")
         }
         let output = try OutputBound(object, endpoint: endpoint)
 
@@ -112,9 +119,10 @@ struct RequestInspection {
         var edit = BodyEdit()
         var injected = false
         if stream, endpoint.kind == .chat || endpoint.kind == .completions { injected = try edit.requestUsage(object) }
-        return RequestInspection(model: model, promptTokens: prompt.tokens, promptEstimate: prompt.estimate,
-                                 outputLimit: endpoint.hasOutputTokens ? output.limit : 0, outputChoices: output.choices, stream: stream,
-                                 body: body, bytes: bytes, document: document, edit: edit, injectedUsage: injected, kind: endpoint.kind)
+        return RequestInspection(
+            model: model, promptTokens: prompt.tokens, promptEstimate: prompt.estimate,
+            outputLimit: endpoint.hasOutputTokens ? output.limit : 0, outputChoices: output.choices, stream: stream,
+            body: body, bytes: bytes, document: document, edit: edit, injectedUsage: injected, kind: endpoint.kind)
     }
 
     /// Service tiers the provider bills above its list price (OpenAI `priority`, `scale`).

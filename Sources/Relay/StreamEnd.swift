@@ -65,7 +65,8 @@ struct StreamEnd {
         if let type { return names.contains(String(decoding: type, as: UTF8.self)) }
         // No `event:` line: the data's own `type`, read only when it could be one of the names.
         guard hasData, names.contains(where: { Self.contains(data, Array($0.utf8)) }),
-              case .string(let name)? = (try? JSONParser.parse(data))?["type"] else { return false }
+            case .string(let name)? = (try? JSONParser.parse(data))?["type"]
+        else { return false }
         return names.contains(name)
     }
 

@@ -26,20 +26,24 @@ enum UpstreamRefusal {
     static func failure(status: Int, body: ByteBuffer) -> RelayFailure? {
         let (codes, message) = signals(body)
         if status == 401 || status == 403 || codes.contains(where: keyCodes.contains) || keyPhrases.contains(where: message.contains) {
-            return RelayFailure(status: .badGateway, kind: .upstream, code: "upstream_auth_failed",
-                                message: "The provider refused this gateway's credentials for the model's channel. Your token is fine; try again later.")
+            return RelayFailure(
+                status: .badGateway, kind: .upstream, code: "upstream_auth_failed",
+                message: "The provider refused this gateway's credentials for the model's channel. Your token is fine; try again later.")
         }
         if status == 402 || codes.contains(where: quotaCodes.contains) || quotaPhrases.contains(where: message.contains) {
-            return RelayFailure(status: .serviceUnavailable, kind: .unavailable, code: "upstream_quota_exhausted",
-                                message: "The provider account behind this model has no quota left. Try again later or contact your administrator.")
+            return RelayFailure(
+                status: .serviceUnavailable, kind: .unavailable, code: "upstream_quota_exhausted",
+                message: "The provider account behind this model has no quota left. Try again later or contact your administrator.")
         }
         switch status {
         case 429:
-            return RelayFailure(status: .tooManyRequests, kind: .rateLimit, code: "upstream_rate_limited",
-                                message: "The provider is rate limiting this model. Retry after a short wait.")
+            return RelayFailure(
+                status: .tooManyRequests, kind: .rateLimit, code: "upstream_rate_limited",
+                message: "The provider is rate limiting this model. Retry after a short wait.")
         case 500...:
-            return RelayFailure(status: .badGateway, kind: .upstream, code: "upstream_error",
-                                message: "The upstream provider answered HTTP \(status). Try again later.")
+            return RelayFailure(
+                status: .badGateway, kind: .upstream, code: "upstream_error",
+                message: "The upstream provider answered HTTP \(status). Try again later.")
         default:
             return nil
         }

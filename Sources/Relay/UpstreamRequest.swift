@@ -13,8 +13,10 @@ enum UpstreamRequest {
     /// Client headers worth passing on; everything else is dropped.
     static let forwarded: [HTTPField.Name] = [.contentType, .accept, .userAgent, .anthropicVersion, .anthropicBeta, .openAIBeta]
 
-    static func make(channel: ChannelDefinition, key: String, endpoint: Endpoint, upstreamPath: String, query: String?,
-                     client: Request, body: ByteBuffer, requestID: String) -> HTTPClientRequest {
+    static func make(
+        channel: ChannelDefinition, key: String, endpoint: Endpoint, upstreamPath: String, query: String?,
+        client: Request, body: ByteBuffer, requestID: String
+    ) -> HTTPClientRequest {
         var url = Self.url(base: channel.baseURL, path: upstreamPath)
         if let query, !query.isEmpty { url += "?" + query }
 

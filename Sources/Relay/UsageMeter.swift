@@ -165,7 +165,8 @@ struct UsageMeter {
             default: break
             }
         }
-        if let details = promptDetails ?? inputDetails, let cached = scanner.member("cached_tokens", of: details).flatMap({ Self.count(scanner, $0) }) {
+        if let details = promptDetails ?? inputDetails, let cached = scanner.member("cached_tokens", of: details).flatMap({ Self.count(scanner, $0) })
+        {
             cachedTokens = cached
         }
     }
@@ -178,8 +179,10 @@ struct UsageMeter {
     }
 
     /// Bytes of generated text in an answer or delta (choices, content blocks, candidates).
-    private static func outputText(_ scanner: JSONScanner, choices: Range<Int>?, delta: Range<Int>?, content: Range<Int>?,
-                                   candidates: Range<Int>?) -> Int {
+    private static func outputText(
+        _ scanner: JSONScanner, choices: Range<Int>?, delta: Range<Int>?, content: Range<Int>?,
+        candidates: Range<Int>?
+    ) -> Int {
         var bytes = 0
         func text(_ value: Range<Int>?) { if let value { bytes += scanner.stringByteCount(value) ?? 0 } }
         if let choices {
@@ -189,7 +192,8 @@ struct UsageMeter {
                     guard scanner.string(key, is: "delta") || scanner.string(key, is: "message") else { return }
                     scanner.forEachMember(of: part) { field, value in
                         if scanner.string(field, is: "content") || scanner.string(field, is: "reasoning_content")
-                            || scanner.string(field, is: "refusal") {
+                            || scanner.string(field, is: "refusal")
+                        {
                             text(value)
                         } else if scanner.string(field, is: "tool_calls") {
                             scanner.forEachElement(of: value) { call in

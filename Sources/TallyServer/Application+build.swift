@@ -1,7 +1,7 @@
 import AsyncHTTPClient
+import Console
 import Foundation
 import HTTPTypes
-import Console
 import Hummingbird
 import HummingbirdWebSocket
 import LMDB
@@ -26,7 +26,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
 
 /// The same around a ledger the caller opened (tests change it while the server runs).
 /// The application owns it from here: graceful shutdown flushes and closes it.
-public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledger, logger: Logger) async throws -> some ApplicationProtocol {
+package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledger, logger: Logger) async throws -> some ApplicationProtocol {
     ServerMetrics.bootstrap()
     let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
     try await Bootstrap.resolveDangling(ledger, policy: configuration.danglingPolicy, logger: logger)
@@ -63,9 +63,10 @@ public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledge
     var services: [any Service] = [
         LedgerService(ledger: ledger, httpClient: httpClient, logger: logger),
         SnapshotService(ledger: ledger, logger: logger),
-        ReservationSweeper(ledger: ledger, policy: configuration.danglingPolicy,
-                           olderThan: configuration.relay.maxRequestDuration + configuration.sweepGrace,
-                           interval: configuration.sweepInterval, logger: logger),
+        ReservationSweeper(
+            ledger: ledger, policy: configuration.danglingPolicy,
+            olderThan: configuration.relay.maxRequestDuration + configuration.sweepGrace,
+            interval: configuration.sweepInterval, logger: logger),
     ]
     if configuration.demo {
         services.append(Demo.mockService(ledger: ledger, admin: adminID, host: configuration.host, serverPort: configuration.port, logger: logger))
@@ -74,13 +75,18 @@ public func buildApplication(_ configuration: ServerConfiguration, ledger: Ledge
     return Application(
         router: router,
         server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: router, limits: configuration.connections, logger: logger),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tally",
-                             backlog: ConnectionLimits.acceptBacklog),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "tally",
+            backlog: ConnectionLimits.acceptBacklog),
         services: services,
         onServerRunning: { channel in
-            logger.notice("tally is serving", metadata: ["address": "\(channel.localAddress?.description ?? "?")",
-                                                         "data": "\(configuration.dataPath)",
-                                                         "max_connections": "\(configuration.connections.maxConnections)"])
+            logger.notice(
+                "tally is serving",
+                metadata: [
+                    "address": "\(channel.localAddress?.description ?? "?")",
+                    "data": "\(configuration.dataPath)",
+                    "max_connections": "\(configuration.connections.maxConnections)",
+                ])
         },
         logger: logger
     )

@@ -31,8 +31,9 @@ enum Bootstrap {
         if expired.isEmpty {
             logger.info("no dangling reservations")
         } else {
-            logger.notice("resolved dangling reservations from an unclean shutdown",
-                          metadata: ["count": "\(expired.count)", "policy": "\(policy)"])
+            logger.notice(
+                "resolved dangling reservations from an unclean shutdown",
+                metadata: ["count": "\(expired.count)", "policy": "\(policy)"])
         }
     }
 }

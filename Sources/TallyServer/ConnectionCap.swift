@@ -41,10 +41,11 @@ final class ConnectionCap: Sendable {
         let now = NIODeadline.now().uptimeNanoseconds
         let due = nextLogAt.load(ordering: .relaxed)
         guard now >= due,
-              nextLogAt.compareExchange(expected: due, desired: now + UInt64(Self.logInterval.nanoseconds), ordering: .relaxed).exchanged
+            nextLogAt.compareExchange(expected: due, desired: now + UInt64(Self.logInterval.nanoseconds), ordering: .relaxed).exchanged
         else { return }
         let count = refusedSinceLog.exchange(0, ordering: .relaxed)
-        logger.warning("connection cap reached: new connections are closed at once until some close (--max-connections)",
-                       metadata: ["max_connections": "\(limit)", "refused_since_last_report": "\(count)"])
+        logger.warning(
+            "connection cap reached: new connections are closed at once until some close (--max-connections)",
+            metadata: ["max_connections": "\(limit)", "refused_since_last_report": "\(count)"])
     }
 }

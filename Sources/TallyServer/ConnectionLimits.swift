@@ -18,8 +18,10 @@ public struct ConnectionLimits: Sendable, Equatable {
     /// connections are closed. Idle connections close at once.
     public var shutdownGrace: Duration
 
-    public init(idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
-                maxConnections: Int? = nil, shutdownGrace: Duration = .seconds(30)) {
+    public init(
+        idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
+        maxConnections: Int? = nil, shutdownGrace: Duration = .seconds(30)
+    ) {
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout

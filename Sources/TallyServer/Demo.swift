@@ -49,30 +49,34 @@ enum Demo {
 
     static func seed(_ ledger: Ledger, admin: UserID, mockPort: Int, serverHost: String, serverPort: Int) async throws {
         let (current, channelIDs, balance, seq) = await ledger.read { state in
-            (state.prices, Dictionary(state.channels.values.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first }),
-             state.users[admin]?.balance, state.seq)
+            (
+                state.prices, Dictionary(state.channels.values.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first }),
+                state.users[admin]?.balance, state.seq
+            )
         }
         for (model, price) in prices where current[model] != price {
             try await ledger.setPrice(model, price, by: .system)
         }
         for (name, kind, models) in channels {
-            let channel = ChannelDefinition(id: channelIDs[name] ?? .random(), name: name, kind: kind,
-                                          baseURL: "http://127.0.0.1:\(mockPort)", models: models)
+            let channel = ChannelDefinition(
+                id: channelIDs[name] ?? .random(), name: name, kind: kind,
+                baseURL: "http://127.0.0.1:\(mockPort)", models: models)
             try await ledger.setChannel(channel, key: mockKey, by: .system)
         }
         if let balance, balance < 500_000_000 {
             _ = try await ledger.credit(admin, amount: 1_000_000_000 - balance, note: "demo credit", by: .system)
         }
         let (_, key) = try await ledger.createToken(TokenDraft(name: "demo \(seq)"), owner: admin, by: .system)
-        announce("""
+        announce(
+            """
 
-        Tally demo is ready: a mock upstream on port \(mockPort), channels for all three families, prices for the mock models.
-        Demo token (shown once): \(key)
+            Tally demo is ready: a mock upstream on port \(mockPort), channels for all three families, prices for the mock models.
+            Demo token (shown once): \(key)
 
-            curl -s http://\(serverHost):\(serverPort)/v1/chat/completions \\
-              -H 'Authorization: Bearer \(key)' -H 'Content-Type: application/json' \\
-              -d '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello Tally"}]}'
+                curl -s http://\(serverHost):\(serverPort)/v1/chat/completions \\
+                  -H 'Authorization: Bearer \(key)' -H 'Content-Type: application/json' \\
+                  -d '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello Tally"}]}'
 
-        """)
+            """)
     }
 }

@@ -37,18 +37,23 @@ struct GuardedHTTPChannel: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// HTTP/1 with WebSocket upgrade (routes from `webSocketRouter`), under `limits`.
-    static func guardedHTTP1WebSocketUpgrade<Context: WebSocketRequestContext>(webSocketRouter: Router<Context>, limits: ConnectionLimits,
-                                                                              logger: Logger) -> HTTPServerBuilder {
+    static func guardedHTTP1WebSocketUpgrade<Context: WebSocketRequestContext>(
+        webSocketRouter: Router<Context>, limits: ConnectionLimits,
+        logger: Logger
+    ) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         let cap = ConnectionCap(limit: limits.maxConnections, logger: logger)
-        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(maxHeaderFieldSize: ConnectionLimits.maxHeaderFieldBytes,
-                                                                      maxHeaderListSize: ConnectionLimits.maxHeadBytes,
-                                                                      maxHeaderFieldCount: ConnectionLimits.maxHeaderCount)
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: ConnectionLimits.maxHeaderFieldBytes,
+            maxHeaderListSize: ConnectionLimits.maxHeadBytes,
+            maxHeaderFieldCount: ConnectionLimits.maxHeaderCount)
         let configuration = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(httpDecoderConfiguration: decoder))
         return .init { responder in
-            GuardedHTTPChannel(http: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder,
-                                                                  configuration: configuration),
-                               limits: limits, cap: cap)
+            GuardedHTTPChannel(
+                http: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder,
+                    configuration: configuration),
+                limits: limits, cap: cap)
         }
     }
 }

@@ -182,7 +182,9 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
         timerAt = nil
         guard !rejected, let deadline = state.deadline else { return }
         if deadline.at <= .now() {
-            logger.debug("closing a slow connection", metadata: ["timeout": "\(deadline.wait.rawValue)", "peer": "\(context.remoteAddress?.description ?? "?")"])
+            logger.debug(
+                "closing a slow connection",
+                metadata: ["timeout": "\(deadline.wait.rawValue)", "peer": "\(context.remoteAddress?.description ?? "?")"])
             close(context)
         } else {
             arm(context)

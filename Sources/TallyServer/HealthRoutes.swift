@@ -17,8 +17,9 @@ enum HealthRoutes {
     static func register<Context: RequestContext>(on router: Router<Context>, ledger: Ledger) {
         router.get("/healthz") { _, _ in
             let seq = await ledger.read { $0.seq }
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\",\"seq\":\(seq)}")))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\",\"seq\":\(seq)}")))
         }
     }
 
@@ -45,7 +46,8 @@ enum HealthRoutes {
     }
 
     private static func metrics() -> Response {
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: ServerMetrics.registry.emitToBuffer())))
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: ServerMetrics.registry.emitToBuffer())))
     }
 }

@@ -20,7 +20,8 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         }
         let portText = text[text.index(after: colon)...]
         guard !host.isEmpty, !portText.isEmpty, portText.utf8.count <= 5, portText.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-              let port = Int(portText), (1...65535).contains(port) else { return nil }
+            let port = Int(portText), (1...65535).contains(port)
+        else { return nil }
         self.init(host: String(host), port: port)
     }
 

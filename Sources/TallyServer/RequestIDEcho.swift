@@ -21,7 +21,8 @@ struct RequestIDEcho<Context: RequestContext>: RouterMiddleware {
 
     static func accept(_ presented: String?) -> String? {
         guard let presented, !presented.isEmpty, presented.utf8.count <= 128,
-              presented.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else { return nil }
+            presented.utf8.allSatisfy({ $0 > 32 && $0 < 127 })
+        else { return nil }
         return presented
     }
 

@@ -43,8 +43,11 @@ struct ReservationSweeper: Service {
         guard !expired.isEmpty else { return }
         Counter(label: "tally_sweeps_expiring_total").increment()
         Counter(label: "tally_reservations_swept_total", dimensions: [("policy", "\(policy)")]).increment(by: expired.count)
-        logger.warning("expired reservations left open past their request's deadline",
-                       metadata: ["count": "\(expired.count)", "policy": "\(policy)", "older_than_seconds": "\(olderThanMs / 1000)",
-                                  "request_ids": "\(expired.prefix(10).map(\.requestID).joined(separator: ","))"])
+        logger.warning(
+            "expired reservations left open past their request's deadline",
+            metadata: [
+                "count": "\(expired.count)", "policy": "\(policy)", "older_than_seconds": "\(olderThanMs / 1000)",
+                "request_ids": "\(expired.prefix(10).map(\.requestID).joined(separator: ","))",
+            ])
     }
 }

@@ -11,7 +11,7 @@ public struct ServerConfiguration: Sendable {
     public var relay: RelayConfiguration
     /// What startup does with reservations a crash left open (SPEC §2), and
     /// the sweeper with those leaked while running.
-    public var danglingPolicy: ExpiryPolicy
+    package var danglingPolicy: ExpiryPolicy
     /// The admin's access key on a new data directory (`TALLY_ADMIN_KEY`); generated and printed once when nil.
     public var adminKey: String?
     /// Run the mock upstream in-process and seed a working demo.
@@ -27,9 +27,11 @@ public struct ServerConfiguration: Sendable {
     /// The sweeper expires reservations older than `relay.maxRequestDuration` plus this.
     public var sweepGrace: Duration = ReservationSweeper.defaultGrace
 
-    public init(dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,
-                relay: RelayConfiguration = RelayConfiguration(), danglingPolicy: ExpiryPolicy = .void,
-                adminKey: String? = nil, demo: Bool = false, connections: ConnectionLimits = ConnectionLimits()) {
+    package init(
+        dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,
+        relay: RelayConfiguration = RelayConfiguration(), danglingPolicy: ExpiryPolicy = .void,
+        adminKey: String? = nil, demo: Bool = false, connections: ConnectionLimits = ConnectionLimits()
+    ) {
         self.dataPath = dataPath
         self.host = host
         self.port = port

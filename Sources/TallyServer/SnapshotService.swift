@@ -20,8 +20,9 @@ struct SnapshotService: Service {
             do {
                 try await ledger.snapshotIfDue()
             } catch {
-                logger.error("snapshot failed; the next is tried after another snapshotEvery events",
-                             metadata: ["error": "\(error)"])
+                logger.error(
+                    "snapshot failed; the next is tried after another snapshotEvery events",
+                    metadata: ["error": "\(error)"])
             }
         }
     }

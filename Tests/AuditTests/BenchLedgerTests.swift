@@ -1,7 +1,8 @@
 import Foundation
-@testable import Ledger
 import LMDB
 import Testing
+
+@testable import Ledger
 
 /// Not a check: with `TALLY_AUDIT_BENCH_EVENTS=N` and `TALLY_AUDIT_BENCH_DIR=DIR`
 /// it writes a ledger of about N events (reserve/settle pairs over 1000 tokens,
@@ -43,18 +44,29 @@ import Testing
         }
 
         let users = (1...100).map { UserID(raw: UInt64($0)) }
-        pending.append((.groupSet(GroupDefinition(name: "default", multiplier: Multiplier(micros: 1_500_000), models: [], rpm: nil, tpm: nil)), .system))
+        pending.append(
+            (.groupSet(GroupDefinition(name: "default", multiplier: Multiplier(micros: 1_500_000), models: [], rpm: nil, tpm: nil)), .system))
         pending.append((.priceSet(ModelPrice(model: "gpt-test", price: Price(input: 2_000, output: 8_000, cachedInput: 500))), .system))
         for user in users {
-            pending.append((.userCreated(UserCreated(id: user, username: "u\(user.raw)", role: .user, group: "default",
-                                                     accessKeyHash: Hash256(of: "k\(user.raw)"), accessKeyHint: "tk-…")), .system))
+            pending.append(
+                (
+                    .userCreated(
+                        UserCreated(
+                            id: user, username: "u\(user.raw)", role: .user, group: "default",
+                            accessKeyHash: Hash256(of: "k\(user.raw)"), accessKeyHint: "tk-…")), .system
+                ))
             pending.append((.balanceCredited(BalanceChanged(user: user, amount: 1_000_000_000_000, note: "")), .system))
         }
         let tokens = (1...1000).map { TokenID(raw: UInt64($0)) }
         for token in tokens {
-            pending.append((.tokenCreated(TokenCreated(id: token, owner: users[Int(token.raw) % users.count], name: "t\(token.raw)",
-                                                       secretHash: Hash256(of: "s\(token.raw)"), hint: "sk-…", quota: nil, expiresAt: nil,
-                                                       models: [], ips: [], group: "default", maxParallel: nil)), .system))
+            pending.append(
+                (
+                    .tokenCreated(
+                        TokenCreated(
+                            id: token, owner: users[Int(token.raw) % users.count], name: "t\(token.raw)",
+                            secretHash: Hash256(of: "s\(token.raw)"), hint: "sk-…", quota: nil, expiresAt: nil,
+                            models: [], ips: [], group: "default", maxParallel: nil)), .system
+                ))
         }
         try flush()
         var request: UInt64 = 0
@@ -64,13 +76,22 @@ import Testing
                 let token = tokens[Int(request % UInt64(tokens.count))]
                 let user = users[Int(token.raw) % users.count]
                 let id = "req-\(request)"
-                pending.append((.chargeReserved(ChargeReserved(requestID: id, token: token, user: user, model: "gpt-test", amount: 5_000, stream: false)), .relay))
+                pending.append(
+                    (
+                        .chargeReserved(ChargeReserved(requestID: id, token: token, user: user, model: "gpt-test", amount: 5_000, stream: false)),
+                        .relay
+                    ))
                 let usage = Usage(promptTokens: Int64(request % 900 + 100), cachedTokens: 0, completionTokens: Int64(request % 300 + 20))
                 let price = Price(input: 2_000, output: 8_000, cachedInput: 500)
                 let credits = PriceMath.credits(for: usage, price: price, multiplier: Multiplier(micros: 1_500_000))
-                pending.append((.chargeSettled(ChargeSettled(requestID: id, token: token, user: user, model: "gpt-test", channel: nil, usage: usage,
-                                                             credits: credits, price: price, multiplier: Multiplier(micros: 1_500_000),
-                                                             estimated: false, stream: false, durationMs: 100, status: 200)), .relay))
+                pending.append(
+                    (
+                        .chargeSettled(
+                            ChargeSettled(
+                                requestID: id, token: token, user: user, model: "gpt-test", channel: nil, usage: usage,
+                                credits: credits, price: price, multiplier: Multiplier(micros: 1_500_000),
+                                estimated: false, stream: false, durationMs: 100, status: 200)), .relay
+                    ))
             }
             try flush()
         }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// `tally export --format csv` (issue 8, finding 8): model names, request ids
 /// and other client-chosen text that a spreadsheet would run as a formula

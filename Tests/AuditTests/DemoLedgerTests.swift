@@ -14,6 +14,8 @@ import Testing
         _ = try await scripted.ledger.adjustCharge(requestID: scenario.settled[3], amount: -60, reason: "answer cut off by upstream", by: .system)
         _ = try await scripted.ledger.reserve(requestID: "req-open", token: scenario.unlimited, model: "gpt-test", amount: 1_500, stream: true)
         await scripted.ledger.close()
-        print("DEMO_LEDGER \(scripted.directory) alice=\(scenario.alice) bob=\(scenario.bob) capped=\(scenario.capped) unlimited=\(scenario.unlimited) channel=\(scenario.channel)")
+        print(
+            "DEMO_LEDGER \(scripted.directory) alice=\(scenario.alice) bob=\(scenario.bob) capped=\(scenario.capped) unlimited=\(scenario.unlimited) channel=\(scenario.channel)"
+        )
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import LMDB
+import Ledger
 import TallyJSON
 import Testing
 
@@ -40,7 +40,9 @@ import Testing
         #expect(lines[0].hasPrefix(#"{"seq":1,"time":""#))
         #expect(!all.stdout.contains("secret_hash") && !all.stdout.contains("access_key_hash"))
 
-        let settled = try TallyProcess.run(["export", "--data", scripted.directory, "--type", "charge.settled", "--token", scenario.capped.description])
+        let settled = try TallyProcess.run([
+            "export", "--data", scripted.directory, "--type", "charge.settled", "--token", scenario.capped.description,
+        ])
         let settledLines = settled.stdout.split(separator: "\n")
         #expect(settledLines.count == 1)  // the capped token serves requests 0 and 3; request 3 is voided
         #expect(settledLines.allSatisfy { $0.contains(#""type":"charge.settled""#) && $0.contains(scenario.capped.description) })
@@ -56,11 +58,16 @@ import Testing
         try Replay.run(store: scripted.store, into: &state, until: .seq(10))
         let from = RFC3339.format(milliseconds: state.time + 1)
         let windowed = try TallyProcess.run(["export", "--data", scripted.directory, "--from", from])
-        let times = try windowed.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["time"] as! String }
+        let times = try windowed.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["time"] as! String
+        }
         #expect(!times.isEmpty && times.allSatisfy { $0 >= from })
 
         let request = try TallyProcess.run(["export", "--data", scripted.directory, "--request", scenario.settled[0]])
-        #expect(request.stdout.split(separator: "\n").map { $0.contains(#""type":"charge.reserved""#) || $0.contains(#""type":"charge.settled""#) } == [true, true])
+        #expect(
+            request.stdout.split(separator: "\n").map { $0.contains(#""type":"charge.reserved""#) || $0.contains(#""type":"charge.settled""#) } == [
+                true, true,
+            ])
 
         #expect(try TallyProcess.run(["export", "--data", scripted.directory, "--type", "nope"]).status == 2)
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import LMDB
+import Ledger
 import Testing
 
 /// Read-only audits run beside a writer that keeps appending (as beside
@@ -14,8 +14,9 @@ import Testing
             var scenario = scenario
             for i in 100..<400 {
                 if Task.isCancelled { break }
-                try await scripted.runRequest(i, token: [scenario.capped, scenario.unlimited, scenario.bobToken][i % 3],
-                                              channel: scenario.channel, scenario: &scenario)
+                try await scripted.runRequest(
+                    i, token: [scenario.capped, scenario.unlimited, scenario.bobToken][i % 3],
+                    channel: scenario.channel, scenario: &scenario)
             }
         }
         for _ in 0..<3 {

@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import LMDB
+import Ledger
 import Testing
 
 /// `tally reconcile` is clean on an untouched ledger and finds injected
@@ -84,15 +84,17 @@ import Testing
         defer { scripted.remove() }
         // Our own totals, written as a provider would (no channel column; one account = one channel).
         var totals = UsageTotals()
-        try scripted.store.reader.walk(visit: { _, key, value in
-            totals.observe(try Envelope.decode(seq: key!, from: value)); return true
-        }, finish: { _ in })
+        try scripted.store.reader.walk(
+            visit: { _, key, value in
+                totals.observe(try Envelope.decode(seq: key!, from: value)); return true
+            }, finish: { _ in })
         let rows = totals.byModelAndDay().sorted { $0.key < $1.key }
         #expect(rows.count >= 3)
         func csv(_ bump: Int64) -> String {
-            "date,model,input_tokens,output_tokens,cost_usd\n" + rows.enumerated().map { i, row in
-                "\(row.key.day),\(row.key.model),\(row.value.inputTokens + (i == 1 ? bump : 0)),\(row.value.outputTokens),0.01"
-            }.joined(separator: "\n") + "\n"
+            "date,model,input_tokens,output_tokens,cost_usd\n"
+                + rows.enumerated().map { i, row in
+                    "\(row.key.day),\(row.key.model),\(row.value.inputTokens + (i == 1 ? bump : 0)),\(row.value.outputTokens),0.01"
+                }.joined(separator: "\n") + "\n"
         }
         let path = scripted.directory + "/usage.csv"
         try csv(0).write(toFile: path, atomically: true, encoding: .utf8)

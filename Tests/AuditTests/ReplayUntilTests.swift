@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import LMDB
+import Ledger
 import Testing
 
 /// Replaying to a past instant gives exactly the state the live ledger had then.
@@ -19,8 +19,9 @@ import Testing
         await capture()
         for i in 0..<9 {
             scripted.clock.advance(by: 60_000)
-            try await scripted.runRequest(i, token: [scenario.capped, scenario.unlimited, scenario.bobToken][i % 3],
-                                          channel: scenario.channel, scenario: &scenario)
+            try await scripted.runRequest(
+                i, token: [scenario.capped, scenario.unlimited, scenario.bobToken][i % 3],
+                channel: scenario.channel, scenario: &scenario)
             await capture()
             if i == 4 {
                 scripted.clock.advance(by: 1000)
@@ -55,8 +56,10 @@ import Testing
         defer { scripted.remove() }
         for moment in moments.enumerated().filter({ $0.offset % 3 == 0 || $0.offset == moments.count - 1 }).map(\.element) {
             let token = try #require(moment.state.tokens[scenario.capped])
-            let bySeq = try TallyProcess.run(["replay", "--data", scripted.directory, "--until", String(moment.seq),
-                                              "--token", scenario.capped.description, "--json"])
+            let bySeq = try TallyProcess.run([
+                "replay", "--data", scripted.directory, "--until", String(moment.seq),
+                "--token", scenario.capped.description, "--json",
+            ])
             #expect(bySeq.status == 0, "\(bySeq.stderr)")
             let t = try #require(try bySeq.json()["token"] as? [String: Any])
             #expect(t["used"] as? Int == Int(token.used))
@@ -66,8 +69,10 @@ import Testing
             #expect(t["status"] as? String == token.status(at: moment.time).rawValue)
 
             let user = try #require(moment.state.users[scenario.alice])
-            let byTime = try TallyProcess.run(["replay", "--data", scripted.directory, "--until", RFC3339.format(milliseconds: moment.time),
-                                               "--user", scenario.alice.description, "--json"])
+            let byTime = try TallyProcess.run([
+                "replay", "--data", scripted.directory, "--until", RFC3339.format(milliseconds: moment.time),
+                "--user", scenario.alice.description, "--json",
+            ])
             #expect(byTime.status == 0, "\(byTime.stderr)")
             let json = try byTime.json()
             #expect(json["seq"] as? Int == Int(moment.seq))

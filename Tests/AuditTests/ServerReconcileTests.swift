@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import LMDB
+import Ledger
 import Testing
 
 /// `reconcile --server` compares a running server's head with the data directory.

@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import LMDB
+import Ledger
 import Testing
 
 /// Statements: the lines sum to the change in balance, and the balances are
@@ -32,9 +32,11 @@ import Testing
             #expect(!statement.lines.isEmpty)
         }
 
-        let result = try TallyProcess.run(["statement", "--data", scripted.directory, "--user", scenario.alice.description,
-                                           "--from", RFC3339.format(milliseconds: start), "--to", RFC3339.format(milliseconds: end),
-                                           "--format", "json"])
+        let result = try TallyProcess.run([
+            "statement", "--data", scripted.directory, "--user", scenario.alice.description,
+            "--from", RFC3339.format(milliseconds: start), "--to", RFC3339.format(milliseconds: end),
+            "--format", "json",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try result.json()
         let lines = try #require(json["lines"] as? [[String: Any]])
@@ -47,16 +49,20 @@ import Testing
         #expect(lines.contains { $0["type"] as? String == "charge.adjusted" && $0["amount"] as? Int == 30 })
         #expect(lines.contains { $0["type"] as? String == "balance.credited" && $0["amount"] as? Int == 1_234 })
 
-        let csv = try TallyProcess.run(["statement", "--data", scripted.directory, "--token", scenario.capped.description,
-                                        "--from", RFC3339.format(milliseconds: start), "--to", RFC3339.format(milliseconds: end),
-                                        "--format", "csv"])
+        let csv = try TallyProcess.run([
+            "statement", "--data", scripted.directory, "--token", scenario.capped.description,
+            "--from", RFC3339.format(milliseconds: start), "--to", RFC3339.format(milliseconds: end),
+            "--format", "csv",
+        ])
         #expect(csv.status == 0)
         let rows = csv.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         let amounts = rows.dropFirst().dropLast().compactMap { Int($0[16]) }
         #expect(Int(rows.first![17])! + amounts.reduce(0, +) == Int(rows.last![17])!)
 
-        let text = try TallyProcess.run(["statement", "--data", scripted.directory, "--user", scenario.alice.description,
-                                         "--from", RFC3339.format(milliseconds: start), "--to", RFC3339.format(milliseconds: end)])
+        let text = try TallyProcess.run([
+            "statement", "--data", scripted.directory, "--user", scenario.alice.description,
+            "--from", RFC3339.format(milliseconds: start), "--to", RFC3339.format(milliseconds: end),
+        ])
         #expect(text.status == 0 && text.stdout.contains("Closing balance"))
     }
 
@@ -66,8 +72,10 @@ import Testing
         let scenario = try await scripted.seed(requests: 4)
         await scripted.ledger.close()
         let before = try scripted.store.head().seq
-        let result = try TallyProcess.run(["adjust", "--data", scripted.directory, "--request", scenario.settled[0],
-                                           "--amount", "-40", "--reason", "duplicate answer"])
+        let result = try TallyProcess.run([
+            "adjust", "--data", scripted.directory, "--request", scenario.settled[0],
+            "--amount", "-40", "--reason", "duplicate answer",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try scripted.store.head().seq == before + 1)
         let event = try #require(try scripted.store.event(before + 1))

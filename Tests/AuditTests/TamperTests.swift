@@ -1,7 +1,8 @@
 import Foundation
-@testable import Ledger
 import LMDB
 import Testing
+
+@testable import Ledger
 
 /// Each kind of tampering with the stored log is detected by `tally verify`
 /// (exit 1) and located at the right sequence number.
@@ -111,9 +112,10 @@ import Testing
         let store = scripted.store
         let state = await scripted.ledger.read { $0 }
         let token = try #require(state.tokens.values.first)
-        let bogus = ChargeSettled(requestID: "never-reserved", token: token.id, user: token.owner, model: "gpt-test", channel: nil,
-                                  usage: Usage(promptTokens: 10, completionTokens: 10), credits: 5, price: Price(input: 1, output: 1),
-                                  multiplier: .one, estimated: false, stream: false, durationMs: 1, status: 200)
+        let bogus = ChargeSettled(
+            requestID: "never-reserved", token: token.id, user: token.owner, model: "gpt-test", channel: nil,
+            usage: Usage(promptTokens: 10, completionTokens: 10), credits: 5, price: Price(input: 1, output: 1),
+            multiplier: .one, estimated: false, stream: false, durationMs: 1, status: 200)
         try Self.append(.chargeSettled(bogus), to: store)
         let result = try TallyProcess.run(["verify", "--data", scripted.directory, "--json"])
         #expect(result.status == 1)
@@ -138,8 +140,11 @@ import Testing
         try Self.append(.chargeReserved(reserve), to: store)
         try Self.append(.chargeReserved(reserve), to: store)
         let stranger = TokenID(raw: token.id.raw &+ 999)
-        try Self.append(.chargeVoided(ChargeVoided(requestID: "twice", token: stranger, user: token.owner, channel: nil, reason: "x",
-                                                   status: 499, durationMs: 0)), to: store)
+        try Self.append(
+            .chargeVoided(
+                ChargeVoided(
+                    requestID: "twice", token: stranger, user: token.owner, channel: nil, reason: "x",
+                    status: 499, durationMs: 0)), to: store)
         let (status, json) = try Self.verify(scripted)
         #expect(status == 1)
         let messages = try #require(json["findings"] as? [[String: Any]]).compactMap { $0["message"] as? String }

@@ -1,8 +1,9 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -85,13 +86,15 @@ import Testing
     @Test func createdUsersCanSignInAndUseTheirAccessKey() async throws {
         let f = try await Fixture.make()
         try await f.live { client in
-            let created = try await client.call(.post, "/api/users", key: f.adminKey,
-                                                json: #"{"username":"carol","password":"carols password","role":"user","group":"default"}"#)
+            let created = try await client.call(
+                .post, "/api/users", key: f.adminKey,
+                json: #"{"username":"carol","password":"carols password","role":"user","group":"default"}"#)
             #expect(created.status == .created)
             let key = try #require(created.json?["access_key"]?.stringValue)
             #expect(try await client.call(.get, "/api/auth/me", key: key).json?["user"]?["username"]?.stringValue == "carol")
             #expect(try await Self.login(client, "carol", "carols password").status == .ok)
-            let rotated = try await client.call(.patch, "/api/users/\(created.json!["id"]!.stringValue!)", key: f.adminKey, json: #"{"rotate_key":true}"#)
+            let rotated = try await client.call(
+                .patch, "/api/users/\(created.json!["id"]!.stringValue!)", key: f.adminKey, json: #"{"rotate_key":true}"#)
             let newKey = try #require(rotated.json?["access_key"]?.stringValue)
             #expect(try await client.call(.get, "/api/auth/me", key: key).status == .unauthorized)
             #expect(try await client.call(.get, "/api/auth/me", key: newKey).status == .ok)
@@ -103,15 +106,18 @@ import Testing
     @Test func usersChangeTheirOwnPasswordWithTheCurrentOne() async throws {
         let f = try await Fixture.make()
         try await f.live { client in
-            let wrong = try await client.call(.post, "/api/auth/password", key: f.bobKey,
-                                              json: #"{"current_password":"nope nope","new_password":"bobs new password"}"#)
+            let wrong = try await client.call(
+                .post, "/api/auth/password", key: f.bobKey,
+                json: #"{"current_password":"nope nope","new_password":"bobs new password"}"#)
             #expect(wrong.status == .unprocessableContent)
             #expect(wrong.errorField == "current_password")
-            let short = try await client.call(.post, "/api/auth/password", key: f.bobKey,
-                                              json: #"{"current_password":"\#(Fixture.password)","new_password":"short"}"#)
+            let short = try await client.call(
+                .post, "/api/auth/password", key: f.bobKey,
+                json: #"{"current_password":"\#(Fixture.password)","new_password":"short"}"#)
             #expect(short.errorField == "new_password")
-            let ok = try await client.call(.post, "/api/auth/password", key: f.bobKey,
-                                           json: #"{"current_password":"\#(Fixture.password)","new_password":"bobs new password"}"#)
+            let ok = try await client.call(
+                .post, "/api/auth/password", key: f.bobKey,
+                json: #"{"current_password":"\#(Fixture.password)","new_password":"bobs new password"}"#)
             #expect(ok.status == .noContent)
             #expect(try await AuthTests.login(client, "bob", "bobs new password").status == .ok)
         }

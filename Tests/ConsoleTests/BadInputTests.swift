@@ -1,8 +1,9 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -77,11 +78,21 @@ import Testing
             Case(method: .put, path: "/api/prices/m1", body: #"{"input":10000000000000,"output":1}"#, status: 422, field: "input", admin: true),
             Case(method: .put, path: "/api/prices/m1", body: #"{"per_request":1,"input":1}"#, status: 422, field: "input", admin: true),
             Case(method: .put, path: "/api/prices/m1", body: #"{"output":1}"#, status: 400, field: "input", admin: true),
-            Case(method: .post, path: "/api/channels", body: #"{"name":"c","type":"foo","base_url":"http://x","models":["m"]}"#, status: 422, field: "type", admin: true),
-            Case(method: .post, path: "/api/channels", body: #"{"name":"c","type":"openai","base_url":"ftp://x","models":["m"]}"#, status: 422, field: "base_url", admin: true),
-            Case(method: .post, path: "/api/channels", body: #"{"name":"c","type":"openai","base_url":"http://x","models":[]}"#, status: 422, field: "models", admin: true),
-            Case(method: .post, path: "/api/channels", body: #"{"name":"c","type":"openai","base_url":"http://x","models":["m"],"groups":["nope"]}"#, status: 422, field: "groups", admin: true),
-            Case(method: .post, path: "/api/channels", body: #"{"name":"c","type":"openai","base_url":"http://x","models":["m"],"key":""}"#, status: 422, field: "key", admin: true),
+            Case(
+                method: .post, path: "/api/channels", body: #"{"name":"c","type":"foo","base_url":"http://x","models":["m"]}"#, status: 422,
+                field: "type", admin: true),
+            Case(
+                method: .post, path: "/api/channels", body: #"{"name":"c","type":"openai","base_url":"ftp://x","models":["m"]}"#, status: 422,
+                field: "base_url", admin: true),
+            Case(
+                method: .post, path: "/api/channels", body: #"{"name":"c","type":"openai","base_url":"http://x","models":[]}"#, status: 422,
+                field: "models", admin: true),
+            Case(
+                method: .post, path: "/api/channels", body: #"{"name":"c","type":"openai","base_url":"http://x","models":["m"],"groups":["nope"]}"#,
+                status: 422, field: "groups", admin: true),
+            Case(
+                method: .post, path: "/api/channels", body: #"{"name":"c","type":"openai","base_url":"http://x","models":["m"],"key":""}"#,
+                status: 422, field: "key", admin: true),
         ]
         try await f.live { client in
             for c in cases {

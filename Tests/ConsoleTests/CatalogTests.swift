@@ -1,8 +1,9 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -45,7 +46,8 @@ import Testing
         try await f.live { client in
             let admin = f.adminKey
             // Groups: PUT creates (201) then replaces (200); 0 = no limit; in use → 409 on delete.
-            let group = try await client.call(.put, "/api/groups/gold", key: admin, json: #"{"multiplier":"0.75","models":["gpt-test"],"rpm":0,"tpm":1000}"#)
+            let group = try await client.call(
+                .put, "/api/groups/gold", key: admin, json: #"{"multiplier":"0.75","models":["gpt-test"],"rpm":0,"tpm":1000}"#)
             #expect(group.status == .created)
             #expect(group.json?["multiplier"]?.stringValue == "0.75")
             #expect(group.json?["rpm"] == .null)
@@ -77,8 +79,9 @@ import Testing
             #expect(try await client.call(.delete, "/api/prices/img", key: admin).status == .notFound)
 
             // Channels: the key is sealed and write-only; PATCH keeps it unless replaced.
-            let created = try await client.call(.post, "/api/channels", key: admin,
-                                                json: #"{"name":"up","type":"openai","base_url":"http://127.0.0.1:9/","key":"first-key","models":["gpt-test"]}"#)
+            let created = try await client.call(
+                .post, "/api/channels", key: admin,
+                json: #"{"name":"up","type":"openai","base_url":"http://127.0.0.1:9/","key":"first-key","models":["gpt-test"]}"#)
             #expect(created.status == .created)
             let id = try #require(created.json?["id"]?.stringValue)
             #expect(created.json?["base_url"]?.stringValue == "http://127.0.0.1:9")

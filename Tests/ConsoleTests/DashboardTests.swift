@@ -1,9 +1,10 @@
-import TallyJSON
 import Hummingbird
 import HummingbirdTesting
-import Testing
-@testable import Console
 import Ledger
+import TallyJSON
+import Testing
+
+@testable import Console
 
 @Suite struct DashboardTests {
     @Test func servesTheDashboardWithItsSecurityHeaders() async throws {

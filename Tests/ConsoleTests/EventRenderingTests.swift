@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdTesting
 import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 

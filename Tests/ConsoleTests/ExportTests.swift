@@ -1,8 +1,9 @@
-import TallyJSON
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -19,10 +20,15 @@ import Testing
             var events: [Event] = []
             for i in made..<min(count, made + batch) {
                 let id = "bulk-\(i)"
-                events.append(.chargeReserved(ChargeReserved(requestID: id, token: f.aliceToken, user: f.alice, model: Fixture.model, amount: 10, stream: i % 2 == 0)))
-                events.append(.chargeSettled(ChargeSettled(requestID: id, token: f.aliceToken, user: f.alice, model: Fixture.model, channel: nil,
-                                                           usage: Usage(promptTokens: 3, completionTokens: 2), credits: 7, price: Price(input: 1, output: 1),
-                                                           multiplier: .one, estimated: false, stream: i % 2 == 0, durationMs: 5, status: 200)))
+                events.append(
+                    .chargeReserved(
+                        ChargeReserved(requestID: id, token: f.aliceToken, user: f.alice, model: Fixture.model, amount: 10, stream: i % 2 == 0)))
+                events.append(
+                    .chargeSettled(
+                        ChargeSettled(
+                            requestID: id, token: f.aliceToken, user: f.alice, model: Fixture.model, channel: nil,
+                            usage: Usage(promptTokens: 3, completionTokens: 2), credits: 7, price: Price(input: 1, output: 1),
+                            multiplier: .one, estimated: false, stream: i % 2 == 0, durationMs: 5, status: 200)))
             }
             try await f.ledger.commit(events, by: .relay)
             made = min(count, made + batch)
@@ -57,8 +63,9 @@ import Testing
         try await Self.generate(f, count: Self.rows)
         for csv in [true] {
             let totals = CountingWriter.Totals()
-            let body = await LogExport.body(ledger: f.ledger, filter: LogFilter.all, csv: csv,
-                                            chunk: LogsController.exportChunk, logger: Logger(label: "test"))
+            let body = await LogExport.body(
+                ledger: f.ledger, filter: LogFilter.all, csv: csv,
+                chunk: LogsController.exportChunk, logger: Logger(label: "test"))
             try await body.write(CountingWriter(totals: totals))
             #expect(totals.finished)
             #expect(totals.lines == Self.rows + (csv ? 1 : 0))
@@ -69,8 +76,10 @@ import Testing
         }
         // And through HTTP on loopback (a client with a long timeout: debug builds are slow).
         try await f.live { client in
-            let response = try await TestClient.withClient(host: "127.0.0.1", port: client.port!, configuration: .init(timeout: .seconds(600))) { raw in
-                try await raw.execute(TestClient.Request("/api/logs/export?format=jsonl", method: .get, headers: [.authorization: "Bearer \(f.aliceKey)"]))
+            let response = try await TestClient.withClient(host: "127.0.0.1", port: client.port!, configuration: .init(timeout: .seconds(600))) {
+                raw in
+                try await raw.execute(
+                    TestClient.Request("/api/logs/export?format=jsonl", method: .get, headers: [.authorization: "Bearer \(f.aliceKey)"]))
             }
             #expect(response.status == .ok)
             #expect(response.headers[.contentLength] == nil)

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -22,16 +23,19 @@ import Testing
         let bob = f.bob.description, nobody = UserID.random().description
         let bobToken = f.bobToken.description, noToken = TokenID.random().description
         try await f.live { client in
-            func same(_ path: (String) -> String, body: ((String) -> String)? = nil, method: HTTPRequest.Method = .get,
-                      existing: String, missing: String, expected: HTTPResponse.Status) async throws {
+            func same(
+                _ path: (String) -> String, body: ((String) -> String)? = nil, method: HTTPRequest.Method = .get,
+                existing: String, missing: String, expected: HTTPResponse.Status
+            ) async throws {
                 let a = try await client.call(method, path(existing), key: f.aliceKey, json: body?(existing))
                 let b = try await client.call(method, path(missing), key: f.aliceKey, json: body?(missing))
                 #expect(a.status == expected, "\(method) \(path(existing)): \(a.text)")
                 #expect(Self.answer(a, id: existing) == Self.answer(b, id: missing), "\(method) \(path("…"))")
             }
             try await same({ "/api/users/\($0)" }, existing: bob, missing: nobody, expected: .notFound)
-            try await same({ _ in "/api/tokens" }, body: { #"{"name":"probe","user":"\#($0)"}"# }, method: .post,
-                           existing: bob, missing: nobody, expected: .forbidden)
+            try await same(
+                { _ in "/api/tokens" }, body: { #"{"name":"probe","user":"\#($0)"}"# }, method: .post,
+                existing: bob, missing: nobody, expected: .forbidden)
             try await same({ "/api/tokens?user=\($0)" }, existing: bob, missing: nobody, expected: .forbidden)
             try await same({ "/api/logs?user=\($0)" }, existing: bob, missing: nobody, expected: .forbidden)
             try await same({ "/api/usage?user=\($0)" }, existing: bob, missing: nobody, expected: .forbidden)

@@ -1,8 +1,9 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -53,9 +54,10 @@ import Testing
             Case(method: .put, path: "/api/prices/new-model", body: #"{"input":1,"output":2}"#, expected: [401, 403, 403, 201]),
             Case(method: .delete, path: "/api/prices/new-model", expected: [401, 403, 403, 204]),
             Case(method: .get, path: "/api/channels", expected: [401, 403, 403, 200]),
-            Case(method: .post, path: "/api/channels",
-                 body: #"{"name":"c","type":"openai","base_url":"http://127.0.0.1:9","key":"upstream-secret","models":["gpt-test"]}"#,
-                 expected: [401, 403, 403, 201]),
+            Case(
+                method: .post, path: "/api/channels",
+                body: #"{"name":"c","type":"openai","base_url":"http://127.0.0.1:9","key":"upstream-secret","models":["gpt-test"]}"#,
+                expected: [401, 403, 403, 201]),
             Case(method: .get, path: "/api/events?after=0", expected: [401, 403, 403, 200]),
         ]
         try await f.live { client in

@@ -1,8 +1,9 @@
-import LedgerTesting
-import TallyJSON
 import Hummingbird
 import HummingbirdTesting
+import LedgerTesting
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -43,8 +44,10 @@ import Testing
             let all = try await client.call(.get, "/api/logs", key: f.aliceKey).data
             #expect(all.count == 3)
             let row = try #require(all.first { $0["request_id"]?.stringValue == settled })
-            for field in ["time", "request_id", "token_id", "token_name", "model", "channel", "prompt_tokens", "cached_tokens",
-                          "completion_tokens", "credits", "duration_ms", "stream", "status", "estimated", "type"] {
+            for field in [
+                "time", "request_id", "token_id", "token_name", "model", "channel", "prompt_tokens", "cached_tokens",
+                "completion_tokens", "credits", "duration_ms", "stream", "status", "estimated", "type",
+            ] {
                 #expect(row[field] != nil, "missing \(field)")
             }
             #expect(row["credits"] == .int(2000))

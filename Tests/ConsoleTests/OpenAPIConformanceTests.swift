@@ -1,10 +1,11 @@
-import TallyJSON
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -47,21 +48,28 @@ import Testing
         _ = try await f.settle(token: f.aliceToken)
         let a = f.aliceToken.description, alice = f.alice.description
         let calls: [Call] = [
-            Call(method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none, body: #"{"username":"alice","password":"\#(Fixture.password)"}"#),
+            Call(
+                method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none,
+                body: #"{"username":"alice","password":"\#(Fixture.password)"}"#),
             Call(method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none, body: #"{"username":"alice","password":"wrong"}"#),
             Call(method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none, body: #"{"user":"alice"}"#),
-            Call(method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none,
-                 body: #"{"username":"alice","password":"\#(Fixture.password)"}"#, contentType: "text/plain"),
+            Call(
+                method: .post, template: "/api/auth/login", uri: "/api/auth/login", key: .none,
+                body: #"{"username":"alice","password":"\#(Fixture.password)"}"#, contentType: "text/plain"),
             Call(method: .get, template: "/api/auth/me", uri: "/api/auth/me", key: .alice),
-            Call(method: .post, template: "/api/auth/password", uri: "/api/auth/password", key: .bob, body: #"{"current_password":"x","new_password":"long enough"}"#),
-            Call(method: .post, template: "/api/auth/password", uri: "/api/auth/password", key: .bob,
-                 body: #"{"current_password":"\#(Fixture.password)","new_password":"long enough"}"#),
+            Call(
+                method: .post, template: "/api/auth/password", uri: "/api/auth/password", key: .bob,
+                body: #"{"current_password":"x","new_password":"long enough"}"#),
+            Call(
+                method: .post, template: "/api/auth/password", uri: "/api/auth/password", key: .bob,
+                body: #"{"current_password":"\#(Fixture.password)","new_password":"long enough"}"#),
             Call(method: .post, template: "/api/auth/logout", uri: "/api/auth/logout", key: .bob),
             Call(method: .get, template: "/api/auth/me", uri: "/api/auth/me", key: .none),
             Call(method: .get, template: "/api/tokens", uri: "/api/tokens?limit=1", key: .admin),
             Call(method: .get, template: "/api/tokens", uri: "/api/tokens?status=bad", key: .alice),
-            Call(method: .post, template: "/api/tokens", uri: "/api/tokens", key: .alice,
-                 body: #"{"name":"spec","quota":100,"expires_at":"2099-01-01T00:00:00Z","models":["gpt-test"],"ips":["10.0.0.0/8"],"max_parallel":2}"#),
+            Call(
+                method: .post, template: "/api/tokens", uri: "/api/tokens", key: .alice,
+                body: #"{"name":"spec","quota":100,"expires_at":"2099-01-01T00:00:00Z","models":["gpt-test"],"ips":["10.0.0.0/8"],"max_parallel":2}"#),
             Call(method: .post, template: "/api/tokens", uri: "/api/tokens", key: .alice, body: #"{"name":"spec","quota":-1}"#),
             Call(method: .post, template: "/api/tokens", uri: "/api/tokens", key: .alice, body: #"{"name":"spec","x":1}"#),
             Call(method: .get, template: "/api/tokens/{id}", uri: "/api/tokens/\(a)", key: .alice),
@@ -69,7 +77,9 @@ import Testing
             Call(method: .patch, template: "/api/tokens/{id}", uri: "/api/tokens/\(a)", key: .alice, body: #"{"quota":null,"expires_at":null}"#),
             Call(method: .post, template: "/api/tokens/{id}/disable", uri: "/api/tokens/\(a)/disable", key: .alice),
             Call(method: .post, template: "/api/tokens/{id}/enable", uri: "/api/tokens/\(a)/enable", key: .alice),
-            Call(method: .post, template: "/api/tokens/{id}/regenerate", uri: "/api/tokens/\(a)/regenerate", key: .alice, body: #"{"grace_seconds":30}"#),
+            Call(
+                method: .post, template: "/api/tokens/{id}/regenerate", uri: "/api/tokens/\(a)/regenerate", key: .alice,
+                body: #"{"grace_seconds":30}"#),
             Call(method: .post, template: "/api/tokens/{id}/topup", uri: "/api/tokens/\(a)/topup", key: .alice, body: #"{"amount":5}"#),
             Call(method: .get, template: "/api/logs", uri: "/api/logs?limit=5", key: .alice),
             Call(method: .get, template: "/api/logs", uri: "/api/logs?user=\(alice)", key: .bob),
@@ -77,14 +87,20 @@ import Testing
             Call(method: .get, template: "/api/pricing", uri: "/api/pricing", key: .alice),
             Call(method: .get, template: "/api/users", uri: "/api/users", key: .admin),
             Call(method: .get, template: "/api/users", uri: "/api/users", key: .alice),
-            Call(method: .post, template: "/api/users", uri: "/api/users", key: .admin, body: #"{"username":"spec","password":"spec password","role":"user","group":"default"}"#),
+            Call(
+                method: .post, template: "/api/users", uri: "/api/users", key: .admin,
+                body: #"{"username":"spec","password":"spec password","role":"user","group":"default"}"#),
             Call(method: .post, template: "/api/users", uri: "/api/users", key: .admin, body: #"{"username":"alice"}"#),
             Call(method: .get, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .alice),
             Call(method: .get, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .bob),
             Call(method: .patch, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .admin, body: #"{"rotate_key":true}"#),
-            Call(method: .post, template: "/api/users/{id}/credit", uri: "/api/users/\(alice)/credit", key: .admin, body: #"{"amount":7,"note":"spec"}"#),
+            Call(
+                method: .post, template: "/api/users/{id}/credit", uri: "/api/users/\(alice)/credit", key: .admin,
+                body: #"{"amount":7,"note":"spec"}"#),
             Call(method: .get, template: "/api/groups", uri: "/api/groups", key: .admin),
-            Call(method: .put, template: "/api/groups/{name}", uri: "/api/groups/spec", key: .admin, body: #"{"multiplier":1.5,"models":["gpt-test"],"rpm":60,"tpm":0}"#),
+            Call(
+                method: .put, template: "/api/groups/{name}", uri: "/api/groups/spec", key: .admin,
+                body: #"{"multiplier":1.5,"models":["gpt-test"],"rpm":60,"tpm":0}"#),
             Call(method: .get, template: "/api/groups/{name}", uri: "/api/groups/spec", key: .admin),
             Call(method: .put, template: "/api/groups/{name}", uri: "/api/groups/spec", key: .admin, body: #"{"multiplier":"x"}"#),
             Call(method: .delete, template: "/api/groups/{name}", uri: "/api/groups/spec", key: .admin),
@@ -93,8 +109,11 @@ import Testing
             Call(method: .get, template: "/api/prices/{model}", uri: "/api/prices/spec-model", key: .admin),
             Call(method: .delete, template: "/api/prices/{model}", uri: "/api/prices/spec-model", key: .admin),
             Call(method: .delete, template: "/api/prices/{model}", uri: "/api/prices/spec-model", key: .admin),
-            Call(method: .post, template: "/api/channels", uri: "/api/channels", key: .admin,
-                 body: #"{"name":"spec","type":"anthropic","base_url":"https://example.invalid","key":"k","models":["gpt-test"],"groups":["default"],"priority":1,"weight":2,"enabled":true}"#),
+            Call(
+                method: .post, template: "/api/channels", uri: "/api/channels", key: .admin,
+                body:
+                    #"{"name":"spec","type":"anthropic","base_url":"https://example.invalid","key":"k","models":["gpt-test"],"groups":["default"],"priority":1,"weight":2,"enabled":true}"#
+            ),
             Call(method: .get, template: "/api/channels", uri: "/api/channels", key: .admin),
             Call(method: .get, template: "/api/channels/{id}", uri: "/api/channels/ch_1", key: .admin),
             Call(method: .get, template: "/api/events", uri: "/api/events?after=0&limit=1000", key: .admin),
@@ -105,8 +124,10 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("tally-openapi-\(UUID().uuidString).json")
         try Data(JSONValue.array(samples).serialized.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = Self.run(["python3", Self.root.appendingPathComponent("tools/openapi_conformance.py").path,
-                               Self.root.appendingPathComponent("Docs/openapi.yaml").path, file.path])
+        let result = Self.run([
+            "python3", Self.root.appendingPathComponent("tools/openapi_conformance.py").path,
+            Self.root.appendingPathComponent("Docs/openapi.yaml").path, file.path,
+        ])
         #expect(result.status == 0, "\(result.output)")
     }
 
@@ -114,23 +135,27 @@ import Testing
         let box = SampleBox()
         try await f.live { client in
             for call in calls {
-                let key: String? = switch call.key {
-                case .none: nil
-                case .alice: f.aliceKey
-                case .bob: f.bobKey
-                case .admin: f.adminKey
-                }
-                let response = if let contentType = call.contentType {
-                    try await client.execute(uri: call.uri, method: call.method, headers: [.contentType: contentType],
-                                             body: ByteBuffer(string: call.body ?? ""))
-                } else {
-                    try await client.call(call.method, call.uri, key: key, json: call.body)
-                }
-                box.samples.append(.object([
-                    ("method", .string(call.method.rawValue)), ("path", .string(call.template)), ("uri", .string(call.uri)),
-                    ("status", .int(Int(response.status.code))), ("content_type", .optional(response.headers[.contentType]) { .string($0) }),
-                    ("body", response.json ?? .null),
-                ]))
+                let key: String? =
+                    switch call.key {
+                    case .none: nil
+                    case .alice: f.aliceKey
+                    case .bob: f.bobKey
+                    case .admin: f.adminKey
+                    }
+                let response =
+                    if let contentType = call.contentType {
+                        try await client.execute(
+                            uri: call.uri, method: call.method, headers: [.contentType: contentType],
+                            body: ByteBuffer(string: call.body ?? ""))
+                    } else {
+                        try await client.call(call.method, call.uri, key: key, json: call.body)
+                    }
+                box.samples.append(
+                    .object([
+                        ("method", .string(call.method.rawValue)), ("path", .string(call.template)), ("uri", .string(call.uri)),
+                        ("status", .int(Int(response.status.code))), ("content_type", .optional(response.headers[.contentType]) { .string($0) }),
+                        ("body", response.json ?? .null),
+                    ]))
             }
         }
         return box.samples

@@ -1,7 +1,8 @@
-import TallyJSON
 import Hummingbird
 import HummingbirdTesting
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 

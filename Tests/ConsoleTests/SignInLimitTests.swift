@@ -5,6 +5,7 @@ import NIOCore
 import Synchronization
 import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -14,13 +15,16 @@ import Testing
 @Suite struct SignInLimitTests {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
-    static func login(_ client: any TestClientProtocol, _ username: String, _ password: String = Fixture.password,
-                      from address: String? = nil, contentType: String = "application/json") async throws -> TestResponse {
+    static func login(
+        _ client: any TestClientProtocol, _ username: String, _ password: String = Fixture.password,
+        from address: String? = nil, contentType: String = "application/json"
+    ) async throws -> TestResponse {
         var headers: HTTPFields = [:]
         if !contentType.isEmpty { headers[.contentType] = contentType }
         if let address { headers[forwardedFor] = address }
-        return try await client.execute(uri: "/api/auth/login", method: .post, headers: headers,
-                                        body: ByteBuffer(string: #"{"username":"\#(username)","password":"\#(password)"}"#))
+        return try await client.execute(
+            uri: "/api/auth/login", method: .post, headers: headers,
+            body: ByteBuffer(string: #"{"username":"\#(username)","password":"\#(password)"}"#))
     }
 
     @Test func clientsBehindATrustedProxyAreLimitedOneByOne() async throws {

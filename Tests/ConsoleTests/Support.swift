@@ -1,13 +1,14 @@
-import LedgerTesting
-import TallyJSON
 import Foundation
 import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTesting
 import LMDB
+import LedgerTesting
 import Logging
 import NIOCore
+import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -52,11 +53,13 @@ struct Fixture {
         for user in [admin.id, alice.id, bob.id] { try await ledger.setPasswordHash(user, hash: hash, by: .system) }
         _ = try await ledger.credit(alice.id, amount: 1_000_000_000, by: .user(admin.id))
         _ = try await ledger.credit(bob.id, amount: 1_000_000_000, by: .user(admin.id))
-        let (aliceToken, aliceTokenKey) = try await ledger.createToken(TokenDraft(name: "alice-1", quota: 1_000_000_000), owner: alice.id, by: .user(alice.id))
+        let (aliceToken, aliceTokenKey) = try await ledger.createToken(
+            TokenDraft(name: "alice-1", quota: 1_000_000_000), owner: alice.id, by: .user(alice.id))
         let (bobToken, _) = try await ledger.createToken(TokenDraft(name: "bob-1"), owner: bob.id, by: .user(bob.id))
-        return Fixture(directory: directory, ledger: ledger, console: Console(ledger: ledger, logger: logger, configuration: consoleConfiguration),
-                       adminKey: adminKey, aliceKey: aliceKey, bobKey: bobKey, admin: admin.id, alice: alice.id, bob: bob.id,
-                       aliceToken: aliceToken.id, aliceTokenKey: aliceTokenKey, bobToken: bobToken.id)
+        return Fixture(
+            directory: directory, ledger: ledger, console: Console(ledger: ledger, logger: logger, configuration: consoleConfiguration),
+            adminKey: adminKey, aliceKey: aliceKey, bobKey: bobKey, admin: admin.id, alice: alice.id, bob: bob.id,
+            aliceToken: aliceToken.id, aliceTokenKey: aliceTokenKey, bobToken: bobToken.id)
     }
 
     func application() -> some ApplicationProtocol {
@@ -77,7 +80,8 @@ struct Fixture {
     func settle(token: TokenID, model: String = Fixture.model, prompt: Int64 = 10, completion: Int64 = 5) async throws -> String {
         let requestID = "req-" + Base62.random(count: 16)
         _ = try await ledger.reserve(requestID: requestID, token: token, model: model, amount: 1000, stream: false)
-        _ = try await ledger.settle(requestID: requestID, outcome: Outcome(usage: Usage(promptTokens: prompt, completionTokens: completion), durationMs: 12))
+        _ = try await ledger.settle(
+            requestID: requestID, outcome: Outcome(usage: Usage(promptTokens: prompt, completionTokens: completion), durationMs: 12))
         return requestID
     }
 }
@@ -110,8 +114,10 @@ extension TestResponse {
 extension TestClientProtocol {
     /// A request with an optional bearer key and a raw or JSON body.
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ uri: String, key: String? = nil, json: String? = nil, bytes: [UInt8]? = nil,
-              headers extra: HTTPFields = [:]) async throws -> TestResponse {
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, key: String? = nil, json: String? = nil, bytes: [UInt8]? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
         var headers = extra
         if let key { headers[.authorization] = "Bearer \(key)" }
         var body: ByteBuffer?

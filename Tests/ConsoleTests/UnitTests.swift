@@ -1,5 +1,6 @@
 import TallyJSON
 import Testing
+
 @testable import Console
 @testable import Ledger
 
@@ -9,8 +10,10 @@ import Testing
         #expect(value["a"]?.arrayValue?.count == 5)
         #expect(value["a"]?.arrayValue?[4].stringValue == "xé😀")
         #expect(value["a"]?.arrayValue?[1] == .number("-2.5e3"))
-        for bad in ["", "{", "{\"a\":1,}", "[01]", "{'a':1}", "{\"a\":1}x", "\"\u{01}\"", "{\"a\":1,\"a\":2}", "\"\\ud800\"", "tru",
-                    String(repeating: "[", count: 40) + String(repeating: "]", count: 40)] {
+        for bad in [
+            "", "{", "{\"a\":1,}", "[01]", "{'a':1}", "{\"a\":1}x", "\"\u{01}\"", "{\"a\":1,\"a\":2}", "\"\\ud800\"", "tru",
+            String(repeating: "[", count: 40) + String(repeating: "]", count: 40),
+        ] {
             #expect(throws: JSONParser.Failure.self, "\(bad)") { try JSONParser.parse(Array(bad.utf8)) }
         }
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
@@ -46,10 +49,11 @@ import Testing
         #expect(RFC3339.format(milliseconds: 0) == "1970-01-01T00:00:00.000Z")
         #expect(RFC3339.parse("2026-11-26T17:45:22+02:00") == RFC3339.parse("2026-11-26T15:45:22Z"))
         #expect(RFC3339.parse("2024-02-29T00:00:00Z") != nil)
-        for bad in ["2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-26T25:00:00Z", "2026-11-26T10:00:00",
-                    "tomorrow", "2026-11-26T10:00:00.Z", "2026-11-26T10:00:00+2:00"] {
+        for bad in [
+            "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-26T25:00:00Z", "2026-11-26T10:00:00",
+            "tomorrow", "2026-11-26T10:00:00.Z", "2026-11-26T10:00:00+2:00",
+        ] {
             #expect(RFC3339.parse(bad) == nil, "\(bad)")
         }
     }
 }
-

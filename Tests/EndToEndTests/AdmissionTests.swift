@@ -20,14 +20,20 @@ import Testing
         let messages: [[String: String]] = [["role": "user", "content": "hello there"]]
         switch family {
         case .openai:
-            return (base + "/v1/chat/completions", key.map { [("Authorization", "Bearer \($0)")] } ?? [],
-                    ["model": model, "messages": messages, "max_tokens": 3])
+            return (
+                base + "/v1/chat/completions", key.map { [("Authorization", "Bearer \($0)")] } ?? [],
+                ["model": model, "messages": messages, "max_tokens": 3]
+            )
         case .anthropic:
-            return (base + "/v1/messages", (key.map { [("x-api-key", $0)] } ?? []) + [("anthropic-version", "2023-06-01")],
-                    ["model": model, "messages": messages, "max_tokens": 3])
+            return (
+                base + "/v1/messages", (key.map { [("x-api-key", $0)] } ?? []) + [("anthropic-version", "2023-06-01")],
+                ["model": model, "messages": messages, "max_tokens": 3]
+            )
         case .gemini:
-            return (base + "/v1beta/models/\(model):generateContent", key.map { [("x-goog-api-key", $0)] } ?? [],
-                    ["contents": [["parts": [["text": "hello there"]]]], "generationConfig": ["maxOutputTokens": 3]])
+            return (
+                base + "/v1beta/models/\(model):generateContent", key.map { [("x-goog-api-key", $0)] } ?? [],
+                ["contents": [["parts": [["text": "hello there"]]]], "generationConfig": ["maxOutputTokens": 3]]
+            )
         }
     }
 
@@ -51,7 +57,8 @@ import Testing
             return error["type"] as? String
         case .gemini:
             guard let error = json["error"] as? [String: Any], error["message"] is String,
-                  (error["code"] as? Int) == result.status else { return nil }
+                (error["code"] as? Int) == result.status
+            else { return nil }
             return error["status"] as? String
         }
     }
@@ -82,8 +89,10 @@ import Testing
                 ("owner disabled", keys.ownerDisabled, model, 401, "user_disabled", nil),
                 ("ip", keys.ipLimited, model, 403, "ip_not_allowed", nil),
                 ("not json", keys.good, model, 400, "invalid_json", Data("this is not json".utf8)),
-                ("too large", keys.good, model, 413, "request_too_large",
-                 Data("{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":\"\(String(repeating: "a", count: 4096))\"}]}".utf8)),
+                (
+                    "too large", keys.good, model, 413, "request_too_large",
+                    Data("{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":\"\(String(repeating: "a", count: 4096))\"}]}".utf8)
+                ),
                 ("model not allowed", keys.restricted, model, 403, "model_not_allowed", nil),
                 ("rate limit", keys.limited, model, 429, "rate_limit_exceeded", nil),
                 ("credit", keys.broke, model, 429, "insufficient_quota", nil),
@@ -129,9 +138,12 @@ import Testing
         let bob = try await ledger.createUser(UserDraft(username: "bob", role: .user, group: "default"), by: .system).user
         _ = try await ledger.credit(admin.id, amount: 1_000_000_000, by: .system)
         _ = try await ledger.credit(bob.id, amount: 1_000_000_000, by: .system)
-        try await ledger.setChannel(ChannelDefinition(name: "openai", kind: .openai, baseURL: mock, models: ["mock-gpt"]), key: "mock-key", by: .system)
-        try await ledger.setChannel(ChannelDefinition(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
-        try await ledger.setChannel(ChannelDefinition(name: "gemini", kind: .gemini, baseURL: mock, models: ["mock-gemini"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "openai", kind: .openai, baseURL: mock, models: ["mock-gpt"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "gemini", kind: .gemini, baseURL: mock, models: ["mock-gemini"]), key: "mock-key", by: .system)
         func token(_ draft: TokenDraft, owner: UserID = admin.id) async throws -> (TokenID, String) {
             let (state, key) = try await ledger.createToken(draft, owner: owner, by: .system)
             return (state.id, key)
@@ -148,7 +160,8 @@ import Testing
         let broke = try await token(TokenDraft(name: "broke", quota: 1))
         let limited = try await token(TokenDraft(name: "limited", group: "limited"))
         await ledger.close()
-        return Keys(good: good.1, disabled: disabled.1, expired: expired.1, ownerDisabled: owned.1, ipLimited: ip.1,
-                    restricted: restricted.1, broke: broke.1, limited: limited.1, expiresAt: expiresAt)
+        return Keys(
+            good: good.1, disabled: disabled.1, expired: expired.1, ownerDisabled: owned.1, ipLimited: ip.1,
+            restricted: restricted.1, broke: broke.1, limited: limited.1, expiresAt: expiresAt)
     }
 }

@@ -34,22 +34,27 @@ import Testing
         let messages: [[String: String]] = [["role": "user", "content": prompt]]
         let gemini: [String: Any] = ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]]
         return [
-            Case(name: "openai chat stream", path: "/v1/chat/completions", model: "mock-slow",
-                 body: ["model": "mock-slow", "messages": messages, "max_tokens": 5, "stream": true], headers: bearer,
-                 usage: Usage(promptTokens: 7, completionTokens: 5), end: Array("data: [DONE]".utf8)),
-            Case(name: "responses stream", path: "/v1/responses", model: "mock-slow",
-                 body: ["model": "mock-slow", "input": prompt, "max_output_tokens": 5, "stream": true], headers: bearer,
-                 usage: Usage(promptTokens: 7, completionTokens: 5), end: Array("event: response.completed\n".utf8)),
-            Case(name: "anthropic stream", path: "/v1/messages", model: "mock-slow",
-                 body: ["model": "mock-slow", "max_tokens": 4, "messages": messages, "stream": true], headers: anthropic,
-                 usage: Usage(promptTokens: 7, completionTokens: 4), end: Array("event: message_stop\n".utf8)),
+            Case(
+                name: "openai chat stream", path: "/v1/chat/completions", model: "mock-slow",
+                body: ["model": "mock-slow", "messages": messages, "max_tokens": 5, "stream": true], headers: bearer,
+                usage: Usage(promptTokens: 7, completionTokens: 5), end: Array("data: [DONE]".utf8)),
+            Case(
+                name: "responses stream", path: "/v1/responses", model: "mock-slow",
+                body: ["model": "mock-slow", "input": prompt, "max_output_tokens": 5, "stream": true], headers: bearer,
+                usage: Usage(promptTokens: 7, completionTokens: 5), end: Array("event: response.completed\n".utf8)),
+            Case(
+                name: "anthropic stream", path: "/v1/messages", model: "mock-slow",
+                body: ["model": "mock-slow", "max_tokens": 4, "messages": messages, "stream": true], headers: anthropic,
+                usage: Usage(promptTokens: 7, completionTokens: 4), end: Array("event: message_stop\n".utf8)),
             // No terminal event: the SDK reads to the end of the body (the last chunk of the chunked encoding).
-            Case(name: "gemini alt=sse", path: "/v1beta/models/mock-slow:streamGenerateContent?alt=sse", model: "mock-slow",
-                 body: gemini, headers: [("x-goog-api-key", key)],
-                 usage: Usage(promptTokens: 7, completionTokens: 6), end: Array("\r\n0\r\n\r\n".utf8)),
-            Case(name: "openai chat", path: "/v1/chat/completions", model: "mock-gpt",
-                 body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5], headers: bearer,
-                 usage: Usage(promptTokens: 7, completionTokens: 5), end: nil),
+            Case(
+                name: "gemini alt=sse", path: "/v1beta/models/mock-slow:streamGenerateContent?alt=sse", model: "mock-slow",
+                body: gemini, headers: [("x-goog-api-key", key)],
+                usage: Usage(promptTokens: 7, completionTokens: 6), end: Array("\r\n0\r\n\r\n".utf8)),
+            Case(
+                name: "openai chat", path: "/v1/chat/completions", model: "mock-gpt",
+                body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5], headers: bearer,
+                usage: Usage(promptTokens: 7, completionTokens: 5), end: nil),
         ]
     }
 
@@ -57,10 +62,12 @@ import Testing
         // `mock-slow` on an Anthropic and a Gemini channel too (the seed serves it on the OpenAI one only).
         let gateway = try await Gateway.start { ledger, _ in
             let mock = await ledger.read { $0.channels.values.first { $0.kind == .openai }?.baseURL } ?? ""
-            try await ledger.setChannel(ChannelDefinition(name: "anthropic-slow", kind: .anthropic, baseURL: mock, models: ["mock-slow"]),
-                                        key: "mock-key", by: .system)
-            try await ledger.setChannel(ChannelDefinition(name: "gemini-slow", kind: .gemini, baseURL: mock, models: ["mock-slow"]),
-                                        key: "mock-key", by: .system)
+            try await ledger.setChannel(
+                ChannelDefinition(name: "anthropic-slow", kind: .anthropic, baseURL: mock, models: ["mock-slow"]),
+                key: "mock-key", by: .system)
+            try await ledger.setChannel(
+                ChannelDefinition(name: "gemini-slow", kind: .gemini, baseURL: mock, models: ["mock-slow"]),
+                key: "mock-key", by: .system)
         }
         defer { gateway.mock.stop() }
         let admin = [("Authorization", "Bearer \(Self.adminKey)")]
@@ -110,7 +117,8 @@ import Testing
             socket.poll()
             if let end {
                 if let found = socket.received.firstRange(of: end),
-                   end.starts(with: Array("\r\n0".utf8)) || socket.received[found.upperBound...].firstRange(of: Array("\n\n".utf8)) != nil {
+                    end.starts(with: Array("\r\n0".utf8)) || socket.received[found.upperBound...].firstRange(of: Array("\n\n".utf8)) != nil
+                {
                     return true
                 }
             } else if complete(socket.received) {
@@ -127,7 +135,8 @@ import Testing
         guard let headEnd = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { return false }
         let head = String(decoding: bytes[..<headEnd.lowerBound], as: UTF8.self).lowercased()
         guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return false }
         return bytes.count >= headEnd.upperBound + length
     }
 }

@@ -3,8 +3,8 @@ import Foundation
 import Ledger
 import MockUpstream
 import NIOCore
-import Relay
 import NIOHTTP1
+import Relay
 import Testing
 
 /// Exact charges: the credits the ledger settles equal PriceMath over the usage
@@ -27,29 +27,36 @@ import Testing
         let bearer = [("Authorization", "Bearer \(key)")]
         let messages: [[String: String]] = [["role": "user", "content": prompt]]
         return [
-            Case(name: "openai chat", path: "/v1/chat/completions", model: "mock-gpt",
-                 body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5], headers: bearer,
-                 usage: Usage(promptTokens: 7, completionTokens: 5)),
-            Case(name: "openai chat stream", path: "/v1/chat/completions", model: "mock-gpt",
-                 body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5, "stream": true], headers: bearer,
-                 usage: Usage(promptTokens: 7, completionTokens: 5)),
-            Case(name: "openai chat cached", path: "/v1/chat/completions", model: "mock-gpt-cached",
-                 body: ["model": "mock-gpt-cached", "messages": messages], headers: bearer,
-                 usage: Usage(promptTokens: 7, cachedTokens: 3, completionTokens: 12)),
-            Case(name: "anthropic messages", path: "/v1/messages", model: "mock-claude",
-                 body: ["model": "mock-claude", "max_tokens": 4, "messages": messages],
-                 headers: [("x-api-key", key), ("anthropic-version", "2023-06-01")],
-                 usage: Usage(promptTokens: 7, completionTokens: 4)),
-            Case(name: "anthropic messages stream", path: "/v1/messages", model: "mock-claude",
-                 body: ["model": "mock-claude", "max_tokens": 4, "messages": messages, "stream": true],
-                 headers: [("x-api-key", key), ("anthropic-version", "2023-06-01")],
-                 usage: Usage(promptTokens: 7, completionTokens: 4)),
-            Case(name: "gemini generate", path: "/v1beta/models/mock-gemini:generateContent", model: "mock-gemini",
-                 body: ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]],
-                 headers: [("x-goog-api-key", key)], usage: Usage(promptTokens: 7, completionTokens: 6)),
-            Case(name: "gemini stream", path: "/v1beta/models/mock-gemini:streamGenerateContent?alt=sse", model: "mock-gemini",
-                 body: ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]],
-                 headers: [("x-goog-api-key", key)], usage: Usage(promptTokens: 7, completionTokens: 6)),
+            Case(
+                name: "openai chat", path: "/v1/chat/completions", model: "mock-gpt",
+                body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5], headers: bearer,
+                usage: Usage(promptTokens: 7, completionTokens: 5)),
+            Case(
+                name: "openai chat stream", path: "/v1/chat/completions", model: "mock-gpt",
+                body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5, "stream": true], headers: bearer,
+                usage: Usage(promptTokens: 7, completionTokens: 5)),
+            Case(
+                name: "openai chat cached", path: "/v1/chat/completions", model: "mock-gpt-cached",
+                body: ["model": "mock-gpt-cached", "messages": messages], headers: bearer,
+                usage: Usage(promptTokens: 7, cachedTokens: 3, completionTokens: 12)),
+            Case(
+                name: "anthropic messages", path: "/v1/messages", model: "mock-claude",
+                body: ["model": "mock-claude", "max_tokens": 4, "messages": messages],
+                headers: [("x-api-key", key), ("anthropic-version", "2023-06-01")],
+                usage: Usage(promptTokens: 7, completionTokens: 4)),
+            Case(
+                name: "anthropic messages stream", path: "/v1/messages", model: "mock-claude",
+                body: ["model": "mock-claude", "max_tokens": 4, "messages": messages, "stream": true],
+                headers: [("x-api-key", key), ("anthropic-version", "2023-06-01")],
+                usage: Usage(promptTokens: 7, completionTokens: 4)),
+            Case(
+                name: "gemini generate", path: "/v1beta/models/mock-gemini:generateContent", model: "mock-gemini",
+                body: ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]],
+                headers: [("x-goog-api-key", key)], usage: Usage(promptTokens: 7, completionTokens: 6)),
+            Case(
+                name: "gemini stream", path: "/v1beta/models/mock-gemini:streamGenerateContent?alt=sse", model: "mock-gemini",
+                body: ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]],
+                headers: [("x-goog-api-key", key)], usage: Usage(promptTokens: 7, completionTokens: 6)),
         ]
     }
 
@@ -98,9 +105,10 @@ import Testing
         let data = Seed.directory()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL)
         let server = try await ServerProcess(data: data)
-        let response = try await HTTP.post(server.baseURL + "/v1/chat/completions",
-                                           headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_fail")],
-                                           json: ["model": "mock-error-500", "messages": [["role": "user", "content": "hi"]]])
+        let response = try await HTTP.post(
+            server.baseURL + "/v1/chat/completions",
+            headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_fail")],
+            json: ["model": "mock-error-500", "messages": [["role": "user", "content": "hi"]]])
         // SPEC §7: a server error after the retries is Tally's own 502 in the caller's shape.
         #expect(response.status == 502)
         #expect((response.json?["error"] as? [String: Any])?["code"] as? String == "upstream_error")
@@ -121,9 +129,10 @@ import Testing
         let data = Seed.directory()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL)
         let server = try await ServerProcess(data: data)
-        _ = try? await HTTP.post(server.baseURL + "/v1/chat/completions",
-                                 headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_abort")],
-                                 json: ["model": "mock-abort", "stream": true, "messages": [["role": "user", "content": "a b c d"]]])
+        _ = try? await HTTP.post(
+            server.baseURL + "/v1/chat/completions",
+            headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_abort")],
+            json: ["model": "mock-abort", "stream": true, "messages": [["role": "user", "content": "a b c d"]]])
         try await Task.sleep(for: .milliseconds(300))
         await server.stop()
         try await Seed.inspect(data) { ledger in
@@ -144,13 +153,16 @@ import Testing
         let data = Seed.directory()
         let deadPort = try freePort()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL) { ledger, _ in
-            try await ledger.setChannel(ChannelDefinition(name: "dead", kind: .openai, baseURL: "http://127.0.0.1:\(deadPort)",
-                                                        models: ["mock-gpt"], priority: 10), key: "mock-key", by: .system)
+            try await ledger.setChannel(
+                ChannelDefinition(
+                    name: "dead", kind: .openai, baseURL: "http://127.0.0.1:\(deadPort)",
+                    models: ["mock-gpt"], priority: 10), key: "mock-key", by: .system)
         }
         let server = try await ServerProcess(data: data)
-        let response = try await HTTP.post(server.baseURL + "/v1/chat/completions",
-                                           headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_retry")],
-                                           json: ["model": "mock-gpt", "max_tokens": 2, "messages": [["role": "user", "content": "a b"]]])
+        let response = try await HTTP.post(
+            server.baseURL + "/v1/chat/completions",
+            headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "req_retry")],
+            json: ["model": "mock-gpt", "max_tokens": 2, "messages": [["role": "user", "content": "a b"]]])
         #expect(response.status == 200, "\(response.text)")
         await server.stop()
         try await Seed.inspect(data) { ledger in
@@ -207,11 +219,13 @@ import Testing
         let seeded = try await Seed.make(at: data, mock: mock.baseURL)
         let server = try await ServerProcess(data: data)
         let auth = ("Authorization", "Bearer \(seeded.key)")
-        let plain = try await HTTP.post(server.baseURL + "/v1/chat/completions", headers: [auth, ("X-Request-Id", "req_nousage")],
-                                        json: ["model": "mock-no-usage", "max_tokens": 4, "messages": [["role": "user", "content": "abcdefgh"]]])
+        let plain = try await HTTP.post(
+            server.baseURL + "/v1/chat/completions", headers: [auth, ("X-Request-Id", "req_nousage")],
+            json: ["model": "mock-no-usage", "max_tokens": 4, "messages": [["role": "user", "content": "abcdefgh"]]])
         #expect(plain.status == 200)
-        let limited = try await HTTP.post(server.baseURL + "/v1/chat/completions", headers: [auth, ("X-Request-Id", "req_429")],
-                                          json: ["model": "mock-error-429", "messages": [["role": "user", "content": "a"]]])
+        let limited = try await HTTP.post(
+            server.baseURL + "/v1/chat/completions", headers: [auth, ("X-Request-Id", "req_429")],
+            json: ["model": "mock-error-429", "messages": [["role": "user", "content": "a"]]])
         #expect(limited.status == 429)
         #expect(limited.headers.first(name: "retry-after") != nil)
         await server.stop()

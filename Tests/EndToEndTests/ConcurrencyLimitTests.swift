@@ -33,10 +33,12 @@ import Testing
     /// `mock-slow` on an Anthropic and a Gemini channel too (the seed serves it on the OpenAI one only).
     static let slowEverywhere: @Sendable (Ledger, UserID) async throws -> Void = { ledger, _ in
         let mock = await ledger.read { state in state.channels.values.first { $0.kind == .openai }?.baseURL } ?? ""
-        try await ledger.setChannel(ChannelDefinition(name: "anthropic-slow", kind: .anthropic, baseURL: mock, models: ["mock-slow"]),
-                                    key: "mock-key", by: .system)
-        try await ledger.setChannel(ChannelDefinition(name: "gemini-slow", kind: .gemini, baseURL: mock, models: ["mock-slow"]),
-                                    key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "anthropic-slow", kind: .anthropic, baseURL: mock, models: ["mock-slow"]),
+            key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "gemini-slow", kind: .gemini, baseURL: mock, models: ["mock-slow"]),
+            key: "mock-key", by: .system)
     }
 
     /// Reservations in the whole log whose request id starts with `prefix`.
@@ -126,7 +128,7 @@ import Testing
         // While the stream runs, the channel is full.
         let busy = try await Self.slowRequest(.openai, base: gateway.base, key: gateway.key, id: "req_cc_busy")
         #expect(busy.status == 503, "\(busy.text)")
-        try await client.shutdown()   // hang up mid-stream
+        try await client.shutdown()  // hang up mid-stream
 
         var admitted = false
         let deadline = ContinuousClock.now + .seconds(20)

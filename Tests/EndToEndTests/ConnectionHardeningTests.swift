@@ -1,5 +1,5 @@
-import Ledger
 import Foundation
+import Ledger
 import NIOHTTP1
 import Testing
 
@@ -32,8 +32,14 @@ import Testing
         ("an 80 KB header", Array(head(["GET /healthz HTTP/1.1", "Host: t", "X-Big: " + String(repeating: "a", count: 80 * 1024)]).utf8)),
         ("1,000 headers", Array(head(["GET /healthz HTTP/1.1", "Host: t"] + headers(1000)).utf8)),
         ("101 headers, one over the limit", Array(head(["GET /healthz HTTP/1.1", "Host: t"] + headers(101)).utf8)),
-        ("Content-Length with Transfer-Encoding", Array((head(["POST /v1/chat/completions HTTP/1.1", "Host: t", "Content-Length: 5",
-                                                               "Transfer-Encoding: chunked"]) + "0\r\n\r\n").utf8)),
+        (
+            "Content-Length with Transfer-Encoding",
+            Array(
+                (head([
+                    "POST /v1/chat/completions HTTP/1.1", "Host: t", "Content-Length: 5",
+                    "Transfer-Encoding: chunked",
+                ]) + "0\r\n\r\n").utf8)
+        ),
         ("a negative Content-Length", Array(head(["POST /v1/chat/completions HTTP/1.1", "Host: t", "Content-Length: -1"]).utf8)),
     ]
 
@@ -151,8 +157,11 @@ import Testing
         // A body that stops arriving, on a route that reads the body before deciding anything (the relay would
         // answer 401 to a request with no token at once, without waiting for the body).
         let stalled = try RawSocket(port: server.port)
-        await stalled.send(Self.head(["POST /api/auth/login HTTP/1.1", "Host: t", "Content-Type: application/json",
-                                      "Content-Length: 100"]) + #"{"username":"#)
+        await stalled.send(
+            Self.head([
+                "POST /api/auth/login HTTP/1.1", "Host: t", "Content-Type: application/json",
+                "Content-Length: 100",
+            ]) + #"{"username":"#)
         #expect(await stalled.waitForClose(within: .milliseconds(1500)) == false, "closed before the body timeout")
         #expect(await stalled.waitForClose(within: .seconds(4)))
         await server.stop()
@@ -206,8 +215,9 @@ import Testing
         let idle = try RawSocket(port: server.port)
         // mock-slow answers after 1.5 s.
         let slow = Task {
-            try await HTTP.post(server.baseURL + "/v1/chat/completions", headers: [("Authorization", "Bearer \(seeded.key)")],
-                                json: ["model": "mock-slow", "max_tokens": 5, "messages": [["role": "user", "content": "hi"]]])
+            try await HTTP.post(
+                server.baseURL + "/v1/chat/completions", headers: [("Authorization", "Bearer \(seeded.key)")],
+                json: ["model": "mock-slow", "max_tokens": 5, "messages": [["role": "user", "content": "hi"]]])
         }
         try await Task.sleep(for: .milliseconds(400))
         server.process.terminate()
@@ -231,8 +241,9 @@ import Testing
         let seeded = try await Seed.make(at: data, mock: mock.baseURL)
         let server = try await ServerProcess(data: data, arguments: ["--shutdown-grace", "0.3"])
         let slow = Task {
-            try await HTTP.post(server.baseURL + "/v1/chat/completions", headers: [("Authorization", "Bearer \(seeded.key)")],
-                                json: ["model": "mock-slow", "max_tokens": 5, "messages": [["role": "user", "content": "hi"]]])
+            try await HTTP.post(
+                server.baseURL + "/v1/chat/completions", headers: [("Authorization", "Bearer \(seeded.key)")],
+                json: ["model": "mock-slow", "max_tokens": 5, "messages": [["role": "user", "content": "hi"]]])
         }
         try await Task.sleep(for: .milliseconds(300))
         server.process.terminate()
@@ -249,8 +260,9 @@ import Testing
         let seeded = try await Seed.make(at: data, mock: provider.baseURL)
         let server = try await ServerProcess(data: data, arguments: ["--shutdown-grace", "0.5"])
         let hung = Task {
-            try await HTTP.post(server.baseURL + "/v1/chat/completions", headers: [("Authorization", "Bearer \(seeded.key)")],
-                                json: ["model": "mock-gpt", "max_tokens": 5, "messages": [["role": "user", "content": "hi"]]])
+            try await HTTP.post(
+                server.baseURL + "/v1/chat/completions", headers: [("Authorization", "Bearer \(seeded.key)")],
+                json: ["model": "mock-gpt", "max_tokens": 5, "messages": [["role": "user", "content": "hi"]]])
         }
         try await Task.sleep(for: .milliseconds(500))
         server.process.terminate()

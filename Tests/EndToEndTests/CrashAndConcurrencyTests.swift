@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import LMDB
+import Ledger
 import Logging
 import Testing
 
@@ -27,9 +27,10 @@ import Testing
             await withTaskGroup(of: Void.self) { group in
                 for index in 0..<8 {
                     group.addTask {
-                        _ = try? await HTTP.post(base + "/v1/chat/completions",
-                                                 headers: [("Authorization", "Bearer \(key)"), ("X-Request-Id", "crash_\(index)")],
-                                                 json: ["model": "mock-slow", "stream": true, "messages": [["role": "user", "content": "a b c"]]])
+                        _ = try? await HTTP.post(
+                            base + "/v1/chat/completions",
+                            headers: [("Authorization", "Bearer \(key)"), ("X-Request-Id", "crash_\(index)")],
+                            json: ["model": "mock-slow", "stream": true, "messages": [["role": "user", "content": "a b c"]]])
                     }
                 }
             }
@@ -75,9 +76,10 @@ import Testing
         let base = server.baseURL
         let key = seeded.key
         let stream = Task {
-            try await HTTP.post(base + "/v1/chat/completions",
-                                headers: [("Authorization", "Bearer \(key)"), ("X-Request-Id", "graceful_1")],
-                                json: ["model": "mock-slow", "stream": true, "max_tokens": 6, "messages": [["role": "user", "content": "a b c"]]])
+            try await HTTP.post(
+                base + "/v1/chat/completions",
+                headers: [("Authorization", "Bearer \(key)"), ("X-Request-Id", "graceful_1")],
+                json: ["model": "mock-slow", "stream": true, "max_tokens": 6, "messages": [["role": "user", "content": "a b c"]]])
         }
         try await Task.sleep(for: .milliseconds(400))
         await server.stop()
@@ -108,9 +110,10 @@ import Testing
         let statuses = await withTaskGroup(of: Int.self) { group in
             for index in 0..<200 {
                 group.addTask {
-                    let result = try? await HTTP.post(base + "/v1/chat/completions",
-                                                      headers: [("Authorization", "Bearer \(key)"), ("X-Request-Id", "conc_\(index)")],
-                                                      json: ["model": "mock-gpt", "max_tokens": 4, "messages": [["role": "user", "content": "one two three"]]])
+                    let result = try? await HTTP.post(
+                        base + "/v1/chat/completions",
+                        headers: [("Authorization", "Bearer \(key)"), ("X-Request-Id", "conc_\(index)")],
+                        json: ["model": "mock-gpt", "max_tokens": 4, "messages": [["role": "user", "content": "one two three"]]])
                     return result?.status ?? 0
                 }
             }
@@ -131,7 +134,6 @@ import Testing
         }
     }
 }
-
 
 /// A full replay of the log with no snapshot, on the store alone (the ledger that used it is closed).
 enum Replayer {

@@ -22,11 +22,14 @@ import Testing
             for model in ["drip", "drip-flood", "drip-claude", "drip-gemini"] {
                 try await ledger.setPrice(model, Price(input: 2_000_000, output: 8_000_000), by: .system)
             }
-            try await ledger.setChannel(ChannelDefinition(name: "drip-openai", kind: .openai, baseURL: base, models: ["drip", "drip-flood"]), key: "k", by: .system)
-            try await ledger.setChannel(ChannelDefinition(name: "drip-anthropic", kind: .anthropic, baseURL: base, models: ["drip-claude"]),
-                                        key: "k", by: .system)
-            try await ledger.setChannel(ChannelDefinition(name: "drip-gemini", kind: .gemini, baseURL: base, models: ["drip-gemini"]),
-                                        key: "k", by: .system)
+            try await ledger.setChannel(
+                ChannelDefinition(name: "drip-openai", kind: .openai, baseURL: base, models: ["drip", "drip-flood"]), key: "k", by: .system)
+            try await ledger.setChannel(
+                ChannelDefinition(name: "drip-anthropic", kind: .anthropic, baseURL: base, models: ["drip-claude"]),
+                key: "k", by: .system)
+            try await ledger.setChannel(
+                ChannelDefinition(name: "drip-gemini", kind: .gemini, baseURL: base, models: ["drip-gemini"]),
+                key: "k", by: .system)
         }
     }
 
@@ -73,7 +76,8 @@ import Testing
         defer { drip.stop() }
         let gateway = try await Self.gateway(drip)
         let body = #"{"model":"drip-flood","stream":true,"messages":[{"role":"user","content":"a b c"}]}"#
-        let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(gateway.key)\r\n"
+        let head =
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(gateway.key)\r\n"
             + "Content-Type: application/json\r\nX-Request-Id: deadline-stalled\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
         var socket: RawSocket? = try RawSocket(port: gateway.server.port)
         let started = ContinuousClock.now
@@ -108,10 +112,14 @@ import Testing
         // OpenAI: the head came, the body never ends. Anthropic and Gemini: no head at all.
         let cases: [(id: String, path: String, headers: [(String, String)], body: [String: Any])] = [
             ("deadline-openai", "/v1/chat/completions", [("Authorization", "Bearer \(gateway.key)")], ["model": "drip", "messages": messages]),
-            ("deadline-anthropic", "/v1/messages", [("x-api-key", gateway.key), ("anthropic-version", "2023-06-01")],
-             ["model": "drip-claude", "max_tokens": 5, "messages": messages]),
-            ("deadline-gemini", "/v1beta/models/drip-gemini:generateContent", [("x-goog-api-key", gateway.key)],
-             ["contents": [["role": "user", "parts": [["text": "a b c"]]]]]),
+            (
+                "deadline-anthropic", "/v1/messages", [("x-api-key", gateway.key), ("anthropic-version", "2023-06-01")],
+                ["model": "drip-claude", "max_tokens": 5, "messages": messages]
+            ),
+            (
+                "deadline-gemini", "/v1beta/models/drip-gemini:generateContent", [("x-goog-api-key", gateway.key)],
+                ["contents": [["role": "user", "parts": [["text": "a b c"]]]]]
+            ),
         ]
         var answers: [String: HTTPResult] = [:]
         for c in cases {
@@ -211,20 +219,22 @@ final class DripUpstream: Sendable {
             let stream = json?["stream"] as? Bool ?? false
             let flood = json?["model"] as? String == "drip-flood"
             let content = flood ? String(repeating: "x", count: 32 << 10) : "drip drip "
-            let chunk = #"data: {"id":"drip","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":""# + content + #""}}]}"# + "\n\n"
-            return Response(status: .ok, headers: [.contentType: stream ? "text/event-stream" : "application/json"],
-                            body: ResponseBody { writer in
-                                do {
-                                    if !stream { try await writer.write(ByteBuffer(string: #"{"id":"drip","choices":["#)) }
-                                    while true {
-                                        try await Task.sleep(for: .milliseconds(flood ? 2 : 200))
-                                        try await writer.write(ByteBuffer(string: stream ? chunk : " "))
-                                    }
-                                } catch {
-                                    cancelled.record()
-                                    throw error
-                                }
-                            })
+            let chunk =
+                #"data: {"id":"drip","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":""# + content + #""}}]}"# + "\n\n"
+            return Response(
+                status: .ok, headers: [.contentType: stream ? "text/event-stream" : "application/json"],
+                body: ResponseBody { writer in
+                    do {
+                        if !stream { try await writer.write(ByteBuffer(string: #"{"id":"drip","choices":["#)) }
+                        while true {
+                            try await Task.sleep(for: .milliseconds(flood ? 2 : 200))
+                            try await writer.write(ByteBuffer(string: stream ? chunk : " "))
+                        }
+                    } catch {
+                        cancelled.record()
+                        throw error
+                    }
+                })
         }
         let silent: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in
             try await Task.sleep(for: .seconds(120))
@@ -233,9 +243,10 @@ final class DripUpstream: Sendable {
         router.post("/v1/messages", use: silent)
         router.post("/v1beta/models/:target", use: silent)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-                              logger: Logger(label: "drip"))
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: Logger(label: "drip"))
         task = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw HarnessError("the drip upstream did not start") }

@@ -99,18 +99,24 @@ enum Seed {
     }
 
     /// Group, prices, admin with `balance`, channels of all three types at `mock`, one token.
-    static func make(at path: String, mock: String, balance: Int64 = 1_000_000_000, token: TokenDraft = TokenDraft(name: "e2e"),
-                     rpm: Int64? = nil, extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil) async throws -> Seeded {
+    static func make(
+        at path: String, mock: String, balance: Int64 = 1_000_000_000, token: TokenDraft = TokenDraft(name: "e2e"),
+        rpm: Int64? = nil, extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil
+    ) async throws -> Seeded {
         let ledger = try Ledger(path: path, logger: Logger(label: "seed"))
         try await ledger.setGroup("default", multiplier: .one, rpm: rpm, by: .system)
         for (model, price) in prices { try await ledger.setPrice(model, price, by: .system) }
-        let admin = try await ledger.createUser(UserDraft(username: "admin", role: .admin, group: "default"),
-                                                accessKey: "tk-" + String(repeating: "a", count: 40), by: .system)
+        let admin = try await ledger.createUser(
+            UserDraft(username: "admin", role: .admin, group: "default"),
+            accessKey: "tk-" + String(repeating: "a", count: 40), by: .system)
         _ = try await ledger.credit(admin.id, amount: balance, by: .system)
         let openAIModels = prices.keys.filter { !["mock-claude", "mock-gemini", "mock-unrouted"].contains($0) }.sorted()
-        try await ledger.setChannel(ChannelDefinition(name: "openai", kind: .openai, baseURL: mock, models: openAIModels), key: "mock-key", by: .system)
-        try await ledger.setChannel(ChannelDefinition(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
-        try await ledger.setChannel(ChannelDefinition(name: "gemini", kind: .gemini, baseURL: mock, models: ["mock-gemini"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "openai", kind: .openai, baseURL: mock, models: openAIModels), key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "anthropic", kind: .anthropic, baseURL: mock, models: ["mock-claude"]), key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "gemini", kind: .gemini, baseURL: mock, models: ["mock-gemini"]), key: "mock-key", by: .system)
         let (created, key) = try await ledger.createToken(token, owner: admin.id, by: .system)
         try await extra?(ledger, admin.id)
         await ledger.close()
@@ -139,8 +145,10 @@ struct Gateway: Sendable {
     let seeded: Seeded
     let server: ServerProcess
 
-    static func start(token: TokenDraft = TokenDraft(name: "e2e"), rpm: Int64? = nil, arguments: [String] = [],
-                      extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil) async throws -> Gateway {
+    static func start(
+        token: TokenDraft = TokenDraft(name: "e2e"), rpm: Int64? = nil, arguments: [String] = [],
+        extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil
+    ) async throws -> Gateway {
         let mock = try await MockServer()
         let data = Seed.directory()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL, token: token, rpm: rpm, extra: extra)

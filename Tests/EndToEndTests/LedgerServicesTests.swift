@@ -72,9 +72,11 @@ import Testing
         try await app.test(.live) { client in
             // Six requests: a reservation and a settle each, twelve events.
             for _ in 0..<6 {
-                let status = try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                                      headers: [.authorization: "Bearer \(seeded.key)", .contentType: "application/json"],
-                                                      body: chat) { $0.status.code }
+                let status = try await client.execute(
+                    uri: "/v1/chat/completions", method: .post,
+                    headers: [.authorization: "Bearer \(seeded.key)", .contentType: "application/json"],
+                    body: chat
+                ) { $0.status.code }
                 #expect(status == 200)
             }
             let head = await ledger.read { $0.seq }

@@ -24,9 +24,11 @@ import Testing
         let claude = ByteBuffer(string: #"{"model":"mock-claude","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
         try await app.test(.live) { client in
             func send(_ body: ByteBuffer, path: String = "/v1/chat/completions") async throws -> (Int, String) {
-                try await client.execute(uri: path, method: .post,
-                                         headers: [.authorization: "Bearer \(seeded.key)", .contentType: "application/json"],
-                                         body: body) { response in (response.status.code, String(buffer: response.body)) }
+                try await client.execute(
+                    uri: path, method: .post,
+                    headers: [.authorization: "Bearer \(seeded.key)", .contentType: "application/json"],
+                    body: body
+                ) { response in (response.status.code, String(buffer: response.body)) }
             }
             #expect(try await send(chat).0 == 200)
             _ = try await ledger.setTokenEnabled(seeded.token, false, by: .system)

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A bare TCP connection to the server on loopback, for what no HTTP client
@@ -106,10 +107,11 @@ final class RawSocket {
     private var responseLength: Int? {
         guard let end = received.firstRange(of: Array("\r\n\r\n".utf8)) else { return nil }
         let head = String(decoding: received[..<end.lowerBound], as: UTF8.self).lowercased()
-        let length = head.split(separator: "\r\n").lazy.compactMap { line -> Int? in
-            guard line.hasPrefix("content-length:") else { return nil }
-            return Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
-        }.first ?? 0
+        let length =
+            head.split(separator: "\r\n").lazy.compactMap { line -> Int? in
+                guard line.hasPrefix("content-length:") else { return nil }
+                return Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+            }.first ?? 0
         let total = end.upperBound + length
         return received.count >= total ? total : nil
     }

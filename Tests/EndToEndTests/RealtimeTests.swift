@@ -10,7 +10,8 @@ import Testing
 /// reserved, refused or charged on its own ("<session id>.<n>"), never the
 /// session as a whole (issue 8).
 @Suite(.serialized, .timeLimit(.minutes(2))) struct RealtimeTests {
-    static let userItem = #"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"a b c"}]}}"#
+    static let userItem =
+        #"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"a b c"}]}}"#
 
     @Test func eachResponseIsItsOwnCharge() async throws {
         let mock = try await MockServer()
@@ -215,15 +216,19 @@ struct RealtimeClient {
 
 /// Runs `body` in a realtime session through `server` (key as Bearer, the given `X-Request-Id`).
 @discardableResult
-func realtimeSession<T: Sendable>(_ server: ServerProcess, key: String, requestID: String, model: String = "mock-realtime",
-                                  _ body: @escaping @Sendable (inout RealtimeClient) async throws -> T) async throws -> T {
+func realtimeSession<T: Sendable>(
+    _ server: ServerProcess, key: String, requestID: String, model: String = "mock-realtime",
+    _ body: @escaping @Sendable (inout RealtimeClient) async throws -> T
+) async throws -> T {
     var headers = HTTPFields()
     headers[.authorization] = "Bearer \(key)"
     headers[HTTPField.Name("x-request-id")!] = requestID
     let result = SessionResult<T>()
-    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/v1/realtime?model=\(model)",
-                                      configuration: .init(maxFrameSize: 1 << 22, additionalHeaders: headers),
-                                      logger: Logger(label: "rt")) { inbound, outbound, _ in
+    try await WebSocketClient.connect(
+        url: "ws://127.0.0.1:\(server.port)/v1/realtime?model=\(model)",
+        configuration: .init(maxFrameSize: 1 << 22, additionalHeaders: headers),
+        logger: Logger(label: "rt")
+    ) { inbound, outbound, _ in
         var client = RealtimeClient(inbound: inbound, outbound: outbound)
         await result.set(try await body(&client))
     }

@@ -23,8 +23,12 @@ import Testing
         #expect((models.json?["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.sorted() == ["mock-claude", "mock-gpt"])
         #expect(models.json?["has_more"] as? Bool == false)
         for path in ["/api/usage/token", "/v1/dashboard/billing/subscription", "/v1/dashboard/billing/usage", "/v1/models"] {
-            let refused = try await HTTP.get(gateway.base + path, headers: [("Authorization", "Bearer sk-" + String(repeating: "x", count: 45)),
-                                                                            ("X-Request-Id", "probe-1")])
+            let refused = try await HTTP.get(
+                gateway.base + path,
+                headers: [
+                    ("Authorization", "Bearer sk-" + String(repeating: "x", count: 45)),
+                    ("X-Request-Id", "probe-1"),
+                ])
             #expect(refused.status == 401, "\(path)")
             #expect((refused.json?["error"] as? [String: Any])?["code"] as? String == "invalid_api_key", "\(path)")
             #expect(refused.headers.first(name: "x-request-id") == "probe-1")

@@ -16,16 +16,18 @@ import Testing
         let data = Seed.directory()
         let seeded = try await Seed.make(at: data, mock: "http://127.0.0.1:9")
         let server = try await ServerProcess(data: data, arguments: arguments, environment: environment)
-        let patch = try await HTTP.send("\(server.baseURL)/api/users/\(seeded.admin)", method: .PATCH,
-                                        headers: [("Authorization", "Bearer \(adminKey)"), ("Content-Type", "application/json")],
-                                        body: Data(#"{"password":"\#(adminPassword)"}"#.utf8))
+        let patch = try await HTTP.send(
+            "\(server.baseURL)/api/users/\(seeded.admin)", method: .PATCH,
+            headers: [("Authorization", "Bearer \(adminKey)"), ("Content-Type", "application/json")],
+            body: Data(#"{"password":"\#(adminPassword)"}"#.utf8))
         #expect(patch.status == 200, "\(patch.text)")
         return server
     }
 
     static func login(_ server: ServerProcess, password: String = adminPassword, from address: String? = nil) async throws -> HTTPResult {
-        try await HTTP.post("\(server.baseURL)/api/auth/login", headers: address.map { [("X-Forwarded-For", $0)] } ?? [],
-                            json: ["username": "admin", "password": password])
+        try await HTTP.post(
+            "\(server.baseURL)/api/auth/login", headers: address.map { [("X-Forwarded-For", $0)] } ?? [],
+            json: ["username": "admin", "password": password])
     }
 
     /// `tally serve` that is expected to refuse to start: its exit status and standard error.
@@ -65,8 +67,9 @@ import Testing
 
     @Test func metricsOnTheMainPortAreForAdminsOnly() async throws {
         let server = try await Self.server()
-        let user = try await HTTP.post("\(server.baseURL)/api/users", headers: [("Authorization", "Bearer \(Self.adminKey)")],
-                                       json: ["username": "watcher", "role": "user", "group": "default"])
+        let user = try await HTTP.post(
+            "\(server.baseURL)/api/users", headers: [("Authorization", "Bearer \(Self.adminKey)")],
+            json: ["username": "watcher", "role": "user", "group": "default"])
         let userKey = try #require(user.json?["access_key"] as? String)
         let anonymous = try await HTTP.get("\(server.baseURL)/metrics")
         #expect(anonymous.status == 401)

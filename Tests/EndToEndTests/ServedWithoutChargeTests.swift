@@ -9,8 +9,10 @@ import Testing
     enum Family: String, CaseIterable, Sendable { case openai, anthropic, gemini }
 
     /// One request of `family` as raw bytes, so a test controls every byte.
-    static func request(_ family: Family, key: String, base: String, stream: Bool, model: String? = nil,
-                        text: String = "one two three") -> (url: String, headers: [(String, String)], body: Data) {
+    static func request(
+        _ family: Family, key: String, base: String, stream: Bool, model: String? = nil,
+        text: String = "one two three"
+    ) -> (url: String, headers: [(String, String)], body: Data) {
         switch family {
         case .openai:
             let body = #"{"model":"\#(model ?? "mock-gpt")","max_tokens":4,"stream":\#(stream),"messages":[{"role":"user","content":"\#(text)"}]}"#
@@ -230,7 +232,8 @@ import Testing
         defer { gateway.mock.stop() }
         let base = server.baseURL
         let key = seeded.key
-        let tool = #"{"type":"function","function":{"name":"lookup","description":"find a word","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}"#
+        let tool =
+            #"{"type":"function","function":{"name":"lookup","description":"find a word","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}"#
         let image = String(repeating: "iVBORw0KGgo", count: 300)
         var requests: [(String, [(String, String)], Data)] = []
         for family in Family.allCases {
@@ -242,9 +245,18 @@ import Testing
             }
         }
         let openai = [("Authorization", "Bearer \(key)")]
-        requests.append((base + "/v1/chat/completions", openai, Data(#"{"model":"mock-gpt","n":2,"tools":[\#(tool)],"messages":[{"role":"user","content":"a b c d"}]}"#.utf8)))
-        requests.append((base + "/v1/chat/completions", openai,
-                         Data(#"{"model":"mock-gpt","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"data:image/png;base64,\#(image)"}}]}]}"#.utf8)))
+        requests.append(
+            (
+                base + "/v1/chat/completions", openai,
+                Data(#"{"model":"mock-gpt","n":2,"tools":[\#(tool)],"messages":[{"role":"user","content":"a b c d"}]}"#.utf8)
+            ))
+        requests.append(
+            (
+                base + "/v1/chat/completions", openai,
+                Data(
+                    #"{"model":"mock-gpt","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"data:image/png;base64,\#(image)"}}]}]}"#
+                        .utf8)
+            ))
         requests.append((base + "/v1/completions", openai, Data(#"{"model":"mock-gpt","prompt":"say it twice","best_of":3,"n":2}"#.utf8)))
         requests.append((base + "/v1/embeddings", openai, Data(#"{"model":"mock-embedding","input":["alpha beta","gamma"]}"#.utf8)))
         var ids: [String] = []

@@ -100,8 +100,9 @@ import Testing
             DispatchQueue.concurrentPerform(iterations: 4) { worker in
                 if worker == 0 {
                     for i in 0..<Self.valueCount {
-                        do { try env.write { txn in try txn.put(db, key: bigEndianKey(UInt64(i)), value: Self.value) } }
-                        catch { failures.add(1, ordering: .relaxed) }
+                        do { try env.write { txn in try txn.put(db, key: bigEndianKey(UInt64(i)), value: Self.value) } } catch {
+                            failures.add(1, ordering: .relaxed)
+                        }
                     }
                 } else {
                     for _ in 0..<200 {

@@ -3,15 +3,16 @@ import Testing
 
 /// One reading of `Authorization` for the relay and the console.
 struct BearerTokenTests {
-    @Test(arguments: [
-        ("Bearer sk-abc", "sk-abc"),
-        ("bearer sk-abc", "sk-abc"),
-        ("BEARER   sk-abc  ", "sk-abc"),
-        ("Bearer \tsk-abc\u{00A0}", "sk-abc"),
-        ("Bearer", ""),
-        ("Bearer ", ""),
-        ("", ""),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            ("Bearer sk-abc", "sk-abc"),
+            ("bearer sk-abc", "sk-abc"),
+            ("BEARER   sk-abc  ", "sk-abc"),
+            ("Bearer \tsk-abc\u{00A0}", "sk-abc"),
+            ("Bearer", ""),
+            ("Bearer ", ""),
+            ("", ""),
+        ] as [(String, String)])
     func bearerCredentials(header: String, credential: String) {
         #expect(BearerToken.credential(in: header) == credential)
     }

@@ -1,7 +1,8 @@
-import LedgerTesting
 import LMDB
-@testable import Ledger
+import LedgerTesting
 import Testing
+
+@testable import Ledger
 
 /// The two-phase charge under retries and extreme numbers.
 @Suite struct ChargeTests {
@@ -124,8 +125,9 @@ import Testing
             let state = await f.ledger.read { $0 }
             let cost = state.maximumCost(token: token, model: "gold", promptTokens: .max, maxOutputTokens: .max)
             #expect(cost == Int64.max)
-            let checked = state.checkAdmission(token: token, model: "gold", promptTokens: .max, maxOutputTokens: .max,
-                                               rates: RateWindows(), now: f.clock.now)
+            let checked = state.checkAdmission(
+                token: token, model: "gold", promptTokens: .max, maxOutputTokens: .max,
+                rates: RateWindows(), now: f.clock.now)
             if case .failure(.insufficientQuota) = checked {} else { Issue.record("expected insufficient quota, got \(checked)") }
         }
     }

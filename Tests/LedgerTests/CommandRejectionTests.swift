@@ -1,7 +1,8 @@
-import LedgerTesting
 import LMDB
-@testable import Ledger
+import LedgerTesting
 import Testing
+
+@testable import Ledger
 
 /// Every command's refusals, through the `Ledger` actor: the right `Rejection`,
 /// and nothing appended (in memory or on disk).
@@ -99,8 +100,9 @@ import Testing
             }
             try await expectRefusal(.notFound, ledger) { try await ledger.removePrice("never-priced", by: .system) }
 
-            let channel = ChannelDefinition(id: ChannelID(raw: 5), name: "c", kind: .openai, baseURL: "https://x.test", models: ["m"],
-                                     groups: [], priority: 0, weight: 1, enabled: true)
+            let channel = ChannelDefinition(
+                id: ChannelID(raw: 5), name: "c", kind: .openai, baseURL: "https://x.test", models: ["m"],
+                groups: [], priority: 0, weight: 1, enabled: true)
             var bad = channel; bad.baseURL = "ftp://x.test"
             try await expectRefusal(.invalid(field: "base_url"), ledger) { try await ledger.setChannel(bad, key: nil, by: .system) }
             bad = channel; bad.baseURL = "https://x.test/a b"
@@ -157,8 +159,10 @@ import Testing
                 try await expectRefusal(.invalid(field: "max_parallel"), ledger) { try await create(TokenDraft(name: "t", maxParallel: parallel)) }
             }
             // Sanity: the same drafts with good values pass.
-            _ = try await create(TokenDraft(name: "ok", quota: Limits.credits, expiresAt: now + 1, models: [Fixture.model],
-                                            ips: ["10.0.0.0/8", "2001:db8::/32", "::ffff:192.0.2.1"], group: "premium", maxParallel: 1))
+            _ = try await create(
+                TokenDraft(
+                    name: "ok", quota: Limits.credits, expiresAt: now + 1, models: [Fixture.model],
+                    ips: ["10.0.0.0/8", "2001:db8::/32", "::ffff:192.0.2.1"], group: "premium", maxParallel: 1))
         }
     }
 
@@ -343,9 +347,13 @@ import Testing
             let ledger = f.ledger
             let (token, _) = try await f.token()
             _ = try await ledger.reserve(requestID: "r", token: token.id, model: Fixture.model, amount: 10, stream: false)
-            for usage in [Usage(promptTokens: -1), Usage(completionTokens: -1), Usage(promptTokens: 5, cachedTokens: 6),
-                          Usage(promptTokens: (1 << 40) + 1), Usage(cachedTokens: -1)] {
-                try await expectRefusal(.invalid(field: "usage"), ledger) { _ = try await ledger.settle(requestID: "r", outcome: Outcome(usage: usage)) }
+            for usage in [
+                Usage(promptTokens: -1), Usage(completionTokens: -1), Usage(promptTokens: 5, cachedTokens: 6),
+                Usage(promptTokens: (1 << 40) + 1), Usage(cachedTokens: -1),
+            ] {
+                try await expectRefusal(.invalid(field: "usage"), ledger) {
+                    _ = try await ledger.settle(requestID: "r", outcome: Outcome(usage: usage))
+                }
             }
             try await expectRefusal(.invalid(field: "reason"), ledger) {
                 try await ledger.void(requestID: "r", reason: String(repeating: "x", count: Limits.noteBytes + 1), status: 500)
@@ -449,11 +457,15 @@ import Testing
             // Only settled requests can be adjusted.
             try await expectRefusal(.notFound, ledger) { _ = try await ledger.adjustCharge(requestID: "open", amount: 1, reason: "x", by: .system) }
             _ = try await ledger.settle(requestID: "open", outcome: Outcome(usage: Usage(promptTokens: 3)))
-            try await expectRefusal(.invalid(field: "amount"), ledger) { _ = try await ledger.adjustCharge(requestID: "open", amount: 0, reason: "x", by: .system) }
+            try await expectRefusal(.invalid(field: "amount"), ledger) {
+                _ = try await ledger.adjustCharge(requestID: "open", amount: 0, reason: "x", by: .system)
+            }
             try await expectRefusal(.invalid(field: "amount"), ledger) {
                 _ = try await ledger.adjustCharge(requestID: "open", amount: Int64.min, reason: "x", by: .system)
             }
-            try await expectRefusal(.invalid(field: "reason"), ledger) { _ = try await ledger.adjustCharge(requestID: "open", amount: -1, reason: "", by: .system) }
+            try await expectRefusal(.invalid(field: "reason"), ledger) {
+                _ = try await ledger.adjustCharge(requestID: "open", amount: -1, reason: "", by: .system)
+            }
             let adjusted = try await ledger.adjustCharge(requestID: "open", amount: -3, reason: "refund", by: .system)
             #expect(adjusted.amount == -3)
             #expect(await ledger.read { $0 }.tokens[token.id]?.used == 0)

@@ -1,6 +1,7 @@
-import LedgerTesting
-@testable import Ledger
 import LMDB
+import LedgerTesting
+
+@testable import Ledger
 
 /// One step of a randomized command sequence: a kind and two free numbers the
 /// interpreter turns into targets and amounts. Plain integers so the property
@@ -65,18 +66,20 @@ final class ScriptRunner {
             _ = try await ledger.credit(user, amount: Int64(b) * 100 + 1, note: b % 3 == 0 ? "" : "top up", by: .system)
         case 2:
             guard let owner = pick(users, a) else { return }
-            let draft = TokenDraft(name: next("t"), quota: b % 3 == 0 ? nil : Int64(b) * 10,
-                                   expiresAt: a % 4 == 0 ? clock.now + Int64(b + 1) * 1_000 : nil,
-                                   models: a % 3 == 0 ? [Fixture.model] : [], ips: a % 5 == 0 ? ["10.0.0.0/8", "::1"] : [],
-                                   group: a % 7 == 0 ? "premium" : nil, maxParallel: a % 6 == 0 ? Int64(b % 5 + 1) : nil)
+            let draft = TokenDraft(
+                name: next("t"), quota: b % 3 == 0 ? nil : Int64(b) * 10,
+                expiresAt: a % 4 == 0 ? clock.now + Int64(b + 1) * 1_000 : nil,
+                models: a % 3 == 0 ? [Fixture.model] : [], ips: a % 5 == 0 ? ["10.0.0.0/8", "::1"] : [],
+                group: a % 7 == 0 ? "premium" : nil, maxParallel: a % 6 == 0 ? Int64(b % 5 + 1) : nil)
             let (token, key) = try await ledger.createToken(draft, owner: owner, by: .user(owner))
             tokens.append((token.id, key))
         case 3, 4:
             guard let token = pick(tokens, a) else { return }
             let id = next("req-")
             requests.append(id)
-            _ = try await ledger.reserve(requestID: id, token: token.id, model: b % 4 == 0 ? "per-call" : Fixture.model,
-                                         amount: Int64(b), stream: a % 2 == 0)
+            _ = try await ledger.reserve(
+                requestID: id, token: token.id, model: b % 4 == 0 ? "per-call" : Fixture.model,
+                amount: Int64(b), stream: a % 2 == 0)
         case 5:
             // Mostly an open request; sometimes any (a retry or a late settle).
             let open = await ledger.read { $0 }.pending.keys.sorted()
@@ -117,8 +120,9 @@ final class ScriptRunner {
             clock.advance(byMs: Int64(a) * 50)
         case 13:
             guard let user = pick(users, a), user != fixture.alice || b % 2 == 0 else { return }
-            _ = try await ledger.updateUser(user, UserPatch(group: b % 3 == 0 ? "premium" : nil, enabled: b % 2 == 0),
-                                            rotateKey: b % 5 == 0, by: .system)
+            _ = try await ledger.updateUser(
+                user, UserPatch(group: b % 3 == 0 ? "premium" : nil, enabled: b % 2 == 0),
+                rotateKey: b % 5 == 0, by: .system)
         case 14:
             guard let user = pick(users, a) else { return }
             _ = try await ledger.adjustBalance(user, amount: Int64(b) - 500, reason: "correction", by: .system)
@@ -127,8 +131,9 @@ final class ScriptRunner {
             _ = try await ledger.expireDangling(policy: b % 2 == 0 ? .void : .settleReserved)
         case 16:
             if a % 2 == 0 {
-                try await ledger.setGroup(a % 4 == 0 ? "premium" : "extra", multiplier: Multiplier(micros: Int64(b) * 10_000),
-                                          models: a % 4 == 0 ? [Fixture.model] : [], rpm: b % 2 == 0 ? nil : Int64(b + 1), by: .system)
+                try await ledger.setGroup(
+                    a % 4 == 0 ? "premium" : "extra", multiplier: Multiplier(micros: Int64(b) * 10_000),
+                    models: a % 4 == 0 ? [Fixture.model] : [], rpm: b % 2 == 0 ? nil : Int64(b + 1), by: .system)
             } else {
                 try await ledger.setPrice(Fixture.model, Price(input: Int64(b) * 1_000, output: Int64(a) * 1_000, cachedInput: Int64(b)), by: .system)
             }
@@ -147,9 +152,10 @@ final class ScriptRunner {
             }
             try await ledger.maintain(flushEverything: b % 2 == 0)
         case 20:
-            let channel = ChannelDefinition(id: ChannelID(raw: UInt64(a % 3 + 1)), name: "ch\(a % 3)", kind: ChannelKind.allCases[b % 3],
-                                     baseURL: "https://upstream\(b).test/", models: [Fixture.model], groups: b % 2 == 0 ? [] : ["default"],
-                                     priority: Int64(b % 10), weight: Int64(a % 10), enabled: a % 2 == 0)
+            let channel = ChannelDefinition(
+                id: ChannelID(raw: UInt64(a % 3 + 1)), name: "ch\(a % 3)", kind: ChannelKind.allCases[b % 3],
+                baseURL: "https://upstream\(b).test/", models: [Fixture.model], groups: b % 2 == 0 ? [] : ["default"],
+                priority: Int64(b % 10), weight: Int64(a % 10), enabled: a % 2 == 0)
             if b % 7 == 0 {
                 try await ledger.removeChannel(channel.id, by: .system)
             } else {

@@ -1,14 +1,16 @@
 import Foundation
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// Concurrency limits taken at admission: a full gateway or channel refuses
 /// `overloaded` with nothing reserved and no event written, a full channel is
 /// skipped for another, and every close gives the slot back exactly once.
 @Suite struct ConcurrencyGateTests {
     func ask(_ token: TokenID, _ id: String, gate: ConcurrencyGate) -> Ledger.AdmissionRequest {
-        Ledger.AdmissionRequest(token: token, requestID: id, model: Fixture.model, promptTokens: 10, maxOutputTokens: 10, stream: false,
-                                kind: .openai, gate: gate)
+        Ledger.AdmissionRequest(
+            token: token, requestID: id, model: Fixture.model, promptTokens: 10, maxOutputTokens: 10, stream: false,
+            kind: .openai, gate: gate)
     }
 
     func channel(_ name: String, priority: Int64 = 0) -> ChannelDefinition {
@@ -63,8 +65,11 @@ import Testing
             let refused = try await ledger.admit(ask(token.id, "over", gate: gate))
             #expect(refused.failure == .overloaded(.gateway(limit: 1)))
             #expect(RelayCode.of(refused) == "overloaded")
-            _ = try await ledger.settle(held.reservation, outcome: Outcome(usage: Usage(promptTokens: 1, completionTokens: 1), estimated: false,
-                                                                          channel: held.channels[0].id, durationMs: 1, status: 200))
+            _ = try await ledger.settle(
+                held.reservation,
+                outcome: Outcome(
+                    usage: Usage(promptTokens: 1, completionTokens: 1), estimated: false,
+                    channel: held.channels[0].id, durationMs: 1, status: 200))
             #expect(gate.inFlight() == 0)
         }
     }

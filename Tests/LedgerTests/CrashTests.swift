@@ -1,9 +1,10 @@
 import Dispatch
 import Foundation
 import LMDB
-@testable import Ledger
 import Synchronization
 import Testing
+
+@testable import Ledger
 
 /// CRASH TEST — SIGKILL a child `tally` that appends under concurrent load.
 ///
@@ -39,7 +40,9 @@ import Testing
             try await Task.sleep(for: .milliseconds(delayMs))
             let acked = child.killAndCollect()
             totalAcked += acked.count
-            #expect(child.exitedBySignal, "round \(round): tally exited by itself (\(child.terminationDescription)) before the kill: \(child.errorOutput)")
+            #expect(
+                child.exitedBySignal, "round \(round): tally exited by itself (\(child.terminationDescription)) before the kill: \(child.errorOutput)"
+            )
 
             // Afterwards, in this process: the store opens and the chain verifies.
             do {
@@ -67,7 +70,9 @@ import Testing
                 }
                 lastHead = head
                 if ProcessInfo.processInfo.environment["TALLY_CRASH_TEST_VERBOSE"] != nil {
-                    print("crash round \(round): batch \(batch), killed after \(delayMs) ms, \(acked.count) acks (max \(acked.max() ?? 0)), log head \(head)")
+                    print(
+                        "crash round \(round): batch \(batch), killed after \(delayMs) ms, \(acked.count) acks (max \(acked.max() ?? 0)), log head \(head)"
+                    )
                 }
             }  // the store is closed here, before the next child opens the directory
         }
@@ -146,8 +151,10 @@ final class AppendingChild: Sendable {
     init(binary: URL, directory: String, events: Int, batch: Int) throws {
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["bench", "append", "--data", directory, "--events", "\(events)", "--batch", "\(batch)", "--writers", "4",
-                             "--no-baseline", "--acks"]
+        process.arguments = [
+            "bench", "append", "--data", directory, "--events", "\(events)", "--batch", "\(batch)", "--writers", "4",
+            "--no-baseline", "--acks",
+        ]
         process.standardOutput = output
         process.standardError = errors
         self.process = process

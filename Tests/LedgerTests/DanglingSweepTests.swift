@@ -1,6 +1,7 @@
 import Foundation
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// `expireDangling` with an age bound, as the server's reservation sweeper
 /// calls it: only reservations admitted at least that long ago by the ledger's
@@ -52,10 +53,12 @@ import Testing
         try await withFixture { f in
             let ledger = f.ledger
             let (token, key) = try await f.token()
-            try await ledger.setChannel(ChannelDefinition(name: "c", kind: .openai, baseURL: "https://upstream.test", models: [Fixture.model]),
-                                        key: "k", by: .system)
-            let request = Ledger.AdmissionRequest(token: token.id, requestID: "held", model: Fixture.model, promptTokens: 30,
-                                                  maxOutputTokens: 70, stream: true, kind: .openai)
+            try await ledger.setChannel(
+                ChannelDefinition(name: "c", kind: .openai, baseURL: "https://upstream.test", models: [Fixture.model]),
+                key: "k", by: .system)
+            let request = Ledger.AdmissionRequest(
+                token: token.id, requestID: "held", model: Fixture.model, promptTokens: 30,
+                maxOutputTokens: 70, stream: true, kind: .openai)
             guard case .success = try await ledger.admit(request) else {
                 Issue.record("admission refused (key \(key.prefix(6))…)")
                 return

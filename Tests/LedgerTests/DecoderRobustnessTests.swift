@@ -1,8 +1,9 @@
 import Foundation
-import LedgerTesting
 import LMDB
-@testable import Ledger
+import LedgerTesting
 import Testing
+
+@testable import Ledger
 
 /// Decoders face bytes from disk: whatever they are given, they answer or
 /// throw — never trap, never read out of bounds.
@@ -30,8 +31,10 @@ import Testing
             let (token, _) = try await f.token(quota: 500)
             _ = try await f.ledger.regenerateToken(token.id, graceMs: 1_000, by: .system)
             _ = try await f.ledger.reserve(requestID: "open", token: token.id, model: Fixture.model, amount: 5, stream: false)
-            try await f.ledger.setChannel(ChannelDefinition(id: ChannelID(raw: 3), name: "c", kind: .gemini, baseURL: "https://g.test", models: ["m"],
-                                                     groups: [], priority: 0, weight: 1, enabled: true), key: nil, by: .system)
+            try await f.ledger.setChannel(
+                ChannelDefinition(
+                    id: ChannelID(raw: 3), name: "c", kind: .gemini, baseURL: "https://g.test", models: ["m"],
+                    groups: [], priority: 0, weight: 1, enabled: true), key: nil, by: .system)
             let bytes = SnapshotCodec.encode(await f.ledger.read { $0 })
             for length in 0..<bytes.count {
                 let prefix = Array(bytes[0..<length])

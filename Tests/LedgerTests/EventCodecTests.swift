@@ -1,5 +1,6 @@
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// Sample payloads: every event type at least once, with the awkward values
 /// (empty strings and lists, negative numbers, extremes, non-ASCII text).
@@ -13,7 +14,9 @@ enum Samples {
     static let events: [Event] = [
         .userCreated(UserCreated(id: user, username: "alice", role: .admin, group: "default", accessKeyHash: hashA, accessKeyHint: "tk-abcd…wxyz")),
         .userUpdated(UserUpdated(id: user, role: nil, group: nil, enabled: nil, accessKeyHash: nil, accessKeyHint: nil, passwordChanged: false)),
-        .userUpdated(UserUpdated(id: user, role: .user, group: "premium", enabled: false, accessKeyHash: hashB, accessKeyHint: "tk-new…", passwordChanged: true)),
+        .userUpdated(
+            UserUpdated(
+                id: user, role: .user, group: "premium", enabled: false, accessKeyHash: hashB, accessKeyHint: "tk-new…", passwordChanged: true)),
         .balanceCredited(BalanceChanged(user: user, amount: 1_000_000_000_000_000, note: "welcome ✓")),
         .balanceAdjusted(BalanceChanged(user: user, amount: -42, note: "")),
         .groupSet(GroupDefinition(name: "premium", multiplier: Multiplier(micros: 1_500_000), models: ["a", "b"], rpm: 60, tpm: nil)),
@@ -22,16 +25,24 @@ enum Samples {
         .priceSet(ModelPrice(model: "gpt-x", price: Price(input: 1, output: Price.maximum, cachedInput: 0, perRequest: nil))),
         .priceSet(ModelPrice(model: "dall-e", price: Price(perRequest: 40))),
         .priceRemoved(model: "dall-e"),
-        .channelSet(ChannelDefinition(id: channel, name: "main", kind: .anthropic, baseURL: "https://api.example.com", models: ["m"],
-                               groups: [], priority: -5, weight: 0, enabled: true)),
+        .channelSet(
+            ChannelDefinition(
+                id: channel, name: "main", kind: .anthropic, baseURL: "https://api.example.com", models: ["m"],
+                groups: [], priority: -5, weight: 0, enabled: true)),
         .channelRemoved(channel),
-        .tokenCreated(TokenCreated(id: token, owner: user, name: "ci bot", secretHash: hashA, hint: "sk-abcd…wxyz", quota: nil,
-                                   expiresAt: nil, models: [], ips: [], group: "default", maxParallel: nil)),
-        .tokenCreated(TokenCreated(id: token, owner: user, name: "ünïcode", secretHash: hashB, hint: "h", quota: 0,
-                                   expiresAt: Int64.max, models: ["x", "y"], ips: ["10.0.0.0/8", "::1"], group: "g", maxParallel: 3)),
+        .tokenCreated(
+            TokenCreated(
+                id: token, owner: user, name: "ci bot", secretHash: hashA, hint: "sk-abcd…wxyz", quota: nil,
+                expiresAt: nil, models: [], ips: [], group: "default", maxParallel: nil)),
+        .tokenCreated(
+            TokenCreated(
+                id: token, owner: user, name: "ünïcode", secretHash: hashB, hint: "h", quota: 0,
+                expiresAt: Int64.max, models: ["x", "y"], ips: ["10.0.0.0/8", "::1"], group: "g", maxParallel: 3)),
         .tokenUpdated(TokenUpdated(id: token)),
-        .tokenUpdated(TokenUpdated(id: token, name: "renamed", quota: .some(500), expiresAt: .some(123), models: ["m"], ips: ["1.2.3.4"],
-                                   group: "premium", maxParallel: .some(9))),
+        .tokenUpdated(
+            TokenUpdated(
+                id: token, name: "renamed", quota: .some(500), expiresAt: .some(123), models: ["m"], ips: ["1.2.3.4"],
+                group: "premium", maxParallel: .some(9))),
         // `.some(nil)`: clear the field (unlimited, never expires, no cap) — distinct from nil (unchanged).
         .tokenUpdated(TokenUpdated(id: token, quota: .some(nil), expiresAt: .some(nil), maxParallel: .some(nil))),
         .tokenUpdated(TokenUpdated(id: token, quota: .some(nil))),
@@ -44,13 +55,17 @@ enum Samples {
         .tokenDeleted(token),
         .tokenToppedUp(TokenToppedUp(id: token, amount: 1)),
         .chargeReserved(ChargeReserved(requestID: "req-1", token: token, user: user, model: "gpt-x", amount: 0, stream: true)),
-        .chargeSettled(ChargeSettled(requestID: "req-1", token: token, user: user, model: "gpt-x", channel: ChannelID(raw: UInt64.max),
-                                     usage: Usage(promptTokens: 1 << 40, cachedTokens: 7, completionTokens: 0), credits: Int64.max,
-                                     price: Price(input: 3, output: 4, cachedInput: 1, perRequest: 0),
-                                     multiplier: Multiplier(micros: 1_000_000_000), estimated: true, stream: false,
-                                     durationMs: 1234, status: 200)),
-        .chargeVoided(ChargeVoided(requestID: "req-2", token: token, user: user, channel: nil, reason: "client disconnected",
-                                   status: 499, durationMs: 0)),
+        .chargeSettled(
+            ChargeSettled(
+                requestID: "req-1", token: token, user: user, model: "gpt-x", channel: ChannelID(raw: UInt64.max),
+                usage: Usage(promptTokens: 1 << 40, cachedTokens: 7, completionTokens: 0), credits: Int64.max,
+                price: Price(input: 3, output: 4, cachedInput: 1, perRequest: 0),
+                multiplier: Multiplier(micros: 1_000_000_000), estimated: true, stream: false,
+                durationMs: 1234, status: 200)),
+        .chargeVoided(
+            ChargeVoided(
+                requestID: "req-2", token: token, user: user, channel: nil, reason: "client disconnected",
+                status: 499, durationMs: 0)),
         .chargeExpired(ChargeExpired(requestID: "req-3", token: token, user: user, policy: .void, credits: 0)),
         .chargeExpired(ChargeExpired(requestID: "req-4", token: token, user: user, policy: .settleReserved, credits: 99)),
         .chargeAdjusted(ChargeAdjusted(requestID: "req-1", token: token, user: user, amount: -Int64.max, reason: "refund")),
@@ -148,9 +163,9 @@ enum Samples {
     /// Hand-built stored value: header fields, an arbitrary payload, two hashes.
     static func storedValue(typeCode: UInt64, version: UInt8, payload: [UInt8]) -> [UInt8] {
         var w = BinaryWriter()
-        w.byte(1)          // envelope format
-        w.signed(1_000)    // time
-        w.byte(0)          // actor: system
+        w.byte(1)  // envelope format
+        w.signed(1_000)  // time
+        w.byte(0)  // actor: system
         w.varint(typeCode)
         w.byte(version)
         w.varint(UInt64(payload.count))
@@ -201,14 +216,16 @@ enum Samples {
     @Test func garbledFieldsAreCorruptNotCrashes() {
         var values: [[UInt8]] = [
             [],
-            [2],                                                   // unknown envelope format
+            [2],  // unknown envelope format
             Self.storedValue(typeCode: 20, version: 1, payload: [1, 2, 3]),  // payload too short for token.created
             Self.storedValue(typeCode: 22, version: 1, payload: [UInt8](repeating: 0, count: 9)),  // trailing payload byte
             Self.storedValue(typeCode: 21, version: 1, payload: bigEndianWord(1) + [0xFF, 0x01]),  // unknown token.updated field bits
         ]
         // An invalid boolean, an unknown role and invalid UTF-8.
-        values.append(Self.storedValue(typeCode: 18 + 12, version: 1,
-                                       payload: [1, 0x41] + bigEndianWord(1) + bigEndianWord(2) + [1, 0x41, 0, 7]))
+        values.append(
+            Self.storedValue(
+                typeCode: 18 + 12, version: 1,
+                payload: [1, 0x41] + bigEndianWord(1) + bigEndianWord(2) + [1, 0x41, 0, 7]))
         values.append(Self.storedValue(typeCode: 1, version: 1, payload: bigEndianWord(1) + [1, 0x61, 9, 0] + [UInt8](repeating: 0, count: 33)))
         values.append(Self.storedValue(typeCode: 11, version: 1, payload: [2, 0xC3, 0x28]))
         for value in values {

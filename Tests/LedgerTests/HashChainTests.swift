@@ -1,6 +1,7 @@
 import LMDB
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// The hash chain makes any changed byte, moved event or broken link visible.
 @Suite struct HashChainTests {

@@ -1,7 +1,8 @@
 import Foundation
 import LMDB
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// The ledger's behaviour at its limits: a full map, a clock that jumps back,
 /// automatic snapshots.

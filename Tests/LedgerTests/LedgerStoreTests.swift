@@ -1,8 +1,9 @@
-import LedgerTesting
 import Foundation
 import LMDB
-@testable import Ledger
+import LedgerTesting
 import Testing
+
+@testable import Ledger
 
 /// The store around the log: read-only opening for audits, index tables
 /// written with their events, and secrets kept out of the log.
@@ -79,8 +80,9 @@ import Testing
     @Test func channelKeysNeverReachTheLog() async throws {
         try await withFixture { f in
             let key = "sk-upstream-" + Base62.random(count: 32)
-            let channel = ChannelDefinition(id: ChannelID(raw: 7), name: "up", kind: .openai, baseURL: "https://api.test/v1/", models: [Fixture.model],
-                                     groups: ["default"], priority: 1, weight: 1, enabled: true)
+            let channel = ChannelDefinition(
+                id: ChannelID(raw: 7), name: "up", kind: .openai, baseURL: "https://api.test/v1/", models: [Fixture.model],
+                groups: ["default"], priority: 1, weight: 1, enabled: true)
             let stored = try await f.ledger.setChannel(channel, key: key, by: .system)
             #expect(stored.baseURL == "https://api.test/v1")  // trailing slashes trimmed
             #expect(try f.ledger.channelKey(channel.id) == key)
@@ -102,11 +104,11 @@ import Testing
     }
 }
 
-
 /// The master key that seals channel secrets, beside the data.
 @Suite struct MasterKeyTests {
-    static let channel = ChannelDefinition(id: ChannelID(raw: 11), name: "up", kind: .openai, baseURL: "https://api.test", models: ["m"],
-                                    groups: [], priority: 0, weight: 1, enabled: true)
+    static let channel = ChannelDefinition(
+        id: ChannelID(raw: 11), name: "up", kind: .openai, baseURL: "https://api.test", models: ["m"],
+        groups: [], priority: 0, weight: 1, enabled: true)
 
     func masterKeyBytes(_ directory: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: directory + "/master.key"))?[.size] as? Int) ?? -1

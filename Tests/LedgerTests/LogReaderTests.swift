@@ -1,7 +1,8 @@
-import LedgerTesting
 import LMDB
-@testable import Ledger
+import LedgerTesting
 import Testing
+
+@testable import Ledger
 
 /// `LogReader`, the one way to read the log and its indexes, through real
 /// LMDB files: request-log pages (cursors, scan budget) while events append,
@@ -86,8 +87,9 @@ import Testing
             let top = try #require(seqs.first)
             let want = try allEnvelopes(f.ledger.store).filter { $0.seq <= top && Self.expected($0, query) }.map(\.seq).reversed()
             #expect(seqs == Array(want))
-            #expect(try allEnvelopes(f.ledger.store).contains { $0.seq > top && Self.expected($0, query) },
-                    "requests closed while paging are newer than the first page, so never listed")
+            #expect(
+                try allEnvelopes(f.ledger.store).contains { $0.seq > top && Self.expected($0, query) },
+                "requests closed while paging are newer than the first page, so never listed")
             // A void's row carries its reservation (model, stream flag); a settle repeats them itself.
             for row in rows {
                 if case .chargeVoided = row.envelope.event {
@@ -164,8 +166,10 @@ import Testing
             #expect(try log.events(requestID: "abcd").map(\.type) == [.chargeReserved])
             #expect(try log.reservation(requestID: "abc")?.stream == true)
             #expect(try log.reservation(requestID: "abcd")?.model == "other")
-            for hostile in ["", String(repeating: "x", count: 600), String(repeating: "a", count: 503),
-                            String(repeating: "a", count: 504), "a", "abc\u{0}", "ab\u{FF}c", "é"] {
+            for hostile in [
+                "", String(repeating: "x", count: 600), String(repeating: "a", count: 503),
+                String(repeating: "a", count: 504), "a", "abc\u{0}", "ab\u{FF}c", "é",
+            ] {
                 #expect(try log.events(requestID: hostile).isEmpty, "\(hostile.utf8.count) bytes")
                 #expect(try log.reservation(requestID: hostile) == nil)
             }
@@ -261,15 +265,19 @@ import Testing
             let store = f.ledger.store
             let head = try store.head().seq
             var seqs: [UInt64] = []
-            let counted = try store.reader.walk(visit: { _, seq, value in
-                #expect(!value.isEmpty)
-                seqs.append(try #require(seq))
-                return true
-            }, finish: { txn in try txn.count(store.events) })
+            let counted = try store.reader.walk(
+                visit: { _, seq, value in
+                    #expect(!value.isEmpty)
+                    seqs.append(try #require(seq))
+                    return true
+                }, finish: { txn in try txn.count(store.events) })
             #expect(seqs == Array(1...head))
             #expect(counted == Int(head))
             var visited = 0
-            try store.reader.walk(visit: { _, _, _ in visited += 1; return visited < 2 }, finish: { _ in })
+            try store.reader.walk(
+                visit: { _, _, _ in
+                    visited += 1; return visited < 2
+                }, finish: { _ in })
             #expect(visited == 2)
         }
     }

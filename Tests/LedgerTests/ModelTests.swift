@@ -1,5 +1,6 @@
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// Multiplier parsing and printing.
 @Suite struct MultiplierTests {
@@ -11,8 +12,10 @@ import Testing
         #expect(Multiplier(decimal: text)?.micros == micros)
     }
 
-    @Test(arguments: ["", ".", "1.", ".5", "-1", "+1", "1e3", "1.2345678", "1000.000001", "10000", "1,5", " 1", "1 ", "1..2",
-                      "0x10", "١", "NaN", "inf", "99999999999999999999"])
+    @Test(arguments: [
+        "", ".", "1.", ".5", "-1", "+1", "1e3", "1.2345678", "1000.000001", "10000", "1,5", " 1", "1 ", "1..2",
+        "0x10", "١", "NaN", "inf", "99999999999999999999",
+    ])
     func refusesEverythingElse(text: String) {
         #expect(Multiplier(decimal: text) == nil)
     }
@@ -70,7 +73,8 @@ import Testing
         #expect(PriceMath.credits(for: Usage(promptTokens: bound), price: max, multiplier: .one) == 1_099_511_627_776_000_000)
         // With the largest multiplier it no longer fits in Int64: it saturates instead of trapping.
         #expect(PriceMath.credits(for: Usage(promptTokens: bound, completionTokens: bound), price: max, multiplier: huge) == Int64.max)
-        #expect(PriceMath.credits(for: Usage(promptTokens: .max, cachedTokens: .max, completionTokens: .max), price: max, multiplier: huge) == Int64.max)
+        #expect(
+            PriceMath.credits(for: Usage(promptTokens: .max, cachedTokens: .max, completionTokens: .max), price: max, multiplier: huge) == Int64.max)
         #expect(PriceMath.credits(for: Usage(), price: Price(perRequest: Price.maximum), multiplier: huge) == 1_000_000_000_000_000)
         // Negative counts (never accepted by settle) count as zero rather than crediting.
         #expect(PriceMath.credits(for: Usage(promptTokens: -5, completionTokens: -5), price: max, multiplier: .one) == 0)
@@ -132,9 +136,11 @@ import Testing
         #expect(matches("::ffff:10.0.0.0/8", "::1"))
     }
 
-    @Test(arguments: ["", "garbage", "10.0.0.0/33", "1.2.3", "1.2.3.4.5", "256.0.0.1", "::/129", "10.0.0.0/", "/8", "10.0.0.0/8/8",
-                      "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/08a", "10.0.0.0/0008", "1.2.3.4 ", " 1.2.3.4", "2001:db8:::1",
-                      "::ffff:1.2.3.4/129"])
+    @Test(arguments: [
+        "", "garbage", "10.0.0.0/33", "1.2.3", "1.2.3.4.5", "256.0.0.1", "::/129", "10.0.0.0/", "/8", "10.0.0.0/8/8",
+        "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/08a", "10.0.0.0/0008", "1.2.3.4 ", " 1.2.3.4", "2001:db8:::1",
+        "::ffff:1.2.3.4/129",
+    ])
     func refusesGarbage(text: String) {
         #expect(IPRule(text) == nil)
     }
@@ -185,9 +191,9 @@ import Testing
     }
 
     @Test func idsRefuseForeignText() {
-        #expect(TokenID("usr_1") == nil)      // another kind's prefix
+        #expect(TokenID("usr_1") == nil)  // another kind's prefix
         #expect(TokenID("tok_") == nil)
-        #expect(TokenID("tok_0") == nil)      // zero is "none"
+        #expect(TokenID("tok_0") == nil)  // zero is "none"
         #expect(TokenID("tok_a b") == nil)
         #expect(TokenID("tok_LygHa16AHYG") == nil)
         #expect(TokenID("1") == nil)
@@ -213,8 +219,8 @@ import Testing
     @Test func wellFormedTokenKeys() {
         let forty = String(repeating: "a", count: 40)
         #expect(Secret.isWellFormedTokenKey("sk-" + forty))
-        #expect(!Secret.isWellFormedTokenKey("sk-" + String(forty.dropFirst())))        // 39
-        #expect(Secret.isWellFormedTokenKey("sk-" + String(repeating: "Z9", count: 62))) // 127 bytes
+        #expect(!Secret.isWellFormedTokenKey("sk-" + String(forty.dropFirst())))  // 39
+        #expect(Secret.isWellFormedTokenKey("sk-" + String(repeating: "Z9", count: 62)))  // 127 bytes
         #expect(!Secret.isWellFormedTokenKey("sk-" + String(repeating: "a", count: 126)))
         #expect(!Secret.isWellFormedTokenKey("sk_" + forty))
         #expect(!Secret.isWellFormedTokenKey("SK-" + forty))

@@ -1,8 +1,9 @@
 import Dispatch
 import Foundation
-@testable import Ledger
 import Synchronization
 import Testing
+
+@testable import Ledger
 
 /// The read side never holds the write side up, and sees exactly its own
 /// snapshot: a `LogReader` walk paused half-way (its read transaction open)

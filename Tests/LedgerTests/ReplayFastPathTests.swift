@@ -1,8 +1,9 @@
-import LedgerTesting
 import Foundation
-import Testing
 import LMDB
+import LedgerTesting
 import Logging
+import Testing
+
 @testable import Ledger
 
 /// Replay reads charge events in place (`applyStored`) instead of decoding
@@ -21,9 +22,11 @@ import Logging
             let id = "request-with-a-long-identifier-\(i)"
             _ = try await ledger.reserve(requestID: id, token: token.id, model: "m", amount: Int64(1_000 + i), stream: i % 2 == 0)
             switch i % 4 {
-            case 0: _ = try await ledger.settle(requestID: id, outcome: Outcome(usage: Usage(promptTokens: Int64(i), cachedTokens: Int64(i / 2), completionTokens: 7)))
+            case 0:
+                _ = try await ledger.settle(
+                    requestID: id, outcome: Outcome(usage: Usage(promptTokens: Int64(i), cachedTokens: Int64(i / 2), completionTokens: 7)))
             case 1: try await ledger.void(requestID: id, reason: "upstream_error: 500", status: 500)
-            case 2: break // left open
+            case 2: break  // left open
             default: _ = try await ledger.settle(requestID: id, outcome: Outcome(usage: Usage(promptTokens: 3), estimated: true))
             }
         }
@@ -51,17 +54,23 @@ import Logging
         var events: [Event] = [
             .groupSet(GroupDefinition(name: "default", multiplier: .one, models: [], rpm: nil, tpm: nil)),
             .userCreated(UserCreated(id: user, username: "u", role: .user, group: "default", accessKeyHash: Samples.hashA, accessKeyHint: "a")),
-            .tokenCreated(TokenCreated(id: token, owner: user, name: "t", secretHash: Samples.hashB, hint: "b", quota: nil, expiresAt: nil,
-                                       models: [], ips: [], group: "default", maxParallel: nil)),
+            .tokenCreated(
+                TokenCreated(
+                    id: token, owner: user, name: "t", secretHash: Samples.hashB, hint: "b", quota: nil, expiresAt: nil,
+                    models: [], ips: [], group: "default", maxParallel: nil)),
         ]
         for (i, actor) in Samples.actors.enumerated() {
             let id = "req-\(i)"
             events.append(.chargeReserved(ChargeReserved(requestID: id, token: token, user: user, model: "m", amount: 50, stream: i % 2 == 0)))
-            events.append(i % 2 == 0
-                ? .chargeSettled(ChargeSettled(requestID: id, token: token, user: user, model: "m", channel: ChannelID(raw: 1), usage: Usage(promptTokens: 3),
-                                               credits: Int64(10 + i), price: Price(), multiplier: .one, estimated: false, stream: true,
-                                               durationMs: 5, status: 200))
-                : .chargeVoided(ChargeVoided(requestID: id, token: token, user: user, channel: nil, reason: "\(actor)", status: 499, durationMs: 1)))
+            events.append(
+                i % 2 == 0
+                    ? .chargeSettled(
+                        ChargeSettled(
+                            requestID: id, token: token, user: user, model: "m", channel: ChannelID(raw: 1), usage: Usage(promptTokens: 3),
+                            credits: Int64(10 + i), price: Price(), multiplier: .one, estimated: false, stream: true,
+                            durationMs: 5, status: 200))
+                    : .chargeVoided(
+                        ChargeVoided(requestID: id, token: token, user: user, channel: nil, reason: "\(actor)", status: 499, durationMs: 1)))
         }
         events.append(.chargeReserved(ChargeReserved(requestID: "open", token: token, user: user, model: "m", amount: 7, stream: false)))
         var fast = LedgerState(), full = LedgerState()

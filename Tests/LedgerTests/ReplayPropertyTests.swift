@@ -1,9 +1,10 @@
-import LedgerTesting
 import Foundation
 import LMDB
-@testable import Ledger
+import LedgerTesting
 import PropertyBased
 import Testing
+
+@testable import Ledger
 
 /// For randomized command sequences: the same log always replays to an equal
 /// state, equal to the live one; snapshot + tail equals a full replay; and the
@@ -22,7 +23,9 @@ import Testing
             try await runner.run(steps)
             if ProcessInfo.processInfo.environment["TALLY_PROPERTY_VERBOSE"] != nil {
                 let state = await fixture.ledger.read { $0 }
-                print("script of \(steps.count) steps: log \(state.seq) events, \(runner.refusals) refusals, \(state.tokens.count) tokens, \(state.pending.count) open")
+                print(
+                    "script of \(steps.count) steps: log \(state.seq) events, \(runner.refusals) refusals, \(state.tokens.count) tokens, \(state.pending.count) open"
+                )
             }
             try await check(fixture, runner, steps, cuts)
             await fixture.tearDown()
@@ -152,4 +155,3 @@ import Testing
         #expect(state.accessKeys.count == state.users.count, sourceLocation: sourceLocation)
     }
 }
-

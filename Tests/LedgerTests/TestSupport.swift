@@ -1,9 +1,10 @@
 import Foundation
 import LMDB
-@testable import Ledger
 import Logging
 import Synchronization
 import Testing
+
+@testable import Ledger
 
 // MARK: - Temporary directories
 
@@ -141,7 +142,8 @@ enum Refusal: Sendable, CustomStringConvertible {
         switch (self, rejection) {
         case (.invalid(let field), .invalid(let actual, _)): field == actual
         case (.notFound, .notFound), (.conflict, .conflict), (.forbidden, .forbidden),
-             (.requestIDReused, .requestIDReused), (.alreadyResolved, .alreadyResolved): true
+            (.requestIDReused, .requestIDReused), (.alreadyResolved, .alreadyResolved):
+            true
         case (.tokenQuotaExceeded(let r, let n), .tokenQuotaExceeded(let r2, let n2)): r == r2 && n == n2
         case (.balanceExceeded(let a, let n), .balanceExceeded(let a2, let n2)): a == a2 && n == n2
         default: false
@@ -164,8 +166,10 @@ enum Refusal: Sendable, CustomStringConvertible {
 
 /// Expects `body` to be refused with `expected`, and the log — both the
 /// in-memory head and the durable one — to be exactly as before.
-func expectRefusal(_ expected: Refusal, _ ledger: Ledger, sourceLocation: SourceLocation = #_sourceLocation,
-                   _ body: () async throws -> Void) async throws {
+func expectRefusal(
+    _ expected: Refusal, _ ledger: Ledger, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async throws {
     let before = await ledger.read { $0 }
     let store = ledger.store
     let durableBefore = try store.head()
@@ -182,8 +186,9 @@ func expectRefusal(_ expected: Refusal, _ ledger: Ledger, sourceLocation: Source
     #expect(after.seq == before.seq, "a refusal appended to the log", sourceLocation: sourceLocation)
     #expect(after == before, "a refusal changed the state", sourceLocation: sourceLocation)
     let durableAfter = try store.head()
-    #expect(durableAfter.seq == durableBefore.seq && durableAfter.hash == durableBefore.hash,
-            "a refusal reached the disk", sourceLocation: sourceLocation)
+    #expect(
+        durableAfter.seq == durableBefore.seq && durableAfter.hash == durableBefore.hash,
+        "a refusal reached the disk", sourceLocation: sourceLocation)
 }
 
 // MARK: - Chain verification

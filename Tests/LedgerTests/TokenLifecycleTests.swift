@@ -1,6 +1,7 @@
 import LedgerTesting
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// Regenerate (with and without grace), delete, and the secret lookups they change.
 @Suite struct TokenLifecycleTests {
@@ -52,10 +53,12 @@ import Testing
             #expect(state.token(bySecret: new, at: start + grace * 10)?.id == token.id)
             #expect(state.tokens[token.id]?.previousSecretUntil == start + grace)
             // Admission agrees.
-            if case .success = state.authenticate(key: oldKey, clientIP: nil, now: start + grace - 1) {} else {
+            if case .success = state.authenticate(key: oldKey, clientIP: nil, now: start + grace - 1) {
+            } else {
                 Issue.record("old key refused inside its grace period")
             }
-            if case .failure(.unknownKey) = state.authenticate(key: oldKey, clientIP: nil, now: start + grace) {} else {
+            if case .failure(.unknownKey) = state.authenticate(key: oldKey, clientIP: nil, now: start + grace) {
+            } else {
                 Issue.record("old key accepted after its grace period")
             }
 
@@ -89,7 +92,8 @@ import Testing
             #expect(state.liveToken(token.id) == nil)
             // Kept for history, marked deleted.
             #expect(state.tokens[token.id]?.deleted == true)
-            if case .failure(.unknownKey) = state.authenticate(key: newKey, clientIP: nil, now: now) {} else {
+            if case .failure(.unknownKey) = state.authenticate(key: newKey, clientIP: nil, now: now) {
+            } else {
                 Issue.record("a deleted token's key was accepted")
             }
         }
@@ -118,8 +122,9 @@ import Testing
             #expect(cleared.expiresAt == nil)
             #expect(cleared.remaining == nil)
             let edited = try await f.ledger.updateToken(
-                TokenUpdated(id: token.id, name: "new", quota: .some(5), models: [Fixture.model], ips: ["10.0.0.0/8"], group: "premium",
-                             maxParallel: .some(2)), by: .system)
+                TokenUpdated(
+                    id: token.id, name: "new", quota: .some(5), models: [Fixture.model], ips: ["10.0.0.0/8"], group: "premium",
+                    maxParallel: .some(2)), by: .system)
             #expect(edited.name == "new")
             #expect(edited.quota == 5)
             #expect(edited.group == "premium")

@@ -1,5 +1,6 @@
-@testable import Ledger
 import Testing
+
+@testable import Ledger
 
 /// The stored bytes are forever: a log written today must replay in every later
 /// version. These pin the exact bytes of every sample event (envelope and

@@ -10,7 +10,8 @@ import Testing
 @Suite struct AnthropicTests {
     @Test func nonStreamMessage() async throws {
         try await makeApp().test(.router) { client in
-            let body = #"{"model":"mock-claude","max_tokens":1024,"system":"you are terse","messages":[{"role":"user","content":[{"type":"text","text":"hello there"}]}]}"#
+            let body =
+                #"{"model":"mock-claude","max_tokens":1024,"system":"you are terse","messages":[{"role":"user","content":[{"type":"text","text":"hello there"}]}]}"#
             let json = try await client.post("/v1/messages", anthropicAuth, body).json
             #expect(json["type"]?.stringValue == "message")
             #expect(json["role"]?.stringValue == "assistant")
@@ -39,10 +40,11 @@ import Testing
             let body = #"{"model":"mock-claude","max_tokens":2,"stream":true,"messages":[{"role":"user","content":"one two three"}]}"#
             let response = try await client.post("/v1/messages", anthropicAuth, body)
             #expect(response.headers[.contentType] == "text/event-stream")
-            #expect(response.sseEvents == [
-                "message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta",
-                "content_block_stop", "message_delta", "message_stop",
-            ])
+            #expect(
+                response.sseEvents == [
+                    "message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta",
+                    "content_block_stop", "message_delta", "message_stop",
+                ])
             let data = response.sseData
             #expect(data.map { $0["type"]?.stringValue ?? "" } == response.sseEvents)
             #expect(data[0]["message"]?["usage"]?["input_tokens"]?.intValue == 3)

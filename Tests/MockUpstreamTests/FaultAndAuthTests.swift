@@ -15,7 +15,8 @@ import Testing
             #expect(try openAI.json["error"]?["type"]?.stringValue == "server_error")
             #expect(try openAI.json["error"]?["message"]?.stringValue != nil)
 
-            let anthropic = try await client.post("/v1/messages", anthropicAuth, #"{"model":"mock-error-500","max_tokens":5,"messages":[],"stream":true}"#)
+            let anthropic = try await client.post(
+                "/v1/messages", anthropicAuth, #"{"model":"mock-error-500","max_tokens":5,"messages":[],"stream":true}"#)
             #expect(anthropic.status == .internalServerError)
             #expect(try anthropic.json["type"]?.stringValue == "error")
             #expect(try anthropic.json["error"]?["type"]?.stringValue == "api_error")
@@ -86,16 +87,19 @@ import Testing
     @Test func responseCreateSendsDeltasAndUsage() throws {
         var session = RealtimeSession(model: "mock-realtime")
         #expect(JSONValue.parse(Array(session.created().utf8))?["type"]?.stringValue == "session.created")
-        _ = session.handle(#"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"hello there you"}]}}"#)
+        _ = session.handle(
+            #"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"hello there you"}]}}"#
+        )
         let replies = session.handle(#"{"type":"response.create","response":{"max_output_tokens":2}}"#)
         let events: [JSONValue] = replies.compactMap {
             if case .send(let text) = $0 { return JSONValue.parse(Array(text.utf8)) }
             return nil
         }
-        #expect(events.map { $0["type"]?.stringValue ?? "" } == [
-            "response.created", "response.output_text.delta", "response.output_text.delta",
-            "response.output_text.done", "response.done",
-        ])
+        #expect(
+            events.map { $0["type"]?.stringValue ?? "" } == [
+                "response.created", "response.output_text.delta", "response.output_text.delta",
+                "response.output_text.done", "response.done",
+            ])
         let usage = events.last?["response"]?["usage"]
         #expect(usage?["input_tokens"]?.intValue == 3)
         #expect(usage?["output_tokens"]?.intValue == 2)

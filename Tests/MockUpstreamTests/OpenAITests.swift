@@ -119,7 +119,8 @@ import Testing
 
     @Test func responsesNonStreamAndStream() async throws {
         try await makeApp().test(.router) { client in
-            let body = #"{"model":"mock-gpt-cached","instructions":"be nice","input":[{"role":"user","content":[{"type":"input_text","text":"hello world"}]}],"max_output_tokens":4}"#
+            let body =
+                #"{"model":"mock-gpt-cached","instructions":"be nice","input":[{"role":"user","content":[{"type":"input_text","text":"hello world"}]}],"max_output_tokens":4}"#
             let json = try await client.post("/v1/responses", openAIAuth, body).json
             #expect(json["object"]?.stringValue == "response")
             #expect(json["status"]?.stringValue == "completed")
@@ -133,11 +134,12 @@ import Testing
 
             let streamBody = #"{"model":"mock-gpt","input":"hello","stream":true,"max_output_tokens":2}"#
             let response = try await client.post("/v1/responses", openAIAuth, streamBody)
-            #expect(response.sseEvents == [
-                "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
-                "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
-                "response.content_part.done", "response.output_item.done", "response.completed",
-            ])
+            #expect(
+                response.sseEvents == [
+                    "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+                    "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
+                    "response.content_part.done", "response.output_item.done", "response.completed",
+                ])
             let completed = try #require(response.sseData.last)
             #expect(completed["type"]?.stringValue == "response.completed")
             #expect(completed["response"]?["usage"]?["input_tokens"]?.intValue == 1)
@@ -215,7 +217,8 @@ import Testing
 
     @Test func recorderListsAndClears() async throws {
         try await makeApp().test(.router) { client in
-            _ = try await client.post("/v1/chat/completions", openAIAuth, #"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#)
+            _ = try await client.post(
+                "/v1/chat/completions", openAIAuth, #"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#)
             let list = try await client.execute(uri: "/mock/requests", method: .get).json
             let entry = try #require(list.arrayValue?.last)
             #expect(list.arrayValue?.count == 1)

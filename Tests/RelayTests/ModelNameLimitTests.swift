@@ -1,9 +1,10 @@
 import Foundation
 import HTTPTypes
 import Ledger
-import TallyJSON
 import NIOCore
+import TallyJSON
 import Testing
+
 @testable import Relay
 
 /// The relay reads model names by the ledger's one bound (`Limits.isModelName`,
@@ -48,7 +49,8 @@ struct ModelNameLimitTests {
 
     @Test func theBoundItselfIsAccepted() throws {
         let model = String(repeating: "m", count: Limits.modelBytes)
-        let inspection = try RequestInspection.inspect(ByteBuffer(bytes: #"{"model":"\#(model)","messages":[]}"#.utf8), endpoint: chat, pathModel: nil)
+        let inspection = try RequestInspection.inspect(
+            ByteBuffer(bytes: #"{"model":"\#(model)","messages":[]}"#.utf8), endpoint: chat, pathModel: nil)
         #expect(inspection.model == model)
         #expect(try RequestInspection.inspect(ByteBuffer(bytes: #"{"contents":[]}"#.utf8), endpoint: gemini, pathModel: model).model == model)
     }

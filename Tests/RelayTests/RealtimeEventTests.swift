@@ -1,5 +1,6 @@
 import Ledger
 import Testing
+
 @testable import Relay
 
 /// What realtime billing reads from each event: the beta and GA names of the
@@ -16,7 +17,8 @@ struct RealtimeEventTests {
 
     @Test func responseLifecycle() {
         #expect(RealtimeEvent(#"{"type":"response.created","response":{"id":"r1","usage":null}}"#) == .responseCreated(responseID: "r1"))
-        let done = #"{"type":"response.done","response":{"id":"r1","usage":{"input_tokens":7,"output_tokens":3,"input_token_details":{"cached_tokens":2}}}}"#
+        let done =
+            #"{"type":"response.done","response":{"id":"r1","usage":{"input_tokens":7,"output_tokens":3,"input_token_details":{"cached_tokens":2}}}}"#
         #expect(RealtimeEvent(done) == .responseDone(responseID: "r1", usage: Usage(promptTokens: 7, completionTokens: 3)))
         #expect(RealtimeEvent(#"{"type":"response.done","response":{"id":"r2","usage":null}}"#) == .responseDone(responseID: "r2", usage: nil))
         #expect(RealtimeEvent(#"{"type":"error","error":{"code":"bad","event_id":"e1"}}"#) == .error(clientEventID: "e1", code: "bad"))
@@ -26,14 +28,18 @@ struct RealtimeEventTests {
     }
 
     @Test func outputDeltasOfBothNamings() {
-        for type in ["response.output_text.delta", "response.text.delta", "response.output_audio_transcript.delta",
-                     "response.audio_transcript.delta", "response.function_call_arguments.delta"] {
-            #expect(RealtimeEvent(#"{"type":"\#(type)","response_id":"r1","delta":"héllo"}"#)
-                == .output(responseID: "r1", textBytes: 6, audioBase64Bytes: 0), "\(type)")
+        for type in [
+            "response.output_text.delta", "response.text.delta", "response.output_audio_transcript.delta",
+            "response.audio_transcript.delta", "response.function_call_arguments.delta",
+        ] {
+            #expect(
+                RealtimeEvent(#"{"type":"\#(type)","response_id":"r1","delta":"héllo"}"#)
+                    == .output(responseID: "r1", textBytes: 6, audioBase64Bytes: 0), "\(type)")
         }
         for type in ["response.output_audio.delta", "response.audio.delta"] {
-            #expect(RealtimeEvent(#"{"type":"\#(type)","response_id":"r1","delta":"QUJDRA=="}"#)
-                == .output(responseID: "r1", textBytes: 0, audioBase64Bytes: 8), "\(type)")
+            #expect(
+                RealtimeEvent(#"{"type":"\#(type)","response_id":"r1","delta":"QUJDRA=="}"#)
+                    == .output(responseID: "r1", textBytes: 0, audioBase64Bytes: 8), "\(type)")
         }
     }
 

@@ -1,9 +1,10 @@
 import Foundation
-import LedgerTesting
 import Ledger
+import LedgerTesting
 import NIOCore
 import TallyJSON
 import Testing
+
 @testable import Relay
 
 /// A property-based fuzz of the relay's body reading against a second parser
@@ -12,10 +13,14 @@ import Testing
 /// body it admits is read the same way by the other parser — same model, same
 /// limits, same stream flag — before and after the usage edit.
 struct RequestFuzzTests {
-    static let keys = ["model", "messages", "max_tokens", "max_completion_tokens", "n", "stream", "stream_options", "include_usage",
-                       "role", "content", "tools", "best_of", "mod\\u0065l", "x"]
-    static let atoms = ["\"m\"", "\"gpt\"", "1", "0", "-1", "7", "1.5", "1e3", "true", "false", "null", "\"\\ud800\"", "\"\\u0000\"",
-                        "9223372036854775808", "\"a\\\"b\"", "\"é\"", "{}", "[]"]
+    static let keys = [
+        "model", "messages", "max_tokens", "max_completion_tokens", "n", "stream", "stream_options", "include_usage",
+        "role", "content", "tools", "best_of", "mod\\u0065l", "x",
+    ]
+    static let atoms = [
+        "\"m\"", "\"gpt\"", "1", "0", "-1", "7", "1.5", "1e3", "true", "false", "null", "\"\\ud800\"", "\"\\u0000\"",
+        "9223372036854775808", "\"a\\\"b\"", "\"é\"", "{}", "[]",
+    ]
 
     static func value(_ rng: inout SplitMix, depth: Int) -> String {
         switch rng.next() % (depth > 3 ? 2 : 5) {
@@ -25,9 +30,10 @@ struct RequestFuzzTests {
             return "[" + (0..<count).map { _ in value(&rng, depth: depth + 1) }.joined(separator: ",") + "]"
         default:
             let count = Int(rng.next() % 5)
-            return "{" + (0..<count).map { _ in
-                "\"\(keys[Int(rng.next() % UInt64(keys.count))])\":\(value(&rng, depth: depth + 1))"
-            }.joined(separator: ",") + "}"
+            return "{"
+                + (0..<count).map { _ in
+                    "\"\(keys[Int(rng.next() % UInt64(keys.count))])\":\(value(&rng, depth: depth + 1))"
+                }.joined(separator: ",") + "}"
         }
     }
 
@@ -78,10 +84,12 @@ struct RequestFuzzTests {
             let chat = Endpoint(kind: .chat, path: "/v1/chat/completions")
             guard let inspection = try? RequestInspection.inspect(ByteBuffer(bytes: data), endpoint: chat, pathModel: nil) else { continue }
             admitted += 1
-            let before = try #require(Reading(data), "seed \(seed): Tally admitted a body Foundation cannot read: \(String(decoding: bytes, as: UTF8.self))")
+            let before = try #require(
+                Reading(data), "seed \(seed): Tally admitted a body Foundation cannot read: \(String(decoding: bytes, as: UTF8.self))")
             // Admission held 4096 output tokens per answer: the provider must read that limit, or the client's smaller one.
             let held: Int64 = 4096
-            let after = try #require(Reading(Data(inspection.upstreamBody(heldLimit: held).readableBytesView)), "seed \(seed): the edited body does not parse")
+            let after = try #require(
+                Reading(Data(inspection.upstreamBody(heldLimit: held).readableBytesView)), "seed \(seed): the edited body does not parse")
             var expected = before
             if (before.maxTokens ?? .max) > held { expected.maxTokens = held }
             #expect(after == expected, "seed \(seed): the edit changed what the upstream reads: \(String(decoding: bytes, as: UTF8.self))")

@@ -1,8 +1,9 @@
 import Foundation
-import NIOCore
 import Ledger
+import NIOCore
 import TallyJSON
 import Testing
+
 @testable import Relay
 
 /// Step 6 of admission: the reservation's bounds and the strict reading of relay bodies.
@@ -30,7 +31,9 @@ struct RequestInspectionTests {
     @Test func toolsAndSchemasCountInTheBound() throws {
         let schema = String(repeating: "x", count: 5_000)
         let bare = try inspect(#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#)
-        let withTools = try inspect(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","description":"\#(schema)"}}]}"#)
+        let withTools = try inspect(
+            #"{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","description":"\#(schema)"}}]}"#
+        )
         #expect(withTools.promptTokens >= bare.promptTokens + 5_000)
         #expect(withTools.promptEstimate >= bare.promptEstimate + 1_250)
     }
@@ -38,9 +41,12 @@ struct RequestInspectionTests {
     /// An image's base64 bytes are replaced by the family's per-image bound, in every family's shape.
     @Test func imagesCostTheirDocumentedBound() throws {
         let data = String(repeating: "A", count: 40_000)
-        let openai = try inspect(#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,\#(data)"}}]}]}"#)
+        let openai = try inspect(
+            #"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,\#(data)"}}]}]}"#)
         #expect(openai.promptTokens < 40_000 && openai.promptTokens >= PromptBound.tokensPerImage(.openai))
-        let anthropic = try inspect(#"{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"\#(data)"}}]}]}"#, messages)
+        let anthropic = try inspect(
+            #"{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"\#(data)"}}]}]}"#,
+            messages)
         #expect(anthropic.promptTokens < 40_000 && anthropic.promptTokens >= PromptBound.tokensPerImage(.anthropic))
         let google = try inspect(#"{"contents":[{"parts":[{"inlineData":{"mimeType":"image/png","data":"\#(data)"}}]}]}"#, gemini, pathModel: "g")
         #expect(google.promptTokens < 40_000 && google.promptTokens >= PromptBound.tokensPerImage(.gemini))
@@ -77,21 +83,27 @@ struct RequestInspectionTests {
 
     /// Two parsers reading one body differently: refused at every level.
     @Test func duplicateKeysAreRefused() {
-        for body in [#"{"model":"expensive","messages":[],"model":"allowed"}"#,
-                     #"{"model":"m","max_tokens":5000,"messages":[],"max_tokens":1}"#,
-                     #"{"model":"m","messages":[{"role":"user","role":"system","content":"x"}]}"#,
-                     #"{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":false,"include_usage":true}}"#,
-                     #"{"model":"m","mod\u0065l":"n","messages":[]}"#] {
+        for body in [
+            #"{"model":"expensive","messages":[],"model":"allowed"}"#,
+            #"{"model":"m","max_tokens":5000,"messages":[],"max_tokens":1}"#,
+            #"{"model":"m","messages":[{"role":"user","role":"system","content":"x"}]}"#,
+            #"{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":false,"include_usage":true}}"#,
+            #"{"model":"m","mod\u0065l":"n","messages":[]}"#,
+        ] {
             #expect(throws: RelayFailure.self, "\(body)") { try inspect(body) }
         }
     }
 
     @Test func malformedBodiesAreRefused() {
-        for body in ["nope", "{}", "[]", #"{"model":""}"#, #"{"model":5}"#, "{\"model\":\"m\"", #"{"model":"m"} x"#,
-                     #"{"model":"m\u0000"}"#, #"{"model":"\ud800"}"#, "{\"model\":\"m\",}", "\u{FEFF}{\"model\":\"m\"}"] {
+        for body in [
+            "nope", "{}", "[]", #"{"model":""}"#, #"{"model":5}"#, "{\"model\":\"m\"", #"{"model":"m"} x"#,
+            #"{"model":"m\u0000"}"#, #"{"model":"\ud800"}"#, "{\"model\":\"m\",}", "\u{FEFF}{\"model\":\"m\"}",
+        ] {
             #expect(throws: RelayFailure.self, "\(body)") { try inspect(body) }
         }
-        #expect(throws: RelayFailure.self) { try RequestInspection.inspect(ByteBuffer(bytes: [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), endpoint: chat, pathModel: nil) }
+        #expect(throws: RelayFailure.self) {
+            try RequestInspection.inspect(ByteBuffer(bytes: [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), endpoint: chat, pathModel: nil)
+        }
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","messages":\#(deep)}"#) }
     }
@@ -101,12 +113,14 @@ struct RequestInspectionTests {
         let body = #"{ "model" : "m", "messages":[],"stream":true ,"z":1.50}"#
         let inspection = try inspect(body)
         #expect(inspection.injectedUsage)
-        #expect(String(decoding: inspection.upstreamBody(heldLimit: 0).readableBytesView, as: UTF8.self)
-            == #"{"stream_options":{"include_usage":true}, "model" : "m", "messages":[],"stream":true ,"z":1.50}"#)
+        #expect(
+            String(decoding: inspection.upstreamBody(heldLimit: 0).readableBytesView, as: UTF8.self)
+                == #"{"stream_options":{"include_usage":true}, "model" : "m", "messages":[],"stream":true ,"z":1.50}"#)
 
         let off = try inspect(#"{"model":"m","stream":true,"stream_options":{"include_usage":false,"x":2},"messages":[]}"#)
-        #expect(String(decoding: off.upstreamBody(heldLimit: 0).readableBytesView, as: UTF8.self)
-            == #"{"model":"m","stream":true,"stream_options":{"x":2,"include_usage":true},"messages":[]}"#)
+        #expect(
+            String(decoding: off.upstreamBody(heldLimit: 0).readableBytesView, as: UTF8.self)
+                == #"{"model":"m","stream":true,"stream_options":{"x":2,"include_usage":true},"messages":[]}"#)
         #expect(try inspect(#"{"model":"m","stream":true,"stream_options":null}"#).injectedUsage)
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","stream":true,"stream_options":"yes"}"#) }
     }
@@ -128,13 +142,18 @@ struct RequestInspectionTests {
         #expect(try forwarded(#"{"model":"m","max_tokens":9000,"messages":[]}"#) == #"{"model":"m","max_tokens":500,"messages":[]}"#)
         #expect(try forwarded(#"{"model":"m","max_tokens":20,"messages":[]}"#) == #"{"model":"m","max_tokens":20,"messages":[]}"#)
         #expect(try forwarded(#"{"model":"m","messages":[]}"#, messages) == #"{"max_tokens":500,"model":"m","messages":[]}"#)
-        #expect(try forwarded(#"{"model":"m","input":"x"}"#, Endpoint(kind: .responses, path: "/v1/responses"))
-            == #"{"max_output_tokens":500,"model":"m","input":"x"}"#)
-        #expect(try forwarded(#"{"contents":[],"generationConfig":{"temperature":0.5}}"#, gemini, pathModel: "g")
-            == #"{"contents":[],"generationConfig":{"temperature":0.5,"maxOutputTokens":500}}"#)
-        #expect(try forwarded(#"{"contents":[],"generation_config":{"max_output_tokens":90000}}"#, gemini, pathModel: "g")
-            == #"{"contents":[],"generation_config":{"max_output_tokens":500}}"#)
-        #expect(try forwarded(#"{"model":"e","input":"x"}"#, Endpoint(kind: .embeddings, path: "/v1/embeddings"), held: 0) == #"{"model":"e","input":"x"}"#)
+        #expect(
+            try forwarded(#"{"model":"m","input":"x"}"#, Endpoint(kind: .responses, path: "/v1/responses"))
+                == #"{"max_output_tokens":500,"model":"m","input":"x"}"#)
+        #expect(
+            try forwarded(#"{"contents":[],"generationConfig":{"temperature":0.5}}"#, gemini, pathModel: "g")
+                == #"{"contents":[],"generationConfig":{"temperature":0.5,"maxOutputTokens":500}}"#)
+        #expect(
+            try forwarded(#"{"contents":[],"generation_config":{"max_output_tokens":90000}}"#, gemini, pathModel: "g")
+                == #"{"contents":[],"generation_config":{"max_output_tokens":500}}"#)
+        #expect(
+            try forwarded(#"{"model":"e","input":"x"}"#, Endpoint(kind: .embeddings, path: "/v1/embeddings"), held: 0)
+                == #"{"model":"e","input":"x"}"#)
     }
 
     /// Google reads camelCase and snake_case alike; both at once is ambiguous.
@@ -152,7 +171,9 @@ struct RequestInspectionTests {
         #expect(batch.outputChoices == 6)
         let prompts = Array(repeating: #""x""#, count: 130).joined(separator: ",")
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","prompt":[\#(prompts)]}"#, completions) }
-        #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","input":"x","background":true}"#, Endpoint(kind: .responses, path: "/v1/responses")) }
+        #expect(throws: RelayFailure.self) {
+            try inspect(#"{"model":"m","input":"x","background":true}"#, Endpoint(kind: .responses, path: "/v1/responses"))
+        }
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"m","messages":[],"service_tier":"priority"}"#) }
         #expect(try inspect(#"{"model":"m","messages":[],"service_tier":"auto"}"#).model == "m")
         #expect(throws: RelayFailure.self) { try inspect(#"{"model":"allowed","Model":"expensive","messages":[]}"#) }
@@ -171,22 +192,29 @@ struct RequestInspectionTests {
             return ByteBuffer(string: text + "--XyZ--\r\n")
         }
         let type = "multipart/form-data; boundary=XyZ"
-        let honest = try RequestInspection.inspect(upload([(#"name="file"; filename="a.wav""#, "RIFF...."), (#"name="model""#, "whisper-1")]),
-                                                   endpoint: transcribe, pathModel: nil, contentType: type)
+        let honest = try RequestInspection.inspect(
+            upload([(#"name="file"; filename="a.wav""#, "RIFF...."), (#"name="model""#, "whisper-1")]),
+            endpoint: transcribe, pathModel: nil, contentType: type)
         #expect(honest.model == "whisper-1")
-        let viaPrompt = try RequestInspection.inspect(upload([(#"name="prompt""#, "x\r\nname=\"model\"\r\n\r\ncheap"), (#"name="model""#, "expensive")]),
-                                                      endpoint: transcribe, pathModel: nil, contentType: type)
+        let viaPrompt = try RequestInspection.inspect(
+            upload([(#"name="prompt""#, "x\r\nname=\"model\"\r\n\r\ncheap"), (#"name="model""#, "expensive")]),
+            endpoint: transcribe, pathModel: nil, contentType: type)
         #expect(viaPrompt.model == "expensive")
-        let viaFilename = try RequestInspection.inspect(upload([(#"name="file"; filename="model""#, "cheap"), (#"name="model""#, "expensive")]),
-                                                        endpoint: transcribe, pathModel: nil, contentType: type)
+        let viaFilename = try RequestInspection.inspect(
+            upload([(#"name="file"; filename="model""#, "cheap"), (#"name="model""#, "expensive")]),
+            endpoint: transcribe, pathModel: nil, contentType: type)
         #expect(viaFilename.model == "expensive")
         #expect(throws: RelayFailure.self) {
-            try RequestInspection.inspect(upload([(#"name="model""#, "cheap"), (#"name="model""#, "expensive")]), endpoint: transcribe, pathModel: nil, contentType: type)
+            try RequestInspection.inspect(
+                upload([(#"name="model""#, "cheap"), (#"name="model""#, "expensive")]), endpoint: transcribe, pathModel: nil, contentType: type)
         }
         #expect(throws: RelayFailure.self) {
-            try RequestInspection.inspect(upload([(#"name*=utf-8''model"#, "cheap"), (#"name="model""#, "expensive")]), endpoint: transcribe, pathModel: nil, contentType: type)
+            try RequestInspection.inspect(
+                upload([(#"name*=utf-8''model"#, "cheap"), (#"name="model""#, "expensive")]), endpoint: transcribe, pathModel: nil, contentType: type)
         }
-        #expect(throws: RelayFailure.self) { try RequestInspection.inspect(upload([(#"name="model""#, "m")]), endpoint: transcribe, pathModel: nil, contentType: nil) }
+        #expect(throws: RelayFailure.self) {
+            try RequestInspection.inspect(upload([(#"name="model""#, "m")]), endpoint: transcribe, pathModel: nil, contentType: nil)
+        }
     }
 }
 
@@ -197,23 +225,37 @@ struct UpstreamRefusalTests {
     }
 
     @Test func keyErrorsAreTheGatewaysWhateverTheStatus() {
-        let gemini = #"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}"#
+        let gemini =
+            #"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}"#
         #expect(code(400, gemini) == "upstream_auth_failed")
-        #expect(code(401, #"{"error":{"message":"Incorrect API key provided: sk-abc***xyz","type":"invalid_request_error","code":"invalid_api_key"}}"#) == "upstream_auth_failed")
+        #expect(
+            code(401, #"{"error":{"message":"Incorrect API key provided: sk-abc***xyz","type":"invalid_request_error","code":"invalid_api_key"}}"#)
+                == "upstream_auth_failed")
         #expect(code(401, #"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#) == "upstream_auth_failed")
     }
 
     @Test func exhaustedAccountsRateLimitsAndRequestErrors() {
-        #expect(code(429, #"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","code":"insufficient_quota"}}"#) == "upstream_quota_exhausted")
-        #expect(code(400, #"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}"#) == "upstream_quota_exhausted")
-        #expect(code(429, #"{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}"#) == "upstream_rate_limited")
+        #expect(
+            code(
+                429,
+                #"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","code":"insufficient_quota"}}"#
+            ) == "upstream_quota_exhausted")
+        #expect(
+            code(
+                400,
+                #"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}"#)
+                == "upstream_quota_exhausted")
+        #expect(
+            code(429, #"{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}"#)
+                == "upstream_rate_limited")
         #expect(code(503, "overloaded") == "upstream_error")
         // A client cannot turn its own bad request into another class by echoing a word.
         #expect(code(400, #"{"error":{"message":"Invalid value 'payment billing quota' for temperature","type":"invalid_request_error"}}"#) == nil)
     }
 
     @Test func passedThroughBodiesAreMasked() throws {
-        let body = ByteBuffer(string: #"{"error":{"message":"bad temperature; key sk-live-0123456789 and AIzaSyA1234567890abcdefghij and chan-secret-42"}}"#)
+        let body = ByteBuffer(
+            string: #"{"error":{"message":"bad temperature; key sk-live-0123456789 and AIzaSyA1234567890abcdefghij and chan-secret-42"}}"#)
         let masked = try #require(UpstreamRefusal.passedThrough(body, channelKey: "chan-secret-42"))
         let text = String(buffer: masked)
         #expect(!text.contains("sk-live") && !text.contains("AIzaSy") && !text.contains("chan-secret-42"))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Relay
 
 /// A channel's base URL is written with or without trailing slashes and the

@@ -4,6 +4,7 @@ import LedgerTesting
 import NIOCore
 import TallyJSON
 import Testing
+
 @testable import Relay
 
 struct UsageMeterTests {
@@ -17,7 +18,10 @@ struct UsageMeterTests {
 
     @Test func responsesStreamReadsTheCompletedEvent() {
         var meter = UsageMeter(family: .openai)
-        meter.absorb(bytes: json(#"{"type":"response.completed","response":{"usage":{"input_tokens":8,"output_tokens":2,"input_tokens_details":{"cached_tokens":1}}}}"#))
+        meter.absorb(
+            bytes: json(
+                #"{"type":"response.completed","response":{"usage":{"input_tokens":8,"output_tokens":2,"input_tokens_details":{"cached_tokens":1}}}}"#
+            ))
         #expect(meter.usage == Usage(promptTokens: 8, cachedTokens: 1, completionTokens: 2))
     }
 
@@ -44,8 +48,14 @@ struct UsageMeterTests {
     @Test func anAnthropicStreamCutBeforeItsFinalCountIsEstimatedFromTheOutput() {
         var meter = UsageMeter(family: .anthropic)
         meter.absorb(bytes: json(#"{"type":"message_start","message":{"usage":{"input_tokens":20,"output_tokens":1}}}"#))
-        for _ in 0..<10 { meter.absorb(bytes: json(#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"abcdefghijklmnopqrstuvwxyz0123456789ABCD"}}"#)) }
-        meter.absorb(bytes: json(#"{"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{\"q\":\"0123456789012345678901234567890123456789\"}"}}"#))
+        for _ in 0..<10 {
+            meter.absorb(
+                bytes: json(#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"abcdefghijklmnopqrstuvwxyz0123456789ABCD"}}"#))
+        }
+        meter.absorb(
+            bytes: json(
+                #"{"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{\"q\":\"0123456789012345678901234567890123456789\"}"}}"#
+            ))
         let (cut, estimated) = meter.charge(promptEstimate: 99)
         #expect(estimated)
         #expect(cut.promptTokens == 20 && cut.completionTokens >= 100)
@@ -113,7 +123,8 @@ struct UsageMeterTests {
     /// read it), at the top level and inside `usage`; an escaped key reads as itself.
     @Test func duplicateKeysTakeTheLastValue() {
         var meter = UsageMeter(family: .openai)
-        meter.absorb(bytes: json(#"{"usage":{"prompt_tokens":1,"completion_tokens":1},"usage":{"prompt_tokens":7,"prompt_tokens":9,"completion_tokens":2}}"#))
+        meter.absorb(
+            bytes: json(#"{"usage":{"prompt_tokens":1,"completion_tokens":1},"usage":{"prompt_tokens":7,"prompt_tokens":9,"completion_tokens":2}}"#))
         #expect(meter.usage == Usage(promptTokens: 9, completionTokens: 2))
         var escaped = UsageMeter(family: .openai)
         escaped.absorb(bytes: json(#"{"us\u0061ge":{"prompt\u005ftokens":4,"completion_tokens":1}}"#))
@@ -123,9 +134,11 @@ struct UsageMeterTests {
     /// Bytes that are not one whole JSON value count for nothing, not half.
     @Test func truncatedOrMalformedChunksCountForNothing() {
         var meter = UsageMeter(family: .openai)
-        for broken in [#"{"usage":{"prompt_tokens":10,"completion_tokens":3"#, #"{"usage":{"prompt_tokens":10}"#, "[DONE]", "",
-                       #"{"usage":{"prompt_tokens":10}} {"x":1}"#, #"{"choices":[{"delta":{"content":"ab"#, #"{"usage":{"prompt_tokens":01}}"#,
-                       "{\"usage\":{\"prompt_tokens\":1},\"x\":\"a\u{01}\"}"] {
+        for broken in [
+            #"{"usage":{"prompt_tokens":10,"completion_tokens":3"#, #"{"usage":{"prompt_tokens":10}"#, "[DONE]", "",
+            #"{"usage":{"prompt_tokens":10}} {"x":1}"#, #"{"choices":[{"delta":{"content":"ab"#, #"{"usage":{"prompt_tokens":01}}"#,
+            "{\"usage\":{\"prompt_tokens\":1},\"x\":\"a\u{01}\"}",
+        ] {
             let usageOnly = meter.absorb(bytes: json(broken))
             #expect(!usageOnly, "\(broken)")
         }
@@ -139,8 +152,10 @@ struct UsageMeterTests {
     /// `include_usage` adds (the one Tally drops when it asked for it).
     @Test func usageOnlyChunkIsRecognised() {
         var meter = UsageMeter(family: .openai)
-        let chunks = [#"{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#,
-                      #"{"choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}"#, #"{"choices":[],"usage":null}"#, #"{"usage":{"prompt_tokens":1}}"#]
+        let chunks = [
+            #"{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#,
+            #"{"choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}"#, #"{"choices":[],"usage":null}"#, #"{"usage":{"prompt_tokens":1}}"#,
+        ]
         let usageOnly = chunks.map { meter.absorb(bytes: json($0)) }
         #expect(usageOnly == [true, false, false, false])
     }
@@ -148,8 +163,11 @@ struct UsageMeterTests {
     /// Gemini's non-SSE stream is one JSON array of answers, each absorbed in turn.
     @Test func geminiArrayStream() {
         var meter = UsageMeter(family: .gemini)
-        meter.absorb(bytes: json(#"[{"candidates":[{"content":{"parts":[{"text":"héllo"}]}}],"usageMetadata":{"promptTokenCount":4}},"#
-            + #"{"candidates":[{"content":{"parts":[{"text":" w\u00f6rld \ud83d\ude00"}]}}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":5}}]"#))
+        meter.absorb(
+            bytes: json(
+                #"[{"candidates":[{"content":{"parts":[{"text":"héllo"}]}}],"usageMetadata":{"promptTokenCount":4}},"#
+                    + #"{"candidates":[{"content":{"parts":[{"text":" w\u00f6rld \ud83d\ude00"}]}}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":5}}]"#
+            ))
         #expect(meter.usage == Usage(promptTokens: 4, completionTokens: 5))
         #expect(meter.outputTextBytes == "héllo".utf8.count + " wörld 😀".utf8.count)
     }

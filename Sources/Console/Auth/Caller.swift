@@ -18,7 +18,9 @@ struct Caller: Sendable {
     func scope(requested: String?) throws -> UserID? {
         guard let requested, !requested.isEmpty else { return isAdmin ? nil : id }
         guard let wanted = UserID(requested) else { throw APIError.badRequest("user: is not a user id.", field: "user") }
-        guard isAdmin || wanted == id else { throw APIError(.forbidden, code: "forbidden", "Only administrators may look at other users.", field: "user") }
+        guard isAdmin || wanted == id else {
+            throw APIError(.forbidden, code: "forbidden", "Only administrators may look at other users.", field: "user")
+        }
         return wanted
     }
 }

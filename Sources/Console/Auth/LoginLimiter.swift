@@ -83,7 +83,9 @@ actor LoginLimiter {
     /// newest half, so memory stays bounded whatever arrives.
     private func sweep(now: Int64) {
         if addressFailures.count > LoginLimiter.maxKeys {
-            addressFailures = LoginLimiter.bounded(addressFailures.filter { ($0.value.last ?? 0) > now - LoginLimiter.addressWindowMs }) { $0.last ?? 0 }
+            addressFailures = LoginLimiter.bounded(addressFailures.filter { ($0.value.last ?? 0) > now - LoginLimiter.addressWindowMs }) {
+                $0.last ?? 0
+            }
         }
         if usernameStreaks.count > LoginLimiter.maxKeys {
             usernameStreaks = LoginLimiter.bounded(usernameStreaks.filter { isFresh($0.value, now: now) }) { $0.lastMs }

@@ -1,9 +1,9 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
 import Logging
 import NIOCore
+import TallyJSON
 
 /// Dashboard sign-in: `POST /api/auth/login`, `GET /api/auth/me`,
 /// `POST /api/auth/logout`.
@@ -33,8 +33,9 @@ struct AuthController: Sendable {
     /// context does not expose the peer (then only the per-username delay applies).
     private func clientAddress(_ request: Request, _ context: some RequestContext) -> IPAddress? {
         let peer = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
-        return ClientAddress.resolve(peer: peer, forwardedFor: request.headers[values: Self.forwardedFor],
-                                     trusted: core.configuration.trustedProxies)
+        return ClientAddress.resolve(
+            peer: peer, forwardedFor: request.headers[values: Self.forwardedFor],
+            trusted: core.configuration.trustedProxies)
     }
 
     /// Sign-in takes JSON only: a cross-site form or a `fetch` that needs no
@@ -43,8 +44,9 @@ struct AuthController: Sendable {
     private static func requireJSON(_ request: Request) throws {
         let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingSpaces.lowercased()
         guard mediaType == "application/json" else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                           "Send the sign-in as JSON, with the header Content-Type: application/json.")
+            throw APIError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                "Send the sign-in as JSON, with the header Content-Type: application/json.")
         }
     }
 
@@ -53,7 +55,8 @@ struct AuthController: Sendable {
     private func throttle(username: String, address: IPAddress?) async throws {
         switch await core.limiter.check(username: username, address: address) {
         case .refuse(let wait):
-            var error = APIError(.tooManyRequests, code: "rate_limited", "Too many failed sign-ins from your address. Wait \(wait) seconds and try again.")
+            var error = APIError(
+                .tooManyRequests, code: "rate_limited", "Too many failed sign-ins from your address. Wait \(wait) seconds and try again.")
             error.headers[.retryAfter] = String(wait)
             throw error
         case .proceed(let delay):
@@ -74,7 +77,8 @@ struct AuthController: Sendable {
         let verified = try await core.passwords.verify(password, hash: hash)
         guard verified, let user, user.enabled else {
             await core.limiter.recordFailure(username: username, address: clientAddress)
-            core.logger.notice("sign-in failed", metadata: ["username": "\(JSONBody.printable(username))", "address": "\(clientAddress?.description ?? "unknown")"])
+            core.logger.notice(
+                "sign-in failed", metadata: ["username": "\(JSONBody.printable(username))", "address": "\(clientAddress?.description ?? "unknown")"])
             throw APIError(.unauthorized, code: "invalid_credentials", "Wrong username or password.")
         }
         await core.limiter.recordSuccess(username: username)

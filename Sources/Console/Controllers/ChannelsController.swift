@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// Upstream channels (admin). The key is write-only: accepted on create and
 /// edit, sealed outside the log by the ledger, and shown back only as

@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// `GET /api/events?after=SEQ&limit=N` (admin): the raw audit stream, oldest
 /// first from `after + 1`, for auditors and for tailing the log.

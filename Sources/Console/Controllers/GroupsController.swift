@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// Groups (admin): price multiplier, allowed models, per-token rate limits.
 /// `PUT` creates or replaces (201 when new), so a script can apply a
@@ -27,9 +27,10 @@ struct GroupsController: Sendable {
             let models = try body.notNull("models", body.strings("models")) ?? []
             let name = context.parameter("name")
             let existed = await core.ledger.read { $0.groups[name] != nil }
-            let group = try await core.ledger.setGroup(name, multiplier: multiplier, models: models,
-                                                       rpm: try GroupsController.limit(body, "rpm"), tpm: try GroupsController.limit(body, "tpm"),
-                                                       by: caller.actor)
+            let group = try await core.ledger.setGroup(
+                name, multiplier: multiplier, models: models,
+                rpm: try GroupsController.limit(body, "rpm"), tpm: try GroupsController.limit(body, "tpm"),
+                by: caller.actor)
             return JSONResponse.make(Render.group(group), status: existed ? .ok : .created)
         }
         routes.on(.delete, "/api/groups/{name}", .admin) { _, context, caller in
@@ -46,7 +47,8 @@ struct GroupsController: Sendable {
         case .string(let s)?: text = s
         case .number(let s)?: text = s
         case nil: throw APIError.badRequest("multiplier: is required.", field: "multiplier", code: "missing_field")
-        default: throw APIError.badRequest("multiplier: must be a decimal string such as \"1.25\" or a number.", field: "multiplier", code: "invalid_type")
+        default:
+            throw APIError.badRequest("multiplier: must be a decimal string such as \"1.25\" or a number.", field: "multiplier", code: "invalid_type")
         }
         guard let value = Multiplier(decimal: text) else {
             throw APIError.invalid("multiplier", "must be a non-negative decimal of at most 6 decimal places and at most 1000")

@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// `GET /api/logs` (a page) and `GET /api/logs/export` (everything matching,
 /// streamed as CSV or JSON Lines).
@@ -32,14 +32,17 @@ struct LogsController: Sendable {
             let format = query.string("format") ?? "csv"
             guard format == "csv" || format == "jsonl" else { throw APIError.badRequest("format: must be csv or jsonl.", field: "format") }
             try await checkTokenVisible(filter, caller)
-            let body = await LogExport.body(ledger: core.ledger, filter: filter, csv: format == "csv",
-                                            chunk: LogsController.exportChunk, logger: core.logger)
+            let body = await LogExport.body(
+                ledger: core.ledger, filter: filter, csv: format == "csv",
+                chunk: LogsController.exportChunk, logger: core.logger)
             let stamp = RFC3339.day(milliseconds: core.now())
-            return Response(status: .ok, headers: [
-                .contentType: format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
-                .contentDisposition: "attachment; filename=\"tally-logs-\(stamp).\(format)\"",
-                .cacheControl: "no-store",
-            ], body: body)
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+                    .contentDisposition: "attachment; filename=\"tally-logs-\(stamp).\(format)\"",
+                    .cacheControl: "no-store",
+                ], body: body)
         }
     }
 

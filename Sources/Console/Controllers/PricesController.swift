@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// Model prices (admin), credits per million tokens or per request.
 struct PricesController: Sendable {
@@ -57,8 +57,12 @@ struct PricesController: Sendable {
             }
             return Price(perRequest: perRequest)
         }
-        guard let input = try amount("input") else { throw APIError.badRequest("input: is required (or give per_request).", field: "input", code: "missing_field") }
-        guard let output = try amount("output") else { throw APIError.badRequest("output: is required (or give per_request).", field: "output", code: "missing_field") }
+        guard let input = try amount("input") else {
+            throw APIError.badRequest("input: is required (or give per_request).", field: "input", code: "missing_field")
+        }
+        guard let output = try amount("output") else {
+            throw APIError.badRequest("output: is required (or give per_request).", field: "output", code: "missing_field")
+        }
         return Price(input: input, output: output, cachedInput: try amount("cached_input") ?? input)
     }
 }

@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// `GET /api/pricing`: what each model costs the caller, after their group's
 /// multiplier — the numbers a token owner needs to predict a bill. Admins may
@@ -17,7 +17,8 @@ struct PricingController: Sendable {
             guard caller.isAdmin || name == caller.user.group else { throw APIError.adminOnly }
             let (found, prices) = await core.ledger.read { state in (state.groups[name], state.prices) }
             guard let group = found else { throw APIError.notFound("group \(JSONBody.printable(name))") }
-            let rows = prices
+            let rows =
+                prices
                 .filter { group.models.isEmpty || group.models.contains($0.key) }
                 .sorted { $0.key < $1.key }
                 .map { model, price in PricingController.row(model: model, price: price, multiplier: group.multiplier) }

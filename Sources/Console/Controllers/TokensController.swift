@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// Tokens (SPEC §1): list, create (the key once), read, edit, delete, and the
 /// lifecycle actions. A user reaches only their own tokens — anyone else's id
@@ -73,16 +73,17 @@ struct TokensController: Sendable {
                 guard let id = TokenID(cursor), let token = state.tokens[id] else { return nil }
                 after = (token.createdAt, id.raw)
             }
-            return Array(state.tokens.values
-                .filter { token in
-                    guard !token.deleted, owner.map({ token.owner == $0 }) ?? true else { return false }
-                    if let after, (token.createdAt, token.id.raw) >= after { return false }
-                    if let status, token.status(at: now) != status { return false }
-                    if let name, !token.name.lowercased().contains(name) { return false }
-                    return true
-                }
-                .sorted { ($0.createdAt, $0.id.raw) > ($1.createdAt, $1.id.raw) }
-                .prefix(limit + 1))
+            return Array(
+                state.tokens.values
+                    .filter { token in
+                        guard !token.deleted, owner.map({ token.owner == $0 }) ?? true else { return false }
+                        if let after, (token.createdAt, token.id.raw) >= after { return false }
+                        if let status, token.status(at: now) != status { return false }
+                        if let name, !token.name.lowercased().contains(name) { return false }
+                        return true
+                    }
+                    .sorted { ($0.createdAt, $0.id.raw) > ($1.createdAt, $1.id.raw) }
+                    .prefix(limit + 1))
         }
         guard let rows else { throw APIError.badRequest("cursor: is not a cursor this list gave.", field: "cursor") }
         let page = Array(rows.prefix(limit))
@@ -160,7 +161,9 @@ struct TokensController: Sendable {
         case .absent: return nil
         case .null: return .some(nil)
         case .value(let text):
-            guard let ms = RFC3339.parse(text) else { throw APIError.invalid("expires_at", "must be an RFC 3339 time such as 2026-01-31T12:00:00Z, or null") }
+            guard let ms = RFC3339.parse(text) else {
+                throw APIError.invalid("expires_at", "must be an RFC 3339 time such as 2026-01-31T12:00:00Z, or null")
+            }
             return .some(ms)
         }
     }

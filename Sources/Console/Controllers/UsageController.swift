@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// `GET /api/usage`: totals per UTC day, token and model, for charts.
 /// Filters as the logs (`token`, `model`, `user` for admins, `from`, `to`);

@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// Users and balances (admin). Passwords are bcrypt-hashed here and stored
 /// outside the log; the log records only that a password changed, and by whom.
@@ -30,7 +30,9 @@ struct UsersController: Sendable {
     }
 
     private func find(_ text: String) async throws -> UserState {
-        guard let id = UserID(text), let user = await core.ledger.read({ $0.users[id] }) else { throw APIError.notFound("user \(JSONBody.printable(text))") }
+        guard let id = UserID(text), let user = await core.ledger.read({ $0.users[id] }) else {
+            throw APIError.notFound("user \(JSONBody.printable(text))")
+        }
         return user
     }
 
@@ -47,14 +49,15 @@ struct UsersController: Sendable {
                 guard let id = UserID(cursor), let user = state.users[id] else { return nil }
                 after = (user.createdAt, id.raw)
             }
-            return Array(state.users.values
-                .filter { user in
-                    if let after, (user.createdAt, user.id.raw) <= after { return false }
-                    if let name, !user.username.lowercased().contains(name) { return false }
-                    return true
-                }
-                .sorted { ($0.createdAt, $0.id.raw) < ($1.createdAt, $1.id.raw) }
-                .prefix(limit + 1))
+            return Array(
+                state.users.values
+                    .filter { user in
+                        if let after, (user.createdAt, user.id.raw) <= after { return false }
+                        if let name, !user.username.lowercased().contains(name) { return false }
+                        return true
+                    }
+                    .sorted { ($0.createdAt, $0.id.raw) < ($1.createdAt, $1.id.raw) }
+                    .prefix(limit + 1))
         }
         guard let rows else { throw APIError.badRequest("cursor: is not a cursor this list gave.", field: "cursor") }
         let page = Array(rows.prefix(limit))
@@ -84,8 +87,9 @@ struct UsersController: Sendable {
     private func update(_ request: Request, _ text: String, _ caller: Caller) async throws -> Response {
         let body = try await JSONBody.read(request, allowed: ["role", "group", "enabled", "password", "rotate_key"])
         let user = try await find(text)
-        let patch = UserPatch(role: try UsersController.role(body), group: try body.notNull("group", body.string("group")),
-                              enabled: try body.notNull("enabled", body.bool("enabled")))
+        let patch = UserPatch(
+            role: try UsersController.role(body), group: try body.notNull("group", body.string("group")),
+            enabled: try body.notNull("enabled", body.bool("enabled")))
         let password = try body.notNull("password", body.string("password"))
         let rotate = try body.notNull("rotate_key", body.bool("rotate_key")) ?? false
         if let password { try Passwords.check(password) }

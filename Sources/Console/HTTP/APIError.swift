@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
+import TallyJSON
 
 /// An API failure that renders itself as `{"error":{"message","code"}}`
 /// (plus `"field"` when one field is at fault). Every handler error goes
@@ -29,8 +29,9 @@ struct APIError: Error, Sendable {
         APIError(.unprocessableContent, code: "invalid_value", "\(field): \(message)", field: field)
     }
 
-    static let unauthorized = APIError(.unauthorized, code: "unauthorized",
-                                       "Sign in, or send your access key as \"Authorization: Bearer <access key>\".")
+    static let unauthorized = APIError(
+        .unauthorized, code: "unauthorized",
+        "Sign in, or send your access key as \"Authorization: Bearer <access key>\".")
     static let adminOnly = APIError(.forbidden, code: "forbidden", "Only administrators may do this.")
 
     static func notFound(_ what: String) -> APIError { APIError(.notFound, code: "not_found", "\(what) not found") }

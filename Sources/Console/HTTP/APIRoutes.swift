@@ -1,8 +1,8 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
 import Logging
+import TallyJSON
 
 /// Registers management routes with the checks they all share: the caller
 /// is authenticated (401), admin routes refuse users (403), and every error
@@ -57,8 +57,10 @@ struct APIRoutes<Context: RequestContext> {
         case LogError.halted:
             // Fails closed: the ledger refuses writes until a restart replays the durable log.
             core.logger.error("management write refused: the ledger is halted", metadata: ["path": "\(request.uri.path)"])
-            return APIError(.serviceUnavailable, code: "ledger_unavailable",
-                            "The ledger is not accepting changes after a storage failure; an operator must restart Tally.").response
+            return APIError(
+                .serviceUnavailable, code: "ledger_unavailable",
+                "The ledger is not accepting changes after a storage failure; an operator must restart Tally."
+            ).response
         default:
             core.logger.error("management request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return APIError(.internalServerError, code: "internal_error", "The server failed to handle this request; it has been logged.").response

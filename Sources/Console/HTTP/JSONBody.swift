@@ -1,7 +1,7 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TallyJSON
 
 /// A request's JSON object, read with the checks every management body gets:
 /// at most `maxBytes` (413), valid UTF-8 and JSON (400), an object whose

@@ -1,6 +1,6 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
+import TallyJSON
 
 /// JSON responses. API answers are never cached: they carry balances and
 /// token states that change with every request.
@@ -12,8 +12,9 @@ enum JSONResponse {
         bytes.append(0x0A)
         var buffer = ByteBuffer()
         buffer.writeBytes(bytes)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                        body: ResponseBody(byteBuffer: buffer))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: buffer))
     }
 
     static func noContent() -> Response {

@@ -1,7 +1,7 @@
-import TallyJSON
-import Ledger
 import HTTPTypes
 import Hummingbird
+import Ledger
+import TallyJSON
 
 /// Query-string parameters with the same discipline as bodies: a bad value
 /// is a 400 naming the parameter, never silently ignored.
@@ -48,7 +48,9 @@ struct Query {
     /// Refuses parameters the route does not know (a typo such as `?tokn=` would otherwise widen a filter silently).
     func only(_ allowed: Set<String>) throws {
         for key in values.keys.sorted() where !allowed.contains(key) {
-            throw APIError.badRequest("Unknown query parameter \"\(JSONBody.printable(key))\"; this route accepts: \(allowed.sorted().joined(separator: ", ")).", field: key)
+            throw APIError.badRequest(
+                "Unknown query parameter \"\(JSONBody.printable(key))\"; this route accepts: \(allowed.sorted().joined(separator: ", ")).", field: key
+            )
         }
     }
 }

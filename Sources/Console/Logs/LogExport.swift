@@ -1,8 +1,8 @@
-import TallyJSON
 import HTTPTypes
 import Hummingbird
 import Ledger
 import Logging
+import TallyJSON
 
 /// The streamed export. The head is fixed when the export starts (rows that
 /// arrive later are not included), then the log is walked downwards one chunk

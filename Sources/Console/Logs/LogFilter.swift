@@ -1,5 +1,5 @@
-import TallyJSON
 import Ledger
+import TallyJSON
 
 /// The HTTP side of a log query: reads `token`, `model`, `user`, `type`,
 /// `from`, `to` into a `LogQuery` (whose `matches` decides). Logs are the

@@ -10,16 +10,18 @@ struct LogNames: Sendable {
 
     static func of(_ entries: [LogEntry], in ledger: Ledger) async -> LogNames {
         let tokenIDs = Set(entries.compactMap { $0.envelope.event.tokenID })
-        let channelIDs = Set(entries.compactMap { entry -> ChannelID? in
-            switch entry.envelope.event {
-            case .chargeSettled(let e): e.channel
-            case .chargeVoided(let e): e.channel
-            default: nil
-            }
-        })
+        let channelIDs = Set(
+            entries.compactMap { entry -> ChannelID? in
+                switch entry.envelope.event {
+                case .chargeSettled(let e): e.channel
+                case .chargeVoided(let e): e.channel
+                default: nil
+                }
+            })
         return await ledger.read { state in
-            LogNames(tokens: Dictionary(uniqueKeysWithValues: tokenIDs.compactMap { id in state.tokens[id].map { (id, $0.name) } }),
-                     channels: Dictionary(uniqueKeysWithValues: channelIDs.compactMap { id in state.channels[id].map { (id, $0.name) } }))
+            LogNames(
+                tokens: Dictionary(uniqueKeysWithValues: tokenIDs.compactMap { id in state.tokens[id].map { (id, $0.name) } }),
+                channels: Dictionary(uniqueKeysWithValues: channelIDs.compactMap { id in state.channels[id].map { (id, $0.name) } }))
         }
     }
 }

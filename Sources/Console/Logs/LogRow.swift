@@ -1,14 +1,16 @@
-import TallyJSON
 import Ledger
+import TallyJSON
 
 /// A log entry as the API shows it: SPEC §4's log row plus `type`, `seq`,
 /// `user_id` and `reason`. Rendered with the page's `LogNames` for names only
 /// (token and channel names); every number comes from the event itself, so
 /// history never depends on today's configuration.
 struct LogRow {
-    static let columns = ["seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel",
-                          "channel_name", "prompt_tokens", "cached_tokens", "completion_tokens", "credits", "duration_ms",
-                          "stream", "status", "estimated", "reason"]
+    static let columns = [
+        "seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel",
+        "channel_name", "prompt_tokens", "cached_tokens", "completion_tokens", "credits", "duration_ms",
+        "stream", "status", "estimated", "reason",
+    ]
 
     let values: [JSONValue]
 

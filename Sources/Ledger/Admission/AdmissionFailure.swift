@@ -1,7 +1,7 @@
 /// Why the relay refuses a request, in the order SPEC §2 checks them. The
 /// ledger knows no HTTP: the relay maps each case to a status and an error
 /// body in the caller's wire format.
-public enum AdmissionFailure: Error, Equatable, Sendable {
+package enum AdmissionFailure: Error, Equatable, Sendable {
     case missingKey
     case malformedKey
     case unknownKey
@@ -19,7 +19,7 @@ public enum AdmissionFailure: Error, Equatable, Sendable {
     case duplicateRequestID(String)
 
     /// A short stable code, used in error bodies and `relay.rejected` events.
-    public var code: String {
+    package var code: String {
         switch self {
         case .missingKey: "missing_api_key"
         case .malformedKey, .unknownKey: "invalid_api_key"
@@ -38,7 +38,7 @@ public enum AdmissionFailure: Error, Equatable, Sendable {
     }
 
     /// What is wrong and what to do. Never contains the presented key.
-    public var message: String {
+    package var message: String {
         switch self {
         case .missingKey: "No API key provided. Send your Tally token as a Bearer token (or x-api-key / x-goog-api-key)."
         case .malformedKey: "The API key is malformed. Tally tokens look like sk- followed by at least 40 letters and digits."
@@ -47,7 +47,8 @@ public enum AdmissionFailure: Error, Equatable, Sendable {
         case .tokenExpired: "This token has expired. Extend its expiry in the Tally dashboard or create a new token."
         case .ownerDisabled: "The account that owns this token is disabled. Contact your Tally administrator."
         case .ipNotAllowed: "Requests from this IP address are not allowed for this token. Add it to the token's IP allowlist."
-        case .modelNotAllowed(let model): "This token may not use model \(model). Allow it on the token, or use one of the models GET /v1/models lists."
+        case .modelNotAllowed(let model):
+            "This token may not use model \(model). Allow it on the token, or use one of the models GET /v1/models lists."
         case .rateLimited(let limit, let retry): "Rate limit reached (\(limit) per minute for this token). Retry after \(retry) seconds."
         case .tooManyParallel(let limit): "Too many parallel requests for this token (limit \(limit)). Wait for one to finish."
         case .insufficientQuota(let rejection): "You exceeded your current quota: \(rejection.description)."

@@ -1,12 +1,12 @@
 /// `Authorization: Bearer <credential>`, parsed in one place for the relay
 /// (token keys) and the console (access keys). Only the header's text: reading
 /// it from a request is HTTP, which stays out of the ledger.
-public enum BearerToken {
+package enum BearerToken {
     /// The credential of an `Authorization` value: the text after a `Bearer`
     /// scheme (case-insensitive), surrounding whitespace trimmed. An empty
     /// value or a bare scheme gives an empty string — "present but empty",
     /// distinct from missing; nil when the scheme is another (`Basic …`).
-    public static func credential(in header: String) -> String? {
+    package static func credential(in header: String) -> String? {
         guard !header.isEmpty else { return "" }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard let scheme = parts.first, scheme.lowercased() == "bearer" else { return nil }

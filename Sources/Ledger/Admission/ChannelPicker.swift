@@ -3,9 +3,9 @@
 /// by the same rule among those left). In the ledger because admission picks
 /// the first channel in the step that takes its concurrency slot: the channel
 /// the slot is on is the one the relay calls first.
-public enum ChannelPicker {
+package enum ChannelPicker {
     /// At most two channels, in the order to try them.
-    public static func attempts<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> [ChannelDefinition] {
+    package static func attempts<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> [ChannelDefinition] {
         var left = candidates
         var order: [ChannelDefinition] = []
         while order.count < 2, let next = pick(from: left, using: &random) {
@@ -20,9 +20,12 @@ public enum ChannelPicker {
     /// the returned slot), the second the next pick among the others,
     /// preferring those with room now (the relay moves the slot there on a
     /// retry). Refused when the gateway is full or every candidate is.
-    public static func attempts<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], gate: ConcurrencyGate,
-                                                          using random: inout R)
-        -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot), ConcurrencyGate.Overload> {
+    package static func attempts<R: RandomNumberGenerator>(
+        from candidates: [ChannelDefinition], gate: ConcurrencyGate,
+        using random: inout R
+    )
+        -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot), ConcurrencyGate.Overload>
+    {
         var left = candidates
         while let next = pick(from: left, using: &random) {
             left.removeAll { $0.id == next.id }
@@ -41,7 +44,7 @@ public enum ChannelPicker {
     }
 
     /// A weighted random channel among those of the highest priority.
-    public static func pick<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> ChannelDefinition? {
+    package static func pick<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> ChannelDefinition? {
         guard let top = candidates.map(\.priority).max() else { return nil }
         let tier = candidates.filter { $0.priority == top }.sorted { $0.id < $1.id }
         let total = tier.reduce(Int64(0)) { $0 + max(0, $1.weight) }

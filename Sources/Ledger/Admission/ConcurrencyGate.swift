@@ -11,16 +11,16 @@ import Synchronization
 /// suspension there would let a burst pass the check together. It knows no
 /// HTTP: the relay owns the instance (its configured limits) and hands it to
 /// admission with each request; realtime sessions take a slot from it directly.
-public final class ConcurrencyGate: Sendable {
+package final class ConcurrencyGate: Sendable {
     /// Which limit refused a request.
-    public enum Overload: Error, Sendable, Equatable {
+    package enum Overload: Error, Sendable, Equatable {
         /// The gateway-wide cap on requests in flight (`--max-concurrent-requests`).
         case gateway(limit: Int)
         /// Every channel that could serve the request is at its cap (`--channel-concurrency`).
         case channels(limit: Int)
 
         /// A bounded metric label.
-        public var scope: String {
+        package var scope: String {
             switch self {
             case .gateway: "overall"
             case .channels: "channel"
@@ -29,9 +29,9 @@ public final class ConcurrencyGate: Sendable {
     }
 
     /// Requests in flight through the whole gateway, at most.
-    public let maxInFlight: Int
+    package let maxInFlight: Int
     /// Requests in flight through one channel, at most.
-    public let perChannel: Int
+    package let perChannel: Int
 
     private struct Counts {
         var overall = 0
@@ -44,7 +44,7 @@ public final class ConcurrencyGate: Sendable {
     /// call the gate.
     private let observe: (@Sendable (ChannelID, Int, Int) -> Void)?
 
-    public init(maxInFlight: Int, perChannel: Int, observe: (@Sendable (ChannelID, Int, Int) -> Void)? = nil) {
+    package init(maxInFlight: Int, perChannel: Int, observe: (@Sendable (ChannelID, Int, Int) -> Void)? = nil) {
         precondition(maxInFlight > 0 && perChannel > 0, "concurrency limits must be positive")
         self.maxInFlight = maxInFlight
         self.perChannel = perChannel
@@ -52,7 +52,7 @@ public final class ConcurrencyGate: Sendable {
     }
 
     /// A slot on `channel` and one of the overall slots, both or neither.
-    public func enter(channel: ChannelID) -> Result<ConcurrencySlot, Overload> {
+    package func enter(channel: ChannelID) -> Result<ConcurrencySlot, Overload> {
         let refusal: Overload? = counts.withLock { counts in
             guard counts.overall < maxInFlight else { return .gateway(limit: maxInFlight) }
             let current = counts.channels[channel, default: 0]
@@ -67,12 +67,12 @@ public final class ConcurrencyGate: Sendable {
     }
 
     /// Whether `channel` has a free slot now (a hint for ordering retries; `move` decides).
-    public func hasRoom(_ channel: ChannelID) -> Bool {
+    func hasRoom(_ channel: ChannelID) -> Bool {
         counts.withLock { $0.channels[channel, default: 0] < perChannel }
     }
 
     /// Requests in flight: overall, and through `channel` when given.
-    public func inFlight(channel: ChannelID? = nil) -> Int {
+    package func inFlight(channel: ChannelID? = nil) -> Int {
         counts.withLock { counts in channel.map { counts.channels[$0, default: 0] } ?? counts.overall }
     }
 
@@ -111,7 +111,7 @@ public final class ConcurrencyGate: Sendable {
 /// first (the ledger when it closes the reservation, a realtime session when
 /// it ends) or, as a last resort, when the last reference goes away, so a
 /// path that forgets cannot shrink the gateway's capacity for good.
-public final class ConcurrencySlot: Sendable {
+package final class ConcurrencySlot: Sendable {
     private let gate: ConcurrencyGate
     /// The channel held; nil once released.
     private let held: Mutex<ChannelID?>
@@ -122,11 +122,11 @@ public final class ConcurrencySlot: Sendable {
     }
 
     /// The channel this slot is on (nil once released).
-    public var channel: ChannelID? { held.withLock { $0 } }
+    package var channel: ChannelID? { held.withLock { $0 } }
 
     /// Moves the slot to `channel` (the relay retrying elsewhere). False when
     /// that channel is full or the slot was released: then do not send there.
-    public func move(to channel: ChannelID) -> Bool {
+    package func move(to channel: ChannelID) -> Bool {
         held.withLock { held in
             guard let current = held else { return false }
             if current == channel { return true }
@@ -137,7 +137,7 @@ public final class ConcurrencySlot: Sendable {
     }
 
     /// Gives the slots back; later calls do nothing.
-    public func release() {
+    package func release() {
         let channel = held.withLock { held in
             defer { held = nil }
             return held

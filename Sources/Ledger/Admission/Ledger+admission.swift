@@ -2,29 +2,31 @@
 /// reservation as one step, and coalesced `relay.rejected` events for known tokens.
 extension Ledger {
     /// A request the relay has read: who, what, how big.
-    public struct AdmissionRequest: Sendable {
-        public var token: TokenID
-        public var requestID: String
-        public var model: String
+    package struct AdmissionRequest: Sendable {
+        package var token: TokenID
+        package var requestID: String
+        package var model: String
         /// An upper bound of the prompt tokens the provider can bill.
-        public var promptTokens: Int64
+        package var promptTokens: Int64
         /// The client's output limit; nil: the model's `max_output`, else `defaultMaxOutput`.
-        public var maxOutputTokens: Int64?
+        package var maxOutputTokens: Int64?
         /// Answers asked for, each billed in full (`n`, `best_of`, `candidateCount`).
-        public var outputChoices: Int64
+        package var outputChoices: Int64
         /// The output bound when neither the client nor the price names one (`--default-max-tokens`).
-        public var defaultMaxOutput: Int64
-        public var stream: Bool
+        package var defaultMaxOutput: Int64
+        package var stream: Bool
         /// The caller's wire format; only channels of this type are routes (nil: any).
-        public var kind: ChannelKind?
+        package var kind: ChannelKind?
         /// The relay's concurrency limits: admission takes a slot on the first
         /// channel to try, or refuses `overloaded` before reserving (nil: no limits,
         /// e.g. a realtime session's responses, whose session holds the slot).
-        public var gate: ConcurrencyGate?
+        package var gate: ConcurrencyGate?
 
-        public init(token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64?,
-                    outputChoices: Int64 = 1, defaultMaxOutput: Int64 = Limits.defaultOutputTokens, stream: Bool, kind: ChannelKind? = nil,
-                    gate: ConcurrencyGate? = nil) {
+        package init(
+            token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64?,
+            outputChoices: Int64 = 1, defaultMaxOutput: Int64 = Limits.defaultOutputTokens, stream: Bool, kind: ChannelKind? = nil,
+            gate: ConcurrencyGate? = nil
+        ) {
             self.token = token
             self.requestID = requestID
             self.model = model
@@ -47,18 +49,18 @@ extension Ledger {
     }
 
     /// An admitted request: its durable reservation (the handle that closes it) and where it may go.
-    public struct Admission: Sendable {
-        public var reservation: Reservation
+    package struct Admission: Sendable {
+        package var reservation: Reservation
         /// The output limit per answer the reservation holds (the relay makes the provider keep to it).
-        public var outputLimit: Int64
-        public var token: TokenState
+        package var outputLimit: Int64
+        package var token: TokenState
         /// The channels to try, in order (at most two: SPEC §2's one retry);
         /// with a gate, `slot` is on the first.
-        public var channels: [ChannelDefinition]
+        package var channels: [ChannelDefinition]
         /// The request's concurrency slot (nil without a gate). The ledger
         /// releases it when the reservation closes; the relay moves it when it
         /// retries on the second channel.
-        public var slot: ConcurrencySlot?
+        package var slot: ConcurrencySlot?
     }
 
     /// Tokens a reservation holds in its token's TPM window until it closes.
@@ -71,7 +73,7 @@ extension Ledger {
     }
 
     /// Steps 1–5 (see `LedgerState.authenticate`); refusals of a known token are counted.
-    public func authenticate(key: String?, clientIP: IPAddress?) -> Result<TokenState, AdmissionFailure> {
+    package func authenticate(key: String?, clientIP: IPAddress?) -> Result<TokenState, AdmissionFailure> {
         let now = now()
         let result = state.authenticate(key: key, clientIP: clientIP, now: now)
         if case .failure(let failure) = result, let key, let id = state.tokensBySecret[Hash256(of: key)] {
@@ -84,7 +86,7 @@ extension Ledger {
     /// to the reservation's commit runs without a suspension, so a burst sees
     /// each admitted request in the rate windows, `max_parallel` and the
     /// balance before the next one is checked.
-    public func admit(_ request: AdmissionRequest) async throws -> Result<Admission, AdmissionFailure> {
+    package func admit(_ request: AdmissionRequest) async throws -> Result<Admission, AdmissionFailure> {
         let now = now()
         guard let token = state.liveToken(request.token) else { return .failure(.unknownKey) }
         // The body was read after authentication: the token or its owner may have changed meanwhile.
@@ -97,8 +99,9 @@ extension Ledger {
         }
         let outputLimit = request.outputLimit(modelMaxOutput: state.prices[request.model]?.maxOutput)
         let maxOutput = outputLimit * min(max(1, request.outputChoices), Limits.outputChoices)
-        let checked = state.checkAdmission(token: token, model: request.model, promptTokens: request.promptTokens,
-                                           maxOutputTokens: maxOutput, kind: request.kind, rates: rates, now: now)
+        let checked = state.checkAdmission(
+            token: token, model: request.model, promptTokens: request.promptTokens,
+            maxOutputTokens: maxOutput, kind: request.kind, rates: rates, now: now)
         let amount: Int64
         switch checked {
         case .failure(let failure):
@@ -127,8 +130,9 @@ extension Ledger {
         rates.record(token: token.id, atMs: now, requests: 1, tokens: heldTokens)
         let reservation: Reservation
         do {
-            reservation = try await commitReservation(requestID: request.requestID, token: token.id, model: request.model,
-                                                      amount: amount, stream: request.stream)
+            reservation = try await commitReservation(
+                requestID: request.requestID, token: token.id, model: request.model,
+                amount: amount, stream: request.stream)
         } catch let rejection as Rejection {
             rates.adjust(token: token.id, atMs: now, tokens: -heldTokens)
             slot?.release()
@@ -139,13 +143,15 @@ extension Ledger {
             }
         }
         rateHolds[reservation.seq] = RateHold(token: token.id, atMs: now, tokens: heldTokens, slot: slot)
-        return .success(Admission(reservation: reservation, outputLimit: outputLimit, token: state.tokens[token.id] ?? token,
-                                  channels: attempts, slot: slot))
+        return .success(
+            Admission(
+                reservation: reservation, outputLimit: outputLimit, token: state.tokens[token.id] ?? token,
+                channels: attempts, slot: slot))
     }
 
     /// Counts a refusal of a known token that the relay decided without `admit`
     /// (a realtime session's model or route, checked before any reservation).
-    public func countRejection(token: TokenID, _ failure: AdmissionFailure) {
+    package func countRejection(token: TokenID, _ failure: AdmissionFailure) {
         rejections.count(token: token, reason: failure.code, atMs: now())
     }
 
@@ -162,7 +168,7 @@ extension Ledger {
     /// Periodic upkeep (the server calls it about once a second): writes the
     /// coalesced rejection counts of finished seconds and drops idle rate
     /// windows. Snapshots are the server's `SnapshotService`'s (`snapshotIfDue`).
-    public func maintain(flushEverything: Bool = false) async throws {
+    package func maintain(flushEverything: Bool = false) async throws {
         let now = now()
         rates.evictIdle(atMs: now)
         let due = rejections.drain(beforeMs: now, everything: flushEverything)
@@ -176,7 +182,7 @@ extension Ledger {
     /// Prefer this to reading `state` from outside: a copy of the whole state
     /// held across a suspension makes the actor's next write copy every map it
     /// touches (copy-on-write), which costs O(tokens) on the relay's path.
-    public func read<T: Sendable>(_ body: @Sendable (LedgerState) -> T) -> T {
+    package func read<T: Sendable>(_ body: @Sendable (LedgerState) -> T) -> T {
         body(state)
     }
 }

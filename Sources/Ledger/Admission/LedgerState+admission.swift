@@ -6,13 +6,13 @@
 extension LedgerState {
     /// Steps 1–5: the key names a live, usable token of an enabled owner, and
     /// the client's address is allowed.
-    public func authenticate(key: String?, clientIP: IPAddress?, now: Int64) -> Result<TokenState, AdmissionFailure> {
+    package func authenticate(key: String?, clientIP: IPAddress?, now: Int64) -> Result<TokenState, AdmissionFailure> {
         guard let key, !key.isEmpty else { return .failure(.missingKey) }
         guard Secret.isWellFormedTokenKey(key) else { return .failure(.malformedKey) }
         return authenticate(keyHash: Hash256(of: key), clientIP: clientIP, now: now)
     }
 
-    public func authenticate(keyHash: Hash256, clientIP: IPAddress?, now: Int64) -> Result<TokenState, AdmissionFailure> {
+    package func authenticate(keyHash: Hash256, clientIP: IPAddress?, now: Int64) -> Result<TokenState, AdmissionFailure> {
         guard let token = token(bySecret: keyHash, at: now) else { return .failure(.unknownKey) }
         if let unusable = refusal(of: token, at: now) { return .failure(unusable) }
         if !token.ips.isEmpty {
@@ -22,7 +22,7 @@ extension LedgerState {
     }
 
     /// Steps 3–4: why `token` cannot be used at `now` (disabled, expired, owner disabled), or nil.
-    public func refusal(of token: TokenState, at now: Int64) -> AdmissionFailure? {
+    package func refusal(of token: TokenState, at now: Int64) -> AdmissionFailure? {
         guard token.enabled else { return .tokenDisabled }
         if let expiresAt = token.expiresAt, now >= expiresAt { return .tokenExpired }
         guard let owner = users[token.owner], owner.enabled else { return .ownerDisabled }
@@ -31,7 +31,7 @@ extension LedgerState {
 
     /// Whether `token` may call `model`: priced, in the token's list (if any)
     /// and in its group's (if any).
-    public func mayUse(_ token: TokenState, model: String) -> Bool {
+    package func mayUse(_ token: TokenState, model: String) -> Bool {
         guard prices[model] != nil, let group = groups[token.group] else { return false }
         return allows(token, group: group, model: model)
     }
@@ -41,24 +41,25 @@ extension LedgerState {
     }
 
     /// Every model `token` may call, sorted (for `GET /v1/models`).
-    public func models(for token: TokenState) -> [String] {
+    package func models(for token: TokenState) -> [String] {
         prices.keys.filter { mayUse(token, model: $0) }.sorted()
     }
 
     /// Enabled channels serving `model` for `group` (of `kind`, when given), highest priority first.
-    public func channels(serving model: String, group: String, kind: ChannelKind? = nil) -> [ChannelDefinition] {
+    package func channels(serving model: String, group: String, kind: ChannelKind? = nil) -> [ChannelDefinition] {
         channels.values.filter { $0.serves(model, group: group, kind: kind) }.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
     }
 
     /// Whether any enabled channel serves the request (admission's route step; no allocation).
-    public func hasRoute(_ model: String, group: String, kind: ChannelKind? = nil) -> Bool {
+    func hasRoute(_ model: String, group: String, kind: ChannelKind? = nil) -> Bool {
         channels.values.contains { $0.serves(model, group: group, kind: kind) }
     }
 
     /// The most a request may cost: its prompt estimate plus its output limit, priced.
-    public func maximumCost(token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64) -> Int64 {
-        LedgerState.reservation(price: prices[model] ?? Price(), multiplier: groups[token.group]?.multiplier ?? .one,
-                                promptTokens: promptTokens, maxOutputTokens: maxOutputTokens)
+    package func maximumCost(token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64) -> Int64 {
+        LedgerState.reservation(
+            price: prices[model] ?? Price(), multiplier: groups[token.group]?.multiplier ?? .one,
+            promptTokens: promptTokens, maxOutputTokens: maxOutputTokens)
     }
 
     /// The reservation formula itself, shared by `maximumCost` and admission (which already holds price and group).
@@ -71,8 +72,10 @@ extension LedgerState {
     /// `channels(serving:group:)` for the ordered candidates once admitted.
     /// `kind` is the wire format the caller speaks: Tally forwards without
     /// translating, so only channels of that type count as a route.
-    public func checkAdmission(token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64,
-                               kind: ChannelKind? = nil, rates: RateWindows, now: Int64) -> Result<Int64, AdmissionFailure> {
+    package func checkAdmission(
+        token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64,
+        kind: ChannelKind? = nil, rates: RateWindows, now: Int64
+    ) -> Result<Int64, AdmissionFailure> {
         // Each map is consulted once: this runs for every relay request.
         guard let price = prices[model], let group = groups[token.group], allows(token, group: group, model: model) else {
             return .failure(.modelNotAllowed(model))
@@ -87,8 +90,9 @@ extension LedgerState {
             }
         }
         if let maxParallel = token.maxParallel, token.inFlight >= maxParallel { return .failure(.tooManyParallel(limit: maxParallel)) }
-        let amount = LedgerState.reservation(price: price, multiplier: group.multiplier, promptTokens: promptTokens,
-                                             maxOutputTokens: maxOutputTokens)
+        let amount = LedgerState.reservation(
+            price: price, multiplier: group.multiplier, promptTokens: promptTokens,
+            maxOutputTokens: maxOutputTokens)
         if let refusal = creditRefusal(token: token, amount: amount) { return .failure(.insufficientQuota(refusal)) }
         guard hasRoute(model, group: token.group, kind: kind) else { return .failure(.noRoute(model: model)) }
         return .success(amount)
@@ -111,7 +115,7 @@ extension LedgerState {
 
 extension ChannelDefinition {
     /// Enabled, of the wanted type (if any), lists the model, and open to the group.
-    public func serves(_ model: String, group: String, kind wanted: ChannelKind? = nil) -> Bool {
+    package func serves(_ model: String, group: String, kind wanted: ChannelKind? = nil) -> Bool {
         enabled && (wanted == nil || kind == wanted) && models.contains(model) && (groups.isEmpty || groups.contains(group))
     }
 }

@@ -2,9 +2,9 @@ import TallyJSON
 
 /// One discrepancy an audit found. Findings are data, not log lines: the
 /// commands print them as text or JSON and turn "any finding" into exit 1.
-public struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
+package struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
     /// What kind of check failed; stable names, used in `--json` output.
-    public enum Kind: String, Sendable, CaseIterable {
+    package enum Kind: String, Sendable, CaseIterable {
         /// The hash chain or the key sequence is broken (altered, removed, reordered event).
         case chain
         /// An event that does not decode (corrupt bytes, unknown type, newer version).
@@ -25,51 +25,51 @@ public struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
         case server
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// The event the finding is about, when there is one.
-    public var seq: UInt64?
-    public var message: String
+    package var seq: UInt64?
+    package var message: String
 
-    public init(_ kind: Kind, seq: UInt64? = nil, _ message: String) {
+    package init(_ kind: Kind, seq: UInt64? = nil, _ message: String) {
         self.kind = kind
         self.seq = seq
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         if let seq { return "[\(kind.rawValue)] event \(seq): \(message)" }
         return "[\(kind.rawValue)] \(message)"
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([("kind", .string(kind.rawValue)), ("seq", .optional(seq) { .uint($0) }), ("message", .string(message))])
     }
 }
 
 /// Collects findings with a cap, so a badly damaged ledger produces a
 /// readable report instead of millions of lines; the total is still counted.
-public struct FindingList: Sendable {
+package struct FindingList: Sendable {
     /// Findings kept in full; past this only the count grows.
-    public static let maxKept = 1000
+    static let maxKept = 1000
 
-    public private(set) var kept: [AuditFinding] = []
-    public private(set) var total = 0
+    package private(set) var kept: [AuditFinding] = []
+    package private(set) var total = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func add(_ finding: AuditFinding) {
+    package mutating func add(_ finding: AuditFinding) {
         total += 1
         if kept.count < FindingList.maxKept { kept.append(finding) }
     }
 
-    public mutating func add(_ kind: AuditFinding.Kind, seq: UInt64? = nil, _ message: String) {
+    package mutating func add(_ kind: AuditFinding.Kind, seq: UInt64? = nil, _ message: String) {
         add(AuditFinding(kind, seq: seq, message))
     }
 
-    public mutating func append(contentsOf other: FindingList) {
+    package mutating func append(contentsOf other: FindingList) {
         for finding in other.kept { add(finding) }
         total += other.total - other.kept.count
     }
 
-    public var isEmpty: Bool { total == 0 }
+    package var isEmpty: Bool { total == 0 }
 }

@@ -17,7 +17,7 @@
 /// a token's used credits = its settles + expiry charges + adjustments; a user's
 /// balance = credits + balance adjustments − charges; reserved amounts, in-flight
 /// counts and the set of open reservations.
-public struct Auditor: Sendable {
+package struct Auditor: Sendable {
     struct Open: Sendable { var token: TokenID; var user: UserID; var amount: Int64; var seq: UInt64 }
     enum Closing: String, Sendable { case settled, voided, expired }
     struct Closed: Sendable { var how: Closing; var seq: UInt64; var token: TokenID; var user: UserID }
@@ -26,23 +26,23 @@ public struct Auditor: Sendable {
     var users: Set<UserID> = []
     var open: [String: Open] = [:]
     var closed: [String: Closed] = [:]
-    public private(set) var tokenUsed: [TokenID: Int64] = [:]
-    public private(set) var userBalance: [UserID: Int64] = [:]
+    private(set) var tokenUsed: [TokenID: Int64] = [:]
+    private(set) var userBalance: [UserID: Int64] = [:]
     var tokenReserved: [TokenID: Int64] = [:]
     var tokenInFlight: [TokenID: Int64] = [:]
     var userReserved: [UserID: Int64] = [:]
-    public private(set) var findings = FindingList()
+    package private(set) var findings = FindingList()
 
-    public init() {}
+    package init() {}
 
     /// Sized for a log of `events` events (at most one request per two), so the
     /// per-request maps never rehash while a long log is walked.
-    public init(expectedEvents events: Int) {
+    package init(expectedEvents events: Int) {
         closed.reserveCapacity(events / 2)
     }
 
     /// Folds one event into the naive model, recording any broken rule.
-    public mutating func observe(_ envelope: Envelope) {
+    package mutating func observe(_ envelope: Envelope) {
         let seq = envelope.seq
         switch envelope.event {
         case .userCreated(let e):
@@ -64,7 +64,9 @@ public struct Auditor: Sendable {
                 findings.add(.invariant, seq: seq, "reservation \(e.requestID) names unknown token \(e.token)")
                 return
             }
-            if owner != e.user { findings.add(.invariant, seq: seq, "reservation \(e.requestID) names user \(e.user) but token \(e.token) belongs to \(owner)") }
+            if owner != e.user {
+                findings.add(.invariant, seq: seq, "reservation \(e.requestID) names user \(e.user) but token \(e.token) belongs to \(owner)")
+            }
             open[e.requestID] = Open(token: e.token, user: e.user, amount: e.amount, seq: seq)
             tokenReserved[e.token, default: 0] += e.amount
             tokenInFlight[e.token, default: 0] += 1
@@ -72,7 +74,9 @@ public struct Auditor: Sendable {
         case .chargeSettled(let e):
             let expected = Auditor.naiveCredits(e)
             if expected != e.credits {
-                findings.add(.invariant, seq: seq, "request \(e.requestID) charged \(e.credits) credits but its recorded usage, price and multiplier give \(expected)")
+                findings.add(
+                    .invariant, seq: seq,
+                    "request \(e.requestID) charged \(e.credits) credits but its recorded usage, price and multiplier give \(expected)")
             }
             close(e.requestID, .settled, token: e.token, user: e.user, charging: e.credits, seq: seq)
         case .chargeVoided(let e):
@@ -81,14 +85,18 @@ public struct Auditor: Sendable {
             if let reservation = open[e.requestID] {
                 let expected = e.policy == .void ? 0 : reservation.amount
                 if e.credits != expected {
-                    findings.add(.invariant, seq: seq, "expiry of \(e.requestID) (policy \(e.policy)) charged \(e.credits) credits, expected \(expected)")
+                    findings.add(
+                        .invariant, seq: seq, "expiry of \(e.requestID) (policy \(e.policy)) charged \(e.credits) credits, expected \(expected)")
                 }
             }
             close(e.requestID, .expired, token: e.token, user: e.user, charging: e.credits, seq: seq)
         case .chargeAdjusted(let e):
             if let settled = closed[e.requestID], settled.how == .settled {
                 if settled.token != e.token || settled.user != e.user {
-                    findings.add(.invariant, seq: seq, "adjustment of \(e.requestID) names token \(e.token)/user \(e.user), but the request was settled for \(settled.token)/\(settled.user)")
+                    findings.add(
+                        .invariant, seq: seq,
+                        "adjustment of \(e.requestID) names token \(e.token)/user \(e.user), but the request was settled for \(settled.token)/\(settled.user)"
+                    )
                 }
             } else {
                 findings.add(.invariant, seq: seq, "adjustment of \(e.requestID) refers to a request that was never settled")
@@ -111,7 +119,9 @@ public struct Auditor: Sendable {
             return
         }
         if reservation.token != token || reservation.user != user {
-            findings.add(.invariant, seq: seq, "request \(requestID) is \(how) for \(token)/\(user) but was reserved for \(reservation.token)/\(reservation.user)")
+            findings.add(
+                .invariant, seq: seq,
+                "request \(requestID) is \(how) for \(token)/\(user) but was reserved for \(reservation.token)/\(reservation.user)")
         }
         closed[requestID] = Closed(how: how, seq: seq, token: reservation.token, user: reservation.user)
         tokenReserved[reservation.token, default: 0] -= reservation.amount
@@ -142,7 +152,7 @@ public struct Auditor: Sendable {
     }
 
     /// Compares the replayed projections with the auditor's own totals.
-    public func compare(with state: LedgerState) -> FindingList {
+    package func compare(with state: LedgerState) -> FindingList {
         var out = FindingList()
         let at = state.seq
         for id in Set(tokenUsed.keys).union(state.tokens.keys).sorted() {
@@ -150,17 +160,31 @@ public struct Auditor: Sendable {
                 out.add(.projection, seq: at, "token \(id) is in the log but not in the replayed projections"); continue
             }
             let used = tokenUsed[id] ?? 0, reserved = tokenReserved[id] ?? 0, inFlight = tokenInFlight[id] ?? 0
-            if token.used != used { out.add(.projection, seq: at, "token \(id): projections say used \(token.used), the log's settles, expiries and adjustments sum to \(used)") }
-            if token.reserved != reserved { out.add(.projection, seq: at, "token \(id): projections say reserved \(token.reserved), open reservations sum to \(reserved)") }
-            if token.inFlight != inFlight { out.add(.projection, seq: at, "token \(id): projections say \(token.inFlight) in flight, the log has \(inFlight) open reservations") }
+            if token.used != used {
+                out.add(
+                    .projection, seq: at,
+                    "token \(id): projections say used \(token.used), the log's settles, expiries and adjustments sum to \(used)")
+            }
+            if token.reserved != reserved {
+                out.add(.projection, seq: at, "token \(id): projections say reserved \(token.reserved), open reservations sum to \(reserved)")
+            }
+            if token.inFlight != inFlight {
+                out.add(.projection, seq: at, "token \(id): projections say \(token.inFlight) in flight, the log has \(inFlight) open reservations")
+            }
         }
         for id in Set(userBalance.keys).union(state.users.keys).sorted() {
             guard let user = state.users[id] else {
                 out.add(.projection, seq: at, "user \(id) is in the log but not in the replayed projections"); continue
             }
             let balance = userBalance[id] ?? 0, reserved = userReserved[id] ?? 0
-            if user.balance != balance { out.add(.projection, seq: at, "user \(id): projections say balance \(user.balance), credits + adjustments − charges in the log give \(balance)") }
-            if user.reserved != reserved { out.add(.projection, seq: at, "user \(id): projections say reserved \(user.reserved), open reservations sum to \(reserved)") }
+            if user.balance != balance {
+                out.add(
+                    .projection, seq: at,
+                    "user \(id): projections say balance \(user.balance), credits + adjustments − charges in the log give \(balance)")
+            }
+            if user.reserved != reserved {
+                out.add(.projection, seq: at, "user \(id): projections say reserved \(user.reserved), open reservations sum to \(reserved)")
+            }
         }
         for requestID in Set(open.keys).symmetricDifference(state.pending.keys).sorted() {
             if open[requestID] != nil {
@@ -173,5 +197,5 @@ public struct Auditor: Sendable {
     }
 
     /// Requests reserved and not yet closed.
-    public var openRequests: Int { open.count }
+    package var openRequests: Int { open.count }
 }

@@ -10,20 +10,20 @@ import LMDB
 ///    under that key.
 /// Counting first keeps the common, clean case to one `get` per entry and no
 /// memory proportional to the log.
-public struct IndexAudit {
+package struct IndexAudit {
     let store: LedgerStore
     /// Expected entries of each table that were found present.
     var present: [String: Int] = [:]
-    public private(set) var findings = FindingList()
+    package private(set) var findings = FindingList()
 
-    public init(store: LedgerStore) {
+    package init(store: LedgerStore) {
         self.store = store
     }
 
     var tables: [Database] { [store.byToken, store.byUser, store.byRequest] }
 
     /// Checks that `envelope`'s index entries are present.
-    public mutating func observe(_ envelope: Envelope, in txn: borrowing Transaction) throws {
+    package mutating func observe(_ envelope: Envelope, in txn: borrowing Transaction) throws {
         for (db, key) in IndexEntries.keys(for: envelope, in: store) {
             if try txn.get(db, key: key) != nil {
                 present[db.name, default: 0] += 1
@@ -35,7 +35,7 @@ public struct IndexAudit {
 
     /// Compares table sizes with what the log implies; names the extra entries.
     /// `head` is the last sequence number walked.
-    public mutating func finish(head: UInt64, in txn: borrowing Transaction) throws {
+    package mutating func finish(head: UInt64, in txn: borrowing Transaction) throws {
         for db in tables {
             // Keys are unique, so more entries than the present expected ones means strays.
             if try txn.count(db) > present[db.name] ?? 0 { try findExtras(db, head: head, in: txn) }
@@ -58,7 +58,10 @@ public struct IndexAudit {
                     } else if let value = try Keys.seq(seq).withUnsafeBytes({ try txn.get(store.events, key: $0) }) {
                         if let envelope = try? Envelope.decode(seq: seq, from: value) {
                             let owns = IndexEntries.keys(for: envelope, in: store).contains { $0.0 == db && $0.1 == keyBytes }
-                            if !owns { extras.append(AuditFinding(.index, seq: seq, "\(db.name) has an entry that does not belong to this \(envelope.type) event")) }
+                            if !owns {
+                                extras.append(
+                                    AuditFinding(.index, seq: seq, "\(db.name) has an entry that does not belong to this \(envelope.type) event"))
+                            }
                         }
                     } else {
                         extras.append(AuditFinding(.index, seq: seq, "\(db.name) has an entry for event \(seq), which is not in the log"))

@@ -12,19 +12,19 @@
 /// covers one provider account, which is one channel). Only days within the
 /// export's first…last date are compared, so an export of one week is not
 /// faulted for the rest of our log.
-public struct ProviderUsage: Sendable {
-    public struct Row: Hashable, Sendable {
-        public var key: UsageTotals.Key
-        public var inputTokens: Int64
-        public var outputTokens: Int64
+package struct ProviderUsage: Sendable {
+    package struct Row: Hashable, Sendable {
+        package var key: UsageTotals.Key
+        package var inputTokens: Int64
+        package var outputTokens: Int64
     }
 
-    public enum ParseError: Error, CustomStringConvertible, Equatable {
+    package enum ParseError: Error, CustomStringConvertible, Equatable {
         case empty
         case missingColumn(String)
         case badRow(line: Int, String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .empty: "the usage export is empty (a header row is required)"
             case .missingColumn(let name): "the usage export has no \(name) column (required: date,model,input_tokens,output_tokens[,channel])"
@@ -34,14 +34,14 @@ public struct ProviderUsage: Sendable {
     }
 
     /// Per key, summed.
-    public private(set) var totals: [UsageTotals.Key: UsageTotals.Totals] = [:]
-    public private(set) var hasChannel = false
+    package private(set) var totals: [UsageTotals.Key: UsageTotals.Totals] = [:]
+    private(set) var hasChannel = false
     /// The first and last day the export covers.
-    public private(set) var firstDay: String?
-    public private(set) var lastDay: String?
+    private(set) var firstDay: String?
+    private(set) var lastDay: String?
 
     /// Parses the export. `resolveChannel` maps a `channel` cell to a channel.
-    public init(csv text: String, resolveChannel: (String) -> ChannelID?) throws(ParseError) {
+    package init(csv text: String, resolveChannel: (String) -> ChannelID?) throws(ParseError) {
         let records = CSV.parse(text)
         guard let header = records.first else { throw .empty }
         let names = header.map { $0.trimmingSpaces.lowercased() }
@@ -66,12 +66,18 @@ public struct ProviderUsage: Sendable {
             let modelName = try cell(model)
             guard !modelName.isEmpty else { throw .badRow(line: line, "empty model") }
             let inputText = try cell(input), outputText = try cell(output)
-            guard let inputTokens = Int64(inputText), inputTokens >= 0 else { throw .badRow(line: line, "input_tokens \"\(inputText)\" is not a non-negative integer") }
-            guard let outputTokens = Int64(outputText), outputTokens >= 0 else { throw .badRow(line: line, "output_tokens \"\(outputText)\" is not a non-negative integer") }
+            guard let inputTokens = Int64(inputText), inputTokens >= 0 else {
+                throw .badRow(line: line, "input_tokens \"\(inputText)\" is not a non-negative integer")
+            }
+            guard let outputTokens = Int64(outputText), outputTokens >= 0 else {
+                throw .badRow(line: line, "output_tokens \"\(outputText)\" is not a non-negative integer")
+            }
             var channelID: ChannelID?
             if let channel {
                 let name = try cell(channel)
-                guard let id = resolveChannel(name) else { throw .badRow(line: line, "unknown channel \"\(name)\" (give a channel id ch_… or a channel name)") }
+                guard let id = resolveChannel(name) else {
+                    throw .badRow(line: line, "unknown channel \"\(name)\" (give a channel id ch_… or a channel name)")
+                }
                 channelID = id
             }
             let key = UsageTotals.Key(channel: channelID, model: modelName, day: day)
@@ -82,16 +88,16 @@ public struct ProviderUsage: Sendable {
     }
 
     /// One differing key.
-    public struct Mismatch: Sendable, Hashable {
-        public var key: UsageTotals.Key
-        public var ours: UsageTotals.Totals
-        public var theirs: UsageTotals.Totals
+    package struct Mismatch: Sendable, Hashable {
+        package var key: UsageTotals.Key
+        package var ours: UsageTotals.Totals
+        package var theirs: UsageTotals.Totals
     }
 
     /// Keys whose input or output totals differ by more than `tolerancePercent`
     /// of the larger side. `channel` restricts our side when the export has no
     /// channel column.
-    public func compare(with ours: UsageTotals, channel: ChannelID? = nil, tolerancePercent: Double) -> [Mismatch] {
+    package func compare(with ours: UsageTotals, channel: ChannelID? = nil, tolerancePercent: Double) -> [Mismatch] {
         guard let firstDay, let lastDay else { return [] }
         let mine: [UsageTotals.Key: UsageTotals.Totals]
         if hasChannel {
@@ -103,7 +109,8 @@ public struct ProviderUsage: Sendable {
         for key in Set(mine.keys).union(totals.keys).sorted() where key.day >= firstDay && key.day <= lastDay {
             let a = mine[key] ?? UsageTotals.Totals(), b = totals[key] ?? UsageTotals.Totals()
             if !ProviderUsage.within(a.inputTokens, b.inputTokens, tolerancePercent)
-                || !ProviderUsage.within(a.outputTokens, b.outputTokens, tolerancePercent) {
+                || !ProviderUsage.within(a.outputTokens, b.outputTokens, tolerancePercent)
+            {
                 out.append(Mismatch(key: key, ours: a, theirs: b))
             }
         }

@@ -10,42 +10,44 @@ import Logging
 ///
 /// Comparisons with a running server and with a provider's CSV need the network
 /// or a file, so the command does them with what this returns.
-public enum Reconciler {
+package enum Reconciler {
     /// An open reservation and how long it has been open.
-    public struct Dangling: Sendable, Hashable {
-        public var reservation: Reservation
-        public var ageMs: Int64
+    package struct Dangling: Sendable, Hashable {
+        package var reservation: Reservation
+        package var ageMs: Int64
     }
 
     /// A correction recorded in the log.
-    public struct Adjustment: Sendable, Hashable {
-        public var seq: UInt64
-        public var time: Int64
-        public var requestID: String?
-        public var token: TokenID?
-        public var user: UserID
+    package struct Adjustment: Sendable, Hashable {
+        package var seq: UInt64
+        package var time: Int64
+        package var requestID: String?
+        package var token: TokenID?
+        package var user: UserID
         /// Signed change of what the user was charged (charge adjustments) or of the balance (balance adjustments).
-        public var amount: Int64
-        public var reason: String
-        public var type: EventType
+        package var amount: Int64
+        package var reason: String
+        package var type: EventType
     }
 
-    public struct Report: Sendable {
-        public var head: UInt64 = 0
-        public var headHash: Hash256 = .zero
-        public var snapshotsChecked: [UInt64] = []
-        public var dangling: [Dangling] = []
-        public var adjustments: [Adjustment] = []
-        public var usage = UsageTotals()
-        public var findings = FindingList()
+    package struct Report: Sendable {
+        package var head: UInt64 = 0
+        package var headHash: Hash256 = .zero
+        package var snapshotsChecked: [UInt64] = []
+        package var dangling: [Dangling] = []
+        package var adjustments: [Adjustment] = []
+        package var usage = UsageTotals()
+        package var findings = FindingList()
         /// The state the log replays to (at `head`).
-        public var state = LedgerState()
+        package var state = LedgerState()
     }
 
     /// Runs the offline checks. Reservations open for longer than `staleAfterMs`
     /// at `now` are findings; younger ones are listed (they may be in flight).
-    public static func run(store: LedgerStore, now: Int64, staleAfterMs: Int64, logger: Logger,
-                           progress: ((UInt64) -> Void)? = nil) throws -> Report {
+    package static func run(
+        store: LedgerStore, now: Int64, staleAfterMs: Int64, logger: Logger,
+        progress: ((UInt64) -> Void)? = nil
+    ) throws -> Report {
         var report = Report()
         let snapshots = try SnapshotAudit.run(store: store, logger: logger, progress: progress)
         report.snapshotsChecked = snapshots.checked
@@ -56,29 +58,34 @@ public enum Reconciler {
 
         var indexes = IndexAudit(store: store)
         var walked: UInt64 = 0
-        try store.reader.walk(progress: progress, visit: { txn, key, value in
-            guard let seq = key else { return false }
-            let envelope: Envelope
-            do { envelope = try Envelope.decode(seq: seq, from: value) } catch {
-                report.findings.add(.decode, seq: seq, "\(error)")
-                return false
-            }
-            try indexes.observe(envelope, in: txn)
-            report.usage.observe(envelope)
-            if let adjustment = adjustment(envelope) { report.adjustments.append(adjustment) }
-            walked = seq
-            return true
-        }, finish: { txn in
-            try indexes.finish(head: walked, in: txn)
-        })
+        try store.reader.walk(
+            progress: progress,
+            visit: { txn, key, value in
+                guard let seq = key else { return false }
+                let envelope: Envelope
+                do { envelope = try Envelope.decode(seq: seq, from: value) } catch {
+                    report.findings.add(.decode, seq: seq, "\(error)")
+                    return false
+                }
+                try indexes.observe(envelope, in: txn)
+                report.usage.observe(envelope)
+                if let adjustment = adjustment(envelope) { report.adjustments.append(adjustment) }
+                walked = seq
+                return true
+            },
+            finish: { txn in
+                try indexes.finish(head: walked, in: txn)
+            })
         report.findings.append(contentsOf: indexes.findings)
 
         for reservation in report.state.pending.values.sorted(by: { $0.seq < $1.seq }) {
             let age = max(0, now - reservation.time)
             report.dangling.append(Dangling(reservation: reservation, ageMs: age))
             if age > staleAfterMs {
-                report.findings.add(.dangling, seq: reservation.seq,
-                                    "request \(reservation.requestID) (token \(reservation.token), \(reservation.amount) credits reserved) has been open for \(age / 1000) s")
+                report.findings.add(
+                    .dangling, seq: reservation.seq,
+                    "request \(reservation.requestID) (token \(reservation.token), \(reservation.amount) credits reserved) has been open for \(age / 1000) s"
+                )
             }
         }
         return report
@@ -87,11 +94,13 @@ public enum Reconciler {
     static func adjustment(_ envelope: Envelope) -> Adjustment? {
         switch envelope.event {
         case .chargeAdjusted(let e):
-            Adjustment(seq: envelope.seq, time: envelope.time, requestID: e.requestID, token: e.token, user: e.user,
-                       amount: e.amount, reason: e.reason, type: envelope.type)
+            Adjustment(
+                seq: envelope.seq, time: envelope.time, requestID: e.requestID, token: e.token, user: e.user,
+                amount: e.amount, reason: e.reason, type: envelope.type)
         case .balanceAdjusted(let e):
-            Adjustment(seq: envelope.seq, time: envelope.time, requestID: nil, token: nil, user: e.user,
-                       amount: e.amount, reason: e.note, type: envelope.type)
+            Adjustment(
+                seq: envelope.seq, time: envelope.time, requestID: nil, token: nil, user: e.user,
+                amount: e.amount, reason: e.note, type: envelope.type)
         default:
             nil
         }

@@ -5,15 +5,15 @@ import Logging
 /// the state startup would build (newest snapshot + tail, `Replay.latest`) must
 /// equal a full replay to the head. Snapshots are checked in ascending order
 /// with one replay that keeps going, so the whole audit is one pass.
-public enum SnapshotAudit {
-    public struct Result: Sendable {
-        public var checked: [UInt64] = []
-        public var findings = FindingList()
+package enum SnapshotAudit {
+    package struct Result: Sendable {
+        package var checked: [UInt64] = []
+        package var findings = FindingList()
         /// The full replay to the head, for the checks that follow.
-        public var state = LedgerState()
+        package var state = LedgerState()
     }
 
-    public static func run(store: LedgerStore, logger: Logger, progress: ((UInt64) -> Void)? = nil) throws -> Result {
+    package static func run(store: LedgerStore, logger: Logger, progress: ((UInt64) -> Void)? = nil) throws -> Result {
         var result = Result()
         // Snapshots first, then the head: a snapshot is written only after its
         // events are durable, so with a live server this order can never see a

@@ -3,9 +3,9 @@
 /// *whether*; this says *where*, so an operator can tell a stale balance from
 /// a missing token. Field names come from reflection so the list stays complete
 /// when projections grow fields.
-public enum StateDiff {
+package enum StateDiff {
     /// Differences between `expected` (the full replay) and `actual`, at most `limit`.
-    public static func lines(expected: LedgerState, actual: LedgerState, limit: Int = 20) -> [String] {
+    package static func lines(expected: LedgerState, actual: LedgerState, limit: Int = 20) -> [String] {
         var out: [String] = []
         func note(_ line: String) { if out.count < limit { out.append(line) } }
         if expected.seq != actual.seq { note("sequence: replay \(expected.seq), other \(actual.seq)") }
@@ -19,7 +19,9 @@ public enum StateDiff {
         compare("reservation", expected.pending, actual.pending, note)
         if expected.usernames != actual.usernames { note("the username lookup differs") }
         if expected.accessKeys != actual.accessKeys { note("the access-key lookup differs") }
-        if expected.tokensBySecret != actual.tokensBySecret { note("the token-by-secret lookup differs (\(expected.tokensBySecret.count) vs \(actual.tokensBySecret.count) entries)") }
+        if expected.tokensBySecret != actual.tokensBySecret {
+            note("the token-by-secret lookup differs (\(expected.tokensBySecret.count) vs \(actual.tokensBySecret.count) entries)")
+        }
         return out
     }
 

@@ -10,11 +10,11 @@
 /// Opening and closing balances come from `LedgerState` (the real replay);
 /// each line's amount is read from its event. `isBalanced` checks that the
 /// lines sum to the change — two derivations of the same money that must meet.
-public struct Statement: Sendable {
-    public enum Subject: Sendable, Hashable, CustomStringConvertible {
+package struct Statement: Sendable {
+    package enum Subject: Sendable, Hashable, CustomStringConvertible {
         case token(TokenID)
         case user(UserID)
-        public var description: String {
+        package var description: String {
             switch self {
             case .token(let id): id.description
             case .user(let id): id.description
@@ -22,30 +22,30 @@ public struct Statement: Sendable {
         }
     }
 
-    public struct Line: Sendable, Hashable {
-        public var seq: UInt64
-        public var time: Int64
-        public var type: EventType
-        public var requestID: String?
-        public var token: TokenID?
-        public var model: String?
-        public var channel: ChannelID?
-        public var usage: Usage?
+    package struct Line: Sendable, Hashable {
+        package var seq: UInt64
+        package var time: Int64
+        package var type: EventType
+        package var requestID: String?
+        package var token: TokenID?
+        package var model: String?
+        package var channel: ChannelID?
+        package var usage: Usage?
         /// The price and multiplier the settle event recorded (not today's).
-        public var price: Price?
-        public var multiplier: Multiplier?
-        public var estimated: Bool?
+        package var price: Price?
+        package var multiplier: Multiplier?
+        package var estimated: Bool?
         /// Signed change of the balance this line causes.
-        public var amount: Int64
+        package var amount: Int64
         /// The balance after this line.
-        public var balance: Int64
-        public var note: String
+        package var balance: Int64
+        package var note: String
     }
 
-    public enum BuildError: Error, CustomStringConvertible {
+    package enum BuildError: Error, CustomStringConvertible {
         case unknownSubject(Subject)
         case badRange(from: Int64, to: Int64)
-        public var description: String {
+        package var description: String {
             switch self {
             case .unknownSubject(let subject): "\(subject) does not appear in the log before the statement's end"
             case .badRange: "--from must be before --to"
@@ -53,27 +53,30 @@ public struct Statement: Sendable {
         }
     }
 
-    public var subject: Subject
-    public var from: Int64
-    public var to: Int64
-    public var openingBalance: Int64
-    public var closingBalance: Int64
-    public var lines: [Line]
+    package var subject: Subject
+    package var from: Int64
+    package var to: Int64
+    package var openingBalance: Int64
+    package var closingBalance: Int64
+    package var lines: [Line]
     /// Sequence numbers the statement covers (events before `from` … last event before `to`).
-    public var openingSeq: UInt64
-    public var closingSeq: UInt64
+    package var openingSeq: UInt64
+    package var closingSeq: UInt64
 
-    public var credits: Int64 { lines.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount } }
-    public var charges: Int64 { lines.filter { $0.amount < 0 }.reduce(0) { $0 - $1.amount } }
-    public var isBalanced: Bool { openingBalance + lines.reduce(0) { $0 + $1.amount } == closingBalance }
+    package var credits: Int64 { lines.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount } }
+    package var charges: Int64 { lines.filter { $0.amount < 0 }.reduce(0) { $0 - $1.amount } }
+    package var isBalanced: Bool { openingBalance + lines.reduce(0) { $0 + $1.amount } == closingBalance }
 
-    public static func build(store: LedgerStore, subject: Subject, from: Int64, to: Int64,
-                             progress: ((UInt64) -> Void)? = nil) throws -> Statement {
+    package static func build(
+        store: LedgerStore, subject: Subject, from: Int64, to: Int64,
+        progress: ((UInt64) -> Void)? = nil
+    ) throws -> Statement {
         guard from < to else { throw BuildError.badRange(from: from, to: to) }
         var state = LedgerState()
         try Replay.run(store: store, into: &state, until: .time(from - 1), progress: progress)
-        var statement = Statement(subject: subject, from: from, to: to, openingBalance: balance(of: subject, in: state),
-                                  closingBalance: 0, lines: [], openingSeq: state.seq, closingSeq: state.seq)
+        var statement = Statement(
+            subject: subject, from: from, to: to, openingBalance: balance(of: subject, in: state),
+            closingBalance: 0, lines: [], openingSeq: state.seq, closingSeq: state.seq)
         var running = statement.openingBalance
         try store.reader.forEachStored(from: state.seq + 1) { seq, value in
             let envelope = try Envelope.decode(seq: seq, from: value)
@@ -109,8 +112,9 @@ public struct Statement: Sendable {
     /// token's quota before an edit), or nil when it does not move the balance.
     static func line(for envelope: Envelope, subject: Subject, before state: LedgerState) -> Line? {
         func make(_ requestID: String?, token: TokenID?, _ amount: Int64, _ note: String) -> Line {
-            Line(seq: envelope.seq, time: envelope.time, type: envelope.type, requestID: requestID, token: token,
-                 amount: amount, balance: 0, note: note)
+            Line(
+                seq: envelope.seq, time: envelope.time, type: envelope.type, requestID: requestID, token: token,
+                amount: amount, balance: 0, note: note)
         }
         func concerns(token: TokenID, user: UserID) -> Bool {
             switch subject {
@@ -128,7 +132,9 @@ public struct Statement: Sendable {
         case .tokenUpdated(let e):
             guard case .token(let id) = subject, id == e.id, let quota = e.quota else { return nil }
             let old = state.tokens[id]?.quota
-            return make(nil, token: e.id, (quota ?? 0) - (old ?? 0), "quota changed from \(old.map(String.init) ?? "unlimited") to \(quota.map(String.init) ?? "unlimited")")
+            return make(
+                nil, token: e.id, (quota ?? 0) - (old ?? 0),
+                "quota changed from \(old.map(String.init) ?? "unlimited") to \(quota.map(String.init) ?? "unlimited")")
         case .tokenToppedUp(let e):
             guard case .token(let id) = subject, id == e.id else { return nil }
             return make(nil, token: e.id, e.amount, "top-up")

@@ -1,31 +1,31 @@
 /// Token totals per channel, model and UTC day, summed from `charge.settled`
 /// events: our side of a comparison with a provider's usage export. Input
 /// counts every prompt token, cached ones included, as providers bill them.
-public struct UsageTotals: Sendable {
-    public struct Key: Hashable, Comparable, Sendable {
+package struct UsageTotals: Sendable {
+    package struct Key: Hashable, Comparable, Sendable {
         /// The channel; nil when the request used no channel (or totals over all channels).
-        public var channel: ChannelID?
-        public var model: String
+        package var channel: ChannelID?
+        package var model: String
         /// `YYYY-MM-DD`, UTC.
-        public var day: String
+        package var day: String
 
-        public init(channel: ChannelID?, model: String, day: String) {
+        package init(channel: ChannelID?, model: String, day: String) {
             self.channel = channel
             self.model = model
             self.day = day
         }
 
-        public static func < (a: Key, b: Key) -> Bool { (a.day, a.model, a.channel?.raw ?? 0) < (b.day, b.model, b.channel?.raw ?? 0) }
+        package static func < (a: Key, b: Key) -> Bool { (a.day, a.model, a.channel?.raw ?? 0) < (b.day, b.model, b.channel?.raw ?? 0) }
     }
 
-    public struct Totals: Hashable, Sendable {
-        public var requests: Int64 = 0
-        public var inputTokens: Int64 = 0
-        public var cachedTokens: Int64 = 0
-        public var outputTokens: Int64 = 0
-        public var credits: Int64 = 0
+    package struct Totals: Hashable, Sendable {
+        package var requests: Int64 = 0
+        package var inputTokens: Int64 = 0
+        package var cachedTokens: Int64 = 0
+        package var outputTokens: Int64 = 0
+        package var credits: Int64 = 0
 
-        public init(requests: Int64 = 0, inputTokens: Int64 = 0, cachedTokens: Int64 = 0, outputTokens: Int64 = 0, credits: Int64 = 0) {
+        package init(requests: Int64 = 0, inputTokens: Int64 = 0, cachedTokens: Int64 = 0, outputTokens: Int64 = 0, credits: Int64 = 0) {
             self.requests = requests
             self.inputTokens = inputTokens
             self.cachedTokens = cachedTokens
@@ -42,18 +42,20 @@ public struct UsageTotals: Sendable {
         }
     }
 
-    public private(set) var totals: [Key: Totals] = [:]
+    package private(set) var totals: [Key: Totals] = [:]
     /// Channel names as last set, for matching an export that names channels.
-    public private(set) var channelNames: [ChannelID: String] = [:]
+    private(set) var channelNames: [ChannelID: String] = [:]
 
-    public init() {}
+    package init() {}
 
-    public mutating func observe(_ envelope: Envelope) {
+    package mutating func observe(_ envelope: Envelope) {
         switch envelope.event {
         case .chargeSettled(let e):
             let key = Key(channel: e.channel, model: e.model, day: RFC3339.day(milliseconds: envelope.time))
-            totals[key, default: Totals()].add(Totals(requests: 1, inputTokens: e.usage.promptTokens, cachedTokens: e.usage.cachedTokens,
-                                                      outputTokens: e.usage.completionTokens, credits: e.credits))
+            totals[key, default: Totals()].add(
+                Totals(
+                    requests: 1, inputTokens: e.usage.promptTokens, cachedTokens: e.usage.cachedTokens,
+                    outputTokens: e.usage.completionTokens, credits: e.credits))
         case .channelSet(let e):
             channelNames[e.id] = e.name
         default:
@@ -62,7 +64,7 @@ public struct UsageTotals: Sendable {
     }
 
     /// Totals regrouped by `(model, day)` only, optionally for one channel.
-    public func byModelAndDay(channel: ChannelID? = nil) -> [Key: Totals] {
+    package func byModelAndDay(channel: ChannelID? = nil) -> [Key: Totals] {
         var out: [Key: Totals] = [:]
         for (key, value) in totals where channel == nil || key.channel == channel {
             out[Key(channel: nil, model: key.model, day: key.day), default: Totals()].add(value)
@@ -71,7 +73,7 @@ public struct UsageTotals: Sendable {
     }
 
     /// A channel given as `ch_…` or by its name.
-    public func channel(named text: String) -> ChannelID? {
+    package func channel(named text: String) -> ChannelID? {
         if let id = ChannelID(text) { return id }
         return channelNames.first { $0.value == text }?.key
     }

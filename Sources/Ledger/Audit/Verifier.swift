@@ -13,19 +13,19 @@ import LMDB
 ///
 /// Past the first chain break nothing after it can be trusted, so the money
 /// checks stop there: the report names the break and what was checked before it.
-public enum Verifier {
-    public struct Report: Sendable {
+package enum Verifier {
+    package struct Report: Sendable {
         /// The last event walked (the head when the chain is intact).
-        public var head: UInt64 = 0
-        public var headHash: Hash256 = .zero
+        package var head: UInt64 = 0
+        package var headHash: Hash256 = .zero
         /// The first sequence number at which the chain is broken.
-        public var firstBadSeq: UInt64?
-        public var events: UInt64 = 0
-        public var findings = FindingList()
-        public var isClean: Bool { findings.isEmpty }
+        package var firstBadSeq: UInt64?
+        package var events: UInt64 = 0
+        package var findings = FindingList()
+        package var isClean: Bool { findings.isEmpty }
     }
 
-    public static func run(store: LedgerStore, progress: ((UInt64) -> Void)? = nil) throws -> Report {
+    package static func run(store: LedgerStore, progress: ((UInt64) -> Void)? = nil) throws -> Report {
         var report = Report()
         var expected: UInt64 = 1
         var previous = Hash256.zero
@@ -39,72 +39,79 @@ public enum Verifier {
             report.findings.add(.chain, seq: seq, message)
         }
 
-        try store.reader.walk(progress: progress, visit: { txn, key, value in
-            guard let seq = key else {
-                chainBreak(expected, "a key in the events database is not an 8-byte sequence number")
-                return false
-            }
-            guard seq == expected else {
-                if seq > expected {
-                    let span = seq - expected == 1 ? "event \(expected) is missing" : "events \(expected)…\(seq - 1) are missing"
-                    chainBreak(expected, "\(span): the log jumps from \(expected - 1) to \(seq)")
-                } else {
-                    chainBreak(expected, "keys are out of order (found \(seq) after \(expected - 1))")
+        try store.reader.walk(
+            progress: progress,
+            visit: { txn, key, value in
+                guard let seq = key else {
+                    chainBreak(expected, "a key in the events database is not an 8-byte sequence number")
+                    return false
                 }
-                return false
-            }
-            guard value.count > Envelope.hashesSize,
-                  let recomputed = Envelope.recomputeHash(seq: seq, stored: value, previous: previous) else {
-                chainBreak(seq, "the stored value is too short to hold an event")
-                return false
-            }
-            let stored = Hash256(bytes: UnsafeRawBufferPointer(rebasing: value[(value.count - 32)...]))
-            let storedPrevious = Hash256(bytes: UnsafeRawBufferPointer(rebasing: value[(value.count - 64)..<(value.count - 32)]))
-            guard storedPrevious == previous else {
-                chainBreak(seq, "its previous-hash field does not match event \(seq - 1)'s hash: an event before it was altered, removed or moved here")
-                return false
-            }
-            guard recomputed == stored else {
-                chainBreak(seq, "its hash does not match its bytes: the event was altered, or moved here from another sequence number")
-                return false
-            }
-            let envelope: Envelope
-            do {
-                envelope = try Envelope.decode(seq: seq, from: value)
-            } catch {
-                report.findings.add(.decode, seq: seq, "\(error)")
-                report.firstBadSeq = seq
-                return false
-            }
-            auditor.observe(envelope)
-            if !replayFailed {
-                do { try state.apply(envelope) } catch {
-                    replayFailed = true
-                    report.findings.add(.projection, seq: seq, "replaying into the projections failed: \(error)")
-                }
-            }
-            try indexes.observe(envelope, in: txn)
-            report.head = seq
-            report.headHash = stored
-            report.events += 1
-            previous = stored
-            expected = seq + 1
-            return true
-        }, finish: { txn in
-            guard report.firstBadSeq == nil else { return }
-            try indexes.finish(head: report.head, in: txn)
-            // Read in the walk's transaction: a snapshot the live server writes
-            // after it cannot be mistaken for one beyond the head.
-            try txn.withCursor(store.snapshots) { cursor in
-                var entry = try cursor.first()
-                while let (key, _) = entry {
-                    if let seq = Keys.seq(from: key), seq > report.head {
-                        report.findings.add(.chain, seq: seq, "a snapshot exists at sequence \(seq), past the log's head \(report.head): events at the end were removed")
+                guard seq == expected else {
+                    if seq > expected {
+                        let span = seq - expected == 1 ? "event \(expected) is missing" : "events \(expected)…\(seq - 1) are missing"
+                        chainBreak(expected, "\(span): the log jumps from \(expected - 1) to \(seq)")
+                    } else {
+                        chainBreak(expected, "keys are out of order (found \(seq) after \(expected - 1))")
                     }
-                    entry = try cursor.next()
+                    return false
                 }
-            }
-        })
+                guard value.count > Envelope.hashesSize,
+                    let recomputed = Envelope.recomputeHash(seq: seq, stored: value, previous: previous)
+                else {
+                    chainBreak(seq, "the stored value is too short to hold an event")
+                    return false
+                }
+                let stored = Hash256(bytes: UnsafeRawBufferPointer(rebasing: value[(value.count - 32)...]))
+                let storedPrevious = Hash256(bytes: UnsafeRawBufferPointer(rebasing: value[(value.count - 64)..<(value.count - 32)]))
+                guard storedPrevious == previous else {
+                    chainBreak(
+                        seq, "its previous-hash field does not match event \(seq - 1)'s hash: an event before it was altered, removed or moved here")
+                    return false
+                }
+                guard recomputed == stored else {
+                    chainBreak(seq, "its hash does not match its bytes: the event was altered, or moved here from another sequence number")
+                    return false
+                }
+                let envelope: Envelope
+                do {
+                    envelope = try Envelope.decode(seq: seq, from: value)
+                } catch {
+                    report.findings.add(.decode, seq: seq, "\(error)")
+                    report.firstBadSeq = seq
+                    return false
+                }
+                auditor.observe(envelope)
+                if !replayFailed {
+                    do { try state.apply(envelope) } catch {
+                        replayFailed = true
+                        report.findings.add(.projection, seq: seq, "replaying into the projections failed: \(error)")
+                    }
+                }
+                try indexes.observe(envelope, in: txn)
+                report.head = seq
+                report.headHash = stored
+                report.events += 1
+                previous = stored
+                expected = seq + 1
+                return true
+            },
+            finish: { txn in
+                guard report.firstBadSeq == nil else { return }
+                try indexes.finish(head: report.head, in: txn)
+                // Read in the walk's transaction: a snapshot the live server writes
+                // after it cannot be mistaken for one beyond the head.
+                try txn.withCursor(store.snapshots) { cursor in
+                    var entry = try cursor.first()
+                    while let (key, _) = entry {
+                        if let seq = Keys.seq(from: key), seq > report.head {
+                            report.findings.add(
+                                .chain, seq: seq,
+                                "a snapshot exists at sequence \(seq), past the log's head \(report.head): events at the end were removed")
+                        }
+                        entry = try cursor.next()
+                    }
+                }
+            })
 
         report.findings.append(contentsOf: auditor.findings)
         if !replayFailed { report.findings.append(contentsOf: auditor.compare(with: state)) }

@@ -1,29 +1,29 @@
 /// Why bytes could not be decoded. Carries where, so a corrupt event is named.
-public struct BinaryDecodingError: Error, CustomStringConvertible, Equatable {
-    public var reason: String
-    public var offset: Int
-    public var description: String { "cannot decode: \(reason) at byte \(offset)" }
+package struct BinaryDecodingError: Error, CustomStringConvertible, Equatable {
+    package var reason: String
+    package var offset: Int
+    package var description: String { "cannot decode: \(reason) at byte \(offset)" }
 }
 
 /// Reads what `BinaryWriter` wrote, bounds-checked at every step: a truncated or
 /// garbled value is an error, never a crash or an out-of-range read.
-public struct BinaryReader: ~Copyable {
+package struct BinaryReader: ~Copyable {
     let buffer: UnsafeRawBufferPointer
-    public private(set) var offset = 0
+    package private(set) var offset = 0
 
-    public init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+    package init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
-    public var isAtEnd: Bool { offset == buffer.count }
+    var isAtEnd: Bool { offset == buffer.count }
 
     func fail(_ reason: String) -> BinaryDecodingError { BinaryDecodingError(reason: reason, offset: offset) }
 
-    public mutating func byte() throws(BinaryDecodingError) -> UInt8 {
+    package mutating func byte() throws(BinaryDecodingError) -> UInt8 {
         guard offset < buffer.count else { throw fail("unexpected end") }
         defer { offset += 1 }
         return buffer[offset]
     }
 
-    public mutating func bool() throws(BinaryDecodingError) -> Bool {
+    package mutating func bool() throws(BinaryDecodingError) -> Bool {
         switch try byte() {
         case 0: return false
         case 1: return true
@@ -31,7 +31,7 @@ public struct BinaryReader: ~Copyable {
         }
     }
 
-    public mutating func varint() throws(BinaryDecodingError) -> UInt64 {
+    package mutating func varint() throws(BinaryDecodingError) -> UInt64 {
         // Most varints (lengths, small counts, flags) are one byte.
         if offset < buffer.count, buffer[offset] < 0x80 {
             defer { offset += 1 }
@@ -48,16 +48,16 @@ public struct BinaryReader: ~Copyable {
         }
     }
 
-    public mutating func signed() throws(BinaryDecodingError) -> Int64 {
+    package mutating func signed() throws(BinaryDecodingError) -> Int64 {
         let raw = try varint()
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
-    public mutating func optionalSigned() throws(BinaryDecodingError) -> Int64? {
+    mutating func optionalSigned() throws(BinaryDecodingError) -> Int64? {
         try bool() ? try signed() : nil
     }
 
-    public mutating func fixed64() throws(BinaryDecodingError) -> UInt64 {
+    mutating func fixed64() throws(BinaryDecodingError) -> UInt64 {
         guard buffer.count - offset >= 8 else { throw fail("unexpected end") }
         let value = UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
         offset += 8
@@ -67,7 +67,7 @@ public struct BinaryReader: ~Copyable {
     /// Length limit for any one string: far above any name, model or reason we write.
     static let maxStringBytes = 1 << 20
 
-    public mutating func string() throws(BinaryDecodingError) -> String {
+    package mutating func string() throws(BinaryDecodingError) -> String {
         let count = try varint()
         guard count <= UInt64(BinaryReader.maxStringBytes), UInt64(buffer.count - offset) >= count else { throw fail("string length out of range") }
         let bytes = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + Int(count))]).assumingMemoryBound(to: UInt8.self)
@@ -84,7 +84,7 @@ public struct BinaryReader: ~Copyable {
         return text
     }
 
-    public mutating func strings() throws(BinaryDecodingError) -> [String] {
+    package mutating func strings() throws(BinaryDecodingError) -> [String] {
         let count = try varint()
         guard count <= UInt64(buffer.count - offset) else { throw fail("list length out of range") }
         var values: [String] = []
@@ -93,12 +93,12 @@ public struct BinaryReader: ~Copyable {
         return values
     }
 
-    public mutating func hash() throws(BinaryDecodingError) -> Hash256 {
+    package mutating func hash() throws(BinaryDecodingError) -> Hash256 {
         Hash256(a: try fixed64(), b: try fixed64(), c: try fixed64(), d: try fixed64())
     }
 
     /// The next `count` bytes, copied.
-    public mutating func raw(_ count: Int) throws(BinaryDecodingError) -> [UInt8] {
+    package mutating func raw(_ count: Int) throws(BinaryDecodingError) -> [UInt8] {
         guard count >= 0, buffer.count - offset >= count else { throw fail("unexpected end") }
         defer { offset += count }
         return Array(buffer[offset..<(offset + count)])

@@ -1,19 +1,19 @@
 /// Appends the primitives of Tally's binary encoding: LEB128 varints (zigzag for
 /// signed), length-prefixed UTF-8, fixed big-endian words. Deterministic: the
 /// same value always gives the same bytes, which the hash chain relies on.
-public struct BinaryWriter {
-    public private(set) var bytes: [UInt8]
+package struct BinaryWriter {
+    package private(set) var bytes: [UInt8]
 
-    public init(capacity: Int = 256) {
+    package init(capacity: Int = 256) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func byte(_ value: UInt8) { bytes.append(value) }
+    package mutating func byte(_ value: UInt8) { bytes.append(value) }
 
-    public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+    package mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
 
-    public mutating func varint(_ value: UInt64) {
+    package mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -23,19 +23,19 @@ public struct BinaryWriter {
     }
 
     /// Zigzag: small magnitudes of either sign stay short.
-    public mutating func signed(_ value: Int64) {
+    package mutating func signed(_ value: Int64) {
         varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }
 
-    public mutating func optionalSigned(_ value: Int64?) {
+    mutating func optionalSigned(_ value: Int64?) {
         if let value { bool(true); signed(value) } else { bool(false) }
     }
 
-    public mutating func fixed64(_ value: UInt64) {
+    mutating func fixed64(_ value: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 
-    public mutating func string(_ value: String) {
+    package mutating func string(_ value: String) {
         var copy = value
         copy.withUTF8 { utf8 in
             varint(UInt64(utf8.count))
@@ -43,14 +43,14 @@ public struct BinaryWriter {
         }
     }
 
-    public mutating func strings(_ values: [String]) {
+    package mutating func strings(_ values: [String]) {
         varint(UInt64(values.count))
         for value in values { string(value) }
     }
 
-    public mutating func hash(_ value: Hash256) {
+    package mutating func hash(_ value: Hash256) {
         fixed64(value.a); fixed64(value.b); fixed64(value.c); fixed64(value.d)
     }
 
-    public mutating func raw(_ value: some Sequence<UInt8>) { bytes.append(contentsOf: value) }
+    package mutating func raw(_ value: some Sequence<UInt8>) { bytes.append(contentsOf: value) }
 }

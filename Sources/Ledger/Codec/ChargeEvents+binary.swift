@@ -41,8 +41,9 @@ extension ChargeReserved {
 
     static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeReserved {
         let head = try r.chargeHead()
-        return ChargeReserved(requestID: head.requestID, token: head.token, user: head.user, model: try r.string(),
-                              amount: try r.signed(), stream: try r.bool())
+        return ChargeReserved(
+            requestID: head.requestID, token: head.token, user: head.user, model: try r.string(),
+            amount: try r.signed(), stream: try r.bool())
     }
 }
 
@@ -65,9 +66,10 @@ extension ChargeSettled {
         let model = try r.string(), channel = try r.optionalChannel()
         let usage = Usage(promptTokens: try r.signed(), cachedTokens: try r.signed(), completionTokens: try r.signed())
         let price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
-        return ChargeSettled(requestID: head.requestID, token: head.token, user: head.user, model: model, channel: channel,
-                             usage: usage, credits: credits, price: price, multiplier: Multiplier(micros: try r.signed()),
-                             estimated: try r.bool(), stream: try r.bool(), durationMs: try r.signed(), status: try r.signed())
+        return ChargeSettled(
+            requestID: head.requestID, token: head.token, user: head.user, model: model, channel: channel,
+            usage: usage, credits: credits, price: price, multiplier: Multiplier(micros: try r.signed()),
+            estimated: try r.bool(), stream: try r.bool(), durationMs: try r.signed(), status: try r.signed())
     }
 }
 
@@ -78,8 +80,9 @@ extension ChargeVoided {
 
     static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeVoided {
         let head = try r.chargeHead()
-        return ChargeVoided(requestID: head.requestID, token: head.token, user: head.user, channel: try r.optionalChannel(),
-                            reason: try r.string(), status: try r.signed(), durationMs: try r.signed())
+        return ChargeVoided(
+            requestID: head.requestID, token: head.token, user: head.user, channel: try r.optionalChannel(),
+            reason: try r.string(), status: try r.signed(), durationMs: try r.signed())
     }
 }
 
@@ -90,8 +93,9 @@ extension ChargeExpired {
 
     static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeExpired {
         let head = try r.chargeHead()
-        return ChargeExpired(requestID: head.requestID, token: head.token, user: head.user, policy: try r.expiryPolicy(),
-                             credits: try r.signed())
+        return ChargeExpired(
+            requestID: head.requestID, token: head.token, user: head.user, policy: try r.expiryPolicy(),
+            credits: try r.signed())
     }
 }
 
@@ -102,7 +106,8 @@ extension ChargeAdjusted {
 
     static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeAdjusted {
         let head = try r.chargeHead()
-        return ChargeAdjusted(requestID: head.requestID, token: head.token, user: head.user, amount: try r.signed(),
-                              reason: try r.string())
+        return ChargeAdjusted(
+            requestID: head.requestID, token: head.token, user: head.user, amount: try r.signed(),
+            reason: try r.string())
     }
 }

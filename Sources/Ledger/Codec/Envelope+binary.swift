@@ -47,21 +47,22 @@ extension Envelope {
     }
 
     /// Seals a new event onto the chain after `previous`.
-    public static func seal(seq: UInt64, time: Int64, actor: EventActor, event: Event, previous: Hash256) -> (Envelope, [UInt8]) {
+    package static func seal(seq: UInt64, time: Int64, actor: EventActor, event: Event, previous: Hash256) -> (Envelope, [UInt8]) {
         var bytes = canonicalBytes(time: time, actor: actor, event: event)
         let hash = chainHash(previous: previous, seq: seq, canonical: bytes)
         var w = BinaryWriter(capacity: 64)
         w.hash(previous)
         w.hash(hash)
         bytes.append(contentsOf: w.bytes)
-        let envelope = Envelope(seq: seq, time: time, actor: actor, event: event, version: event.type.currentVersion,
-                                previousHash: previous, hash: hash)
+        let envelope = Envelope(
+            seq: seq, time: time, actor: actor, event: event, version: event.type.currentVersion,
+            previousHash: previous, hash: hash)
         return (envelope, bytes)
     }
 
     /// Decodes a stored value. Unknown types and newer versions are errors that
     /// name the sequence: replay stops rather than skip what it does not understand.
-    public static func decode(seq: UInt64, from value: UnsafeRawBufferPointer) throws(LogError) -> Envelope {
+    package static func decode(seq: UInt64, from value: UnsafeRawBufferPointer) throws(LogError) -> Envelope {
         var r = BinaryReader(value)
         let header = try r.envelopeHeader(seq: seq)
         do throws(BinaryDecodingError) {
@@ -75,15 +76,16 @@ extension Envelope {
             let previous = try r.hash()
             let hash = try r.hash()
             guard r.isAtEnd else { throw r.fail("trailing bytes") }
-            return Envelope(seq: seq, time: header.time, actor: header.actor, event: event, version: header.version,
-                            previousHash: previous, hash: hash)
+            return Envelope(
+                seq: seq, time: header.time, actor: header.actor, event: event, version: header.version,
+                previousHash: previous, hash: hash)
         } catch {
             throw .corrupt(seq: seq, error.description)
         }
     }
 
     /// Recomputes this stored value's hash from its bytes: what `verify` compares.
-    public static func recomputeHash(seq: UInt64, stored value: UnsafeRawBufferPointer, previous: Hash256) -> Hash256? {
+    package static func recomputeHash(seq: UInt64, stored value: UnsafeRawBufferPointer, previous: Hash256) -> Hash256? {
         guard value.count > hashesSize else { return nil }
         return chainHash(previous: previous, seq: seq, canonical: UnsafeRawBufferPointer(rebasing: value[0..<(value.count - hashesSize)]))
     }
@@ -132,14 +134,14 @@ extension BinaryReader {
 }
 
 /// Lets the hash take both an array and an LMDB buffer without copying.
-public protocol ContiguousBytesProvider {
+package protocol ContiguousBytesProvider {
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
 }
 
 extension Array: ContiguousBytesProvider where Element == UInt8 {
-    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try withUnsafeBytes(body) }
+    package func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try withUnsafeBytes(body) }
 }
 
 extension UnsafeRawBufferPointer: ContiguousBytesProvider {
-    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(self) }
+    package func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(self) }
 }

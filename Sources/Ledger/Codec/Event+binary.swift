@@ -3,7 +3,7 @@
 /// The charge events' layout is in `ChargeEvents+binary.swift`, which replay's
 /// fast path reads too.
 extension Event {
-    public func encodePayload(into w: inout BinaryWriter) {
+    package func encodePayload(into w: inout BinaryWriter) {
         switch self {
         case .userCreated(let e):
             w.fixed64(e.id.raw); w.string(e.username); w.byte(e.role.rawValue); w.string(e.group)
@@ -59,12 +59,14 @@ extension Event {
     }
 
     /// Decodes a payload of `type` at `version`. Newer versions are refused by the caller.
-    public static func decodePayload(_ type: EventType, version: UInt8, from r: inout BinaryReader) throws(BinaryDecodingError) -> Event {
+    package static func decodePayload(_ type: EventType, version: UInt8, from r: inout BinaryReader) throws(BinaryDecodingError) -> Event {
         switch type {
         case .userCreated:
             let id = UserID(raw: try r.fixed64()), username = try r.string(), role = try r.role(), group = try r.string()
-            return .userCreated(UserCreated(id: id, username: username, role: role, group: group,
-                                            accessKeyHash: try r.hash(), accessKeyHint: try r.string()))
+            return .userCreated(
+                UserCreated(
+                    id: id, username: username, role: role, group: group,
+                    accessKeyHash: try r.hash(), accessKeyHint: try r.string()))
         case .userUpdated:
             let id = UserID(raw: try r.fixed64())
             let role = try r.bool() ? try r.role() : nil
@@ -72,14 +74,18 @@ extension Event {
             let enabled = try r.bool() ? try r.bool() : nil
             var hash: Hash256?, hint: String?
             if try r.bool() { hash = try r.hash(); hint = try r.string() }
-            return .userUpdated(UserUpdated(id: id, role: role, group: group, enabled: enabled,
-                                            accessKeyHash: hash, accessKeyHint: hint, passwordChanged: try r.bool()))
+            return .userUpdated(
+                UserUpdated(
+                    id: id, role: role, group: group, enabled: enabled,
+                    accessKeyHash: hash, accessKeyHint: hint, passwordChanged: try r.bool()))
         case .balanceCredited, .balanceAdjusted:
             let change = BalanceChanged(user: UserID(raw: try r.fixed64()), amount: try r.signed(), note: try r.string())
             return type == .balanceCredited ? .balanceCredited(change) : .balanceAdjusted(change)
         case .groupSet:
-            return .groupSet(GroupDefinition(name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
-                                      rpm: try r.optionalSigned(), tpm: try r.optionalSigned()))
+            return .groupSet(
+                GroupDefinition(
+                    name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
+                    rpm: try r.optionalSigned(), tpm: try r.optionalSigned()))
         case .groupRemoved:
             return .groupRemoved(name: try r.string())
         case .priceSet:
@@ -91,16 +97,20 @@ extension Event {
             return .priceRemoved(model: try r.string())
         case .channelSet:
             let id = ChannelID(raw: try r.fixed64()), name = try r.string(), kind = try r.channelKind()
-            return .channelSet(ChannelDefinition(id: id, name: name, kind: kind, baseURL: try r.string(), models: try r.strings(),
-                                          groups: try r.strings(), priority: try r.signed(), weight: try r.signed(), enabled: try r.bool()))
+            return .channelSet(
+                ChannelDefinition(
+                    id: id, name: name, kind: kind, baseURL: try r.string(), models: try r.strings(),
+                    groups: try r.strings(), priority: try r.signed(), weight: try r.signed(), enabled: try r.bool()))
         case .channelRemoved:
             return .channelRemoved(ChannelID(raw: try r.fixed64()))
         case .tokenCreated:
             let id = TokenID(raw: try r.fixed64()), owner = UserID(raw: try r.fixed64()), name = try r.string()
             let hash = try r.hash(), hint = try r.string(), quota = try r.optionalSigned(), expires = try r.optionalSigned()
-            return .tokenCreated(TokenCreated(id: id, owner: owner, name: name, secretHash: hash, hint: hint, quota: quota,
-                                              expiresAt: expires, models: try r.strings(), ips: try r.strings(),
-                                              group: try r.string(), maxParallel: try r.optionalSigned()))
+            return .tokenCreated(
+                TokenCreated(
+                    id: id, owner: owner, name: name, secretHash: hash, hint: hint, quota: quota,
+                    expiresAt: expires, models: try r.strings(), ips: try r.strings(),
+                    group: try r.string(), maxParallel: try r.optionalSigned()))
         case .tokenUpdated:
             return .tokenUpdated(try TokenUpdated.decode(from: &r))
         case .tokenDisabled:
@@ -110,8 +120,10 @@ extension Event {
         case .tokenDeleted:
             return .tokenDeleted(TokenID(raw: try r.fixed64()))
         case .tokenRegenerated:
-            return .tokenRegenerated(TokenRegenerated(id: TokenID(raw: try r.fixed64()), secretHash: try r.hash(),
-                                                      hint: try r.string(), graceUntil: try r.optionalSigned()))
+            return .tokenRegenerated(
+                TokenRegenerated(
+                    id: TokenID(raw: try r.fixed64()), secretHash: try r.hash(),
+                    hint: try r.string(), graceUntil: try r.optionalSigned()))
         case .tokenToppedUp:
             return .tokenToppedUp(TokenToppedUp(id: TokenID(raw: try r.fixed64()), amount: try r.signed()))
         case .chargeReserved:
@@ -125,8 +137,10 @@ extension Event {
         case .chargeAdjusted:
             return .chargeAdjusted(try ChargeAdjusted.decode(from: &r))
         case .relayRejected:
-            return .relayRejected(RelayRejected(token: TokenID(raw: try r.fixed64()), reason: try r.string(),
-                                                count: try r.signed(), second: try r.signed()))
+            return .relayRejected(
+                RelayRejected(
+                    token: TokenID(raw: try r.fixed64()), reason: try r.string(),
+                    count: try r.signed(), second: try r.signed()))
         }
     }
 }

@@ -23,23 +23,29 @@ extension LedgerState {
         // PriceMath saturates at Int64.max; one charge is bounded like every other
         // credit amount so that `used` and the balance can never overflow in `apply`.
         let credits = min(PriceMath.credits(for: usage, price: price, multiplier: multiplier), Limits.credits)
-        return .chargeSettled(ChargeSettled(requestID: requestID, token: reservation.token, user: reservation.user,
-                                            model: reservation.model, channel: outcome.channel, usage: usage,
-                                            credits: credits, price: price, multiplier: multiplier, estimated: outcome.estimated,
-                                            stream: reservation.stream, durationMs: max(0, outcome.durationMs), status: outcome.status))
+        return .chargeSettled(
+            ChargeSettled(
+                requestID: requestID, token: reservation.token, user: reservation.user,
+                model: reservation.model, channel: outcome.channel, usage: usage,
+                credits: credits, price: price, multiplier: multiplier, estimated: outcome.estimated,
+                stream: reservation.stream, durationMs: max(0, outcome.durationMs), status: outcome.status))
     }
 
     func void(requestID: String, reason: String, channel: ChannelID?, status: Int64, durationMs: Int64) throws(Rejection) -> Event {
         guard let reservation = pending[requestID] else { throw .notFound("open reservation for request \(requestID)") }
-        return .chargeVoided(ChargeVoided(requestID: requestID, token: reservation.token, user: reservation.user,
-                                          channel: channel, reason: try Validate.note(reason, field: "reason"),
-                                          status: status, durationMs: max(0, durationMs)))
+        return .chargeVoided(
+            ChargeVoided(
+                requestID: requestID, token: reservation.token, user: reservation.user,
+                channel: channel, reason: try Validate.note(reason, field: "reason"),
+                status: status, durationMs: max(0, durationMs)))
     }
 
     func expire(requestID: String, policy: ExpiryPolicy) throws(Rejection) -> Event {
         guard let reservation = pending[requestID] else { throw .notFound("open reservation for request \(requestID)") }
-        return .chargeExpired(ChargeExpired(requestID: requestID, token: reservation.token, user: reservation.user, policy: policy,
-                                            credits: policy == .void ? 0 : reservation.amount))
+        return .chargeExpired(
+            ChargeExpired(
+                requestID: requestID, token: reservation.token, user: reservation.user, policy: policy,
+                credits: policy == .void ? 0 : reservation.amount))
     }
 
     func adjustCharge(requestID: String, token: TokenID, user: UserID, amount: Int64, reason: String) throws(Rejection) -> Event {
@@ -51,7 +57,7 @@ extension LedgerState {
     private func checkUsage(_ usage: Usage) throws(Rejection) -> Usage {
         let bound = Limits.usageTokens
         guard (0...bound).contains(usage.promptTokens), (0...bound).contains(usage.completionTokens),
-              (0...usage.promptTokens).contains(usage.cachedTokens)
+            (0...usage.promptTokens).contains(usage.cachedTokens)
         else { throw .invalid(field: "usage", "token counts must be non-negative, cached ≤ prompt, and below 2^40") }
         return usage
     }

@@ -2,7 +2,7 @@
 /// a token of someone else answers "not found", so ids cannot be probed.
 extension LedgerState {
     /// The live token `id` if `caller` may see it (its owner, or any admin).
-    public func token(_ id: TokenID, visibleTo caller: UserID?) throws(Rejection) -> TokenState {
+    package func token(_ id: TokenID, visibleTo caller: UserID?) throws(Rejection) -> TokenState {
         guard let token = liveToken(id) else { throw .notFound("token \(id)") }
         if let caller, token.owner != caller, users[caller]?.role != .admin { throw .notFound("token \(id)") }
         return token
@@ -17,9 +17,11 @@ extension LedgerState {
         let models = try checkModels(draft.models, group: group)
         let ips = try checkIPs(draft.ips)
         let maxParallel = try Validate.maxParallel(draft.maxParallel)
-        return .tokenCreated(TokenCreated(id: id, owner: owner, name: name, secretHash: secret.hash, hint: secret.hint,
-                                          quota: quota, expiresAt: expiresAt, models: models, ips: ips, group: group,
-                                          maxParallel: maxParallel))
+        return .tokenCreated(
+            TokenCreated(
+                id: id, owner: owner, name: name, secretHash: secret.hash, hint: secret.hint,
+                quota: quota, expiresAt: expiresAt, models: models, ips: ips, group: group,
+                maxParallel: maxParallel))
     }
 
     /// An edit; nil when it changes nothing (no event is written then).
@@ -54,7 +56,7 @@ extension LedgerState {
     }
 
     /// The grace period a regenerated token's old secret may keep: at most a week.
-    public static let maxGraceMs: Int64 = 7 * 24 * 3600 * 1000
+    package static let maxGraceMs: Int64 = 7 * 24 * 3600 * 1000
 
     func regenerateToken(_ id: TokenID, secret: Secret, graceMs: Int64?, now: Int64) throws(Rejection) -> Event {
         _ = try token(id, visibleTo: nil)

@@ -16,16 +16,20 @@ extension LedgerState {
         let username = try Validate.identifier(draft.username, field: "username")
         guard usernames[username] == nil else { throw .conflict("username \(username) is taken") }
         _ = try existingGroup(draft.group)
-        return .userCreated(UserCreated(id: id, username: username, role: draft.role, group: draft.group,
-                                        accessKeyHash: accessKey.hash, accessKeyHint: accessKey.hint))
+        return .userCreated(
+            UserCreated(
+                id: id, username: username, role: draft.role, group: draft.group,
+                accessKeyHash: accessKey.hash, accessKeyHint: accessKey.hint))
     }
 
     func updateUser(_ id: UserID, _ patch: UserPatch, newAccessKey: Secret?) throws(Rejection) -> Event {
         _ = try user(id)
         if let group = patch.group { _ = try existingGroup(group) }
-        return .userUpdated(UserUpdated(id: id, role: patch.role, group: patch.group, enabled: patch.enabled,
-                                        accessKeyHash: newAccessKey?.hash, accessKeyHint: newAccessKey?.hint,
-                                        passwordChanged: patch.passwordChanged))
+        return .userUpdated(
+            UserUpdated(
+                id: id, role: patch.role, group: patch.group, enabled: patch.enabled,
+                accessKeyHash: newAccessKey?.hash, accessKeyHint: newAccessKey?.hint,
+                passwordChanged: patch.passwordChanged))
     }
 
     func credit(_ id: UserID, amount: Int64, note: String) throws(Rejection) -> Event {
@@ -47,9 +51,11 @@ extension LedgerState {
             throw .invalid(field: "multiplier", "must be between 0 and \(Multiplier.maximumMicros / Multiplier.scale)")
         }
         let models = try Validate.models(models)
-        return .groupSet(GroupDefinition(name: name, multiplier: multiplier, models: models,
-                                  rpm: try Validate.optionalRange(rpm, field: "rpm", 1...Limits.perMinute),
-                                  tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute)))
+        return .groupSet(
+            GroupDefinition(
+                name: name, multiplier: multiplier, models: models,
+                rpm: try Validate.optionalRange(rpm, field: "rpm", 1...Limits.perMinute),
+                tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute)))
     }
 
     func removeGroup(_ name: String) throws(Rejection) -> Event {
@@ -63,7 +69,8 @@ extension LedgerState {
     func setPrice(_ model: String, _ price: Price) throws(Rejection) -> Event {
         let model = try Validate.model(model)
         guard price.isValid else {
-            throw .invalid(field: "price", "every price must be between 0 and \(Price.maximum) credits, max_output between 1 and \(Limits.outputTokens) tokens")
+            throw .invalid(
+                field: "price", "every price must be between 0 and \(Price.maximum) credits, max_output between 1 and \(Limits.outputTokens) tokens")
         }
         return .priceSet(ModelPrice(model: model, price: price))
     }
@@ -78,7 +85,7 @@ extension LedgerState {
         channel.name = try Validate.name(channel.name)
         let url = channel.baseURL
         guard url.utf8.count <= Limits.urlBytes, url.hasPrefix("http://") || url.hasPrefix("https://"),
-              url.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+            url.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { throw .invalid(field: "base_url", "must be an http:// or https:// URL") }
         while channel.baseURL.hasSuffix("/") { channel.baseURL.removeLast() }
         guard !channel.models.isEmpty else { throw .invalid(field: "models", "a channel must serve at least one model") }

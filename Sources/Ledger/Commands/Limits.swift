@@ -1,47 +1,47 @@
 /// Every bound the commands enforce, with its reason.
-public enum Limits {
+package enum Limits {
     /// Names people type and lists show.
-    public static let nameBytes = 64
+    package static let nameBytes = 64
     /// Identifiers used in URLs and configuration (usernames, group names).
-    public static let identifierBytes = 32
+    static let identifierBytes = 32
     /// Model names: providers use up to ~100 characters (fine-tune ids).
-    public static let modelBytes = 128
+    package static let modelBytes = 128
     /// Request ids travel in a header and index keys (LMDB keys ≤ 511 bytes).
-    public static let requestIDBytes = 128
+    package static let requestIDBytes = 128
 
     /// 1–`modelBytes` visible ASCII characters: model names key prices, lists and logs.
-    public static func isModelName(_ value: String) -> Bool { isVisibleASCII(value, upTo: modelBytes) }
+    package static func isModelName(_ value: String) -> Bool { isVisibleASCII(value, upTo: modelBytes) }
 
     /// 1–`requestIDBytes` visible ASCII characters: safe in a header, a log line and an index key.
-    public static func isRequestID(_ value: String) -> Bool { isVisibleASCII(value, upTo: requestIDBytes) }
+    package static func isRequestID(_ value: String) -> Bool { isVisibleASCII(value, upTo: requestIDBytes) }
 
     /// 1–`bytes` printable ASCII characters, no spaces.
     static func isVisibleASCII(_ value: String, upTo bytes: Int) -> Bool {
         !value.isEmpty && value.utf8.count <= bytes && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
     /// Entries in a token's or group's model list or IP allowlist.
-    public static let listEntries = 256
+    package static let listEntries = 256
     /// Any credit amount: 10^15 is far beyond any bill and far from overflow when summed.
-    public static let credits: Int64 = 1_000_000_000_000_000
+    package static let credits: Int64 = 1_000_000_000_000_000
     /// Requests or tokens per minute.
-    public static let perMinute: Int64 = 1_000_000_000
+    static let perMinute: Int64 = 1_000_000_000
     /// Parallel requests per token.
-    public static let parallel: Int64 = 100_000
+    package static let parallel: Int64 = 100_000
     /// Channel priority and weight ranges.
-    public static let priority: ClosedRange<Int64> = -1_000_000...1_000_000
-    public static let weight: ClosedRange<Int64> = 0...1_000_000
+    package static let priority: ClosedRange<Int64> = -1_000_000...1_000_000
+    package static let weight: ClosedRange<Int64> = 0...1_000_000
     /// The largest output limit a request or a price may name (2^24 tokens, beyond
     /// every model's output window): larger values are a client's mistake or an attack.
-    public static let outputTokens: Int64 = 1 << 24
+    package static let outputTokens: Int64 = 1 << 24
     /// Answers one request may ask for (OpenAI's `n` stops at 128).
-    public static let outputChoices: Int64 = 128
+    package static let outputChoices: Int64 = 128
     /// The output bound when neither a request nor its model's price names one.
-    public static let defaultOutputTokens: Int64 = 4096
+    package static let defaultOutputTokens: Int64 = 4096
     /// Token counts a settle may report: 2^40 is beyond any context window ever
     /// billed, and keeps every count far from overflow when priced.
-    public static let usageTokens: Int64 = 1 << 40
+    static let usageTokens: Int64 = 1 << 40
     /// Free-text reasons and notes.
-    public static let noteBytes = 512
+    package static let noteBytes = 512
     /// A URL an operator configures.
-    public static let urlBytes = 2048
+    static let urlBytes = 2048
 }

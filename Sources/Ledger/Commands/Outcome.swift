@@ -1,13 +1,13 @@
 /// What the relay reports when a request ends: the settle command prices
 /// `usage` and records the rest on the `charge.settled` event.
-public struct Outcome: Sendable, Equatable {
-    public var usage: Usage
-    public var estimated: Bool
-    public var channel: ChannelID?
-    public var durationMs: Int64
-    public var status: Int64
+package struct Outcome: Sendable, Equatable {
+    package var usage: Usage
+    package var estimated: Bool
+    package var channel: ChannelID?
+    package var durationMs: Int64
+    package var status: Int64
 
-    public init(usage: Usage, estimated: Bool = false, channel: ChannelID? = nil, durationMs: Int64 = 0, status: Int64 = 200) {
+    package init(usage: Usage, estimated: Bool = false, channel: ChannelID? = nil, durationMs: Int64 = 0, status: Int64 = 200) {
         self.usage = usage
         self.estimated = estimated
         self.channel = channel

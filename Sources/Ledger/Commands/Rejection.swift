@@ -1,6 +1,6 @@
 /// Why a command was refused. Checked in a fixed order per command; a
 /// rejection appends nothing. `kind` tells an API layer which status fits.
-public enum Rejection: Error, Equatable, CustomStringConvertible {
+package enum Rejection: Error, Equatable, CustomStringConvertible {
     case invalid(field: String, String)
     case notFound(String)
     case conflict(String)
@@ -14,9 +14,9 @@ public enum Rejection: Error, Equatable, CustomStringConvertible {
     /// The request's reservation was already settled, voided or expired.
     case alreadyResolved(String)
 
-    public enum Kind: Sendable { case invalid, notFound, conflict, forbidden, insufficient }
+    package enum Kind: Sendable { case invalid, notFound, conflict, forbidden, insufficient }
 
-    public var kind: Kind {
+    package var kind: Kind {
         switch self {
         case .invalid: .invalid
         case .notFound: .notFound
@@ -27,12 +27,12 @@ public enum Rejection: Error, Equatable, CustomStringConvertible {
     }
 
     /// The request field at fault, when there is one.
-    public var field: String? {
+    package var field: String? {
         if case .invalid(let field, _) = self { return field }
         return nil
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalid(let field, let reason): "\(field): \(reason)"
         case .notFound(let what): "\(what) not found"

@@ -13,7 +13,7 @@ enum Validate {
     /// Identifiers used in URLs and configuration: usernames, group names.
     static func identifier(_ value: String, field: String) throws(Rejection) -> String {
         guard !value.isEmpty, value.utf8.count <= Limits.identifierBytes,
-              value.utf8.allSatisfy({ Base62.digitValue($0) != nil || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
+            value.utf8.allSatisfy({ Base62.digitValue($0) != nil || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
         else { throw .invalid(field: field, "must be 1–\(Limits.identifierBytes) characters of letters, digits, '-', '_' or '.'") }
         return value
     }
@@ -26,7 +26,9 @@ enum Validate {
     }
 
     static func requestID(_ value: String) throws(Rejection) -> String {
-        guard Limits.isRequestID(value) else { throw .invalid(field: "request_id", "must be 1–\(Limits.requestIDBytes) printable ASCII characters without spaces") }
+        guard Limits.isRequestID(value) else {
+            throw .invalid(field: "request_id", "must be 1–\(Limits.requestIDBytes) printable ASCII characters without spaces")
+        }
         return value
     }
 

@@ -1,15 +1,15 @@
 /// Payloads of the group, price and channel events; the binary layout is in `Event+binary.swift`,
 /// documented field by field in Docs/events.md.
 
-public struct GroupDefinition: Hashable, Sendable {
-    public var name: String
-    public var multiplier: Multiplier
+package struct GroupDefinition: Hashable, Sendable {
+    package var name: String
+    package var multiplier: Multiplier
     /// Models the group may use; empty = every priced model.
-    public var models: [String]
+    package var models: [String]
     /// Requests per minute per token; nil = no limit.
-    public var rpm: Int64?
+    package var rpm: Int64?
     /// Tokens (prompt + completion) per minute per token; nil = no limit.
-    public var tpm: Int64?
+    package var tpm: Int64?
 
     /// `package` so `tally bench` can build events directly.
     package init(name: String, multiplier: Multiplier, models: [String], rpm: Int64? = nil, tpm: Int64? = nil) {
@@ -17,29 +17,31 @@ public struct GroupDefinition: Hashable, Sendable {
     }
 }
 
-public struct ModelPrice: Hashable, Sendable {
-    public var model: String
-    public var price: Price
+package struct ModelPrice: Hashable, Sendable {
+    package var model: String
+    package var price: Price
 
     /// `package` so `tally bench` can build events directly.
     package init(model: String, price: Price) { self.model = model; self.price = price }
 }
 
 /// A channel's non-secret fields. Its key is never an event (SPEC §2).
-public struct ChannelDefinition: Hashable, Sendable {
-    public var id: ChannelID
-    public var name: String
-    public var kind: ChannelKind
-    public var baseURL: String
-    public var models: [String]
+package struct ChannelDefinition: Hashable, Sendable {
+    package var id: ChannelID
+    package var name: String
+    package var kind: ChannelKind
+    package var baseURL: String
+    package var models: [String]
     /// Groups allowed to use it; empty = every group.
-    public var groups: [String]
-    public var priority: Int64
-    public var weight: Int64
-    public var enabled: Bool
+    package var groups: [String]
+    package var priority: Int64
+    package var weight: Int64
+    package var enabled: Bool
 
-    public init(id: ChannelID = .random(), name: String, kind: ChannelKind, baseURL: String, models: [String],
-                groups: [String] = [], priority: Int64 = 0, weight: Int64 = 1, enabled: Bool = true) {
+    package init(
+        id: ChannelID = .random(), name: String, kind: ChannelKind, baseURL: String, models: [String],
+        groups: [String] = [], priority: Int64 = 0, weight: Int64 = 1, enabled: Bool = true
+    ) {
         self.id = id
         self.name = name
         self.kind = kind
@@ -51,4 +53,3 @@ public struct ChannelDefinition: Hashable, Sendable {
         self.enabled = enabled
     }
 }
-

@@ -1,6 +1,6 @@
 /// Every state change Tally knows. The log holds nothing else; projections,
 /// request logs and audits are all derived from a sequence of these.
-public enum Event: Hashable, Sendable {
+package enum Event: Hashable, Sendable {
     case userCreated(UserCreated)
     case userUpdated(UserUpdated)
     case balanceCredited(BalanceChanged)
@@ -25,7 +25,7 @@ public enum Event: Hashable, Sendable {
     case chargeAdjusted(ChargeAdjusted)
     case relayRejected(RelayRejected)
 
-    public var type: EventType {
+    package var type: EventType {
         switch self {
         case .userCreated: .userCreated
         case .userUpdated: .userUpdated
@@ -56,7 +56,7 @@ public enum Event: Hashable, Sendable {
 
 /// The stable numeric code of each event type (stored) and its name (shown).
 /// Codes are never reused; a new field means a new schema version, not a new code.
-public enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible {
+package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case userCreated = 1
     case userUpdated = 2
     case balanceCredited = 3
@@ -84,10 +84,10 @@ public enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     /// The schema version this build writes and the newest it can read.
     /// `price.set` is at version 2 (it gained `max_output`), every other type at 1;
     /// replay reads every older version and refuses anything newer.
-    public var currentVersion: UInt8 { self == .priceSet ? 2 : 1 }
+    package var currentVersion: UInt8 { self == .priceSet ? 2 : 1 }
 
     /// `token.created`, `charge.settled`, …
-    public var description: String {
+    package var description: String {
         switch self {
         case .userCreated: "user.created"
         case .userUpdated: "user.updated"
@@ -115,7 +115,7 @@ public enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
-    public init?(name: String) {
+    package init?(name: String) {
         guard let type = EventType.allCases.first(where: { $0.description == name }) else { return nil }
         self = type
     }

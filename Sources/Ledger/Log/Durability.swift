@@ -7,7 +7,7 @@ import Synchronization
 /// The writer resolves it once the job's transaction committed (fsync in
 /// `durable` mode) or failed; `wait()` then returns or throws, however many
 /// wait and whether they came before or after.
-public final class Durability: Sendable {
+package final class Durability: Sendable {
     private enum State {
         case pending([CheckedContinuation<Void, any Error>])
         case resolved(Result<Void, any Error>)
@@ -23,12 +23,12 @@ public final class Durability: Sendable {
     private init(resolved: Result<Void, any Error>) { state = Mutex(.resolved(resolved)) }
 
     /// Whether the write is committed (false while pending or after a failure).
-    public var isDurable: Bool {
+    var isDurable: Bool {
         state.withLock { if case .resolved(.success) = $0 { true } else { false } }
     }
 
     /// Returns once the write is committed; throws `LogError.halted` if it failed.
-    public func wait() async throws {
+    package func wait() async throws {
         try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
             let done: Result<Void, any Error>? = state.withLock { state in
                 switch state {

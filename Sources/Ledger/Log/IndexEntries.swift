@@ -3,8 +3,8 @@ import LMDB
 /// Which index entries an event has: by token, by user, by request id.
 /// Written in the event's own transaction; `tally reconcile` rebuilds them from
 /// the log to check them.
-public enum IndexEntries {
-    public static func keys(for envelope: Envelope, in store: LedgerStore) -> [(Database, [UInt8])] {
+package enum IndexEntries {
+    package static func keys(for envelope: Envelope, in store: LedgerStore) -> [(Database, [UInt8])] {
         var keys: [(Database, [UInt8])] = []
         let event = envelope.event
         if let token = event.tokenID { keys.append((store.byToken, Keys.index(token.raw, envelope.seq))) }
@@ -16,7 +16,7 @@ public enum IndexEntries {
 
 extension Event {
     /// The request a charge event belongs to.
-    public var requestID: String? {
+    package var requestID: String? {
         switch self {
         case .chargeReserved(let e): e.requestID
         case .chargeSettled(let e): e.requestID
@@ -28,7 +28,7 @@ extension Event {
     }
 
     /// The token an event concerns.
-    public var tokenID: TokenID? {
+    package var tokenID: TokenID? {
         switch self {
         case .tokenCreated(let e): e.id
         case .tokenUpdated(let e): e.id
@@ -46,7 +46,7 @@ extension Event {
     }
 
     /// The user an event concerns (a token's owner for token creation).
-    public var userID: UserID? {
+    package var userID: UserID? {
         switch self {
         case .userCreated(let e): e.id
         case .userUpdated(let e): e.id

@@ -1,5 +1,5 @@
-import LMDB
 import Glibc
+import LMDB
 
 /// The ledger's LMDB environment and its named databases.
 ///
@@ -14,17 +14,17 @@ import Glibc
 ///
 /// Index tables are written in the same transaction as their events and can
 /// be rebuilt from the log; `secrets` holds what must never be an event.
-public final class LedgerStore: Sendable {
-    public let environment: Environment
-    public let events: Database
-    public let byToken: Database
-    public let byUser: Database
-    public let byRequest: Database
-    public let snapshots: Database
-    public let secrets: Database
+package final class LedgerStore: Sendable {
+    package let environment: Environment
+    package let events: Database
+    package let byToken: Database
+    package let byUser: Database
+    let byRequest: Database
+    package let snapshots: Database
+    package let secrets: Database
 
     /// Opens (creating when writable) the store in directory `path`.
-    public init(path: String, options: EnvironmentOptions = EnvironmentOptions()) throws {
+    package init(path: String, options: EnvironmentOptions = EnvironmentOptions()) throws {
         try LedgerStore.ensureDirectory(path, create: !options.readOnly)
         environment = try Environment(path: path, options: options)
         let create: DatabaseOptions = options.readOnly ? [] : .create
@@ -41,7 +41,7 @@ public final class LedgerStore: Sendable {
     }
 
     /// The last sequence number and its hash; (0, zero) for an empty log.
-    public func head() throws -> (seq: UInt64, hash: Hash256) {
+    package func head() throws -> (seq: UInt64, hash: Hash256) {
         try environment.read { txn in
             try txn.withCursor(events) { cursor in
                 guard let last = try cursor.last() else { return (0, .zero) }
@@ -54,7 +54,7 @@ public final class LedgerStore: Sendable {
     }
 
     /// Reads one event.
-    public func event(_ seq: UInt64) throws -> Envelope? {
+    package func event(_ seq: UInt64) throws -> Envelope? {
         try environment.read { txn in
             try Keys.seq(seq).withUnsafeBytes { key in
                 guard let value = try txn.get(events, key: key) else { return nil }
@@ -74,13 +74,13 @@ public final class LedgerStore: Sendable {
     }
 }
 
-public enum StoreError: Error, CustomStringConvertible {
+package enum StoreError: Error, CustomStringConvertible {
     case missing(String)
     case notADirectory(String)
     case cannotCreate(String, Int32)
     case notALedger(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missing(let path): "no data directory at \(path) (start `tally serve --data \(path)` once to create it)"
         case .notADirectory(let path): "\(path) is not a directory"

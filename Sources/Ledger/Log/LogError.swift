@@ -1,6 +1,6 @@
 /// Why the log could not be read or written. Every case names the sequence
 /// number involved, so an operator knows where to look.
-public enum LogError: Error, CustomStringConvertible, Equatable {
+package enum LogError: Error, CustomStringConvertible, Equatable {
     case unknownEventType(seq: UInt64, code: UInt64)
     case unsupportedVersion(seq: UInt64, type: EventType, version: UInt8)
     case corrupt(seq: UInt64, String)
@@ -10,7 +10,7 @@ public enum LogError: Error, CustomStringConvertible, Equatable {
     /// nothing more is accepted until a restart replays the durable log.
     case halted(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unknownEventType(let seq, let code):
             "event \(seq) has unknown type code \(code): this build of tally is older than the log; upgrade before replaying"

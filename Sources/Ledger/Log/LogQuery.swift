@@ -2,21 +2,23 @@
 /// conditions of `GET /api/logs`, its export and `tally export` are decided.
 /// Parsing them (HTTP query, command-line options) stays with each caller;
 /// walking the log with them is `LogReader`'s.
-public struct LogQuery: Sendable, Equatable {
+package struct LogQuery: Sendable, Equatable {
     /// The event types wanted; nil: every type.
-    public var types: Set<EventType>?
-    public var token: TokenID?
-    public var user: UserID?
+    package var types: Set<EventType>?
+    package var token: TokenID?
+    package var user: UserID?
     /// The request's model: a settle carries it, a void, expiry or adjustment
     /// takes it from the request's reservation (`LogEntry.model`).
-    public var model: String?
-    public var requestID: String?
+    package var model: String?
+    package var requestID: String?
     /// Inclusive bounds, ms since the epoch (an exclusive end: `end(before:)`).
-    public var from: Int64?
-    public var to: Int64?
+    package var from: Int64?
+    package var to: Int64?
 
-    public init(types: Set<EventType>? = nil, token: TokenID? = nil, user: UserID? = nil, model: String? = nil,
-                requestID: String? = nil, from: Int64? = nil, to: Int64? = nil) {
+    package init(
+        types: Set<EventType>? = nil, token: TokenID? = nil, user: UserID? = nil, model: String? = nil,
+        requestID: String? = nil, from: Int64? = nil, to: Int64? = nil
+    ) {
         self.types = types
         self.token = token
         self.user = user
@@ -28,12 +30,12 @@ public struct LogQuery: Sendable, Equatable {
 
     /// Ends the range before `time`, exclusive (as `tally export --to` takes
     /// it): times are whole milliseconds, so that is at or before `time − 1`.
-    public mutating func end(before time: Int64) {
+    package mutating func end(before time: Int64) {
         to = time - 1
     }
 
     /// Whether `entry` passes every condition.
-    public func matches(_ entry: LogEntry) -> Bool {
+    package func matches(_ entry: LogEntry) -> Bool {
         matchesEvent(entry.envelope) && (model == nil || entry.model == model)
     }
 

@@ -14,15 +14,17 @@ import LMDB
 extension LogReader {
     /// How often (in events) `progress` is called: rare enough to cost nothing,
     /// often enough for a terminal progress line to move several times a second.
-    public static let progressInterval: UInt64 = 1 << 16
+    static let progressInterval: UInt64 = 1 << 16
 
     /// Calls `visit` for every stored event in key order with its sequence
     /// number (nil if the key is not 8 bytes) and stored value (valid only
     /// during the call), until `visit` answers false; then calls `finish` in the
     /// same transaction. `progress` receives the number of events visited.
-    public func walk<R>(progress: ((UInt64) -> Void)? = nil,
-                        visit: (borrowing Transaction, UInt64?, UnsafeRawBufferPointer) throws -> Bool,
-                        finish: (borrowing Transaction) throws -> R) throws -> R {
+    package func walk<R>(
+        progress: ((UInt64) -> Void)? = nil,
+        visit: (borrowing Transaction, UInt64?, UnsafeRawBufferPointer) throws -> Bool,
+        finish: (borrowing Transaction) throws -> R
+    ) throws -> R {
         try store.environment.read { txn in
             try txn.withCursor(store.events) { cursor in
                 var visited: UInt64 = 0

@@ -9,14 +9,14 @@ extension LogReader {
     /// with `max(clock, last time)`), so this is a binary search over the dense
     /// keys instead of a walk from the start — exports and statements of last
     /// week do not read last year.
-    public func firstSeq(atOrAfter time: Int64) throws -> UInt64 {
+    package func firstSeq(atOrAfter time: Int64) throws -> UInt64 {
         try store.environment.read { txn in try firstSeq(atOrAfter: time, in: txn) }
     }
 
     /// Calls `body` with every event matching `query`, oldest first, in one
     /// read transaction (a consistent snapshot however long the walk). Starts
     /// at `query.from` by binary search and stops past `query.to`.
-    public func forEach(matching query: LogQuery, _ body: (Envelope) throws -> Void) throws {
+    package func forEach(matching query: LogQuery, _ body: (Envelope) throws -> Void) throws {
         try store.environment.read { txn in
             let start = try query.from.map { try firstSeq(atOrAfter: $0, in: txn) } ?? 1
             try txn.withCursor(store.events) { cursor in

@@ -12,16 +12,16 @@ import LMDB
 /// empty) page with a cursor instead of holding a reader for minutes. Callers
 /// keep going while `next` is non-nil.
 extension LogReader {
-    public static let defaultScanBudget = 20_000
+    static let defaultScanBudget = 20_000
 
-    public struct Page: Sendable {
-        public var entries: [LogEntry]
+    package struct Page: Sendable {
+        package var entries: [LogEntry]
         /// Continue below this sequence number; nil when nothing older can match.
-        public var next: UInt64?
+        package var next: UInt64?
     }
 
     /// Up to `limit` entries matching `query` with seq < `before` (nil: from the head), newest first.
-    public func page(_ query: LogQuery, before: UInt64?, limit: Int, scanBudget: Int = defaultScanBudget) throws -> Page {
+    package func page(_ query: LogQuery, before: UInt64?, limit: Int, scanBudget: Int = defaultScanBudget) throws -> Page {
         precondition(limit > 0 && scanBudget > 0)
         return try store.environment.read { txn in
             var entries: [LogEntry] = []
@@ -29,9 +29,9 @@ extension LogReader {
             var lastSeq: UInt64?
             // Where to walk: one token's index, one user's, or the whole log.
             let (db, prefix): (Database, [UInt8]?) =
-                if let token = query.token { (store.byToken, Array(Keys.index(token.raw, 0).prefix(8))) }
-                else if let user = query.user { (store.byUser, Array(Keys.index(user.raw, 0).prefix(8))) }
-                else { (store.events, nil) }
+                if let token = query.token { (store.byToken, Array(Keys.index(token.raw, 0).prefix(8))) } else if let user = query.user {
+                    (store.byUser, Array(Keys.index(user.raw, 0).prefix(8)))
+                } else { (store.events, nil) }
             let exhausted: Bool = try txn.withCursor(db) { cursor in
                 var entry: Cursor.Entry?
                 let start: [UInt8] = if let prefix { prefix + Keys.seq(before ?? UInt64.max) } else { Keys.seq(before ?? UInt64.max) }

@@ -13,7 +13,7 @@ extension LogReader {
     /// Calls `visit` with each stored event whose seq is ≥ `seq`, oldest first,
     /// with its sequence number and stored value (valid only during the call),
     /// until `visit` answers false. A key that is not 8 bytes is corruption.
-    public func forEachStored(from seq: UInt64, _ visit: (UInt64, UnsafeRawBufferPointer) throws -> Bool) throws {
+    package func forEachStored(from seq: UInt64, _ visit: (UInt64, UnsafeRawBufferPointer) throws -> Bool) throws {
         try store.environment.read { txn in
             try txn.withCursor(store.events) { cursor in
                 var entry = try cursor.seek(atLeast: Keys.seq(seq)), next = seq
@@ -28,7 +28,7 @@ extension LogReader {
     }
 
     /// Calls `visit` with each event, newest first, until it answers false.
-    public func forEachNewestFirst(_ visit: (Envelope) throws -> Bool) throws {
+    func forEachNewestFirst(_ visit: (Envelope) throws -> Bool) throws {
         try store.environment.read { txn in
             try txn.withCursor(store.events) { cursor in
                 var entry = try cursor.last()

@@ -11,15 +11,15 @@ import LMDB
 /// written in the same transactions) and never waits for the writer or the
 /// `Ledger` actor. The raw pass and the export walk hold theirs for the whole
 /// walk; the pages bound theirs by a scan budget.
-public struct LogReader: Sendable {
+package struct LogReader: Sendable {
     let store: LedgerStore
 
-    public init(store: LedgerStore) {
+    package init(store: LedgerStore) {
         self.store = store
     }
 
     /// Up to `limit` events with seq > `seq`, oldest first (the audit stream).
-    public func events(after seq: UInt64, limit: Int) throws -> [Envelope] {
+    package func events(after seq: UInt64, limit: Int) throws -> [Envelope] {
         precondition(limit >= 0)
         guard seq < UInt64.max, limit > 0 else { return [] }
         return try store.environment.read { txn in
@@ -40,7 +40,7 @@ public struct LogReader: Sendable {
     /// Only exactly `requestID`'s: a key is the id's bytes then 8 sequence
     /// bytes, so a key of this id has exactly the id's length + 8 (ids that
     /// merely start with it, like "abc" for "ab", are longer).
-    public func events(requestID: String) throws -> [Envelope] {
+    package func events(requestID: String) throws -> [Envelope] {
         guard Self.indexable(requestID) else { return [] }
         return try store.environment.read { txn in
             var found: [Envelope] = []
@@ -53,7 +53,7 @@ public struct LogReader: Sendable {
     }
 
     /// The reservation of a request (its `charge.reserved` event), if durable.
-    public func reservation(requestID: String) throws -> ChargeReserved? {
+    package func reservation(requestID: String) throws -> ChargeReserved? {
         guard Self.indexable(requestID) else { return nil }
         return try store.environment.read { txn in try reservation(requestID: requestID, in: txn) }
     }
@@ -81,7 +81,8 @@ public struct LogReader: Sendable {
     /// settle, which repeats the model and stream flag itself.
     func logEntry(_ envelope: Envelope, in txn: borrowing Transaction) throws -> LogEntry {
         var row = LogEntry(envelope: envelope)
-        if case .chargeSettled = envelope.event {} else if let id = envelope.event.requestID {
+        if case .chargeSettled = envelope.event {
+        } else if let id = envelope.event.requestID {
             row.reservation = try reservation(requestID: id, in: txn)
         }
         return row
@@ -114,10 +115,10 @@ public struct LogReader: Sendable {
 
 extension LedgerStore {
     /// The one way to read this store's log and indexes.
-    public var reader: LogReader { LogReader(store: self) }
+    package var reader: LogReader { LogReader(store: self) }
 }
 
 extension Ledger {
     /// The durable log, read without the actor (see `LogReader`).
-    public nonisolated var log: LogReader { store.reader }
+    package nonisolated var log: LogReader { store.reader }
 }

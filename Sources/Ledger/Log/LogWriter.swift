@@ -4,7 +4,7 @@ import LMDB
 import Synchronization
 
 /// One write to apply inside the group's transaction.
-public enum StoreWrite: Sendable {
+package enum StoreWrite: Sendable {
     case put(Database, key: [UInt8], value: [UInt8], options: PutOptions)
     case delete(Database, key: [UInt8])
 }
@@ -21,7 +21,7 @@ public enum StoreWrite: Sendable {
 /// After a failed commit every later job fails too (`LogError.halted`): the
 /// sequence numbers behind it are already promised, and writing them with a
 /// hole would break the log's density.
-public final class LogWriter: Sendable {
+package final class LogWriter: Sendable {
     struct Job {
         var writes: [StoreWrite]
         /// Called on the writer's thread once the writes are committed or failed.

@@ -9,7 +9,7 @@ import LMDB
 /// in the `secrets` database, sealed with AES-GCM under a master key kept in
 /// `master.key` beside the data (mode 0600): a copy of the LMDB file, a
 /// snapshot or an export alone reveals no key.
-public final class SecretStore: Sendable {
+package final class SecretStore: Sendable {
     static let channelKind: UInt8 = 1
     static let passwordKind: UInt8 = 2
     let store: LedgerStore
@@ -35,7 +35,7 @@ public final class SecretStore: Sendable {
     }
 
     /// The user's stored password hash (bcrypt), or nil when none was set.
-    public func passwordHash(user: UserID) throws -> String? {
+    package func passwordHash(user: UserID) throws -> String? {
         let key = SecretStore.key(SecretStore.passwordKind, user.raw)
         return try store.environment.read { txn in try txn.get(store.secrets, key: key).map { String(decoding: $0, as: UTF8.self) } }
     }
@@ -60,7 +60,7 @@ public final class SecretStore: Sendable {
     }
 
     /// Whether a key is stored for the channel (the API shows `key_set`, never the key).
-    public func hasKey(channel: ChannelID) -> Bool {
+    package func hasKey(channel: ChannelID) -> Bool {
         (try? store.environment.read { txn in try txn.get(store.secrets, key: key(channel)) != nil }) ?? false
     }
 
@@ -121,12 +121,12 @@ public final class SecretStore: Sendable {
     }
 }
 
-public enum SecretStoreError: Error, CustomStringConvertible {
+package enum SecretStoreError: Error, CustomStringConvertible {
     case noMasterKey
     case sealFailed
     case badMasterKey(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noMasterKey: "no master key: channel secrets cannot be read in this mode"
         case .sealFailed: "sealing a channel secret failed"

@@ -10,13 +10,13 @@ import Glibc
 /// happens. `tally adjust` takes this lock; a server that takes it too makes
 /// "stop the server first" enforced rather than documented. The kernel
 /// releases it when the process exits, crash included.
-public final class WriterLock: Sendable {
+package final class WriterLock: Sendable {
     let fd: Int32
 
-    public enum LockError: Error, CustomStringConvertible {
+    package enum LockError: Error, CustomStringConvertible {
         case held(String)
         case cannotOpen(String, Int32)
-        public var description: String {
+        package var description: String {
             switch self {
             case .held(let path): "another tally process (probably `tally serve`) is writing to this ledger (\(path) is locked); stop it first"
             case .cannotOpen(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
@@ -25,7 +25,7 @@ public final class WriterLock: Sendable {
     }
 
     /// Takes the lock without waiting, or throws `held`.
-    public init(directory: String) throws {
+    package init(directory: String) throws {
         let path = directory + "/writer.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw LockError.cannotOpen(path, errno) }

@@ -1,9 +1,9 @@
 /// Base62 (0-9, A-Z, a-z): the alphabet of token secrets and of printed ids.
-public enum Base62 {
-    public static let alphabet: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+package enum Base62 {
+    package static let alphabet: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 
     /// `raw` in base62, most significant digit first, no padding.
-    public static func encode(_ raw: UInt64) -> String {
+    package static func encode(_ raw: UInt64) -> String {
         if raw == 0 { return "0" }
         var digits: [UInt8] = []
         var value = raw
@@ -15,7 +15,7 @@ public enum Base62 {
     }
 
     /// The number `text` spells, or nil when it is empty, has a foreign character or overflows.
-    public static func decode(_ text: Substring) -> UInt64? {
+    package static func decode(_ text: Substring) -> UInt64? {
         guard !text.isEmpty, text.utf8.count <= 11 else { return nil }
         var value: UInt64 = 0
         for byte in text.utf8 {
@@ -28,7 +28,7 @@ public enum Base62 {
         return value
     }
 
-    public static func digitValue(_ byte: UInt8) -> UInt8? {
+    package static func digitValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte - UInt8(ascii: "A") + 10
@@ -39,7 +39,7 @@ public enum Base62 {
 
     /// `count` uniformly random base62 characters from the system CSPRNG
     /// (rejection sampling: bytes ≥ 248 are redrawn so every digit is equally likely).
-    public static func random(count: Int) -> String {
+    package static func random(count: Int) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(count)
         while out.count < count {

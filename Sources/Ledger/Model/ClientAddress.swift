@@ -8,10 +8,10 @@ import Glibc
 /// It lives here, free of HTTP types, because two layers must agree on it:
 /// the relay checks token IP allowlists against it and the console limits
 /// sign-ins per client address with it.
-public enum ClientAddress {
+package enum ClientAddress {
     /// `peer` is the socket peer's textual address; `forwardedFor` the values
     /// of every `X-Forwarded-For` header, in order.
-    public static func resolve(peer: String?, forwardedFor: [String], trusted: [IPRule]) -> IPAddress? {
+    package static func resolve(peer: String?, forwardedFor: [String], trusted: [IPRule]) -> IPAddress? {
         guard let peer, let address = IPAddress(peer) else { return nil }
         guard trusted.contains(where: { $0.contains(address) }) else { return address }
         let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map(trimmed)
@@ -32,7 +32,7 @@ public enum ClientAddress {
 
 extension IPAddress: CustomStringConvertible {
     /// The conventional text (`203.0.113.9`, `2001:db8::1`), for logs.
-    public var description: String {
+    package var description: String {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         if isIPv4 {
             var v4 = in_addr(s_addr: UInt32(truncatingIfNeeded: low).bigEndian)

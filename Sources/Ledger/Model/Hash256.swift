@@ -4,22 +4,22 @@ import TallyJSON
 /// A SHA-256 digest: of a secret (token or access key — only this and a display
 /// hint are ever stored) or a link of the event hash chain. Four words make it a
 /// cheap dictionary key for admission lookups.
-public struct Hash256: Hashable, Sendable, Comparable {
-    public let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+package struct Hash256: Hashable, Sendable, Comparable {
+    package let a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
-    public init(a: UInt64, b: UInt64, c: UInt64, d: UInt64) {
+    package init(a: UInt64, b: UInt64, c: UInt64, d: UInt64) {
         (self.a, self.b, self.c, self.d) = (a, b, c, d)
     }
 
     /// Hashes the secret's UTF-8 bytes.
-    public init(of secret: String) {
+    package init(of secret: String) {
         var copy = secret
         // Hash the string's own UTF-8 storage: no intermediate array on the admission path.
         self = copy.withUTF8 { Hash256(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
     }
 
     /// From 32 raw digest bytes (big-endian words).
-    public init(bytes: some Collection<UInt8>) {
+    package init(bytes: some Collection<UInt8>) {
         precondition(bytes.count == 32, "a SHA-256 digest has 32 bytes")
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var index = 0
@@ -36,21 +36,22 @@ public struct Hash256: Hashable, Sendable, Comparable {
     }
 
     /// From a finished SHA-256 digest: four unaligned big-endian loads, no array.
-    public init(_ digest: SHA256.Digest) {
+    package init(_ digest: SHA256.Digest) {
         self = digest.withUnsafeBytes { raw in
-            Hash256(a: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                    b: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                    c: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-                    d: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+            Hash256(
+                a: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                b: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                c: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                d: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
         }
     }
 
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         [a, b, c, d].flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (56 - 8 * $0)) } }
     }
 
     /// 64 lowercase hex digits: how hashes appear in exports, the API and audit output.
-    public var hex: String { Hex.string([a, b, c, d]) }
+    package var hex: String { Hex.string([a, b, c, d]) }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.a, lhs.b, lhs.c, lhs.d) < (rhs.a, rhs.b, rhs.c, rhs.d) }
+    package static func < (lhs: Self, rhs: Self) -> Bool { (lhs.a, lhs.b, lhs.c, lhs.d) < (rhs.a, rhs.b, rhs.c, rhs.d) }
 }

@@ -2,16 +2,16 @@ import Glibc
 
 /// One entry of a token's IP allowlist: an address or CIDR range, IPv4 or IPv6.
 /// IPv4 is held as IPv4-mapped IPv6 (`::ffff:a.b.c.d`) so one 128-bit compare serves both.
-public struct IPRule: Hashable, Sendable, CustomStringConvertible {
-    public let high: UInt64
-    public let low: UInt64
+package struct IPRule: Hashable, Sendable, CustomStringConvertible {
+    package let high: UInt64
+    package let low: UInt64
     /// Prefix length in the 128-bit space.
-    public let prefixLength: Int
+    let prefixLength: Int
     /// The text the operator wrote, kept so the API shows it back unchanged.
-    public let text: String
+    package let text: String
 
     /// Parses `10.0.0.0/8`, `192.168.1.7`, `2001:db8::/32`, `::1`; nil for anything else.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = IPAddress(String(parts[0])) else { return nil }
         // The prefix length counts bits of the notation written: an IPv4-mapped
@@ -21,7 +21,8 @@ public struct IPRule: Hashable, Sendable, CustomStringConvertible {
         var length = maxLength
         if parts.count == 2 {
             guard !parts[1].isEmpty, parts[1].count <= 3, parts[1].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-                  let value = Int(parts[1]), value <= maxLength else { return nil }
+                let value = Int(parts[1]), value <= maxLength
+            else { return nil }
             length = value
         }
         let prefix = writtenAsIPv4 ? length + 96 : length
@@ -32,12 +33,12 @@ public struct IPRule: Hashable, Sendable, CustomStringConvertible {
         self.text = text
     }
 
-    public func contains(_ address: IPAddress) -> Bool {
+    package func contains(_ address: IPAddress) -> Bool {
         let (maskHigh, maskLow) = IPRule.mask(prefixLength)
         return address.high & maskHigh == high && address.low & maskLow == low
     }
 
-    public var description: String { text }
+    package var description: String { text }
 
     static func mask(_ prefix: Int) -> (UInt64, UInt64) {
         let high: UInt64 = prefix >= 64 ? .max : (prefix == 0 ? 0 : ~(UInt64.max >> UInt64(prefix)))
@@ -47,13 +48,13 @@ public struct IPRule: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// An IPv4 or IPv6 address as 128 bits (IPv4 mapped).
-public struct IPAddress: Hashable, Sendable {
-    public let high: UInt64
-    public let low: UInt64
-    public let isIPv4: Bool
+package struct IPAddress: Hashable, Sendable {
+    package let high: UInt64
+    package let low: UInt64
+    let isIPv4: Bool
 
     /// Parses a textual address with `inet_pton`; strips an IPv6 zone (`%eth0`).
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard !text.isEmpty, text.utf8.count <= 64 else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {

@@ -1,26 +1,26 @@
 /// Opaque identifiers. Internally a random 64-bit number (cheap to hash and
 /// store in index keys); outside, a prefixed base62 string such as
 /// `tok_1xk9Qm3bVd7`, so clients never build meaning on them.
-public protocol LedgerIdentifier: Hashable, Sendable, Comparable, CustomStringConvertible, LosslessStringConvertible {
+package protocol LedgerIdentifier: Hashable, Sendable, Comparable, CustomStringConvertible, LosslessStringConvertible {
     static var prefix: String { get }
     var raw: UInt64 { get }
     init(raw: UInt64)
 }
 
 extension LedgerIdentifier {
-    public var description: String { Self.prefix + Base62.encode(raw) }
+    package var description: String { Self.prefix + Base62.encode(raw) }
 
-    public init?(_ description: String) {
+    package init?(_ description: String) {
         guard description.hasPrefix(Self.prefix),
-              let raw = Base62.decode(description.dropFirst(Self.prefix.count)), raw != 0
+            let raw = Base62.decode(description.dropFirst(Self.prefix.count)), raw != 0
         else { return nil }
         self.init(raw: raw)
     }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.raw < rhs.raw }
+    package static func < (lhs: Self, rhs: Self) -> Bool { lhs.raw < rhs.raw }
 
     /// A fresh random id (zero is reserved for "none").
-    public static func random() -> Self {
+    package static func random() -> Self {
         var generator = SystemRandomNumberGenerator()
         var raw: UInt64 = 0
         while raw == 0 { raw = generator.next() }
@@ -28,20 +28,20 @@ extension LedgerIdentifier {
     }
 }
 
-public struct TokenID: LedgerIdentifier {
-    public static let prefix = "tok_"
-    public let raw: UInt64
-    public init(raw: UInt64) { self.raw = raw }
+package struct TokenID: LedgerIdentifier {
+    package static let prefix = "tok_"
+    package let raw: UInt64
+    package init(raw: UInt64) { self.raw = raw }
 }
 
-public struct UserID: LedgerIdentifier {
-    public static let prefix = "usr_"
-    public let raw: UInt64
-    public init(raw: UInt64) { self.raw = raw }
+package struct UserID: LedgerIdentifier {
+    package static let prefix = "usr_"
+    package let raw: UInt64
+    package init(raw: UInt64) { self.raw = raw }
 }
 
-public struct ChannelID: LedgerIdentifier {
-    public static let prefix = "ch_"
-    public let raw: UInt64
-    public init(raw: UInt64) { self.raw = raw }
+package struct ChannelID: LedgerIdentifier {
+    package static let prefix = "ch_"
+    package let raw: UInt64
+    package init(raw: UInt64) { self.raw = raw }
 }

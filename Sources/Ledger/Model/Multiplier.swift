@@ -1,22 +1,22 @@
 /// A group's price multiplier as an exact fixed-point number with six decimals
 /// (micros), so `1.25` is 1_250_000 and money never meets a float.
-public struct Multiplier: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public static let scale: Int64 = 1_000_000
+package struct Multiplier: Hashable, Sendable, Comparable, CustomStringConvertible {
+    package static let scale: Int64 = 1_000_000
     /// The largest multiplier accepted: 1000×, far above any real markup.
-    public static let maximumMicros: Int64 = 1000 * scale
-    public static let one = Multiplier(micros: scale)
+    package static let maximumMicros: Int64 = 1000 * scale
+    package static let one = Multiplier(micros: scale)
 
-    public let micros: Int64
+    package let micros: Int64
 
-    public init(micros: Int64) { self.micros = micros }
+    package init(micros: Int64) { self.micros = micros }
 
     /// Parses a non-negative decimal such as `"1"`, `"0.5"`, `"1.234567"`;
     /// nil for anything else (signs, exponents, more than six decimals, too large).
-    public init?(decimal text: String) {
+    package init?(decimal text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, let whole = parts.first, !whole.isEmpty,
-              whole.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), whole.count <= 4,
-              let wholeValue = Int64(whole)
+            whole.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), whole.count <= 4,
+            let wholeValue = Int64(whole)
         else { return nil }
         var fraction: Int64 = 0
         if parts.count == 2 {
@@ -30,14 +30,14 @@ public struct Multiplier: Hashable, Sendable, Comparable, CustomStringConvertibl
     }
 
     /// The shortest decimal that reads back to the same value: `1`, `0.5`, `1.25`.
-    public var description: String {
+    package var description: String {
         let whole = micros / Multiplier.scale
         var fraction = String(micros % Multiplier.scale).leftPadded(to: 6)
         while fraction.hasSuffix("0") { fraction.removeLast() }
         return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
     }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.micros < rhs.micros }
+    package static func < (lhs: Self, rhs: Self) -> Bool { lhs.micros < rhs.micros }
 }
 
 extension String {

@@ -1,20 +1,20 @@
 /// A model's price in credits per million tokens, or per request.
-public struct Price: Hashable, Sendable {
-    public var input: Int64
-    public var output: Int64
-    public var cachedInput: Int64
+package struct Price: Hashable, Sendable {
+    package var input: Int64
+    package var output: Int64
+    package var cachedInput: Int64
     /// When set, the model is billed per call at this many credits and token prices are ignored.
-    public var perRequest: Int64?
+    package var perRequest: Int64?
     /// The most output tokens the model can produce in one answer: the
     /// reservation's output bound when a request names none. Not a billing
     /// price, so a settle does not record it (see `billing`).
-    public var maxOutput: Int64?
+    package var maxOutput: Int64?
 
     /// The highest price accepted, per million tokens or per request: 10^12 credits
     /// keeps every product in `PriceMath` far inside 128 bits.
-    public static let maximum: Int64 = 1_000_000_000_000
+    package static let maximum: Int64 = 1_000_000_000_000
 
-    public init(input: Int64 = 0, output: Int64 = 0, cachedInput: Int64 = 0, perRequest: Int64? = nil, maxOutput: Int64? = nil) {
+    package init(input: Int64 = 0, output: Int64 = 0, cachedInput: Int64 = 0, perRequest: Int64? = nil, maxOutput: Int64? = nil) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput
@@ -23,25 +23,25 @@ public struct Price: Hashable, Sendable {
     }
 
     /// Whether every price is within 0…`maximum` and `maxOutput`, when set, within 1…`Limits.outputTokens`.
-    public var isValid: Bool {
+    var isValid: Bool {
         [input, output, cachedInput, perRequest ?? 0].allSatisfy { $0 >= 0 && $0 <= Price.maximum }
             && (maxOutput.map { (1...Limits.outputTokens).contains($0) } ?? true)
     }
 
     /// The prices a charge is computed from (what a settle records).
-    public var billing: Price {
+    package var billing: Price {
         Price(input: input, output: output, cachedInput: cachedInput, perRequest: perRequest)
     }
 }
 
 /// Token counts an upstream reported (or that were estimated).
-public struct Usage: Hashable, Sendable {
-    public var promptTokens: Int64
+package struct Usage: Hashable, Sendable {
+    package var promptTokens: Int64
     /// Prompt tokens served from the provider's cache; part of `promptTokens`.
-    public var cachedTokens: Int64
-    public var completionTokens: Int64
+    package var cachedTokens: Int64
+    package var completionTokens: Int64
 
-    public init(promptTokens: Int64 = 0, cachedTokens: Int64 = 0, completionTokens: Int64 = 0) {
+    package init(promptTokens: Int64 = 0, cachedTokens: Int64 = 0, completionTokens: Int64 = 0) {
         self.promptTokens = promptTokens
         self.cachedTokens = cachedTokens
         self.completionTokens = completionTokens
@@ -51,9 +51,9 @@ public struct Usage: Hashable, Sendable {
 /// The price formula of SPEC §2, in integers only:
 /// credits = ceil(multiplier × (uncached input × input price + cached × cached price
 /// + output × output price) / 1,000,000), or multiplier × per-request price.
-public enum PriceMath {
+package enum PriceMath {
     /// Credits for `usage` at `price` and `multiplier`, saturating at `Int64.max`.
-    public static func credits(for usage: Usage, price: Price, multiplier: Multiplier) -> Int64 {
+    package static func credits(for usage: Usage, price: Price, multiplier: Multiplier) -> Int64 {
         let micros = Int128(multiplier.micros)
         if let perRequest = price.perRequest {
             return ceilDivide(micros * Int128(perRequest), by: Int128(Multiplier.scale))

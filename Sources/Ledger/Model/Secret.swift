@@ -1,22 +1,22 @@
 /// A freshly generated secret: the plain text goes to the caller once, the
 /// ledger keeps only `hash` and `hint`.
-public struct Secret: Sendable {
+package struct Secret: Sendable {
     /// Characters after the prefix: 48 base62 digits ≈ 285 bits from the CSPRNG.
-    public static let randomLength = 48
+    static let randomLength = 48
 
-    public let plain: String
-    public var hash: Hash256 { Hash256(of: plain) }
-    public var hint: String { Secret.hint(for: plain) }
+    package let plain: String
+    package var hash: Hash256 { Hash256(of: plain) }
+    package var hint: String { Secret.hint(for: plain) }
 
     /// A new token key `sk-…` or access key (another prefix).
-    public static func generate(prefix: String = "sk-") -> Secret {
+    package static func generate(prefix: String = "sk-") -> Secret {
         Secret(plain: prefix + Base62.random(count: randomLength))
     }
 
-    public init(plain: String) { self.plain = plain }
+    package init(plain: String) { self.plain = plain }
 
     /// `sk-abcd…wxyz`: enough to recognise a key in a list, useless to an attacker.
-    public static func hint(for plain: String) -> String {
+    package static func hint(for plain: String) -> String {
         let chars = Array(plain)
         guard chars.count > 12 else { return "…" }
         return String(chars[0..<7]) + "…" + String(chars[(chars.count - 4)...])
@@ -24,7 +24,7 @@ public struct Secret: Sendable {
 
     /// Whether `text` has the shape of a token key: `sk-` then ≥ 40 base62 characters.
     /// A malformed key is refused before any lookup (admission step 1).
-    public static func isWellFormedTokenKey(_ text: some StringProtocol) -> Bool {
+    package static func isWellFormedTokenKey(_ text: some StringProtocol) -> Bool {
         let utf8 = text.utf8
         guard utf8.count >= 43, utf8.count <= 128, text.hasPrefix("sk-") else { return false }
         return utf8.dropFirst(3).allSatisfy { Base62.digitValue($0) != nil }

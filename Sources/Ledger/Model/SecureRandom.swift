@@ -6,15 +6,15 @@ import Synchronization
 /// three, on every request. The bytes are the kernel's either way — buffering
 /// changes how often we ask, not what we get — and a buffer is never handed
 /// out twice.
-public struct SecureRandom: RandomNumberGenerator, Sendable {
-    public init() {}
+package struct SecureRandom: RandomNumberGenerator, Sendable {
+    package init() {}
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         SecureRandom.pool.withLock { $0.next() }
     }
 
     /// Fills `count` bytes in one lock.
-    public static func bytes(_ count: Int) -> [UInt8] {
+    package static func bytes(_ count: Int) -> [UInt8] {
         pool.withLock { pool in (0..<count).map { _ in pool.byte() } }
     }
 
@@ -52,7 +52,13 @@ public struct SecureRandom: RandomNumberGenerator, Sendable {
                 var filled = 0
                 while filled < Pool.size {
                     let got = read(fd, raw.baseAddress! + filled, Pool.size - filled)
-                    if got > 0 { filled += got } else if got < 0, errno == EINTR { continue } else { fatalError("reading /dev/urandom failed: errno \(errno)") }
+                    if got > 0 {
+                        filled += got
+                    } else if got < 0, errno == EINTR {
+                        continue
+                    } else {
+                        fatalError("reading /dev/urandom failed: errno \(errno)")
+                    }
                 }
             }
             used = 0

@@ -2,7 +2,7 @@
 /// written, so a reference to something that does not exist means the log is
 /// not one Tally wrote: replay stops with `ReplayError.inconsistent`.
 extension LedgerState {
-    public mutating func apply(_ envelope: Envelope) throws(ReplayError) {
+    package mutating func apply(_ envelope: Envelope) throws(ReplayError) {
         guard envelope.seq == seq + 1 else {
             throw ReplayError.inconsistent(seq: envelope.seq, "expected sequence \(seq + 1)")
         }
@@ -19,9 +19,10 @@ extension LedgerState {
         func missing(_ what: String) -> ReplayError { .inconsistent(seq: seq, "refers to unknown \(what)") }
         switch event {
         case .userCreated(let e):
-            users[e.id] = UserState(id: e.id, username: e.username, role: e.role, group: e.group, enabled: true,
-                                    accessKeyHash: e.accessKeyHash, accessKeyHint: e.accessKeyHint,
-                                    balance: 0, reserved: 0, createdAt: time)
+            users[e.id] = UserState(
+                id: e.id, username: e.username, role: e.role, group: e.group, enabled: true,
+                accessKeyHash: e.accessKeyHash, accessKeyHint: e.accessKeyHint,
+                balance: 0, reserved: 0, createdAt: time)
             usernames[e.username] = e.id
             accessKeys[e.accessKeyHash] = e.id
         case .userUpdated(let e):
@@ -52,10 +53,11 @@ extension LedgerState {
         case .channelRemoved(let id):
             channels[id] = nil
         case .tokenCreated(let e):
-            tokens[e.id] = TokenState(id: e.id, owner: e.owner, name: e.name, secretHash: e.secretHash, hint: e.hint,
-                                      quota: e.quota, used: 0, reserved: 0, inFlight: 0, expiresAt: e.expiresAt,
-                                      models: e.models, ips: e.ips.compactMap(IPRule.init), group: e.group,
-                                      maxParallel: e.maxParallel, enabled: true, deleted: false, createdAt: time)
+            tokens[e.id] = TokenState(
+                id: e.id, owner: e.owner, name: e.name, secretHash: e.secretHash, hint: e.hint,
+                quota: e.quota, used: 0, reserved: 0, inFlight: 0, expiresAt: e.expiresAt,
+                models: e.models, ips: e.ips.compactMap(IPRule.init), group: e.group,
+                maxParallel: e.maxParallel, enabled: true, deleted: false, createdAt: time)
             tokensBySecret[e.secretHash] = e.id
         case .tokenUpdated(let e):
             guard var token = tokens[e.id] else { throw missing("token \(e.id)") }
@@ -121,7 +123,8 @@ extension LedgerState {
     /// Phase 2 of a charge: closes the reservation and charges `credits`.
     mutating func release(_ requestID: String, charging credits: Int64, seq: UInt64) throws(ReplayError) {
         guard let reservation = pending.removeValue(forKey: requestID),
-              let t = tokens.index(forKey: reservation.token), let u = users.index(forKey: reservation.user) else {
+            let t = tokens.index(forKey: reservation.token), let u = users.index(forKey: reservation.user)
+        else {
             throw ReplayError.inconsistent(seq: seq, "closes request \(requestID), which has no open reservation")
         }
         // One lookup each, then in-place updates through the index: this is replay's hottest path.
@@ -130,17 +133,18 @@ extension LedgerState {
         tokens.values[t].used += credits
         users.values[u].reserved -= reservation.amount
         users.values[u].balance -= credits
-        assert(tokens.values[t].reserved >= 0 && tokens.values[t].inFlight >= 0 && users.values[u].reserved >= 0,
-               "a reservation was released twice")
+        assert(
+            tokens.values[t].reserved >= 0 && tokens.values[t].inFlight >= 0 && users.values[u].reserved >= 0,
+            "a reservation was released twice")
     }
 }
 
 /// Why a replay stopped. Names the sequence number.
-public enum ReplayError: Error, CustomStringConvertible, Equatable {
+package enum ReplayError: Error, CustomStringConvertible, Equatable {
     case log(LogError)
     case inconsistent(seq: UInt64, String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .log(let error): error.description
         case .inconsistent(let seq, let reason): "event \(seq) cannot be applied: \(reason)"

@@ -3,7 +3,7 @@
 /// maps they index. O(n): for audits and tests, not for every event.
 extension LedgerState {
     /// Every broken invariant, described; empty when the state is consistent.
-    public func invariantViolations() -> [String] {
+    package func invariantViolations() -> [String] {
         var problems: [String] = []
         var tokenReserved: [TokenID: (amount: Int64, count: Int64)] = [:]
         var userReserved: [UserID: Int64] = [:]
@@ -15,7 +15,9 @@ extension LedgerState {
         for token in tokens.values {
             let expected = tokenReserved[token.id] ?? (0, 0)
             if token.reserved != expected.amount || token.inFlight != expected.count {
-                problems.append("token \(token.id) holds \(token.reserved) reserved in \(token.inFlight) requests, its open reservations sum to \(expected.amount) in \(expected.count)")
+                problems.append(
+                    "token \(token.id) holds \(token.reserved) reserved in \(token.inFlight) requests, its open reservations sum to \(expected.amount) in \(expected.count)"
+                )
             }
             if !token.deleted, tokensBySecret[token.secretHash] != token.id {
                 problems.append("token \(token.id) cannot be found by its secret")

@@ -4,7 +4,7 @@
 /// was used, in the same bucket. Volatile by design — rebuilt at startup from the
 /// last minute of the log, not snapshotted — and kept only for tokens with
 /// recent traffic, so idle tokens cost nothing.
-public struct RateWindows: Sendable {
+package struct RateWindows: Sendable {
     /// One-second buckets over one minute: a sliding window accurate to a second.
     static let buckets = 60
 
@@ -44,15 +44,15 @@ public struct RateWindows: Sendable {
 
     var windows: [TokenID: Window] = [:]
 
-    public init() {}
+    package init() {}
 
-    public mutating func record(token: TokenID, atMs time: Int64, requests: Int64, tokens: Int64) {
+    package mutating func record(token: TokenID, atMs time: Int64, requests: Int64, tokens: Int64) {
         windows[token, default: Window()].add(second: time / 1000, requests: requests, tokens: tokens)
     }
 
     /// Adds `tokens` (negative to release) to the bucket of `time`, if that
     /// second is still in the window; once it has left, so has what it held.
-    public mutating func adjust(token: TokenID, atMs time: Int64, tokens: Int64) {
+    package mutating func adjust(token: TokenID, atMs time: Int64, tokens: Int64) {
         let second = time / 1000
         let i = Int(second % Int64(RateWindows.buckets))
         guard windows[token]?.seconds[i] == second else { return }
@@ -60,16 +60,16 @@ public struct RateWindows: Sendable {
     }
 
     /// Requests and tokens counted for `token` in the minute ending at `time`.
-    public func totals(token: TokenID, atMs time: Int64) -> (requests: Int64, tokens: Int64) {
+    package func totals(token: TokenID, atMs time: Int64) -> (requests: Int64, tokens: Int64) {
         windows[token]?.totals(at: time / 1000) ?? (0, 0)
     }
 
-    public func retryAfterSeconds(token: TokenID, atMs time: Int64) -> Int64 {
+    package func retryAfterSeconds(token: TokenID, atMs time: Int64) -> Int64 {
         windows[token]?.retryAfter(at: time / 1000) ?? 1
     }
 
     /// Drops windows with nothing in the last minute.
-    public mutating func evictIdle(atMs time: Int64) {
+    mutating func evictIdle(atMs time: Int64) {
         let second = time / 1000
         windows = windows.filter { $0.value.seconds.contains { $0 > second - Int64(RateWindows.buckets) } }
     }

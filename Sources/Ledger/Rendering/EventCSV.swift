@@ -8,10 +8,11 @@ import TallyJSON
 ///
 /// `amount` is the credits an event moves: charged (settle, expiry),
 /// reserved, credited, adjusted or topped up; empty for the rest.
-public enum EventCSV {
-    public static let header = "seq,time,actor,type,version,token,user,request_id,model,channel,amount,prompt_tokens,cached_tokens,completion_tokens,hash,payload"
+package enum EventCSV {
+    package static let header =
+        "seq,time,actor,type,version,token,user,request_id,model,channel,amount,prompt_tokens,cached_tokens,completion_tokens,hash,payload"
 
-    public static func row(_ envelope: Envelope) -> String {
+    package static func row(_ envelope: Envelope) -> String {
         let event = envelope.event
         var model: String?, channel: ChannelID?, amount: Int64?, usage: Usage?
         switch event {
@@ -45,7 +46,7 @@ public enum EventCSV {
     /// and users. Plain numbers (`-500`) are left alone: they are no formula
     /// and must stay numbers. Then RFC 4180: a cell with a comma, quote or
     /// line break is quoted, quotes doubled.
-    public static func cell(_ text: String) -> String {
+    package static func cell(_ text: String) -> String {
         var text = text
         if let first = text.utf8.first, [UInt8]("=+-@\t\r".utf8).contains(first), !isNumber(text) { text = "'" + text }
         guard text.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) else { return text }

@@ -16,9 +16,9 @@ import TallyJSON
 /// admin key could be guessed offline from its hash, and exports travel far
 /// beyond the data directory. The chain `hash` is still given, so an export
 /// can be matched against `tally verify` output event by event.
-public enum EventJSON {
+package enum EventJSON {
     /// The envelope as a JSON object.
-    public static func value(_ envelope: Envelope) -> JSONValue {
+    package static func value(_ envelope: Envelope) -> JSONValue {
         .object([
             ("seq", .int(Int64(bitPattern: envelope.seq))),
             ("time", .string(RFC3339.format(milliseconds: envelope.time))),
@@ -31,27 +31,33 @@ public enum EventJSON {
     }
 
     /// One compact line (no trailing newline): a JSON Lines record.
-    public static func line(_ envelope: Envelope) -> String { value(envelope).serialized }
+    package static func line(_ envelope: Envelope) -> String { value(envelope).serialized }
 
     /// Appends the compact JSON (no newline) as UTF-8 to `out`: the streaming form.
-    public static func write(_ envelope: Envelope, into out: inout [UInt8]) { value(envelope).write(into: &out) }
+    package static func write(_ envelope: Envelope, into out: inout [UInt8]) { value(envelope).write(into: &out) }
 
     /// The payload of any event type, snake_case.
-    public static func payload(_ event: Event) -> JSONValue {
+    package static func payload(_ event: Event) -> JSONValue {
         switch event {
         case .userCreated(let e):
-            .object([("id", .string(e.id.description)), ("username", .string(e.username)), ("role", .string(e.role.description)),
-                     ("group", .string(e.group)), ("access_key_hint", .string(e.accessKeyHint))])
+            .object([
+                ("id", .string(e.id.description)), ("username", .string(e.username)), ("role", .string(e.role.description)),
+                ("group", .string(e.group)), ("access_key_hint", .string(e.accessKeyHint)),
+            ])
         case .userUpdated(let e):
-            .object([("id", .string(e.id.description)), ("role", .optional(e.role?.description) { .string($0) }),
-                     ("group", .optional(e.group) { .string($0) }),
-                     ("enabled", e.enabled.map { .bool($0) } ?? .null), ("access_key_rotated", .bool(e.accessKeyHash != nil)),
-                     ("access_key_hint", .optional(e.accessKeyHint) { .string($0) }), ("password_changed", .bool(e.passwordChanged))])
+            .object([
+                ("id", .string(e.id.description)), ("role", .optional(e.role?.description) { .string($0) }),
+                ("group", .optional(e.group) { .string($0) }),
+                ("enabled", e.enabled.map { .bool($0) } ?? .null), ("access_key_rotated", .bool(e.accessKeyHash != nil)),
+                ("access_key_hint", .optional(e.accessKeyHint) { .string($0) }), ("password_changed", .bool(e.passwordChanged)),
+            ])
         case .balanceCredited(let e), .balanceAdjusted(let e):
             .object([("user", .string(e.user.description)), ("amount", .int(e.amount)), ("note", .string(e.note))])
         case .groupSet(let e):
-            .object([("name", .string(e.name)), ("multiplier", .string(e.multiplier.description)), ("models", .strings(e.models)),
-                     ("rpm", .optional(e.rpm) { .int($0) }), ("tpm", .optional(e.tpm) { .int($0) })])
+            .object([
+                ("name", .string(e.name)), ("multiplier", .string(e.multiplier.description)), ("models", .strings(e.models)),
+                ("rpm", .optional(e.rpm) { .int($0) }), ("tpm", .optional(e.tpm) { .int($0) }),
+            ])
         case .groupRemoved(let name):
             .object([("name", .string(name))])
         case .priceSet(let e):
@@ -59,16 +65,20 @@ public enum EventJSON {
         case .priceRemoved(let model):
             .object([("model", .string(model))])
         case .channelSet(let e):
-            .object([("id", .string(e.id.description)), ("name", .string(e.name)), ("type", .string(e.kind.description)),
-                     ("base_url", .string(e.baseURL)), ("models", .strings(e.models)), ("groups", .strings(e.groups)),
-                     ("priority", .int(e.priority)), ("weight", .int(e.weight)), ("enabled", .bool(e.enabled))])
+            .object([
+                ("id", .string(e.id.description)), ("name", .string(e.name)), ("type", .string(e.kind.description)),
+                ("base_url", .string(e.baseURL)), ("models", .strings(e.models)), ("groups", .strings(e.groups)),
+                ("priority", .int(e.priority)), ("weight", .int(e.weight)), ("enabled", .bool(e.enabled)),
+            ])
         case .channelRemoved(let id):
             .object([("id", .string(id.description))])
         case .tokenCreated(let e):
-            .object([("id", .string(e.id.description)), ("owner", .string(e.owner.description)), ("name", .string(e.name)),
-                     ("key_hint", .string(e.hint)), ("quota", .optional(e.quota) { .int($0) }), ("expires_at", time(e.expiresAt)),
-                     ("models", .strings(e.models)), ("ips", .strings(e.ips)), ("group", .string(e.group)),
-                     ("max_parallel", .optional(e.maxParallel) { .int($0) })])
+            .object([
+                ("id", .string(e.id.description)), ("owner", .string(e.owner.description)), ("name", .string(e.name)),
+                ("key_hint", .string(e.hint)), ("quota", .optional(e.quota) { .int($0) }), ("expires_at", time(e.expiresAt)),
+                ("models", .strings(e.models)), ("ips", .strings(e.ips)), ("group", .string(e.group)),
+                ("max_parallel", .optional(e.maxParallel) { .int($0) }),
+            ])
         case .tokenUpdated(let e):
             tokenUpdated(e)
         case .tokenDisabled(let id), .tokenEnabled(let id), .tokenDeleted(let id):
@@ -78,42 +88,56 @@ public enum EventJSON {
         case .tokenToppedUp(let e):
             .object([("id", .string(e.id.description)), ("amount", .int(e.amount))])
         case .chargeReserved(let e):
-            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
-                     ("model", .string(e.model)), ("amount", .int(e.amount)), ("stream", .bool(e.stream))])
+            .object([
+                ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                ("model", .string(e.model)), ("amount", .int(e.amount)), ("stream", .bool(e.stream)),
+            ])
         case .chargeSettled(let e):
-            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
-                     ("credits", .int(e.credits)), ("model", .string(e.model)), ("channel", channel(e.channel)),
-                     ("prompt_tokens", .int(e.usage.promptTokens)), ("cached_tokens", .int(e.usage.cachedTokens)),
-                     ("completion_tokens", .int(e.usage.completionTokens)), ("price", price(e.price)),
-                     ("multiplier", .string(e.multiplier.description)), ("estimated", .bool(e.estimated)), ("stream", .bool(e.stream)),
-                     ("duration_ms", .int(e.durationMs)), ("status", .int(e.status))])
+            .object([
+                ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                ("credits", .int(e.credits)), ("model", .string(e.model)), ("channel", channel(e.channel)),
+                ("prompt_tokens", .int(e.usage.promptTokens)), ("cached_tokens", .int(e.usage.cachedTokens)),
+                ("completion_tokens", .int(e.usage.completionTokens)), ("price", price(e.price)),
+                ("multiplier", .string(e.multiplier.description)), ("estimated", .bool(e.estimated)), ("stream", .bool(e.stream)),
+                ("duration_ms", .int(e.durationMs)), ("status", .int(e.status)),
+            ])
         case .chargeVoided(let e):
-            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
-                     ("channel", channel(e.channel)), ("reason", .string(e.reason)), ("status", .int(e.status)),
-                     ("duration_ms", .int(e.durationMs))])
+            .object([
+                ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                ("channel", channel(e.channel)), ("reason", .string(e.reason)), ("status", .int(e.status)),
+                ("duration_ms", .int(e.durationMs)),
+            ])
         case .chargeExpired(let e):
-            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
-                     ("policy", .string(e.policy.description)), ("credits", .int(e.credits))])
+            .object([
+                ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                ("policy", .string(e.policy.description)), ("credits", .int(e.credits)),
+            ])
         case .chargeAdjusted(let e):
-            .object([("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
-                     ("amount", .int(e.amount)), ("reason", .string(e.reason))])
+            .object([
+                ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                ("amount", .int(e.amount)), ("reason", .string(e.reason)),
+            ])
         case .relayRejected(let e):
-            .object([("token", .string(e.token.description)), ("reason", .string(e.reason)), ("count", .int(e.count)),
-                     ("second", .string(RFC3339.format(milliseconds: e.second * 1000)))])
+            .object([
+                ("token", .string(e.token.description)), ("reason", .string(e.reason)), ("count", .int(e.count)),
+                ("second", .string(RFC3339.format(milliseconds: e.second * 1000))),
+            ])
         }
     }
 
     /// A price as recorded: credits per million tokens, or per request.
-    public static func price(_ price: Price) -> JSONValue {
-        .object([("input", .int(price.input)), ("output", .int(price.output)), ("cached_input", .int(price.cachedInput)),
-                 ("per_request", .optional(price.perRequest) { .int($0) }), ("max_output", .optional(price.maxOutput) { .int($0) })])
+    package static func price(_ price: Price) -> JSONValue {
+        .object([
+            ("input", .int(price.input)), ("output", .int(price.output)), ("cached_input", .int(price.cachedInput)),
+            ("per_request", .optional(price.perRequest) { .int($0) }), ("max_output", .optional(price.maxOutput) { .int($0) }),
+        ])
     }
 
     /// An instant, or null.
-    public static func time(_ ms: Int64?) -> JSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
+    package static func time(_ ms: Int64?) -> JSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
 
     /// A channel reference: its id, or null when no channel was involved.
-    public static func channel(_ id: ChannelID?) -> JSONValue { id.map { .string($0.description) } ?? .null }
+    package static func channel(_ id: ChannelID?) -> JSONValue { id.map { .string($0.description) } ?? .null }
 
     /// Only the fields the edit changed; `null` means "cleared".
     static func tokenUpdated(_ e: TokenUpdated) -> JSONValue {

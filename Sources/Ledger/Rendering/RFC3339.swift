@@ -2,16 +2,16 @@
 /// milliseconds since the Unix epoch, and audits must print and parse them the
 /// same way on every platform, without `DateFormatter`'s locale and time-zone
 /// defaults. Civil-date arithmetic after Howard Hinnant's `days_from_civil`.
-public enum RFC3339 {
+package enum RFC3339 {
     /// `2026-11-26T15:45:09.123Z` (always UTC, always milliseconds).
-    public static func format(milliseconds ms: Int64) -> String {
+    package static func format(milliseconds ms: Int64) -> String {
         let msOfDay = ms - floorDivide(ms, 86_400_000) * 86_400_000
         let hour = msOfDay / 3_600_000, minute = msOfDay / 60_000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
         return "\(day(milliseconds: ms))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
     }
 
     /// The UTC calendar day of an instant, `2026-11-26`: the unit of provider usage exports.
-    public static func day(milliseconds ms: Int64) -> String {
+    package static func day(milliseconds ms: Int64) -> String {
         let (year, month, day) = civil(fromDays: floorDivide(ms, 86_400_000))
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
@@ -19,7 +19,7 @@ public enum RFC3339 {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)` (a space may replace the
     /// `T`), or a bare date `YYYY-MM-DD` meaning midnight UTC. Nil for anything
     /// else; fractions beyond milliseconds are truncated.
-    public static func parse(_ text: String) -> Int64? {
+    package static func parse(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         func digits(_ start: Int, _ count: Int) -> Int64? {
             guard start + count <= b.count else { return nil }
@@ -31,13 +31,13 @@ public enum RFC3339 {
             return value
         }
         guard let year = digits(0, 4), b.count >= 10, b[4] == 45, let month = digits(5, 2), b[7] == 45, let day = digits(8, 2),
-              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+            (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
         else { return nil }
         let midnight = days(fromCivil: year, month, day) * 86_400_000
         if b.count == 10 { return midnight }
         guard b.count >= 20, b[10] == 84 || b[10] == 116 || b[10] == 32,
-              let hour = digits(11, 2), b[13] == 58, let minute = digits(14, 2), b[16] == 58, let second = digits(17, 2),
-              hour < 24, minute < 60, second < 61
+            let hour = digits(11, 2), b[13] == 58, let minute = digits(14, 2), b[16] == 58, let second = digits(17, 2),
+            hour < 24, minute < 60, second < 61
         else { return nil }
         var i = 19
         var milli: Int64 = 0

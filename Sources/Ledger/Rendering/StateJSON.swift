@@ -4,9 +4,9 @@ import TallyJSON
 /// counts and totals, one token, or one user — the same field names the
 /// management API uses for tokens (SPEC §4), so an auditor's replay and the
 /// dashboard can be compared by eye.
-public enum StateJSON {
+package enum StateJSON {
     /// Counts and totals. `now` decides which tokens count as expired.
-    public static func summary(_ state: LedgerState, now: Int64) -> JSONValue {
+    package static func summary(_ state: LedgerState, now: Int64) -> JSONValue {
         let live = state.tokens.values.filter { !$0.deleted }
         var byStatus: [TokenStatus: Int64] = [:]
         for token in live { byStatus[token.status(at: now), default: 0] += 1 }
@@ -28,7 +28,7 @@ public enum StateJSON {
         ])
     }
 
-    public static func token(_ t: TokenState, now: Int64) -> JSONValue {
+    package static func token(_ t: TokenState, now: Int64) -> JSONValue {
         .object([
             ("id", .string(t.id.description)), ("owner", .string(t.owner.description)), ("name", .string(t.name)),
             ("status", .string(t.deleted ? "deleted" : t.status(at: now).rawValue)),
@@ -40,7 +40,7 @@ public enum StateJSON {
         ])
     }
 
-    public static func user(_ u: UserState, tokens: Int) -> JSONValue {
+    package static func user(_ u: UserState, tokens: Int) -> JSONValue {
         .object([
             ("id", .string(u.id.description)), ("username", .string(u.username)), ("role", .string(u.role.description)),
             ("group", .string(u.group)), ("enabled", .bool(u.enabled)), ("balance", .int(u.balance)),
@@ -49,7 +49,7 @@ public enum StateJSON {
         ])
     }
 
-    public static func reservation(_ r: Reservation) -> JSONValue {
+    package static func reservation(_ r: Reservation) -> JSONValue {
         .object([
             ("seq", .int(Int64(bitPattern: r.seq))), ("request_id", .string(r.requestID)), ("token", .string(r.token.description)),
             ("user", .string(r.user.description)), ("model", .string(r.model)), ("amount", .int(r.amount)),

@@ -5,7 +5,7 @@ import Logging
 /// events it covers, so a snapshot never refers to an event not yet durable.
 extension Ledger {
     /// Whether `snapshotEvery` events have been committed since the last snapshot.
-    public var isSnapshotDue: Bool {
+    package var isSnapshotDue: Bool {
         configuration.snapshotEvery > 0 && eventsSinceSnapshot >= configuration.snapshotEvery
     }
 
@@ -16,7 +16,7 @@ extension Ledger {
     /// already durable. The count restarts before the write, so a failing
     /// snapshot is tried again `snapshotEvery` events later, not on every call.
     @discardableResult
-    public func snapshotIfDue() async throws -> UInt64? {
+    package func snapshotIfDue() async throws -> UInt64? {
         guard isSnapshotDue else { return nil }
         eventsSinceSnapshot = 0
         return try await writeSnapshot()
@@ -24,7 +24,7 @@ extension Ledger {
 
     /// Writes a snapshot of the current state; returns its sequence number.
     @discardableResult
-    public func writeSnapshot() async throws -> UInt64 {
+    package func writeSnapshot() async throws -> UInt64 {
         let copy = state
         guard copy.seq > 0 else { return 0 }
         let bytes = await Task.detached(priority: .utility) { SnapshotCodec.encode(copy) }.value

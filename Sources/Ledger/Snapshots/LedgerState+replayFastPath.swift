@@ -9,14 +9,14 @@
 /// newer versions still stop replay by name; the bytes of a charge event that
 /// replay does not read are covered by the hash, which `tally verify` checks.
 extension LedgerState {
-    public mutating func applyStored(seq: UInt64, value: UnsafeRawBufferPointer) throws {
+    package mutating func applyStored(seq: UInt64, value: UnsafeRawBufferPointer) throws {
         guard value.count > Envelope.hashesSize, seq == self.seq + 1 else {
             guard seq == self.seq + 1 else { throw ReplayError.inconsistent(seq: seq, "expected sequence \(self.seq + 1)") }
             throw LogError.corrupt(seq: seq, "too short")
         }
         var r = BinaryReader(value)
         guard let header = try? r.envelopeHeader(seq: seq), header.version == 1,
-              header.type == .chargeReserved || header.type == .chargeSettled || header.type == .chargeVoided
+            header.type == .chargeReserved || header.type == .chargeSettled || header.type == .chargeVoided
         else {
             try apply(Envelope.decode(seq: seq, from: value))
             return

@@ -2,9 +2,9 @@ import Logging
 
 /// Rebuilding state from the log: all of it, up to a point, or from the
 /// newest snapshot onwards.
-public enum Replay {
+package enum Replay {
     /// Where a replay stops.
-    public enum Limit: Sendable, Equatable {
+    package enum Limit: Sendable, Equatable {
         case end
         case seq(UInt64)
         /// Milliseconds since the epoch: the last event at or before this instant.
@@ -13,8 +13,10 @@ public enum Replay {
 
     /// Applies the log's events after `state.seq` up to `limit`. `progress` is
     /// called every 1M events with the sequence reached.
-    public static func run(store: LedgerStore, into state: inout LedgerState, until limit: Limit = .end,
-                           progress: ((UInt64) -> Void)? = nil) throws {
+    package static func run(
+        store: LedgerStore, into state: inout LedgerState, until limit: Limit = .end,
+        progress: ((UInt64) -> Void)? = nil
+    ) throws {
         try store.reader.forEachStored(from: state.seq + 1) { seq, value in
             if case .seq(let last) = limit, seq > last { return false }
             guard seq == state.seq + 1 else { throw LogError.gap(expected: state.seq + 1, found: seq) }
@@ -33,14 +35,14 @@ public enum Replay {
     /// The state at the log's head, from the newest usable snapshot plus the tail.
     /// A snapshot that does not decode or does not sit on the chain is skipped
     /// (and logged); the replay then starts from an older one or from scratch.
-    public static func latest(store: LedgerStore, logger: Logger) throws -> LedgerState {
+    package static func latest(store: LedgerStore, logger: Logger) throws -> LedgerState {
         var state = loadSnapshot(store: store, atOrBefore: .max, logger: logger) ?? LedgerState()
         try run(store: store, into: &state)
         return state
     }
 
     /// The newest snapshot at or before `seq` whose head hash matches the log.
-    public static func loadSnapshot(store: LedgerStore, atOrBefore seq: UInt64, logger: Logger) -> LedgerState? {
+    package static func loadSnapshot(store: LedgerStore, atOrBefore seq: UInt64, logger: Logger) -> LedgerState? {
         let candidates = (try? SnapshotStore.list(store: store))?.filter { $0 <= seq }.reversed() ?? []
         for candidate in candidates {
             do {

@@ -9,10 +9,10 @@
 /// Groups, prices and channels are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
 /// so each layout is defined once, in the codec.
-public enum SnapshotCodec {
+package enum SnapshotCodec {
     static let format: UInt8 = 2
 
-    public static func encode(_ state: LedgerState) -> [UInt8] {
+    package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
         w.byte(format); w.fixed64(state.seq); w.hash(state.head); w.signed(state.time)
         w.varint(UInt64(state.users.count))
@@ -43,15 +43,16 @@ public enum SnapshotCodec {
         return w.bytes
     }
 
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(BinaryDecodingError) -> LedgerState {
+    package static func decode(_ bytes: UnsafeRawBufferPointer) throws(BinaryDecodingError) -> LedgerState {
         var r = BinaryReader(bytes)
         guard try r.byte() == format else { throw r.fail("unknown snapshot format") }
         var state = LedgerState()
         state.seq = try r.fixed64(); state.head = try r.hash(); state.time = try r.signed()
         for _ in 0..<(try r.count()) {
-            let user = UserState(id: UserID(raw: try r.fixed64()), username: try r.string(), role: try r.role(), group: try r.string(),
-                                 enabled: try r.bool(), accessKeyHash: try r.hash(), accessKeyHint: try r.string(),
-                                 balance: try r.signed(), reserved: try r.signed(), createdAt: try r.signed())
+            let user = UserState(
+                id: UserID(raw: try r.fixed64()), username: try r.string(), role: try r.role(), group: try r.string(),
+                enabled: try r.bool(), accessKeyHash: try r.hash(), accessKeyHint: try r.string(),
+                balance: try r.signed(), reserved: try r.signed(), createdAt: try r.signed())
             state.users[user.id] = user
             state.usernames[user.username] = user.id
             state.accessKeys[user.accessKeyHash] = user.id
@@ -60,12 +61,13 @@ public enum SnapshotCodec {
             let id = TokenID(raw: try r.fixed64()), owner = UserID(raw: try r.fixed64()), name = try r.string()
             let hash = try r.hash(), hint = try r.string()
             let previous = try r.bool() ? try r.hash() : nil
-            let token = TokenState(id: id, owner: owner, name: name, secretHash: hash, hint: hint, previousSecret: previous,
-                                   previousSecretUntil: try r.optionalSigned(), quota: try r.optionalSigned(), used: try r.signed(),
-                                   reserved: try r.signed(), inFlight: try r.signed(), expiresAt: try r.optionalSigned(),
-                                   models: try r.strings(), ips: try r.strings().compactMap(IPRule.init), group: try r.string(),
-                                   maxParallel: try r.optionalSigned(), enabled: try r.bool(), deleted: try r.bool(),
-                                   createdAt: try r.signed(), lastUsedAt: try r.optionalSigned())
+            let token = TokenState(
+                id: id, owner: owner, name: name, secretHash: hash, hint: hint, previousSecret: previous,
+                previousSecretUntil: try r.optionalSigned(), quota: try r.optionalSigned(), used: try r.signed(),
+                reserved: try r.signed(), inFlight: try r.signed(), expiresAt: try r.optionalSigned(),
+                models: try r.strings(), ips: try r.strings().compactMap(IPRule.init), group: try r.string(),
+                maxParallel: try r.optionalSigned(), enabled: try r.bool(), deleted: try r.bool(),
+                createdAt: try r.signed(), lastUsedAt: try r.optionalSigned())
             state.tokens[id] = token
             if !token.deleted {
                 state.tokensBySecret[token.secretHash] = id
@@ -73,15 +75,21 @@ public enum SnapshotCodec {
             }
         }
         for _ in 0..<(try r.count()) {
-            guard case .groupSet(let group) = try Event.decodePayload(.groupSet, version: EventType.groupSet.currentVersion, from: &r) else { throw r.fail("group") }
+            guard case .groupSet(let group) = try Event.decodePayload(.groupSet, version: EventType.groupSet.currentVersion, from: &r) else {
+                throw r.fail("group")
+            }
             state.groups[group.name] = group
         }
         for _ in 0..<(try r.count()) {
-            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, version: EventType.priceSet.currentVersion, from: &r) else { throw r.fail("price") }
+            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, version: EventType.priceSet.currentVersion, from: &r) else {
+                throw r.fail("price")
+            }
             state.prices[price.model] = price.price
         }
         for _ in 0..<(try r.count()) {
-            guard case .channelSet(let channel) = try Event.decodePayload(.channelSet, version: EventType.channelSet.currentVersion, from: &r) else { throw r.fail("channel") }
+            guard case .channelSet(let channel) = try Event.decodePayload(.channelSet, version: EventType.channelSet.currentVersion, from: &r) else {
+                throw r.fail("channel")
+            }
             state.channels[channel.id] = channel
         }
         for _ in 0..<(try r.count()) {

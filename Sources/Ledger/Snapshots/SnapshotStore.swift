@@ -1,8 +1,8 @@
 import LMDB
 
 /// Reading and listing stored snapshots (the `snapshots` database, keyed by seq).
-public enum SnapshotStore {
-    public static func list(store: LedgerStore) throws -> [UInt64] {
+package enum SnapshotStore {
+    package static func list(store: LedgerStore) throws -> [UInt64] {
         try store.environment.read { txn in
             try txn.withCursor(store.snapshots) { cursor in
                 var seqs: [UInt64] = []
@@ -16,7 +16,7 @@ public enum SnapshotStore {
         }
     }
 
-    public static func read(store: LedgerStore, seq: UInt64) throws -> LedgerState {
+    package static func read(store: LedgerStore, seq: UInt64) throws -> LedgerState {
         try store.environment.read { txn in
             try Keys.seq(seq).withUnsafeBytes { key in
                 guard let bytes = try txn.get(store.snapshots, key: key) else { throw LogError.corrupt(seq: seq, "no snapshot at this sequence") }

@@ -22,8 +22,11 @@ struct BenchAdmission: AsyncParsableCommand {
             for i in 0..<tokens {
                 let secret = Secret.generate()
                 keys.append(secret.plain)
-                try ledger.apply(.tokenCreated(.bench(id: TokenID(raw: UInt64(i + 1)), owner: ledger.owner, name: "app-\(i)", secret: secret,
-                                               group: "default", models: ["gpt-4o-mini"])))
+                try ledger.apply(
+                    .tokenCreated(
+                        .bench(
+                            id: TokenID(raw: UInt64(i + 1)), owner: ledger.owner, name: "app-\(i)", secret: secret,
+                            group: "default", models: ["gpt-4o-mini"])))
             }
             let state = ledger.state, time = ledger.now
             let ip = IPAddress("127.0.0.1")
@@ -36,8 +39,10 @@ struct BenchAdmission: AsyncParsableCommand {
                 let key = keys[i % keys.count]
                 let start = monotonicNanos()
                 if case .success(let token) = state.authenticate(key: key, clientIP: ip, now: time),
-                   case .success = state.checkAdmission(token: token, model: "gpt-4o-mini", promptTokens: 200, maxOutputTokens: 500,
-                                                        rates: rates, now: time) {
+                    case .success = state.checkAdmission(
+                        token: token, model: "gpt-4o-mini", promptTokens: 200, maxOutputTokens: 500,
+                        rates: rates, now: time)
+                {
                     admitted += 1
                 }
                 latencies[i] = monotonicNanos() - start
@@ -50,11 +55,16 @@ struct BenchAdmission: AsyncParsableCommand {
             latencies.sort()
             baseline.sort()
             func pct(_ values: [UInt64], _ p: Double) -> Double { Double(values[min(values.count - 1, Int(Double(values.count) * p))]) / 1000 }
-            report(["admission over \(tokens) tokens, \(calls) calls: p50 \(pct(latencies, 0.5)) µs, p99 \(pct(latencies, 0.99)) µs, max \(pct(latencies, 1)) µs",
-                    "baseline (one lookup by hash, same timer): p50 \(pct(baseline, 0.5)) µs, p99 \(pct(baseline, 0.99)) µs"],
-                   json: ["tokens": tokens, "calls": calls, "p50_us": pct(latencies, 0.5), "p99_us": pct(latencies, 0.99),
-                          "baseline_p50_us": pct(baseline, 0.5), "baseline_p99_us": pct(baseline, 0.99)],
-                   asJSON: json)
+            report(
+                [
+                    "admission over \(tokens) tokens, \(calls) calls: p50 \(pct(latencies, 0.5)) µs, p99 \(pct(latencies, 0.99)) µs, max \(pct(latencies, 1)) µs",
+                    "baseline (one lookup by hash, same timer): p50 \(pct(baseline, 0.5)) µs, p99 \(pct(baseline, 0.99)) µs",
+                ],
+                json: [
+                    "tokens": tokens, "calls": calls, "p50_us": pct(latencies, 0.5), "p99_us": pct(latencies, 0.99),
+                    "baseline_p50_us": pct(baseline, 0.5), "baseline_p99_us": pct(baseline, 0.99),
+                ],
+                asJSON: json)
             return ExitStatus.clean
         }
     }

@@ -47,8 +47,9 @@ struct BenchAppend: AsyncParsableCommand {
                         var commitIndex = 0
                         while pairs < perWriter {
                             let n = min(batch / 2, perWriter - pairs)
-                            let seqs = try await ledger.appendChargePairs(n, token: fixture.token, user: fixture.user,
-                                                                          model: BenchFixture.model, prefix: "bench-\(run)-\(writer)-\(commitIndex)")
+                            let seqs = try await ledger.appendChargePairs(
+                                n, token: fixture.token, user: fixture.user,
+                                model: BenchFixture.model, prefix: "bench-\(run)-\(writer)-\(commitIndex)")
                             if acks { printFlushed(seqs.map { "ack \($0)" }.joined(separator: "\n")) }
                             pairs += n
                             commitIndex += 1
@@ -62,12 +63,17 @@ struct BenchAppend: AsyncParsableCommand {
             await ledger.close()
             let rate = Double(appended) / seconds
             let valueSize = try averageValueSize(path: data.path, lastCount: min(appended, 10_000))
-            var lines = ["appended \(appended) events in \(String(format: "%.2f", seconds)) s: \(Int(rate)) events/s (batch \(batch), \(writers) writers, \(sync), avg value \(valueSize) B)"]
-            var result: [String: Any] = ["events": appended, "batch": batch, "writers": writers, "sync": sync,
-                                         "seconds": seconds, "events_per_sec": rate.rounded(), "value_bytes": valueSize]
+            var lines = [
+                "appended \(appended) events in \(String(format: "%.2f", seconds)) s: \(Int(rate)) events/s (batch \(batch), \(writers) writers, \(sync), avg value \(valueSize) B)"
+            ]
+            var result: [String: Any] = [
+                "events": appended, "batch": batch, "writers": writers, "sync": sync,
+                "seconds": seconds, "events_per_sec": rate.rounded(), "value_bytes": valueSize,
+            ]
             if !noBaseline {
-                let raw = try RawLMDBBaseline.appendRate(directory: data.path + "/bench-raw-baseline", count: appended, batch: batch,
-                                                         valueSize: valueSize, durable: sync == "durable")
+                let raw = try RawLMDBBaseline.appendRate(
+                    directory: data.path + "/bench-raw-baseline", count: appended, batch: batch,
+                    valueSize: valueSize, durable: sync == "durable")
                 try? FileManager.default.removeItem(atPath: data.path + "/bench-raw-baseline")
                 lines.append("raw LMDB baseline: \(Int(raw)) events/s; ratio \(String(format: "%.2f", rate / raw))")
                 result["raw_lmdb_events_per_sec"] = raw.rounded()

@@ -22,17 +22,19 @@ extension Ledger {
         let usage = Usage(promptTokens: 1_234, cachedTokens: 256, completionTokens: 321)
         let price = Price(input: 2_500, output: 10_000, cachedInput: 1_250)
         // Priced by the real formula, so `tally verify` finds a bench log consistent.
-        return ChargeSettled(requestID: requestID, token: token, user: user, model: model, channel: ChannelID(raw: 0x1234_5678_9ABC_DEF0),
-                             usage: usage, credits: PriceMath.credits(for: usage, price: price, multiplier: .one),
-                             price: price, multiplier: .one, estimated: false, stream: false, durationMs: 842, status: 200)
+        return ChargeSettled(
+            requestID: requestID, token: token, user: user, model: model, channel: ChannelID(raw: 0x1234_5678_9ABC_DEF0),
+            usage: usage, credits: PriceMath.credits(for: usage, price: price, multiplier: .one),
+            price: price, multiplier: .one, estimated: false, stream: false, durationMs: 842, status: 200)
     }
 }
 
 extension TokenCreated {
     /// A token for memory and admission benchmarks.
     static func bench(id: TokenID, owner: UserID, name: String, secret: Secret, group: String, models: [String] = []) -> TokenCreated {
-        TokenCreated(id: id, owner: owner, name: name, secretHash: secret.hash, hint: secret.hint, quota: nil, expiresAt: nil,
-                     models: models, ips: [], group: group, maxParallel: nil)
+        TokenCreated(
+            id: id, owner: owner, name: name, secretHash: secret.hash, hint: secret.hint, quota: nil, expiresAt: nil,
+            models: models, ips: [], group: group, maxParallel: nil)
     }
 }
 
@@ -62,8 +64,9 @@ extension ModelPrice {
 
 extension ChannelDefinition {
     static func bench(model: String) -> ChannelDefinition {
-        ChannelDefinition(id: ChannelID(raw: 1), name: "bench", kind: .openai, baseURL: "http://127.0.0.1:9", models: [model],
-                   groups: [], priority: 0, weight: 1, enabled: true)
+        ChannelDefinition(
+            id: ChannelID(raw: 1), name: "bench", kind: .openai, baseURL: "http://127.0.0.1:9", models: [model],
+            groups: [], priority: 0, weight: 1, enabled: true)
     }
 }
 
@@ -79,8 +82,11 @@ extension Ledger {
         for i in 0..<count {
             let id = TokenID(raw: UInt64(i + 1)), secret = Secret.generate()
             ids.append(id)
-            batch.append(.tokenCreated(TokenCreated(id: id, owner: owner, name: "app-\(i)", secretHash: secret.hash, hint: secret.hint,
-                                                    quota: 1_000_000, models: [], ips: [], group: "default")))
+            batch.append(
+                .tokenCreated(
+                    TokenCreated(
+                        id: id, owner: owner, name: "app-\(i)", secretHash: secret.hash, hint: secret.hint,
+                        quota: 1_000_000, models: [], ips: [], group: "default")))
             if batch.count == 10_000 || i == count - 1 {
                 _ = try await commit(batch, by: .system)
                 batch.removeAll(keepingCapacity: true)

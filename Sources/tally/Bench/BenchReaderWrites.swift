@@ -15,8 +15,9 @@ import Synchronization
 /// The baseline, measured in the same run, is one full copy of the tokens
 /// dictionary: what each write would pay if a copy of the state were alive.
 struct BenchReaderWrites: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reader-writes",
-                                                    abstract: "Write latency alone and beside readers, vs one copy of the tokens map.")
+    static let configuration = CommandConfiguration(
+        commandName: "reader-writes",
+        abstract: "Write latency alone and beside readers, vs one copy of the tokens map.")
 
     @OptionGroup var data: DataOptions
     @Option(help: "Tokens in the ledger.") var tokens = 1_000_000
@@ -64,11 +65,15 @@ struct BenchReaderWrites: AsyncParsableCommand {
                     + " (\(readers.stateReads) read { } calls, \(readers.pages) log pages meanwhile)",
                 "baseline: one copy of the tokens map (what every write would pay beside a held copy of the state): \(String(format: "%.3f", copyMs)) ms",
             ]
-            report(lines, json: ["tokens": tokens, "writes": writes, "sync": sync, "setup_seconds": (setupSeconds * 10).rounded() / 10,
-                                 "alone": aloneFigures, "beside_readers": besideFigures,
-                                 "state_reads": readers.stateReads, "log_pages": readers.pages,
-                                 "tokens_copy_ms": (copyMs * 1000).rounded() / 1000],
-                   asJSON: json)
+            report(
+                lines,
+                json: [
+                    "tokens": tokens, "writes": writes, "sync": sync, "setup_seconds": (setupSeconds * 10).rounded() / 10,
+                    "alone": aloneFigures, "beside_readers": besideFigures,
+                    "state_reads": readers.stateReads, "log_pages": readers.pages,
+                    "tokens_copy_ms": (copyMs * 1000).rounded() / 1000,
+                ],
+                asJSON: json)
             return ExitStatus.clean
         }
     }

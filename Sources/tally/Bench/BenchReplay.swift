@@ -1,6 +1,6 @@
-import Foundation
 import ArgumentParser
 import CLMDB
+import Foundation
 import LMDB
 import Ledger
 
@@ -37,11 +37,16 @@ struct BenchReplay: AsyncParsableCommand {
             let seconds = Double(monotonicNanos() - start) / 1e9
             let rate = Double(state.seq) / seconds
             let walkRate = Double(walked) / walkSeconds
-            report(["replayed \(state.seq) events in \(String(format: "%.2f", seconds)) s: \(Int(rate)) events/s",
-                    "raw cursor walk: \(Int(walkRate)) events/s (checksum \(bytes % 7)); ratio \(String(format: "%.2f", rate / walkRate))"],
-                   json: ["events": state.seq, "seconds": seconds, "events_per_sec": rate.rounded(),
-                          "raw_walk_events_per_sec": walkRate.rounded(), "ratio": (rate / walkRate * 1000).rounded() / 1000],
-                   asJSON: json)
+            report(
+                [
+                    "replayed \(state.seq) events in \(String(format: "%.2f", seconds)) s: \(Int(rate)) events/s",
+                    "raw cursor walk: \(Int(walkRate)) events/s (checksum \(bytes % 7)); ratio \(String(format: "%.2f", rate / walkRate))",
+                ],
+                json: [
+                    "events": state.seq, "seconds": seconds, "events_per_sec": rate.rounded(),
+                    "raw_walk_events_per_sec": walkRate.rounded(), "ratio": (rate / walkRate * 1000).rounded() / 1000,
+                ],
+                asJSON: json)
             return ExitStatus.clean
         }
     }

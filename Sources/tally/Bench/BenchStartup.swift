@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import Ledger
 import Logging
 
@@ -26,8 +26,9 @@ struct BenchStartup: AsyncParsableCommand {
             let seconds = Double(monotonicNanos() - start) / 1e9
             let seq = await ledger.read { $0 }.seq
             await ledger.close()
-            report(["opened a ledger of \(seq) events in \(String(format: "%.3f", seconds)) s"],
-                   json: ["events": seq, "seconds": seconds], asJSON: json)
+            report(
+                ["opened a ledger of \(seq) events in \(String(format: "%.3f", seconds)) s"],
+                json: ["events": seq, "seconds": seconds], asJSON: json)
             return ExitStatus.clean
         }
     }

@@ -15,13 +15,17 @@ struct BenchTokens: AsyncParsableCommand {
             var ledger = try InMemoryLedger()
             let before = residentBytes()
             for i in 0..<count {
-                try ledger.apply(.tokenCreated(.bench(id: TokenID(raw: UInt64(i + 1)), owner: ledger.owner, name: "app-\(i)",
-                                               secret: .generate(), group: "default")))
+                try ledger.apply(
+                    .tokenCreated(
+                        .bench(
+                            id: TokenID(raw: UInt64(i + 1)), owner: ledger.owner, name: "app-\(i)",
+                            secret: .generate(), group: "default")))
             }
             let after = residentBytes()
             let perToken = Double(after - before) / Double(count)
-            report(["\(count) tokens: \(after - before) bytes resident, \(Int(perToken)) bytes per token"],
-                   json: ["tokens": count, "bytes": after - before, "bytes_per_token": perToken.rounded()], asJSON: json)
+            report(
+                ["\(count) tokens: \(after - before) bytes resident, \(Int(perToken)) bytes per token"],
+                json: ["tokens": count, "bytes": after - before, "bytes_per_token": perToken.rounded()], asJSON: json)
             return ExitStatus.clean
         }
     }

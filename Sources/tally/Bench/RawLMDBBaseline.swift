@@ -19,7 +19,8 @@ enum RawLMDBBaseline {
         var dbi: MDB_dbi = 0
         var txn: OpaquePointer?
         guard mdb_txn_begin(env, nil, 0, &txn) == 0, mdb_dbi_open(txn, "events", UInt32(MDB_CREATE), &dbi) == 0,
-              mdb_txn_commit(txn) == 0 else { throw BenchError("opening the baseline database failed") }
+            mdb_txn_commit(txn) == 0
+        else { throw BenchError("opening the baseline database failed") }
 
         var value = [UInt8](repeating: 0, count: valueSize)
         for i in 0..<valueSize { value[i] = UInt8(truncatingIfNeeded: i &* 31) }

@@ -11,10 +11,10 @@ struct AdjustCommand: AsyncParsableCommand {
         commandName: "adjust",
         abstract: "Refund (negative) or surcharge (positive) a settled request, as a new event.",
         discussion: """
-        Writes to the ledger, so no `tally serve` may be running on the same directory (the command refuses \
-        when it finds the writer lock held). Example: tally adjust --data ./data --request req_42 --amount -120 \
-        --reason "upstream returned an empty answer". Statements and reconcile show the adjustment.
-        """)
+            Writes to the ledger, so no `tally serve` may be running on the same directory (the command refuses \
+            when it finds the writer lock held). Example: tally adjust --data ./data --request req_42 --amount -120 \
+            --reason "upstream returned an empty answer". Statements and reconcile show the adjustment.
+            """)
 
     @OptionGroup var data: DataOptions
     @Option(name: .long, help: "The settled request's id.") var request: String

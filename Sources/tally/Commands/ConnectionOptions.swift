@@ -6,15 +6,29 @@ import TallyServer
 /// Like `--host` and `--port`, each falls back to an environment variable, then
 /// to its default.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .customLong("idle-timeout"), help: "Seconds a kept-alive connection may wait for its next request (default: $TALLY_IDLE_TIMEOUT or 60).")
+    @Option(
+        name: .customLong("idle-timeout"), help: "Seconds a kept-alive connection may wait for its next request (default: $TALLY_IDLE_TIMEOUT or 60)."
+    )
     var idleTimeout: Double?
-    @Option(name: .customLong("header-timeout"), help: "Seconds from a request's first byte (on a new connection, from the accept) to the end of its headers (default: $TALLY_HEADER_TIMEOUT or 10).")
+    @Option(
+        name: .customLong("header-timeout"),
+        help:
+            "Seconds from a request's first byte (on a new connection, from the accept) to the end of its headers (default: $TALLY_HEADER_TIMEOUT or 10)."
+    )
     var headerTimeout: Double?
-    @Option(name: .customLong("body-timeout"), help: "Longest pause, in seconds, between two reads of a request body (default: $TALLY_BODY_TIMEOUT or 30).")
+    @Option(
+        name: .customLong("body-timeout"),
+        help: "Longest pause, in seconds, between two reads of a request body (default: $TALLY_BODY_TIMEOUT or 30).")
     var bodyTimeout: Double?
-    @Option(name: .customLong("max-connections"), help: "Open client connections; past it new ones are closed at once (default: $TALLY_MAX_CONNECTIONS, else 10,000 or half the open-file limit if lower).")
+    @Option(
+        name: .customLong("max-connections"),
+        help:
+            "Open client connections; past it new ones are closed at once (default: $TALLY_MAX_CONNECTIONS, else 10,000 or half the open-file limit if lower)."
+    )
     var maxConnections: Int?
-    @Option(name: .customLong("shutdown-grace"), help: "Seconds in-flight requests may still run after SIGTERM; idle connections close at once (default: $TALLY_SHUTDOWN_GRACE or 30).")
+    @Option(
+        name: .customLong("shutdown-grace"),
+        help: "Seconds in-flight requests may still run after SIGTERM; idle connections close at once (default: $TALLY_SHUTDOWN_GRACE or 30).")
     var shutdownGrace: Double?
 
     /// The limits these flags, the environment and the defaults give. Raises the

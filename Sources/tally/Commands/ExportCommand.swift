@@ -10,10 +10,10 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Write events as JSON Lines or CSV.",
         discussion: """
-        Each JSON line is {"seq","time","actor","type","version","payload","hash"} with snake_case payload fields. \
-        --from is inclusive and --to exclusive. --type may be repeated or comma-separated (e.g. charge.settled,charge.adjusted). \
-        Secrets and secret hashes are never exported. Opens the ledger read-only; safe beside `tally serve`.
-        """)
+            Each JSON line is {"seq","time","actor","type","version","payload","hash"} with snake_case payload fields. \
+            --from is inclusive and --to exclusive. --type may be repeated or comma-separated (e.g. charge.settled,charge.adjusted). \
+            Secrets and secret hashes are never exported. Opens the ledger read-only; safe beside `tally serve`.
+            """)
 
     @OptionGroup var data: DataOptions
     @Option(name: .long, help: "jsonl or csv.") var format: Format = .jsonl

@@ -12,12 +12,12 @@ struct ReconcileCommand: AsyncParsableCommand {
         commandName: "reconcile",
         abstract: "Reconcile the log with snapshots, indexes, reservations, a running server and provider usage.",
         discussion: """
-        --provider-usage takes a CSV with a header row: date,model,input_tokens,output_tokens and optionally \
-        channel (a channel id or name); other columns are ignored; date is YYYY-MM-DD (UTC) or RFC 3339. \
-        Totals per (channel,) model and day are compared with our settled usage; a difference larger than \
-        --tolerance percent of the larger side is a mismatch. Only days within the file's date range are compared. \
-        Opens the ledger read-only; safe beside `tally serve`.
-        """)
+            --provider-usage takes a CSV with a header row: date,model,input_tokens,output_tokens and optionally \
+            channel (a channel id or name); other columns are ignored; date is YYYY-MM-DD (UTC) or RFC 3339. \
+            Totals per (channel,) model and day are compared with our settled usage; a difference larger than \
+            --tolerance percent of the larger side is a mismatch. Only days within the file's date range are compared. \
+            Opens the ledger read-only; safe beside `tally serve`.
+            """)
 
     @OptionGroup var data: DataOptions
     @Option(name: .long, help: "A running server's base URL, e.g. http://127.0.0.1:8080.") var server: String?
@@ -43,8 +43,9 @@ struct ReconcileCommand: AsyncParsableCommand {
             }
             let probe = try server.map { try ServerProbe(server: $0, adminKey: adminKey ?? ProcessInfo.processInfo.environment["TALLY_ADMIN_KEY"]) }
             let progress = ProgressLine(label: "reconcile", total: try store.head().seq)
-            var report = try Reconciler.run(store: store, now: LedgerClock.now(), staleAfterMs: staleAfter * 1000,
-                                            logger: Logger(label: "tally.reconcile"), progress: progress.callback)
+            var report = try Reconciler.run(
+                store: store, now: LedgerClock.now(), staleAfterMs: staleAfter * 1000,
+                logger: Logger(label: "tally.reconcile"), progress: progress.callback)
             progress.finish()
 
             var serverJSON: JSONValue = .null
@@ -54,16 +55,24 @@ struct ReconcileCommand: AsyncParsableCommand {
                 var remote: ServerProbe.Head?
                 var local: Envelope?
                 if remoteSeq > localHead {
-                    report.findings.add(.server, seq: remoteSeq, "the server is at sequence \(remoteSeq) but this data directory ends at \(localHead): the server does not write here, or events were lost")
+                    report.findings.add(
+                        .server, seq: remoteSeq,
+                        "the server is at sequence \(remoteSeq) but this data directory ends at \(localHead): the server does not write here, or events were lost"
+                    )
                 } else if remoteSeq > 0 {
                     remote = try await probe.event(remoteSeq)
                     local = try store.event(remoteSeq)
                     if let local, let remote, local.hash.hex != remote.hash || local.type.description != remote.type {
-                        report.findings.add(.server, seq: remoteSeq, "the server's event \(remoteSeq) (\(remote.type ?? "?"), \(remote.hash ?? "?")) differs from the data directory's (\(local.type), \(local.hash.hex))")
+                        report.findings.add(
+                            .server, seq: remoteSeq,
+                            "the server's event \(remoteSeq) (\(remote.type ?? "?"), \(remote.hash ?? "?")) differs from the data directory's (\(local.type), \(local.hash.hex))"
+                        )
                     }
                 }
-                serverJSON = .object([("seq", .int(Int64(remoteSeq))), ("hash", .optional(remote?.hash) { .string($0) }),
-                                      ("local_head", .int(Int64(localHead))), ("local_hash", .optional(local?.hash.hex) { .string($0) })])
+                serverJSON = .object([
+                    ("seq", .int(Int64(remoteSeq))), ("hash", .optional(remote?.hash) { .string($0) }),
+                    ("local_head", .int(Int64(localHead))), ("local_hash", .optional(local?.hash.hex) { .string($0) }),
+                ])
             }
 
             var mismatches: [ProviderUsage.Mismatch] = []
@@ -77,7 +86,10 @@ struct ReconcileCommand: AsyncParsableCommand {
                 mismatches = export.compare(with: usage, channel: only, tolerancePercent: tolerance)
                 for m in mismatches {
                     let channelText = m.key.channel.map { " channel \($0)" } ?? ""
-                    report.findings.add(.providerUsage, "\(m.key.day) \(m.key.model)\(channelText): ours input \(m.ours.inputTokens) output \(m.ours.outputTokens), provider input \(m.theirs.inputTokens) output \(m.theirs.outputTokens)")
+                    report.findings.add(
+                        .providerUsage,
+                        "\(m.key.day) \(m.key.model)\(channelText): ours input \(m.ours.inputTokens) output \(m.ours.outputTokens), provider input \(m.theirs.inputTokens) output \(m.theirs.outputTokens)"
+                    )
                 }
             }
             let rendering = ReconcileRendering(report: report, server: serverJSON, mismatches: mismatches, compared: csv != nil)

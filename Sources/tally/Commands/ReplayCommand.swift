@@ -1,7 +1,7 @@
 import ArgumentParser
 import Glibc
-import Ledger
 import LMDB
+import Ledger
 import TallyJSON
 
 /// `tally replay`: rebuild the projections from the log — to its end or to
@@ -11,10 +11,10 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Rebuild state from the log and print it, optionally as of a sequence number or time.",
         discussion: """
-        --until takes a sequence number (events up to and including it) or an RFC 3339 time \
-        (every event at or before that instant). Token status (expired or not) is judged at that instant. \
-        Opens the ledger read-only; safe beside `tally serve`.
-        """)
+            --until takes a sequence number (events up to and including it) or an RFC 3339 time \
+            (every event at or before that instant). Token status (expired or not) is judged at that instant. \
+            Opens the ledger read-only; safe beside `tally serve`.
+            """)
 
     @OptionGroup var data: DataOptions
     @Option(name: .long, help: "Stop after this sequence number or at this RFC 3339 time.") var until: UntilPoint?
@@ -49,9 +49,11 @@ struct ReplayCommand: AsyncParsableCommand {
                 guard let u = state.users[id] else { throw ValidationError("user \(id) does not exist at sequence \(state.seq)") }
                 let tokens = state.tokens.values.filter { $0.owner == id && !$0.deleted }.sorted { $0.id < $1.id }
                 let pending = state.pending.values.filter { $0.user == id }.sorted { $0.seq < $1.seq }
-                document = .object([("seq", .int(Int64(state.seq))), ("user", StateJSON.user(u, tokens: tokens.count)),
-                                    ("tokens", .array(tokens.map { StateJSON.token($0, now: now) })),
-                                    ("pending", .array(pending.map(StateJSON.reservation)))])
+                document = .object([
+                    ("seq", .int(Int64(state.seq))), ("user", StateJSON.user(u, tokens: tokens.count)),
+                    ("tokens", .array(tokens.map { StateJSON.token($0, now: now) })),
+                    ("pending", .array(pending.map(StateJSON.reservation))),
+                ])
             } else {
                 document = StateJSON.summary(state, now: now)
             }

@@ -18,18 +18,33 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR) whose X-Forwarded-For is believed; repeatable.")
     var trustedProxies: [String] = []
     @Option(name: .customLong("max-body-bytes"), help: "Largest relay request body (default 32 MiB).") var maxBodyBytes: Int = 32 << 20
-    @Option(name: .customLong("default-max-tokens"), help: "Output tokens reserved when a request names no limit.") var defaultMaxTokens: Int64 = Limits.defaultOutputTokens
+    @Option(name: .customLong("default-max-tokens"), help: "Output tokens reserved when a request names no limit.") var defaultMaxTokens: Int64 =
+        Limits.defaultOutputTokens
     @Option(name: .customLong("dangling-policy"), help: "Reservations open after a crash, or leaked while running: void or settle-reserved.")
     var danglingPolicy: String = "void"
-    @Option(name: .customLong("max-request-seconds"), help: "Longest a relay request or realtime session may run before it is cut and charged as cut off (default: $TALLY_MAX_REQUEST_SECONDS or 3600).")
+    @Option(
+        name: .customLong("max-request-seconds"),
+        help:
+            "Longest a relay request or realtime session may run before it is cut and charged as cut off (default: $TALLY_MAX_REQUEST_SECONDS or 3600)."
+    )
     var maxRequestSeconds: Double?
-    @Option(name: .customLong("max-concurrent-requests"), help: "Relay requests and realtime sessions in flight at once; past it a request is refused with 503 overloaded, nothing reserved (default: $TALLY_MAX_CONCURRENT_REQUESTS or 10000).")
+    @Option(
+        name: .customLong("max-concurrent-requests"),
+        help:
+            "Relay requests and realtime sessions in flight at once; past it a request is refused with 503 overloaded, nothing reserved (default: $TALLY_MAX_CONCURRENT_REQUESTS or 10000)."
+    )
     var maxConcurrentRequests: Int?
-    @Option(name: .customLong("channel-concurrency"), help: "The same per upstream channel; a full channel is skipped for another (default: $TALLY_CHANNEL_CONCURRENCY or 4096).")
+    @Option(
+        name: .customLong("channel-concurrency"),
+        help: "The same per upstream channel; a full channel is skipped for another (default: $TALLY_CHANNEL_CONCURRENCY or 4096).")
     var channelConcurrency: Int?
     @Flag(help: "Run the built-in mock upstream and seed a demo channel, prices and token.") var demo = false
     @OptionGroup var connections: ConnectionOptions
-    @Option(name: .customLong("metrics-address"), help: "Serve /metrics on this HOST:PORT, unauthenticated (bind it to an internal interface); without it /metrics is on the main port for admins only.")
+    @Option(
+        name: .customLong("metrics-address"),
+        help:
+            "Serve /metrics on this HOST:PORT, unauthenticated (bind it to an internal interface); without it /metrics is on the main port for admins only."
+    )
     var metricsAddress: String?
     @Flag(name: .customLong("secure-cookies"), help: "Mark the dashboard session cookie Secure (Tally behind HTTPS); also $TALLY_SECURE_COOKIES=1.")
     var secureCookies = false
@@ -45,19 +60,26 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard defaultMaxTokens >= 0 else { throw ValidationError("--default-max-tokens must not be negative") }
         let maxRequest = try Self.maxRequestDuration(maxRequestSeconds, environment: environment)
-        var relay = RelayConfiguration(maxBodyBytes: maxBodyBytes, defaultMaxTokens: defaultMaxTokens, trustedProxies: proxies,
-                                       maxRequestDuration: maxRequest)
-        relay.maxConcurrentRequests = try Self.limit(maxConcurrentRequests, flag: "--max-concurrent-requests", variable: "TALLY_MAX_CONCURRENT_REQUESTS",
-                                                     environment: environment) ?? RelayConfiguration.defaultMaxConcurrentRequests
-        relay.channelConcurrency = try Self.limit(channelConcurrency, flag: "--channel-concurrency", variable: "TALLY_CHANNEL_CONCURRENCY",
-                                                  environment: environment) ?? RelayConfiguration.defaultChannelConcurrency
+        var relay = RelayConfiguration(
+            maxBodyBytes: maxBodyBytes, defaultMaxTokens: defaultMaxTokens, trustedProxies: proxies,
+            maxRequestDuration: maxRequest)
+        relay.maxConcurrentRequests =
+            try Self.limit(
+                maxConcurrentRequests, flag: "--max-concurrent-requests", variable: "TALLY_MAX_CONCURRENT_REQUESTS",
+                environment: environment) ?? RelayConfiguration.defaultMaxConcurrentRequests
+        relay.channelConcurrency =
+            try Self.limit(
+                channelConcurrency, flag: "--channel-concurrency", variable: "TALLY_CHANNEL_CONCURRENCY",
+                environment: environment) ?? RelayConfiguration.defaultChannelConcurrency
         let portText = environment["TALLY_PORT"]
         let resolvedPort = port ?? portText.flatMap(Int.init) ?? 8080
         guard (0...65535).contains(resolvedPort) else { throw ValidationError("the port must be 0–65535") }
         let adminKey = environment["TALLY_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if let problem = adminKey.flatMap(AdminKeyRule.problem(with:)) { throw ValidationError(AdminKeyRule.refusal(problem)) }
         let metrics = try metricsAddress.map { text in
-            guard let address = ListenAddress(text) else { throw ValidationError("--metrics-address \(text) is not HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)") }
+            guard let address = ListenAddress(text) else {
+                throw ValidationError("--metrics-address \(text) is not HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)")
+            }
             return address
         }
         var configuration = ServerConfiguration(
@@ -87,10 +109,13 @@ struct ServeCommand: AsyncParsableCommand {
     static func maxRequestDuration(_ flag: Double?, environment: [String: String]) throws -> Duration {
         let variable = "TALLY_MAX_REQUEST_SECONDS"
         let text = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
-        guard let seconds = try flag ?? text.map({ text in
-            guard let value = Double(text) else { throw ValidationError("$\(variable) is not a number: \(text)") }
-            return value
-        }) else { return RelayConfiguration.defaultMaxRequestDuration }
+        guard
+            let seconds = try flag
+                ?? text.map({ text in
+                    guard let value = Double(text) else { throw ValidationError("$\(variable) is not a number: \(text)") }
+                    return value
+                })
+        else { return RelayConfiguration.defaultMaxRequestDuration }
         guard seconds.isFinite, seconds >= 0.1, seconds <= 604_800 else {
             throw ValidationError("--max-request-seconds (or $\(variable)) must be 0.1 to 604800 seconds")
         }
@@ -101,10 +126,13 @@ struct ServeCommand: AsyncParsableCommand {
     /// (the default); 1 to 1,000,000 (each request in flight holds two sockets).
     static func limit(_ value: Int?, flag: String, variable: String, environment: [String: String]) throws -> Int? {
         let text = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
-        guard let limit = try value ?? text.map({ text in
-            guard let number = Int(text) else { throw ValidationError("$\(variable) is not a whole number: \(text)") }
-            return number
-        }) else { return nil }
+        guard
+            let limit = try value
+                ?? text.map({ text in
+                    guard let number = Int(text) else { throw ValidationError("$\(variable) is not a whole number: \(text)") }
+                    return number
+                })
+        else { return nil }
         guard (1...1_000_000).contains(limit) else { throw ValidationError("\(flag) (or $\(variable)) must be 1 to 1000000") }
         return limit
     }

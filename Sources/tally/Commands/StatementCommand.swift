@@ -11,10 +11,10 @@ struct StatementCommand: AsyncParsableCommand {
         commandName: "statement",
         abstract: "Print a token's or user's statement for a period.",
         discussion: """
-        The period is [--from, --to): events at or after --from and before --to. A user's balance is credits + \
-        adjustments − charges; a token's is (quota, 0 when unlimited) − used. Each charge shows the request id, \
-        usage, and the price and multiplier recorded when it was settled. Opens the ledger read-only.
-        """)
+            The period is [--from, --to): events at or after --from and before --to. A user's balance is credits + \
+            adjustments − charges; a token's is (quota, 0 when unlimited) − used. Each charge shows the request id, \
+            usage, and the price and multiplier recorded when it was settled. Opens the ledger read-only.
+            """)
 
     @OptionGroup var data: DataOptions
     @Option(name: .long, help: "The token (tok_…).") var token: String?
@@ -30,15 +30,17 @@ struct StatementCommand: AsyncParsableCommand {
 
     func run() async throws {
         await runReporting {
-            let subject: Statement.Subject = if let token {
-                .token(try parseID(token, as: TokenID.self, option: "--token"))
-            } else {
-                .user(try parseID(user!, as: UserID.self, option: "--user"))
-            }
+            let subject: Statement.Subject =
+                if let token {
+                    .token(try parseID(token, as: TokenID.self, option: "--token"))
+                } else {
+                    .user(try parseID(user!, as: UserID.self, option: "--user"))
+                }
             let store = try data.openReadOnly()
             let progress = ProgressLine(label: "statement", total: try store.head().seq)
-            let statement = try Statement.build(store: store, subject: subject, from: from.milliseconds, to: to.milliseconds,
-                                                progress: progress.callback)
+            let statement = try Statement.build(
+                store: store, subject: subject, from: from.milliseconds, to: to.milliseconds,
+                progress: progress.callback)
             progress.finish()
             switch format {
             case .json: printJSON(StatementRendering.json(statement))

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Glibc
-import Ledger
 import LMDB
+import Ledger
 import TallyJSON
 
 /// `tally stats`: counts by event type, first and last times, the head,
@@ -29,13 +29,21 @@ struct StatsCommand: AsyncParsableCommand {
                 ("head_hash", .string(stats.headHash.hex)),
                 ("first_time", EventJSON.time(stats.firstTime)),
                 ("last_time", EventJSON.time(stats.lastTime)),
-                ("by_type", .object(EventType.allCases.compactMap { type in
-                    stats.countsByType[type].map { (type.description, .int(Int64($0))) }
-                })),
+                (
+                    "by_type",
+                    .object(
+                        EventType.allCases.compactMap { type in
+                            stats.countsByType[type].map { (type.description, .int(Int64($0))) }
+                        })
+                ),
                 ("snapshots", .array(stats.snapshots.map { .object([("seq", .int(Int64($0.seq))), ("bytes", .int(Int64($0.bytes)))]) })),
-                ("databases", .array(stats.databases.map {
-                    .object([("name", .string($0.name)), ("entries", .int(Int64($0.entries))), ("bytes", .int(Int64($0.bytes)))])
-                })),
+                (
+                    "databases",
+                    .array(
+                        stats.databases.map {
+                            .object([("name", .string($0.name)), ("entries", .int(Int64($0.entries))), ("bytes", .int(Int64($0.bytes)))])
+                        })
+                ),
                 ("file_bytes", .optional(fileBytes) { .int($0) }),
                 ("map_bytes", .int(Int64(store.environment.mapSize))),
             ])

@@ -10,10 +10,10 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Walk the hash chain and check the ledger's invariants.",
         discussion: """
-        Recomputes every event's hash and its link to the previous one, checks that keys are dense from 1, \
-        replays the log through an independent auditor model and the real projections and compares them, \
-        and checks the index tables against the log. Opens the ledger read-only; safe beside `tally serve`.
-        """)
+            Recomputes every event's hash and its link to the previous one, checks that keys are dense from 1, \
+            replays the log through an independent auditor model and the real projections and compares them, \
+            and checks the index tables against the log. Opens the ledger read-only; safe beside `tally serve`.
+            """)
 
     @OptionGroup var data: DataOptions
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
@@ -25,15 +25,16 @@ struct VerifyCommand: AsyncParsableCommand {
             let report = try Verifier.run(store: store, progress: progress.callback)
             progress.finish()
             if json {
-                printJSON(.object([
-                    ("ok", .bool(report.isClean)),
-                    ("events", .int(Int64(report.events))),
-                    ("head", .int(Int64(report.head))),
-                    ("head_hash", .string(report.headHash.hex)),
-                    ("first_bad_seq", .optional(report.firstBadSeq) { .uint($0) }),
-                    ("findings_total", .int(Int64(report.findings.total))),
-                    ("findings", .array(report.findings.kept.map(\.json))),
-                ]))
+                printJSON(
+                    .object([
+                        ("ok", .bool(report.isClean)),
+                        ("events", .int(Int64(report.events))),
+                        ("head", .int(Int64(report.head))),
+                        ("head_hash", .string(report.headHash.hex)),
+                        ("first_bad_seq", .optional(report.firstBadSeq) { .uint($0) }),
+                        ("findings_total", .int(Int64(report.findings.total))),
+                        ("findings", .array(report.findings.kept.map(\.json))),
+                    ]))
             } else {
                 if let bad = report.firstBadSeq {
                     print("chain broken at sequence \(bad)")
@@ -44,7 +45,8 @@ struct VerifyCommand: AsyncParsableCommand {
                 if report.findings.total > report.findings.kept.count {
                     print("  … and \(report.findings.total - report.findings.kept.count) more")
                 }
-                print(report.isClean ? "ok: no discrepancies" : "\(report.findings.total) discrepanc\(report.findings.total == 1 ? "y" : "ies") found")
+                print(
+                    report.isClean ? "ok: no discrepancies" : "\(report.findings.total) discrepanc\(report.findings.total == 1 ? "y" : "ies") found")
             }
             return report.isClean ? ExitStatus.clean : ExitStatus.discrepancies
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Glibc
-import Ledger
 import LMDB
+import Ledger
 import TallyJSON
 
 /// An instant on the command line: RFC 3339 (`2026-11-26T15:00:00Z`) or a

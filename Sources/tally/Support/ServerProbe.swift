@@ -48,7 +48,8 @@ struct ServerProbe {
         let path = "/api/events?after=\(seq - 1)&limit=1"
         let events = try await get(path)
         guard let data = events["data"] as? [[String: Any]], let first = data.first,
-              (first["seq"] as? NSNumber)?.uint64Value == seq else { throw ProbeError.badBody(path) }
+            (first["seq"] as? NSNumber)?.uint64Value == seq
+        else { throw ProbeError.badBody(path) }
         return Head(seq: seq, type: first["type"] as? String, hash: first["hash"] as? String)
     }
 

@@ -35,7 +35,8 @@ enum StatementRendering {
         ])
     }
 
-    static let csvHeader = "seq,time,type,request_id,token,model,channel,prompt_tokens,cached_tokens,completion_tokens,input_price,cached_input_price,output_price,per_request_price,multiplier,estimated,amount,balance,note"
+    static let csvHeader =
+        "seq,time,type,request_id,token,model,channel,prompt_tokens,cached_tokens,completion_tokens,input_price,cached_input_price,output_price,per_request_price,multiplier,estimated,amount,balance,note"
 
     static func csv(_ s: Statement) -> String {
         var out = csvHeader + "\n"
@@ -58,7 +59,8 @@ enum StatementRendering {
 
     static func text(_ s: Statement) -> String {
         var out = "Statement for \(s.subject)\n"
-        out += "Period         \(RFC3339.format(milliseconds: s.from)) … \(RFC3339.format(milliseconds: s.to)) (events \(s.openingSeq + 1)…\(s.closingSeq))\n"
+        out +=
+            "Period         \(RFC3339.format(milliseconds: s.from)) … \(RFC3339.format(milliseconds: s.to)) (events \(s.openingSeq + 1)…\(s.closingSeq))\n"
         out += "Opening balance \(s.openingBalance)\n\n"
         let rows: [JSONValue] = s.lines.map { l in
             var price = ""

@@ -1,9 +1,10 @@
-import LedgerTesting
 import Foundation
-@testable import Ledger
 import LMDB
+import LedgerTesting
 import Logging
 import Synchronization
+
+@testable import Ledger
 
 /// A clock the test moves by hand, so every event's time is known.
 final class ManualClock: Sendable {
@@ -53,8 +54,9 @@ extension ScriptedLedger {
         try await l.setGroup("default", multiplier: Multiplier(decimal: "1.5")!, by: .system)
         try await l.setPrice("gpt-test", Price(input: 2_000, output: 8_000, cachedInput: 500), by: .system)
         try await l.setPrice("per-call", Price(perRequest: 40), by: .system)
-        let channel = ChannelDefinition(id: ChannelID(raw: 77), name: "main-openai", kind: .openai, baseURL: "http://127.0.0.1:9",
-                                 models: ["gpt-test", "per-call"], groups: [], priority: 0, weight: 1, enabled: true)
+        let channel = ChannelDefinition(
+            id: ChannelID(raw: 77), name: "main-openai", kind: .openai, baseURL: "http://127.0.0.1:9",
+            models: ["gpt-test", "per-call"], groups: [], priority: 0, weight: 1, enabled: true)
         try await l.setChannel(channel, key: nil, by: .system)
         let alice = try await l.createUser(UserDraft(username: "alice"), by: .system).user.id
         let bob = try await l.createUser(UserDraft(username: "bob"), by: .system).user.id

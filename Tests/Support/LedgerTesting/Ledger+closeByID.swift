@@ -6,7 +6,7 @@ import Ledger
 /// through the real API, so the scripts exercise exactly the relay's path.
 extension Ledger {
     /// The reservation of `requestID`: the open one, or the durable one once closed.
-    public func reservation(of requestID: String) async throws -> Reservation {
+    package func reservation(of requestID: String) async throws -> Reservation {
         if let open = read({ $0.pending[requestID] }) { return open }
         for envelope in try log.events(requestID: requestID) {
             if case .chargeReserved(let e) = envelope.event {
@@ -16,12 +16,13 @@ extension Ledger {
         throw Rejection.notFound("open reservation for request \(requestID)")
     }
 
-    public func settle(requestID: String, outcome: Outcome) async throws -> ChargeSettled {
+    package func settle(requestID: String, outcome: Outcome) async throws -> ChargeSettled {
         try await settle(reservation(of: requestID), outcome: outcome)
     }
 
     @discardableResult
-    public func void(requestID: String, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided {
+    package func void(requestID: String, reason: String, channel: ChannelID? = nil, status: Int64, durationMs: Int64 = 0) async throws -> ChargeVoided
+    {
         try await void(reservation(of: requestID), reason: reason, channel: channel, status: status, durationMs: durationMs)
     }
 }
