@@ -88,15 +88,15 @@ public struct JSONScanner {
         if !bytes[content].contains(UInt8(ascii: "\\")) {
             return text.utf8.elementsEqual(bytes[content])
         }
-        return text.utf8.elementsEqual(decoded(value))
+        return decoded(value).map { text.utf8.elementsEqual($0) } ?? false
     }
 
-    /// The string at `value`, unescaped; nil for any other kind.
+    /// The string at `value`, unescaped; nil for any other kind, or a string the strict parser refuses.
     public func string(_ value: Range<Int>) -> String? {
         guard kind(value) == .string else { return nil }
         let content = (value.lowerBound + 1)..<(value.upperBound - 1)
         if !bytes[content].contains(UInt8(ascii: "\\")) { return String(decoding: bytes[content], as: UTF8.self) }
-        return String(decoding: decoded(value), as: UTF8.self)
+        return decoded(value).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// UTF-8 bytes of the string at `value` once unescaped, without building
@@ -276,40 +276,11 @@ public struct JSONScanner {
         return value
     }
 
-    /// The UTF-8 of the string at `value`, unescaped (a lone surrogate reads as U+FFFD).
-    private func decoded(_ value: Range<Int>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(value.count)
-        var index = value.lowerBound + 1
-        let end = value.upperBound - 1
-        while index < end {
-            let byte = bytes[index]
-            guard byte == UInt8(ascii: "\\") else {
-                out.append(byte)
-                index += 1
-                continue
-            }
-            let escape = bytes[index + 1]
-            index += 2
-            switch escape {
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = hex4(index) ?? 0xFFFD
-                index += 4
-                if (0xD800...0xDBFF).contains(scalar), index + 6 <= end, bytes[index] == UInt8(ascii: "\\"),
-                    bytes[index + 1] == UInt8(ascii: "u"), let low = hex4(index + 2), (0xDC00...0xDFFF).contains(low)
-                {
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    index += 6
-                }
-                out.append(contentsOf: String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
-            default: out.append(escape)
-            }
-        }
-        return out
+    /// The UTF-8 of the escaped string at `value`, unescaped by the strict
+    /// parser (escapes are rare in the members Tally looks up, so one
+    /// decoder serves both); nil for a string it refuses (a lone surrogate).
+    private func decoded(_ value: Range<Int>) -> [UInt8]? {
+        guard case .string(let text)? = try? JSONParser.parse(Array(bytes[value])) else { return nil }
+        return Array(text.utf8)
     }
 }
