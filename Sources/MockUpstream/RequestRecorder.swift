@@ -26,7 +26,8 @@ actor RequestRecorder {
     func clear() { entries.removeAll() }
 
     /// `[{method, path, query, headers: {lowercased name: value}, body}]`, oldest first.
-    /// `body` is the parsed JSON when the body was JSON, else its text (`null` when empty).
+    /// `body` is the parsed JSON when the body was JSON, else its text (`null` when empty);
+    /// `raw` is the body's bytes as received, as UTF-8 text (for byte-for-byte checks).
     func json() -> JSONValue {
         .array(
             entries.map { entry in
@@ -38,6 +39,7 @@ actor RequestRecorder {
                     "query": .optional(entry.query) { .string($0) },
                     "headers": .object(entry.headers.map { ($0.0, .string($0.1)) }),
                     "body": body,
+                    "raw": .string(String(decoding: entry.body, as: UTF8.self)),
                 ]
             }
         )
