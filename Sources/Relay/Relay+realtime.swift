@@ -130,7 +130,7 @@ extension Relay {
         }
         guard allowed else { return await refused(token.id, .modelNotAllowed(model)) }
         guard !channels.isEmpty else { return await refused(token.id, .noRoute(model: model)) }
-        var random = SystemRandomNumberGenerator()
+        var random = SecureRandom()
         let channel: ChannelDefinition
         let slot: ConcurrencySlot
         switch ChannelPicker.attempts(from: channels, gate: gate, using: &random) {

@@ -112,7 +112,7 @@ extension Ledger {
         // The route, and a concurrency slot on its first channel, before anything is
         // held: a full gateway refuses here, with nothing reserved and no event written.
         // Not counted into `relay.rejected`: it is the gateway's state, not the token's doing.
-        var random = SystemRandomNumberGenerator()
+        var random = SecureRandom()
         let candidates = state.channels(serving: request.model, group: token.group, kind: request.kind)
         let attempts: [ChannelDefinition]
         var slot: ConcurrencySlot?
