@@ -59,16 +59,7 @@ import Testing
     }
 
     @Test func aChargeIsVisibleAsSoonAsTheClientHasItsAnswer() async throws {
-        // `mock-slow` on an Anthropic and a Gemini channel too (the seed serves it on the OpenAI one only).
-        let gateway = try await Gateway.start { ledger, _ in
-            let mock = await ledger.read { $0.channels.values.first { $0.kind == .openai }?.baseURL } ?? ""
-            try await ledger.setChannel(
-                ChannelDefinition(name: "anthropic-slow", kind: .anthropic, baseURL: mock, models: ["mock-slow"]),
-                key: "mock-key", by: .system)
-            try await ledger.setChannel(
-                ChannelDefinition(name: "gemini-slow", kind: .gemini, baseURL: mock, models: ["mock-slow"]),
-                key: "mock-key", by: .system)
-        }
+        let gateway = try await Gateway.start(extra: Seed.slowEverywhere)
         defer { gateway.mock.stop() }
         let admin = [("Authorization", "Bearer \(Self.adminKey)")]
         let tokenURL = gateway.base + "/api/tokens/\(gateway.seeded.token)"

@@ -30,17 +30,6 @@ import Testing
         }
     }
 
-    /// `mock-slow` on an Anthropic and a Gemini channel too (the seed serves it on the OpenAI one only).
-    static let slowEverywhere: @Sendable (Ledger, UserID) async throws -> Void = { ledger, _ in
-        let mock = await ledger.read { state in state.channels.values.first { $0.kind == .openai }?.baseURL } ?? ""
-        try await ledger.setChannel(
-            ChannelDefinition(name: "anthropic-slow", kind: .anthropic, baseURL: mock, models: ["mock-slow"]),
-            key: "mock-key", by: .system)
-        try await ledger.setChannel(
-            ChannelDefinition(name: "gemini-slow", kind: .gemini, baseURL: mock, models: ["mock-slow"]),
-            key: "mock-key", by: .system)
-    }
-
     /// Reservations in the whole log whose request id starts with `prefix`.
     static func reservations(in ledger: Ledger, prefix: String) throws -> [ChargeReserved] {
         try ledger.log.events(after: 0, limit: 1_000_000).compactMap { envelope -> ChargeReserved? in
@@ -49,7 +38,7 @@ import Testing
     }
 
     @Test func aFullChannelRefusesWith503AndReservesNothing() async throws {
-        let gateway = try await Gateway.start(arguments: ["--channel-concurrency", "3"], extra: Self.slowEverywhere)
+        let gateway = try await Gateway.start(arguments: ["--channel-concurrency", "3"], extra: Seed.slowEverywhere)
         let burst = try await Self.burst(.openai, count: 10, base: gateway.base, key: gateway.key, prefix: "req_cc_")
         let admitted = burst.filter { $0.value.status == 200 }
         let refused = burst.filter { $0.value.status == 503 }
@@ -92,7 +81,7 @@ import Testing
     }
 
     @Test func theOverallLimitRefusesAcrossChannels() async throws {
-        let gateway = try await Gateway.start(arguments: ["--max-concurrent-requests", "2"], extra: Self.slowEverywhere)
+        let gateway = try await Gateway.start(arguments: ["--max-concurrent-requests", "2"], extra: Seed.slowEverywhere)
         let results = try await withThrowingTaskGroup(of: [String: HTTPResult].self) { group in
             group.addTask { try await Self.burst(.openai, count: 3, base: gateway.base, key: gateway.key, prefix: "req_all_o") }
             group.addTask { try await Self.burst(.anthropic, count: 3, base: gateway.base, key: gateway.key, prefix: "req_all_a") }

@@ -92,6 +92,17 @@ enum Seed {
         "mock-realtime": Price(input: 5_000_000, output: 20_000_000),
     ]
 
+    /// `mock-slow` on an Anthropic and a Gemini channel too (the seed serves it on the OpenAI one only).
+    static let slowEverywhere: @Sendable (Ledger, UserID) async throws -> Void = { ledger, _ in
+        let mock = await ledger.read { state in state.channels.values.first { $0.kind == .openai }?.baseURL } ?? ""
+        try await ledger.setChannel(
+            ChannelDefinition(name: "anthropic-slow", kind: .anthropic, baseURL: mock, models: ["mock-slow"]),
+            key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "gemini-slow", kind: .gemini, baseURL: mock, models: ["mock-slow"]),
+            key: "mock-key", by: .system)
+    }
+
     static func directory() -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tally-e2e-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -30,13 +30,9 @@ struct BenchAppend: AsyncParsableCommand {
 
     func run() async throws {
         await runReporting {
-
-            var configuration = LedgerConfiguration()
-            configuration.environment.sync = EnvironmentOptions.Sync(rawValue: sync)!
-            configuration.snapshotEvery = 0
-            let ledger = try Ledger(path: data.path, configuration: configuration, logger: Logger(label: "tally.bench"))
+            let ledger = try benchLedger(at: data.path, sync: EnvironmentOptions.Sync(rawValue: sync)!)
             let fixture = try await BenchFixture.ensure(in: ledger)
-            let startSeq = await ledger.read { $0 }.seq
+            let startSeq = await ledger.read { $0.seq }
             let run = UInt64(monotonicNanos())
             let perWriter = (events / 2 + writers - 1) / writers
             let start = monotonicNanos()
@@ -59,7 +55,7 @@ struct BenchAppend: AsyncParsableCommand {
                 try await group.waitForAll()
             }
             let seconds = Double(monotonicNanos() - start) / 1e9
-            let appended = Int(await ledger.read { $0 }.seq - startSeq)
+            let appended = Int(await ledger.read { $0.seq } - startSeq)
             await ledger.close()
             let rate = Double(appended) / seconds
             let valueSize = try averageValueSize(path: data.path, lastCount: min(appended, 10_000))

@@ -35,10 +35,7 @@ struct BenchReaderWrites: AsyncParsableCommand {
 
     func run() async throws {
         await runReporting {
-            var configuration = LedgerConfiguration()
-            configuration.environment.sync = EnvironmentOptions.Sync(rawValue: sync)!
-            configuration.snapshotEvery = 0
-            let ledger = try Ledger(path: data.path, configuration: configuration, logger: Logger(label: "tally.bench"))
+            let ledger = try benchLedger(at: data.path, sync: EnvironmentOptions.Sync(rawValue: sync)!)
             let setupStart = monotonicNanos()
             let ids = try await ledger.appendBenchTokens(tokens)
             let setupSeconds = Double(monotonicNanos() - setupStart) / 1e9

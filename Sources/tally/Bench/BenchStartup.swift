@@ -24,7 +24,7 @@ struct BenchStartup: AsyncParsableCommand {
             let start = monotonicNanos()
             let ledger = try Ledger(path: data.path, configuration: configuration, logger: Logger(label: "tally.bench"))
             let seconds = Double(monotonicNanos() - start) / 1e9
-            let seq = await ledger.read { $0 }.seq
+            let seq = await ledger.read { $0.seq }
             await ledger.close()
             report(
                 ["opened a ledger of \(seq) events in \(String(format: "%.3f", seconds)) s"],

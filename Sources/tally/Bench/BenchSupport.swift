@@ -1,5 +1,16 @@
 import Foundation
 import Glibc
+import LMDB
+import Ledger
+import Logging
+
+/// The ledger a write benchmark measures: `sync` as asked, no snapshots (they would land inside the timed writes).
+func benchLedger(at path: String, sync: EnvironmentOptions.Sync) throws -> Ledger {
+    var configuration = LedgerConfiguration()
+    configuration.environment.sync = sync
+    configuration.snapshotEvery = 0
+    return try Ledger(path: path, configuration: configuration, logger: Logger(label: "tally.bench"))
+}
 
 /// Monotonic nanoseconds.
 func monotonicNanos() -> UInt64 {
