@@ -94,6 +94,7 @@ extension Ledger {
         if let key {
             guard !key.isEmpty, key.utf8.count <= 4096 else { throw Rejection.invalid(field: "key", "must be 1–4096 bytes") }
             try await writer.write([secrets.sealWrite(channel: clean.id, key: key)])
+            secrets.forget(channel: clean.id)
         }
         guard state.channels[clean.id] != clean else { return clean }
         var stored: ChannelDefinition?
@@ -104,6 +105,7 @@ extension Ledger {
     package func removeChannel(_ id: ChannelID, by actor: EventActor) async throws {
         try await run(by: actor) { state throws(Rejection) in try state.removeChannel(id) }
         try await writer.write([secrets.deleteWrite(channel: id)])
+        secrets.forget(channel: id)
     }
 
     /// A channel's key, unsealed, for the relay's upstream call.

@@ -87,51 +87,42 @@ extension Relay {
                 slot: admission.slot))
     }
 
-    /// Phase 2, run in its own task so a client that hangs up (cancelling the
-    /// handler) cannot leave the reservation open: `settle` wins over `voidReason`.
-    /// Returns as soon as the close is applied to the ledger's state, so what
-    /// the client is sent next (its answer's end) finds the charge visible;
-    /// the task then waits for the close to be durable on its own, off the
-    /// response's path. A crash in between leaves the durable reservation
-    /// open: startup resolves it under `--dangling-policy`.
+    /// Phase 2. Returns as soon as the close is applied to the ledger's state,
+    /// so what the client is sent next (its answer's end) finds the charge
+    /// visible; the close becomes durable afterwards, off the response's path
+    /// (a failed write is logged from the writer). A client that hangs up
+    /// cancels the handler, which cannot stop this: the close is one actor step
+    /// that suspends on nothing cancellable. A crash before the close is
+    /// durable leaves the durable reservation open: startup resolves it under
+    /// `--dangling-policy`.
     func closeCharge(
         _ reservation: Reservation, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64,
         durationMs: Int64
     ) async {
-        let ledger = self.ledger
         let logger = self.logger
-        let metrics = self.metrics
         let requestID = reservation.requestID
-        await withCheckedContinuation { (applied: CheckedContinuation<Void, Never>) in
-            Task {
-                let durability: Durability
-                do {
-                    if let outcome {
-                        durability = try await ledger.settleApplied(reservation, outcome: outcome).durability
-                        metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
-                    } else {
-                        durability = try await ledger.voidApplied(
-                            reservation, reason: voidReason, channel: channel, status: status,
-                            durationMs: durationMs
-                        ).durability
-                        metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
-                    }
-                } catch {
-                    applied.resume()
-                    logger.critical(
-                        "could not close a reservation; the reservation sweeper (or the next start) resolves it",
-                        metadata: ["request_id": "\(requestID)", "error": "\(error)"])
-                    return
-                }
-                applied.resume()
-                do {
-                    try await durability.wait()
-                } catch {
-                    logger.critical(
-                        "a close was applied but its write failed; the ledger halts and the next start resolves the reservation",
-                        metadata: ["request_id": "\(requestID)", "error": "\(error)"])
-                }
+        let durability: Durability
+        do {
+            if let outcome {
+                durability = try await ledger.settleApplied(reservation, outcome: outcome).durability
+                metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
+            } else {
+                durability = try await ledger.voidApplied(
+                    reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs
+                ).durability
+                metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
             }
+        } catch {
+            logger.critical(
+                "could not close a reservation; the reservation sweeper (or the next start) resolves it",
+                metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+            return
+        }
+        durability.whenResolved { result in
+            guard case .failure(let error) = result else { return }
+            logger.critical(
+                "a close was applied but its write failed; the ledger halts and the next start resolves the reservation",
+                metadata: ["request_id": "\(requestID)", "error": "\(error)"])
         }
     }
 }

@@ -65,7 +65,8 @@ extension Relay {
                 requestID: admitted.requestID)
             let response: HTTPClientResponse
             do {
-                response = try await httpClient.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds), logger: logger)
+                // No logger: AHC's own logs are debug-level, and tagging ours costs a metadata copy per request.
+                response = try await httpClient.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds))
             } catch {
                 if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
                 logger.warning(

@@ -1,40 +1,65 @@
 import Ledger
 import Metrics
+import Synchronization
 
 /// What the relay counts, through swift-metrics (the server bootstraps it with
 /// Prometheus). Labels are bounded sets — endpoint kinds, failure codes,
 /// statuses — never models or tokens, so series cannot grow without limit.
-struct RelayMetrics: Sendable {
-    func request(_ kind: String) {
-        Counter(label: "tally_relay_requests_total", dimensions: [("endpoint", kind)]).increment()
-    }
+///
+/// Handles are made once per label value and kept: asking the metrics factory
+/// for a handle on every call takes its locks and builds label arrays, several
+/// times per request.
+final class RelayMetrics: Sendable {
+    private let requests = Handles { Counter(label: "tally_relay_requests_total", dimensions: [("endpoint", $0)]) }
+    private let admissions = Handles { Counter(label: "tally_relay_admissions_total", dimensions: [("endpoint", $0)]) }
+    private let rejections = Handles { Counter(label: "tally_relay_rejections_total", dimensions: [("code", $0)]) }
+    private let overloads = Handles { Counter(label: "tally_relay_overload_refusals_total", dimensions: [("scope", $0)]) }
+    private let responses = Handles { Counter(label: "tally_upstream_responses_total", dimensions: [("status", $0)]) }
+    private let channelsInFlight = Handles { Gauge(label: "tally_channel_in_flight_requests", dimensions: [("channel", $0)]) }
+    private let settles = Handles { Counter(label: "tally_relay_charges_total", dimensions: [("result", "settled"), ("reason", $0)]) }
+    private let voids = Handles { Counter(label: "tally_relay_charges_total", dimensions: [("result", "voided"), ("reason", $0)]) }
+    private let inFlightOverall = Gauge(label: "tally_relay_in_flight_requests")
+    private let upstreamLatency = Metrics.Timer(label: "tally_upstream_latency_seconds")
+    private static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
 
-    func admitted(_ kind: String) {
-        Counter(label: "tally_relay_admissions_total", dimensions: [("endpoint", kind)]).increment()
-    }
+    func request(_ kind: String) { requests[kind].increment() }
 
-    func rejected(_ code: String) {
-        Counter(label: "tally_relay_rejections_total", dimensions: [("code", code)]).increment()
-    }
+    func admitted(_ kind: String) { admissions[kind].increment() }
+
+    func rejected(_ code: String) { rejections[code].increment() }
 
     /// Requests in flight, overall and through `channel` (`ConcurrencyGate`'s
     /// observer). Channels are the operator's, a bounded set.
     func inFlight(channel: ChannelID, count: Int, overall: Int) {
-        Gauge(label: "tally_relay_in_flight_requests").record(overall)
-        Gauge(label: "tally_channel_in_flight_requests", dimensions: [("channel", channel.description)]).record(count)
+        inFlightOverall.record(overall)
+        channelsInFlight[channel.description].record(count)
     }
 
     /// A request refused at admission because a concurrency limit was reached.
-    func overloaded(_ overload: ConcurrencyGate.Overload) {
-        Counter(label: "tally_relay_overload_refusals_total", dimensions: [("scope", overload.scope)]).increment()
-    }
+    func overloaded(_ overload: ConcurrencyGate.Overload) { overloads[overload.scope].increment() }
 
     func upstream(status: Int, seconds: Double) {
-        Counter(label: "tally_upstream_responses_total", dimensions: [("status", "\(status / 100)xx")]).increment()
-        Metrics.Timer(label: "tally_upstream_latency_seconds").recordNanoseconds(Int64(seconds * 1_000_000_000))
+        let statusClass = (1...5).contains(status / 100) ? Self.statusClasses[status / 100 - 1] : "\(status / 100)xx"
+        responses[statusClass].increment()
+        upstreamLatency.recordNanoseconds(Int64(seconds * 1_000_000_000))
     }
 
-    func charged(settled: Bool, reason: String) {
-        Counter(label: "tally_relay_charges_total", dimensions: [("result", settled ? "settled" : "voided"), ("reason", reason)]).increment()
+    func charged(settled: Bool, reason: String) { (settled ? settles : voids)[reason].increment() }
+}
+
+/// Metric handles by label value, made on first use.
+private final class Handles<Handle: Sendable>: Sendable {
+    private let make: @Sendable (String) -> Handle
+    private let made = Mutex<[String: Handle]>([:])
+
+    init(_ make: @escaping @Sendable (String) -> Handle) { self.make = make }
+
+    subscript(value: String) -> Handle {
+        made.withLock { made in
+            if let handle = made[value] { return handle }
+            let handle = make(value)
+            made[value] = handle
+            return handle
+        }
     }
 }

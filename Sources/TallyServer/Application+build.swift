@@ -42,6 +42,8 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(300))
     clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.relay.upstreamConnectionsPerHost
     clientConfiguration.decompression = .disabled
+    // No span per upstream call until tracing is configured: even the no-op tracer's span costs attributes per request.
+    clientConfiguration.tracing.tracer = nil
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
 
     let router = Router(context: TallyRequestContext.self)

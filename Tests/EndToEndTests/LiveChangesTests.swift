@@ -45,4 +45,30 @@ import Testing
             #expect(deleted.0 == 401)
         }
     }
+
+    /// The relay keeps channel keys unsealed in memory; a key change must still
+    /// reach the very next request (the mock accepts only `mock-key`).
+    @Test func aChannelKeyChangeAppliesToTheNextRequest() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let data = Seed.directory()
+        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
+        let ledger = try Ledger(path: data, logger: Logger(label: "live"))
+        let app = try await buildApplication(ServerConfiguration(dataPath: data, port: 0), ledger: ledger, logger: Logger(label: "live"))
+        let chat = ByteBuffer(string: #"{"model":"mock-gpt","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
+        let channel = try #require(await ledger.read { $0.channels.values.first { $0.kind == .openai } })
+        try await app.test(.live) { client in
+            func send() async throws -> Int {
+                try await client.execute(
+                    uri: "/v1/chat/completions", method: .post,
+                    headers: [.authorization: "Bearer \(seeded.key)", .contentType: "application/json"], body: chat
+                ) { response in Int(response.status.code) }
+            }
+            #expect(try await send() == 200)
+            try await ledger.setChannel(channel, key: "revoked-key", by: .system)
+            #expect(try await send() != 200)
+            try await ledger.setChannel(channel, key: "mock-key", by: .system)
+            #expect(try await send() == 200)
+        }
+    }
 }

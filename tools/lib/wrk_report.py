@@ -81,6 +81,9 @@ def summary(results, fsync_path):
             value = ratio(f"tally-{mode}-{kind}", f"nginx-proxy-{kind}")
             out[f"{kind}_{mode}_over_nginx_proxy"] = value
             lines.append(f"{kind:<6} throughput, Tally {mode} ÷ nginx proxy: {value} (target ≥ 0.3)")
+        value = ratio(f"floor-{kind}", f"nginx-proxy-{kind}")
+        out[f"{kind}_floor_over_nginx_proxy"] = value
+        lines.append(f"{kind:<6} throughput, bare Hummingbird + AsyncHTTPClient proxy (the stack's floor) ÷ nginx proxy: {value}")
         value = ratio(f"nginx-proxy-{kind}", f"direct-{kind}")
         out[f"{kind}_nginx_proxy_over_direct"] = value
         lines.append(f"{kind:<6} throughput, nginx proxy ÷ direct: {value}")
@@ -89,6 +92,8 @@ def summary(results, fsync_path):
         tally = runs.get(f"tally-{mode}-latency", {}).get("p50_ms")
         added = round(tally - direct, 4) if tally is not None and direct is not None else None
         out[f"added_p50_ms_{mode}"] = added
+    floor = runs.get("floor-latency", {}).get("p50_ms")
+    out["added_p50_ms_floor"] = round(floor - direct, 4) if floor is not None and direct is not None else None
     proxy = runs.get("nginx-proxy-latency", {}).get("p50_ms")
     out["added_p50_ms_nginx_proxy"] = round(proxy - direct, 4) if proxy is not None and direct is not None else None
     out["fsync_p50_ms"] = fsync.get("fdatasync_p50_ms")
@@ -96,7 +101,7 @@ def summary(results, fsync_path):
     lines.append(f"added p50 at 1 connection: Tally relaxed {out['added_p50_ms_relaxed']} ms (target ≤ 0.15), "
                  f"durable {out['added_p50_ms_durable']} ms (target ≤ relaxed + one fsync = "
                  f"{round(out['added_p50_ms_relaxed'] + out['fsync_p50_ms'], 4) if out['added_p50_ms_relaxed'] is not None and out['fsync_p50_ms'] is not None else None} ms), "
-                 f"nginx proxy {out['added_p50_ms_nginx_proxy']} ms")
+                 f"nginx proxy {out['added_p50_ms_nginx_proxy']} ms, the stack's floor {out['added_p50_ms_floor']} ms")
     lines.append(f"one fsync, same filesystem, same run: p50 {fsync.get('fdatasync_p50_ms')} ms, p99 {fsync.get('fdatasync_p99_ms')} ms "
                  f"(4 KiB pwrite + fdatasync); one durable ledger commit {fsync.get('ledger_commit_ms')} ms, raw LMDB {fsync.get('raw_lmdb_commit_ms')} ms")
     for kind in ("plain", "stream"):
@@ -105,11 +110,14 @@ def summary(results, fsync_path):
             out[f"cpu_us_per_request_tally_{mode}_{kind}"] = value
         proxy_cpu = runs.get(f"nginx-proxy-{kind}", {}).get("cpu_us_per_request", {}).get("nginx_worker")
         direct_cpu = runs.get(f"direct-{kind}", {}).get("cpu_us_per_request", {}).get("nginx_worker")
+        floor_cpu = runs.get(f"floor-{kind}", {}).get("cpu_us_per_request", {}).get("tally")
+        out[f"cpu_us_per_request_floor_{kind}"] = floor_cpu
         out[f"cpu_us_per_request_nginx_proxy_{kind}"] = proxy_cpu
         out[f"cpu_us_per_request_nginx_direct_{kind}"] = direct_cpu
         lines.append(f"{kind:<6} CPU per request at 32 connections: Tally durable {out[f'cpu_us_per_request_tally_durable_{kind}']} µs, "
                      f"relaxed {out[f'cpu_us_per_request_tally_relaxed_{kind}']} µs (target ≤ 60); nginx worker proxying "
-                     f"{proxy_cpu} µs (proxy and fixed upstream in one worker; the upstream alone: {direct_cpu} µs)")
+                     f"{proxy_cpu} µs (proxy and fixed upstream in one worker; the upstream alone: {direct_cpu} µs); "
+                     f"the stack's floor (bare Hummingbird + AsyncHTTPClient) {floor_cpu} µs")
     for line in lines:
         print(line)
     print(json.dumps(out), flush=True)

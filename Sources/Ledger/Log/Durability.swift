@@ -8,8 +8,22 @@ import Synchronization
 /// `durable` mode) or failed; `wait()` then returns or throws, however many
 /// wait and whether they came before or after.
 package final class Durability: Sendable {
+    /// Told the result once it is known: a waiting task, or a callback run on
+    /// the resolving thread (no task needed just to watch a write).
+    private enum Waiter {
+        case task(CheckedContinuation<Void, any Error>)
+        case callback(@Sendable (Result<Void, any Error>) -> Void)
+
+        func notify(_ result: Result<Void, any Error>) {
+            switch self {
+            case .task(let continuation): continuation.resume(with: result)
+            case .callback(let callback): callback(result)
+            }
+        }
+    }
+
     private enum State {
-        case pending([CheckedContinuation<Void, any Error>])
+        case pending([Waiter])
         case resolved(Result<Void, any Error>)
     }
 
@@ -30,26 +44,36 @@ package final class Durability: Sendable {
     /// Returns once the write is committed; throws `LogError.halted` if it failed.
     package func wait() async throws {
         try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
-            let done: Result<Void, any Error>? = state.withLock { state in
-                switch state {
-                case .resolved(let result): return result
-                case .pending(var waiters):
-                    waiters.append(waiter)
-                    state = .pending(waiters)
-                    return nil
-                }
-            }
-            if let done { waiter.resume(with: done) }
+            add(.task(waiter))
         }
+    }
+
+    /// Calls `callback` with the result once the write is committed or failed
+    /// (at once when it already is): on the writer's thread, so it must be short.
+    package func whenResolved(_ callback: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        add(.callback(callback))
+    }
+
+    private func add(_ waiter: Waiter) {
+        let done: Result<Void, any Error>? = state.withLock { state in
+            switch state {
+            case .resolved(let result): return result
+            case .pending(var waiters):
+                waiters.append(waiter)
+                state = .pending(waiters)
+                return nil
+            }
+        }
+        if let done { waiter.notify(done) }
     }
 
     /// The writer's answer; only the first counts.
     func resolve(_ result: Result<Void, any Error>) {
-        let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+        let waiters: [Waiter] = state.withLock { state in
             guard case .pending(let waiters) = state else { return [] }
             state = .resolved(result)
             return waiters
         }
-        for waiter in waiters { waiter.resume(with: result) }
+        for waiter in waiters { waiter.notify(result) }
     }
 }

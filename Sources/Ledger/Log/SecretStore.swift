@@ -1,6 +1,7 @@
 import Crypto
 import Glibc
 import LMDB
+import Synchronization
 
 /// Secrets that must never be events. Channel keys: the one kind of secret
 /// Tally must be able to read back (to call the upstream), so it cannot be
@@ -14,6 +15,17 @@ package final class SecretStore: Sendable {
     static let passwordKind: UInt8 = 2
     let store: LedgerStore
     let masterKey: SymmetricKey?
+    /// Channel keys already unsealed: the relay needs one per request, and a
+    /// read transaction plus AES-GCM each time is most of its cost.
+    private let opened = Mutex(OpenedKeys())
+
+    /// The unsealed keys and a generation that every key change bumps, so an
+    /// `open` that read the old sealed key while a change committed cannot
+    /// cache it after the change's `forget`.
+    private struct OpenedKeys {
+        var generation: UInt64 = 0
+        var keys: [ChannelID: String] = [:]
+    }
 
     /// Loads the master key from `directory/master.key`, creating it if allowed.
     init(store: LedgerStore, directory: String, create: Bool) throws {
@@ -52,11 +64,24 @@ package final class SecretStore: Sendable {
     /// The channel's key, or nil if none was set.
     func open(channel: ChannelID) throws -> String? {
         guard let masterKey else { throw SecretStoreError.noMasterKey }
+        let (cached, generation) = opened.withLock { opened in (opened.keys[channel], opened.generation) }
+        if let cached { return cached }
         let aad = key(channel)
         guard let sealed = try store.environment.read({ txn in try txn.get(store.secrets, key: aad) }) else { return nil }
         let box = try AES.GCM.SealedBox(combined: sealed)
-        let plain = try AES.GCM.open(box, using: masterKey, authenticating: aad)
-        return String(decoding: plain, as: UTF8.self)
+        let plain = String(decoding: try AES.GCM.open(box, using: masterKey, authenticating: aad), as: UTF8.self)
+        opened.withLock { opened in
+            if opened.generation == generation { opened.keys[channel] = plain }
+        }
+        return plain
+    }
+
+    /// Drops the channel's unsealed key; called once a change to it has committed.
+    func forget(channel: ChannelID) {
+        opened.withLock { opened in
+            opened.generation &+= 1
+            opened.keys[channel] = nil
+        }
     }
 
     /// Whether a key is stored for the channel (the API shows `key_set`, never the key).
