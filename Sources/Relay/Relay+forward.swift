@@ -19,7 +19,7 @@ extension Relay {
         _ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?,
         upstreamPath: String? = nil
     ) async -> Response {
-        let deadline = RequestDeadline(after: configuration.maxRequestDuration)
+        let deadline = RequestDeadline(after: configuration.maxRequestDuration, on: httpClient.eventLoopGroup.any())
         let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
         metrics.request(endpoint.kind.rawValue)
         let admitted: Admitted

@@ -37,20 +37,25 @@ extension Relay {
         let isSSE = contentType.contains("event-stream")
         let body = ResponseBody { writer in
             let handoff = StreamHandoff()
-            async let ended = deadline.run { cut in
+            let reading = deadline.start { cut in
                 await self.readStream(
                     response, isSSE: isSSE, admitted: admitted, channel: channel, started: started,
                     deadline: deadline, cut: cut, handoff: handoff)
             }
-            while let piece = await handoff.next() {
-                do {
-                    try await writer.write(ByteBuffer(bytes: piece))
-                    handoff.delivered(true)
-                } catch {
-                    handoff.delivered(false)
+            // The body's task cancelled (the connection is going away) stops the reader too.
+            let ending = await withTaskCancellationHandler {
+                while let piece = await handoff.next() {
+                    do {
+                        try await writer.write(ByteBuffer(bytes: piece))
+                        handoff.delivered(true)
+                    } catch {
+                        handoff.delivered(false)
+                    }
                 }
+                return await reading.value()
+            } onCancel: {
+                reading.cancel()
             }
-            let ending = await ended
             if ending is DeadlineExceeded, isSSE {
                 try await writer.write(RelayFailure.deadlineExceeded(configuration.maxRequestDuration).timeoutEvent(for: admitted.endpoint.family))
             } else if let ending {

@@ -5,7 +5,9 @@ and the figures of issue #10 at the end.
   wrk_report.py run NAME WRK_OUTPUT RESULTS.jsonl CONNECTIONS CLK_TCK [LABEL=TICKS ...]
       LABEL=TICKS: a process's utime+stime delta (clock ticks) over the run, e.g.
       tally=812 nginx_worker=40; each becomes cpu_us_per_request.LABEL
-      = ticks * 1e6 / CLK_TCK / requests completed in the run.
+      = ticks * 1e6 / CLK_TCK / requests completed in the run. The label `tally` is
+      the measured server process: Tally, or one of the floors (`tally bench
+      proxy-floor` / `nio-floor`) in their runs.
   wrk_report.py summary RESULTS.jsonl FSYNC.json
 """
 import json
@@ -84,6 +86,9 @@ def summary(results, fsync_path):
         value = ratio(f"floor-{kind}", f"nginx-proxy-{kind}")
         out[f"{kind}_floor_over_nginx_proxy"] = value
         lines.append(f"{kind:<6} throughput, bare Hummingbird + AsyncHTTPClient proxy (the stack's floor) ÷ nginx proxy: {value}")
+        value = ratio(f"nio-floor-{kind}", f"nginx-proxy-{kind}")
+        out[f"{kind}_nio_floor_over_nginx_proxy"] = value
+        lines.append(f"{kind:<6} throughput, NIO channel-handler proxy ÷ nginx proxy: {value}")
         value = ratio(f"nginx-proxy-{kind}", f"direct-{kind}")
         out[f"{kind}_nginx_proxy_over_direct"] = value
         lines.append(f"{kind:<6} throughput, nginx proxy ÷ direct: {value}")
@@ -94,6 +99,8 @@ def summary(results, fsync_path):
         out[f"added_p50_ms_{mode}"] = added
     floor = runs.get("floor-latency", {}).get("p50_ms")
     out["added_p50_ms_floor"] = round(floor - direct, 4) if floor is not None and direct is not None else None
+    nio = runs.get("nio-floor-latency", {}).get("p50_ms")
+    out["added_p50_ms_nio_floor"] = round(nio - direct, 4) if nio is not None and direct is not None else None
     proxy = runs.get("nginx-proxy-latency", {}).get("p50_ms")
     out["added_p50_ms_nginx_proxy"] = round(proxy - direct, 4) if proxy is not None and direct is not None else None
     out["fsync_p50_ms"] = fsync.get("fdatasync_p50_ms")
@@ -101,7 +108,8 @@ def summary(results, fsync_path):
     lines.append(f"added p50 at 1 connection: Tally relaxed {out['added_p50_ms_relaxed']} ms (target ≤ 0.15), "
                  f"durable {out['added_p50_ms_durable']} ms (target ≤ relaxed + one fsync = "
                  f"{round(out['added_p50_ms_relaxed'] + out['fsync_p50_ms'], 4) if out['added_p50_ms_relaxed'] is not None and out['fsync_p50_ms'] is not None else None} ms), "
-                 f"nginx proxy {out['added_p50_ms_nginx_proxy']} ms, the stack's floor {out['added_p50_ms_floor']} ms")
+                 f"nginx proxy {out['added_p50_ms_nginx_proxy']} ms, the stack's floor {out['added_p50_ms_floor']} ms, "
+                 f"NIO channel-handler proxy {out['added_p50_ms_nio_floor']} ms")
     lines.append(f"one fsync, same filesystem, same run: p50 {fsync.get('fdatasync_p50_ms')} ms, p99 {fsync.get('fdatasync_p99_ms')} ms "
                  f"(4 KiB pwrite + fdatasync); one durable ledger commit {fsync.get('ledger_commit_ms')} ms, raw LMDB {fsync.get('raw_lmdb_commit_ms')} ms")
     for kind in ("plain", "stream"):
@@ -112,12 +120,14 @@ def summary(results, fsync_path):
         direct_cpu = runs.get(f"direct-{kind}", {}).get("cpu_us_per_request", {}).get("nginx_worker")
         floor_cpu = runs.get(f"floor-{kind}", {}).get("cpu_us_per_request", {}).get("tally")
         out[f"cpu_us_per_request_floor_{kind}"] = floor_cpu
+        nio_cpu = runs.get(f"nio-floor-{kind}", {}).get("cpu_us_per_request", {}).get("tally")
+        out[f"cpu_us_per_request_nio_floor_{kind}"] = nio_cpu
         out[f"cpu_us_per_request_nginx_proxy_{kind}"] = proxy_cpu
         out[f"cpu_us_per_request_nginx_direct_{kind}"] = direct_cpu
         lines.append(f"{kind:<6} CPU per request at 32 connections: Tally durable {out[f'cpu_us_per_request_tally_durable_{kind}']} µs, "
                      f"relaxed {out[f'cpu_us_per_request_tally_relaxed_{kind}']} µs (target ≤ 60); nginx worker proxying "
                      f"{proxy_cpu} µs (proxy and fixed upstream in one worker; the upstream alone: {direct_cpu} µs); "
-                     f"the stack's floor (bare Hummingbird + AsyncHTTPClient) {floor_cpu} µs")
+                     f"the stack's floor (bare Hummingbird + AsyncHTTPClient) {floor_cpu} µs; NIO channel-handler proxy {nio_cpu} µs")
     for line in lines:
         print(line)
     print(json.dumps(out), flush=True)
