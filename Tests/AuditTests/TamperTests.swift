@@ -126,6 +126,39 @@ import Testing
         #expect(findings.contains { ($0["message"] as? String)?.contains("charged 5 credits") == true })
     }
 
+    /// `verify` recomputes a settle from its recorded usage parts (cache
+    /// writes, audio, web searches) and prices: one charged as Docs/billing.md
+    /// says passes, one charged as if the parts were plain input is found, and
+    /// so is one whose parts do not fit inside its totals.
+    @Test func usagePartsAreRecomputed() async throws {
+        let scripted = try await Self.ledger()
+        defer { scripted.remove() }
+        let token = try #require(await scripted.ledger.read { $0.tokens.values.first })
+        let price = Price(
+            input: 1_000_000, output: 4_000_000, cachedInput: 100_000, cacheWrite: 1_250_000, cacheWrite1h: 2_000_000,
+            audioInput: 8_000_000, audioOutput: 16_000_000, perWebSearch: 10_000)
+        let parts = Usage(
+            promptTokens: 1_000, cachedTokens: 100, completionTokens: 300, cacheWriteTokens: 200, cacheWrite1hTokens: 50,
+            audioInputTokens: 150, audioOutputTokens: 100, webSearchRequests: 2)
+        var overflowing = parts
+        overflowing.cacheWriteTokens = 900
+        for (id, usage, credits) in [("parts-right", parts, Int64(24_460)), ("parts-as-input", parts, 2_110), ("parts-overflowing", overflowing, 1)] {
+            try Self.append(
+                .chargeReserved(ChargeReserved(requestID: id, token: token.id, user: token.owner, model: "gpt-test", amount: 30_000, stream: false)),
+                to: scripted.store)
+            let settle = ChargeSettled(
+                requestID: id, token: token.id, user: token.owner, model: "gpt-test", channel: nil, usage: usage, credits: credits,
+                price: price, multiplier: .one, estimated: false, stream: false, durationMs: 1, status: 200)
+            try Self.append(.chargeSettled(settle), to: scripted.store)
+        }
+        let (status, json) = try Self.verify(scripted)
+        #expect(status == 1)
+        let messages = try #require(json["findings"] as? [[String: Any]]).compactMap { $0["message"] as? String }
+        #expect(messages.contains { $0.contains("parts-as-input charged 2110 credits") && $0.contains("give 24460") })
+        #expect(messages.contains { $0.contains("parts-overflowing records usage whose parts") })
+        #expect(!messages.contains { $0.contains("parts-right") })
+    }
+
     /// One request id is one request (SPEC §7): a correctly chained second
     /// reservation under a used id, or a close naming another token than its
     /// reservation, is a standing invariant violation for `verify`.
