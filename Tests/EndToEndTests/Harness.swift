@@ -226,6 +226,22 @@ final class ServerProcess: @unchecked Sendable {
     }
 }
 
+/// A `tally` command (not `serve`) run to its end: exit status and standard output.
+enum TallyCommand {
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try TallyBinary.url
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let bytes = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: bytes, as: UTF8.self))
+    }
+}
+
 /// A response read whole.
 struct HTTPResult: Sendable {
     var status: Int
