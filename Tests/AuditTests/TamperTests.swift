@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import LedgerTesting
 import Testing
 
 @testable import Ledger
@@ -134,15 +135,14 @@ import Testing
         let scripted = try await Self.ledger()
         defer { scripted.remove() }
         let token = try #require(await scripted.ledger.read { $0.tokens.values.first })
-        let price = Price(
-            input: 1_000_000, output: 4_000_000, cachedInput: 100_000, cacheWrite: 1_250_000, cacheWrite1h: 2_000_000,
-            audioInput: 8_000_000, audioOutput: 16_000_000, perWebSearch: 10_000)
-        let parts = Usage(
-            promptTokens: 1_000, cachedTokens: 100, completionTokens: 300, cacheWriteTokens: 200, cacheWrite1hTokens: 50,
-            audioInputTokens: 150, audioOutputTokens: 100, webSearchRequests: 2)
+        let price = UsagePartsSample.price, parts = UsagePartsSample.usage
         var overflowing = parts
         overflowing.cacheWriteTokens = 900
-        for (id, usage, credits) in [("parts-right", parts, Int64(24_460)), ("parts-as-input", parts, 2_110), ("parts-overflowing", overflowing, 1)] {
+        let cases = [
+            ("parts-right", parts, UsagePartsSample.credits), ("parts-as-input", parts, UsagePartsSample.creditsAsPlainTokens),
+            ("parts-overflowing", overflowing, 1),
+        ]
+        for (id, usage, credits) in cases {
             try Self.append(
                 .chargeReserved(ChargeReserved(requestID: id, token: token.id, user: token.owner, model: "gpt-test", amount: 30_000, stream: false)),
                 to: scripted.store)

@@ -7,6 +7,7 @@ import MockUpstream
 import NIOCore
 import NIOHTTP1
 import Relay
+import Testing
 
 /// The built `tally` binary, next to the test bundle in the build products folder.
 enum TallyBinary {
@@ -145,6 +146,19 @@ enum Seed {
             await ledger.close()
             throw error
         }
+    }
+}
+
+/// Expects each request settled exactly once, not estimated, with this usage and these credits.
+func expectSettled(_ expected: [String: (usage: Usage, credits: Int64)], in ledger: Ledger) throws {
+    for (requestID, (usage, credits)) in expected {
+        let settled = try ledger.log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
+            if case .chargeSettled(let settled) = envelope.event { settled } else { nil }
+        }
+        #expect(settled.count == 1, "\(requestID)")
+        #expect(settled.first?.usage == usage, "\(requestID)")
+        #expect(settled.first?.credits == credits, "\(requestID)")
+        #expect(settled.first?.estimated == false, "\(requestID)")
     }
 }
 

@@ -87,7 +87,7 @@ import Testing
         let headers = [
             ("Authorization", "Bearer \(gateway.key)"), ("anthropic-version", "2023-06-01"), ("x-goog-api-key", gateway.key),
         ]
-        var expected: [String: (Usage, Int64)] = [:]
+        var expected: [String: (usage: Usage, credits: Int64)] = [:]
         for (i, item) in Self.cases().enumerated() {
             let requestID = "req_parts_\(i)"
             let response = try await HTTP.post(gateway.base + item.path, headers: headers + [("X-Request-Id", requestID)], json: item.body)
@@ -95,7 +95,7 @@ import Testing
             expected[requestID] = (item.usage, PriceMath.credits(for: item.usage, price: Self.prices[item.model]!, multiplier: .one))
         }
         // The cache writes cost their price, not the input's: 2×3 + 8×3.75 + 3×6 + 4×15 + one search at 10,000.
-        #expect(expected["req_parts_0"]?.1 == 10_114)
+        #expect(expected["req_parts_0"]?.credits == 10_114)
 
         let admin = [("Authorization", "Bearer tk-" + String(repeating: "a", count: 40))]
         let logs = try await HTTP.get(gateway.base + "/api/logs?limit=20", headers: admin)
@@ -114,17 +114,7 @@ import Testing
         #expect(lines.contains { $0.contains("req_parts_1") && $0.contains(",4,8,3,0,0,1,10114,") })
         await gateway.stop()
 
-        try await Seed.inspect(gateway.data) { ledger in
-            for (requestID, (usage, credits)) in expected {
-                let settled = try ledger.log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
-                    if case .chargeSettled(let settled) = envelope.event { settled } else { nil }
-                }
-                #expect(settled.count == 1, "\(requestID)")
-                #expect(settled.first?.usage == usage, "\(requestID)")
-                #expect(settled.first?.credits == credits, "\(requestID)")
-                #expect(settled.first?.estimated == false, "\(requestID)")
-            }
-        }
+        try await Seed.inspect(gateway.data) { try expectSettled(expected, in: $0) }
         let verify = try TallyCommand.run(["verify", "--data", gateway.data, "--json"])
         #expect(verify.status == 0, "\(verify.output)")
     }

@@ -1,3 +1,4 @@
+import LedgerTesting
 import Testing
 
 @testable import Ledger
@@ -69,22 +70,17 @@ import Testing
     /// unset prices are the input's (the output's for audio output), and an unset
     /// web-search price charges nothing.
     @Test func eachUsagePartHasItsPrice() {
-        let usage = Usage(
-            promptTokens: 1_000, cachedTokens: 100, completionTokens: 300, cacheWriteTokens: 200, cacheWrite1hTokens: 50,
-            audioInputTokens: 150, audioOutputTokens: 100, webSearchRequests: 2)
-        let price = Price(
-            input: 1_000_000, output: 4_000_000, cachedInput: 100_000, cacheWrite: 1_250_000, cacheWrite1h: 2_000_000,
-            audioInput: 8_000_000, audioOutput: 16_000_000, perWebSearch: 10_000)
-        // 500×1 + 100×0.1 + 200×1.25 + 50×2 + 150×8 + 200×4 + 100×16 + 2×10,000 = 24,460.
-        #expect(PriceMath.credits(for: usage, price: price, multiplier: .one) == 24_460)
+        let usage = UsagePartsSample.usage, price = UsagePartsSample.price
+        #expect(PriceMath.credits(for: usage, price: price, multiplier: .one) == UsagePartsSample.credits)
         #expect(PriceMath.credits(for: usage, price: price, multiplier: Multiplier(decimal: "0.5")!) == 12_230)
         // Unset: writes and audio input at 1, audio output at 4, searches free: 900×1 + 100×0.1 + 300×4.
         let plain = Price(input: 1_000_000, output: 4_000_000, cachedInput: 100_000)
-        #expect(PriceMath.credits(for: usage, price: plain, multiplier: .one) == 2_110)
+        #expect(PriceMath.credits(for: usage, price: plain, multiplier: .one) == UsagePartsSample.creditsAsPlainTokens)
         // A per-request model still pays its searches.
         #expect(PriceMath.credits(for: usage, price: Price(perRequest: 40, perWebSearch: 10), multiplier: Multiplier(decimal: "1.5")!) == 90)
         // Without the parts, the formula is the one before them.
-        #expect(PriceMath.credits(for: Usage(promptTokens: 1_000, cachedTokens: 100, completionTokens: 300), price: price, multiplier: .one) == 2_110)
+        let withoutParts = Usage(promptTokens: 1_000, cachedTokens: 100, completionTokens: 300)
+        #expect(PriceMath.credits(for: withoutParts, price: price, multiplier: .one) == UsagePartsSample.creditsAsPlainTokens)
     }
 
     /// Parts are fitted into their totals in one order — cached, 5-minute writes,
