@@ -142,11 +142,11 @@ package struct Auditor: Sendable {
     /// parts do not fit inside their totals (a settle command never writes that).
     static func naiveCredits(_ e: ChargeSettled) -> Int64? {
         let u = e.usage, p = e.price
-        let inputParts = [u.cacheWriteTokens, u.cacheWrite1hTokens, u.audioInputTokens]
-        guard (inputParts + [u.audioOutputTokens, u.webSearchRequests]).allSatisfy({ $0 >= 0 }) else { return nil }
+        guard u.cacheWriteTokens >= 0, u.cacheWrite1hTokens >= 0, u.audioInputTokens >= 0, u.audioOutputTokens >= 0, u.webSearchRequests >= 0
+        else { return nil }
         let prompt = Int128(max(u.promptTokens, 0))
         let cached = Int128(min(max(u.cachedTokens, 0), max(u.promptTokens, 0)))
-        let plainInput = prompt - cached - inputParts.reduce(Int128(0)) { $0 + Int128($1) }
+        let plainInput = prompt - cached - Int128(u.cacheWriteTokens) - Int128(u.cacheWrite1hTokens) - Int128(u.audioInputTokens)
         let plainOutput = Int128(max(u.completionTokens, 0)) - Int128(u.audioOutputTokens)
         guard plainInput >= 0, plainOutput >= 0 else { return nil }
         var perMillion = Int128(u.webSearchRequests) * Int128(p.perWebSearch ?? 0) * 1_000_000

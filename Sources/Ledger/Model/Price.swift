@@ -61,7 +61,7 @@ package struct Price: Hashable, Sendable {
     /// reservation stays an upper bound of the bill whatever the usage's mix.
     var dearest: Price {
         Price(
-            input: [input, cacheWrite ?? 0, cacheWrite1h ?? 0, audioInput ?? 0].max()!, output: max(output, audioOutput ?? 0),
+            input: max(max(input, cacheWrite ?? 0), max(cacheWrite1h ?? 0, audioInput ?? 0)), output: max(output, audioOutput ?? 0),
             cachedInput: cachedInput, perRequest: perRequest)
     }
 }
