@@ -24,7 +24,7 @@ struct UsageMeter {
     private var audioInputTokens: Int64?
     private var cachedAudioTokens: Int64?
     private var audioOutputTokens: Int64?
-    /// Anthropic `server_tool_use.web_search_requests`.
+    /// Anthropic `server_tool_use.web_search_requests`; the Responses API's `web_search_call` output items.
     private var webSearchRequests: Int64?
     private var completionTokens: Int64?
     private var outputTokens: Int64?
@@ -117,12 +117,13 @@ struct UsageMeter {
     @discardableResult
     mutating func absorb(_ scanner: JSONScanner, _ object: Range<Int>) -> Bool {
         guard scanner.kind(object) == .object else { return false }
-        var type, usage, response, message, metadata, choices, delta, content, candidates: Range<Int>?
+        var type, usage, response, message, metadata, choices, delta, content, candidates, output: Range<Int>?
         scanner.forEachMember(of: object) { key, value in
             switch key.count - 2 {
             case 4 where scanner.string(key, is: "type"): type = value
             case 5 where scanner.string(key, is: "usage"): usage = value
             case 5 where scanner.string(key, is: "delta"): delta = value
+            case 6 where scanner.string(key, is: "output"): output = value
             case 7 where scanner.string(key, is: "message"): message = value
             case 7 where scanner.string(key, is: "choices"): choices = value
             case 7 where scanner.string(key, is: "content"): content = value
@@ -136,6 +137,7 @@ struct UsageMeter {
                 case "type": type = value
                 case "usage": usage = value
                 case "delta": delta = value
+                case "output": output = value
                 case "message": message = value
                 case "choices": choices = value
                 case "content": content = value
@@ -151,6 +153,10 @@ struct UsageMeter {
         if let usage { absorbUsage(scanner, usage) }
         if let response, let usage = scanner.member("usage", of: response) { absorbUsage(scanner, usage) }
         if let message, let usage = scanner.member("usage", of: message) { absorbUsage(scanner, usage) }
+        // Responses API web searches are output items billed per call, never in `usage`.
+        if family == .openai, let items = output ?? response.flatMap({ scanner.member("output", of: $0) }) {
+            webSearchRequests = Self.webSearchCalls(scanner, items)
+        }
         if let metadata, scanner.kind(metadata) == .object {
             let count = { (key: String) in scanner.member(key, of: metadata).flatMap { Self.count(scanner, $0) } }
             promptTokens = count("promptTokenCount") ?? promptTokens
@@ -199,6 +205,15 @@ struct UsageMeter {
         cacheWrite5mTokens = count("ephemeral_5m_input_tokens", of: cacheCreation) ?? cacheWrite5mTokens
         cacheWrite1hTokens = count("ephemeral_1h_input_tokens", of: cacheCreation) ?? cacheWrite1hTokens
         webSearchRequests = count("web_search_requests", of: serverTools) ?? webSearchRequests
+    }
+
+    /// The `web_search_call` items of a Responses API `output` list.
+    private static func webSearchCalls(_ scanner: JSONScanner, _ items: Range<Int>) -> Int64 {
+        var calls: Int64 = 0
+        scanner.forEachElement(of: items) { item in
+            if let type = scanner.member("type", of: item), scanner.string(type, is: "web_search_call") { calls += 1 }
+        }
+        return calls
     }
 
     /// Gemini's audio tokens in a per-modality list (`[{"modality":"AUDIO","tokenCount":n}]`); nil without the list.

@@ -77,6 +77,20 @@ struct UsageMeterTests {
         #expect(realtime.usage == Usage(promptTokens: 132, cachedTokens: 64, completionTokens: 121, audioInputTokens: 9, audioOutputTokens: 91))
     }
 
+    /// Responses API web searches are `web_search_call` output items, answered
+    /// whole or in `response.completed`; an empty output (`response.created`) counts none.
+    @Test func responsesWebSearchCallsAreCounted() {
+        let items =
+            #"[{"type":"web_search_call","id":"ws_1","status":"completed"},{"type":"web_search_call","id":"ws_2","status":"completed"},{"type":"message","content":[{"type":"output_text","text":"web_search_call"}]}]"#
+        var whole = UsageMeter(family: .openai)
+        whole.absorb(bytes: json(#"{"object":"response","output":\#(items),"usage":{"input_tokens":9,"output_tokens":4}}"#))
+        #expect(whole.usage == Usage(promptTokens: 9, completionTokens: 4, webSearchRequests: 2))
+        var stream = UsageMeter(family: .openai)
+        stream.absorb(bytes: json(#"{"type":"response.created","response":{"output":[],"usage":null}}"#))
+        stream.absorb(bytes: json(#"{"type":"response.completed","response":{"output":\#(items),"usage":{"input_tokens":9,"output_tokens":4}}}"#))
+        #expect(stream.usage == Usage(promptTokens: 9, completionTokens: 4, webSearchRequests: 2))
+    }
+
     /// Gemini's per-modality lists give the audio parts; text-only lists give none.
     @Test func geminiAudioModalities() {
         var meter = UsageMeter(family: .gemini)
