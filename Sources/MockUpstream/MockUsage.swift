@@ -58,8 +58,8 @@ public enum MockUsage {
     }
 }
 
-/// What a request makes the mock report beyond its words (Docs/mock-upstream.md,
-/// "Usage rules"): cache writes, audio, web searches, thinking.
+/// What a request's body makes the mock report beyond its words (Docs/mock-upstream.md,
+/// "Usage rules"): cache writes, audio, web searches. Thinking follows from the model name.
 struct UsageParts: Sendable {
     /// Words of Anthropic blocks marked `cache_control`, by the mark's `ttl`.
     var cacheWrite5m = 0
