@@ -175,6 +175,8 @@ let package = Package(
         .testTarget(
             name: "RelayTests",
             dependencies: ["Relay", "Ledger", "TallyJSON", "LedgerTesting"],
+            // The providers' documented usage payloads (Docs/billing.md).
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         // Drives the real `tally` binary over loopback against the mock upstream.

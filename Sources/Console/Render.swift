@@ -62,15 +62,22 @@ enum Render {
         .object(priceMembers(model: model, price))
     }
 
+    /// An unset cache-write or audio price is null: it bills as input (output).
     static func priceMembers(model: String, _ price: Price) -> [(String, JSONValue)] {
         let perRequest = price.perRequest != nil
+        let optional = { (value: Int64?) in JSONValue.optional(value) { .int($0) } }
         return [
             ("model", .string(model)),
             ("input", perRequest ? .null : .int(price.input)),
             ("output", perRequest ? .null : .int(price.output)),
             ("cached_input", perRequest ? .null : .int(price.cachedInput)),
-            ("per_request", .optional(price.perRequest) { .int($0) }),
-            ("max_output", .optional(price.maxOutput) { .int($0) }),
+            ("cache_write", optional(price.cacheWrite)),
+            ("cache_write_1h", optional(price.cacheWrite1h)),
+            ("audio_input", optional(price.audioInput)),
+            ("audio_output", optional(price.audioOutput)),
+            ("per_request", optional(price.perRequest)),
+            ("per_web_search", optional(price.perWebSearch)),
+            ("max_output", optional(price.maxOutput)),
         ]
     }
 

@@ -5,8 +5,9 @@ import TallyJSON
 /// Anthropic `POST /v1/messages`, streamed and not, shaped as the `anthropic`
 /// Python SDK parses them.
 ///
-/// Like the real API, `input_tokens` counts only the uncached part of the prompt:
-/// prompt = `input_tokens` + `cache_read_input_tokens` (+ `cache_creation_input_tokens`, always 0 here).
+/// Like the real API, `input_tokens` counts only the part of the prompt neither
+/// read from nor written to the cache: prompt = `input_tokens` +
+/// `cache_read_input_tokens` + `cache_creation_input_tokens`.
 enum AnthropicRoutes {
     static func add(to router: Router<MockRequestContext>, apiKey: String) {
         router.post("/v1/messages") { request, context in
@@ -15,7 +16,8 @@ enum AnthropicRoutes {
             let g = Generation(
                 model: try PromptText.model(body, family: .anthropic),
                 promptText: PromptText.of(body["system"], body["messages"]),
-                maxTokens: PromptText.maxTokens(body, "max_tokens")
+                maxTokens: PromptText.maxTokens(body, "max_tokens"),
+                parts: parts(body)
             )
             let streaming = body["stream"]?.boolValue ?? false
             try await g.fault.beforeAnswering(.anthropic, streaming: streaming, context: context)
@@ -31,13 +33,33 @@ enum AnthropicRoutes {
 
     static func textBlock(_ text: String) -> JSONValue { ["type": "text", "text": .string(text)] }
 
+    /// Cache writes for the blocks marked `cache_control` (in `system` and in
+    /// messages' content; `"ttl":"1h"` makes them 1-hour writes), and one web
+    /// search when the request offers a `web_search_…` server tool.
+    static func parts(_ body: JSONValue) -> UsageParts {
+        var parts = UsageParts()
+        let messages = body["messages"]?.arrayValue ?? []
+        for block in (body["system"]?.arrayValue ?? []) + messages.flatMap({ $0["content"]?.arrayValue ?? [] }) {
+            guard let mark = block["cache_control"], mark.objectMembers != nil else { continue }
+            let words = MockUsage.wordCount(PromptText.of(block))
+            if mark["ttl"]?.stringValue == "1h" { parts.cacheWrite1h += words } else { parts.cacheWrite5m += words }
+        }
+        let tools = body["tools"]?.arrayValue ?? []
+        if tools.contains(where: { $0["type"]?.stringValue?.hasPrefix("web_search") == true }) { parts.webSearches = 1 }
+        return parts
+    }
+
     static func usage(_ g: Generation, outputTokens: Int) -> JSONValue {
-        [
-            "input_tokens": .int(g.promptTokens - g.cachedTokens),
-            "cache_creation_input_tokens": 0,
+        let writes = g.cacheWrite5m + g.cacheWrite1h
+        var json: JSONValue = [
+            "input_tokens": .int(g.promptTokens - g.cachedTokens - writes),
+            "cache_creation_input_tokens": .int(writes),
             "cache_read_input_tokens": .int(g.cachedTokens),
+            "cache_creation": ["ephemeral_5m_input_tokens": .int(g.cacheWrite5m), "ephemeral_1h_input_tokens": .int(g.cacheWrite1h)],
             "output_tokens": .int(outputTokens),
         ]
+        if g.webSearches > 0 { json.set("server_tool_use", ["web_search_requests": .int(g.webSearches)]) }
+        return json
     }
 
     static func message(_ g: Generation, id: String, content: [JSONValue], stopReason: JSONValue, outputTokens: Int) -> JSONValue {

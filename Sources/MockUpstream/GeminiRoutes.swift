@@ -50,14 +50,17 @@ enum GeminiRoutes {
         }
     }
 
-    /// Gemini usage; `promptTokenCount` includes the cached part, as Gemini reports it.
+    /// Gemini usage; `promptTokenCount` includes the cached part, as Gemini
+    /// reports it, and `thoughtsTokenCount` (a `thinking` model) is outside
+    /// `candidatesTokenCount` but inside the total.
     static func usage(_ g: Generation, candidates: Int) -> JSONValue {
         var json: JSONValue = [
             "promptTokenCount": .int(g.promptTokens),
             "candidatesTokenCount": .int(candidates),
-            "totalTokenCount": .int(g.promptTokens + candidates),
+            "totalTokenCount": .int(g.promptTokens + candidates + g.thoughtsTokens),
         ]
         if g.cachedTokens > 0 { json.set("cachedContentTokenCount", .int(g.cachedTokens)) }
+        if g.thoughtsTokens > 0 { json.set("thoughtsTokenCount", .int(g.thoughtsTokens)) }
         json.set("promptTokensDetails", [["modality": "TEXT", "tokenCount": .int(g.promptTokens)]])
         return json
     }

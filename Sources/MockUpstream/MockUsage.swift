@@ -43,26 +43,67 @@ public enum MockUsage {
         max(1, (fileBytes + 1023) / 1024)
     }
 
+    /// Audio prompt tokens each OpenAI `input_audio` content part adds, whatever its bytes.
+    public static let audioTokensPerClip = 10
+
+    /// Gemini thinking tokens (`thoughtsTokenCount`): as many as the completion
+    /// has words when `model` contains `"thinking"`, else 0.
+    public static func thoughtsTokens(completionWords: Int, model: String) -> Int {
+        model.contains("thinking") ? completionWords : 0
+    }
+
     /// Words in `text`, with no minimum (used to sum several parts before applying it).
     static func wordCount(_ text: String) -> Int {
         text.split(whereSeparator: { $0.isWhitespace }).count
     }
 }
 
+/// What a request's body makes the mock report beyond its words (Docs/mock-upstream.md,
+/// "Usage rules"): cache writes, audio, web searches. Thinking follows from the model name.
+struct UsageParts: Sendable {
+    /// Words of Anthropic blocks marked `cache_control`, by the mark's `ttl`.
+    var cacheWrite5m = 0
+    var cacheWrite1h = 0
+    /// OpenAI chat: `audioTokensPerClip` per `input_audio` part (added to the prompt).
+    var audioInput = 0
+    /// OpenAI chat with `"audio"` in `modalities`: the whole completion is audio.
+    var audioOutput = false
+    /// Anthropic: one search when the request offers a `web_search_…` server tool.
+    var webSearches = 0
+}
+
 /// Everything a text endpoint needs to answer one request, computed once from the body.
 struct Generation: Sendable {
     let model: String
+    /// Words of text plus audio tokens: every input token.
     let promptTokens: Int
     let completionTokens: Int
+    /// Reads from the cache: half the words for a `cached` model (audio never).
     let cachedTokens: Int
+    /// Anthropic cache writes, 5-minute and 1-hour: the marked blocks' words,
+    /// within what the cache reads leave of the words.
+    let cacheWrite5m: Int
+    let cacheWrite1h: Int
+    let audioInputTokens: Int
+    let audioOutputTokens: Int
+    let webSearches: Int
+    /// Gemini thinking tokens, billed as output but not in `candidatesTokenCount`.
+    let thoughtsTokens: Int
     let truncated: Bool
     let fault: Fault
 
-    init(model: String, promptText: String, maxTokens: Int?) {
+    init(model: String, promptText: String, maxTokens: Int?, parts: UsageParts = UsageParts()) {
+        let words = MockUsage.promptTokens(forText: promptText)
         self.model = model
-        self.promptTokens = MockUsage.promptTokens(forText: promptText)
+        self.promptTokens = words + parts.audioInput
         self.completionTokens = MockUsage.completionWords(maxTokens: maxTokens)
-        self.cachedTokens = MockUsage.cachedTokens(promptTokens: promptTokens, model: model)
+        self.cachedTokens = MockUsage.cachedTokens(promptTokens: words, model: model)
+        self.cacheWrite1h = min(parts.cacheWrite1h, words - cachedTokens)
+        self.cacheWrite5m = min(parts.cacheWrite5m, words - cachedTokens - cacheWrite1h)
+        self.audioInputTokens = parts.audioInput
+        self.audioOutputTokens = parts.audioOutput ? completionTokens : 0
+        self.webSearches = parts.webSearches
+        self.thoughtsTokens = MockUsage.thoughtsTokens(completionWords: completionTokens, model: model)
         self.truncated = MockUsage.isTruncated(maxTokens: maxTokens)
         self.fault = Fault(model: model)
     }

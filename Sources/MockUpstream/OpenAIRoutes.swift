@@ -12,7 +12,8 @@ enum OpenAIRoutes {
             let g = Generation(
                 model: try PromptText.model(body, family: .openAI),
                 promptText: PromptText.of(body["messages"]),
-                maxTokens: PromptText.maxTokens(body, "max_completion_tokens", "max_tokens")
+                maxTokens: PromptText.maxTokens(body, "max_completion_tokens", "max_tokens"),
+                parts: audio(body)
             )
             return try await answer(g, body: body, kind: .chat, context: context)
         }
@@ -43,15 +44,24 @@ enum OpenAIRoutes {
 
     static func finishReason(_ g: Generation) -> JSONValue { g.truncated ? "length" : "stop" }
 
-    /// OpenAI usage; `prompt_tokens` includes the cached ones, as OpenAI reports them.
+    /// Audio tokens of a chat request: `audioTokensPerClip` per `input_audio`
+    /// content part, and an audio answer when `modalities` has `"audio"`.
+    static func audio(_ body: JSONValue) -> UsageParts {
+        let parts = (body["messages"]?.arrayValue ?? []).flatMap { $0["content"]?.arrayValue ?? [] }
+        let clips = parts.filter { $0["type"]?.stringValue == "input_audio" }.count
+        let modalities = body["modalities"]?.arrayValue ?? []
+        return UsageParts(audioInput: clips * MockUsage.audioTokensPerClip, audioOutput: modalities.contains("audio"))
+    }
+
+    /// OpenAI usage; `prompt_tokens` includes the cached and audio ones, as OpenAI reports them.
     static func usage(_ g: Generation) -> JSONValue {
         [
             "prompt_tokens": .int(g.promptTokens),
             "completion_tokens": .int(g.completionTokens),
             "total_tokens": .int(g.totalTokens),
-            "prompt_tokens_details": ["cached_tokens": .int(g.cachedTokens), "audio_tokens": 0],
+            "prompt_tokens_details": ["cached_tokens": .int(g.cachedTokens), "audio_tokens": .int(g.audioInputTokens)],
             "completion_tokens_details": [
-                "reasoning_tokens": 0, "audio_tokens": 0,
+                "reasoning_tokens": 0, "audio_tokens": .int(g.audioOutputTokens),
                 "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0,
             ],
         ]

@@ -14,9 +14,18 @@ struct UsageMeter {
     private var cacheReadTokens: Int64?
     /// Anthropic cache writes: billed by the provider, not part of `input_tokens`.
     private var cacheWriteTokens: Int64?
+    /// Anthropic's split of the cache writes by lifetime (`cache_creation.ephemeral_…`).
+    private var cacheWrite5mTokens: Int64?
+    private var cacheWrite1hTokens: Int64?
     /// Gemini tool-use prompt tokens: billed as input, not part of `promptTokenCount`.
     private var toolPromptTokens: Int64?
     private var cachedTokens: Int64?
+    /// OpenAI audio prompt tokens, and the part of them served from the cache (realtime).
+    private var audioInputTokens: Int64?
+    private var cachedAudioTokens: Int64?
+    private var audioOutputTokens: Int64?
+    /// Anthropic `server_tool_use.web_search_requests`; the Responses API's `web_search_call` output items.
+    private var webSearchRequests: Int64?
     private var completionTokens: Int64?
     private var outputTokens: Int64?
     private var totalTokens: Int64?
@@ -33,20 +42,29 @@ struct UsageMeter {
         promptTokens != nil || inputTokens != nil || completionTokens != nil || outputTokens != nil || totalTokens != nil
     }
 
-    /// The usage as the ledger counts it: cached tokens are part of the prompt.
+    /// The usage as the ledger counts it: every kind of input (cache reads and
+    /// writes, audio) is part of the prompt, audio output part of the completion
+    /// (Docs/billing.md has the table per family).
     var usage: Usage? {
         guard reported else { return nil }
-        let prompt: Int64
-        let cached: Int64
+        var usage = Usage(
+            completionTokens: completionTokens ?? outputTokens ?? 0, audioOutputTokens: audioOutputTokens ?? 0,
+            webSearchRequests: webSearchRequests ?? 0)
         if family == .anthropic {
-            // Cache writes are charged at the input price until prices gain a cache-write field (issue 11).
-            prompt = (inputTokens ?? 0) + (cacheReadTokens ?? 0) + (cacheWriteTokens ?? 0)
-            cached = cacheReadTokens ?? 0
+            // The lifetime split decides 5m vs 1h when present; writes it does not cover are 5-minute ones.
+            let write1h = cacheWrite1hTokens ?? 0
+            let writes = max(cacheWriteTokens ?? 0, (cacheWrite5mTokens ?? 0) + write1h)
+            usage.promptTokens = (inputTokens ?? 0) + (cacheReadTokens ?? 0) + writes
+            usage.cachedTokens = cacheReadTokens ?? 0
+            usage.cacheWriteTokens = writes - write1h
+            usage.cacheWrite1hTokens = write1h
         } else {
-            prompt = (promptTokens ?? inputTokens ?? totalTokens ?? 0) + (toolPromptTokens ?? 0)
-            cached = cachedTokens ?? 0
+            usage.promptTokens = (promptTokens ?? inputTokens ?? totalTokens ?? 0) + (toolPromptTokens ?? 0)
+            usage.cachedTokens = cachedTokens ?? 0
+            // Cached audio is billed at the cached price, so it is not audio input again.
+            usage.audioInputTokens = max(0, (audioInputTokens ?? 0) - (cachedAudioTokens ?? 0))
         }
-        return Usage(promptTokens: prompt, cachedTokens: min(cached, prompt), completionTokens: completionTokens ?? outputTokens ?? 0)
+        return usage.partitioned
     }
 
     /// The usage to charge: reported, else an estimate (prompt from the
@@ -99,12 +117,13 @@ struct UsageMeter {
     @discardableResult
     mutating func absorb(_ scanner: JSONScanner, _ object: Range<Int>) -> Bool {
         guard scanner.kind(object) == .object else { return false }
-        var type, usage, response, message, metadata, choices, delta, content, candidates: Range<Int>?
+        var type, usage, response, message, metadata, choices, delta, content, candidates, output: Range<Int>?
         scanner.forEachMember(of: object) { key, value in
             switch key.count - 2 {
             case 4 where scanner.string(key, is: "type"): type = value
             case 5 where scanner.string(key, is: "usage"): usage = value
             case 5 where scanner.string(key, is: "delta"): delta = value
+            case 6 where scanner.string(key, is: "output"): output = value
             case 7 where scanner.string(key, is: "message"): message = value
             case 7 where scanner.string(key, is: "choices"): choices = value
             case 7 where scanner.string(key, is: "content"): content = value
@@ -118,6 +137,7 @@ struct UsageMeter {
                 case "type": type = value
                 case "usage": usage = value
                 case "delta": delta = value
+                case "output": output = value
                 case "message": message = value
                 case "choices": choices = value
                 case "content": content = value
@@ -133,6 +153,10 @@ struct UsageMeter {
         if let usage { absorbUsage(scanner, usage) }
         if let response, let usage = scanner.member("usage", of: response) { absorbUsage(scanner, usage) }
         if let message, let usage = scanner.member("usage", of: message) { absorbUsage(scanner, usage) }
+        // Responses API web searches are output items billed per call, never in `usage`.
+        if family == .openai, let items = output ?? response.flatMap({ scanner.member("output", of: $0) }) {
+            webSearchRequests = Self.webSearchCalls(scanner, items)
+        }
         if let metadata, scanner.kind(metadata) == .object {
             let count = { (key: String) in scanner.member(key, of: metadata).flatMap { Self.count(scanner, $0) } }
             promptTokens = count("promptTokenCount") ?? promptTokens
@@ -142,6 +166,9 @@ struct UsageMeter {
             toolPromptTokens = count("toolUsePromptTokenCount") ?? toolPromptTokens
             if completionTokens == nil, let thoughts { completionTokens = thoughts }
             if promptTokens != nil, completionTokens == nil { completionTokens = 0 }
+            audioInputTokens = Self.audioCount(scanner, "promptTokensDetails", of: metadata) ?? audioInputTokens
+            cachedAudioTokens = Self.audioCount(scanner, "cacheTokensDetails", of: metadata) ?? cachedAudioTokens
+            audioOutputTokens = Self.audioCount(scanner, "candidatesTokensDetails", of: metadata) ?? audioOutputTokens
         }
         outputTextBytes += Self.outputText(scanner, choices: choices, delta: delta, content: content, candidates: candidates)
         guard let usage, let choices else { return false }
@@ -149,7 +176,7 @@ struct UsageMeter {
     }
 
     private mutating func absorbUsage(_ scanner: JSONScanner, _ usage: Range<Int>) {
-        var promptDetails, inputDetails: Range<Int>?
+        var inputDetails, outputDetails, cacheCreation, serverTools: Range<Int>?
         scanner.forEachMember(of: usage) { key, value in
             guard let name = scanner.string(key) else { return }
             switch name {
@@ -160,15 +187,44 @@ struct UsageMeter {
             case "cache_read_input_tokens": cacheReadTokens = Self.count(scanner, value) ?? cacheReadTokens
             case "cache_creation_input_tokens": cacheWriteTokens = Self.count(scanner, value) ?? cacheWriteTokens
             case "total_tokens": totalTokens = Self.count(scanner, value) ?? totalTokens
-            case "prompt_tokens_details": promptDetails = value
-            case "input_tokens_details": inputDetails = value
+            // Chat, Responses and realtime spell the details three ways.
+            case "prompt_tokens_details", "input_tokens_details", "input_token_details": inputDetails = value
+            case "completion_tokens_details", "output_tokens_details", "output_token_details": outputDetails = value
+            case "cache_creation": cacheCreation = value
+            case "server_tool_use": serverTools = value
             default: break
             }
         }
-        if let details = promptDetails ?? inputDetails, let cached = scanner.member("cached_tokens", of: details).flatMap({ Self.count(scanner, $0) })
-        {
-            cachedTokens = cached
+        func count(_ key: String, of object: Range<Int>?) -> Int64? {
+            object.flatMap { scanner.member(key, of: $0) }.flatMap { Self.count(scanner, $0) }
         }
+        cachedTokens = count("cached_tokens", of: inputDetails) ?? cachedTokens
+        audioInputTokens = count("audio_tokens", of: inputDetails) ?? audioInputTokens
+        cachedAudioTokens = count("audio_tokens", of: inputDetails.flatMap { scanner.member("cached_tokens_details", of: $0) }) ?? cachedAudioTokens
+        audioOutputTokens = count("audio_tokens", of: outputDetails) ?? audioOutputTokens
+        cacheWrite5mTokens = count("ephemeral_5m_input_tokens", of: cacheCreation) ?? cacheWrite5mTokens
+        cacheWrite1hTokens = count("ephemeral_1h_input_tokens", of: cacheCreation) ?? cacheWrite1hTokens
+        webSearchRequests = count("web_search_requests", of: serverTools) ?? webSearchRequests
+    }
+
+    /// The `web_search_call` items of a Responses API `output` list.
+    private static func webSearchCalls(_ scanner: JSONScanner, _ items: Range<Int>) -> Int64 {
+        var calls: Int64 = 0
+        scanner.forEachElement(of: items) { item in
+            if let type = scanner.member("type", of: item), scanner.string(type, is: "web_search_call") { calls += 1 }
+        }
+        return calls
+    }
+
+    /// Gemini's audio tokens in a per-modality list (`[{"modality":"AUDIO","tokenCount":n}]`); nil without the list.
+    private static func audioCount(_ scanner: JSONScanner, _ key: String, of metadata: Range<Int>) -> Int64? {
+        guard let list = scanner.member(key, of: metadata), scanner.kind(list) == .array else { return nil }
+        var audio: Int64 = 0
+        scanner.forEachElement(of: list) { entry in
+            guard let modality = scanner.member("modality", of: entry), scanner.string(modality, is: "AUDIO") else { return }
+            audio += scanner.member("tokenCount", of: entry).flatMap { count(scanner, $0) } ?? 0
+        }
+        return audio
     }
 
     /// A reported count, rounded down and clamped to 10^9: an upstream's number

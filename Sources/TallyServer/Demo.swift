@@ -16,7 +16,12 @@ enum Demo {
     static let prices: [(String, Price)] = [
         ("mock-gpt", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000)),
         ("mock-gpt-cached", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000)),
-        ("mock-claude", Price(input: 3_000_000, output: 15_000_000, cachedInput: 300_000)),
+        (
+            "mock-claude",
+            Price(
+                input: 3_000_000, output: 15_000_000, cachedInput: 300_000, cacheWrite: 3_750_000, cacheWrite1h: 6_000_000,
+                perWebSearch: 10_000)
+        ),
         ("mock-gemini", Price(input: 1_000_000, output: 4_000_000, cachedInput: 250_000)),
         ("mock-embedding", Price(input: 100_000)),
         ("mock-rerank", Price(input: 50_000)),

@@ -55,9 +55,12 @@ import Testing
             "--format", "csv",
         ])
         #expect(csv.status == 0)
-        let rows = csv.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        let amounts = rows.dropFirst().dropLast().compactMap { Int($0[16]) }
-        #expect(Int(rows.first![17])! + amounts.reduce(0, +) == Int(rows.last![17])!)
+        let table = csv.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let amount = try #require(table.first?.firstIndex(of: "amount")), balance = try #require(table.first?.firstIndex(of: "balance"))
+        let rows = table.dropFirst()
+        #expect(rows.allSatisfy { $0.count == table.first?.count })
+        let amounts = rows.dropFirst().dropLast().compactMap { Int($0[amount]) }
+        #expect(Int(rows.first![balance])! + amounts.reduce(0, +) == Int(rows.last![balance])!)
 
         let text = try TallyProcess.run([
             "statement", "--data", scripted.directory, "--user", scenario.alice.description,

@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import LedgerTesting
 import Testing
 
 @testable import Ledger
@@ -124,6 +125,38 @@ import Testing
         let findings = try #require(json["findings"] as? [[String: Any]])
         #expect(findings.contains { $0["kind"] as? String == "invariant" && ($0["message"] as? String)?.contains("without a reservation") == true })
         #expect(findings.contains { ($0["message"] as? String)?.contains("charged 5 credits") == true })
+    }
+
+    /// `verify` recomputes a settle from its recorded usage parts (cache
+    /// writes, audio, web searches) and prices: one charged as Docs/billing.md
+    /// says passes, one charged as if the parts were plain input is found, and
+    /// so is one whose parts do not fit inside its totals.
+    @Test func usagePartsAreRecomputed() async throws {
+        let scripted = try await Self.ledger()
+        defer { scripted.remove() }
+        let token = try #require(await scripted.ledger.read { $0.tokens.values.first })
+        let price = UsagePartsSample.price, parts = UsagePartsSample.usage
+        var overflowing = parts
+        overflowing.cacheWriteTokens = 900
+        let cases = [
+            ("parts-right", parts, UsagePartsSample.credits), ("parts-as-input", parts, UsagePartsSample.creditsAsPlainTokens),
+            ("parts-overflowing", overflowing, 1),
+        ]
+        for (id, usage, credits) in cases {
+            try Self.append(
+                .chargeReserved(ChargeReserved(requestID: id, token: token.id, user: token.owner, model: "gpt-test", amount: 30_000, stream: false)),
+                to: scripted.store)
+            let settle = ChargeSettled(
+                requestID: id, token: token.id, user: token.owner, model: "gpt-test", channel: nil, usage: usage, credits: credits,
+                price: price, multiplier: .one, estimated: false, stream: false, durationMs: 1, status: 200)
+            try Self.append(.chargeSettled(settle), to: scripted.store)
+        }
+        let (status, json) = try Self.verify(scripted)
+        #expect(status == 1)
+        let messages = try #require(json["findings"] as? [[String: Any]]).compactMap { $0["message"] as? String }
+        #expect(messages.contains { $0.contains("parts-as-input charged 2110 credits") && $0.contains("give 24460") })
+        #expect(messages.contains { $0.contains("parts-overflowing records usage whose parts") })
+        #expect(!messages.contains { $0.contains("parts-right") })
     }
 
     /// One request id is one request (SPEC §7): a correctly chained second

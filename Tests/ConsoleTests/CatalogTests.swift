@@ -41,6 +41,53 @@ import Testing
         }
     }
 
+    /// Issue 11's prices: optional cache-write, audio and web-search prices
+    /// round-trip (null while unset), the pricing page resolves and scales
+    /// them, and bad ones are refused without changing the stored price.
+    @Test func cacheWriteAudioAndWebSearchPrices() async throws {
+        let f = try await Fixture.make()
+        try await f.live { client in
+            let admin = f.adminKey
+            let full =
+                #"{"input":3000000,"output":15000000,"cached_input":300000,"cache_write":3750000,"cache_write_1h":6000000,"#
+                + #""audio_input":40000000,"audio_output":80000000,"per_web_search":10000}"#
+            #expect(try await client.call(.put, "/api/prices/claude", key: admin, json: full).status == .created)
+            let stored = Price(
+                input: 3_000_000, output: 15_000_000, cachedInput: 300_000, cacheWrite: 3_750_000, cacheWrite1h: 6_000_000,
+                audioInput: 40_000_000, audioOutput: 80_000_000, perWebSearch: 10_000)
+            #expect(await f.ledger.read { $0.prices["claude"] } == stored)
+            let price = try #require(try await client.call(.get, "/api/prices/claude", key: admin).json)
+            #expect(price["cache_write"] == .int(3_750_000) && price["cache_write_1h"] == .int(6_000_000))
+            #expect(price["audio_input"] == .int(40_000_000) && price["audio_output"] == .int(80_000_000))
+            #expect(price["per_web_search"] == .int(10_000))
+            let pricing = try await client.call(.get, "/api/pricing", key: admin).data
+            let row = try #require(pricing.first { $0["model"]?.stringValue == "claude" })
+            #expect(row["effective_cache_write"] == .int(3_750_000) && row["effective_per_web_search"] == .int(10_000))
+
+            let refusals: [(String, HTTPResponse.Status)] = [
+                (#"{"input":1,"output":1,"cache_write":-1}"#, .unprocessableContent),
+                (#"{"input":1,"output":1,"cache_write_1h":1000000000001}"#, .unprocessableContent),
+                (#"{"input":1,"output":1,"audio_input":"cheap"}"#, .badRequest),
+                (#"{"input":1,"output":1,"audio_output":1.5}"#, .badRequest),
+                (#"{"input":1,"output":1,"per_web_search":null}"#, .badRequest),
+                (#"{"per_request":5,"cache_write":1}"#, .unprocessableContent),
+                (#"{"input":1,"output":1,"cache_write_5m":1}"#, .badRequest),
+            ]
+            for (body, status) in refusals {
+                #expect(try await client.call(.put, "/api/prices/claude", key: admin, json: body).status == status, "\(body)")
+            }
+            #expect(await f.ledger.read { $0.prices["claude"] } == stored)
+
+            // Unset parts are null and resolve to input and output; a per-request price may charge searches.
+            let plain = try await client.call(.put, "/api/prices/claude", key: admin, json: #"{"input":5,"output":7}"#).json
+            #expect(plain?["cache_write"] == .null && plain?["audio_output"] == .null && plain?["per_web_search"] == .null)
+            let resolved = try #require(try await client.call(.get, "/api/pricing", key: admin).data.first { $0["model"]?.stringValue == "claude" })
+            #expect(resolved["effective_cache_write_1h"] == .int(5) && resolved["effective_audio_output"] == .int(7))
+            let perCall = try await client.call(.put, "/api/prices/claude", key: admin, json: #"{"per_request":40,"per_web_search":10}"#)
+            #expect(perCall.status == .ok && perCall.json?["per_web_search"] == .int(10))
+        }
+    }
+
     @Test func catalogRoundTrips() async throws {
         let f = try await Fixture.make()
         try await f.live { client in

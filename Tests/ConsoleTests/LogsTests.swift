@@ -46,7 +46,8 @@ import Testing
             let row = try #require(all.first { $0["request_id"]?.stringValue == settled })
             for field in [
                 "time", "request_id", "token_id", "token_name", "model", "channel", "prompt_tokens", "cached_tokens",
-                "completion_tokens", "credits", "duration_ms", "stream", "status", "estimated", "type",
+                "completion_tokens", "cache_write_tokens", "cache_write_1h_tokens", "audio_input_tokens", "audio_output_tokens",
+                "web_search_requests", "credits", "duration_ms", "stream", "status", "estimated", "type",
             ] {
                 #expect(row[field] != nil, "missing \(field)")
             }

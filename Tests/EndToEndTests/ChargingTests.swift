@@ -66,7 +66,7 @@ import Testing
         let data = Seed.directory()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL)
         let server = try await ServerProcess(data: data)
-        var expected: [String: (Usage, Int64)] = [:]
+        var expected: [String: (usage: Usage, credits: Int64)] = [:]
         for item in Self.cases(key: seeded.key) {
             let requestID = "req_e2e_\(expected.count)"
             let response = try await HTTP.post(server.baseURL + item.path, headers: item.headers + [("X-Request-Id", requestID)], json: item.body)
@@ -81,17 +81,9 @@ import Testing
             expected[requestID] = (item.usage, credits)
         }
         await server.stop()
-        let total = expected.values.reduce(Int64(0)) { $0 + $1.1 }
+        let total = expected.values.reduce(Int64(0)) { $0 + $1.credits }
         try await Seed.inspect(data) { ledger in
-            for (requestID, (usage, credits)) in expected {
-                let settled = try ledger.log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
-                    if case .chargeSettled(let settled) = envelope.event { settled } else { nil }
-                }
-                #expect(settled.count == 1, "\(requestID)")
-                #expect(settled.first?.usage == usage, "\(requestID)")
-                #expect(settled.first?.credits == credits, "\(requestID)")
-                #expect(settled.first?.estimated == false, "\(requestID)")
-            }
+            try expectSettled(expected, in: ledger)
             let state = await ledger.read { $0 }
             #expect(state.pending.isEmpty)
             #expect(state.tokens[seeded.token]?.used == total)

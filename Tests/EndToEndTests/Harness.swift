@@ -7,6 +7,7 @@ import MockUpstream
 import NIOCore
 import NIOHTTP1
 import Relay
+import Testing
 
 /// The built `tally` binary, next to the test bundle in the build products folder.
 enum TallyBinary {
@@ -148,6 +149,19 @@ enum Seed {
     }
 }
 
+/// Expects each request settled exactly once, not estimated, with this usage and these credits.
+func expectSettled(_ expected: [String: (usage: Usage, credits: Int64)], in ledger: Ledger) throws {
+    for (requestID, (usage, credits)) in expected {
+        let settled = try ledger.log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
+            if case .chargeSettled(let settled) = envelope.event { settled } else { nil }
+        }
+        #expect(settled.count == 1, "\(requestID)")
+        #expect(settled.first?.usage == usage, "\(requestID)")
+        #expect(settled.first?.credits == credits, "\(requestID)")
+        #expect(settled.first?.estimated == false, "\(requestID)")
+    }
+}
+
 /// The start of most end-to-end tests: the mock upstream, a seeded data
 /// directory and `tally serve` on it. `stop()` stops both processes.
 struct Gateway: Sendable {
@@ -223,6 +237,22 @@ final class ServerProcess: @unchecked Sendable {
 
     private func waitForExit() async {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+}
+
+/// A `tally` command (not `serve`) run to its end: exit status and standard output.
+enum TallyCommand {
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try TallyBinary.url
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let bytes = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: bytes, as: UTF8.self))
     }
 }
 

@@ -95,7 +95,11 @@ import Testing
             try await expectRefusal(.conflict, ledger) { try await ledger.removeGroup("default", by: .system) }  // alice is in it
 
             try await expectRefusal(.invalid(field: "model"), ledger) { try await ledger.setPrice("", Price(input: 1), by: .system) }
-            for price in [Price(input: -1), Price(output: Price.maximum + 1), Price(cachedInput: Int64.min), Price(perRequest: -1)] {
+            for price in [
+                Price(input: -1), Price(output: Price.maximum + 1), Price(cachedInput: Int64.min), Price(perRequest: -1),
+                Price(cacheWrite: -1), Price(cacheWrite1h: Price.maximum + 1), Price(audioInput: -1), Price(audioOutput: Int64.max),
+                Price(perWebSearch: -1),
+            ] {
                 try await expectRefusal(.invalid(field: "price"), ledger) { try await ledger.setPrice("m", price, by: .system) }
             }
             try await expectRefusal(.notFound, ledger) { try await ledger.removePrice("never-priced", by: .system) }
@@ -350,6 +354,9 @@ import Testing
             for usage in [
                 Usage(promptTokens: -1), Usage(completionTokens: -1), Usage(promptTokens: 5, cachedTokens: 6),
                 Usage(promptTokens: (1 << 40) + 1), Usage(cachedTokens: -1),
+                Usage(promptTokens: 5, cacheWriteTokens: 6), Usage(promptTokens: 5, cachedTokens: 3, cacheWrite1hTokens: 3),
+                Usage(promptTokens: 5, audioInputTokens: -1), Usage(completionTokens: 2, audioOutputTokens: 3),
+                Usage(webSearchRequests: -1), Usage(webSearchRequests: (1 << 40) + 1),
             ] {
                 try await expectRefusal(.invalid(field: "usage"), ledger) {
                     _ = try await ledger.settle(requestID: "r", outcome: Outcome(usage: usage))

@@ -24,6 +24,11 @@ enum Samples {
         .groupRemoved(name: "free"),
         .priceSet(ModelPrice(model: "gpt-x", price: Price(input: 1, output: Price.maximum, cachedInput: 0, perRequest: nil))),
         .priceSet(ModelPrice(model: "dall-e", price: Price(perRequest: 40))),
+        // Version 3's parts: an absent price, a zero one and set ones.
+        .priceSet(
+            ModelPrice(
+                model: "claude-x",
+                price: Price(input: 3, output: 15, cachedInput: 0, audioInput: 0, audioOutput: 20, perWebSearch: 10, maxOutput: 64_000))),
         .priceRemoved(model: "dall-e"),
         .channelSet(
             ChannelDefinition(
@@ -62,6 +67,15 @@ enum Samples {
                 price: Price(input: 3, output: 4, cachedInput: 1, perRequest: 0),
                 multiplier: Multiplier(micros: 1_000_000_000), estimated: true, stream: false,
                 durationMs: 1234, status: 200)),
+        // Version 2's parts: cache writes of both lifetimes and a web search, with the prices that bill them.
+        .chargeSettled(
+            ChargeSettled(
+                requestID: "req-5", token: token, user: user, model: "claude-x", channel: ChannelID(raw: 1),
+                usage: Usage(
+                    promptTokens: 4096, cachedTokens: 1800, completionTokens: 503, cacheWriteTokens: 148, cacheWrite1hTokens: 100,
+                    webSearchRequests: 1),
+                credits: 25_384, price: Price(input: 3, output: 15, cachedInput: 0, cacheWrite: 4, cacheWrite1h: 6, perWebSearch: Price.maximum),
+                multiplier: .one, estimated: false, stream: true, durationMs: 0, status: 200)),
         .chargeVoided(
             ChargeVoided(
                 requestID: "req-2", token: token, user: user, channel: nil, reason: "client disconnected",

@@ -1,3 +1,4 @@
+import LedgerTesting
 import Testing
 
 @testable import Ledger
@@ -65,6 +66,45 @@ import Testing
         #expect(PriceMath.credits(for: Usage(), price: Price(perRequest: 0), multiplier: .one) == 0)
     }
 
+    /// Cache writes, audio and web searches at their own prices (Docs/billing.md);
+    /// unset prices are the input's (the output's for audio output), and an unset
+    /// web-search price charges nothing.
+    @Test func eachUsagePartHasItsPrice() {
+        let usage = UsagePartsSample.usage, price = UsagePartsSample.price
+        #expect(PriceMath.credits(for: usage, price: price, multiplier: .one) == UsagePartsSample.credits)
+        #expect(PriceMath.credits(for: usage, price: price, multiplier: Multiplier(decimal: "0.5")!) == 12_230)
+        // Unset: writes and audio input at 1, audio output at 4, searches free: 900×1 + 100×0.1 + 300×4.
+        let plain = Price(input: 1_000_000, output: 4_000_000, cachedInput: 100_000)
+        #expect(PriceMath.credits(for: usage, price: plain, multiplier: .one) == UsagePartsSample.creditsAsPlainTokens)
+        // A per-request model still pays its searches.
+        #expect(PriceMath.credits(for: usage, price: Price(perRequest: 40, perWebSearch: 10), multiplier: Multiplier(decimal: "1.5")!) == 90)
+        // Without the parts, the formula is the one before them.
+        let withoutParts = Usage(promptTokens: 1_000, cachedTokens: 100, completionTokens: 300)
+        #expect(PriceMath.credits(for: withoutParts, price: price, multiplier: .one) == UsagePartsSample.creditsAsPlainTokens)
+    }
+
+    /// Parts are fitted into their totals in one order — cached, 5-minute writes,
+    /// 1-hour writes, audio — so no token is priced twice however a provider reports.
+    @Test func partsBeyondTheirTotalsAreClampedInOrder() {
+        let usage = Usage(
+            promptTokens: 10, cachedTokens: 4, completionTokens: 2, cacheWriteTokens: 5, cacheWrite1hTokens: 5, audioInputTokens: 5,
+            audioOutputTokens: 9)
+        #expect(
+            usage.partitioned
+                == Usage(promptTokens: 10, cachedTokens: 4, completionTokens: 2, cacheWriteTokens: 5, cacheWrite1hTokens: 1, audioOutputTokens: 2))
+        let price = Price(input: 1_000_000, output: 1_000_000, cachedInput: 0, cacheWrite: 2_000_000, cacheWrite1h: 3_000_000, audioOutput: 5_000_000)
+        #expect(PriceMath.credits(for: usage, price: price, multiplier: .one) == 23)  // 5×2 + 1×3 + 2×5
+        #expect(Usage(promptTokens: -3, webSearchRequests: -1).partitioned == Usage())
+    }
+
+    /// A reservation prices every token at its side's dearest price, so a bill
+    /// of cache writes or audio stays within it.
+    @Test func theReservationPriceIsTheDearest() {
+        let price = Price(input: 3, output: 15, cachedInput: 1, cacheWrite: 4, cacheWrite1h: 6, audioInput: 5, audioOutput: 20, perWebSearch: 9)
+        #expect(price.dearest == Price(input: 6, output: 20, cachedInput: 1))
+        #expect(Price(input: 3, output: 15).dearest == Price(input: 3, output: 15))
+    }
+
     @Test func bigNumbersNeitherOverflowNorTrap() {
         let max = Price(input: Price.maximum, output: Price.maximum, cachedInput: Price.maximum, perRequest: nil)
         let huge = Multiplier(micros: Multiplier.maximumMicros)
@@ -76,6 +116,11 @@ import Testing
         #expect(
             PriceMath.credits(for: Usage(promptTokens: .max, cachedTokens: .max, completionTokens: .max), price: max, multiplier: huge) == Int64.max)
         #expect(PriceMath.credits(for: Usage(), price: Price(perRequest: Price.maximum), multiplier: huge) == 1_000_000_000_000_000)
+        let searches = Usage(promptTokens: .max, completionTokens: .max, audioOutputTokens: .max, webSearchRequests: .max)
+        let everything = Price(
+            input: Price.maximum, output: Price.maximum, cacheWrite: Price.maximum, audioOutput: Price.maximum, perWebSearch: Price.maximum)
+        #expect(PriceMath.credits(for: searches, price: everything, multiplier: .one) == Int64.max)
+        #expect(PriceMath.credits(for: searches, price: everything, multiplier: huge) == Int64.max)
         // Negative counts (never accepted by settle) count as zero rather than crediting.
         #expect(PriceMath.credits(for: Usage(promptTokens: -5, completionTokens: -5), price: max, multiplier: .one) == 0)
     }

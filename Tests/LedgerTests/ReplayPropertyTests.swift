@@ -93,6 +93,21 @@ import Testing
         }
     }
 
+    /// A snapshot written before the price parts (format 2: `price.set` version 2
+    /// payloads) still loads: it is the same state with every part unset.
+    @Test func formatTwoSnapshotsStillLoad() throws {
+        var state = LedgerState()
+        let price = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)
+        state.prices["m"] = price
+        var current = SnapshotCodec.encode(state)
+        let payload = EventCodecTests.payload(of: .priceSet(ModelPrice(model: "m", price: price)))
+        let entry = try #require(current.firstRange(of: payload))
+        #expect(current[0] == 3 && current[entry.upperBound - 1] == 0)  // format 3, then the empty price-parts mask
+        current.remove(at: entry.upperBound - 1)
+        current[0] = 2
+        #expect(try current.withUnsafeBytes { try SnapshotCodec.decode($0) } == state)
+    }
+
     /// Many tasks reserving and settling at once: the writer gathers them into
     /// shared transactions, and the log still replays to the live state.
     @Test func concurrentChargesReplayToTheLiveState() async throws {

@@ -30,18 +30,24 @@ import Testing
                 seq += 1
             }
         }
-        #expect(previous == Hash256(a: 0x9076_a1d8_c4c0_cea1, b: 0xaffb_ee58_bcaa_11ad, c: 0x2d84_a812_ff8f_8934, d: 0xa766_f8be_76da_8e24))
+        #expect(previous == Hash256(a: 0xcb92_8451_d1c4_80b3, b: 0x7f1c_e45b_5b60_a906, c: 0x678c_b7b9_117f_74a2, d: 0x14f8_7399_2179_fc1f))
     }
 
+    /// A settle as version 1 wrote it (before issue 11: no usage or price parts).
+    static let settleVersion1 =
+        "057265712d31ffffffffffffffff0123456789abcdeffeffffffffffffffff01056770742d78ffffffffffffffffff018080808080400e00"
+        + "060802010080a8d6b9070100a4139003"
+
     /// Each charge event's payload, byte for byte (Docs/events.md lists the
-    /// fields), written and read back.
+    /// fields), written and read back. A settle without parts is its version-1
+    /// bytes and two empty masks.
     @Test func chargePayloadsAreByteIdentical() throws {
         let types: Set<EventType> = [.chargeReserved, .chargeSettled, .chargeVoided, .chargeExpired, .chargeAdjusted]
         let charges = Samples.events.filter { types.contains($0.type) }
         let expected = [
             "057265712d31ffffffffffffffff0123456789abcdef056770742d780001",
-            "057265712d31ffffffffffffffff0123456789abcdeffeffffffffffffffff01056770742d78ffffffffffffffffff018080808080400e00"
-                + "060802010080a8d6b9070100a4139003",
+            Self.settleVersion1 + "0000",
+            "057265712d35ffffffffffffffff0123456789abcdefd08c0308636c617564652d78018040901cee07061e000080897a000100900313a802c8010213080c80c0a8ca9a3a",
             "057265712d32ffffffffffffffff0123456789abcdef0013636c69656e7420646973636f6e6e6563746564e60700",
             "057265712d33ffffffffffffffff0123456789abcdef0000",
             "057265712d34ffffffffffffffff0123456789abcdef01c601",
@@ -49,11 +55,30 @@ import Testing
         ]
         #expect(charges.map { Self.hex(EventCodecTests.payload(of: $0)) } == expected)
         for (event, hex) in zip(charges, expected) {
-            let decoded = try Self.bytes(hex).withUnsafeBytes { raw in
-                var reader = BinaryReader(raw)
-                return try Event.decodePayload(event.type, version: 1, from: &reader)
-            }
-            #expect(decoded == event)
+            #expect(try Self.decode(hex, event.type, version: event.type.currentVersion) == event)
+        }
+    }
+
+    /// Logs written before issue 11 replay: a version-1 settle reads as the
+    /// same charge with no parts, and version-2 price events as prices without them.
+    @Test func olderVersionsStillDecode() throws {
+        let settle = Samples.events.first { $0.type == .chargeSettled }!
+        #expect(try Self.decode(Self.settleVersion1, .chargeSettled, version: 1) == settle)
+        let price = Event.priceSet(ModelPrice(model: "m", price: Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)))
+        #expect(try Self.decode("016d020406000108", .priceSet, version: 2) == price)
+        #expect(
+            try Self.decode("016d02040600", .priceSet, version: 1)
+                == Event.priceSet(ModelPrice(model: "m", price: Price(input: 1, output: 2, cachedInput: 3))))
+        // A mask bit beyond the known parts is corrupt, not skipped.
+        #expect(throws: BinaryDecodingError.self) { try Self.decode(Self.settleVersion1 + "2000", .chargeSettled, version: 2) }
+    }
+
+    static func decode(_ hex: String, _ type: EventType, version: UInt8) throws -> Event {
+        try bytes(hex).withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            let event = try Event.decodePayload(type, version: version, from: &reader)
+            guard reader.isAtEnd else { throw reader.fail("trailing bytes") }
+            return event
         }
     }
 }

@@ -35,6 +35,29 @@ import Testing
         }
     }
 
+    /// Blocks marked `cache_control` are cache writes (1-hour with `"ttl":"1h"`),
+    /// outside `input_tokens`; a web-search tool is one search.
+    @Test func cacheControlBlocksAreWrittenAndWebSearchCounted() async throws {
+        try await makeApp().test(.router) { client in
+            let body = """
+                {"model":"mock-claude","max_tokens":2,"stream":true,
+                 "system":[{"type":"text","text":"a b c d","cache_control":{"type":"ephemeral"}}],
+                 "messages":[{"role":"user","content":[{"type":"text","text":"e f","cache_control":{"type":"ephemeral","ttl":"1h"}},{"type":"text","text":"g"}]}],
+                 "tools":[{"type":"web_search_20250305","name":"web_search"}]}
+                """
+            let usage = try #require(try await client.post("/v1/messages", anthropicAuth, body).sseData.first?["message"]?["usage"])
+            #expect(usage["input_tokens"]?.intValue == 1)
+            #expect(usage["cache_creation_input_tokens"]?.intValue == 6)
+            #expect(usage["cache_creation"]?["ephemeral_5m_input_tokens"]?.intValue == 4)
+            #expect(usage["cache_creation"]?["ephemeral_1h_input_tokens"]?.intValue == 2)
+            #expect(usage["server_tool_use"]?["web_search_requests"]?.intValue == 1)
+            let plain = try await client.post(
+                "/v1/messages", anthropicAuth, #"{"model":"m","max_tokens":2,"messages":[{"role":"user","content":"x"}]}"#)
+            #expect(try plain.json["usage"]?["cache_creation_input_tokens"]?.intValue == 0)
+            #expect(try plain.json["usage"]?["server_tool_use"] == nil)
+        }
+    }
+
     @Test func streamEventSequence() async throws {
         try await makeApp().test(.router) { client in
             let body = #"{"model":"mock-claude","max_tokens":2,"stream":true,"messages":[{"role":"user","content":"one two three"}]}"#
@@ -81,6 +104,16 @@ import Testing
                 #expect(json["usageMetadata"]?["cachedContentTokenCount"]?.intValue == 2)
                 #expect(json["modelVersion"]?.stringValue == "gemini-cached")
             }
+        }
+    }
+
+    /// A `thinking` model reports thoughts outside the candidates and inside the total.
+    @Test func thinkingModelReportsThoughts() async throws {
+        try await makeApp().test(.router) { client in
+            let body = #"{"contents":[{"parts":[{"text":"hi there"}]}],"generationConfig":{"maxOutputTokens":3}}"#
+            let usage = try #require(try await client.post("/v1beta/models/mock-thinking:generateContent", geminiAuth, body).json["usageMetadata"])
+            #expect(usage["candidatesTokenCount"]?.intValue == 3 && usage["thoughtsTokenCount"]?.intValue == 3)
+            #expect(usage["totalTokenCount"]?.intValue == 8)
         }
     }
 

@@ -46,6 +46,22 @@ import Testing
         }
     }
 
+    /// Each `input_audio` part adds 10 prompt tokens (never cached); asking for
+    /// audio output makes the whole completion audio.
+    @Test func chatAudioUsage() async throws {
+        try await makeApp().test(.router) { client in
+            let body = """
+                {"model":"gpt-cached","max_tokens":4,"modalities":["text","audio"],"messages":[{"role":"user","content":[
+                  {"type":"text","text":"one two three four"},{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}
+                """
+            let usage = try #require(try await client.post("/v1/chat/completions", openAIAuth, body).json["usage"])
+            #expect(usage["prompt_tokens"]?.intValue == 14)
+            #expect(usage["prompt_tokens_details"]?["cached_tokens"]?.intValue == 2)
+            #expect(usage["prompt_tokens_details"]?["audio_tokens"]?.intValue == 10)
+            #expect(usage["completion_tokens_details"]?["audio_tokens"]?.intValue == 4)
+        }
+    }
+
     @Test func chatCachedModelAndDefaultLength() async throws {
         try await makeApp().test(.router) { client in
             let body = #"{"model":"mock-gpt-cached","messages":[{"role":"user","content":"a b c d e f g"}]}"#

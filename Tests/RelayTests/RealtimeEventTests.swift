@@ -19,7 +19,8 @@ struct RealtimeEventTests {
         #expect(RealtimeEvent(#"{"type":"response.created","response":{"id":"r1","usage":null}}"#) == .responseCreated(responseID: "r1"))
         let done =
             #"{"type":"response.done","response":{"id":"r1","usage":{"input_tokens":7,"output_tokens":3,"input_token_details":{"cached_tokens":2}}}}"#
-        #expect(RealtimeEvent(done) == .responseDone(responseID: "r1", usage: Usage(promptTokens: 7, completionTokens: 3)))
+        // Realtime's `input_token_details` is read like chat's details: cached tokens bill at the cached price.
+        #expect(RealtimeEvent(done) == .responseDone(responseID: "r1", usage: Usage(promptTokens: 7, cachedTokens: 2, completionTokens: 3)))
         #expect(RealtimeEvent(#"{"type":"response.done","response":{"id":"r2","usage":null}}"#) == .responseDone(responseID: "r2", usage: nil))
         #expect(RealtimeEvent(#"{"type":"error","error":{"code":"bad","event_id":"e1"}}"#) == .error(clientEventID: "e1", code: "bad"))
         let part = RealtimeEvent(#"{"type":"response.output_text.done","response_id":"r1","text":"w1 w2"}"#)

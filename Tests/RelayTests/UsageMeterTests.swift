@@ -32,15 +32,83 @@ struct UsageMeterTests {
         #expect(meter.usage == Usage(promptTokens: 8, cachedTokens: 3, completionTokens: 9))
     }
 
-    /// Cache writes are billed by Anthropic and not part of `input_tokens`; Gemini's
-    /// tool-use prompt is billed as input and not part of `promptTokenCount`.
+    /// Cache writes are billed by Anthropic and not part of `input_tokens` (without
+    /// the lifetime split, all are 5-minute writes); Gemini's tool-use prompt is
+    /// billed as input and not part of `promptTokenCount`.
     @Test func cacheWritesAndToolPromptsAreCharged() {
         var anthropic = UsageMeter(family: .anthropic)
         anthropic.absorb(bytes: json(#"{"type":"message","usage":{"input_tokens":4,"cache_creation_input_tokens":150000,"output_tokens":2}}"#))
-        #expect(anthropic.usage == Usage(promptTokens: 150_004, completionTokens: 2))
+        #expect(anthropic.usage == Usage(promptTokens: 150_004, completionTokens: 2, cacheWriteTokens: 150_000))
         var gemini = UsageMeter(family: .gemini)
         gemini.absorb(bytes: json(#"{"usageMetadata":{"promptTokenCount":10,"toolUsePromptTokenCount":90000,"thoughtsTokenCount":7}}"#))
         #expect(gemini.usage == Usage(promptTokens: 90_010, completionTokens: 7))
+    }
+
+    /// A stream reports cache use in `message_start` and the searches (newer
+    /// API versions: every count again) in `message_delta`; the split decides
+    /// 1-hour writes, and writes it does not cover are 5-minute ones.
+    @Test func anthropicStreamReadsTheCacheSplitAndServerTools() {
+        var meter = UsageMeter(family: .anthropic)
+        meter.absorb(
+            bytes: json(
+                #"{"type":"message_start","message":{"usage":{"input_tokens":10,"cache_read_input_tokens":20,"cache_creation_input_tokens":50,"cache_creation":{"ephemeral_5m_input_tokens":10,"ephemeral_1h_input_tokens":30},"output_tokens":1}}}"#
+            ))
+        meter.absorb(bytes: json(#"{"type":"message_delta","usage":{"output_tokens":9,"server_tool_use":{"web_search_requests":2}}}"#))
+        let expected = Usage(
+            promptTokens: 80, cachedTokens: 20, completionTokens: 9, cacheWriteTokens: 20, cacheWrite1hTokens: 30, webSearchRequests: 2)
+        let (usage, estimated) = meter.charge(promptEstimate: 1)
+        #expect(usage == expected && !estimated)
+    }
+
+    /// Chat's usage chunk, Responses and realtime each spell the details their own way.
+    @Test func openAIAudioDetailsInEverySpelling() {
+        var chat = UsageMeter(family: .openai)
+        chat.absorb(
+            bytes: json(
+                #"{"choices":[],"usage":{"prompt_tokens":30,"completion_tokens":12,"prompt_tokens_details":{"cached_tokens":5,"audio_tokens":20},"completion_tokens_details":{"audio_tokens":8,"reasoning_tokens":0}}}"#
+            ))
+        #expect(chat.usage == Usage(promptTokens: 30, cachedTokens: 5, completionTokens: 12, audioInputTokens: 20, audioOutputTokens: 8))
+        var realtime = UsageMeter(family: .openai)
+        realtime.absorb(
+            bytes: json(
+                #"{"type":"response.done","response":{"usage":{"input_tokens":132,"output_tokens":121,"input_token_details":{"text_tokens":119,"audio_tokens":13,"cached_tokens":64,"cached_tokens_details":{"text_tokens":60,"audio_tokens":4}},"output_token_details":{"text_tokens":30,"audio_tokens":91}}}}"#
+            ))
+        // Cached audio bills at the cached price: 13 − 4 audio tokens are left for the audio price.
+        #expect(realtime.usage == Usage(promptTokens: 132, cachedTokens: 64, completionTokens: 121, audioInputTokens: 9, audioOutputTokens: 91))
+    }
+
+    /// Responses API web searches are `web_search_call` output items, answered
+    /// whole or in `response.completed`; an empty output (`response.created`) counts none.
+    @Test func responsesWebSearchCallsAreCounted() {
+        let items =
+            #"[{"type":"web_search_call","id":"ws_1","status":"completed"},{"type":"web_search_call","id":"ws_2","status":"completed"},{"type":"message","content":[{"type":"output_text","text":"web_search_call"}]}]"#
+        var whole = UsageMeter(family: .openai)
+        whole.absorb(bytes: json(#"{"object":"response","output":\#(items),"usage":{"input_tokens":9,"output_tokens":4}}"#))
+        #expect(whole.usage == Usage(promptTokens: 9, completionTokens: 4, webSearchRequests: 2))
+        var stream = UsageMeter(family: .openai)
+        stream.absorb(bytes: json(#"{"type":"response.created","response":{"output":[],"usage":null}}"#))
+        stream.absorb(bytes: json(#"{"type":"response.completed","response":{"output":\#(items),"usage":{"input_tokens":9,"output_tokens":4}}}"#))
+        #expect(stream.usage == Usage(promptTokens: 9, completionTokens: 4, webSearchRequests: 2))
+    }
+
+    /// Gemini's per-modality lists give the audio parts; text-only lists give none.
+    @Test func geminiAudioModalities() {
+        var meter = UsageMeter(family: .gemini)
+        meter.absorb(
+            bytes: json(
+                #"{"usageMetadata":{"promptTokenCount":120,"candidatesTokenCount":30,"promptTokensDetails":[{"modality":"AUDIO","tokenCount":100},{"modality":"TEXT","tokenCount":20}],"candidatesTokensDetails":[{"modality":"AUDIO","tokenCount":25},{"modality":"TEXT","tokenCount":5}]}}"#
+            ))
+        #expect(meter.usage == Usage(promptTokens: 120, completionTokens: 30, audioInputTokens: 100, audioOutputTokens: 25))
+    }
+
+    /// Parts a provider reports beyond its totals are fitted inside them, so a settle never refuses the usage.
+    @Test func partsBeyondTheirTotalsAreClamped() {
+        var meter = UsageMeter(family: .openai)
+        meter.absorb(
+            bytes: json(
+                #"{"usage":{"prompt_tokens":10,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":6,"audio_tokens":9},"completion_tokens_details":{"audio_tokens":7}}}"#
+            ))
+        #expect(meter.usage == Usage(promptTokens: 10, cachedTokens: 6, completionTokens: 3, audioInputTokens: 4, audioOutputTokens: 3))
     }
 
     /// An Anthropic stream cut before `message_delta` knows only `message_start`'s

@@ -2,13 +2,22 @@
 
 Prints one line per check and a final "N passed, M failed"; exits 1 on any failure.
 """
+import json
 import os
 import sys
 import traceback
+import urllib.request
 
 URL = os.environ["TALLY_URL"]
 TOKEN = os.environ["TALLY_TOKEN"]
 results = []
+
+
+def used():
+    """The token's used credits, from Tally's self-service route."""
+    request = urllib.request.Request(URL + "/api/usage/token", headers={"Authorization": "Bearer " + TOKEN})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)["used"]
 
 
 def check(name):
@@ -82,6 +91,32 @@ def _():
         final = stream.get_final_message()
     assert text, "no text streamed"
     assert final.usage.output_tokens == 4, final.usage
+
+
+# Prompt caching: the mock writes the 8 words of the marked system block to the
+# 5-minute cache. At the demo's mock-claude prices (credits per million tokens:
+# input 3,000,000, cache write 3,750,000, output 15,000,000) the charge is
+# 2 × 3 + 8 × 3.75 + 4 × 15 = 96 credits, not the 90 of cache writes at the input price.
+CACHED_SYSTEM = [{"type": "text", "text": "a b c d e f g h", "cache_control": {"type": "ephemeral"}}]
+
+
+@check("anthropic prompt caching is charged at the cache-write price")
+def _():
+    before = used()
+    r = an.messages.create(
+        model="mock-claude", max_tokens=4, system=CACHED_SYSTEM, messages=[{"role": "user", "content": "hello there"}])
+    assert r.usage.cache_creation_input_tokens == 8 and r.usage.input_tokens == 2, r.usage
+    assert used() - before == 96, (before, used())
+
+
+@check("anthropic prompt caching stream is charged at the cache-write price")
+def _():
+    before = used()
+    with an.messages.stream(
+            model="mock-claude", max_tokens=4, system=CACHED_SYSTEM, messages=[{"role": "user", "content": "hello there"}]) as stream:
+        final = stream.get_final_message()
+    assert final.usage.cache_creation_input_tokens == 8, final.usage
+    assert used() - before == 96, (before, used())
 
 
 from google import genai  # noqa: E402

@@ -386,6 +386,25 @@ def run():
             shot(page)
         check_console(page)
 
+    # Prices: a per-token price with cache-write and web-search prices through the form
+    # (Docs/billing.md); the fields left empty stay unset.
+    click('#nav-prices')
+    q('#view[data-route=prices]')
+    click('#price-create')
+    vis('#price-dialog')
+    for field, value in [('model', 'e2e-cached-model'), ('input', '3000000'), ('output', '15000000'),
+                         ('cache-write', '3750000'), ('cache-write-1h', '6000000'), ('per-web-search', '10000')]:
+        typ(f'#price-form-{field}', value)
+    click('#price-form-submit')
+    gone('#price-dialog')
+    price = api('GET', '/api/prices/e2e-cached-model')
+    check('price form sets cache-write and web-search prices',
+          (price['cache_write'], price['cache_write_1h'], price['per_web_search'], price['audio_input']) == (3750000, 6000000, 10000, None),
+          price)
+    check_console('price form')
+    click('#nav-channels')
+    q('#view[data-route=channels]')
+
     # Channels: add one through the form with a known secret; it must never come back.
     click('#channel-create')
     vis('#channel-dialog')

@@ -18,7 +18,7 @@ struct PricesController: Sendable {
             return JSONResponse.make(Render.price(model: model, price))
         }
         routes.on(.put, "/api/prices/{model}", .admin) { request, context, caller in
-            let body = try await JSONBody.read(request, allowed: ["input", "output", "cached_input", "per_request", "max_output"])
+            let body = try await JSONBody.read(request, allowed: PricesController.fields)
             let price = try PricesController.price(body)
             let model = context.parameter("model")
             let existed = await core.ledger.read { $0.prices[model] != nil }
@@ -31,11 +31,18 @@ struct PricesController: Sendable {
         }
     }
 
+    /// Token prices besides `input` and `output`, each optional; none of them goes with `per_request`.
+    static let tokenParts = ["cached_input", "cache_write", "cache_write_1h", "audio_input", "audio_output"]
+    static let fields = Set(["input", "output", "per_request", "per_web_search", "max_output"] + tokenParts)
+
     /// Either token prices (`input`, `output`, optional `cached_input`
-    /// defaulting to `input`) or `per_request` alone; either with an optional
-    /// `max_output` (the model's output window, the reservation's default bound).
+    /// defaulting to `input`, optional cache-write and audio prices that bill
+    /// as input or output while unset) or `per_request` alone; either with an
+    /// optional `per_web_search` and `max_output` (the model's output window,
+    /// the reservation's default bound).
     static func price(_ body: JSONBody) throws -> Price {
         var price = try billingPrice(body)
+        price.perWebSearch = try amount(body, "per_web_search")
         if let maxOutput = try body.notNull("max_output", body.int("max_output")) {
             guard (1...Limits.outputTokens).contains(maxOutput) else {
                 throw APIError.invalid("max_output", "must be between 1 and \(Limits.outputTokens) tokens")
@@ -45,24 +52,29 @@ struct PricesController: Sendable {
         return price
     }
 
+    /// A price field: absent is nil, anything but a whole number in 0…`Price.maximum` a 400 or 422.
+    private static func amount(_ body: JSONBody, _ key: String) throws -> Int64? {
+        guard let value = try body.notNull(key, body.int(key)) else { return nil }
+        guard value >= 0, value <= Price.maximum else { throw APIError.invalid(key, "must be between 0 and \(Price.maximum) credits") }
+        return value
+    }
+
     private static func billingPrice(_ body: JSONBody) throws -> Price {
-        func amount(_ key: String) throws -> Int64? {
-            guard let value = try body.notNull(key, body.int(key)) else { return nil }
-            guard value >= 0, value <= Price.maximum else { throw APIError.invalid(key, "must be between 0 and \(Price.maximum) credits") }
-            return value
-        }
-        if let perRequest = try amount("per_request") {
-            for key in ["input", "output", "cached_input"] where body.has(key) {
+        if let perRequest = try amount(body, "per_request") {
+            for key in ["input", "output"] + tokenParts where body.has(key) {
                 throw APIError.invalid(key, "a per-request price cannot also have token prices")
             }
             return Price(perRequest: perRequest)
         }
-        guard let input = try amount("input") else {
+        guard let input = try amount(body, "input") else {
             throw APIError.badRequest("input: is required (or give per_request).", field: "input", code: "missing_field")
         }
-        guard let output = try amount("output") else {
+        guard let output = try amount(body, "output") else {
             throw APIError.badRequest("output: is required (or give per_request).", field: "output", code: "missing_field")
         }
-        return Price(input: input, output: output, cachedInput: try amount("cached_input") ?? input)
+        return Price(
+            input: input, output: output, cachedInput: try amount(body, "cached_input") ?? input,
+            cacheWrite: try amount(body, "cache_write"), cacheWrite1h: try amount(body, "cache_write_1h"),
+            audioInput: try amount(body, "audio_input"), audioOutput: try amount(body, "audio_output"))
     }
 }

@@ -37,7 +37,12 @@ struct PricingController: Sendable {
         members.append(("effective_input", perRequest ? .null : scaled(price.input)))
         members.append(("effective_output", perRequest ? .null : scaled(price.output)))
         members.append(("effective_cached_input", perRequest ? .null : scaled(price.cachedInput)))
+        members.append(("effective_cache_write", perRequest ? .null : scaled(price.cacheWrite ?? price.input)))
+        members.append(("effective_cache_write_1h", perRequest ? .null : scaled(price.cacheWrite1h ?? price.input)))
+        members.append(("effective_audio_input", perRequest ? .null : scaled(price.audioInput ?? price.input)))
+        members.append(("effective_audio_output", perRequest ? .null : scaled(price.audioOutput ?? price.output)))
         members.append(("effective_per_request", .optional(price.perRequest) { scaled($0) }))
+        members.append(("effective_per_web_search", .optional(price.perWebSearch) { scaled($0) }))
         return .object(members)
     }
 }

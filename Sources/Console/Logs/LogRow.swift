@@ -8,8 +8,9 @@ import TallyJSON
 struct LogRow {
     static let columns = [
         "seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel",
-        "channel_name", "prompt_tokens", "cached_tokens", "completion_tokens", "credits", "duration_ms",
-        "stream", "status", "estimated", "reason",
+        "channel_name", "prompt_tokens", "cached_tokens", "completion_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+        "audio_input_tokens", "audio_output_tokens", "web_search_requests", "credits", "duration_ms", "stream", "status",
+        "estimated", "reason",
     ]
 
     let values: [JSONValue]
@@ -49,6 +50,11 @@ struct LogRow {
             .int(usage.promptTokens),
             .int(usage.cachedTokens),
             .int(usage.completionTokens),
+            .int(usage.cacheWriteTokens),
+            .int(usage.cacheWrite1hTokens),
+            .int(usage.audioInputTokens),
+            .int(usage.audioOutputTokens),
+            .int(usage.webSearchRequests),
             .int(credits),
             duration,
             .bool(stream),

@@ -62,9 +62,10 @@ extension LedgerState {
             promptTokens: promptTokens, maxOutputTokens: maxOutputTokens)
     }
 
-    /// The reservation formula itself, shared by `maximumCost` and admission (which already holds price and group).
+    /// The reservation formula itself, shared by `maximumCost` and admission (which already holds price and group):
+    /// every token at its side's dearest price (cache writes, audio), so it bounds the bill.
     static func reservation(price: Price, multiplier: Multiplier, promptTokens: Int64, maxOutputTokens: Int64) -> Int64 {
-        PriceMath.credits(for: Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens), price: price, multiplier: multiplier)
+        PriceMath.credits(for: Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens), price: price.dearest, multiplier: multiplier)
     }
 
     /// Steps 7–10 for an authenticated token: model, rate and parallel limits,

@@ -72,11 +72,17 @@ package struct Auditor: Sendable {
             tokenInFlight[e.token, default: 0] += 1
             userReserved[e.user, default: 0] += e.amount
         case .chargeSettled(let e):
-            let expected = Auditor.naiveCredits(e)
-            if expected != e.credits {
+            switch Auditor.naiveCredits(e) {
+            case nil:
+                findings.add(
+                    .invariant, seq: seq,
+                    "request \(e.requestID) records usage whose parts (cached, cache writes, audio) exceed its prompt or completion count")
+            case let expected? where expected != e.credits:
                 findings.add(
                     .invariant, seq: seq,
                     "request \(e.requestID) charged \(e.credits) credits but its recorded usage, price and multiplier give \(expected)")
+            default:
+                break
             }
             close(e.requestID, .settled, token: e.token, user: e.user, charging: e.credits, seq: seq)
         case .chargeVoided(let e):
@@ -131,21 +137,30 @@ package struct Auditor: Sendable {
         userBalance[reservation.user, default: 0] -= credits
     }
 
-    /// The price formula of SPEC §2, written out again on purpose (not `PriceMath`).
-    static func naiveCredits(_ e: ChargeSettled) -> Int64 {
-        let micros = Int128(e.multiplier.micros)
-        let numerator: Int128
-        let denominator: Int128
-        if let perRequest = e.price.perRequest {
-            numerator = micros * Int128(perRequest)
-            denominator = 1_000_000
+    /// The price formula of SPEC §2 and Docs/billing.md, written out again on
+    /// purpose (not `PriceMath` nor `Usage.partitioned`); nil when the recorded
+    /// parts do not fit inside their totals (a settle command never writes that).
+    static func naiveCredits(_ e: ChargeSettled) -> Int64? {
+        let u = e.usage, p = e.price
+        guard u.cacheWriteTokens >= 0, u.cacheWrite1hTokens >= 0, u.audioInputTokens >= 0, u.audioOutputTokens >= 0, u.webSearchRequests >= 0
+        else { return nil }
+        let prompt = Int128(max(u.promptTokens, 0))
+        let cached = Int128(min(max(u.cachedTokens, 0), max(u.promptTokens, 0)))
+        let plainInput = prompt - cached - Int128(u.cacheWriteTokens) - Int128(u.cacheWrite1hTokens) - Int128(u.audioInputTokens)
+        let plainOutput = Int128(max(u.completionTokens, 0)) - Int128(u.audioOutputTokens)
+        guard plainInput >= 0, plainOutput >= 0 else { return nil }
+        var perMillion = Int128(u.webSearchRequests) * Int128(p.perWebSearch ?? 0) * 1_000_000
+        if let perRequest = p.perRequest {
+            perMillion += Int128(perRequest) * 1_000_000
         } else {
-            let cached = Int128(min(max(e.usage.cachedTokens, 0), max(e.usage.promptTokens, 0)))
-            let uncached = Int128(max(e.usage.promptTokens, 0)) - cached
-            let output = Int128(max(e.usage.completionTokens, 0))
-            numerator = micros * (uncached * Int128(e.price.input) + cached * Int128(e.price.cachedInput) + output * Int128(e.price.output))
-            denominator = 1_000_000 * 1_000_000
+            perMillion += plainInput * Int128(p.input) + cached * Int128(p.cachedInput) + plainOutput * Int128(p.output)
+            perMillion += Int128(u.cacheWriteTokens) * Int128(p.cacheWrite ?? p.input)
+            perMillion += Int128(u.cacheWrite1hTokens) * Int128(p.cacheWrite1h ?? p.input)
+            perMillion += Int128(u.audioInputTokens) * Int128(p.audioInput ?? p.input)
+            perMillion += Int128(u.audioOutputTokens) * Int128(p.audioOutput ?? p.output)
         }
+        let numerator = Int128(e.multiplier.micros) * perMillion
+        let denominator: Int128 = 1_000_000 * 1_000_000
         var quotient = numerator / denominator
         if quotient * denominator < numerator { quotient += 1 }
         return quotient > Int128(Int64.max) ? Int64.max : Int64(quotient)

@@ -57,6 +57,15 @@ package struct BinaryReader: ~Copyable {
         try bool() ? try signed() : nil
     }
 
+    /// What `BinaryWriter.maskedSigned` wrote for a list of `count` values; a mask bit past them is refused.
+    mutating func maskedSigned(count: Int) throws(BinaryDecodingError) -> [Int64?] {
+        let mask = try varint()
+        guard mask >> UInt64(count) == 0 else { throw fail("unknown fields in mask") }
+        var values: [Int64?] = []
+        for bit in 0..<count { values.append(mask & (1 << UInt64(bit)) != 0 ? try signed() : nil) }
+        return values
+    }
+
     mutating func fixed64() throws(BinaryDecodingError) -> UInt64 {
         guard buffer.count - offset >= 8 else { throw fail("unexpected end") }
         let value = UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))

@@ -31,6 +31,15 @@ package struct BinaryWriter {
         if let value { bool(true); signed(value) } else { bool(false) }
     }
 
+    /// A fixed list of optional values: a varint mask (bit i set = value i
+    /// present), then the present values in order; one byte when none is.
+    mutating func maskedSigned(_ values: [Int64?]) {
+        var mask: UInt64 = 0
+        for (bit, value) in values.enumerated() where value != nil { mask |= 1 << UInt64(bit) }
+        varint(mask)
+        for case let value? in values { signed(value) }
+    }
+
     mutating func fixed64(_ value: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }

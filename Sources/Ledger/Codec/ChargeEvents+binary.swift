@@ -53,6 +53,7 @@ extension ChargeSettled {
         w.optionalChannel(channel); w.signed(usage.promptTokens); w.signed(usage.cachedTokens); w.signed(usage.completionTokens)
         w.signed(price.input); w.signed(price.output); w.signed(price.cachedInput); w.optionalSigned(price.perRequest)
         w.signed(multiplier.micros); w.bool(estimated); w.bool(stream); w.signed(durationMs); w.signed(status)
+        usage.encodeParts(into: &w); price.encodeParts(into: &w)
     }
 
     /// The leading fields, all that replay needs: whose request, and what it cost.
@@ -61,15 +62,22 @@ extension ChargeSettled {
         return (head, try r.signed())
     }
 
-    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeSettled {
+    /// Version 1 ends at `status`; version 2 adds the usage and price parts (cache writes, audio, web searches).
+    static func decode(from r: inout BinaryReader, version: UInt8) throws(BinaryDecodingError) -> ChargeSettled {
         let (head, credits) = try decodeCharge(from: &r)
         let model = try r.string(), channel = try r.optionalChannel()
-        let usage = Usage(promptTokens: try r.signed(), cachedTokens: try r.signed(), completionTokens: try r.signed())
-        let price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
+        var usage = Usage(promptTokens: try r.signed(), cachedTokens: try r.signed(), completionTokens: try r.signed())
+        var price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
+        let multiplier = Multiplier(micros: try r.signed())
+        let estimated = try r.bool(), stream = try r.bool(), durationMs = try r.signed(), status = try r.signed()
+        if version >= 2 {
+            try usage.decodeParts(from: &r)
+            try price.decodeParts(from: &r)
+        }
         return ChargeSettled(
             requestID: head.requestID, token: head.token, user: head.user, model: model, channel: channel,
-            usage: usage, credits: credits, price: price, multiplier: Multiplier(micros: try r.signed()),
-            estimated: try r.bool(), stream: try r.bool(), durationMs: try r.signed(), status: try r.signed())
+            usage: usage, credits: credits, price: price, multiplier: multiplier,
+            estimated: estimated, stream: stream, durationMs: durationMs, status: status)
     }
 }
 

@@ -1,5 +1,6 @@
 /// The binary payload of each event type (version 1; `price.set` version 2
-/// appends `max_output`). Field order is the layout; Docs/events.md lists it.
+/// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`).
+/// Field order is the layout; Docs/events.md lists it.
 /// The charge events' layout is in `ChargeEvents+binary.swift`, which replay's
 /// fast path reads too.
 extension Event {
@@ -23,7 +24,7 @@ extension Event {
             w.string(name)
         case .priceSet(let e):
             w.string(e.model); w.signed(e.price.input); w.signed(e.price.output); w.signed(e.price.cachedInput)
-            w.optionalSigned(e.price.perRequest); w.optionalSigned(e.price.maxOutput)
+            w.optionalSigned(e.price.perRequest); w.optionalSigned(e.price.maxOutput); e.price.encodeParts(into: &w)
         case .priceRemoved(let model):
             w.string(model)
         case .channelSet(let e):
@@ -92,6 +93,7 @@ extension Event {
             let model = try r.string()
             var price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
             if version >= 2 { price.maxOutput = try r.optionalSigned() }
+            if version >= 3 { try price.decodeParts(from: &r) }
             return .priceSet(ModelPrice(model: model, price: price))
         case .priceRemoved:
             return .priceRemoved(model: try r.string())
@@ -129,7 +131,7 @@ extension Event {
         case .chargeReserved:
             return .chargeReserved(try ChargeReserved.decode(from: &r))
         case .chargeSettled:
-            return .chargeSettled(try ChargeSettled.decode(from: &r))
+            return .chargeSettled(try ChargeSettled.decode(from: &r, version: version))
         case .chargeVoided:
             return .chargeVoided(try ChargeVoided.decode(from: &r))
         case .chargeExpired:

@@ -57,8 +57,13 @@ extension LedgerState {
     private func checkUsage(_ usage: Usage) throws(Rejection) -> Usage {
         let bound = Limits.usageTokens
         guard (0...bound).contains(usage.promptTokens), (0...bound).contains(usage.completionTokens),
-            (0...usage.promptTokens).contains(usage.cachedTokens)
-        else { throw .invalid(field: "usage", "token counts must be non-negative, cached ≤ prompt, and below 2^40") }
+            (0...bound).contains(usage.webSearchRequests), usage.partitioned == usage
+        else {
+            throw .invalid(
+                field: "usage",
+                "counts must be non-negative and below 2^40, the prompt's parts (cached, cache writes, audio) within the prompt, audio output within the completion"
+            )
+        }
         return usage
     }
 }

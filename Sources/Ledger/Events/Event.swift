@@ -82,9 +82,17 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case relayRejected = 40
 
     /// The schema version this build writes and the newest it can read.
-    /// `price.set` is at version 2 (it gained `max_output`), every other type at 1;
-    /// replay reads every older version and refuses anything newer.
-    package var currentVersion: UInt8 { self == .priceSet ? 2 : 1 }
+    /// `price.set` is at version 3 (2 gained `max_output`, 3 the cache-write,
+    /// audio and web-search prices), `charge.settled` at 2 (the usage parts and
+    /// prices those bill), every other type at 1; replay reads every older
+    /// version and refuses anything newer.
+    package var currentVersion: UInt8 {
+        switch self {
+        case .priceSet: 3
+        case .chargeSettled: 2
+        default: 1
+        }
+    }
 
     /// `token.created`, `charge.settled`, …
     package var description: String {

@@ -3,8 +3,20 @@ package struct Price: Hashable, Sendable {
     package var input: Int64
     package var output: Int64
     package var cachedInput: Int64
+    /// Prompt tokens written to the provider's cache for 5 minutes (Anthropic bills
+    /// them at 1.25× input); nil = the input price.
+    package var cacheWrite: Int64?
+    /// Prompt tokens written to the cache for 1 hour (Anthropic: 2× input); nil = the input price.
+    package var cacheWrite1h: Int64?
+    /// Audio prompt tokens (OpenAI bills them far above text); nil = the input price.
+    package var audioInput: Int64?
+    /// Audio output tokens; nil = the output price.
+    package var audioOutput: Int64?
     /// When set, the model is billed per call at this many credits and token prices are ignored.
     package var perRequest: Int64?
+    /// Credits per server-side web search the provider ran and bills per call
+    /// (Anthropic's `server_tool_use.web_search_requests`); nil = not charged.
+    package var perWebSearch: Int64?
     /// The most output tokens the model can produce in one answer: the
     /// reservation's output bound when a request names none. Not a billing
     /// price, so a settle does not record it (see `billing`).
@@ -14,65 +26,42 @@ package struct Price: Hashable, Sendable {
     /// keeps every product in `PriceMath` far inside 128 bits.
     package static let maximum: Int64 = 1_000_000_000_000
 
-    package init(input: Int64 = 0, output: Int64 = 0, cachedInput: Int64 = 0, perRequest: Int64? = nil, maxOutput: Int64? = nil) {
+    package init(
+        input: Int64 = 0, output: Int64 = 0, cachedInput: Int64 = 0, cacheWrite: Int64? = nil, cacheWrite1h: Int64? = nil,
+        audioInput: Int64? = nil, audioOutput: Int64? = nil, perRequest: Int64? = nil, perWebSearch: Int64? = nil, maxOutput: Int64? = nil
+    ) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput
+        self.cacheWrite = cacheWrite
+        self.cacheWrite1h = cacheWrite1h
+        self.audioInput = audioInput
+        self.audioOutput = audioOutput
         self.perRequest = perRequest
+        self.perWebSearch = perWebSearch
         self.maxOutput = maxOutput
     }
 
     /// Whether every price is within 0…`maximum` and `maxOutput`, when set, within 1…`Limits.outputTokens`.
     var isValid: Bool {
-        [input, output, cachedInput, perRequest ?? 0].allSatisfy { $0 >= 0 && $0 <= Price.maximum }
+        let optional = [cacheWrite, cacheWrite1h, audioInput, audioOutput, perRequest, perWebSearch].compactMap { $0 }
+        return ([input, output, cachedInput] + optional).allSatisfy { $0 >= 0 && $0 <= Price.maximum }
             && (maxOutput.map { (1...Limits.outputTokens).contains($0) } ?? true)
     }
 
     /// The prices a charge is computed from (what a settle records).
     package var billing: Price {
-        Price(input: input, output: output, cachedInput: cachedInput, perRequest: perRequest)
-    }
-}
-
-/// Token counts an upstream reported (or that were estimated).
-package struct Usage: Hashable, Sendable {
-    package var promptTokens: Int64
-    /// Prompt tokens served from the provider's cache; part of `promptTokens`.
-    package var cachedTokens: Int64
-    package var completionTokens: Int64
-
-    package init(promptTokens: Int64 = 0, cachedTokens: Int64 = 0, completionTokens: Int64 = 0) {
-        self.promptTokens = promptTokens
-        self.cachedTokens = cachedTokens
-        self.completionTokens = completionTokens
-    }
-}
-
-/// The price formula of SPEC §2, in integers only:
-/// credits = ceil(multiplier × (uncached input × input price + cached × cached price
-/// + output × output price) / 1,000,000), or multiplier × per-request price.
-package enum PriceMath {
-    /// Credits for `usage` at `price` and `multiplier`, saturating at `Int64.max`.
-    package static func credits(for usage: Usage, price: Price, multiplier: Multiplier) -> Int64 {
-        let micros = Int128(multiplier.micros)
-        if let perRequest = price.perRequest {
-            return ceilDivide(micros * Int128(perRequest), by: Int128(Multiplier.scale))
-        }
-        let cached = Int128(max(0, min(usage.cachedTokens, usage.promptTokens)))
-        let uncached = Int128(max(0, usage.promptTokens)) - cached
-        let output = Int128(max(0, usage.completionTokens))
-        let perMillion = uncached * Int128(price.input) + cached * Int128(price.cachedInput) + output * Int128(price.output)
-        // Token counts are Int64 (a client's max_tokens reaches here through
-        // admission), so with the largest prices and multiplier this product can
-        // exceed even 128 bits: saturate as documented instead of trapping.
-        let (scaled, overflow) = micros.multipliedReportingOverflow(by: perMillion)
-        if overflow { return Int64.max }
-        return ceilDivide(scaled, by: Int128(Multiplier.scale) * 1_000_000)
+        var price = self
+        price.maxOutput = nil
+        return price
     }
 
-    static func ceilDivide(_ numerator: Int128, by denominator: Int128) -> Int64 {
-        precondition(numerator >= 0 && denominator > 0)
-        let quotient = (numerator + denominator - 1) / denominator
-        return quotient > Int128(Int64.max) ? Int64.max : Int64(quotient)
+    /// The price a reservation applies: every prompt token at the dearest price
+    /// any prompt token can be billed at, every output token likewise, so the
+    /// reservation stays an upper bound of the bill whatever the usage's mix.
+    var dearest: Price {
+        Price(
+            input: max(max(input, cacheWrite ?? 0), max(cacheWrite1h ?? 0, audioInput ?? 0)), output: max(output, audioOutput ?? 0),
+            cachedInput: cachedInput, perRequest: perRequest)
     }
 }

@@ -97,7 +97,10 @@ package enum EventJSON {
                 ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
                 ("credits", .int(e.credits)), ("model", .string(e.model)), ("channel", channel(e.channel)),
                 ("prompt_tokens", .int(e.usage.promptTokens)), ("cached_tokens", .int(e.usage.cachedTokens)),
-                ("completion_tokens", .int(e.usage.completionTokens)), ("price", price(e.price)),
+                ("completion_tokens", .int(e.usage.completionTokens)), ("cache_write_tokens", .int(e.usage.cacheWriteTokens)),
+                ("cache_write_1h_tokens", .int(e.usage.cacheWrite1hTokens)), ("audio_input_tokens", .int(e.usage.audioInputTokens)),
+                ("audio_output_tokens", .int(e.usage.audioOutputTokens)), ("web_search_requests", .int(e.usage.webSearchRequests)),
+                ("price", price(e.price)),
                 ("multiplier", .string(e.multiplier.description)), ("estimated", .bool(e.estimated)), ("stream", .bool(e.stream)),
                 ("duration_ms", .int(e.durationMs)), ("status", .int(e.status)),
             ])
@@ -125,11 +128,16 @@ package enum EventJSON {
         }
     }
 
-    /// A price as recorded: credits per million tokens, or per request.
+    /// A price as recorded: credits per million tokens, or per request (and per web
+    /// search); an unset cache-write or audio price is null (it bills as input or output).
     package static func price(_ price: Price) -> JSONValue {
-        .object([
+        let optional = { (value: Int64?) in JSONValue.optional(value) { .int($0) } }
+        return .object([
             ("input", .int(price.input)), ("output", .int(price.output)), ("cached_input", .int(price.cachedInput)),
-            ("per_request", .optional(price.perRequest) { .int($0) }), ("max_output", .optional(price.maxOutput) { .int($0) }),
+            ("cache_write", optional(price.cacheWrite)), ("cache_write_1h", optional(price.cacheWrite1h)),
+            ("audio_input", optional(price.audioInput)), ("audio_output", optional(price.audioOutput)),
+            ("per_request", optional(price.perRequest)), ("per_web_search", optional(price.perWebSearch)),
+            ("max_output", optional(price.maxOutput)),
         ])
     }
 

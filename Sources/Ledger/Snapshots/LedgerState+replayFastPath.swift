@@ -15,7 +15,8 @@ extension LedgerState {
             throw LogError.corrupt(seq: seq, "too short")
         }
         var r = BinaryReader(value)
-        guard let header = try? r.envelopeHeader(seq: seq), header.version == 1,
+        // Every version a charge event has (a settle's are 1 and 2) opens with the same fields.
+        guard let header = try? r.envelopeHeader(seq: seq), (1...header.type.currentVersion).contains(header.version),
             header.type == .chargeReserved || header.type == .chargeSettled || header.type == .chargeVoided
         else {
             try apply(Envelope.decode(seq: seq, from: value))

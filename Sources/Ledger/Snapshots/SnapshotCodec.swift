@@ -3,14 +3,15 @@
 /// equal states give equal bytes. Derived lookups (by username, by secret) are
 /// rebuilt on load rather than stored.
 ///
-///     byte format (2: prices carry max_output) · fixed64 seq · hash head · signed time
+///     byte format (2: prices carry max_output; 3: and their parts) · fixed64 seq · hash head · signed time
 ///     users · tokens · groups · prices · channels · pending  (each: count, entries)
 ///
 /// Groups, prices and channels are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
-/// so each layout is defined once, in the codec.
+/// so each layout is defined once, in the codec. A format-2 snapshot still
+/// loads: its prices are `price.set` version 2 payloads.
 package enum SnapshotCodec {
-    static let format: UInt8 = 2
+    static let format: UInt8 = 3
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -45,7 +46,9 @@ package enum SnapshotCodec {
 
     package static func decode(_ bytes: UnsafeRawBufferPointer) throws(BinaryDecodingError) -> LedgerState {
         var r = BinaryReader(bytes)
-        guard try r.byte() == format else { throw r.fail("unknown snapshot format") }
+        let stored = try r.byte()
+        guard stored == 2 || stored == format else { throw r.fail("unknown snapshot format") }
+        let priceVersion: UInt8 = stored == 2 ? 2 : EventType.priceSet.currentVersion
         var state = LedgerState()
         state.seq = try r.fixed64(); state.head = try r.hash(); state.time = try r.signed()
         for _ in 0..<(try r.count()) {
@@ -81,7 +84,7 @@ package enum SnapshotCodec {
             state.groups[group.name] = group
         }
         for _ in 0..<(try r.count()) {
-            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, version: EventType.priceSet.currentVersion, from: &r) else {
+            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, version: priceVersion, from: &r) else {
                 throw r.fail("price")
             }
             state.prices[price.model] = price.price

@@ -29,31 +29,52 @@ enum StatementRendering {
             ("channel", EventJSON.channel(l.channel)),
             ("prompt_tokens", .optional(l.usage?.promptTokens) { .int($0) }), ("cached_tokens", .optional(l.usage?.cachedTokens) { .int($0) }),
             ("completion_tokens", .optional(l.usage?.completionTokens) { .int($0) }),
+            ("cache_write_tokens", .optional(l.usage?.cacheWriteTokens) { .int($0) }),
+            ("cache_write_1h_tokens", .optional(l.usage?.cacheWrite1hTokens) { .int($0) }),
+            ("audio_input_tokens", .optional(l.usage?.audioInputTokens) { .int($0) }),
+            ("audio_output_tokens", .optional(l.usage?.audioOutputTokens) { .int($0) }),
+            ("web_search_requests", .optional(l.usage?.webSearchRequests) { .int($0) }),
             ("price", l.price.map(EventJSON.price) ?? .null), ("multiplier", .optional(l.multiplier?.description) { .string($0) }),
             ("estimated", l.estimated.map { .bool($0) } ?? .null),
             ("amount", .int(l.amount)), ("balance", .int(l.balance)), ("note", .string(l.note)),
         ])
     }
 
-    static let csvHeader =
-        "seq,time,type,request_id,token,model,channel,prompt_tokens,cached_tokens,completion_tokens,input_price,cached_input_price,output_price,per_request_price,multiplier,estimated,amount,balance,note"
+    static let csvColumns = [
+        "seq", "time", "type", "request_id", "token", "model", "channel", "prompt_tokens", "cached_tokens", "completion_tokens",
+        "cache_write_tokens", "cache_write_1h_tokens", "audio_input_tokens", "audio_output_tokens", "web_search_requests", "input_price",
+        "cached_input_price", "output_price", "cache_write_price", "cache_write_1h_price", "audio_input_price", "audio_output_price",
+        "per_request_price", "per_web_search_price", "multiplier", "estimated", "amount", "balance", "note",
+    ]
 
     static func csv(_ s: Statement) -> String {
-        var out = csvHeader + "\n"
-        out += ",\(RFC3339.format(milliseconds: s.from)),opening,,,,,,,,,,,,,,,\(s.openingBalance),opening balance\n"
+        // The opening and closing rows: a time, a kind, the balance under `amount` and `balance`'s place, a note.
+        func boundary(_ time: Int64, _ kind: String, _ balance: Int64) -> String {
+            let middle = Array(repeating: "", count: csvColumns.count - 5)
+            return ([""] + [RFC3339.format(milliseconds: time), kind] + middle + [String(balance), "\(kind) balance"]).joined(separator: ",") + "\n"
+        }
+        var out = csvColumns.joined(separator: ",") + "\n"
+        out += boundary(s.from, "opening", s.openingBalance)
         for l in s.lines {
-            let cells: [String] = [
-                String(l.seq), RFC3339.format(milliseconds: l.time), l.type.description, l.requestID ?? "", l.token?.description ?? "",
-                l.model ?? "", l.channel?.description ?? "",
-                l.usage.map { String($0.promptTokens) } ?? "", l.usage.map { String($0.cachedTokens) } ?? "",
-                l.usage.map { String($0.completionTokens) } ?? "",
-                l.price.map { String($0.input) } ?? "", l.price.map { String($0.cachedInput) } ?? "", l.price.map { String($0.output) } ?? "",
-                l.price?.perRequest.map(String.init) ?? "", l.multiplier?.description ?? "",
-                l.estimated.map { $0 ? "true" : "false" } ?? "", String(l.amount), String(l.balance), l.note,
-            ]
+            let counts = l.usage.map { u in
+                [
+                    u.promptTokens, u.cachedTokens, u.completionTokens, u.cacheWriteTokens, u.cacheWrite1hTokens, u.audioInputTokens,
+                    u.audioOutputTokens, u.webSearchRequests,
+                ].map(String.init)
+            }
+            let prices = l.price.map { p in
+                [p.input, p.cachedInput, p.output].map(String.init)
+                    + [p.cacheWrite, p.cacheWrite1h, p.audioInput, p.audioOutput, p.perRequest, p.perWebSearch].map { $0.map(String.init) ?? "" }
+            }
+            let cells: [String] =
+                [
+                    String(l.seq), RFC3339.format(milliseconds: l.time), l.type.description, l.requestID ?? "", l.token?.description ?? "",
+                    l.model ?? "", l.channel?.description ?? "",
+                ] + (counts ?? Array(repeating: "", count: 8)) + (prices ?? Array(repeating: "", count: 9))
+                + [l.multiplier?.description ?? "", l.estimated.map { $0 ? "true" : "false" } ?? "", String(l.amount), String(l.balance), l.note]
             out += cells.map(EventCSV.cell).joined(separator: ",") + "\n"
         }
-        out += ",\(RFC3339.format(milliseconds: s.to)),closing,,,,,,,,,,,,,,,\(s.closingBalance),closing balance\n"
+        out += boundary(s.to, "closing", s.closingBalance)
         return out
     }
 

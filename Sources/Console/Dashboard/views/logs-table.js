@@ -5,6 +5,15 @@ import { tokenHref } from './tokens.js';
 
 const TYPE_KIND = { settled: 'ok', voided: 'muted', expired: 'warn', adjusted: 'info' };
 
+// The usage parts priced apart (Docs/billing.md), only those the request had.
+function partsCell(row) {
+  const parts = [
+    ['cache write', row.cache_write_tokens], ['cache write 1h', row.cache_write_1h_tokens], ['audio in', row.audio_input_tokens],
+    ['audio out', row.audio_output_tokens], ['web searches', row.web_search_requests],
+  ];
+  return parts.filter(([, n]) => n).map(([name, n]) => `${name} ${fmtInt(n)}`).join(' · ') || '—';
+}
+
 function statusCell(row) {
   const code = row.status;
   if (code === null || code === undefined || code === '') return '—';
@@ -38,6 +47,7 @@ export function logsTable({ id, rows, showToken = true, caption = 'Request histo
     { label: 'Prompt', test: 'log-prompt', num: true, key: 'prompt_tokens' },
     { label: 'Cached', test: 'log-cached', num: true, key: 'cached_tokens' },
     { label: 'Completion', test: 'log-completion', num: true, key: 'completion_tokens' },
+    { label: 'Billed parts', test: 'log-parts', render: partsCell },
     { label: 'Credits', test: 'log-credits', num: true, render: creditsCell },
     { label: 'Duration', test: 'log-duration', num: true, render: (r) => fmtDuration(r.duration_ms) },
     { label: 'Stream', test: 'log-stream', render: (r) => (r.stream ? 'yes' : 'no') },

@@ -22,12 +22,25 @@ function openPriceForm(price, existing, onDone) {
   const output = num('price-form-output', price && price.output);
   const cached = num('price-form-cached', price && price.cached_input);
   const request = num('price-form-per-request', price && price.per_request);
+  // Optional prices: empty = unset (cache writes and audio bill as input or output, web searches are free).
+  const optional = [
+    ['cache_write', 'Cache write, 5 minutes (credits / 1M tokens)', 'Empty = input price.'],
+    ['cache_write_1h', 'Cache write, 1 hour (credits / 1M tokens)', 'Empty = input price.'],
+    ['audio_input', 'Audio input (credits / 1M tokens)', 'Empty = input price.'],
+    ['audio_output', 'Audio output (credits / 1M tokens)', 'Empty = output price.'],
+  ].map(([key, label, hint]) => ({ key, label, hint, el: num(`price-form-${key.replaceAll('_', '-')}`, price && price[key]) }));
+  const webSearch = num('price-form-per-web-search', price && price.per_web_search);
+  const maxOutput = num('price-form-max-output', price && price.max_output);
   const tokenFields = h('div', { class: 'field-group', id: 'price-form-token-fields' },
     field('Input (credits / 1M tokens)', input),
     field('Cached input (credits / 1M tokens)', cached, 'Empty = same as input.'),
-    field('Output (credits / 1M tokens)', output));
+    field('Output (credits / 1M tokens)', output),
+    ...optional.map((o) => field(o.label, o.el, o.hint)));
   const requestFields = h('div', { class: 'field-group', id: 'price-form-request-fields' },
     field('Price per request (credits)', request));
+  const commonFields = h('div', { class: 'field-group', id: 'price-form-common-fields' },
+    field('Per web search (credits)', webSearch, 'Server-side searches the provider bills per call. Empty = not charged.'),
+    field('Max output (tokens)', maxOutput, 'The model\'s output window. Empty = the server default.'));
   const sync = () => {
     tokenFields.hidden = modeRequest.checked;
     requestFields.hidden = !modeRequest.checked;
@@ -46,6 +59,7 @@ function openPriceForm(price, existing, onDone) {
         h('div', { class: 'field-check' }, modeRequest, h('label', { for: 'price-form-mode-request' }, 'per request'))),
       tokenFields,
       requestFields,
+      commonFields,
     ],
     submitLabel: 'Save price',
     submitId: 'price-form-submit',
@@ -63,7 +77,15 @@ function openPriceForm(price, existing, onDone) {
         const outputPrice = parseInteger(output.value, { label: 'Output price', min: 0, field: 'price-form-output', allowEmpty: false });
         const cachedPrice = parseInteger(cached.value, { label: 'Cached input price', min: 0, field: 'price-form-cached' });
         body = { input: inputPrice, output: outputPrice, cached_input: cachedPrice ?? inputPrice };
+        for (const o of optional) {
+          const value = parseInteger(o.el.value, { label: o.label, min: 0, field: o.el.id });
+          if (value !== null) body[o.key] = value;
+        }
       }
+      const searchPrice = parseInteger(webSearch.value, { label: 'Per web search', min: 0, field: webSearch.id });
+      if (searchPrice !== null) body.per_web_search = searchPrice;
+      const outputWindow = parseInteger(maxOutput.value, { label: 'Max output', min: 1, field: maxOutput.id });
+      if (outputWindow !== null) body.max_output = outputWindow;
       return api('PUT', `/api/prices/${seg(name)}`, { body });
     },
     onSuccess() {
@@ -105,6 +127,9 @@ export function pricesView(root) {
           { label: 'Input', test: 'price-input', num: true, render: (p) => cell(p.input) },
           { label: 'Cached input', test: 'price-cached', num: true, render: (p) => cell(p.cached_input) },
           { label: 'Output', test: 'price-output', num: true, render: (p) => cell(p.output) },
+          { label: 'Cache write 5m / 1h', test: 'price-cache-write', num: true, render: (p) => `${cell(p.cache_write)} / ${cell(p.cache_write_1h)}` },
+          { label: 'Audio in / out', test: 'price-audio', num: true, render: (p) => `${cell(p.audio_input)} / ${cell(p.audio_output)}` },
+          { label: 'Per web search', test: 'price-per-web-search', num: true, render: (p) => cell(p.per_web_search) },
           { label: 'Per request', test: 'price-per-request', num: true, render: (p) => cell(p.per_request) },
           {
             label: 'Actions',

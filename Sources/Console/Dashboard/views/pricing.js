@@ -13,7 +13,8 @@ export function pricingView(root) {
     pageHeader('Pricing'),
     h('p', { class: 'lead' }, 'Credits per million tokens, or per request for models billed per call. '
       + 'The effective price is the list price times your group’s multiplier; a request costs '
-      + 'ceil(multiplier × (input × input price + cached × cached price + output × output price) / 1,000,000) credits.'),
+      + 'ceil(multiplier × (input × input price + cached × cached price + output × output price) / 1,000,000) credits, '
+      + 'with cache writes, audio and web searches at their own prices where the model has them.'),
     list);
 
   const begin = latestOnly();
@@ -42,6 +43,9 @@ export function pricingView(root) {
           { label: 'Multiplier', test: 'pricing-multiplier', num: true, render: (r) => (r.multiplier === null || r.multiplier === undefined ? '—' : `× ${r.multiplier}`) },
           { label: 'Effective input', test: 'pricing-effective-input', num: true, render: (r) => price(r.effective_input) },
           { label: 'Effective output', test: 'pricing-effective-output', num: true, render: (r) => price(r.effective_output) },
+          { label: 'Effective cache write 5m / 1h', test: 'pricing-effective-cache-write', num: true, render: (r) => `${price(r.effective_cache_write)} / ${price(r.effective_cache_write_1h)}` },
+          { label: 'Effective audio in / out', test: 'pricing-effective-audio', num: true, render: (r) => `${price(r.effective_audio_input)} / ${price(r.effective_audio_output)}` },
+          { label: 'Per web search', test: 'pricing-effective-web-search', num: true, render: (r) => price(r.effective_per_web_search) },
         ],
       }));
     } catch (error) {
