@@ -69,6 +69,7 @@ extension Relay {
                 response = try await httpClient.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds))
             } catch {
                 if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
+                if Task.isCancelled { return leftAtShutdown(admitted) }
                 logger.warning(
                     "upstream unreachable", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "error": "\(error)"])
                 lastError = nil
@@ -137,6 +138,7 @@ extension Relay {
             body = try await response.body.collect(upTo: configuration.maxUpstreamBodyBytes)
         } catch {
             if cut.hasFired { return await cutAtDeadline(admitted, channel: channel, started: started) }
+            if Task.isCancelled { return leftAtShutdown(admitted) }
             await closeCharge(
                 admitted.reservation, settle: nil, voidReason: "upstream_error: body", channel: channel,
                 status: 502, durationMs: milliseconds(since: started))
@@ -163,6 +165,19 @@ extension Relay {
         logger.info("request cut at its deadline", metadata: ["request_id": "\(admitted.requestID)"])
         return RelayFailure.deadlineExceeded(configuration.maxRequestDuration)
             .timeoutResponse(for: admitted.endpoint.family, requestID: admitted.requestID)
+    }
+
+    /// A request the server's shutdown cancelled (not the deadline: `Cut` is
+    /// not set) while it waited for its upstream. Whether the provider will
+    /// bill it is unknown, so it is not voided here as if the upstream had
+    /// failed: its reservation stays open and the next start resolves it under
+    /// `--dangling-policy`, as after a crash — the operator's one rule for
+    /// requests whose outcome Tally could not see.
+    func leftAtShutdown(_ admitted: Admitted) -> Response {
+        logger.notice(
+            "request cancelled at shutdown while waiting for its upstream; its reservation is left to --dangling-policy",
+            metadata: ["request_id": "\(admitted.requestID)"])
+        return RelayFailure.shuttingDown().response(for: admitted.endpoint.family, requestID: admitted.requestID)
     }
 
     /// What to settle: reported usage, else an estimate marked as such. A

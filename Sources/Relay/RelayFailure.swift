@@ -125,6 +125,13 @@ extension RelayFailure {
             message: "The upstream provider could not be reached. Try again later.")
     }
 
+    /// A request the server's shutdown cancelled before its upstream answered.
+    static func shuttingDown() -> RelayFailure {
+        RelayFailure(
+            status: .serviceUnavailable, kind: .unavailable, code: "shutting_down",
+            message: "Tally is shutting down and stopped this request before the provider answered. Send it again.")
+    }
+
     static func internalError() -> RelayFailure {
         RelayFailure(
             status: .internalServerError, kind: .upstream, code: "internal_error",
