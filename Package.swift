@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "CLMDB", "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream",
+                "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -35,10 +35,10 @@ func report(_ lines: [String], json: [String: Any], asJSON: Bool) {
     }
 }
 
-/// Removes and recreates a scratch directory for a baseline.
-func freshDirectory(_ path: String) throws {
-    try? FileManager.default.removeItem(atPath: path)
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+/// A benchmark that could not run as asked.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Writes a line to standard output at once (the crash test reads acks as they happen).
