@@ -7,6 +7,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the ledger against raw LMDB (see Docs/benchmarks.md).",
-        subcommands: [BenchAppend.self, BenchReplay.self, BenchStartup.self, BenchTokens.self, BenchAdmission.self, BenchReaderWrites.self]
+        subcommands: [
+            BenchAppend.self, BenchReplay.self, BenchVerify.self, BenchStartup.self, BenchTokens.self, BenchAdmission.self, BenchReaderWrites.self,
+        ]
     )
 }
