@@ -133,15 +133,7 @@ import Testing
         let scripted = try await ScriptedLedger()
         defer { scripted.remove() }
         var scenario = try await scripted.seed(requests: 4)
-        let writer = Task { [scenario] in
-            var scenario = scenario
-            for i in 100..<300 {
-                if Task.isCancelled { break }
-                try await scripted.runRequest(
-                    i, token: [scenario.capped, scenario.unlimited, scenario.bobToken][i % 3], channel: scenario.channel,
-                    scenario: &scenario)
-            }
-        }
+        let writer = scripted.requestsInBackground(100..<300, scenario: scenario)
         for length in [1, 3, 7] {
             let outcome = try await Self.outcome(scripted.store, stretch: length)
             #expect(outcome.findings.isEmpty, "stretches of \(length): \(outcome.findings)")
