@@ -35,7 +35,7 @@ package enum Verifier {
 
     /// Events per stretch: long enough that a read transaction and a task per
     /// stretch cost nothing, short enough that the two steps overlap from the start.
-    static let defaultStretchLength = 8_192
+    package static let defaultStretchLength = 8_192
 
     /// Verifies the log of `store`; `stretchLength` events are read per transaction (tests vary it).
     package static func run(

@@ -13,9 +13,7 @@ struct BenchReplay: AsyncParsableCommand {
 
     func run() async throws {
         await runReporting {
-            var options = EnvironmentOptions()
-            options.readOnly = true
-            let store = try LedgerStore(path: data.path, options: options)
+            let store = try data.openReadOnly()
             let walk = try RawWalk(store: store, hashing: false)
             var state = LedgerState()
             let start = monotonicNanos()

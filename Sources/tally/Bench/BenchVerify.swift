@@ -11,18 +11,21 @@ struct BenchVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "verify", abstract: "Verify rate vs a raw cursor walk with SHA-256.")
 
     @OptionGroup var data: DataOptions
+    @Option(help: "Events per read transaction (a stretch of the pipeline).") var stretch = Verifier.defaultStretchLength
     @Flag(help: "End with a JSON object.") var json = false
+
+    func validate() throws {
+        guard stretch > 0 else { throw ValidationError("--stretch must be positive") }
+    }
 
     func run() async throws {
         await runReporting {
-            var options = EnvironmentOptions()
-            options.readOnly = true
-            let store = try LedgerStore(path: data.path, options: options)
+            let store = try data.openReadOnly()
             let walk = try RawWalk(store: store, hashing: false)
             let hashed = try RawWalk(store: store, hashing: true)
             let cpuStart = cpuSeconds()
             let start = monotonicNanos()
-            let verified = try await Verifier.run(store: store)
+            let verified = try await Verifier.run(store: store, stretchLength: stretch)
             let seconds = Double(monotonicNanos() - start) / 1e9
             let cpu = cpuSeconds() - cpuStart
             guard verified.isClean else { throw BenchError("the log does not verify: \(verified.findings.kept.prefix(3))") }
@@ -33,7 +36,7 @@ struct BenchVerify: AsyncParsableCommand {
                     "raw cursor walk: \(Int(walk.rate)) events/s; with SHA-256 of each value: \(Int(hashed.rate)) events/s (checksum \(hashed.checksum % 7)); ratio \(String(format: "%.2f", rate / hashed.rate))",
                 ],
                 json: [
-                    "events": verified.events, "seconds": seconds, "cpu_seconds": cpu, "events_per_sec": rate.rounded(),
+                    "events": verified.events, "stretch": stretch, "seconds": seconds, "cpu_seconds": cpu, "events_per_sec": rate.rounded(),
                     "raw_walk_events_per_sec": walk.rate.rounded(), "raw_sha256_walk_events_per_sec": hashed.rate.rounded(),
                     "ratio_to_sha256_walk": (rate / hashed.rate * 1000).rounded() / 1000,
                 ],
