@@ -31,8 +31,9 @@ package struct BinaryWriter {
         if let value { bool(true); signed(value) } else { bool(false) }
     }
 
+    /// Eight bytes in one append: the writer seals hashes and keys with this for every event.
     mutating func fixed64(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     package mutating func string(_ value: String) {

@@ -9,9 +9,7 @@ struct PackedWrites: Sendable {
     /// One put: its key and value are consecutive ranges of the buffer.
     struct Put: Sendable {
         var db: Database
-        var keyStart: Int
-        var valueStart: Int
-        var end: Int
+        var keyStart, valueStart, end: Int
         var options: PutOptions
     }
 
