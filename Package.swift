@@ -121,9 +121,10 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "CLMDB", "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream",
+                "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -61,6 +61,19 @@ public struct Transaction: ~Copyable {
         return stat.ms_entries
     }
 
+    /// Lends `body` lookups in `databases` through one open cursor each
+    /// (`Lookups`); the cursors are closed when `body` returns.
+    public func withLookups<R>(in databases: [Database], _ body: (Lookups) throws -> R) throws -> R {
+        var cursors: [OpaquePointer] = []
+        defer { for cursor in cursors { mdb_cursor_close(cursor) } }
+        for db in databases {
+            var cursor: OpaquePointer?
+            try check(mdb_cursor_open(txn, db.dbi, &cursor), "mdb_cursor_open(\(db.name))")
+            cursors.append(cursor!)
+        }
+        return try body(Lookups(databases: databases, cursors: cursors))
+    }
+
     /// Lends a cursor over `db` to `body`; it is closed when `body` returns.
     public func withCursor<R>(_ db: Database, _ body: (inout Cursor) throws -> R) throws -> R {
         var cursor: OpaquePointer?

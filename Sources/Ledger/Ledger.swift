@@ -88,11 +88,10 @@ package actor Ledger {
         let time = now()
         var envelopes: [Envelope] = []
         envelopes.reserveCapacity(events.count)
-        var writes: [StoreWrite] = []
-        writes.reserveCapacity(events.count * 3)
+        var writes = PackedWrites(events: events.count)
         var requestIDs: [String] = []
         for event in events {
-            let (envelope, bytes) = Envelope.seal(seq: state.seq + 1, time: time, actor: actor, event: event, previous: state.head)
+            let envelope = writes.seal(seq: state.seq + 1, time: time, actor: actor, event: event, previous: state.head, in: store)
             do {
                 try state.apply(envelope)
             } catch {
@@ -100,8 +99,6 @@ package actor Ledger {
                 halted = "\(error)"
                 throw LogError.halted(halted!)
             }
-            writes.append(.put(store.events, key: Keys.seq(envelope.seq), value: bytes, options: .append))
-            for (db, key) in IndexEntries.keys(for: envelope, in: store) { writes.append(.put(db, key: key, value: [], options: [])) }
             if let requestID = envelope.event.requestID { requestIDs.append(requestID) }
             envelopes.append(envelope)
         }
@@ -116,7 +113,7 @@ package actor Ledger {
         eventsSinceSnapshot += UInt64(events.count)
         let durability = Durability()
         pending.enqueued(requestIDs, durability: durability)
-        writer.enqueue(writes) { [pending, requestIDs] result in
+        writer.enqueue(events: writes) { [pending, requestIDs] result in
             pending.committed(requestIDs)
             durability.resolve(result)
         }

@@ -10,15 +10,7 @@ import Testing
         let scripted = try await ScriptedLedger(snapshotEvery: 25)
         defer { scripted.remove() }
         var scenario = try await scripted.seed(requests: 6)
-        let writer = Task { [scenario] in
-            var scenario = scenario
-            for i in 100..<400 {
-                if Task.isCancelled { break }
-                try await scripted.runRequest(
-                    i, token: [scenario.capped, scenario.unlimited, scenario.bobToken][i % 3],
-                    channel: scenario.channel, scenario: &scenario)
-            }
-        }
+        let writer = scripted.requestsInBackground(100..<400, scenario: scenario)
         for _ in 0..<3 {
             let verify = try TallyProcess.run(["verify", "--data", scripted.directory, "--json"])
             #expect(verify.status == 0, "\(verify.stdout)")

@@ -152,8 +152,7 @@ final class AppendingChild: Sendable {
         let process = Process()
         process.executableURL = binary
         process.arguments = [
-            "bench", "append", "--data", directory, "--events", "\(events)", "--batch", "\(batch)", "--writers", "4",
-            "--no-baseline", "--acks",
+            "bench", "append", "--data", directory, "--events", "\(events)", "--batch", "\(batch)", "--writers", "4", "--acks",
         ]
         process.standardOutput = output
         process.standardError = errors

@@ -18,14 +18,22 @@
 /// balance = credits + balance adjustments − charges; reserved amounts, in-flight
 /// counts and the set of open reservations.
 package struct Auditor: Sendable {
-    struct Open: Sendable { var token: TokenID; var user: UserID; var amount: Int64; var seq: UInt64 }
     enum Closing: String, Sendable { case settled, voided, expired }
-    struct Closed: Sendable { var how: Closing; var seq: UInt64; var token: TokenID; var user: UserID }
+    /// A request as the log told it so far: its reservation, then how and where it closed.
+    struct Request: Sendable {
+        var token: TokenID
+        var user: UserID
+        var amount: Int64
+        var reservedAt: UInt64
+        var closing: Closing?
+        var closedAt: UInt64 = 0
+    }
 
     var owners: [TokenID: UserID] = [:]
     var users: Set<UserID> = []
-    var open: [String: Open] = [:]
-    var closed: [String: Closed] = [:]
+    /// Every request ever reserved, open or closed: one map, so a reservation
+    /// and its close cost one lookup each (a long log holds millions of them).
+    var requests: [String: Request] = [:]
     private(set) var tokenUsed: [TokenID: Int64] = [:]
     private(set) var userBalance: [UserID: Int64] = [:]
     var tokenReserved: [TokenID: Int64] = [:]
@@ -38,7 +46,7 @@ package struct Auditor: Sendable {
     /// Sized for a log of `events` events (at most one request per two), so the
     /// per-request maps never rehash while a long log is walked.
     package init(expectedEvents events: Int) {
-        closed.reserveCapacity(events / 2)
+        requests.reserveCapacity(events / 2)
     }
 
     /// Folds one event into the naive model, recording any broken rule.
@@ -56,8 +64,9 @@ package struct Auditor: Sendable {
             owners[e.id] = e.owner
             tokenUsed[e.id] = tokenUsed[e.id] ?? 0
         case .chargeReserved(let e):
-            if let earlier = open[e.requestID]?.seq ?? closed[e.requestID]?.seq {
-                findings.add(.invariant, seq: seq, "request \(e.requestID) is reserved again (first reserved at event \(earlier))")
+            if let earlier = requests[e.requestID] {
+                let at = earlier.closing == nil ? earlier.reservedAt : earlier.closedAt
+                findings.add(.invariant, seq: seq, "request \(e.requestID) is reserved again (first reserved at event \(at))")
                 return
             }
             guard let owner = owners[e.token] else {
@@ -67,7 +76,7 @@ package struct Auditor: Sendable {
             if owner != e.user {
                 findings.add(.invariant, seq: seq, "reservation \(e.requestID) names user \(e.user) but token \(e.token) belongs to \(owner)")
             }
-            open[e.requestID] = Open(token: e.token, user: e.user, amount: e.amount, seq: seq)
+            requests[e.requestID] = Request(token: e.token, user: e.user, amount: e.amount, reservedAt: seq)
             tokenReserved[e.token, default: 0] += e.amount
             tokenInFlight[e.token, default: 0] += 1
             userReserved[e.user, default: 0] += e.amount
@@ -88,7 +97,7 @@ package struct Auditor: Sendable {
         case .chargeVoided(let e):
             close(e.requestID, .voided, token: e.token, user: e.user, charging: 0, seq: seq)
         case .chargeExpired(let e):
-            if let reservation = open[e.requestID] {
+            if let reservation = requests[e.requestID], reservation.closing == nil {
                 let expected = e.policy == .void ? 0 : reservation.amount
                 if e.credits != expected {
                     findings.add(
@@ -97,7 +106,7 @@ package struct Auditor: Sendable {
             }
             close(e.requestID, .expired, token: e.token, user: e.user, charging: e.credits, seq: seq)
         case .chargeAdjusted(let e):
-            if let settled = closed[e.requestID], settled.how == .settled {
+            if let settled = requests[e.requestID], settled.closing == .settled {
                 if settled.token != e.token || settled.user != e.user {
                     findings.add(
                         .invariant, seq: seq,
@@ -116,20 +125,22 @@ package struct Auditor: Sendable {
 
     /// Phase 2: the request must be open, for the same token and owner.
     private mutating func close(_ requestID: String, _ how: Closing, token: TokenID, user: UserID, charging credits: Int64, seq: UInt64) {
-        guard let reservation = open.removeValue(forKey: requestID) else {
-            if let earlier = closed[requestID] {
-                findings.add(.invariant, seq: seq, "request \(requestID) is \(how) but was already \(earlier.how) at event \(earlier.seq)")
+        guard let index = requests.index(forKey: requestID), requests.values[index].closing == nil else {
+            if let earlier = requests[requestID], let closing = earlier.closing {
+                findings.add(.invariant, seq: seq, "request \(requestID) is \(how) but was already \(closing) at event \(earlier.closedAt)")
             } else {
                 findings.add(.invariant, seq: seq, "request \(requestID) is \(how) without a reservation")
             }
             return
         }
+        let reservation = requests.values[index]
         if reservation.token != token || reservation.user != user {
             findings.add(
                 .invariant, seq: seq,
                 "request \(requestID) is \(how) for \(token)/\(user) but was reserved for \(reservation.token)/\(reservation.user)")
         }
-        closed[requestID] = Closed(how: how, seq: seq, token: reservation.token, user: reservation.user)
+        requests.values[index].closing = how
+        requests.values[index].closedAt = seq
         tokenReserved[reservation.token, default: 0] -= reservation.amount
         tokenInFlight[reservation.token, default: 0] -= 1
         userReserved[reservation.user, default: 0] -= reservation.amount
@@ -201,8 +212,9 @@ package struct Auditor: Sendable {
                 out.add(.projection, seq: at, "user \(id): projections say reserved \(user.reserved), open reservations sum to \(reserved)")
             }
         }
-        for requestID in Set(open.keys).symmetricDifference(state.pending.keys).sorted() {
-            if open[requestID] != nil {
+        let open = Set(requests.lazy.filter { $0.value.closing == nil }.map(\.key))
+        for requestID in open.symmetricDifference(state.pending.keys).sorted() {
+            if open.contains(requestID) {
                 out.add(.projection, seq: at, "request \(requestID) is open in the log but not pending in the projections")
             } else {
                 out.add(.projection, seq: at, "request \(requestID) is pending in the projections but not open in the log")
@@ -210,7 +222,4 @@ package struct Auditor: Sendable {
         }
         return out
     }
-
-    /// Requests reserved and not yet closed.
-    package var openRequests: Int { open.count }
 }

@@ -23,9 +23,9 @@ package struct IndexAudit {
     var tables: [Database] { [store.byToken, store.byUser, store.byRequest] }
 
     /// Checks that `envelope`'s index entries are present.
-    package mutating func observe(_ envelope: Envelope, in txn: borrowing Transaction) throws {
-        for (db, key) in IndexEntries.keys(for: envelope, in: store) {
-            if try txn.get(db, key: key) != nil {
+    package mutating func observe(_ envelope: Envelope, in lookups: Lookups) throws {
+        try IndexEntries.forEachKey(of: envelope.event, seq: envelope.seq, in: store) { db, key in
+            if try lookups.contains(db, key: key) {
                 present[db.name, default: 0] += 1
             } else {
                 findings.add(.index, seq: envelope.seq, "\(envelope.type) has no entry in \(db.name)")

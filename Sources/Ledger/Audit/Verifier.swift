@@ -13,6 +13,14 @@ import LMDB
 ///
 /// Past the first chain break nothing after it can be trusted, so the money
 /// checks stop there: the report names the break and what was checked before it.
+///
+/// The pass is a two-step pipeline over stretches of the log, so it uses two
+/// cores: while one task reads the next stretch (`ChainReader`: checks 1, 2
+/// and 4, in a read transaction of its own), the other folds the stretch
+/// before it into the auditor and the projections (`MoneyFolds`: check 3).
+/// Both steps carry their state as values from one stretch to the next; the
+/// reader stops a stretch at the first break, so the folds only ever see the
+/// trusted prefix.
 package enum Verifier {
     package struct Report: Sendable {
         /// The last event walked (the head when the chain is intact).
@@ -25,97 +33,189 @@ package enum Verifier {
         package var isClean: Bool { findings.isEmpty }
     }
 
-    package static func run(store: LedgerStore, progress: ((UInt64) -> Void)? = nil) throws -> Report {
-        var report = Report()
-        var expected: UInt64 = 1
-        var previous = Hash256.zero
-        var auditor = Auditor(expectedEvents: (try? store.environment.read { txn in try txn.count(store.events) }) ?? 0)
-        var indexes = IndexAudit(store: store)
-        var state = LedgerState()
-        var replayFailed = false
+    /// Events per stretch: long enough that a read transaction and a task per
+    /// stretch cost nothing, short enough that the two steps overlap from the start.
+    package static let defaultStretchLength = 8_192
 
-        func chainBreak(_ seq: UInt64, _ message: String) {
-            report.firstBadSeq = seq
-            report.findings.add(.chain, seq: seq, message)
+    /// Verifies the log of `store`; `stretchLength` events are read per transaction (tests vary it).
+    package static func run(
+        store: LedgerStore, stretchLength: Int = defaultStretchLength, progress: ((UInt64) -> Void)? = nil
+    ) async throws -> Report {
+        var reader = ChainReader(store: store)
+        var folds = MoneyFolds(expectedEvents: (try? store.environment.read { txn in try txn.count(store.events) }) ?? 0)
+        var stretch = try reader.read(length: stretchLength)
+        var progressed: UInt64 = 0
+        while stretch.continues {
+            let next = reader
+            async let step = next.advanced(length: stretchLength)
+            folds.fold(stretch.envelopes)
+            (stretch, reader) = try await step
+            if reader.walked - progressed >= LogReader.progressInterval {
+                progressed = reader.walked
+                progress?(progressed)
+            }
         }
+        folds.fold(stretch.envelopes)
 
+        var report = Report()
+        report.head = reader.walked
+        report.headHash = reader.previous
+        report.events = reader.walked
+        if let replayFailure = folds.replayFailure { report.findings.add(replayFailure) }
+        if let stop = reader.stop {
+            report.firstBadSeq = stop.seq
+            report.findings.add(stop)
+        }
+        report.findings.append(contentsOf: reader.endFindings)
+        report.findings.append(contentsOf: folds.auditor.findings)
+        if folds.replayFailure == nil { report.findings.append(contentsOf: folds.auditor.compare(with: folds.state)) }
+        report.findings.append(contentsOf: reader.indexes.findings)
+        return report
+    }
+}
+
+/// What one read transaction of the verify pass found: the events it checked
+/// and decoded, in log order, and whether the pass goes on after them.
+struct CheckedStretch: Sendable {
+    var envelopes: [Envelope] = []
+    /// False once the log ended or broke in this stretch.
+    var continues = true
+}
+
+/// The verify pass's reading step: walks the log stretch by stretch (one read
+/// transaction each), checks keys, chain links, hashes, decoding and index
+/// entries, and at the log's end the index tables' sizes and the snapshots —
+/// in the transaction that saw the end, so they describe exactly the log walked.
+struct ChainReader: Sendable {
+    let store: LedgerStore
+    /// Events checked so far; the last one's sequence number, as keys are dense.
+    private(set) var walked: UInt64 = 0
+    /// The last checked event's hash (zero before the first).
+    private(set) var previous = Hash256.zero
+    private(set) var indexes: IndexAudit
+    /// The chain break or undecodable event that ended the pass.
+    private(set) var stop: AuditFinding?
+    /// Index table sizes and snapshots, checked once the log ended intact.
+    private(set) var endFindings = FindingList()
+
+    init(store: LedgerStore) {
+        self.store = store
+        indexes = IndexAudit(store: store)
+    }
+
+    /// This reader after the next stretch, and what it checked.
+    func advanced(length: Int) throws -> (CheckedStretch, ChainReader) {
+        var reader = self
+        let stretch = try reader.read(length: length)
+        return (stretch, reader)
+    }
+
+    /// Checks up to `length` events after the last one checked.
+    mutating func read(length: Int) throws -> CheckedStretch {
+        var stretch = CheckedStretch()
+        stretch.envelopes.reserveCapacity(length)
         try store.reader.walk(
-            progress: progress,
-            visit: { txn, key, value in
-                guard let seq = key else {
-                    chainBreak(expected, "a key in the events database is not an 8-byte sequence number")
-                    return false
-                }
-                guard seq == expected else {
-                    if seq > expected {
-                        let span = seq - expected == 1 ? "event \(expected) is missing" : "events \(expected)…\(seq - 1) are missing"
-                        chainBreak(expected, "\(span): the log jumps from \(expected - 1) to \(seq)")
-                    } else {
-                        chainBreak(expected, "keys are out of order (found \(seq) after \(expected - 1))")
-                    }
-                    return false
-                }
-                guard value.count > Envelope.hashesSize,
-                    let recomputed = Envelope.recomputeHash(seq: seq, stored: value, previous: previous)
-                else {
-                    chainBreak(seq, "the stored value is too short to hold an event")
-                    return false
-                }
-                let stored = Hash256(bytes: UnsafeRawBufferPointer(rebasing: value[(value.count - 32)...]))
-                let storedPrevious = Hash256(bytes: UnsafeRawBufferPointer(rebasing: value[(value.count - 64)..<(value.count - 32)]))
-                guard storedPrevious == previous else {
-                    chainBreak(
-                        seq, "its previous-hash field does not match event \(seq - 1)'s hash: an event before it was altered, removed or moved here")
-                    return false
-                }
-                guard recomputed == stored else {
-                    chainBreak(seq, "its hash does not match its bytes: the event was altered, or moved here from another sequence number")
-                    return false
-                }
-                let envelope: Envelope
-                do {
-                    envelope = try Envelope.decode(seq: seq, from: value)
-                } catch {
-                    report.findings.add(.decode, seq: seq, "\(error)")
-                    report.firstBadSeq = seq
-                    return false
-                }
-                auditor.observe(envelope)
-                if !replayFailed {
-                    do { try state.apply(envelope) } catch {
-                        replayFailed = true
-                        report.findings.add(.projection, seq: seq, "replaying into the projections failed: \(error)")
-                    }
-                }
-                try indexes.observe(envelope, in: txn)
-                report.head = seq
-                report.headHash = stored
-                report.events += 1
-                previous = stored
-                expected = seq + 1
+            after: walked == 0 ? nil : walked, limit: length,
+            visit: { lookups, key, value in
+                guard let envelope = try check(key, value, lookups: lookups) else { return false }
+                stretch.envelopes.append(envelope)
                 return true
             },
-            finish: { txn in
-                guard report.firstBadSeq == nil else { return }
-                try indexes.finish(head: report.head, in: txn)
-                // Read in the walk's transaction: a snapshot the live server writes
-                // after it cannot be mistaken for one beyond the head.
-                try txn.withCursor(store.snapshots) { cursor in
-                    var entry = try cursor.first()
-                    while let (key, _) = entry {
-                        if let seq = Keys.seq(from: key), seq > report.head {
-                            report.findings.add(
-                                .chain, seq: seq,
-                                "a snapshot exists at sequence \(seq), past the log's head \(report.head): events at the end were removed")
-                        }
-                        entry = try cursor.next()
-                    }
+            finish: { txn, reachedEnd in
+                guard stop == nil else {
+                    stretch.continues = false
+                    return
                 }
+                guard reachedEnd else { return }
+                stretch.continues = false
+                try finish(in: txn)
             })
+        return stretch
+    }
 
-        report.findings.append(contentsOf: auditor.findings)
-        if !replayFailed { report.findings.append(contentsOf: auditor.compare(with: state)) }
-        report.findings.append(contentsOf: indexes.findings)
-        return report
+    /// One event: its key, chain link, hash, decoding and index entries; nil (and `stop` set) when the chain breaks here.
+    private mutating func check(_ key: UInt64?, _ value: UnsafeRawBufferPointer, lookups: Lookups) throws -> Envelope? {
+        let expected = walked + 1
+        guard let seq = key else {
+            return broken(expected, "a key in the events database is not an 8-byte sequence number")
+        }
+        guard seq == expected else {
+            if seq > expected {
+                let span = seq - expected == 1 ? "event \(expected) is missing" : "events \(expected)…\(seq - 1) are missing"
+                return broken(expected, "\(span): the log jumps from \(expected - 1) to \(seq)")
+            }
+            return broken(expected, "keys are out of order (found \(seq) after \(expected - 1))")
+        }
+        guard value.count > Envelope.hashesSize,
+            let recomputed = Envelope.recomputeHash(seq: seq, stored: value, previous: previous)
+        else {
+            return broken(seq, "the stored value is too short to hold an event")
+        }
+        let stored = Hash256(loading: value, at: value.count - 32)
+        let storedPrevious = Hash256(loading: value, at: value.count - 64)
+        guard storedPrevious == previous else {
+            return broken(
+                seq, "its previous-hash field does not match event \(seq - 1)'s hash: an event before it was altered, removed or moved here")
+        }
+        guard recomputed == stored else {
+            return broken(seq, "its hash does not match its bytes: the event was altered, or moved here from another sequence number")
+        }
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.decode(seq: seq, from: value)
+        } catch {
+            stop = AuditFinding(.decode, seq: seq, "\(error)")
+            return nil
+        }
+        try indexes.observe(envelope, in: lookups)
+        walked = seq
+        previous = stored
+        return envelope
+    }
+
+    private mutating func broken(_ seq: UInt64, _ message: String) -> Envelope? {
+        stop = AuditFinding(.chain, seq: seq, message)
+        return nil
+    }
+
+    /// The end checks, in the transaction whose last event is the last one checked.
+    private mutating func finish(in txn: borrowing Transaction) throws {
+        try indexes.finish(head: walked, in: txn)
+        // Read in the walk's transaction: a snapshot the live server writes
+        // after it cannot be mistaken for one beyond the head.
+        try txn.withCursor(store.snapshots) { cursor in
+            var entry = try cursor.first()
+            while let (key, _) = entry {
+                if let seq = Keys.seq(from: key), seq > walked {
+                    endFindings.add(
+                        .chain, seq: seq,
+                        "a snapshot exists at sequence \(seq), past the log's head \(walked): events at the end were removed")
+                }
+                entry = try cursor.next()
+            }
+        }
+    }
+}
+
+/// The verify pass's folding step: the naive auditor and the real projections,
+/// two independent models of the money rules fed the same checked events.
+struct MoneyFolds: Sendable {
+    var auditor: Auditor
+    var state = LedgerState()
+    /// Where replaying into the projections failed; they are not compared after that.
+    private(set) var replayFailure: AuditFinding?
+
+    init(expectedEvents: Int) {
+        auditor = Auditor(expectedEvents: expectedEvents)
+    }
+
+    mutating func fold(_ envelopes: [Envelope]) {
+        for envelope in envelopes {
+            auditor.observe(envelope)
+            guard replayFailure == nil else { continue }
+            do { try state.apply(envelope) } catch {
+                replayFailure = AuditFinding(.projection, seq: envelope.seq, "replaying into the projections failed: \(error)")
+            }
+        }
     }
 }

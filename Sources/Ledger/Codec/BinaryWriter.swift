@@ -40,8 +40,9 @@ package struct BinaryWriter {
         for case let value? in values { signed(value) }
     }
 
+    /// Eight bytes in one append: the writer seals hashes and keys with this for every event.
     mutating func fixed64(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     package mutating func string(_ value: String) {
@@ -62,4 +63,24 @@ package struct BinaryWriter {
     }
 
     package mutating func raw(_ value: some Sequence<UInt8>) { bytes.append(contentsOf: value) }
+
+    /// Bytes written so far.
+    var count: Int { bytes.count }
+
+    /// Writes what `body` writes behind its length as a varint, in this same
+    /// buffer: no second writer for the length-prefixed part.
+    mutating func lengthPrefixed(_ body: (inout BinaryWriter) -> Void) {
+        let start = bytes.count
+        body(&self)
+        let end = bytes.count
+        varint(UInt64(end - start))
+        // Move the varint (at most 10 bytes) from the end to before the body.
+        var prefix: (UInt64, UInt64) = (0, 0)
+        let length = bytes.count - end
+        withUnsafeMutableBytes(of: &prefix) { prefix in
+            for i in 0..<length { prefix[i] = bytes[end + i] }
+            bytes.removeLast(length)
+            bytes.insert(contentsOf: UnsafeRawBufferPointer(rebasing: prefix[..<length]), at: start)
+        }
+    }
 }

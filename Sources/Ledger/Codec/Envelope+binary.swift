@@ -17,25 +17,6 @@ extension Envelope {
     static let format: UInt8 = 1
     static let hashesSize = 64
 
-    /// The canonical bytes of an event: everything the hash covers but the chain itself.
-    static func canonicalBytes(time: Int64, actor: EventActor, event: Event) -> [UInt8] {
-        var w = BinaryWriter(capacity: 160)
-        w.byte(format)
-        w.signed(time)
-        switch actor {
-        case .system: w.byte(0)
-        case .relay: w.byte(1)
-        case .user(let id): w.byte(2); w.fixed64(id.raw)
-        }
-        w.varint(UInt64(event.type.rawValue))
-        w.byte(event.type.currentVersion)
-        var payload = BinaryWriter(capacity: 128)
-        event.encodePayload(into: &payload)
-        w.varint(UInt64(payload.bytes.count))
-        w.raw(payload.bytes)
-        return w.bytes
-    }
-
     /// The chain link: SHA-256 over the previous hash, the sequence number and the canonical bytes.
     static func chainHash(previous: Hash256, seq: UInt64, canonical: some ContiguousBytesProvider) -> Hash256 {
         var hasher = SHA256()
@@ -46,18 +27,33 @@ extension Envelope {
         return Hash256(hasher.finalize())
     }
 
-    /// Seals a new event onto the chain after `previous`.
+    /// Seals a new event onto the chain after `previous`: its stored value.
     package static func seal(seq: UInt64, time: Int64, actor: EventActor, event: Event, previous: Hash256) -> (Envelope, [UInt8]) {
-        var bytes = canonicalBytes(time: time, actor: actor, event: event)
-        let hash = chainHash(previous: previous, seq: seq, canonical: bytes)
-        var w = BinaryWriter(capacity: 64)
+        var w = BinaryWriter(capacity: 224)
+        let envelope = seal(seq: seq, time: time, actor: actor, event: event, previous: previous, into: &w)
+        return (envelope, w.bytes)
+    }
+
+    /// Seals a new event onto the chain after `previous`, writing its stored
+    /// value at the end of `w` and hashing it there: the writer's batches are
+    /// sealed straight into the buffer the writer puts from.
+    static func seal(seq: UInt64, time: Int64, actor: EventActor, event: Event, previous: Hash256, into w: inout BinaryWriter) -> Envelope {
+        let start = w.count
+        w.byte(format)
+        w.signed(time)
+        switch actor {
+        case .system: w.byte(0)
+        case .relay: w.byte(1)
+        case .user(let id): w.byte(2); w.fixed64(id.raw)
+        }
+        w.varint(UInt64(event.type.rawValue))
+        w.byte(event.type.currentVersion)
+        w.lengthPrefixed { event.encodePayload(into: &$0) }
+        let hash = w.bytes.withUnsafeBytes { chainHash(previous: previous, seq: seq, canonical: UnsafeRawBufferPointer(rebasing: $0[start...])) }
         w.hash(previous)
         w.hash(hash)
-        bytes.append(contentsOf: w.bytes)
-        let envelope = Envelope(
-            seq: seq, time: time, actor: actor, event: event, version: event.type.currentVersion,
-            previousHash: previous, hash: hash)
-        return (envelope, bytes)
+        return Envelope(
+            seq: seq, time: time, actor: actor, event: event, version: event.type.currentVersion, previousHash: previous, hash: hash)
     }
 
     /// Decodes a stored value. Unknown types and newer versions are errors that

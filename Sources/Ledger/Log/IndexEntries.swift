@@ -6,11 +6,31 @@ import LMDB
 package enum IndexEntries {
     package static func keys(for envelope: Envelope, in store: LedgerStore) -> [(Database, [UInt8])] {
         var keys: [(Database, [UInt8])] = []
-        let event = envelope.event
-        if let token = event.tokenID { keys.append((store.byToken, Keys.index(token.raw, envelope.seq))) }
-        if let user = event.userID { keys.append((store.byUser, Keys.index(user.raw, envelope.seq))) }
-        if let request = event.requestID { keys.append((store.byRequest, Keys.request(request, envelope.seq))) }
+        forEachKey(of: envelope.event, seq: envelope.seq, in: store) { db, key in keys.append((db, Array(key))) }
         return keys
+    }
+
+    /// Calls `body` with each index key of the event at `seq`, in the order of
+    /// `keys(for:in:)`, built on the stack: the writer and `tally verify` do
+    /// this for every event, so no key is allocated. The key is valid only during the call.
+    static func forEachKey(of event: Event, seq: UInt64, in store: LedgerStore, _ body: (Database, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        if let token = event.tokenID { try withOwnerKey(token.raw, seq) { try body(store.byToken, $0) } }
+        if let user = event.userID { try withOwnerKey(user.raw, seq) { try body(store.byUser, $0) } }
+        if var request = event.requestID {
+            try request.withUTF8 { id in
+                try withUnsafeTemporaryAllocation(byteCount: id.count + 8, alignment: 1) { key in
+                    key.copyMemory(from: UnsafeRawBufferPointer(id))
+                    key.storeBytes(of: seq.bigEndian, toByteOffset: id.count, as: UInt64.self)
+                    try body(store.byRequest, UnsafeRawBufferPointer(key))
+                }
+            }
+        }
+    }
+
+    /// `Keys.index(owner, seq)` without the array.
+    private static func withOwnerKey(_ owner: UInt64, _ seq: UInt64, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var key = (owner.bigEndian, seq.bigEndian)
+        try withUnsafeBytes(of: &key) { try body($0) }
     }
 }
 

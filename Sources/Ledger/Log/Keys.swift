@@ -4,9 +4,12 @@ package enum Keys {
     /// An event's key: its sequence number, 8 bytes big-endian. Outside tools rely on this.
     package static func seq(_ seq: UInt64) -> [UInt8] {
         var w = BinaryWriter(capacity: 8)
-        w.fixed64(seq)
+        write(seq: seq, into: &w)
         return w.bytes
     }
+
+    /// An event's key, written at the end of `w`.
+    static func write(seq: UInt64, into w: inout BinaryWriter) { w.fixed64(seq) }
 
     /// The sequence number in an event key, or nil if the key is not 8 bytes.
     package static func seq(from key: UnsafeRawBufferPointer) -> UInt64? {

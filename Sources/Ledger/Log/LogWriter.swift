@@ -23,6 +23,8 @@ package enum StoreWrite: Sendable {
 /// hole would break the log's density.
 package final class LogWriter: Sendable {
     struct Job {
+        /// Events and their index entries, then any other writes.
+        var events: PackedWrites
         var writes: [StoreWrite]
         /// Called on the writer's thread once the writes are committed or failed.
         var done: @Sendable (Result<Void, any Error>) -> Void
@@ -54,11 +56,13 @@ package final class LogWriter: Sendable {
 
     /// Enqueues synchronously (so callers on one actor keep their order) and
     /// calls `done` once the writes are durable or failed.
-    func enqueue(_ writes: [StoreWrite], done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+    func enqueue(
+        events: PackedWrites = PackedWrites(), _ writes: [StoreWrite] = [], done: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) {
         let failure: String? = queue.withLock { q in
             if let failure = q.failure { return failure }
             if q.stopping { return "the writer is shut down" }
-            q.jobs.append(Job(writes: writes, done: done))
+            q.jobs.append(Job(events: events, writes: writes, done: done))
             return nil
         }
         if let failure {
@@ -122,8 +126,9 @@ package final class LogWriter: Sendable {
             var count = 0
             var writes = 0
             for job in q.jobs {
-                guard count == 0 || writes + job.writes.count <= LogWriter.maxWritesPerTransaction else { break }
-                writes += job.writes.count
+                let size = job.events.count + job.writes.count
+                guard count == 0 || writes + size <= LogWriter.maxWritesPerTransaction else { break }
+                writes += size
                 count += 1
             }
             let taken = Array(q.jobs.prefix(count))
@@ -137,6 +142,7 @@ package final class LogWriter: Sendable {
         do {
             try store.environment.write { txn in
                 for job in jobs {
+                    try job.events.put(in: txn)
                     for write in job.writes {
                         switch write {
                         case .put(let db, let key, let value, let options):

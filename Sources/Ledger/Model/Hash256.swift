@@ -37,13 +37,18 @@ package struct Hash256: Hashable, Sendable, Comparable {
 
     /// From a finished SHA-256 digest: four unaligned big-endian loads, no array.
     package init(_ digest: SHA256.Digest) {
-        self = digest.withUnsafeBytes { raw in
-            Hash256(
-                a: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                b: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                c: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-                d: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
-        }
+        self = digest.withUnsafeBytes { Hash256(loading: $0) }
+    }
+
+    /// The 32 digest bytes at `offset` of `raw` (big-endian words), loaded
+    /// unaligned: how `verify` reads the two hashes of every stored event.
+    package init(loading raw: UnsafeRawBufferPointer, at offset: Int = 0) {
+        precondition(offset >= 0 && raw.count - offset >= 32, "a SHA-256 digest has 32 bytes")
+        self.init(
+            a: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+            b: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
+            c: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)),
+            d: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)))
     }
 
     package var bytes: [UInt8] {

@@ -6,8 +6,8 @@ import Logging
 
 /// `tally bench append`: N charge events (reserve/settle pairs, ~170 bytes
 /// each as stored) through the real writer, `batch` events per commit, from
-/// `writers` concurrent tasks; then the raw-LMDB baseline with the same count,
-/// transaction size and average value size. With `--acks` it prints
+/// `writers` concurrent tasks; then, with `--raw-lmdb`, the raw-LMDB baseline
+/// (a C program) with the same count, transaction size, average value size and sync. With `--acks` it prints
 /// `ack <seq>` for every acknowledged event (the crash test reads these).
 struct BenchAppend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "append", abstract: "Durable group-commit append vs raw LMDB.")
@@ -18,7 +18,8 @@ struct BenchAppend: AsyncParsableCommand {
     @Option(help: "Concurrent appending tasks.") var writers = 2
     @Option(help: "durable (fsync every commit) or relaxed.") var sync = "durable"
     @Flag(help: "Print `ack <seq>` for each acknowledged event.") var acks = false
-    @Flag(help: "Skip the raw LMDB baseline.") var noBaseline = false
+    @Option(help: "The raw LMDB baseline program (tools/bench-lmdb-raw.c, built by tools/bench); none: no baseline.")
+    var rawLmdb: String?
     @Flag(help: "End with a JSON object.") var json = false
 
     func validate() throws {
@@ -66,11 +67,10 @@ struct BenchAppend: AsyncParsableCommand {
                 "events": appended, "batch": batch, "writers": writers, "sync": sync,
                 "seconds": seconds, "events_per_sec": rate.rounded(), "value_bytes": valueSize,
             ]
-            if !noBaseline {
+            if let rawLmdb {
                 let raw = try RawLMDBBaseline.appendRate(
-                    directory: data.path + "/bench-raw-baseline", count: appended, batch: batch,
+                    program: rawLmdb, directory: data.path + "/bench-raw-baseline", count: appended, batch: batch,
                     valueSize: valueSize, durable: sync == "durable")
-                try? FileManager.default.removeItem(atPath: data.path + "/bench-raw-baseline")
                 lines.append("raw LMDB baseline: \(Int(raw)) events/s; ratio \(String(format: "%.2f", rate / raw))")
                 result["raw_lmdb_events_per_sec"] = raw.rounded()
                 result["ratio"] = (rate / raw * 1000).rounded() / 1000

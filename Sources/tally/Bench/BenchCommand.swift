@@ -8,8 +8,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure the ledger against raw LMDB (see Docs/benchmarks.md).",
         subcommands: [
-            BenchAppend.self, BenchReplay.self, BenchStartup.self, BenchTokens.self, BenchAdmission.self, BenchReaderWrites.self,
-            BenchProxyFloor.self, BenchNIOFloor.self,
+            BenchAppend.self, BenchReplay.self, BenchVerify.self, BenchStartup.self, BenchTokens.self, BenchAdmission.self,
+            BenchReaderWrites.self, BenchProxyFloor.self, BenchNIOFloor.self,
         ]
     )
 }

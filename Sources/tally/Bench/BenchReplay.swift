@@ -1,5 +1,4 @@
 import ArgumentParser
-import CLMDB
 import Foundation
 import LMDB
 import Ledger
@@ -14,33 +13,18 @@ struct BenchReplay: AsyncParsableCommand {
 
     func run() async throws {
         await runReporting {
-            var options = EnvironmentOptions()
-            options.readOnly = true
-            let store = try LedgerStore(path: data.path, options: options)
-            let walkStart = monotonicNanos()
-            let (walked, bytes) = try store.environment.read { txn in
-                try txn.withCursor(store.events) { cursor in
-                    var count = 0, bytes = 0
-                    var entry = try cursor.first()
-                    while let (_, value) = entry {
-                        count += 1
-                        bytes &+= Int(value[value.count - 1])
-                        entry = try cursor.next()
-                    }
-                    return (count, bytes)
-                }
-            }
-            let walkSeconds = Double(monotonicNanos() - walkStart) / 1e9
+            let store = try data.openReadOnly()
+            let walk = try RawWalk(store: store, hashing: false)
             var state = LedgerState()
             let start = monotonicNanos()
             try Replay.run(store: store, into: &state)
             let seconds = Double(monotonicNanos() - start) / 1e9
             let rate = Double(state.seq) / seconds
-            let walkRate = Double(walked) / walkSeconds
+            let walkRate = walk.rate
             report(
                 [
                     "replayed \(state.seq) events in \(String(format: "%.2f", seconds)) s: \(Int(rate)) events/s",
-                    "raw cursor walk: \(Int(walkRate)) events/s (checksum \(bytes % 7)); ratio \(String(format: "%.2f", rate / walkRate))",
+                    "raw cursor walk: \(Int(walkRate)) events/s (checksum \(walk.checksum % 7)); ratio \(String(format: "%.2f", rate / walkRate))",
                 ],
                 json: [
                     "events": state.seq, "seconds": seconds, "events_per_sec": rate.rounded(),

@@ -19,6 +19,14 @@ func monotonicNanos() -> UInt64 {
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
 
+/// User plus system CPU time of this process so far, in seconds (every thread).
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    let micros = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Int(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    return Double(micros) / 1e6
+}
+
 /// Resident memory of this process in bytes (from /proc/self/statm).
 func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
@@ -35,10 +43,10 @@ func report(_ lines: [String], json: [String: Any], asJSON: Bool) {
     }
 }
 
-/// Removes and recreates a scratch directory for a baseline.
-func freshDirectory(_ path: String) throws {
-    try? FileManager.default.removeItem(atPath: path)
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+/// A benchmark that could not run as asked.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Writes a line to standard output at once (the crash test reads acks as they happen).

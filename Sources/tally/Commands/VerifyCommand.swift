@@ -22,7 +22,7 @@ struct VerifyCommand: AsyncParsableCommand {
         await runReporting {
             let store = try data.openReadOnly()
             let progress = ProgressLine(label: "verify", total: try store.head().seq)
-            let report = try Verifier.run(store: store, progress: progress.callback)
+            let report = try await Verifier.run(store: store, progress: progress.callback)
             progress.finish()
             if json {
                 printJSON(

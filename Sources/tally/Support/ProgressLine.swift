@@ -5,8 +5,8 @@ import Glibc
 /// events per second and an ETA, redrawn on standard error — only when
 /// standard error is a terminal, so pipes and logs stay clean.
 final class ProgressLine: @unchecked Sendable {
-    // @unchecked: used from the one thread that runs the walk; the callbacks
-    // it hands out are called synchronously by that walk and never stored.
+    // @unchecked: used by the one task that runs the walk; the callbacks it
+    // hands out are called by that task, one call at a time, and never stored.
     private let label: String
     private let total: UInt64
     private let enabled: Bool

@@ -73,6 +73,19 @@ extension ScriptedLedger {
         return scenario
     }
 
+    /// Runs requests `numbers` one after another until cancelled, as live traffic beside an audit.
+    func requestsInBackground(_ numbers: Range<Int>, scenario: Scenario) -> Task<Void, any Error> {
+        Task {
+            var scenario = scenario
+            for i in numbers {
+                if Task.isCancelled { break }
+                try await runRequest(
+                    i, token: [scenario.capped, scenario.unlimited, scenario.bobToken][i % 3], channel: scenario.channel,
+                    scenario: &scenario)
+            }
+        }
+    }
+
     func runRequest(_ i: Int, token: TokenID, channel: ChannelID, scenario: inout Scenario) async throws {
         let id = "req-\(i)"
         let model = i % 5 == 4 ? "per-call" : "gpt-test"
