@@ -13,16 +13,23 @@ import Testing
 /// relay request. The server runs in-process around a ledger the test holds,
 /// standing in for the management API (which changes the same ledger actor).
 @Suite(.serialized) struct LiveChangesTests {
-    @Test func tokenChangesApplyToTheNextRequest() async throws {
+    static let chat = ByteBuffer(string: #"{"model":"mock-gpt","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
+
+    /// The mock upstream, a seeded ledger the test holds, and the server around it in-process.
+    func live(_ body: @Sendable (Seeded, Ledger, any TestClientProtocol) async throws -> Void) async throws {
         let mock = try await MockServer()
         defer { mock.stop() }
         let data = Seed.directory()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL)
         let ledger = try Ledger(path: data, logger: Logger(label: "live"))
         let app = try await buildApplication(ServerConfiguration(dataPath: data, port: 0), ledger: ledger, logger: Logger(label: "live"))
-        let chat = ByteBuffer(string: #"{"model":"mock-gpt","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
+        try await app.test(.live) { client in try await body(seeded, ledger, client) }
+    }
+
+    @Test func tokenChangesApplyToTheNextRequest() async throws {
+        let chat = Self.chat
         let claude = ByteBuffer(string: #"{"model":"mock-claude","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
-        try await app.test(.live) { client in
+        try await live { seeded, ledger, client in
             func send(_ body: ByteBuffer, path: String = "/v1/chat/completions") async throws -> (Int, String) {
                 try await client.execute(
                     uri: path, method: .post,
@@ -49,19 +56,12 @@ import Testing
     /// The relay keeps channel keys unsealed in memory; a key change must still
     /// reach the very next request (the mock accepts only `mock-key`).
     @Test func aChannelKeyChangeAppliesToTheNextRequest() async throws {
-        let mock = try await MockServer()
-        defer { mock.stop() }
-        let data = Seed.directory()
-        let seeded = try await Seed.make(at: data, mock: mock.baseURL)
-        let ledger = try Ledger(path: data, logger: Logger(label: "live"))
-        let app = try await buildApplication(ServerConfiguration(dataPath: data, port: 0), ledger: ledger, logger: Logger(label: "live"))
-        let chat = ByteBuffer(string: #"{"model":"mock-gpt","max_tokens":2,"messages":[{"role":"user","content":"a b"}]}"#)
-        let channel = try #require(await ledger.read { $0.channels.values.first { $0.kind == .openai } })
-        try await app.test(.live) { client in
+        try await live { seeded, ledger, client in
+            let channel = try #require(await ledger.read { $0.channels.values.first { $0.kind == .openai } })
             func send() async throws -> Int {
                 try await client.execute(
                     uri: "/v1/chat/completions", method: .post,
-                    headers: [.authorization: "Bearer \(seeded.key)", .contentType: "application/json"], body: chat
+                    headers: [.authorization: "Bearer \(seeded.key)", .contentType: "application/json"], body: Self.chat
                 ) { response in Int(response.status.code) }
             }
             #expect(try await send() == 200)

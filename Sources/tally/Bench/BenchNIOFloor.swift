@@ -13,11 +13,10 @@ struct BenchNIOFloor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nio-floor", abstract: "Serve a proxy made of NIO channel handlers only (what a NIO proxy costs here).")
 
-    @Option(help: "Port to listen on (127.0.0.1).") var port: Int
-    @Option(help: "The upstream's port on 127.0.0.1.") var upstreamPort: Int
+    @OptionGroup var endpoints: FloorEndpoints
 
     func run() async throws {
-        let upstream = try SocketAddress(ipAddress: "127.0.0.1", port: upstreamPort)
+        let upstream = try SocketAddress(ipAddress: "127.0.0.1", port: endpoints.upstreamPort)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -27,7 +26,7 @@ struct BenchNIOFloor: AsyncParsableCommand {
                     try channel.pipeline.syncOperations.addHandler(FloorClientSide(upstream: upstream))
                 }
             }
-            .bind(host: "127.0.0.1", port: port).get()
+            .bind(host: "127.0.0.1", port: endpoints.port).get()
         try await server.closeFuture.get()
     }
 }

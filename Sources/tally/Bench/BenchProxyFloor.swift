@@ -14,8 +14,7 @@ struct BenchProxyFloor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy-floor", abstract: "Serve a bare Hummingbird + AsyncHTTPClient proxy (the relay stack's floor).")
 
-    @Option(help: "Port to listen on (127.0.0.1).") var port: Int
-    @Option(help: "The upstream's base URL, e.g. http://127.0.0.1:19091.") var upstream: String
+    @OptionGroup var endpoints: FloorEndpoints
 
     func run() async throws {
         var configuration = HTTPClient.Configuration()
@@ -23,7 +22,7 @@ struct BenchProxyFloor: AsyncParsableCommand {
         configuration.decompression = .disabled
         configuration.tracing.tracer = nil
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let base = upstream
+        let base = "http://127.0.0.1:\(endpoints.upstreamPort)"
         let router = Router()
         router.post("**") { request, _ -> Response in
             var forwarded = HTTPClientRequest(url: base + request.uri.path)
@@ -44,7 +43,7 @@ struct BenchProxyFloor: AsyncParsableCommand {
                     try await writer.finish(nil)
                 })
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: endpoints.port)))
         try await app.runService()
         try await client.shutdown()
     }
