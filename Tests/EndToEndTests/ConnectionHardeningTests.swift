@@ -104,7 +104,10 @@ import Testing
         }
         let opened = ContinuousClock.now
         var slowest = Duration.zero
-        var openAtOneSecond = 0
+        // Sampled about 1 s after the last socket opened — and only while every socket is still inside
+        // its 4 s header timeout (3.5 s since the first opened): on a loaded machine one round of the loop
+        // can take seconds, and a sample taken past the timeout would count rightful closes as early ones.
+        var openAtOneSecond: Int?
         while ContinuousClock.now - start < .seconds(12), sockets.contains(where: { !$0.closedByServer }) {
             for (index, socket) in sockets.enumerated() where !socket.closedByServer {
                 switch index % 3 {
@@ -113,7 +116,7 @@ import Testing
                 default: socket.poll()
                 }
             }
-            if openAtOneSecond == 0, ContinuousClock.now - opened > .seconds(1) {
+            if openAtOneSecond == nil, ContinuousClock.now - opened > .seconds(1), ContinuousClock.now - start < .milliseconds(3500) {
                 openAtOneSecond = sockets.filter { !$0.closedByServer }.count
             }
             let probe = try await Self.probe(server)
@@ -122,7 +125,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(200))
         }
         let elapsed = ContinuousClock.now - start
-        #expect(openAtOneSecond == sockets.count, "closed before the header timeout")
+        #expect(openAtOneSecond.map { $0 == sockets.count } ?? true, "closed before the header timeout")
         #expect(sockets.allSatisfy { $0.closedByServer }, "\(sockets.filter { !$0.closedByServer }.count) still open after \(elapsed)")
         #expect(elapsed < .seconds(9), "the header timeout is 4 s, the idle one 30 s")
         #expect(slowest < .seconds(2), "slowest /healthz: \(slowest)")

@@ -98,11 +98,33 @@ import Testing
     }
 
     /// A reservation prices every token at its side's dearest price, so a bill
-    /// of cache writes or audio stays within it.
+    /// of cache writes, audio or cached reads stays within it.
     @Test func theReservationPriceIsTheDearest() {
         let price = Price(input: 3, output: 15, cachedInput: 1, cacheWrite: 4, cacheWrite1h: 6, audioInput: 5, audioOutput: 20, perWebSearch: 9)
-        #expect(price.dearest == Price(input: 6, output: 20, cachedInput: 1))
-        #expect(Price(input: 3, output: 15).dearest == Price(input: 3, output: 15))
+        #expect(price.dearest == Price(input: 6, output: 20, cachedInput: 6))
+        #expect(Price(input: 3, output: 15).dearest == Price(input: 3, output: 15, cachedInput: 3))
+        // A cached read priced above input (the API accepts it) is still inside the hold.
+        let cachedDearer = Price(input: 1, output: 1, cachedInput: 1_000_000)
+        let hold = PriceMath.credits(for: Usage(promptTokens: 100, completionTokens: 10), price: cachedDearer.dearest, multiplier: .one)
+        let bill = PriceMath.credits(for: Usage(promptTokens: 100, cachedTokens: 100, completionTokens: 10), price: cachedDearer, multiplier: .one)
+        #expect(bill <= hold)
+    }
+
+    /// `verify`'s own formula caps like a settle (`Limits.credits`) and saturates
+    /// instead of trapping on the huge values only a doctored log holds.
+    @Test func verifysFormulaCapsAndSaturatesLikeASettle() {
+        func settled(_ usage: Usage, _ price: Price, credits: Int64) -> ChargeSettled {
+            ChargeSettled(
+                requestID: "r", token: TokenID(raw: 1), user: UserID(raw: 1), model: "m", channel: nil, usage: usage, credits: credits,
+                price: price, multiplier: Multiplier(micros: Multiplier.maximumMicros), estimated: false, stream: false, durationMs: 0,
+                status: 200)
+        }
+        let searches = Usage(webSearchRequests: Limits.usageTokens)
+        let dear = Price(perWebSearch: Price.maximum)
+        #expect(Auditor.naiveCredits(settled(searches, dear, credits: Limits.credits)) == Limits.credits)
+        let doctored = Usage(webSearchRequests: .max)
+        #expect(Auditor.naiveCredits(settled(doctored, Price(perWebSearch: .max), credits: 0)) == Limits.credits)
+        #expect(Auditor.naiveCredits(settled(UsagePartsSample.usage, UsagePartsSample.price, credits: 0)).map { $0 > 0 } == true)
     }
 
     @Test func bigNumbersNeitherOverflowNorTrap() {

@@ -160,21 +160,33 @@ package struct Auditor: Sendable {
         let plainInput = prompt - cached - Int128(u.cacheWriteTokens) - Int128(u.cacheWrite1hTokens) - Int128(u.audioInputTokens)
         let plainOutput = Int128(max(u.completionTokens, 0)) - Int128(u.audioOutputTokens)
         guard plainInput >= 0, plainOutput >= 0 else { return nil }
-        var perMillion = Int128(u.webSearchRequests) * Int128(p.perWebSearch ?? 0) * 1_000_000
+        var terms: [(Int128, Int128)] = [(Int128(u.webSearchRequests) * 1_000_000, Int128(p.perWebSearch ?? 0))]
         if let perRequest = p.perRequest {
-            perMillion += Int128(perRequest) * 1_000_000
+            terms.append((1_000_000, Int128(perRequest)))
         } else {
-            perMillion += plainInput * Int128(p.input) + cached * Int128(p.cachedInput) + plainOutput * Int128(p.output)
-            perMillion += Int128(u.cacheWriteTokens) * Int128(p.cacheWrite ?? p.input)
-            perMillion += Int128(u.cacheWrite1hTokens) * Int128(p.cacheWrite1h ?? p.input)
-            perMillion += Int128(u.audioInputTokens) * Int128(p.audioInput ?? p.input)
-            perMillion += Int128(u.audioOutputTokens) * Int128(p.audioOutput ?? p.output)
+            terms += [
+                (plainInput, Int128(p.input)), (cached, Int128(p.cachedInput)), (plainOutput, Int128(p.output)),
+                (Int128(u.cacheWriteTokens), Int128(p.cacheWrite ?? p.input)),
+                (Int128(u.cacheWrite1hTokens), Int128(p.cacheWrite1h ?? p.input)),
+                (Int128(u.audioInputTokens), Int128(p.audioInput ?? p.input)),
+                (Int128(u.audioOutputTokens), Int128(p.audioOutput ?? p.output)),
+            ]
         }
-        let numerator = Int128(e.multiplier.micros) * perMillion
+        // A settle saturates, then is capped at `Limits.credits` (`LedgerState.settle`); so does this,
+        // and a doctored log's huge values saturate here instead of trapping.
+        var perMillion: Int128 = 0
+        for (count, price) in terms {
+            let (product, productOverflow) = count.multipliedReportingOverflow(by: price)
+            let (sum, sumOverflow) = perMillion.addingReportingOverflow(product)
+            if productOverflow || sumOverflow { return Limits.credits }
+            perMillion = sum
+        }
+        let (numerator, overflow) = Int128(e.multiplier.micros).multipliedReportingOverflow(by: perMillion)
+        if overflow { return Limits.credits }
         let denominator: Int128 = 1_000_000 * 1_000_000
         var quotient = numerator / denominator
         if quotient * denominator < numerator { quotient += 1 }
-        return quotient > Int128(Int64.max) ? Int64.max : Int64(quotient)
+        return quotient > Int128(Limits.credits) ? Limits.credits : Int64(quotient)
     }
 
     /// Compares the replayed projections with the auditor's own totals.

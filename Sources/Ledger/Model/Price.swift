@@ -57,11 +57,11 @@ package struct Price: Hashable, Sendable {
     }
 
     /// The price a reservation applies: every prompt token at the dearest price
-    /// any prompt token can be billed at, every output token likewise, so the
+    /// any prompt token can be billed at (a cached read too: nothing stops an
+    /// operator pricing it above input), every output token likewise, so the
     /// reservation stays an upper bound of the bill whatever the usage's mix.
     var dearest: Price {
-        Price(
-            input: max(max(input, cacheWrite ?? 0), max(cacheWrite1h ?? 0, audioInput ?? 0)), output: max(output, audioOutput ?? 0),
-            cachedInput: cachedInput, perRequest: perRequest)
+        let prompt = [input, cachedInput, cacheWrite ?? 0, cacheWrite1h ?? 0, audioInput ?? 0].max() ?? input
+        return Price(input: prompt, output: max(output, audioOutput ?? 0), cachedInput: prompt, perRequest: perRequest)
     }
 }
