@@ -80,7 +80,7 @@ struct UsageMeter {
             }
             return (usage, false)
         }
-        return (Usage(promptTokens: promptEstimate, completionTokens: seen), true)
+        return (Usage(promptTokens: promptEstimate, completionTokens: seen, webSearchRequests: webSearchRequests ?? 0), true)
     }
 
     /// Takes in one JSON answer or stream event, or an array of them (Gemini's
@@ -117,10 +117,11 @@ struct UsageMeter {
     @discardableResult
     mutating func absorb(_ scanner: JSONScanner, _ object: Range<Int>) -> Bool {
         guard scanner.kind(object) == .object else { return false }
-        var type, usage, response, message, metadata, choices, delta, content, candidates, output: Range<Int>?
+        var type, item, usage, response, message, metadata, choices, delta, content, candidates, output: Range<Int>?
         scanner.forEachMember(of: object) { key, value in
             switch key.count - 2 {
             case 4 where scanner.string(key, is: "type"): type = value
+            case 4 where scanner.string(key, is: "item"): item = value
             case 5 where scanner.string(key, is: "usage"): usage = value
             case 5 where scanner.string(key, is: "delta"): delta = value
             case 6 where scanner.string(key, is: "output"): output = value
@@ -135,6 +136,7 @@ struct UsageMeter {
                 guard scanner.bytes[key].contains(UInt8(ascii: "\\")), let name = scanner.string(key) else { return }
                 switch name {
                 case "type": type = value
+                case "item": item = value
                 case "usage": usage = value
                 case "delta": delta = value
                 case "output": output = value
@@ -153,7 +155,14 @@ struct UsageMeter {
         if let usage { absorbUsage(scanner, usage) }
         if let response, let usage = scanner.member("usage", of: response) { absorbUsage(scanner, usage) }
         if let message, let usage = scanner.member("usage", of: message) { absorbUsage(scanner, usage) }
-        // Responses API web searches are output items billed per call, never in `usage`.
+        // Responses API web searches are output items billed per call, never in `usage`. Streamed, each is
+        // counted as its item is done, so a stream cut before `response.completed` still bills the searches
+        // it ran; a response's `output` list (whole, or in `response.completed`) then gives the total.
+        if family == .openai, let type, let item, scanner.string(type, is: "response.output_item.done"),
+            let itemType = scanner.member("type", of: item), scanner.string(itemType, is: "web_search_call")
+        {
+            webSearchRequests = (webSearchRequests ?? 0) + 1
+        }
         if family == .openai, let items = output ?? response.flatMap({ scanner.member("output", of: $0) }) {
             webSearchRequests = Self.webSearchCalls(scanner, items)
         }

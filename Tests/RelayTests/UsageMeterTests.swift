@@ -91,6 +91,23 @@ struct UsageMeterTests {
         #expect(stream.usage == Usage(promptTokens: 9, completionTokens: 4, webSearchRequests: 2))
     }
 
+    /// A Responses stream cut before `response.completed` still bills the searches
+    /// whose items were done; a completed one counts each once, from its output list.
+    @Test func streamedWebSearchesCountAsTheirItemsAreDone() {
+        let created = #"{"type":"response.created","response":{"output":[],"usage":null}}"#
+        let searched = #"{"type":"response.output_item.done","output_index":0,"item":{"type":"web_search_call","id":"ws_1","status":"completed"}}"#
+        let message = #"{"type":"response.output_item.done","output_index":1,"item":{"type":"message","content":[]}}"#
+        var cut = UsageMeter(family: .openai)
+        for event in [created, searched, searched, message] { cut.absorb(bytes: json(event)) }
+        #expect(cut.charge(promptEstimate: 7) == (Usage(promptTokens: 7, webSearchRequests: 2), true))
+        var completed = cut
+        completed.absorb(
+            bytes: json(
+                #"{"type":"response.completed","response":{"output":[{"type":"web_search_call"},{"type":"web_search_call"}],"usage":{"input_tokens":9,"output_tokens":4}}}"#
+            ))
+        #expect(completed.usage == Usage(promptTokens: 9, completionTokens: 4, webSearchRequests: 2))
+    }
+
     /// Gemini's per-modality lists give the audio parts; text-only lists give none.
     @Test func geminiAudioModalities() {
         var meter = UsageMeter(family: .gemini)
