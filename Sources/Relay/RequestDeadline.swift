@@ -18,15 +18,11 @@ import TallyJSON
 /// times the cost, and a cancelled sleep's timer stays queued until its
 /// instant: an hour of timers per request, ~0.8 KiB each, under any load.
 struct RequestDeadline: Sendable {
-    let instant: ContinuousClock.Instant
-    private let timerDeadline: NIODeadline
+    let instant: NIODeadline
     private let eventLoop: any EventLoop
 
     init(after duration: Duration, on eventLoop: any EventLoop) {
-        instant = .now + duration
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        timerDeadline = .now() + .nanoseconds(nanoseconds.overflow ? Int64.max / 2 : nanoseconds.partialValue + attoseconds / 1_000_000_000)
+        instant = .now() + TimeAmount(duration)
         self.eventLoop = eventLoop
     }
 
@@ -64,7 +60,7 @@ struct RequestDeadline: Sendable {
     func start<T: Sendable>(_ work: @escaping @Sendable (Cut) async -> T) -> Running<T> {
         let cut = Cut()
         let task = Task { await work(cut) }
-        let timer = eventLoop.scheduleTask(deadline: timerDeadline) {
+        let timer = eventLoop.scheduleTask(deadline: instant) {
             cut.fire()
             task.cancel()
         }
