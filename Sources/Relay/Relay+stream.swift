@@ -138,8 +138,8 @@ extension Relay {
             ending = error
         }
         if ending is ClientGone {
-            let drainEnd = min(NIODeadline.now() + .seconds(configuration.disconnectDrainSeconds), deadline.instant)
-            while NIODeadline.now() < drainEnd, !Task.isCancelled, let chunk = try? await iterator.next() { _ = read(chunk) }
+            let drainEnd = min(ContinuousClock.now + .seconds(configuration.disconnectDrainSeconds), deadline.instant)
+            while ContinuousClock.now < drainEnd, !Task.isCancelled, let chunk = try? await iterator.next() { _ = read(chunk) }
         }
         if !isSSE { meter.absorb(bytes: whole) }
 

@@ -20,6 +20,7 @@ final class RelayMetrics: Sendable {
     private let voids = Handles { Counter(label: "tally_relay_charges_total", dimensions: [("result", "voided"), ("reason", $0)]) }
     private let inFlightOverall = Gauge(label: "tally_relay_in_flight_requests")
     private let upstreamLatency = Metrics.Timer(label: "tally_upstream_latency_seconds")
+    private static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
 
     func request(_ kind: String) { requests[kind].increment() }
 
@@ -38,7 +39,8 @@ final class RelayMetrics: Sendable {
     func overloaded(_ overload: ConcurrencyGate.Overload) { overloads[overload.scope].increment() }
 
     func upstream(status: Int, seconds: Double) {
-        responses["\(status / 100)xx"].increment()
+        let statusClass = (1...5).contains(status / 100) ? Self.statusClasses[status / 100 - 1] : "\(status / 100)xx"
+        responses[statusClass].increment()
         upstreamLatency.recordNanoseconds(Int64(seconds * 1_000_000_000))
     }
 

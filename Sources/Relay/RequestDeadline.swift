@@ -18,11 +18,15 @@ import TallyJSON
 /// times the cost, and a cancelled sleep's timer stays queued until its
 /// instant: an hour of timers per request, ~0.8 KiB each, under any load.
 struct RequestDeadline: Sendable {
-    let instant: NIODeadline
+    let instant: ContinuousClock.Instant
+    private let timerDeadline: NIODeadline
     private let eventLoop: any EventLoop
 
     init(after duration: Duration, on eventLoop: any EventLoop) {
-        instant = .now() + TimeAmount(duration)
+        instant = .now + duration
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        timerDeadline = .now() + .nanoseconds(nanoseconds.overflow ? Int64.max / 2 : nanoseconds.partialValue + attoseconds / 1_000_000_000)
         self.eventLoop = eventLoop
     }
 
@@ -60,7 +64,7 @@ struct RequestDeadline: Sendable {
     func start<T: Sendable>(_ work: @escaping @Sendable (Cut) async -> T) -> Running<T> {
         let cut = Cut()
         let task = Task { await work(cut) }
-        let timer = eventLoop.scheduleTask(deadline: instant) {
+        let timer = eventLoop.scheduleTask(deadline: timerDeadline) {
             cut.fire()
             task.cancel()
         }

@@ -13,33 +13,45 @@ import Testing
     /// Each family is tried this many times: one lucky ordering must not pass the test.
     static let rounds = 3
 
+    struct Case: CustomStringConvertible {
+        var name: String
+        var path: String
+        var model: String
+        var body: [String: Any]
+        var headers: [(String, String)]
+        var usage: Usage
+        /// Bytes that show the client has its whole answer (for a non-streamed response: nil, the full response).
+        var end: [UInt8]?
+        var description: String { name }
+    }
+
     /// Streams use `mock-slow`, whose body ends 150 ms after its last event: a
     /// gateway that let the terminal event through before charging (it charges
     /// at the end of the upstream's body) is caught every time, not by luck.
-    static func cases(key: String) -> [RelayCase] {
+    static func cases(key: String) -> [Case] {
         let bearer = [("Authorization", "Bearer \(key)")]
         let anthropic = [("x-api-key", key), ("anthropic-version", "2023-06-01")]
         let messages: [[String: String]] = [["role": "user", "content": prompt]]
         let gemini: [String: Any] = ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]]
         return [
-            RelayCase(
+            Case(
                 name: "openai chat stream", path: "/v1/chat/completions", model: "mock-slow",
                 body: ["model": "mock-slow", "messages": messages, "max_tokens": 5, "stream": true], headers: bearer,
                 usage: Usage(promptTokens: 7, completionTokens: 5), end: Array("data: [DONE]".utf8)),
-            RelayCase(
+            Case(
                 name: "responses stream", path: "/v1/responses", model: "mock-slow",
                 body: ["model": "mock-slow", "input": prompt, "max_output_tokens": 5, "stream": true], headers: bearer,
                 usage: Usage(promptTokens: 7, completionTokens: 5), end: Array("event: response.completed\n".utf8)),
-            RelayCase(
+            Case(
                 name: "anthropic stream", path: "/v1/messages", model: "mock-slow",
                 body: ["model": "mock-slow", "max_tokens": 4, "messages": messages, "stream": true], headers: anthropic,
                 usage: Usage(promptTokens: 7, completionTokens: 4), end: Array("event: message_stop\n".utf8)),
             // No terminal event: the SDK reads to the end of the body (the last chunk of the chunked encoding).
-            RelayCase(
+            Case(
                 name: "gemini alt=sse", path: "/v1beta/models/mock-slow:streamGenerateContent?alt=sse", model: "mock-slow",
                 body: gemini, headers: [("x-goog-api-key", key)],
                 usage: Usage(promptTokens: 7, completionTokens: 6), end: Array("\r\n0\r\n\r\n".utf8)),
-            RelayCase(
+            Case(
                 name: "openai chat", path: "/v1/chat/completions", model: "mock-gpt",
                 body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5], headers: bearer,
                 usage: Usage(promptTokens: 7, completionTokens: 5), end: nil),
@@ -79,7 +91,7 @@ import Testing
     }
 
     /// The request as a client writes it, keep-alive (the server does not close after it).
-    static func request(_ item: RelayCase, requestID: String) -> [UInt8] {
+    static func request(_ item: Case, requestID: String) -> [UInt8] {
         let body = (try? JSONSerialization.data(withJSONObject: item.body)) ?? Data()
         var head = "POST \(item.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         head += "X-Request-Id: \(requestID)\r\n"

@@ -13,37 +13,47 @@ import Testing
     /// The mock's prompt rule: whitespace-separated words of the text.
     static let prompt = "one two three four five six seven"
 
-    static func cases(key: String) -> [RelayCase] {
+    struct Case: CustomStringConvertible {
+        var name: String
+        var path: String
+        var model: String
+        var body: [String: Any]
+        var headers: [(String, String)]
+        var usage: Usage
+        var description: String { name }
+    }
+
+    static func cases(key: String) -> [Case] {
         let bearer = [("Authorization", "Bearer \(key)")]
         let messages: [[String: String]] = [["role": "user", "content": prompt]]
         return [
-            RelayCase(
+            Case(
                 name: "openai chat", path: "/v1/chat/completions", model: "mock-gpt",
                 body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5], headers: bearer,
                 usage: Usage(promptTokens: 7, completionTokens: 5)),
-            RelayCase(
+            Case(
                 name: "openai chat stream", path: "/v1/chat/completions", model: "mock-gpt",
                 body: ["model": "mock-gpt", "messages": messages, "max_tokens": 5, "stream": true], headers: bearer,
                 usage: Usage(promptTokens: 7, completionTokens: 5)),
-            RelayCase(
+            Case(
                 name: "openai chat cached", path: "/v1/chat/completions", model: "mock-gpt-cached",
                 body: ["model": "mock-gpt-cached", "messages": messages], headers: bearer,
                 usage: Usage(promptTokens: 7, cachedTokens: 3, completionTokens: 12)),
-            RelayCase(
+            Case(
                 name: "anthropic messages", path: "/v1/messages", model: "mock-claude",
                 body: ["model": "mock-claude", "max_tokens": 4, "messages": messages],
                 headers: [("x-api-key", key), ("anthropic-version", "2023-06-01")],
                 usage: Usage(promptTokens: 7, completionTokens: 4)),
-            RelayCase(
+            Case(
                 name: "anthropic messages stream", path: "/v1/messages", model: "mock-claude",
                 body: ["model": "mock-claude", "max_tokens": 4, "messages": messages, "stream": true],
                 headers: [("x-api-key", key), ("anthropic-version", "2023-06-01")],
                 usage: Usage(promptTokens: 7, completionTokens: 4)),
-            RelayCase(
+            Case(
                 name: "gemini generate", path: "/v1beta/models/mock-gemini:generateContent", model: "mock-gemini",
                 body: ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]],
                 headers: [("x-goog-api-key", key)], usage: Usage(promptTokens: 7, completionTokens: 6)),
-            RelayCase(
+            Case(
                 name: "gemini stream", path: "/v1beta/models/mock-gemini:streamGenerateContent?alt=sse", model: "mock-gemini",
                 body: ["contents": [["role": "user", "parts": [["text": prompt]]]], "generationConfig": ["maxOutputTokens": 6]],
                 headers: [("x-goog-api-key", key)], usage: Usage(promptTokens: 7, completionTokens: 6)),
