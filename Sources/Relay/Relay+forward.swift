@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -6,6 +5,7 @@ import Ledger
 import Logging
 import NIOCore
 import NIOHTTP1
+import UpstreamHTTP
 
 /// Forwarding: pick channels, call the upstream, retry once on a connection
 /// error or 5xx (nothing has reached the client yet), then hand the answer to
@@ -19,7 +19,7 @@ extension Relay {
         _ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?,
         upstreamPath: String? = nil
     ) async -> Response {
-        let deadline = RequestDeadline(after: configuration.maxRequestDuration, on: httpClient.eventLoopGroup.any())
+        let deadline = RequestDeadline(after: configuration.maxRequestDuration, on: upstream.eventLoop)
         let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
         metrics.request(endpoint.kind.rawValue)
         let admitted: Admitted
@@ -63,10 +63,9 @@ extension Relay {
                 channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.upstreamPath,
                 query: admitted.query, client: client, body: admitted.upstreamBody,
                 requestID: admitted.requestID)
-            let response: HTTPClientResponse
+            let response: UpstreamResponse
             do {
-                // No logger: AHC's own logs are debug-level, and tagging ours costs a metadata copy per request.
-                response = try await httpClient.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds))
+                response = try await self.upstream.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds))
             } catch {
                 if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
                 if Task.isCancelled { return leftAtShutdown(admitted) }
@@ -129,7 +128,7 @@ extension Relay {
 
     /// A non-streamed answer: read it whole, charge its usage, pass it on.
     func complete(
-        _ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
+        _ response: UpstreamResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
         cut: RequestDeadline.Cut
     ) async -> Response {
         let status = Int(response.status.code)

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -6,6 +5,7 @@ import Ledger
 import Logging
 import NIOCore
 import NIOHTTP1
+import UpstreamHTTP
 
 /// Streamed answers: passed through event by event as they arrive (the next
 /// upstream chunk is read only after the client took the last one, so a slow
@@ -29,7 +29,7 @@ extension Relay {
     struct DeadlineExceeded: Error {}
 
     func streamed(
-        _ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
+        _ response: UpstreamResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
         deadline: RequestDeadline
     ) -> Response {
         let status = Int(response.status.code)
@@ -74,7 +74,7 @@ extension Relay {
     /// so a client that saw its answer end finds it charged; the close becomes
     /// durable afterwards, off the client's path (`closeCharge`).
     private func readStream(
-        _ response: HTTPClientResponse, isSSE: Bool, admitted: Admitted, channel: ChannelID,
+        _ response: UpstreamResponse, isSSE: Bool, admitted: Admitted, channel: ChannelID,
         started: ContinuousClock.Instant, deadline: RequestDeadline, cut: RequestDeadline.Cut,
         handoff: StreamHandoff
     ) async -> (any Error)? {

@@ -1,24 +1,24 @@
-import AsyncHTTPClient
 import Hummingbird
 import Ledger
 import Logging
+import UpstreamHTTP
 
 /// The gateway of SPEC §2: every relay endpoint, admitted in the SPEC's order,
 /// forwarded to a channel and charged in two phases through the ledger.
 public struct Relay: Sendable {
     let ledger: Ledger
     let configuration: RelayConfiguration
-    let httpClient: HTTPClient
+    let upstream: UpstreamClient
     let logger: Logger
     let metrics = RelayMetrics()
     /// The concurrency limits (`--max-concurrent-requests`, `--channel-concurrency`),
     /// taken at admission and by realtime sessions.
     let gate: ConcurrencyGate
 
-    package init(ledger: Ledger, configuration: RelayConfiguration, httpClient: HTTPClient, logger: Logger) {
+    package init(ledger: Ledger, configuration: RelayConfiguration, upstream: UpstreamClient, logger: Logger) {
         self.ledger = ledger
         self.configuration = configuration
-        self.httpClient = httpClient
+        self.upstream = upstream
         self.logger = logger
         let metrics = self.metrics
         gate = ConcurrencyGate(maxInFlight: configuration.maxConcurrentRequests, perChannel: configuration.channelConcurrency) {

@@ -17,8 +17,8 @@ public struct RelayConfiguration: Sendable {
     /// Largest non-streamed upstream answer read into memory (image generations
     /// in base64 are the big ones).
     public var maxUpstreamBodyBytes: Int = 64 << 20
-    /// Longest wait for an upstream's response head (AsyncHTTPClient's deadline
-    /// ends there; the body is bounded by `maxRequestDuration`).
+    /// Longest wait for an upstream's response head (the body is bounded by
+    /// `maxRequestDuration`, and each pause in it by the client's idle read timeout).
     public var upstreamTimeoutSeconds: Int64 = 600
     /// Longest a relayed request may run, from its arrival to the end of its
     /// answer (`--max-request-seconds`); a realtime session is one request. At

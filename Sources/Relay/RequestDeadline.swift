@@ -11,7 +11,7 @@ import TallyJSON
 /// reservation as a leak. Cutting means cancelling: the work runs in a task of
 /// its own that is cancelled at the deadline, so an upstream call waiting for
 /// its head, a body being read, or a stream between chunks all stop at once,
-/// and AsyncHTTPClient closes the upstream connection.
+/// and the upstream client closes the upstream connection.
 ///
 /// The timer is an event loop's scheduled task, cancelled (and freed) when the
 /// work ends first. A `Task.sleep` child would do the same job at several

@@ -1,10 +1,10 @@
-import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
 import NIOCore
 import NIOHTTP1
+import UpstreamHTTP
 
 /// Builds the call to one channel: its URL, its own key in its family's header,
 /// and a short allowlist of the client's headers. Every other client header —
@@ -16,12 +16,11 @@ enum UpstreamRequest {
     static func make(
         channel: ChannelDefinition, key: String, endpoint: Endpoint, upstreamPath: String, query: String?,
         client: Request, body: ByteBuffer, requestID: String
-    ) -> HTTPClientRequest {
+    ) -> UpstreamClient.Request {
         var url = Self.url(base: channel.baseURL, path: upstreamPath)
         if let query, !query.isEmpty { url += "?" + query }
 
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
+        var request = UpstreamClient.Request(url: url)
         for name in forwarded {
             for value in client.headers[values: name] { request.headers.add(name: name.rawName, value: value) }
         }
@@ -36,7 +35,7 @@ enum UpstreamRequest {
         }
         if client.headers[.contentType] == nil { request.headers.add(name: "Content-Type", value: "application/json") }
         request.headers.add(name: "X-Request-Id", value: requestID)
-        request.body = .bytes(body)
+        request.body = body
         return request
     }
 

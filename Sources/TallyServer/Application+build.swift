@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Console
 import Foundation
 import HTTPTypes
@@ -10,6 +9,7 @@ import Logging
 import NIOCore
 import Relay
 import ServiceLifecycle
+import UpstreamHTTP
 
 /// Builds the whole server: opens the ledger, bootstraps a new data directory,
 /// resolves what a crash left open, and composes relay, management API,
@@ -31,25 +31,19 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
     try await Bootstrap.resolveDangling(ledger, policy: configuration.danglingPolicy, logger: logger)
 
-    // One shared client for every upstream. Connect within 5 s (AHC retries a refused connect with
-    // backoff until then, so a dead channel costs at most that before the relay tries the next one);
-    // a read may pause up to 5 min (long generations). Connections per provider host: sized from the
-    // concurrency limits (`RelayConfiguration.upstreamConnectionsPerHost`), since every request in flight
-    // holds one. AHC's wait for a pooled connection shares the connect timeout, so a pool smaller than the
-    // admitted requests made the ones behind it fail after 5 s with their reservation already written
-    // (the old cap of 512 did): the gate refuses them at admission instead, and the pool never waits.
-    var clientConfiguration = HTTPClient.Configuration()
-    clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(300))
-    clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.relay.upstreamConnectionsPerHost
-    clientConfiguration.decompression = .disabled
-    // No span per upstream call until tracing is configured: even the no-op tracer's span costs attributes per request.
-    clientConfiguration.tracing.tracer = nil
-    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    // One client for every upstream. Connect within 5 s (a refused connect fails at once, so the relay
+    // tries the next channel); a read may pause up to 5 min (long generations). A call never waits for a
+    // pooled connection: every request in flight holds its own, and the concurrency gate refuses requests
+    // past `--max-concurrent-requests` at admission, before anything is reserved. Idle connections kept
+    // per provider host and event loop: sized from those limits (`upstreamConnectionsPerHost`).
+    var upstreamConfiguration = UpstreamClient.Configuration()
+    upstreamConfiguration.maxIdleConnectionsPerOrigin = configuration.relay.upstreamConnectionsPerHost
+    let upstream = UpstreamClient(configuration: upstreamConfiguration)
 
     let router = Router(context: TallyRequestContext.self)
     router.add(middleware: RequestIDEcho())
     HealthRoutes.register(on: router, ledger: ledger)
-    let relay = Relay(ledger: ledger, configuration: configuration.relay, httpClient: httpClient, logger: logger)
+    let relay = Relay(ledger: ledger, configuration: configuration.relay, upstream: upstream, logger: logger)
     relay.register(on: router)
     relay.registerRealtime(on: router)
     // The management API and the dashboard (SPEC §4).
@@ -63,7 +57,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     // A service group stops its services in reverse order: the server first (draining requests), then the
     // sweeper and the snapshots, and the ledger's upkeep last, which flushes and closes the ledger.
     var services: [any Service] = [
-        LedgerService(ledger: ledger, httpClient: httpClient, logger: logger),
+        LedgerService(ledger: ledger, upstream: upstream, logger: logger),
         SnapshotService(ledger: ledger, logger: logger),
         ReservationSweeper(
             ledger: ledger, policy: configuration.danglingPolicy,

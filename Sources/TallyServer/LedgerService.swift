@@ -1,7 +1,7 @@
-import AsyncHTTPClient
 import Ledger
 import Logging
 import ServiceLifecycle
+import UpstreamHTTP
 
 /// The ledger's upkeep as a `Service`: `maintain()` once a second (flushes
 /// coalesced rejection counts, drops idle rate windows). It is the first
@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// ledger and the upstream client.
 struct LedgerService: Service {
     let ledger: Ledger
-    let httpClient: HTTPClient
+    let upstream: UpstreamClient
     let logger: Logger
 
     func run() async throws {
@@ -24,7 +24,7 @@ struct LedgerService: Service {
             logger.error("final ledger flush failed", metadata: ["error": "\(error)"])
         }
         await ledger.close()
-        try? await httpClient.shutdown()
+        await upstream.shutdown()
         logger.info("ledger closed")
     }
 }

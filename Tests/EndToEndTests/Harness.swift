@@ -7,6 +7,7 @@ import MockUpstream
 import NIOCore
 import NIOHTTP1
 import Relay
+import Synchronization
 import Testing
 
 /// The built `tally` binary, next to the test bundle in the build products folder.
@@ -210,6 +211,7 @@ final class ServerProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         if let standardError { process.standardError = standardError }
         try process.run()
+        LiveServers.started(process.processIdentifier)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let response = try? await HTTP.get("\(baseURL)/healthz"), response.status == 200 { return }
@@ -237,6 +239,28 @@ final class ServerProcess: @unchecked Sendable {
 
     private func waitForExit() async {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        LiveServers.ended(process.processIdentifier)
+    }
+}
+
+/// Servers still running when the test process exits (a test that failed or
+/// hit its time limit before `stop()`) are killed then: left running, they
+/// would hold `swift test`'s output pipe open and hang the whole run.
+enum LiveServers {
+    private static let running = Mutex<Set<pid_t>>([])
+    private static let atExit: Void = { atexit { LiveServers.killAll() } }()
+
+    static func started(_ pid: pid_t) {
+        _ = atExit
+        running.withLock { _ = $0.insert(pid) }
+    }
+
+    static func ended(_ pid: pid_t) {
+        running.withLock { _ = $0.remove(pid) }
+    }
+
+    private static func killAll() {
+        for pid in running.withLock({ $0 }) { Glibc.kill(pid, SIGKILL) }
     }
 }
 
