@@ -21,6 +21,8 @@ public final class UpstreamClient: Sendable {
         public var maxIdleTime: TimeAmount = .seconds(50)
         /// Idle connections kept per origin on each event loop; more are closed when their answer ends.
         public var maxIdleConnectionsPerOrigin = 512
+        /// TLS for `https` upstreams: the system's trust roots, certificates verified against the host name.
+        public var tls: TLSConfiguration = .makeClientConfiguration()
 
         public init() {}
     }
@@ -41,7 +43,7 @@ public final class UpstreamClient: Sendable {
     public init(group: MultiThreadedEventLoopGroup = .singleton, configuration: Configuration = .init()) {
         self.group = group
         // Providers are HTTPS; a context that cannot load trust roots leaves plain HTTP working and fails TLS calls clearly.
-        let tls = try? NIOSSLContext(configuration: .makeClientConfiguration())
+        let tls = try? NIOSSLContext(configuration: configuration.tls)
         var pools: [ObjectIdentifier: LoopPool] = [:]
         for loop in group.makeIterator() {
             pools[ObjectIdentifier(loop)] = LoopPool(loop: loop, configuration: configuration, tls: tls)

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A loopback HTTP/1.1 server whose every answer is scripted by the test, and
 /// which counts what the client did to it: connections opened and closed,
@@ -37,14 +38,17 @@ final class ScriptedServer: Sendable {
     var port: Int { channel.localAddress!.port! }
     var snapshot: Counts { counts.withLockedValue { $0 } }
 
-    init(answer: @escaping @Sendable (String) -> Answer) async throws {
+    /// `tls`: serve HTTPS with this configuration.
+    init(tls: TLSConfiguration? = nil, answer: @escaping @Sendable (String) -> Answer) async throws {
         let counts = counts
+        let context = try tls.map { try NIOSSLContext(configuration: $0) }
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 counts.withLockedValue { $0.connections += 1 }
                 channel.closeFuture.whenComplete { _ in counts.withLockedValue { $0.closed += 1 } }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(ScriptedHandler(answer: answer, counts: counts))
                 }
