@@ -23,6 +23,7 @@ final class Exchange: @unchecked Sendable {
 
     /// Fails the call with `headTimeout` unless its head arrives within `timeout`.
     func arm(timeout: TimeAmount, on loop: any EventLoop) {
+        guard !completed else { return }
         timer = loop.scheduleTask(in: timeout) { [self] in
             fail(UpstreamError.headTimeout)
         }
