@@ -53,6 +53,21 @@ enum Samples {
         .tokenUpdated(TokenUpdated(id: token, quota: .some(nil))),
         .tokenUpdated(TokenUpdated(id: token, expiresAt: .some(nil))),
         .tokenUpdated(TokenUpdated(id: token, models: [], ips: [])),
+        // Version 2: periodic budgets set, and cleared.
+        .tokenCreated(
+            TokenCreated(
+                id: token, owner: user, name: "daily", secretHash: hashA, hint: "h", models: [], ips: [], group: "default",
+                budget: Budget(amount: Limits.credits, period: .day))),
+        .tokenUpdated(TokenUpdated(id: token, budget: .some(Budget(amount: 1, period: .month)))),
+        .tokenUpdated(TokenUpdated(id: token, budget: .some(nil))),
+        .userUpdated(
+            UserUpdated(
+                id: user, role: nil, group: nil, enabled: nil, accessKeyHash: nil, accessKeyHint: nil, passwordChanged: false,
+                budget: .some(Budget(amount: 5_000, period: .week)))),
+        .userUpdated(
+            UserUpdated(
+                id: user, role: nil, group: nil, enabled: nil, accessKeyHash: nil, accessKeyHint: nil, passwordChanged: false,
+                budget: .some(nil))),
         .tokenDisabled(token),
         .tokenEnabled(token),
         .tokenRegenerated(TokenRegenerated(id: token, secretHash: hashB, hint: "sk-b…", graceUntil: nil)),

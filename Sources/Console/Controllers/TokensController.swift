@@ -10,7 +10,7 @@ import TallyJSON
 struct TokensController: Sendable {
     let core: ConsoleCore
 
-    static let fields: Set<String> = ["name", "quota", "expires_at", "models", "ips", "group", "max_parallel"]
+    static let fields: Set<String> = ["name", "quota", "expires_at", "models", "ips", "group", "max_parallel", "budget"]
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/tokens") { request, _, caller in try await list(request, caller) }
@@ -111,7 +111,8 @@ struct TokensController: Sendable {
             models: try body.notNull("models", body.strings("models")) ?? [],
             ips: try body.notNull("ips", body.strings("ips")) ?? [],
             group: group,
-            maxParallel: try body.int("max_parallel").value)
+            maxParallel: try body.int("max_parallel").value,
+            budget: try body.budget().value)
         let (token, key) = try await core.ledger.createToken(draft, owner: owner, by: caller.actor)
         var members = Render.tokenMembers(token, now: core.now())
         members.append(("key", .string(key)))
@@ -131,7 +132,8 @@ struct TokensController: Sendable {
             models: try body.notNull("models", body.strings("models")),
             ips: try body.notNull("ips", body.strings("ips")),
             group: group,
-            maxParallel: try body.int("max_parallel").patch)
+            maxParallel: try body.int("max_parallel").patch,
+            budget: try body.budget().patch)
         let updated = try await core.ledger.updateToken(patch, by: caller.actor)
         return JSONResponse.make(Render.token(updated, now: core.now()))
     }

@@ -23,13 +23,14 @@ extension LedgerState {
     }
 
     func updateUser(_ id: UserID, _ patch: UserPatch, newAccessKey: Secret?) throws(Rejection) -> Event {
-        _ = try user(id)
+        let current = try user(id)
         if let group = patch.group { _ = try existingGroup(group) }
+        let budget: Budget?? = if let budget = patch.budget, budget != current.budget { .some(try Validate.budget(budget)) } else { nil }
         return .userUpdated(
             UserUpdated(
                 id: id, role: patch.role, group: patch.group, enabled: patch.enabled,
                 accessKeyHash: newAccessKey?.hash, accessKeyHint: newAccessKey?.hint,
-                passwordChanged: patch.passwordChanged))
+                passwordChanged: patch.passwordChanged, budget: budget))
     }
 
     func credit(_ id: UserID, amount: Int64, note: String) throws(Rejection) -> Event {
