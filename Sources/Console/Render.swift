@@ -56,6 +56,7 @@ enum Render {
             ("models", .strings(group.models)),
             ("rpm", .optional(group.rpm) { .int($0) }),
             ("tpm", .optional(group.tpm) { .int($0) }),
+            ("selectable", .bool(group.selectable)),
         ])
     }
 

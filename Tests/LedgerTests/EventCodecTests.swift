@@ -21,6 +21,7 @@ enum Samples {
         .balanceAdjusted(BalanceChanged(user: user, amount: -42, note: "")),
         .groupSet(GroupDefinition(name: "premium", multiplier: Multiplier(micros: 1_500_000), models: ["a", "b"], rpm: 60, tpm: nil)),
         .groupSet(GroupDefinition(name: "free", multiplier: Multiplier(micros: 0), models: [], rpm: nil, tpm: 1_000_000_000)),
+        .groupSet(GroupDefinition(name: "open", multiplier: .one, models: [], selectable: true)),
         .groupRemoved(name: "free"),
         .priceSet(ModelPrice(model: "gpt-x", price: Price(input: 1, output: Price.maximum, cachedInput: 0, perRequest: nil))),
         .priceSet(ModelPrice(model: "dall-e", price: Price(perRequest: 40))),

@@ -30,7 +30,7 @@ import Testing
                 seq += 1
             }
         }
-        #expect(previous == Hash256(a: 0x77cd_dfe0_40e9_d496, b: 0x7c3b_b0b0_1b23_0b3f, c: 0x2a50_ef4c_c69d_fa90, d: 0x58aa_2b4d_1e39_5902))
+        #expect(previous == Hash256(a: 0x19f1_7c0c_4225_4579, b: 0x421c_05e7_e357_b672, c: 0x5e82_f571_aefb_f265, d: 0xaeea_ff6c_2d10_35a2))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).
@@ -69,6 +69,13 @@ import Testing
         #expect(
             try Self.decode("016d02040600", .priceSet, version: 1)
                 == Event.priceSet(ModelPrice(model: "m", price: Price(input: 1, output: 2, cachedInput: 3))))
+        // A group before `selectable` (version 1) is one users may not choose: version 2 appends the flag.
+        for event in Samples.events where event.type == .groupSet {
+            guard case .groupSet(let group) = event, !group.selectable else { continue }
+            let payload = Self.hex(EventCodecTests.payload(of: event))
+            #expect(payload.hasSuffix("00"))
+            #expect(try Self.decode(String(payload.dropLast(2)), .groupSet, version: 1) == event)
+        }
         // A mask bit beyond the known parts is corrupt, not skipped.
         #expect(throws: BinaryDecodingError.self) { try Self.decode(Self.settleVersion1 + "2000", .chargeSettled, version: 2) }
     }

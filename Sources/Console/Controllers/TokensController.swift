@@ -103,7 +103,7 @@ struct TokensController: Sendable {
             owner = id
         }
         let group = try body.notNull("group", body.string("group"))
-        try checkGroupChoice(group, caller)
+        try await checkGroupChoice(group, caller)
         let draft = TokenDraft(
             name: try body.required("name", body.string("name")),
             quota: try body.int("quota").value,
@@ -123,7 +123,7 @@ struct TokensController: Sendable {
         let body = try await JSONBody.read(request, allowed: TokensController.fields)
         let token = try await visible(text, caller)
         let group = try body.notNull("group", body.string("group"))
-        if group != token.group { try checkGroupChoice(group, caller) }
+        if group != token.group { try await checkGroupChoice(group, caller) }
         let patch = TokenUpdated(
             id: token.id,
             name: try body.notNull("name", body.string("name")),
@@ -151,10 +151,15 @@ struct TokensController: Sendable {
     }
 
     /// Groups set prices and limits, so choosing one is an admin's call; a
-    /// user may only name their own group.
-    private func checkGroupChoice(_ group: String?, _ caller: Caller) throws {
+    /// user may name their own group or one an admin marked `selectable`. A
+    /// group that does not exist answers as one that is not selectable, so
+    /// names cannot be probed.
+    private func checkGroupChoice(_ group: String?, _ caller: Caller) async throws {
         guard let group, !caller.isAdmin, group != caller.user.group else { return }
-        throw APIError(.forbidden, code: "forbidden", "group: only administrators may put a token in another group than its owner's.", field: "group")
+        if await core.ledger.read({ $0.groups[group]?.selectable == true }) { return }
+        throw APIError(
+            .forbidden, code: "forbidden",
+            "group: only administrators may put a token in a group other than its owner's or one marked selectable.", field: "group")
     }
 
     /// `expires_at`: absent (keep), null (never), or an RFC 3339 instant.

@@ -1,5 +1,7 @@
 /// The binary payload of each event type (version 1; `price.set` version 2
-/// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`).
+/// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`;
+/// `token.created`, `token.updated` and `user.updated` version 2 the periodic
+/// budget; `group.set` version 2 `selectable`).
 /// Field order is the layout; Docs/events.md lists it.
 /// The charge events' layout is in `ChargeEvents+binary.swift`, which replay's
 /// fast path reads too.
@@ -21,6 +23,7 @@ extension Event {
             w.fixed64(e.user.raw); w.signed(e.amount); w.string(e.note)
         case .groupSet(let e):
             w.string(e.name); w.signed(e.multiplier.micros); w.strings(e.models); w.optionalSigned(e.rpm); w.optionalSigned(e.tpm)
+            w.bool(e.selectable)
         case .groupRemoved(let name):
             w.string(name)
         case .priceSet(let e):
@@ -85,10 +88,11 @@ extension Event {
             let change = BalanceChanged(user: UserID(raw: try r.fixed64()), amount: try r.signed(), note: try r.string())
             return type == .balanceCredited ? .balanceCredited(change) : .balanceAdjusted(change)
         case .groupSet:
-            return .groupSet(
-                GroupDefinition(
-                    name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
-                    rpm: try r.optionalSigned(), tpm: try r.optionalSigned()))
+            var group = GroupDefinition(
+                name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
+                rpm: try r.optionalSigned(), tpm: try r.optionalSigned())
+            if version >= 2 { group.selectable = try r.bool() }
+            return .groupSet(group)
         case .groupRemoved:
             return .groupRemoved(name: try r.string())
         case .priceSet:

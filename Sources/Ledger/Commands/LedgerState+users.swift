@@ -46,7 +46,7 @@ extension LedgerState {
         return .balanceAdjusted(BalanceChanged(user: id, amount: amount, note: reason))
     }
 
-    func setGroup(_ name: String, multiplier: Multiplier, models: [String], rpm: Int64?, tpm: Int64?) throws(Rejection) -> Event {
+    func setGroup(_ name: String, multiplier: Multiplier, models: [String], rpm: Int64?, tpm: Int64?, selectable: Bool) throws(Rejection) -> Event {
         let name = try Validate.identifier(name, field: "name")
         guard multiplier.micros >= 0, multiplier <= Multiplier(micros: Multiplier.maximumMicros) else {
             throw .invalid(field: "multiplier", "must be between 0 and \(Multiplier.maximumMicros / Multiplier.scale)")
@@ -56,7 +56,7 @@ extension LedgerState {
             GroupDefinition(
                 name: name, multiplier: multiplier, models: models,
                 rpm: try Validate.optionalRange(rpm, field: "rpm", 1...Limits.perMinute),
-                tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute)))
+                tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute), selectable: selectable))
     }
 
     func removeGroup(_ name: String) throws(Rejection) -> Event {

@@ -58,6 +58,7 @@ package enum EventJSON {
             .object([
                 ("name", .string(e.name)), ("multiplier", .string(e.multiplier.description)), ("models", .strings(e.models)),
                 ("rpm", .optional(e.rpm) { .int($0) }), ("tpm", .optional(e.tpm) { .int($0) }),
+                ("selectable", .bool(e.selectable)),
             ])
         case .groupRemoved(let name):
             .object([("name", .string(name))])

@@ -19,9 +19,8 @@ export function tokenHref(id) {
 
 /* ---------- create / edit ---------- */
 
-/** Admins get the group names as suggestions; others type or leave empty. */
+/** Group names as suggestions: every group for admins, a user's own and the selectable ones for users. */
 async function groupSuggestions(ctx, datalist) {
-  if (!ctx.isAdmin) return;
   try {
     const groups = listOf(await api('GET', '/api/groups'));
     datalist.replaceChildren(...groups.map((g) => h('option', { value: g.name })));
@@ -69,7 +68,7 @@ export function openTokenForm(ctx, { token = null, onSaved } = {}) {
     budget.el,
     field('Allowed models', models, 'Comma separated. Empty = every model its group may use.'),
     field('Allowed IPs / CIDR ranges', ips, 'Comma or line separated, IPv4 or IPv6. Empty = any address.'),
-    field('Group', group, editing ? null : 'Empty = your own group.'),
+    field('Group', group, editing ? 'Yours, or one your administrator made selectable.' : 'Empty = your own group; or one your administrator made selectable.'),
     groupList,
   ];
 
