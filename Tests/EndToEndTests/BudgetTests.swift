@@ -63,6 +63,9 @@ import Testing
         #expect(replayed.status == 0)
         let replayedToken = (try JSONSerialization.jsonObject(with: Data(replayed.output.utf8)) as? [String: Any])?["token"] as? [String: Any]
         #expect((replayedToken?["budget"] as? [String: Any])?["spent"] as? Int == spent, "\(replayed.output)")
+        // The auditor's own daily sums agree with the projections' (and the budget events verify).
+        let verify = try TallyCommand.run(["verify", "--data", gateway.data, "--json"])
+        #expect(verify.status == 0, "\(verify.output)")
     }
 
     /// Budgets through the management API: a token's owner sets and clears
