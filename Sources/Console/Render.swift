@@ -6,7 +6,7 @@ import TallyJSON
 enum Render {
     static func time(_ ms: Int64?) -> JSONValue { .optional(ms) { .string(RFC3339.format(milliseconds: $0)) } }
 
-    static func user(_ user: UserState) -> JSONValue {
+    static func user(_ user: UserState, now: Int64) -> JSONValue {
         .object([
             ("id", .string(user.id.description)),
             ("username", .string(user.username)),
@@ -18,6 +18,7 @@ enum Render {
             ("enabled", .bool(user.enabled)),
             ("access_key_hint", .string(user.accessKeyHint)),
             ("created_at", time(user.createdAt)),
+            ("budget", StateJSON.budget(user.budgetUse(at: now), reserved: user.reserved)),
         ])
     }
 
@@ -44,6 +45,7 @@ enum Render {
             ("user_id", .string(token.owner.description)),
             ("created_at", time(token.createdAt)),
             ("last_used_at", time(token.lastUsedAt)),
+            ("budget", StateJSON.budget(token.budgetUse(at: now), reserved: token.reserved)),
         ]
     }
 
@@ -54,6 +56,7 @@ enum Render {
             ("models", .strings(group.models)),
             ("rpm", .optional(group.rpm) { .int($0) }),
             ("tpm", .optional(group.tpm) { .int($0) }),
+            ("selectable", .bool(group.selectable)),
         ])
     }
 

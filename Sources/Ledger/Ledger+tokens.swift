@@ -1,3 +1,5 @@
+import TallyJSON
+
 /// Token lifecycle commands. A non-admin user acts only on their own tokens;
 /// anyone else's answers "not found" so ids cannot be probed.
 extension Ledger {
@@ -59,6 +61,22 @@ extension Ledger {
             { state throws(Rejection) in
                 try state.topUpToken(id, amount: amount)
             }, reading: { $0.tokens[id] })
+    }
+
+    /// A token's periodic budget and its owner's, as JSON at the ledger's now
+    /// (`StateJSON.budget`), and what they leave for new requests (nil: no budget).
+    package func budgets(of id: TokenID) -> (token: JSONValue, user: JSONValue, left: Int64?) {
+        let now = now()
+        guard let token = state.tokens[id] else { return (.null, .null, nil) }
+        let owner = state.users[token.owner]
+        let tokenUse = token.budgetUse(at: now), userUse = owner?.budgetUse(at: now)
+        let lefts = [
+            tokenUse.map { $0.budget.amount - $0.spent - token.reserved }, userUse.map { $0.budget.amount - $0.spent - (owner?.reserved ?? 0) },
+        ]
+        return (
+            StateJSON.budget(tokenUse, reserved: token.reserved), StateJSON.budget(userUse, reserved: owner?.reserved ?? 0),
+            lefts.compactMap { $0 }.min().map { max(0, $0) }
+        )
     }
 
     /// Users act on their own tokens; admins, the relay and the system on any.

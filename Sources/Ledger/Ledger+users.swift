@@ -64,12 +64,12 @@ extension Ledger {
     @discardableResult
     package func setGroup(
         _ name: String, multiplier: Multiplier, models: [String] = [], rpm: Int64? = nil, tpm: Int64? = nil,
-        by actor: EventActor
+        selectable: Bool = false, by actor: EventActor
     ) async throws -> GroupDefinition {
         try await run(
             by: actor,
             { state throws(Rejection) in
-                try state.setGroup(name, multiplier: multiplier, models: models, rpm: rpm, tpm: tpm)
+                try state.setGroup(name, multiplier: multiplier, models: models, rpm: rpm, tpm: tpm, selectable: selectable)
             }, reading: { $0.groups[name] })
     }
 

@@ -20,7 +20,8 @@ enum AnthropicRoutes {
                 parts: parts(body)
             )
             let streaming = body["stream"]?.boolValue ?? false
-            try await g.fault.beforeAnswering(.anthropic, streaming: streaming, context: context)
+            try await g.fault.beforeAnswering(
+                .anthropic, streaming: streaming, context: context, usage: usage(g, outputTokens: g.completionTokens))
             let id = makeID("msg_")
             guard streaming else {
                 return jsonResponse(message(g, id: id, content: [textBlock(g.text)], stopReason: stopReason(g), outputTokens: g.completionTokens))

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TallyJSON
 
 /// Failure behaviours selected by the model name, so gateway tests can provoke
 /// each upstream failure mode without any configuration.
@@ -13,6 +14,10 @@ struct Fault: Sendable {
     let slow: Bool
     let noUsage: Bool
     let abort: Bool
+    /// A 500 that still reports the usage of the work done (a provider that bills a failure).
+    let billedError: Bool
+    /// The response head (streamed or not) only after `lateHeadDelay`.
+    let lateHead: Bool
 
     init(model: String) {
         status500 = model.contains("mock-error-500")
@@ -23,15 +28,25 @@ struct Fault: Sendable {
         slow = model.contains("mock-slow")
         noUsage = model.contains("mock-no-usage")
         abort = model.contains("mock-abort")
+        billedError = model.contains("mock-error-billed")
+        lateHead = model.contains("mock-late-head")
     }
 
     /// Pause before a non-streamed answer of a `mock-slow` model.
     static let slowFirstByte: Duration = .milliseconds(1500)
     /// Pause before each streamed event of a `mock-slow` model.
     static let slowChunkGap: Duration = .milliseconds(150)
+    /// Pause before any byte of a `mock-late-head` model's answer.
+    static let lateHeadDelay: Duration = .milliseconds(1500)
 
-    /// The error a faulty model answers with instead of a result, if any.
-    func error(_ family: Family) -> MockHTTPError? {
+    /// The error a faulty model answers with instead of a result, if any;
+    /// `usage` (the family's usage object of the answer) goes into a billed error.
+    func error(_ family: Family, usage: JSONValue? = nil) -> MockHTTPError? {
+        if billedError {
+            return MockHTTPError(
+                family, status: .internalServerError,
+                message: "The mock upstream failed after generating, and billed it (model mock-error-billed).", usage: usage)
+        }
         if status500 {
             return MockHTTPError(family, status: .internalServerError, message: "The mock upstream failed on purpose (model mock-error-500).")
         }
@@ -61,10 +76,12 @@ struct Fault: Sendable {
 
 extension Fault {
     /// Applies the fault before any byte is answered: error models throw their
-    /// family error; for non-streamed answers `mock-abort` drops the connection and
-    /// `mock-slow` waits. Streams apply `slow`/`abort` per chunk instead (see `SSE`).
-    func beforeAnswering(_ family: Family, streaming: Bool, context: MockRequestContext) async throws {
-        if let error = error(family) { throw error }
+    /// family error (a billed one with `usage`), `mock-late-head` waits; for
+    /// non-streamed answers `mock-abort` drops the connection and `mock-slow`
+    /// waits. Streams apply `slow`/`abort` per chunk instead (see `SSE`).
+    func beforeAnswering(_ family: Family, streaming: Bool, context: MockRequestContext, usage: JSONValue? = nil) async throws {
+        if let error = error(family, usage: usage) { throw error }
+        if lateHead { try await Task.sleep(for: Fault.lateHeadDelay) }
         guard !streaming else { return }
         if abort {
             try? await context.channel.close()

@@ -33,10 +33,12 @@ enum GeminiRoutes {
                 )
                 switch action {
                 case "generateContent":
-                    try await g.fault.beforeAnswering(.gemini, streaming: false, context: context)
+                    try await g.fault.beforeAnswering(
+                        .gemini, streaming: false, context: context, usage: usage(g, candidates: g.completionTokens))
                     return jsonResponse(chunk(g, parts: [g.text], done: true, responseID: makeID("")))
                 case "streamGenerateContent":
-                    try await g.fault.beforeAnswering(.gemini, streaming: true, context: context)
+                    try await g.fault.beforeAnswering(
+                        .gemini, streaming: true, context: context, usage: usage(g, candidates: g.completionTokens))
                     let sse = request.uri.queryParameters.get("alt") == "sse"
                     return stream(g, sse: sse)
                 case "countTokens":

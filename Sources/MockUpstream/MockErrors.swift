@@ -17,14 +17,23 @@ struct MockHTTPError: HTTPResponseError {
     let family: Family
     let status: HTTPResponse.Status
     let message: String
+    /// The usage a billed error reports beside the error (`usageMetadata` for Gemini).
+    let usage: JSONValue?
 
-    init(_ family: Family, status: HTTPResponse.Status, message: String) {
+    init(_ family: Family, status: HTTPResponse.Status, message: String, usage: JSONValue? = nil) {
         self.family = family
         self.status = status
         self.message = message
+        self.usage = usage
     }
 
     var body: JSONValue {
+        var body = errorBody
+        if let usage { body.set(family == .gemini ? "usageMetadata" : "usage", usage) }
+        return body
+    }
+
+    private var errorBody: JSONValue {
         switch family {
         case .openAI:
             let (type, code): (String, String?) =

@@ -29,6 +29,8 @@
 //   mock-abort      streamed: half of the word chunks (K/2, at least 1), then the connection
 //                   drops with no final chunk or usage; non-streamed: the connection closes
 //                   without any answer
+//   mock-error-billed  500 in the family's error shape that still reports the answer's usage
+//   mock-late-head  1.5 s before the response head, streamed or not
 //
 // Introspection: `GET /mock/requests` (last 100 requests, oldest first) and
 // `DELETE /mock/requests`.

@@ -33,7 +33,7 @@ enum OpenAIRoutes {
 
     static func answer(_ g: Generation, body: JSONValue, kind: Kind, context: MockRequestContext) async throws -> Response {
         let streaming = body["stream"]?.boolValue ?? false
-        try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context)
+        try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context, usage: usage(g))
         let id = makeID(kind == .chat ? "chatcmpl-" : "cmpl-")
         guard streaming else {
             return jsonResponse(completion(g, id: id, kind: kind))

@@ -18,7 +18,7 @@ enum ResponsesRoute {
                 maxTokens: PromptText.maxTokens(body, "max_output_tokens")
             )
             let streaming = body["stream"]?.boolValue ?? false
-            try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context)
+            try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context, usage: usage(g))
             let ids = IDs(response: makeID("resp_"), message: makeID("msg_"))
             guard streaming else {
                 return jsonResponse(response(g, ids: ids, body: body, done: true))

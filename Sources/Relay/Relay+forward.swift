@@ -45,6 +45,8 @@ extension Relay {
         let attempts = admitted.channels
         var lastError: (status: Int, headers: HTTPHeaders, body: ByteBuffer, key: String)?
         var lastChannel: ChannelID?
+        /// The last attempt got no answer within `upstreamTimeoutSeconds`: Tally gave up, the upstream did not refuse.
+        var timedOut = false
         for (index, channel) in attempts.enumerated() {
             let isLast = index == attempts.count - 1
             // A retry takes the request's concurrency slot along; a channel at its limit is not tried.
@@ -72,6 +74,7 @@ extension Relay {
                 logger.warning(
                     "upstream unreachable", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "error": "\(error)"])
                 lastError = nil
+                timedOut = Self.isHeadTimeout(error)
                 continue
             }
             let status = Int(response.status.code)
@@ -83,6 +86,11 @@ extension Relay {
             }
             let body = (try? await response.body.collect(upTo: RelayLimits.upstreamErrorBodyBytes)) ?? ByteBuffer()
             if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
+            if let billed = await billedError(
+                status, headers: response.headers, body: body, channelKey: key, admitted: admitted, channel: channel.id, started: started)
+            {
+                return billed
+            }
             lastError = (status, response.headers, body, key)
             logger.warning(
                 "upstream refused",
@@ -96,9 +104,10 @@ extension Relay {
         let durationMs = milliseconds(since: started)
         guard let lastError else {
             await closeCharge(
-                admitted.reservation, settle: nil, voidReason: "upstream_error: unreachable", channel: lastChannel,
-                status: 502, durationMs: durationMs)
-            return RelayFailure.upstreamUnreachable().response(for: family, requestID: admitted.requestID)
+                admitted.reservation, settle: nil, voidReason: timedOut ? "upstream_timeout" : "upstream_error: unreachable",
+                channel: lastChannel, status: timedOut ? 504 : 502, durationMs: durationMs)
+            let failure = timedOut ? RelayFailure.upstreamTimedOut(configuration.upstreamTimeoutSeconds) : .upstreamUnreachable()
+            return failure.response(for: family, requestID: admitted.requestID)
         }
         await closeCharge(
             admitted.reservation, settle: nil, voidReason: "upstream_error: \(lastError.status)", channel: lastChannel,

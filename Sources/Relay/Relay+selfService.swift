@@ -58,7 +58,9 @@ extension Relay {
             let (ownerAvailable, models) = await ledger.read { state in
                 (max(0, state.users[token.owner]?.available ?? 0), state.models(for: token))
             }
-            let available = token.quota.map { min(max(0, $0 - token.used - token.reserved), ownerAvailable) } ?? ownerAvailable
+            let budgets = await ledger.budgets(of: token.id)
+            let withinQuota = token.quota.map { min(max(0, $0 - token.used - token.reserved), ownerAvailable) } ?? ownerAvailable
+            let available = budgets.left.map { min($0, withinQuota) } ?? withinQuota
             let body = JSONValue.object([
                 ("name", .string(token.name)),
                 ("granted", .optional(token.quota, JSONValue.int)),
@@ -67,6 +69,8 @@ extension Relay {
                 ("unlimited", .bool(token.quota == nil)),
                 ("models", .strings(models)),
                 ("expires_at", .optional(token.expiresAt) { .string(RFC3339.format(milliseconds: $0)) }),
+                ("budget", budgets.token),
+                ("user_budget", budgets.user),
             ])
             return json(body, requestID: requestID)
         }

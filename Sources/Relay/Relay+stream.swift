@@ -14,10 +14,10 @@ import UpstreamHTTP
 /// each piece to the client's writer), so the request deadline can stop it
 /// whatever the client does. Charging runs when the stream ends, however it ends:
 /// - completed: settle from the reported usage (estimated if none came);
-/// - client hung up: the provider bills the whole answer, so the rest of it is
-///   read (not forwarded, within `disconnectDrainSeconds` and the deadline) for
-///   its usage; settle that, else what was sent (estimated), or void
-///   `client_disconnected` if nothing was;
+/// - client hung up (even before the head could be written, `BodyWatch`): the
+///   provider bills the whole answer, so the rest of it is read (not forwarded,
+///   within `disconnectDrainSeconds` and the deadline) for its usage; settle
+///   that, else an estimate (status 499);
 /// - upstream broke off: settle what was sent (estimated), or void if nothing was;
 /// - deadline (`--max-request-seconds`): the upstream call is cancelled and the
 ///   request settled as when the upstream broke off (status 504; void
@@ -35,13 +35,17 @@ extension Relay {
         let status = Int(response.status.code)
         let contentType = response.headers.first(name: "content-type") ?? "text/event-stream"
         let isSSE = contentType.contains("event-stream")
+        let handoff = StreamHandoff()
+        // Started here, not in the body: a client gone before the head could be
+        // written never gets its body run, and the request must still be charged.
+        let reading = deadline.start { cut in
+            await self.readStream(
+                response, isSSE: isSSE, admitted: admitted, channel: channel, started: started,
+                deadline: deadline, cut: cut, handoff: handoff)
+        }
+        let watch = BodyWatch(handoff)
         let body = ResponseBody { writer in
-            let handoff = StreamHandoff()
-            let reading = deadline.start { cut in
-                await self.readStream(
-                    response, isSSE: isSSE, admitted: admitted, channel: channel, started: started,
-                    deadline: deadline, cut: cut, handoff: handoff)
-            }
+            watch.started()
             // The body's task cancelled (the connection is going away) stops the reader too.
             let ending = await withTaskCancellationHandler {
                 while let piece = await handoff.next() {
@@ -144,13 +148,16 @@ extension Relay {
         if !isSSE { meter.absorb(bytes: whole) }
 
         let durationMs = milliseconds(since: started)
-        let (endStatus, voidReason): (Int64?, String) =
+        let endStatus: Int64? =
             switch ending {
-            case is ClientGone: (499, "client_disconnected")
-            case is DeadlineExceeded: (504, "deadline_exceeded")
-            default: (nil, "upstream_error: stream ended before output")
+            case is ClientGone: 499
+            case is DeadlineExceeded: 504
+            default: nil
             }
-        if !sentAny, ending != nil, !meter.reported {
+        // Void only what the provider cannot have billed: nothing came before the upstream
+        // broke off or Tally cut it. A client gone first leaves the provider at work: estimate.
+        if !sentAny, ending != nil, !(ending is ClientGone), !meter.reported {
+            let voidReason = ending is DeadlineExceeded ? "deadline_exceeded" : "upstream_error: stream ended before output"
             await closeCharge(
                 admitted.reservation, settle: nil, voidReason: voidReason, channel: channel,
                 status: endStatus ?? 502, durationMs: durationMs)

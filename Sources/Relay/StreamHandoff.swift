@@ -82,6 +82,19 @@ final class StreamHandoff: Sendable {
         }
     }
 
+    /// The writer will never come: the server dropped the response before
+    /// running its body (the client left before the head could be written).
+    /// The reader's next `send` finds the client gone, as after a failed write.
+    func writerNeverCame() {
+        let sender = state.withLock { state in
+            state.clientGone = true
+            state.piece = nil
+            defer { state.sender = nil }
+            return state.sender
+        }
+        sender?.resume(returning: .clientGone)
+    }
+
     /// Writer side: the piece from `next` was written (true) or the client is gone (false).
     func delivered(_ written: Bool) {
         let sender = state.withLock { state in

@@ -75,6 +75,12 @@ import Testing
             Call(method: .get, template: "/api/tokens/{id}", uri: "/api/tokens/\(a)", key: .alice),
             Call(method: .get, template: "/api/tokens/{id}", uri: "/api/tokens/\(a)", key: .bob),
             Call(method: .patch, template: "/api/tokens/{id}", uri: "/api/tokens/\(a)", key: .alice, body: #"{"quota":null,"expires_at":null}"#),
+            Call(
+                method: .patch, template: "/api/tokens/{id}", uri: "/api/tokens/\(a)", key: .alice,
+                body: #"{"budget":{"amount":1000,"period":"week"}}"#),
+            Call(
+                method: .patch, template: "/api/tokens/{id}", uri: "/api/tokens/\(a)", key: .alice,
+                body: #"{"budget":{"amount":1000,"period":"year"}}"#),
             Call(method: .post, template: "/api/tokens/{id}/disable", uri: "/api/tokens/\(a)/disable", key: .alice),
             Call(method: .post, template: "/api/tokens/{id}/enable", uri: "/api/tokens/\(a)/enable", key: .alice),
             Call(
@@ -94,6 +100,9 @@ import Testing
             Call(method: .get, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .alice),
             Call(method: .get, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .bob),
             Call(method: .patch, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .admin, body: #"{"rotate_key":true}"#),
+            Call(
+                method: .patch, template: "/api/users/{id}", uri: "/api/users/\(alice)", key: .admin,
+                body: #"{"budget":{"amount":50000,"period":"month"}}"#),
             Call(
                 method: .post, template: "/api/users/{id}/credit", uri: "/api/users/\(alice)/credit", key: .admin,
                 body: #"{"amount":7,"note":"spec"}"#),

@@ -34,6 +34,13 @@ final class RawSocket {
 
     deinit { close(fd) }
 
+    /// Makes the close (at deinit) a reset instead of a clean end: the
+    /// server's next write fails at once, as when a client's process dies.
+    func resetOnClose() {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+    }
+
     /// Sends all of `text`'s bytes; false when the server closed before taking them.
     @discardableResult
     func send(_ text: String) async -> Bool {

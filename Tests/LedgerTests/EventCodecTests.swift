@@ -21,6 +21,7 @@ enum Samples {
         .balanceAdjusted(BalanceChanged(user: user, amount: -42, note: "")),
         .groupSet(GroupDefinition(name: "premium", multiplier: Multiplier(micros: 1_500_000), models: ["a", "b"], rpm: 60, tpm: nil)),
         .groupSet(GroupDefinition(name: "free", multiplier: Multiplier(micros: 0), models: [], rpm: nil, tpm: 1_000_000_000)),
+        .groupSet(GroupDefinition(name: "open", multiplier: .one, models: [], selectable: true)),
         .groupRemoved(name: "free"),
         .priceSet(ModelPrice(model: "gpt-x", price: Price(input: 1, output: Price.maximum, cachedInput: 0, perRequest: nil))),
         .priceSet(ModelPrice(model: "dall-e", price: Price(perRequest: 40))),
@@ -53,6 +54,21 @@ enum Samples {
         .tokenUpdated(TokenUpdated(id: token, quota: .some(nil))),
         .tokenUpdated(TokenUpdated(id: token, expiresAt: .some(nil))),
         .tokenUpdated(TokenUpdated(id: token, models: [], ips: [])),
+        // Version 2: periodic budgets set, and cleared.
+        .tokenCreated(
+            TokenCreated(
+                id: token, owner: user, name: "daily", secretHash: hashA, hint: "h", models: [], ips: [], group: "default",
+                budget: Budget(amount: Limits.credits, period: .day))),
+        .tokenUpdated(TokenUpdated(id: token, budget: .some(Budget(amount: 1, period: .month)))),
+        .tokenUpdated(TokenUpdated(id: token, budget: .some(nil))),
+        .userUpdated(
+            UserUpdated(
+                id: user, role: nil, group: nil, enabled: nil, accessKeyHash: nil, accessKeyHint: nil, passwordChanged: false,
+                budget: .some(Budget(amount: 5_000, period: .week)))),
+        .userUpdated(
+            UserUpdated(
+                id: user, role: nil, group: nil, enabled: nil, accessKeyHash: nil, accessKeyHint: nil, passwordChanged: false,
+                budget: .some(nil))),
         .tokenDisabled(token),
         .tokenEnabled(token),
         .tokenRegenerated(TokenRegenerated(id: token, secretHash: hashB, hint: "sk-b…", graceUntil: nil)),

@@ -93,19 +93,18 @@ import Testing
         }
     }
 
-    /// A snapshot written before the price parts (format 2: `price.set` version 2
-    /// payloads) still loads: it is the same state with every part unset.
-    @Test func formatTwoSnapshotsStillLoad() throws {
+    /// A snapshot of an older format (before the daily spend that periodic
+    /// budgets read) is refused, so the ledger ignores it and replays the log:
+    /// only the charges can rebuild a period's spend.
+    @Test func olderSnapshotFormatsAreRefused() throws {
         var state = LedgerState()
-        let price = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)
-        state.prices["m"] = price
-        var current = SnapshotCodec.encode(state)
-        let payload = EventCodecTests.payload(of: .priceSet(ModelPrice(model: "m", price: price)))
-        let entry = try #require(current.firstRange(of: payload))
-        #expect(current[0] == 3 && current[entry.upperBound - 1] == 0)  // format 3, then the empty price-parts mask
-        current.remove(at: entry.upperBound - 1)
-        current[0] = 2
-        #expect(try current.withUnsafeBytes { try SnapshotCodec.decode($0) } == state)
+        state.prices["m"] = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)
+        var bytes = SnapshotCodec.encode(state)
+        #expect(bytes[0] == 4)
+        for format: UInt8 in [2, 3] {
+            bytes[0] = format
+            #expect(throws: BinaryDecodingError.self) { try bytes.withUnsafeBytes { try SnapshotCodec.decode($0) } }
+        }
     }
 
     /// Many tasks reserving and settling at once: the writer gathers them into

@@ -13,7 +13,8 @@ struct AuthController: Sendable {
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.open(.post, "/api/auth/login") { request, context in try await login(request, clientAddress: clientAddress(request, context)) }
         routes.on(.get, "/api/auth/me") { _, _, caller in
-            JSONResponse.make(.object([("user", Render.user(caller.user)), ("via", .string(caller.viaSession ? "session" : "access_key"))]))
+            JSONResponse.make(
+                .object([("user", Render.user(caller.user, now: core.now())), ("via", .string(caller.viaSession ? "session" : "access_key"))]))
         }
         routes.on(.post, "/api/auth/password") { request, context, caller in
             try await changePassword(request, caller, clientAddress: clientAddress(request, context))
@@ -83,7 +84,7 @@ struct AuthController: Sendable {
         }
         await core.limiter.recordSuccess(username: username)
         let session = await core.sessions.create(for: user.id)
-        var response = JSONResponse.make(.object([("user", Render.user(user))]))
+        var response = JSONResponse.make(.object([("user", Render.user(user, now: core.now()))]))
         response.headers[.setCookie] = cookie(value: session, maxAge: Int(core.configuration.sessionLifetimeMs / 1000))
         return response
     }

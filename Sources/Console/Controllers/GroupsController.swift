@@ -3,26 +3,31 @@ import Hummingbird
 import Ledger
 import TallyJSON
 
-/// Groups (admin): price multiplier, allowed models, per-token rate limits.
+/// Groups (admin): price multiplier, allowed models, per-token rate limits, and
+/// whether users may choose the group for their own tokens (`selectable`).
 /// `PUT` creates or replaces (201 when new), so a script can apply a
-/// configuration idempotently.
+/// configuration idempotently. A user reads their own group and the
+/// selectable ones, the groups they may put a token in.
 struct GroupsController: Sendable {
     let core: ConsoleCore
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
-        routes.on(.get, "/api/groups", .admin) { _, _, _ in
-            let groups = await core.ledger.read { state in state.groups.values.sorted { $0.name < $1.name } }
+        routes.on(.get, "/api/groups") { _, _, caller in
+            let groups = await core.ledger.read { state in
+                state.groups.values.filter { caller.isAdmin || $0.name == caller.user.group || $0.selectable }.sorted { $0.name < $1.name }
+            }
             return JSONResponse.list(groups.map(Render.group), next: nil)
         }
         routes.on(.get, "/api/groups/{name}") { _, context, caller in
             let name = context.parameter("name")
-            // Users may read their own group (its limits apply to them).
-            guard caller.isAdmin || name == caller.user.group else { throw APIError.adminOnly }
-            guard let group = await core.ledger.read({ $0.groups[name] }) else { throw APIError.notFound("group \(JSONBody.printable(name))") }
+            let group = await core.ledger.read { $0.groups[name] }
+            // Users may read their own group (its limits apply to them) and the selectable ones.
+            guard caller.isAdmin || name == caller.user.group || group?.selectable == true else { throw APIError.adminOnly }
+            guard let group else { throw APIError.notFound("group \(JSONBody.printable(name))") }
             return JSONResponse.make(Render.group(group))
         }
         routes.on(.put, "/api/groups/{name}", .admin) { request, context, caller in
-            let body = try await JSONBody.read(request, allowed: ["multiplier", "models", "rpm", "tpm"])
+            let body = try await JSONBody.read(request, allowed: ["multiplier", "models", "rpm", "tpm", "selectable"])
             let multiplier = try GroupsController.multiplier(body)
             let models = try body.notNull("models", body.strings("models")) ?? []
             let name = context.parameter("name")
@@ -30,7 +35,7 @@ struct GroupsController: Sendable {
             let group = try await core.ledger.setGroup(
                 name, multiplier: multiplier, models: models,
                 rpm: try GroupsController.limit(body, "rpm"), tpm: try GroupsController.limit(body, "tpm"),
-                by: caller.actor)
+                selectable: try body.notNull("selectable", body.bool("selectable")) ?? false, by: caller.actor)
             return JSONResponse.make(Render.group(group), status: existed ? .ok : .created)
         }
         routes.on(.delete, "/api/groups/{name}", .admin) { _, context, caller in

@@ -5,7 +5,7 @@ import TallyJSON
 
 /// `GET /api/pricing`: what each model costs the caller, after their group's
 /// multiplier — the numbers a token owner needs to predict a bill. Admins may
-/// ask for another group with `?group=`.
+/// ask for another group with `?group=`, users for a selectable one.
 struct PricingController: Sendable {
     let core: ConsoleCore
 
@@ -14,8 +14,8 @@ struct PricingController: Sendable {
             let query = Query(request)
             try query.only(["group"])
             let name = query.string("group") ?? caller.user.group
-            guard caller.isAdmin || name == caller.user.group else { throw APIError.adminOnly }
             let (found, prices) = await core.ledger.read { state in (state.groups[name], state.prices) }
+            guard caller.isAdmin || name == caller.user.group || found?.selectable == true else { throw APIError.adminOnly }
             guard let group = found else { throw APIError.notFound("group \(JSONBody.printable(name))") }
             let rows =
                 prices

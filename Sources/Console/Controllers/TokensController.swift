@@ -10,7 +10,7 @@ import TallyJSON
 struct TokensController: Sendable {
     let core: ConsoleCore
 
-    static let fields: Set<String> = ["name", "quota", "expires_at", "models", "ips", "group", "max_parallel"]
+    static let fields: Set<String> = ["name", "quota", "expires_at", "models", "ips", "group", "max_parallel", "budget"]
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/tokens") { request, _, caller in try await list(request, caller) }
@@ -103,7 +103,7 @@ struct TokensController: Sendable {
             owner = id
         }
         let group = try body.notNull("group", body.string("group"))
-        try checkGroupChoice(group, caller)
+        try await checkGroupChoice(group, caller)
         let draft = TokenDraft(
             name: try body.required("name", body.string("name")),
             quota: try body.int("quota").value,
@@ -111,7 +111,8 @@ struct TokensController: Sendable {
             models: try body.notNull("models", body.strings("models")) ?? [],
             ips: try body.notNull("ips", body.strings("ips")) ?? [],
             group: group,
-            maxParallel: try body.int("max_parallel").value)
+            maxParallel: try body.int("max_parallel").value,
+            budget: try body.budget().value)
         let (token, key) = try await core.ledger.createToken(draft, owner: owner, by: caller.actor)
         var members = Render.tokenMembers(token, now: core.now())
         members.append(("key", .string(key)))
@@ -122,7 +123,7 @@ struct TokensController: Sendable {
         let body = try await JSONBody.read(request, allowed: TokensController.fields)
         let token = try await visible(text, caller)
         let group = try body.notNull("group", body.string("group"))
-        if group != token.group { try checkGroupChoice(group, caller) }
+        if group != token.group { try await checkGroupChoice(group, caller) }
         let patch = TokenUpdated(
             id: token.id,
             name: try body.notNull("name", body.string("name")),
@@ -131,7 +132,8 @@ struct TokensController: Sendable {
             models: try body.notNull("models", body.strings("models")),
             ips: try body.notNull("ips", body.strings("ips")),
             group: group,
-            maxParallel: try body.int("max_parallel").patch)
+            maxParallel: try body.int("max_parallel").patch,
+            budget: try body.budget().patch)
         let updated = try await core.ledger.updateToken(patch, by: caller.actor)
         return JSONResponse.make(Render.token(updated, now: core.now()))
     }
@@ -149,10 +151,15 @@ struct TokensController: Sendable {
     }
 
     /// Groups set prices and limits, so choosing one is an admin's call; a
-    /// user may only name their own group.
-    private func checkGroupChoice(_ group: String?, _ caller: Caller) throws {
+    /// user may name their own group or one an admin marked `selectable`. A
+    /// group that does not exist answers as one that is not selectable, so
+    /// names cannot be probed.
+    private func checkGroupChoice(_ group: String?, _ caller: Caller) async throws {
         guard let group, !caller.isAdmin, group != caller.user.group else { return }
-        throw APIError(.forbidden, code: "forbidden", "group: only administrators may put a token in another group than its owner's.", field: "group")
+        if await core.ledger.read({ $0.groups[group]?.selectable == true }) { return }
+        throw APIError(
+            .forbidden, code: "forbidden",
+            "group: only administrators may put a token in a group other than its owner's or one marked selectable.", field: "group")
     }
 
     /// `expires_at`: absent (keep), null (never), or an RFC 3339 instant.

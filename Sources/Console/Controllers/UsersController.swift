@@ -16,7 +16,7 @@ struct UsersController: Sendable {
             // A user may read their own record (the dashboard header shows the balance); admins any.
             // Anyone else's id answers 404 exactly like a missing one, so user ids cannot be probed.
             guard caller.isAdmin || UserID(text) == caller.id else { throw APIError.notFound("user \(JSONBody.printable(text))") }
-            return JSONResponse.make(Render.user(try await find(text)))
+            return JSONResponse.make(Render.user(try await find(text), now: core.now()))
         }
         routes.on(.patch, "/api/users/{id}", .admin) { request, context, caller in try await update(request, context.parameter("id"), caller) }
         routes.on(.post, "/api/users/{id}/credit", .admin) { request, context, caller in
@@ -25,7 +25,7 @@ struct UsersController: Sendable {
             let note = try body.notNull("note", body.string("note")) ?? ""
             let user = try await find(context.parameter("id"))
             let updated = try await core.ledger.credit(user.id, amount: amount, note: note, by: caller.actor)
-            return JSONResponse.make(Render.user(updated))
+            return JSONResponse.make(Render.user(updated, now: core.now()))
         }
     }
 
@@ -61,7 +61,7 @@ struct UsersController: Sendable {
         }
         guard let rows else { throw APIError.badRequest("cursor: is not a cursor this list gave.", field: "cursor") }
         let page = Array(rows.prefix(limit))
-        return JSONResponse.list(page.map(Render.user), next: rows.count > limit ? page.last?.id.description : nil)
+        return JSONResponse.list(page.map { Render.user($0, now: core.now()) }, next: rows.count > limit ? page.last?.id.description : nil)
     }
 
     private func create(_ request: Request, _ caller: Caller) async throws -> Response {
@@ -79,17 +79,17 @@ struct UsersController: Sendable {
         if let password { hash = try await core.passwords.hash(password) }
         let (user, accessKey) = try await core.ledger.createUser(UserDraft(username: username, role: role, group: group), by: caller.actor)
         if let hash { try await core.ledger.setPasswordHash(user.id, hash: hash, by: caller.actor) }
-        guard case .object(var members) = Render.user(user) else { preconditionFailure("a user renders as an object") }
+        guard case .object(var members) = Render.user(user, now: core.now()) else { preconditionFailure("a user renders as an object") }
         members.append(("access_key", .string(accessKey)))
         return JSONResponse.make(.object(members), status: .created)
     }
 
     private func update(_ request: Request, _ text: String, _ caller: Caller) async throws -> Response {
-        let body = try await JSONBody.read(request, allowed: ["role", "group", "enabled", "password", "rotate_key"])
+        let body = try await JSONBody.read(request, allowed: ["role", "group", "enabled", "password", "rotate_key", "budget"])
         let user = try await find(text)
         let patch = UserPatch(
             role: try UsersController.role(body), group: try body.notNull("group", body.string("group")),
-            enabled: try body.notNull("enabled", body.bool("enabled")))
+            enabled: try body.notNull("enabled", body.bool("enabled")), budget: try body.budget().patch)
         let password = try body.notNull("password", body.string("password"))
         let rotate = try body.notNull("rotate_key", body.bool("rotate_key")) ?? false
         if let password { try Passwords.check(password) }
@@ -109,7 +109,7 @@ struct UsersController: Sendable {
             updated = await core.ledger.read { [id = user.id] in $0.users[id] } ?? updated
         }
         if hash != nil || patch.enabled == false { await core.sessions.removeAll(of: user.id) }
-        guard case .object(var members) = Render.user(updated) else { preconditionFailure("a user renders as an object") }
+        guard case .object(var members) = Render.user(updated, now: core.now()) else { preconditionFailure("a user renders as an object") }
         if let accessKey { members.append(("access_key", .string(accessKey))) }
         return JSONResponse.make(.object(members))
     }

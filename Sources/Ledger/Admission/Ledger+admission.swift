@@ -138,7 +138,7 @@ extension Ledger {
             slot?.release()
             switch rejection {
             case .requestIDReused(let id): return .failure(.duplicateRequestID(id))
-            case .tokenQuotaExceeded, .balanceExceeded: return .failure(.insufficientQuota(rejection))
+            case .tokenQuotaExceeded, .balanceExceeded, .budgetExceeded: return .failure(.insufficientQuota(rejection))
             default: throw rejection
             }
         }

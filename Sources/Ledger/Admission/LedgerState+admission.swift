@@ -94,23 +94,41 @@ extension LedgerState {
         let amount = LedgerState.reservation(
             price: price, multiplier: group.multiplier, promptTokens: promptTokens,
             maxOutputTokens: maxOutputTokens)
-        if let refusal = creditRefusal(token: token, amount: amount) { return .failure(.insufficientQuota(refusal)) }
+        if let refusal = creditRefusal(token: token, amount: amount, now: now) { return .failure(.insufficientQuota(refusal)) }
         guard hasRoute(model, group: token.group, kind: kind) else { return .failure(.noRoute(model: model)) }
         return .success(amount)
     }
 }
 
 extension LedgerState {
-    /// Why `token` and its owner cannot hold `amount` more (SPEC §2's credit
-    /// step), or nil. One rule for admission and for the reservation command.
-    func creditRefusal(token: TokenState, amount: Int64) -> Rejection? {
+    /// Why `token` and its owner cannot hold `amount` more at `now` (SPEC §2's
+    /// credit step, then the periodic budgets), or nil. One rule for admission
+    /// and for the reservation command, which runs it again on the state the
+    /// reservation is applied to: a burst cannot pass a budget by more than
+    /// what its requests' holds under-estimate.
+    func creditRefusal(token: TokenState, amount: Int64, now: Int64) -> Rejection? {
         if let quota = token.quota {
             let remaining = quota - token.used - token.reserved
             if remaining < amount || quota <= token.used { return .tokenQuotaExceeded(remaining: max(0, remaining), needed: amount) }
         }
         guard let owner = users[token.owner] else { return .forbidden("the token's owner is unknown") }
         if owner.available < amount { return .balanceExceeded(available: max(0, owner.available), needed: amount) }
+        if let use = token.budgetUse(at: now), let refusal = Self.budgetRefusal(use, reserved: token.reserved, amount: amount, subject: "token") {
+            return refusal
+        }
+        if let use = owner.budgetUse(at: now), let refusal = Self.budgetRefusal(use, reserved: owner.reserved, amount: amount, subject: "user") {
+            return refusal
+        }
         return nil
+    }
+
+    /// This period's charges plus the open holds plus `amount` must stay within the budget.
+    /// Open holds are all this period's: none outlives `--max-request-seconds`.
+    private static func budgetRefusal(_ use: BudgetUse, reserved: Int64, amount: Int64, subject: String) -> Rejection? {
+        let used = use.spent.addingReportingOverflow(reserved)
+        guard used.overflow || used.partialValue > use.budget.amount - amount else { return nil }
+        return .budgetExceeded(
+            subject: subject, budget: use.budget, used: used.overflow ? .max : used.partialValue, needed: amount, resetsAt: use.resetsAt)
     }
 }
 

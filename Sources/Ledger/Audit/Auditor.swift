@@ -16,7 +16,9 @@
 /// At the end `compare(with:)` checks the projections against its totals:
 /// a token's used credits = its settles + expiry charges + adjustments; a user's
 /// balance = credits + balance adjustments − charges; reserved amounts, in-flight
-/// counts and the set of open reservations.
+/// counts and the set of open reservations; and what each token and user
+/// charged since the start of today, this week and this month (what periodic
+/// budgets read) against the projections' daily totals.
 package struct Auditor: Sendable {
     enum Closing: String, Sendable { case settled, voided, expired }
     /// A request as the log told it so far: its reservation, then how and where it closed.
@@ -39,6 +41,11 @@ package struct Auditor: Sendable {
     var tokenReserved: [TokenID: Int64] = [:]
     var tokenInFlight: [TokenID: Int64] = [:]
     var userReserved: [UserID: Int64] = [:]
+    /// Credits charged per UTC day, per token and per user, for the days a budget can still read.
+    var tokenDays: [TokenID: [Int64: Int64]] = [:]
+    var userDays: [UserID: [Int64: Int64]] = [:]
+    /// The day after which days older than `DailySpend.days` are dropped again.
+    var pruneAfter: Int64 = .min
     package private(set) var findings = FindingList()
 
     package init() {}
@@ -52,6 +59,8 @@ package struct Auditor: Sendable {
     /// Folds one event into the naive model, recording any broken rule.
     package mutating func observe(_ envelope: Envelope) {
         let seq = envelope.seq
+        let day = RFC3339.days(ofMilliseconds: envelope.time)
+        if day > pruneAfter { prune(before: day - Int64(DailySpend.days)) }
         switch envelope.event {
         case .userCreated(let e):
             users.insert(e.id)
@@ -93,9 +102,9 @@ package struct Auditor: Sendable {
             default:
                 break
             }
-            close(e.requestID, .settled, token: e.token, user: e.user, charging: e.credits, seq: seq)
+            close(e.requestID, .settled, token: e.token, user: e.user, charging: e.credits, seq: seq, day: day)
         case .chargeVoided(let e):
-            close(e.requestID, .voided, token: e.token, user: e.user, charging: 0, seq: seq)
+            close(e.requestID, .voided, token: e.token, user: e.user, charging: 0, seq: seq, day: day)
         case .chargeExpired(let e):
             if let reservation = requests[e.requestID], reservation.closing == nil {
                 let expected = e.policy == .void ? 0 : reservation.amount
@@ -104,7 +113,7 @@ package struct Auditor: Sendable {
                         .invariant, seq: seq, "expiry of \(e.requestID) (policy \(e.policy)) charged \(e.credits) credits, expected \(expected)")
                 }
             }
-            close(e.requestID, .expired, token: e.token, user: e.user, charging: e.credits, seq: seq)
+            close(e.requestID, .expired, token: e.token, user: e.user, charging: e.credits, seq: seq, day: day)
         case .chargeAdjusted(let e):
             if let settled = requests[e.requestID], settled.closing == .settled {
                 if settled.token != e.token || settled.user != e.user {
@@ -118,13 +127,17 @@ package struct Auditor: Sendable {
             }
             tokenUsed[e.token, default: 0] += e.amount
             userBalance[e.user, default: 0] -= e.amount
+            tokenDays[e.token, default: [:]][day, default: 0] += e.amount
+            userDays[e.user, default: [:]][day, default: 0] += e.amount
         default:
             break
         }
     }
 
     /// Phase 2: the request must be open, for the same token and owner.
-    private mutating func close(_ requestID: String, _ how: Closing, token: TokenID, user: UserID, charging credits: Int64, seq: UInt64) {
+    private mutating func close(
+        _ requestID: String, _ how: Closing, token: TokenID, user: UserID, charging credits: Int64, seq: UInt64, day: Int64
+    ) {
         guard let index = requests.index(forKey: requestID), requests.values[index].closing == nil else {
             if let earlier = requests[requestID], let closing = earlier.closing {
                 findings.add(.invariant, seq: seq, "request \(requestID) is \(how) but was already \(closing) at event \(earlier.closedAt)")
@@ -146,6 +159,38 @@ package struct Auditor: Sendable {
         userReserved[reservation.user, default: 0] -= reservation.amount
         tokenUsed[reservation.token, default: 0] += credits
         userBalance[reservation.user, default: 0] -= credits
+        if credits != 0 {
+            tokenDays[reservation.token, default: [:]][day, default: 0] += credits
+            userDays[reservation.user, default: [:]][day, default: 0] += credits
+        }
+    }
+
+    /// Drops the days no budget can read any more, at most once every `DailySpend.days` days of log.
+    private mutating func prune(before first: Int64) {
+        for id in tokenDays.keys { tokenDays[id] = tokenDays[id]?.filter { $0.key >= first } }
+        for id in userDays.keys { userDays[id] = userDays[id]?.filter { $0.key >= first } }
+        pruneAfter = first + 2 * Int64(DailySpend.days)
+    }
+
+    /// The days a budget at `now` starts from: today, this week's Monday, the 1st of this month.
+    static func periodStarts(at now: Int64) -> [(BudgetPeriod, Int64)] {
+        let today = RFC3339.days(ofMilliseconds: now)
+        return BudgetPeriod.allCases.map { ($0, $0.start(ofDay: today)) }
+    }
+
+    /// The projections' spend since each period start against the log's own sum.
+    static func compareSpend(
+        _ what: String, _ spend: DailySpend, _ days: [Int64: Int64]?, at now: Int64, seq: UInt64, into out: inout FindingList
+    ) {
+        for (period, first) in periodStarts(at: now) {
+            let logged = (days ?? [:]).reduce(Int64(0)) { $0 + ($1.key >= first ? $1.value : 0) }
+            let projected = spend.since(day: first)
+            if logged != projected {
+                out.add(
+                    .projection, seq: seq,
+                    "\(what): projections say \(projected) credits charged this \(period), the log's charges sum to \(logged)")
+            }
+        }
     }
 
     /// The price formula of SPEC §2 and Docs/billing.md, written out again on
@@ -209,6 +254,7 @@ package struct Auditor: Sendable {
             if token.inFlight != inFlight {
                 out.add(.projection, seq: at, "token \(id): projections say \(token.inFlight) in flight, the log has \(inFlight) open reservations")
             }
+            Self.compareSpend("token \(id)", token.spend, tokenDays[id], at: state.time, seq: at, into: &out)
         }
         for id in Set(userBalance.keys).union(state.users.keys).sorted() {
             guard let user = state.users[id] else {
@@ -223,6 +269,7 @@ package struct Auditor: Sendable {
             if user.reserved != reserved {
                 out.add(.projection, seq: at, "user \(id): projections say reserved \(user.reserved), open reservations sum to \(reserved)")
             }
+            Self.compareSpend("user \(id)", user.spend, userDays[id], at: state.time, seq: at, into: &out)
         }
         let open = Set(requests.lazy.filter { $0.value.closing == nil }.map(\.key))
         for requestID in open.symmetricDifference(state.pending.keys).sorted() {

@@ -1,5 +1,7 @@
 /// The binary payload of each event type (version 1; `price.set` version 2
-/// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`).
+/// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`;
+/// `token.created`, `token.updated` and `user.updated` version 2 the periodic
+/// budget; `group.set` version 2 `selectable`).
 /// Field order is the layout; Docs/events.md lists it.
 /// The charge events' layout is in `ChargeEvents+binary.swift`, which replay's
 /// fast path reads too.
@@ -16,10 +18,12 @@ extension Event {
             w.bool(e.enabled != nil); if let enabled = e.enabled { w.bool(enabled) }
             w.bool(e.accessKeyHash != nil); if let hash = e.accessKeyHash { w.hash(hash); w.string(e.accessKeyHint ?? "") }
             w.bool(e.passwordChanged)
+            w.bool(e.budget != nil); if let budget = e.budget { w.optionalBudget(budget) }
         case .balanceCredited(let e), .balanceAdjusted(let e):
             w.fixed64(e.user.raw); w.signed(e.amount); w.string(e.note)
         case .groupSet(let e):
             w.string(e.name); w.signed(e.multiplier.micros); w.strings(e.models); w.optionalSigned(e.rpm); w.optionalSigned(e.tpm)
+            w.bool(e.selectable)
         case .groupRemoved(let name):
             w.string(name)
         case .priceSet(let e):
@@ -35,7 +39,7 @@ extension Event {
         case .tokenCreated(let e):
             w.fixed64(e.id.raw); w.fixed64(e.owner.raw); w.string(e.name); w.hash(e.secretHash); w.string(e.hint)
             w.optionalSigned(e.quota); w.optionalSigned(e.expiresAt); w.strings(e.models); w.strings(e.ips); w.string(e.group)
-            w.optionalSigned(e.maxParallel)
+            w.optionalSigned(e.maxParallel); w.optionalBudget(e.budget)
         case .tokenUpdated(let e):
             e.encode(into: &w)
         case .tokenDisabled(let id), .tokenEnabled(let id), .tokenDeleted(let id):
@@ -75,18 +79,20 @@ extension Event {
             let enabled = try r.bool() ? try r.bool() : nil
             var hash: Hash256?, hint: String?
             if try r.bool() { hash = try r.hash(); hint = try r.string() }
-            return .userUpdated(
-                UserUpdated(
-                    id: id, role: role, group: group, enabled: enabled,
-                    accessKeyHash: hash, accessKeyHint: hint, passwordChanged: try r.bool()))
+            var update = UserUpdated(
+                id: id, role: role, group: group, enabled: enabled,
+                accessKeyHash: hash, accessKeyHint: hint, passwordChanged: try r.bool())
+            if version >= 2, try r.bool() { update.budget = .some(try r.optionalBudget()) }
+            return .userUpdated(update)
         case .balanceCredited, .balanceAdjusted:
             let change = BalanceChanged(user: UserID(raw: try r.fixed64()), amount: try r.signed(), note: try r.string())
             return type == .balanceCredited ? .balanceCredited(change) : .balanceAdjusted(change)
         case .groupSet:
-            return .groupSet(
-                GroupDefinition(
-                    name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
-                    rpm: try r.optionalSigned(), tpm: try r.optionalSigned()))
+            var group = GroupDefinition(
+                name: try r.string(), multiplier: Multiplier(micros: try r.signed()), models: try r.strings(),
+                rpm: try r.optionalSigned(), tpm: try r.optionalSigned())
+            if version >= 2 { group.selectable = try r.bool() }
+            return .groupSet(group)
         case .groupRemoved:
             return .groupRemoved(name: try r.string())
         case .priceSet:
@@ -108,13 +114,14 @@ extension Event {
         case .tokenCreated:
             let id = TokenID(raw: try r.fixed64()), owner = UserID(raw: try r.fixed64()), name = try r.string()
             let hash = try r.hash(), hint = try r.string(), quota = try r.optionalSigned(), expires = try r.optionalSigned()
-            return .tokenCreated(
-                TokenCreated(
-                    id: id, owner: owner, name: name, secretHash: hash, hint: hint, quota: quota,
-                    expiresAt: expires, models: try r.strings(), ips: try r.strings(),
-                    group: try r.string(), maxParallel: try r.optionalSigned()))
+            var created = TokenCreated(
+                id: id, owner: owner, name: name, secretHash: hash, hint: hint, quota: quota,
+                expiresAt: expires, models: try r.strings(), ips: try r.strings(),
+                group: try r.string(), maxParallel: try r.optionalSigned())
+            if version >= 2 { created.budget = try r.optionalBudget() }
+            return .tokenCreated(created)
         case .tokenUpdated:
-            return .tokenUpdated(try TokenUpdated.decode(from: &r))
+            return .tokenUpdated(try TokenUpdated.decode(from: &r, version: version))
         case .tokenDisabled:
             return .tokenDisabled(TokenID(raw: try r.fixed64()))
         case .tokenEnabled:
@@ -160,6 +167,7 @@ extension TokenUpdated {
         if ips != nil { mask |= 16 }
         if group != nil { mask |= 32 }
         if maxParallel != nil { mask |= 64 }
+        if budget != nil { mask |= 128 }
         w.varint(mask)
         if let name { w.string(name) }
         if let quota { w.optionalSigned(quota) }
@@ -168,12 +176,14 @@ extension TokenUpdated {
         if let ips { w.strings(ips) }
         if let group { w.string(group) }
         if let maxParallel { w.optionalSigned(maxParallel) }
+        if let budget { w.optionalBudget(budget) }
     }
 
-    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> TokenUpdated {
+    /// Version 2 adds the budget (mask bit 128).
+    static func decode(from r: inout BinaryReader, version: UInt8) throws(BinaryDecodingError) -> TokenUpdated {
         var update = TokenUpdated(id: TokenID(raw: try r.fixed64()))
         let mask = try r.varint()
-        guard mask < 128 else { throw r.fail("unknown token.updated fields") }
+        guard mask < (version >= 2 ? 256 : 128) else { throw r.fail("unknown token.updated fields") }
         if mask & 1 != 0 { update.name = try r.string() }
         if mask & 2 != 0 { update.quota = .some(try r.optionalSigned()) }
         if mask & 4 != 0 { update.expiresAt = .some(try r.optionalSigned()) }
@@ -181,6 +191,7 @@ extension TokenUpdated {
         if mask & 16 != 0 { update.ips = try r.strings() }
         if mask & 32 != 0 { update.group = try r.string() }
         if mask & 64 != 0 { update.maxParallel = .some(try r.optionalSigned()) }
+        if mask & 128 != 0 { update.budget = .some(try r.optionalBudget()) }
         return update
     }
 }
@@ -196,8 +207,26 @@ extension BinaryReader {
         return kind
     }
 
+    /// `opt` budget: signed amount, then the period byte.
+    mutating func optionalBudget() throws(BinaryDecodingError) -> Budget? {
+        guard try bool() else { return nil }
+        let amount = try signed()
+        guard let period = BudgetPeriod(rawValue: try byte()) else { throw fail("unknown budget period") }
+        return Budget(amount: amount, period: period)
+    }
+
     mutating func expiryPolicy() throws(BinaryDecodingError) -> ExpiryPolicy {
         guard let policy = ExpiryPolicy(rawValue: try byte()) else { throw fail("unknown expiry policy") }
         return policy
+    }
+}
+
+extension BinaryWriter {
+    mutating func optionalBudget(_ budget: Budget?) {
+        bool(budget != nil)
+        if let budget {
+            signed(budget.amount)
+            byte(budget.period.rawValue)
+        }
     }
 }

@@ -9,11 +9,13 @@ package struct TokenDraft: Sendable, Equatable {
     /// nil = the owner's group.
     package var group: String?
     package var maxParallel: Int64?
+    package var budget: Budget?
 
     package init(
         name: String, quota: Int64? = nil, expiresAt: Int64? = nil, models: [String] = [], ips: [String] = [],
-        group: String? = nil, maxParallel: Int64? = nil
+        group: String? = nil, maxParallel: Int64? = nil, budget: Budget? = nil
     ) {
+        self.budget = budget
         self.name = name
         self.quota = quota
         self.expiresAt = expiresAt
@@ -42,8 +44,11 @@ package struct UserPatch: Sendable, Equatable {
     package var group: String?
     package var enabled: Bool?
     package var passwordChanged: Bool
+    /// A periodic budget over all the user's tokens; `.some(nil)` removes it.
+    package var budget: Budget??
 
-    package init(role: Role? = nil, group: String? = nil, enabled: Bool? = nil, passwordChanged: Bool = false) {
+    package init(role: Role? = nil, group: String? = nil, enabled: Bool? = nil, passwordChanged: Bool = false, budget: Budget?? = nil) {
+        self.budget = budget
         self.role = role
         self.group = group
         self.enabled = enabled

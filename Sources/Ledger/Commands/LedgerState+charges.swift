@@ -8,7 +8,7 @@ extension LedgerState {
         guard token.status(at: now) != .disabled, token.status(at: now) != .expired else { throw .forbidden("token \(id) is not usable") }
         guard let owner = users[token.owner], owner.enabled else { throw .forbidden("the token's owner is disabled") }
         let amount = try Validate.credits(amount, field: "amount")
-        if let refusal = creditRefusal(token: token, amount: amount) { throw refusal }
+        if let refusal = creditRefusal(token: token, amount: amount, now: now) { throw refusal }
         return .chargeReserved(ChargeReserved(requestID: requestID, token: id, user: token.owner, model: model, amount: amount, stream: stream))
     }
 

@@ -17,11 +17,12 @@ extension LedgerState {
         let models = try checkModels(draft.models, group: group)
         let ips = try checkIPs(draft.ips)
         let maxParallel = try Validate.maxParallel(draft.maxParallel)
+        let budget = try Validate.budget(draft.budget)
         return .tokenCreated(
             TokenCreated(
                 id: id, owner: owner, name: name, secretHash: secret.hash, hint: secret.hint,
                 quota: quota, expiresAt: expiresAt, models: models, ips: ips, group: group,
-                maxParallel: maxParallel))
+                maxParallel: maxParallel, budget: budget))
     }
 
     /// An edit; nil when it changes nothing (no event is written then).
@@ -45,6 +46,7 @@ extension LedgerState {
         if let maxParallel = patch.maxParallel, maxParallel != token.maxParallel {
             clean.maxParallel = .some(try Validate.maxParallel(maxParallel))
         }
+        if let budget = patch.budget, budget != token.budget { clean.budget = .some(try Validate.budget(budget)) }
         return clean == TokenUpdated(id: patch.id) ? nil : .tokenUpdated(clean)
     }
 

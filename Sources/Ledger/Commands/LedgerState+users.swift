@@ -23,13 +23,14 @@ extension LedgerState {
     }
 
     func updateUser(_ id: UserID, _ patch: UserPatch, newAccessKey: Secret?) throws(Rejection) -> Event {
-        _ = try user(id)
+        let current = try user(id)
         if let group = patch.group { _ = try existingGroup(group) }
+        let budget: Budget?? = if let budget = patch.budget, budget != current.budget { .some(try Validate.budget(budget)) } else { nil }
         return .userUpdated(
             UserUpdated(
                 id: id, role: patch.role, group: patch.group, enabled: patch.enabled,
                 accessKeyHash: newAccessKey?.hash, accessKeyHint: newAccessKey?.hint,
-                passwordChanged: patch.passwordChanged))
+                passwordChanged: patch.passwordChanged, budget: budget))
     }
 
     func credit(_ id: UserID, amount: Int64, note: String) throws(Rejection) -> Event {
@@ -45,7 +46,7 @@ extension LedgerState {
         return .balanceAdjusted(BalanceChanged(user: id, amount: amount, note: reason))
     }
 
-    func setGroup(_ name: String, multiplier: Multiplier, models: [String], rpm: Int64?, tpm: Int64?) throws(Rejection) -> Event {
+    func setGroup(_ name: String, multiplier: Multiplier, models: [String], rpm: Int64?, tpm: Int64?, selectable: Bool) throws(Rejection) -> Event {
         let name = try Validate.identifier(name, field: "name")
         guard multiplier.micros >= 0, multiplier <= Multiplier(micros: Multiplier.maximumMicros) else {
             throw .invalid(field: "multiplier", "must be between 0 and \(Multiplier.maximumMicros / Multiplier.scale)")
@@ -55,7 +56,7 @@ extension LedgerState {
             GroupDefinition(
                 name: name, multiplier: multiplier, models: models,
                 rpm: try Validate.optionalRange(rpm, field: "rpm", 1...Limits.perMinute),
-                tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute)))
+                tpm: try Validate.optionalRange(tpm, field: "tpm", 1...Limits.perMinute), selectable: selectable))
     }
 
     func removeGroup(_ name: String) throws(Rejection) -> Event {

@@ -9,6 +9,9 @@ package enum Rejection: Error, Equatable, CustomStringConvertible {
     case tokenQuotaExceeded(remaining: Int64, needed: Int64)
     /// The owner's balance (less open reservations) cannot cover it.
     case balanceExceeded(available: Int64, needed: Int64)
+    /// The token's or its owner's (`subject`) periodic budget cannot cover it:
+    /// `used` is the period's charges plus open reservations.
+    case budgetExceeded(subject: String, budget: Budget, used: Int64, needed: Int64, resetsAt: Int64)
     /// The request id was used before with different content.
     case requestIDReused(String)
     /// The request's reservation was already settled, voided or expired.
@@ -22,7 +25,7 @@ package enum Rejection: Error, Equatable, CustomStringConvertible {
         case .notFound: .notFound
         case .conflict, .requestIDReused, .alreadyResolved: .conflict
         case .forbidden: .forbidden
-        case .tokenQuotaExceeded, .balanceExceeded: .insufficient
+        case .tokenQuotaExceeded, .balanceExceeded, .budgetExceeded: .insufficient
         }
     }
 
@@ -41,6 +44,10 @@ package enum Rejection: Error, Equatable, CustomStringConvertible {
             "this token has \(remaining) credits left and the request may cost up to \(needed); top the token up or lower max_tokens"
         case .balanceExceeded(let available, let needed):
             "the account balance has \(available) credits available and the request may cost up to \(needed); add credits or lower max_tokens"
+        case .budgetExceeded(let subject, let budget, let used, let needed, let resetsAt):
+            "the \(subject)'s \(budget.period) budget of \(budget.amount) credits has \(max(0, budget.amount - used)) left "
+                + "(\(used) charged or held this \(budget.period)) and the request may cost up to \(needed); "
+                + "the \(budget.period) resets at \(RFC3339.format(milliseconds: resetsAt))"
         case .requestIDReused(let id): "request id \(id) was already used for a different request"
         case .alreadyResolved(let id): "request \(id) was already settled or voided"
         }

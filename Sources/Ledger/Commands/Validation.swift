@@ -45,6 +45,12 @@ enum Validate {
         return try credits(value, field: "quota")
     }
 
+    /// A periodic budget: nil (none) or 1–`Limits.credits` credits a period.
+    static func budget(_ value: Budget?) throws(Rejection) -> Budget? {
+        guard let value else { return nil }
+        return Budget(amount: try credits(value.amount, field: "budget.amount", allowZero: false), period: value.period)
+    }
+
     /// A token's parallel-request cap: nil (none) or 1–`Limits.parallel`.
     static func maxParallel(_ value: Int64?) throws(Rejection) -> Int64? {
         try optionalRange(value, field: "max_parallel", 1...Limits.parallel)

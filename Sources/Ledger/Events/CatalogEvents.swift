@@ -10,10 +10,16 @@ package struct GroupDefinition: Hashable, Sendable {
     package var rpm: Int64?
     /// Tokens (prompt + completion) per minute per token; nil = no limit.
     package var tpm: Int64?
+    /// Whether users may put their own tokens in this group (version 2);
+    /// otherwise only an admin may, as for any group but the owner's.
+    package var selectable: Bool
 
     /// `package` so `tally bench` can build events directly.
-    package init(name: String, multiplier: Multiplier, models: [String], rpm: Int64? = nil, tpm: Int64? = nil) {
+    package init(
+        name: String, multiplier: Multiplier, models: [String], rpm: Int64? = nil, tpm: Int64? = nil, selectable: Bool = false
+    ) {
         self.name = name; self.multiplier = multiplier; self.models = models; self.rpm = rpm; self.tpm = tpm
+        self.selectable = selectable
     }
 }
 

@@ -84,12 +84,13 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     /// The schema version this build writes and the newest it can read.
     /// `price.set` is at version 3 (2 gained `max_output`, 3 the cache-write,
     /// audio and web-search prices), `charge.settled` at 2 (the usage parts and
-    /// prices those bill), every other type at 1; replay reads every older
-    /// version and refuses anything newer.
+    /// prices those bill), `token.created`, `token.updated` and `user.updated`
+    /// at 2 (periodic budgets), `group.set` at 2 (`selectable`), every other
+    /// type at 1; replay reads every older version and refuses anything newer.
     package var currentVersion: UInt8 {
         switch self {
         case .priceSet: 3
-        case .chargeSettled: 2
+        case .chargeSettled, .tokenCreated, .tokenUpdated, .userUpdated, .groupSet: 2
         default: 1
         }
     }

@@ -16,14 +16,17 @@ package struct TokenCreated: Hashable, Sendable {
     package var group: String
     /// Parallel in-flight requests allowed; nil = no cap.
     package var maxParallel: Int64?
+    /// A cap per calendar period (version 2); nil = none.
+    package var budget: Budget?
 
     /// `package` so `tally bench` can build events directly.
     package init(
         id: TokenID, owner: UserID, name: String, secretHash: Hash256, hint: String, quota: Int64? = nil, expiresAt: Int64? = nil,
-        models: [String], ips: [String], group: String, maxParallel: Int64? = nil
+        models: [String], ips: [String], group: String, maxParallel: Int64? = nil, budget: Budget? = nil
     ) {
         self.id = id; self.owner = owner; self.name = name; self.secretHash = secretHash; self.hint = hint; self.quota = quota
         self.expiresAt = expiresAt; self.models = models; self.ips = ips; self.group = group; self.maxParallel = maxParallel
+        self.budget = budget
     }
 }
 
@@ -37,11 +40,15 @@ package struct TokenUpdated: Hashable, Sendable {
     package var ips: [String]?
     package var group: String?
     package var maxParallel: Int64??
+    /// Version 2.
+    package var budget: Budget??
 
     package init(
         id: TokenID, name: String? = nil, quota: Int64?? = nil, expiresAt: Int64?? = nil,
-        models: [String]? = nil, ips: [String]? = nil, group: String? = nil, maxParallel: Int64?? = nil
+        models: [String]? = nil, ips: [String]? = nil, group: String? = nil, maxParallel: Int64?? = nil,
+        budget: Budget?? = nil
     ) {
+        self.budget = budget
         self.id = id
         self.name = name
         self.quota = quota

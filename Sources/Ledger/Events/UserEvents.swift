@@ -27,6 +27,8 @@ package struct UserUpdated: Hashable, Sendable {
     package var accessKeyHint: String?
     /// The password changed (its bcrypt hash lives in the credentials store, never in the log).
     package var passwordChanged: Bool
+    /// A new periodic budget, `.some(nil)` to remove it (version 2).
+    package var budget: Budget?? = nil
 }
 
 /// Credits added to (or, for an adjustment, signed change of) a user's balance.

@@ -30,6 +30,7 @@ extension LedgerState {
             if let role = e.role { user.role = role }
             if let group = e.group { user.group = group }
             if let enabled = e.enabled { user.enabled = enabled }
+            if let budget = e.budget { user.budget = budget }
             if let hash = e.accessKeyHash {
                 accessKeys[user.accessKeyHash] = nil
                 accessKeys[hash] = e.id
@@ -57,7 +58,7 @@ extension LedgerState {
                 id: e.id, owner: e.owner, name: e.name, secretHash: e.secretHash, hint: e.hint,
                 quota: e.quota, used: 0, reserved: 0, inFlight: 0, expiresAt: e.expiresAt,
                 models: e.models, ips: e.ips.compactMap(IPRule.init), group: e.group,
-                maxParallel: e.maxParallel, enabled: true, deleted: false, createdAt: time)
+                maxParallel: e.maxParallel, enabled: true, deleted: false, createdAt: time, budget: e.budget)
             tokensBySecret[e.secretHash] = e.id
         case .tokenUpdated(let e):
             guard var token = tokens[e.id] else { throw missing("token \(e.id)") }
@@ -68,6 +69,7 @@ extension LedgerState {
             if let ips = e.ips { token.ips = ips.compactMap(IPRule.init) }
             if let group = e.group { token.group = group }
             if let maxParallel = e.maxParallel { token.maxParallel = maxParallel }
+            if let budget = e.budget { token.budget = budget }
             tokens[e.id] = token
         case .tokenDisabled(let id), .tokenEnabled(let id):
             guard tokens[id] != nil else { throw missing("token \(id)") }
@@ -106,22 +108,24 @@ extension LedgerState {
             tokens.values[t].lastUsedAt = time
             users.values[u].reserved += e.amount
         case .chargeSettled(let e):
-            try release(e.requestID, charging: e.credits, seq: seq)
+            try release(e.requestID, charging: e.credits, seq: seq, time: time)
         case .chargeVoided(let e):
-            try release(e.requestID, charging: 0, seq: seq)
+            try release(e.requestID, charging: 0, seq: seq, time: time)
         case .chargeExpired(let e):
-            try release(e.requestID, charging: e.credits, seq: seq)
+            try release(e.requestID, charging: e.credits, seq: seq, time: time)
         case .chargeAdjusted(let e):
             guard tokens[e.token] != nil, users[e.user] != nil else { throw missing("token or user of \(e.requestID)") }
             tokens[e.token]!.used += e.amount
+            tokens[e.token]!.spend.record(e.amount, atMs: time)
             users[e.user]!.balance -= e.amount
+            users[e.user]!.spend.record(e.amount, atMs: time)
         case .relayRejected:
             break
         }
     }
 
-    /// Phase 2 of a charge: closes the reservation and charges `credits`.
-    mutating func release(_ requestID: String, charging credits: Int64, seq: UInt64) throws(ReplayError) {
+    /// Phase 2 of a charge: closes the reservation and charges `credits` on the day of `time`.
+    mutating func release(_ requestID: String, charging credits: Int64, seq: UInt64, time: Int64) throws(ReplayError) {
         guard let reservation = pending.removeValue(forKey: requestID),
             let t = tokens.index(forKey: reservation.token), let u = users.index(forKey: reservation.user)
         else {
@@ -133,6 +137,10 @@ extension LedgerState {
         tokens.values[t].used += credits
         users.values[u].reserved -= reservation.amount
         users.values[u].balance -= credits
+        if credits != 0 {
+            tokens.values[t].spend.record(credits, atMs: time)
+            users.values[u].spend.record(credits, atMs: time)
+        }
         assert(
             tokens.values[t].reserved >= 0 && tokens.values[t].inFlight >= 0 && users.values[u].reserved >= 0,
             "a reservation was released twice")

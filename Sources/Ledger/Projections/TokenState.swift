@@ -26,6 +26,13 @@ package struct TokenState: Hashable, Sendable {
     package var deleted: Bool
     package var createdAt: Int64
     package var lastUsedAt: Int64?
+    /// A cap per calendar period, beside `quota`; nil = none.
+    package var budget: Budget? = nil
+    /// What its charges cost per day, for `budget` (kept whether or not one is set).
+    package var spend = DailySpend()
+
+    /// The budget's period at `now`, if the token has one.
+    package func budgetUse(at now: Int64) -> BudgetUse? { budget.map { BudgetUse($0, spend: spend, at: now) } }
 
     /// Credits left under the cap; nil when unlimited.
     package var remaining: Int64? { quota.map { max(0, $0 - used) } }

@@ -45,18 +45,20 @@ package enum EventJSON {
                 ("group", .string(e.group)), ("access_key_hint", .string(e.accessKeyHint)),
             ])
         case .userUpdated(let e):
-            .object([
-                ("id", .string(e.id.description)), ("role", .optional(e.role?.description) { .string($0) }),
-                ("group", .optional(e.group) { .string($0) }),
-                ("enabled", e.enabled.map { .bool($0) } ?? .null), ("access_key_rotated", .bool(e.accessKeyHash != nil)),
-                ("access_key_hint", .optional(e.accessKeyHint) { .string($0) }), ("password_changed", .bool(e.passwordChanged)),
-            ])
+            .object(
+                [
+                    ("id", .string(e.id.description)), ("role", .optional(e.role?.description) { .string($0) }),
+                    ("group", .optional(e.group) { .string($0) }),
+                    ("enabled", e.enabled.map { .bool($0) } ?? .null), ("access_key_rotated", .bool(e.accessKeyHash != nil)),
+                    ("access_key_hint", .optional(e.accessKeyHint) { .string($0) }), ("password_changed", .bool(e.passwordChanged)),
+                ] + (e.budget.map { [("budget", budget($0))] } ?? []))
         case .balanceCredited(let e), .balanceAdjusted(let e):
             .object([("user", .string(e.user.description)), ("amount", .int(e.amount)), ("note", .string(e.note))])
         case .groupSet(let e):
             .object([
                 ("name", .string(e.name)), ("multiplier", .string(e.multiplier.description)), ("models", .strings(e.models)),
                 ("rpm", .optional(e.rpm) { .int($0) }), ("tpm", .optional(e.tpm) { .int($0) }),
+                ("selectable", .bool(e.selectable)),
             ])
         case .groupRemoved(let name):
             .object([("name", .string(name))])
@@ -77,7 +79,7 @@ package enum EventJSON {
                 ("id", .string(e.id.description)), ("owner", .string(e.owner.description)), ("name", .string(e.name)),
                 ("key_hint", .string(e.hint)), ("quota", .optional(e.quota) { .int($0) }), ("expires_at", time(e.expiresAt)),
                 ("models", .strings(e.models)), ("ips", .strings(e.ips)), ("group", .string(e.group)),
-                ("max_parallel", .optional(e.maxParallel) { .int($0) }),
+                ("max_parallel", .optional(e.maxParallel) { .int($0) }), ("budget", budget(e.budget)),
             ])
         case .tokenUpdated(let e):
             tokenUpdated(e)
@@ -157,6 +159,12 @@ package enum EventJSON {
         if let ips = e.ips { members.append(("ips", .strings(ips))) }
         if let group = e.group { members.append(("group", .string(group))) }
         if let maxParallel = e.maxParallel { members.append(("max_parallel", .optional(maxParallel) { .int($0) })) }
+        if let budget = e.budget { members.append(("budget", Self.budget(budget))) }
         return .object(members)
+    }
+
+    /// `{"amount", "period"}`, or null for none.
+    package static func budget(_ budget: Budget?) -> JSONValue {
+        .optional(budget) { .object([("amount", .int($0.amount)), ("period", .string($0.period.description))]) }
     }
 }

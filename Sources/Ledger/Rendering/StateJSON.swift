@@ -37,16 +37,31 @@ package enum StateJSON {
             ("expires_at", EventJSON.time(t.expiresAt)), ("models", .strings(t.models)), ("ips", .strings(t.ips.map(\.text))),
             ("group", .string(t.group)), ("max_parallel", .optional(t.maxParallel) { .int($0) }), ("key_hint", .string(t.hint)),
             ("created_at", EventJSON.time(t.createdAt)), ("last_used_at", EventJSON.time(t.lastUsedAt)),
+            ("budget", budget(t.budgetUse(at: now), reserved: t.reserved)),
         ])
     }
 
-    package static func user(_ u: UserState, tokens: Int) -> JSONValue {
+    package static func user(_ u: UserState, tokens: Int, now: Int64) -> JSONValue {
         .object([
             ("id", .string(u.id.description)), ("username", .string(u.username)), ("role", .string(u.role.description)),
             ("group", .string(u.group)), ("enabled", .bool(u.enabled)), ("balance", .int(u.balance)),
             ("reserved", .int(u.reserved)), ("available", .int(u.available)), ("tokens", .int(Int64(tokens))),
-            ("created_at", EventJSON.time(u.createdAt)),
+            ("created_at", EventJSON.time(u.createdAt)), ("budget", budget(u.budgetUse(at: now), reserved: u.reserved)),
         ])
+    }
+
+    /// A periodic budget at an instant (the management API's shape too): the
+    /// period's charges (`spent`), the open holds, what is left for new
+    /// requests, and when the period resets. Null for none.
+    package static func budget(_ use: BudgetUse?, reserved: Int64) -> JSONValue {
+        .optional(use) { use in
+            .object([
+                ("amount", .int(use.budget.amount)), ("period", .string(use.budget.period.description)),
+                ("spent", .int(use.spent)), ("reserved", .int(reserved)),
+                ("remaining", .int(max(0, use.budget.amount - use.spent - reserved))),
+                ("resets_at", EventJSON.time(use.resetsAt)),
+            ])
+        }
     }
 
     package static func reservation(_ r: Reservation) -> JSONValue {

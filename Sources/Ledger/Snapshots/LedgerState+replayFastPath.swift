@@ -31,9 +31,9 @@ extension LedgerState {
                 try apply(.chargeReserved(try ChargeReserved.decode(from: &r)), seq: seq, time: header.time)
             case .chargeSettled:
                 let (charge, credits) = try ChargeSettled.decodeCharge(from: &r)
-                try release(charge.requestID, charging: credits, seq: seq)
+                try release(charge.requestID, charging: credits, seq: seq, time: header.time)
             default:
-                try release(try r.chargeHead().requestID, charging: 0, seq: seq)
+                try release(try r.chargeHead().requestID, charging: 0, seq: seq, time: header.time)
             }
         } catch let error as BinaryDecodingError {
             throw LogError.corrupt(seq: seq, error.description)

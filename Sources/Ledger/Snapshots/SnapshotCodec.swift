@@ -3,15 +3,17 @@
 /// equal states give equal bytes. Derived lookups (by username, by secret) are
 /// rebuilt on load rather than stored.
 ///
-///     byte format (2: prices carry max_output; 3: and their parts) · fixed64 seq · hash head · signed time
+///     byte format (2: prices carry max_output; 3: and their parts; 4: users
+///     and tokens end with their budget and daily spend) · fixed64 seq · hash head · signed time
 ///     users · tokens · groups · prices · channels · pending  (each: count, entries)
 ///
 /// Groups, prices and channels are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
-/// so each layout is defined once, in the codec. A format-2 snapshot still
-/// loads: its prices are `price.set` version 2 payloads.
+/// so each layout is defined once, in the codec. Older formats are refused
+/// (and the log replayed from an older snapshot or from scratch): they lack
+/// the daily spend a periodic budget reads, which only the charges can rebuild.
 package enum SnapshotCodec {
-    static let format: UInt8 = 3
+    static let format: UInt8 = 4
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -20,6 +22,7 @@ package enum SnapshotCodec {
         for user in state.users.values.sorted(by: { $0.id < $1.id }) {
             w.fixed64(user.id.raw); w.string(user.username); w.byte(user.role.rawValue); w.string(user.group); w.bool(user.enabled)
             w.hash(user.accessKeyHash); w.string(user.accessKeyHint); w.signed(user.balance); w.signed(user.reserved); w.signed(user.createdAt)
+            w.optionalBudget(user.budget); w.dailySpend(user.spend)
         }
         w.varint(UInt64(state.tokens.count))
         for t in state.tokens.values.sorted(by: { $0.id < $1.id }) {
@@ -28,6 +31,7 @@ package enum SnapshotCodec {
             w.optionalSigned(t.previousSecretUntil); w.optionalSigned(t.quota); w.signed(t.used); w.signed(t.reserved)
             w.signed(t.inFlight); w.optionalSigned(t.expiresAt); w.strings(t.models); w.strings(t.ips.map(\.text)); w.string(t.group)
             w.optionalSigned(t.maxParallel); w.bool(t.enabled); w.bool(t.deleted); w.signed(t.createdAt); w.optionalSigned(t.lastUsedAt)
+            w.optionalBudget(t.budget); w.dailySpend(t.spend)
         }
         w.varint(UInt64(state.groups.count))
         for group in state.groups.values.sorted(by: { $0.name < $1.name }) { Event.groupSet(group).encodePayload(into: &w) }
@@ -47,15 +51,15 @@ package enum SnapshotCodec {
     package static func decode(_ bytes: UnsafeRawBufferPointer) throws(BinaryDecodingError) -> LedgerState {
         var r = BinaryReader(bytes)
         let stored = try r.byte()
-        guard stored == 2 || stored == format else { throw r.fail("unknown snapshot format") }
-        let priceVersion: UInt8 = stored == 2 ? 2 : EventType.priceSet.currentVersion
+        guard stored == format else { throw r.fail("snapshot format \(stored) is not \(format)") }
         var state = LedgerState()
         state.seq = try r.fixed64(); state.head = try r.hash(); state.time = try r.signed()
         for _ in 0..<(try r.count()) {
             let user = UserState(
                 id: UserID(raw: try r.fixed64()), username: try r.string(), role: try r.role(), group: try r.string(),
                 enabled: try r.bool(), accessKeyHash: try r.hash(), accessKeyHint: try r.string(),
-                balance: try r.signed(), reserved: try r.signed(), createdAt: try r.signed())
+                balance: try r.signed(), reserved: try r.signed(), createdAt: try r.signed(),
+                budget: try r.optionalBudget(), spend: try r.dailySpend())
             state.users[user.id] = user
             state.usernames[user.username] = user.id
             state.accessKeys[user.accessKeyHash] = user.id
@@ -70,7 +74,8 @@ package enum SnapshotCodec {
                 reserved: try r.signed(), inFlight: try r.signed(), expiresAt: try r.optionalSigned(),
                 models: try r.strings(), ips: try r.strings().compactMap(IPRule.init), group: try r.string(),
                 maxParallel: try r.optionalSigned(), enabled: try r.bool(), deleted: try r.bool(),
-                createdAt: try r.signed(), lastUsedAt: try r.optionalSigned())
+                createdAt: try r.signed(), lastUsedAt: try r.optionalSigned(), budget: try r.optionalBudget(),
+                spend: try r.dailySpend())
             state.tokens[id] = token
             if !token.deleted {
                 state.tokensBySecret[token.secretHash] = id
@@ -84,7 +89,7 @@ package enum SnapshotCodec {
             state.groups[group.name] = group
         }
         for _ in 0..<(try r.count()) {
-            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, version: priceVersion, from: &r) else {
+            guard case .priceSet(let price) = try Event.decodePayload(.priceSet, version: EventType.priceSet.currentVersion, from: &r) else {
                 throw r.fail("price")
             }
             state.prices[price.model] = price.price
@@ -105,7 +110,25 @@ package enum SnapshotCodec {
     }
 }
 
+extension BinaryWriter {
+    /// `signed lastDay · count · signed credits…`.
+    mutating func dailySpend(_ spend: DailySpend) {
+        signed(spend.lastDay)
+        varint(UInt64(spend.credits.count))
+        for amount in spend.credits { signed(amount) }
+    }
+}
+
 extension BinaryReader {
+    mutating func dailySpend() throws(BinaryDecodingError) -> DailySpend {
+        let lastDay = try signed()
+        let count = try count()
+        guard count <= DailySpend.days else { throw fail("daily spend longer than \(DailySpend.days) days") }
+        var credits: [Int64] = []
+        for _ in 0..<count { credits.append(try signed()) }
+        return DailySpend(lastDay: lastDay, credits: credits)
+    }
+
     /// A collection count, bounded by the bytes left (each entry takes at least one).
     mutating func count() throws(BinaryDecodingError) -> Int {
         let count = try varint()

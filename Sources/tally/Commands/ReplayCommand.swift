@@ -50,7 +50,7 @@ struct ReplayCommand: AsyncParsableCommand {
                 let tokens = state.tokens.values.filter { $0.owner == id && !$0.deleted }.sorted { $0.id < $1.id }
                 let pending = state.pending.values.filter { $0.user == id }.sorted { $0.seq < $1.seq }
                 document = .object([
-                    ("seq", .int(Int64(state.seq))), ("user", StateJSON.user(u, tokens: tokens.count)),
+                    ("seq", .int(Int64(state.seq))), ("user", StateJSON.user(u, tokens: tokens.count, now: now)),
                     ("tokens", .array(tokens.map { StateJSON.token($0, now: now) })),
                     ("pending", .array(pending.map(StateJSON.reservation))),
                 ])

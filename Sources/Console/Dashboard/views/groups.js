@@ -1,8 +1,9 @@
-// Groups (#/groups, admins only): price multiplier, allowed models, RPM/TPM limits.
+// Groups (#/groups, admins only): price multiplier, allowed models, RPM/TPM limits,
+// and whether users may choose the group for their own tokens.
 
 import { api, listOf, seg } from '../api.js';
 import {
-  h, fmtInt, button, loadingState, errorState, emptyState, toast, field, dataTable, openDialog,
+  h, fmtInt, button, checkbox, loadingState, errorState, emptyState, toast, field, dataTable, openDialog,
   confirmDialog, pageHeader, parseInteger, ValidationError, splitList, joinList, latestOnly
 } from '../ui.js';
 
@@ -20,6 +21,7 @@ function openGroupForm(group, existing, onDone) {
   const models = h('textarea', { id: 'group-form-models', rows: '2', autocomplete: 'off', placeholder: 'gpt-4o-mini, claude-sonnet-4', value: group ? joinList(group.models) : '' });
   const rpm = h('input', { id: 'group-form-rpm', type: 'text', inputmode: 'numeric', autocomplete: 'off', value: group ? String(group.rpm ?? 0) : '0' });
   const tpm = h('input', { id: 'group-form-tpm', type: 'text', inputmode: 'numeric', autocomplete: 'off', value: group ? String(group.tpm ?? 0) : '0' });
+  const selectable = checkbox('group-form-selectable', 'Selectable: users may put their own tokens in this group', !!(group && group.selectable));
   return openDialog({
     id: 'group-dialog',
     title: editing ? `Edit group “${group.name}”` : 'Create group',
@@ -29,6 +31,7 @@ function openGroupForm(group, existing, onDone) {
       field('Models', models, 'Comma separated. Empty = every priced model.'),
       field('Requests per minute (per token)', rpm, '0 = no limit.'),
       field('Tokens per minute (per token)', tpm, '0 = no limit.'),
+      selectable.el,
     ],
     submitLabel: editing ? 'Save changes' : 'Create group',
     submitId: 'group-form-submit',
@@ -44,6 +47,7 @@ function openGroupForm(group, existing, onDone) {
         models: splitList(models.value),
         rpm: parseInteger(rpm.value, { label: 'RPM', min: 0, field: 'group-form-rpm' }) ?? 0,
         tpm: parseInteger(tpm.value, { label: 'TPM', min: 0, field: 'group-form-tpm' }) ?? 0,
+        selectable: selectable.input.checked,
       };
       // PUT creates or replaces: "Create" must not silently overwrite an existing group.
       if (!editing && existing.has(groupName)) {
@@ -90,6 +94,7 @@ export function groupsView(root) {
           { label: 'Models', test: 'group-models', render: (g) => (g.models && g.models.length ? joinList(g.models) : 'All priced models') },
           { label: 'RPM', test: 'group-rpm', num: true, render: (g) => limit(g.rpm) },
           { label: 'TPM', test: 'group-tpm', num: true, render: (g) => limit(g.tpm) },
+          { label: 'Users may choose', test: 'group-selectable', render: (g) => (g.selectable ? 'Yes' : 'No') },
           {
             label: 'Actions',
             cls: 'actions-cell',

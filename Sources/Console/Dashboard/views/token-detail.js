@@ -8,6 +8,7 @@ import {
 } from '../ui.js';
 import { barChart, lastDays } from '../chart.js';
 import { tokenActions } from './tokens.js';
+import { budgetSummary } from './budget.js';
 import { logsTable } from './logs-table.js';
 
 const RECENT_LIMIT = 20;
@@ -29,6 +30,7 @@ function detailList(token) {
     item('Quota', 'quota', token.quota === null || token.quota === undefined ? 'Unlimited (draws on the owner’s balance)' : `${fmtInt(token.quota)} credits`),
     item('Used', 'used', `${fmtInt(token.used)} credits`),
     item('Remaining', 'remaining', token.remaining === null || token.remaining === undefined ? '∞' : `${fmtRemaining(token.remaining)} credits`),
+    item('Budget', 'budget', budgetSummary(token.budget)),
     item('Expires', 'expires_at', fmtDate(token.expires_at, 'Never')),
     item('Models', 'models', list(token.models, 'All models its group may use')),
     item('IP allowlist', 'ips', list(token.ips, 'Any address')),

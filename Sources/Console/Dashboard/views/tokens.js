@@ -8,6 +8,7 @@ import {
   CursorPager, pageHeader, parseInteger, ValidationError, splitList, joinList, sameList,
   toLocalInput, fromLocalInput, latestOnly
 } from '../ui.js';
+import { budgetFields } from './budget.js';
 
 const PAGE_SIZE = 25;
 const STATUSES = ['enabled', 'disabled', 'expired', 'exhausted'];
@@ -18,9 +19,8 @@ export function tokenHref(id) {
 
 /* ---------- create / edit ---------- */
 
-/** Admins get the group names as suggestions; others type or leave empty. */
+/** Group names as suggestions: every group for admins, a user's own and the selectable ones for users. */
 async function groupSuggestions(ctx, datalist) {
-  if (!ctx.isAdmin) return;
   try {
     const groups = listOf(await api('GET', '/api/groups'));
     datalist.replaceChildren(...groups.map((g) => h('option', { value: g.name })));
@@ -56,6 +56,7 @@ export function openTokenForm(ctx, { token = null, onSaved } = {}) {
   const groupList = h('datalist', { id: 'token-form-group-list' });
   const group = h('input', { id: 'token-form-group', type: 'text', autocomplete: 'off', list: 'token-form-group-list', value: token ? token.group || '' : '' });
   groupSuggestions(ctx, groupList);
+  const budget = budgetFields('token-form', token ? token.budget : null);
 
   const fields = [
     field('Name', name, 'So you recognise it later, e.g. "chat app — production".'),
@@ -64,9 +65,10 @@ export function openTokenForm(ctx, { token = null, onSaved } = {}) {
         field('Cap', quota, 'Empty = unlimited.'), unlimited.el),
       h('fieldset', { class: 'fieldset' }, h('legend', null, 'Expiry'),
         field('Expires at (local time)', expires, 'Empty = never.'), never.el)),
+    budget.el,
     field('Allowed models', models, 'Comma separated. Empty = every model its group may use.'),
     field('Allowed IPs / CIDR ranges', ips, 'Comma or line separated, IPv4 or IPv6. Empty = any address.'),
-    field('Group', group, editing ? null : 'Empty = your own group.'),
+    field('Group', group, editing ? 'Yours, or one your administrator made selectable.' : 'Empty = your own group; or one your administrator made selectable.'),
     groupList,
   ];
 
@@ -89,6 +91,7 @@ export function openTokenForm(ctx, { token = null, onSaved } = {}) {
     body.models = splitList(models.value);
     body.ips = splitList(ips.value);
     body.group = group.value.trim();
+    body.budget = budget.read();
     return body;
   }
 
@@ -108,6 +111,7 @@ export function openTokenForm(ctx, { token = null, onSaved } = {}) {
           throw new ValidationError('Expiry must be in the future.', 'token-form-expires');
         }
         if (!body.group) delete body.group;
+        if (!body.budget) delete body.budget;
         return api('POST', '/api/tokens', { body });
       }
       // Edit: send only what changed, so an untouched past expiry is not re-validated.
@@ -125,6 +129,7 @@ export function openTokenForm(ctx, { token = null, onSaved } = {}) {
       if (!sameList(body.models, token.models)) patch.models = body.models;
       if (!sameList(body.ips, token.ips)) patch.ips = body.ips;
       if (body.group !== (token.group || '') && body.group !== '') patch.group = body.group;
+      if (budget.changed(body.budget)) patch.budget = body.budget;
       if (Object.keys(patch).length === 0) return token;
       return api('PATCH', `/api/tokens/${seg(token.id)}`, { body: patch });
     },

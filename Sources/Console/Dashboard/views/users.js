@@ -7,6 +7,7 @@ import {
   checkbox, dataTable, openDialog, showSecretDialog, pageHeader, parseInteger, ValidationError,
   CursorPager, latestOnly
 } from '../ui.js';
+import { budgetFields, budgetSummary } from './budget.js';
 
 const PAGE_SIZE = 50;
 
@@ -70,11 +71,12 @@ function openEditUser(user, onDone) {
   const group = h('input', { id: 'user-form-group', type: 'text', autocomplete: 'off', list: 'user-form-group-list', value: user.group || '' });
   const enabled = checkbox('user-form-enabled', 'Enabled (a disabled user cannot sign in and their tokens stop working)', user.enabled !== false);
   const password = h('input', { id: 'user-form-password', type: 'password', autocomplete: 'new-password' });
+  const budget = budgetFields('user-form', user.budget);
   groupOptions(groupList);
   return openDialog({
     id: 'user-dialog',
     title: `Edit user “${user.username}”`,
-    fields: [field('Role', role), field('Group', group), groupList, enabled.el,
+    fields: [field('Role', role), field('Group', group), groupList, enabled.el, budget.el,
       field('New password', password, 'Leave empty to keep the current password.')],
     submitLabel: 'Save changes',
     submitId: 'user-form-submit',
@@ -88,6 +90,8 @@ function openEditUser(user, onDone) {
       if (g !== user.group) patch.group = g;
       if (enabled.input.checked !== (user.enabled !== false)) patch.enabled = enabled.input.checked;
       if (password.value) patch.password = password.value;
+      const nextBudget = budget.read();
+      if (budget.changed(nextBudget)) patch.budget = nextBudget;
       if (Object.keys(patch).length === 0) return user;
       return api('PATCH', `/api/users/${seg(user.id)}`, { body: patch });
     },
@@ -164,6 +168,7 @@ export function usersView(root, ctx) {
           { label: 'Role', test: 'user-role', render: (u) => badge(u.role, u.role === 'admin' ? 'info' : 'neutral') },
           { label: 'Group', test: 'user-group', render: (u) => u.group || '—' },
           { label: 'Balance', test: 'user-balance', num: true, key: 'balance' },
+          { label: 'Budget', test: 'user-budget', render: (u) => (u.budget ? budgetSummary(u.budget) : '—') },
           { label: 'Status', test: 'user-status', render: (u) => (u.enabled === false ? badge('disabled', 'muted') : badge('enabled', 'ok')) },
           { label: 'Created', test: 'user-created', render: (u) => fmtDate(u.created_at) },
           {
