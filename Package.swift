@@ -206,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Ledger", "LMDB", "Relay", "MockUpstream", "TallyServer",
+                "Ledger", "LMDB", "Relay", "MockUpstream", "TallyServer", "UpstreamHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import HTTPTypes
+import UpstreamHTTP
 
 /// Tally's own wait for an upstream's head (`upstreamTimeoutSeconds`) running
 /// out: the provider never answered, so nothing it could bill was delivered and
@@ -7,7 +7,7 @@ import HTTPTypes
 /// and the ledger are told, not an upstream that could not be reached.
 extension Relay {
     package static func isHeadTimeout(_ error: any Error) -> Bool {
-        (error as? HTTPClientError) == .deadlineExceeded
+        (error as? UpstreamError) == .headTimeout
     }
 }
 

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import Relay
 import Testing
+import UpstreamHTTP
 
 /// The rows of Docs/billing.md "Outcomes" that no other suite proves: each way
 /// a request can end, through the real binary and the mock upstream's fault
@@ -209,15 +210,13 @@ import Testing
     @Test func theHeadTimeoutIsToldApartFromAnUnreachableUpstream() async throws {
         let drip = try await DripUpstream()
         defer { drip.stop() }
-        var silent = HTTPClientRequest(url: drip.baseURL + "/v1/messages")
-        silent.method = .POST
+        let client = UpstreamClient()
         let timedOut = await #expect(throws: (any Error).self) {
-            _ = try await HTTPClient.shared.execute(silent, timeout: .milliseconds(500))
+            _ = try await client.execute(.init(url: drip.baseURL + "/v1/messages"), timeout: .milliseconds(500))
         }
         #expect(timedOut.map(Relay.isHeadTimeout) == true)
-        let dead = HTTPClientRequest(url: "http://127.0.0.1:\(try freePort())/")
         let refused = await #expect(throws: (any Error).self) {
-            _ = try await HTTPClient.shared.execute(dead, timeout: .seconds(5))
+            _ = try await client.execute(.init(url: "http://127.0.0.1:\(try freePort())/"), timeout: .seconds(5))
         }
         #expect(refused.map(Relay.isHeadTimeout) == false)
     }
