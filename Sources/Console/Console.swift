@@ -32,6 +32,7 @@ public struct Console: Sendable {
         UsageController(core: core).register(routes)
         PricingController(core: core).register(routes)
         EventsController(core: core).register(routes)
+        LedgerController(core: core).register(routes)
         routes.fallback()
         DashboardFiles.load(logger: core.logger).register(on: router)
     }
@@ -41,7 +42,9 @@ public struct Console: Sendable {
     /// the API's 401 or 403 answer. The server keeps `/metrics` behind it.
     public func refusalUnlessAdmin(_ request: Request) async -> Response? {
         do {
-            guard try await core.authenticator.caller(for: request).isAdmin else { return APIError.adminOnly.response }
+            let caller = try await core.authenticator.caller(for: request)
+            guard !caller.passwordChangeRequired else { return APIError.passwordChangeRequired.response }
+            guard caller.isAdmin else { return APIError.adminOnly.response }
             return nil
         } catch {
             return APIRoutes<BasicRequestContext>.render(error, core: core, request: request)
@@ -75,6 +78,8 @@ struct ConsoleCore: Sendable {
     let limiter: LoginLimiter
     let authenticator: Authenticator
     let passwords: Passwords
+    let census: EventCensus
+    let verifyRuns: VerifyRuns
 
     init(ledger: Ledger, logger: Logger, configuration: ConsoleConfiguration) {
         self.ledger = ledger
@@ -84,6 +89,8 @@ struct ConsoleCore: Sendable {
         self.limiter = LoginLimiter(clock: configuration.clock)
         self.authenticator = Authenticator(ledger: ledger, sessions: sessions)
         self.passwords = Passwords(cost: configuration.bcryptCost)
+        self.census = EventCensus(reader: ledger.log)
+        self.verifyRuns = VerifyRuns(store: ledger.store, clock: configuration.clock)
     }
 
     func now() -> Int64 { configuration.clock() }

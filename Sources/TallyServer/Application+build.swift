@@ -29,6 +29,8 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
 package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledger, logger: Logger) async throws -> some ApplicationProtocol {
     ServerMetrics.bootstrap()
     let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
+    let oneTimePassword = try await AdminPassword.bootstrap(
+        ledger, admin: adminID, fromEnvironment: configuration.adminPassword, demo: configuration.demo, logger: logger)
     try await Bootstrap.resolveDangling(ledger, policy: configuration.danglingPolicy, logger: logger)
 
     // One shared client for every upstream. Connect within 5 s (AHC retries a refused connect with
@@ -71,7 +73,10 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
             interval: configuration.sweepInterval, logger: logger),
     ]
     if configuration.demo {
-        services.append(Demo.mockService(ledger: ledger, admin: adminID, host: configuration.host, serverPort: configuration.port, logger: logger))
+        services.append(
+            Demo.mockService(
+                ledger: ledger, admin: adminID, oneTimePassword: oneTimePassword, host: configuration.host, serverPort: configuration.port,
+                logger: logger))
     }
     if let metricsAddress = configuration.metricsAddress { services.append(HealthRoutes.metricsServer(at: metricsAddress, logger: logger)) }
     return Application(

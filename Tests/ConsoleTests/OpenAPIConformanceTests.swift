@@ -118,6 +118,15 @@ import Testing
             Call(method: .get, template: "/api/channels/{id}", uri: "/api/channels/ch_1", key: .admin),
             Call(method: .get, template: "/api/events", uri: "/api/events?after=0&limit=1000", key: .admin),
             Call(method: .get, template: "/api/events", uri: "/api/events", key: .bob),
+            Call(method: .get, template: "/api/events", uri: "/api/events?type=charge.settled&limit=1", key: .admin),
+            Call(method: .get, template: "/api/events", uri: "/api/events?type=nothing", key: .admin),
+            Call(method: .get, template: "/api/logs", uri: "/api/logs?request=req-none", key: .alice),
+            Call(method: .get, template: "/api/ledger/head", uri: "/api/ledger/head", key: .admin),
+            Call(method: .get, template: "/api/ledger/head", uri: "/api/ledger/head", key: .bob),
+            Call(method: .get, template: "/api/ledger", uri: "/api/ledger", key: .admin),
+            Call(method: .post, template: "/api/ledger/verify", uri: "/api/ledger/verify", key: .admin),
+            Call(method: .get, template: "/api/ledger/verify", uri: "/api/ledger/verify", key: .admin),
+            Call(method: .get, template: "/api/ledger/verify", uri: "/api/ledger/verify?x=1", key: .admin),
             Call(method: .delete, template: "/api/tokens/{id}", uri: "/api/tokens/\(a)", key: .alice),
         ]
         let samples = try await collect(f, calls)
