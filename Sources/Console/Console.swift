@@ -33,6 +33,7 @@ public struct Console: Sendable {
         PricingController(core: core).register(routes)
         EventsController(core: core).register(routes)
         LedgerController(core: core).register(routes)
+        OverviewController(core: core).register(routes)
         routes.fallback()
         DashboardFiles.load(logger: core.logger).register(on: router)
     }
@@ -80,6 +81,7 @@ struct ConsoleCore: Sendable {
     let passwords: Passwords
     let census: EventCensus
     let verifyRuns: VerifyRuns
+    let rollup: HourlyRollup
 
     init(ledger: Ledger, logger: Logger, configuration: ConsoleConfiguration) {
         self.ledger = ledger
@@ -91,6 +93,7 @@ struct ConsoleCore: Sendable {
         self.passwords = Passwords(cost: configuration.bcryptCost)
         self.census = EventCensus(reader: ledger.log)
         self.verifyRuns = VerifyRuns(store: ledger.store, clock: configuration.clock)
+        self.rollup = HourlyRollup(reader: ledger.log)
     }
 
     func now() -> Int64 { configuration.clock() }

@@ -285,8 +285,13 @@ def run():
     typ('#password-confirm', ADMIN_PASSWORD)
     click('#password-submit')
     vis('#app-shell')
+    # --- Overview, the landing page: the demo's request is in it once one is made ---
+    q('#view[data-route=overview]')
+    check('overview is the landing page', 'overview' in d.current_url)
+    check_console('overview')
     check('the one-time password no longer signs in', http('POST', '/api/auth/login', body={
         'username': 'admin', 'password': DEMO_PASSWORD})[0] == 401)
+    click('#nav-tokens')
     q('#view[data-route=tokens]')
     check('signed in as admin', 'admin' in d.find_element(By.ID, 'current-user').text)
     check('admin sees admin nav', all(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels', 'nav-ledger']))
@@ -354,6 +359,29 @@ def run():
     check('export link points at the export route', '/api/logs/export' in export and 'format=csv' in export, export)
     shot('logs')
     check_console('logs')
+
+    # --- Overview: the request in the charts ---
+    click('#nav-overview')
+    q('#view[data-route=overview]')
+    bars = until(lambda: [b for b in d.find_elements(By.CSS_SELECTOR, '#overview-chart rect.chart-bar')
+                          if float(b.get_attribute('data-value') or 0) > 0])
+    check('overview chart shows the spend of the request', bool(bars))
+    check('overview splits by model: mock-gpt', bool(until(lambda: d.find_elements(
+        By.CSS_SELECTOR, '#overview-split-table tr[data-key="mock-gpt"]'))))
+    check('overview ranks the token among the top tokens', bool(until(lambda: d.find_elements(
+        By.CSS_SELECTOR, f'#overview-top-tokens-table tr[data-key="{token_id}"]'))))
+    check('overview ranks the admin among the top users', bool(until(lambda: d.find_elements(
+        By.CSS_SELECTOR, f'#overview-top-users-table tr[data-key="{me["id"]}"]'))))
+    requests_text = until(lambda: d.find_element(By.ID, 'overview-requests').text)
+    check('overview counts requests', int(re.sub(r'\D', '', requests_text or '') or 0) >= 1, requests_text)
+    check('overview shows p50 and p99', '≤' in d.find_element(By.ID, 'overview-p50').text
+          and '≤' in d.find_element(By.ID, 'overview-p99').text)
+    Select(d.find_element(By.ID, 'overview-split')).select_by_value('channel')
+    check('overview splits by channel: demo-openai', bool(until(lambda: [r for r in d.find_elements(
+        By.CSS_SELECTOR, '#overview-split-table tr[data-key]') if 'demo-openai' in r.text])))
+    settle()
+    shot('overview')
+    check_console('overview with a request')
 
     # --- token detail: used > 0, the chart ---
     click('#nav-tokens')
@@ -532,6 +560,12 @@ def run():
     go(f'#/tokens/{token_id}')
     nf = until(lambda: d.find_elements(By.ID, 'token-not-found'))
     check("user: the admin's token detail is not found", bool(nf))
+    go('#/overview')
+    q('#view[data-route=overview]')
+    until(lambda: d.find_elements(By.CSS_SELECTOR, '#overview-top-tokens-table, #overview-top-tokens-empty'))
+    check('user: overview has no top users', not d.find_elements(By.ID, 'overview-top-users-panel'))
+    check("user: overview shows none of the admin's tokens",
+          not d.find_elements(By.CSS_SELECTOR, f'#overview-top-tokens-table tr[data-key="{token_id}"]'))
     go('#/users')
     check('user: Users page refused', bool(until(lambda: d.find_elements(By.ID, 'forbidden'))))
     go('#/logs')

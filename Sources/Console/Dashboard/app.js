@@ -14,7 +14,7 @@
 //     #password-current #password-new #password-confirm #password-submit #password-error #password-logout
 //   #app-shell                 the signed-in layout
 //   #nav-toggle                menu button (phones), aria-expanded
-//   #nav #nav-tokens #nav-logs #nav-pricing
+//   #nav #nav-overview (the landing page) #nav-tokens #nav-logs #nav-pricing
 //   #nav-users #nav-groups #nav-prices #nav-channels #nav-ledger   (admins only; hidden for role user)
 //   #current-user #current-balance #logout
 //   #view                      the page content; its element has data-route="tokens|token|logs|…"
@@ -26,6 +26,14 @@
 //   #confirm-dialog #confirm-message #confirm-ok #confirm-cancel #confirm-error
 //   #new-key-dialog #new-key-value (text = the key, shown once) #new-key-copy
 //   #new-key-copied (copy result) #new-key-close   — also used for user access keys
+//
+// Overview (#/overview?period=24h|7d|30d&split=model|channel|user|token; user: admins)
+//   #overview-period #overview-split #overview-spend #overview-chart (svg; rect.chart-bar[data-value])
+//   #overview-split-table rows [data-key] cells [data-test=overview-name|overview-requests|
+//     overview-errors|overview-credits] #overview-empty
+//   #overview-outcomes #overview-requests #overview-errors #overview-reasons rows [data-reason]
+//   #overview-latency #overview-timed #overview-p50 #overview-p99
+//   #overview-top-tokens-table #overview-top-users-table (admins) rows [data-key]
 //
 // Tokens (#/tokens?name=&status=)
 //   #token-create #tokens-filter-name #tokens-filter-status #tokens-filter-apply
@@ -112,10 +120,12 @@ import { groupsView } from './views/groups.js';
 import { pricesView } from './views/prices.js';
 import { channelsView } from './views/channels.js';
 import { ledgerView } from './views/ledger.js';
+import { overviewView } from './views/overview.js';
 
-const DEFAULT_ROUTE = '#/tokens';
+const DEFAULT_ROUTE = '#/overview';
 
 const ROUTES = [
+  { name: 'overview', pattern: /^\/overview$/, view: overviewView, nav: 'overview' },
   { name: 'tokens', pattern: /^\/tokens$/, view: tokensView, nav: 'tokens' },
   { name: 'token', pattern: /^\/tokens\/([^/]+)$/, view: tokenDetailView, nav: 'tokens' },
   { name: 'logs', pattern: /^\/logs$/, view: logsView, nav: 'logs' },
