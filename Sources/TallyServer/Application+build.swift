@@ -60,7 +60,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     consoleConfiguration.trustedProxies = configuration.relay.trustedProxies
     let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
     console.register(on: router)
-    if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console) }
+    if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console, ledger: ledger) }
 
     // A service group stops its services in reverse order: the server first (draining requests), then the
     // sweeper and the snapshots, and the ledger's upkeep last, which flushes and closes the ledger.
@@ -78,7 +78,9 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
                 ledger: ledger, admin: adminID, oneTimePassword: oneTimePassword, host: configuration.host, serverPort: configuration.port,
                 logger: logger))
     }
-    if let metricsAddress = configuration.metricsAddress { services.append(HealthRoutes.metricsServer(at: metricsAddress, logger: logger)) }
+    if let metricsAddress = configuration.metricsAddress {
+        services.append(HealthRoutes.metricsServer(at: metricsAddress, ledger: ledger, logger: logger))
+    }
     return Application(
         router: router,
         server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: router, limits: configuration.connections, logger: logger),
