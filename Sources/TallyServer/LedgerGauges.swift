@@ -1,6 +1,7 @@
 import LMDB
 import Ledger
 import Metrics
+import Synchronization
 
 /// The ledger's state as Prometheus gauges, read at scrape time rather than
 /// kept up to date on every write: the head, open reservations and the age of
@@ -15,6 +16,13 @@ enum LedgerGauges {
     private static let mapSize = Gauge(label: "tally_ledger_map_size_bytes")
     private static let mapCeiling = Gauge(label: "tally_ledger_map_ceiling_bytes")
     private static let halted = Gauge(label: "tally_ledger_halted")
+    private static let queued = Gauge(label: "tally_ledger_writer_queue_depth")
+    private static let commits = Counter(label: "tally_ledger_commits_total")
+    private static let committedJobs = Counter(label: "tally_ledger_committed_batches_total")
+    private static let committedWrites = Counter(label: "tally_ledger_committed_writes_total")
+    private static let commitSeconds = FloatingPointCounter(label: "tally_ledger_commit_seconds_total")
+    /// The writer's totals last reported: counters advance by the difference.
+    private static let reported = Mutex(LogWriter.Stats())
 
     static func record(_ ledger: Ledger) async {
         let now = LedgerClock.now()
@@ -27,5 +35,18 @@ enum LedgerGauges {
         mapSize.record(ledger.store.environment.mapSize)
         mapCeiling.record(ledger.store.environment.options.mapSizeMax)
         halted.record(await ledger.isHalted ? 1 : 0)
+        let stats = ledger.writerStats
+        queued.record(stats.queued)
+        let last = reported.withLock { last in
+            defer { last = stats }
+            return last
+        }
+        // A second ledger in one process (tests) starts from zero again: report nothing negative.
+        if stats.commits >= last.commits {
+            commits.increment(by: Int64(stats.commits - last.commits))
+            committedJobs.increment(by: Int64(stats.jobs &- last.jobs))
+            committedWrites.increment(by: Int64(stats.writes &- last.writes))
+            commitSeconds.increment(by: Double(stats.commitNanos &- last.commitNanos) / 1e9)
+        }
     }
 }

@@ -49,6 +49,11 @@ import Testing
         #expect(Self.sum(text, "tally_ledger_head_sequence") == (health.json?["seq"] as? NSNumber)?.doubleValue)
         let map = Self.sum(text, "tally_ledger_map_size_bytes")
         #expect(map > 0 && map <= Self.sum(text, "tally_ledger_map_ceiling_bytes"))
+        // The writer's totals: at least one commit per request's reservation batch.
+        #expect(Self.sum(text, "tally_ledger_commits_total") >= 4)
+        #expect(Self.sum(text, "tally_ledger_committed_writes_total") >= Self.sum(text, "tally_ledger_commits_total"))
+        #expect(Self.sum(text, "tally_ledger_commit_seconds_total") > 0)
+        #expect(text.contains("tally_ledger_writer_queue_depth"))
         // No label is a token or a user: bounded cardinality.
         #expect(!text.contains("tok_") && !text.contains("usr_"))
 
