@@ -32,6 +32,8 @@ public struct Console: Sendable {
         UsageController(core: core).register(routes)
         PricingController(core: core).register(routes)
         EventsController(core: core).register(routes)
+        LedgerController(core: core).register(routes)
+        OverviewController(core: core).register(routes)
         routes.fallback()
         DashboardFiles.load(logger: core.logger).register(on: router)
     }
@@ -41,7 +43,9 @@ public struct Console: Sendable {
     /// the API's 401 or 403 answer. The server keeps `/metrics` behind it.
     public func refusalUnlessAdmin(_ request: Request) async -> Response? {
         do {
-            guard try await core.authenticator.caller(for: request).isAdmin else { return APIError.adminOnly.response }
+            let caller = try await core.authenticator.caller(for: request)
+            guard !caller.passwordChangeRequired else { return APIError.passwordChangeRequired.response }
+            guard caller.isAdmin else { return APIError.adminOnly.response }
             return nil
         } catch {
             return APIRoutes<BasicRequestContext>.render(error, core: core, request: request)
@@ -75,6 +79,9 @@ struct ConsoleCore: Sendable {
     let limiter: LoginLimiter
     let authenticator: Authenticator
     let passwords: Passwords
+    let census: EventCensus
+    let verifyRuns: VerifyRuns
+    let rollup: HourlyRollup
 
     init(ledger: Ledger, logger: Logger, configuration: ConsoleConfiguration) {
         self.ledger = ledger
@@ -84,6 +91,9 @@ struct ConsoleCore: Sendable {
         self.limiter = LoginLimiter(clock: configuration.clock)
         self.authenticator = Authenticator(ledger: ledger, sessions: sessions)
         self.passwords = Passwords(cost: configuration.bcryptCost)
+        self.census = EventCensus(reader: ledger.log)
+        self.verifyRuns = VerifyRuns(store: ledger.store, clock: configuration.clock)
+        self.rollup = HourlyRollup(reader: ledger.log)
     }
 
     func now() -> Int64 { configuration.clock() }

@@ -37,10 +37,11 @@ extension Ledger {
     }
 
     /// Stores a password hash (made by the caller, e.g. bcrypt) outside the log,
-    /// and records that the password changed as an event.
-    package func setPasswordHash(_ id: UserID, hash: String, by actor: EventActor) async throws {
+    /// and records that the password changed as an event. `generated`: Tally
+    /// made the password up and printed it, so its first sign-in must replace it.
+    package func setPasswordHash(_ id: UserID, hash: String, generated: Bool = false, by actor: EventActor) async throws {
         guard state.users[id] != nil else { throw Rejection.notFound("user \(id)") }
-        try await writer.write([secrets.passwordWrite(user: id, hash: hash)])
+        try await writer.write(secrets.passwordWrites(user: id, hash: hash, generated: generated))
         try await run(by: actor) { state throws(Rejection) in try state.updateUser(id, UserPatch(passwordChanged: true), newAccessKey: nil) }
     }
 

@@ -27,6 +27,10 @@ package actor Ledger {
     /// Request ids sealed but not yet durable (so not yet in `by_request`), and the newest write's handle.
     nonisolated let pending = PendingWrites()
     var halted: String?
+    /// The writer's commit totals and queue depth (`/metrics`).
+    package nonisolated var writerStats: LogWriter.Stats { writer.stats }
+    /// Whether a failed commit stopped the writer (`/metrics` shows it; only a restart clears it).
+    package var isHalted: Bool { halted != nil }
     /// Held while this ledger may write; released by `close()` (or the process's exit).
     var writerLock: WriterLock?
     var eventsSinceSnapshot: UInt64 = 0

@@ -104,13 +104,17 @@ extension Relay {
         let durability: Durability
         do {
             if let outcome {
-                durability = try await ledger.settleApplied(reservation, outcome: outcome).durability
+                let applied = try await ledger.settleApplied(reservation, outcome: outcome)
+                durability = applied.durability
                 metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
+                metrics.closed(
+                    model: applied.close.model, channel: applied.close.channel, status: applied.close.status, credits: applied.close.credits)
             } else {
                 durability = try await ledger.voidApplied(
                     reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs
                 ).durability
                 metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
+                metrics.closed(model: reservation.charge.model, channel: channel, status: status, credits: 0)
             }
         } catch {
             logger.critical(

@@ -18,6 +18,14 @@ final class RelayMetrics: Sendable {
     private let channelsInFlight = Handles { Gauge(label: "tally_channel_in_flight_requests", dimensions: [("channel", $0)]) }
     private let settles = Handles { Counter(label: "tally_relay_charges_total", dimensions: [("result", "settled"), ("reason", $0)]) }
     private let voids = Handles { Counter(label: "tally_relay_charges_total", dimensions: [("result", "voided"), ("reason", $0)]) }
+    /// By model (the operator's price table: bounded), and by model, channel and status class.
+    private let credits = Handles { Counter(label: "tally_credits_charged_total", dimensions: [("model", $0)]) }
+    private let closed = Handles { key in
+        let parts = key.split(separator: RelayMetrics.separator, omittingEmptySubsequences: false).map(String.init)
+        return Counter(
+            label: "tally_requests_closed_total", dimensions: [("model", parts[0]), ("channel", parts[1]), ("status", parts[2])])
+    }
+    private static let separator: Character = "\u{1F}"
     private let inFlightOverall = Gauge(label: "tally_relay_in_flight_requests")
     private let upstreamLatency = Metrics.Timer(label: "tally_upstream_latency_seconds")
     private static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
@@ -45,6 +53,16 @@ final class RelayMetrics: Sendable {
     }
 
     func charged(settled: Bool, reason: String) { (settled ? settles : voids)[reason].increment() }
+
+    /// A closed request by model, channel (`none` when no channel answered) and
+    /// the status class the client saw, with the credits it was charged. Once
+    /// per request, on the close path; one cached handle per combination.
+    func closed(model: String, channel: ChannelID?, status: Int64, credits amount: Int64) {
+        let statusClass = (1...5).contains(status / 100) ? Self.statusClasses[Int(status / 100) - 1] : "other"
+        let key = "\(model)\(Self.separator)\(channel?.description ?? "none")\(Self.separator)\(statusClass)"
+        closed[key].increment()
+        if amount > 0 { credits[model].increment(by: amount) }
+    }
 }
 
 /// Metric handles by label value, made on first use.

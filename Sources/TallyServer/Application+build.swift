@@ -29,6 +29,8 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
 package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledger, logger: Logger) async throws -> some ApplicationProtocol {
     ServerMetrics.bootstrap()
     let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
+    let oneTimePassword = try await AdminPassword.bootstrap(
+        ledger, admin: adminID, fromEnvironment: configuration.adminPassword, demo: configuration.demo, logger: logger)
     try await Bootstrap.resolveDangling(ledger, policy: configuration.danglingPolicy, logger: logger)
 
     // One client for every upstream. Connect within 5 s (a refused connect fails at once, so the relay
@@ -52,7 +54,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     consoleConfiguration.trustedProxies = configuration.relay.trustedProxies
     let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
     console.register(on: router)
-    if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console) }
+    if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console, ledger: ledger) }
 
     // A service group stops its services in reverse order: the server first (draining requests), then the
     // sweeper and the snapshots, and the ledger's upkeep last, which flushes and closes the ledger.
@@ -65,9 +67,14 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
             interval: configuration.sweepInterval, logger: logger),
     ]
     if configuration.demo {
-        services.append(Demo.mockService(ledger: ledger, admin: adminID, host: configuration.host, serverPort: configuration.port, logger: logger))
+        services.append(
+            Demo.mockService(
+                ledger: ledger, admin: adminID, oneTimePassword: oneTimePassword, host: configuration.host, serverPort: configuration.port,
+                logger: logger))
     }
-    if let metricsAddress = configuration.metricsAddress { services.append(HealthRoutes.metricsServer(at: metricsAddress, logger: logger)) }
+    if let metricsAddress = configuration.metricsAddress {
+        services.append(HealthRoutes.metricsServer(at: metricsAddress, ledger: ledger, logger: logger))
+    }
     return Application(
         router: router,
         server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: router, limits: configuration.connections, logger: logger),

@@ -42,17 +42,23 @@ enum Demo {
     ]
 
     /// The mock as a service of the server's group; it seeds once it knows its port.
-    static func mockService(ledger: Ledger, admin: UserID, host: String, serverPort: Int, logger: Logger) -> some Service {
+    /// `oneTimePassword`: the admin's generated password to print, nil when the admin chose their own.
+    static func mockService(
+        ledger: Ledger, admin: UserID, oneTimePassword: String?, host: String, serverPort: Int, logger: Logger
+    ) -> some Service {
         buildMockUpstream(MockUpstreamConfiguration(host: "127.0.0.1", port: 0, apiKey: mockKey)) { port in
             do {
-                try await seed(ledger, admin: admin, mockPort: port, serverHost: host, serverPort: serverPort)
+                try await seed(
+                    ledger, admin: admin, oneTimePassword: oneTimePassword, mockPort: port, serverHost: host, serverPort: serverPort)
             } catch {
                 logger.error("demo seeding failed", metadata: ["error": "\(error)"])
             }
         }
     }
 
-    static func seed(_ ledger: Ledger, admin: UserID, mockPort: Int, serverHost: String, serverPort: Int) async throws {
+    static func seed(
+        _ ledger: Ledger, admin: UserID, oneTimePassword: String?, mockPort: Int, serverHost: String, serverPort: Int
+    ) async throws {
         let (current, channelIDs, balance, seq) = await ledger.read { state in
             (
                 state.prices, Dictionary(state.channels.values.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first }),
@@ -72,16 +78,32 @@ enum Demo {
             _ = try await ledger.credit(admin, amount: 1_000_000_000 - balance, note: "demo credit", by: .system)
         }
         let (_, key) = try await ledger.createToken(TokenDraft(name: "demo \(seq)"), owner: admin, by: .system)
+        let base = "http://\(browsable(serverHost)):\(serverPort)"
+        let password =
+            oneTimePassword.map { "One-time password (shown once; you choose your own at first sign-in): \($0)" }
+            ?? "Password: the one you chose (forgotten? stop the server and run `tally admin password`)"
         announce(
             """
 
             Tally demo is ready: a mock upstream on port \(mockPort), channels for all three families, prices for the mock models.
+            Dashboard: \(base)/  (sign in as: admin)
+            \(password)
             Demo token (shown once): \(key)
 
-                curl -s http://\(serverHost):\(serverPort)/v1/chat/completions \\
+                curl -s \(base)/v1/chat/completions \\
                   -H 'Authorization: Bearer \(key)' -H 'Content-Type: application/json' \\
                   -d '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello Tally"}]}'
 
             """)
+    }
+
+    /// An address a browser on this machine can open: a wildcard listen address
+    /// becomes loopback, an IPv6 literal gets its brackets.
+    static func browsable(_ host: String) -> String {
+        switch host {
+        case "0.0.0.0", "": "127.0.0.1"
+        case "::", "[::]": "[::1]"
+        default: host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        }
     }
 }

@@ -24,17 +24,17 @@ enum HealthRoutes {
     }
 
     /// `/metrics` on the main port, for administrators.
-    static func registerAdminMetrics<Context: RequestContext>(on router: Router<Context>, console: Console) {
+    static func registerAdminMetrics<Context: RequestContext>(on router: Router<Context>, console: Console, ledger: Ledger) {
         router.get("/metrics") { request, _ in
             if let refusal = await console.refusalUnlessAdmin(request) { return refusal }
-            return metrics()
+            return await metrics(ledger)
         }
     }
 
     /// The separate `/metrics` listener, run as a service beside the main server.
-    static func metricsServer(at address: ListenAddress, logger: Logger) -> some ApplicationProtocol {
+    static func metricsServer(at address: ListenAddress, ledger: Ledger, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
-        router.get("/metrics") { _, _ in metrics() }
+        router.get("/metrics") { _, _ in await metrics(ledger) }
         return Application(
             router: router,
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "tally-metrics"),
@@ -45,8 +45,9 @@ enum HealthRoutes {
         )
     }
 
-    private static func metrics() -> Response {
-        Response(
+    private static func metrics(_ ledger: Ledger) async -> Response {
+        await LedgerGauges.record(ledger)
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: ServerMetrics.registry.emitToBuffer())))
     }

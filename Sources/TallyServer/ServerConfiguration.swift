@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     package var danglingPolicy: ExpiryPolicy
     /// The admin's access key on a new data directory (`TALLY_ADMIN_KEY`); generated and printed once when nil.
     public var adminKey: String?
+    /// The admin's dashboard password when the admin has none yet (`TALLY_ADMIN_PASSWORD`).
+    public var adminPassword: String?
     /// Run the mock upstream in-process and seed a working demo.
     public var demo: Bool
     /// Timeouts, header limits, the connection cap and the shutdown grace.

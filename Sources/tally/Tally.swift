@@ -20,6 +20,7 @@ struct Tally: AsyncParsableCommand {
             ExportCommand.self,
             StatsCommand.self,
             AdjustCommand.self,
+            AdminCommand.self,
         ]
     )
 

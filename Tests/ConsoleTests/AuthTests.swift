@@ -123,3 +123,41 @@ import Testing
         }
     }
 }
+
+@Suite struct GeneratedPasswordTests {
+    /// A password Tally generated (the demo's, `tally admin password --generate`)
+    /// opens a session that can only replace it; access keys are not affected.
+    @Test func aSessionFromAGeneratedPasswordMustChooseItsOwnFirst() async throws {
+        let f = try await Fixture.make()
+        try await f.ledger.setPasswordHash(f.alice, hash: Bcrypt4.hash("generated one"), generated: true, by: .system)
+        try await f.live { client in
+            let csrf = HTTPField.Name("X-Tally-CSRF")!
+            let login = try await AuthTests.login(client, "alice", "generated one")
+            #expect(login.status == .ok)
+            #expect(login.json?["password_change_required"] == .bool(true))
+            let cookie = try #require(AuthTests.cookie(login))
+            for (method, path) in [(HTTPRequest.Method.get, "/api/tokens"), (.get, "/api/logs"), (.post, "/api/tokens")] {
+                let refused = try await client.call(method, path, json: "{}", headers: [.cookie: cookie, csrf: "1"])
+                #expect(refused.status == .forbidden, "\(path)")
+                #expect(refused.errorCode == "password_change_required", "\(path)")
+            }
+            #expect(try await client.call(.get, "/api/auth/me", headers: [.cookie: cookie]).json?["password_change_required"] == .bool(true))
+            #expect(try await client.call(.get, "/api/tokens", key: f.aliceKey).status == .ok)
+            let same = try await client.call(
+                .post, "/api/auth/password", json: #"{"current_password":"generated one","new_password":"generated one"}"#,
+                headers: [.cookie: cookie, csrf: "1"])
+            #expect(same.status == .unprocessableContent)
+            #expect(same.errorField == "new_password")
+            let changed = try await client.call(
+                .post, "/api/auth/password", json: #"{"current_password":"generated one","new_password":"alices own password"}"#,
+                headers: [.cookie: cookie, csrf: "1"])
+            #expect(changed.status == .noContent)
+            #expect(try await client.call(.get, "/api/auth/me", headers: [.cookie: cookie]).status == .unauthorized)
+            let fresh = try #require(AuthTests.cookie(changed))
+            let me = try await client.call(.get, "/api/auth/me", headers: [.cookie: fresh])
+            #expect(me.json?["password_change_required"] == .bool(false))
+            #expect(try await client.call(.get, "/api/tokens", headers: [.cookie: fresh]).status == .ok)
+            #expect(try await AuthTests.login(client, "alice", "alices own password").json?["password_change_required"] == .bool(false))
+        }
+    }
+}

@@ -197,8 +197,12 @@ final class ServerProcess: @unchecked Sendable {
     let process: Process
     let dataPath: String
 
-    /// `standardError`: where the server's log goes (default: the test's own standard error).
-    init(data: String, arguments: [String] = [], environment: [String: String] = [:], standardError: FileHandle? = nil) async throws {
+    /// `standardError`: where the server's log goes (default: the test's own standard error);
+    /// `standardOutput`: where its one-time keys and the demo's banner go (default: nowhere).
+    init(
+        data: String, arguments: [String] = [], environment: [String: String] = [:], standardError: FileHandle? = nil,
+        standardOutput: FileHandle? = nil
+    ) async throws {
         port = try freePort()
         dataPath = data
         process = Process()
@@ -208,7 +212,7 @@ final class ServerProcess: @unchecked Sendable {
         env["TALLY_LOG_LEVEL"] = "warning"
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = standardOutput ?? FileHandle.nullDevice
         if let standardError { process.standardError = standardError }
         try process.run()
         LiveServers.started(process.processIdentifier)
@@ -266,14 +270,19 @@ enum LiveServers {
 
 /// A `tally` command (not `serve`) run to its end: exit status and standard output.
 enum TallyCommand {
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// `input`: written to its standard input (which is otherwise empty).
+    static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = try TallyBinary.url
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        let stdin = Pipe()
+        process.standardInput = stdin
         try process.run()
+        stdin.fileHandleForWriting.write(Data((input ?? "").utf8))
+        try stdin.fileHandleForWriting.close()
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: bytes, as: UTF8.self))

@@ -100,8 +100,11 @@ if [ "$ready" -ne 1 ]; then
     exit 1
 fi
 
+# The admin's one-time dashboard password, as a newcomer reads it off the demo's banner.
+DEMO_PASSWORD="$(sed -n 's/^One-time password (shown once; you choose your own at first sign-in): //p' "$LOG" | head -n1)"
+
 status=0
-TZ=UTC TALLY_URL="http://127.0.0.1:$PORT" TALLY_ADMIN_KEY="$ADMIN_KEY" SCREENSHOT_DIR="$SHOTS" \
+TZ=UTC TALLY_URL="http://127.0.0.1:$PORT" TALLY_ADMIN_KEY="$ADMIN_KEY" TALLY_DEMO_PASSWORD="$DEMO_PASSWORD" SCREENSHOT_DIR="$SHOTS" \
     "$VENV/bin/python" "$ROOT/tools/dashboard-e2e/test.py" || status=$?
 if [ "$status" -ne 0 ]; then
     echo "dashboard-e2e: server output (last 40 lines):" >&2

@@ -2,7 +2,8 @@
 """Browser test of the Tally dashboard against the real server.
 
 Drives headless Chromium (Debian's `chromium` + `chromium-driver`) with
-Selenium through the pages a person uses: sign in, create a token and see its
+Selenium through the pages a person uses: sign in with the demo's printed
+one-time password and choose a new one, create a token and see its
 key once, call the relay with that key, find the request in Logs, read the
 token's detail page, disable the token and see the relay refuse it, visit the
 admin pages, check phone width, and sign in as a plain user who must not see
@@ -11,6 +12,7 @@ the admin's pages or token.
 Run by tools/dashboard-e2e/run.sh, which starts `tally serve --demo` and sets:
   TALLY_URL          http://127.0.0.1:PORT
   TALLY_ADMIN_KEY    the admin's access key (TALLY_ADMIN_KEY of the server)
+  TALLY_DEMO_PASSWORD  the admin's one-time password the demo printed
   SCREENSHOT_DIR     where the PNGs go (run.sh --update-screenshots: Docs/screenshots)
 
 Prints one line per failed check and, last, exactly `N passed, M failed`.
@@ -36,6 +38,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ.get('TALLY_URL', 'http://127.0.0.1:8080').rstrip('/')
 ADMIN_KEY = os.environ['TALLY_ADMIN_KEY']
+DEMO_PASSWORD = os.environ.get('TALLY_DEMO_PASSWORD', '')
 SHOTS = os.environ.get('SCREENSHOT_DIR', os.path.join(os.getcwd(), '.build', 'dashboard-e2e', 'screenshots'))
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 CHROMEDRIVER = os.environ.get('CHROMEDRIVER', '/usr/bin/chromedriver')
@@ -234,11 +237,11 @@ def body_overflow():
 
 def run():
     global d, W
-    # Setup through the API: the admin's password (the admin has none at bootstrap)
-    # and a second, plain user with a token of their own.
+    # Setup through the API: a second, plain user with a token of their own. The
+    # admin's dashboard password is the demo's printed one-time password.
     me = api('GET', '/api/auth/me')['user']
     check('admin access key works', me['role'] == 'admin', me)
-    api('PATCH', f"/api/users/{me['id']}", body={'password': ADMIN_PASSWORD})
+    check('the demo printed a one-time password', len(DEMO_PASSWORD) == 20, DEMO_PASSWORD)
     user = api('POST', '/api/users', body={'username': USER_NAME, 'password': USER_PASSWORD, 'role': 'user'})
     user_key = user['access_key']
     user_token = api('POST', '/api/tokens', key=user_key, body={'name': 'e2e user token', 'quota': 1000})
@@ -263,11 +266,35 @@ def run():
     check('wrong password stays on sign-in', not displayed('app-shell'))
     # The boot's /api/auth/me without a session and the wrong sign-in answer 401 on purpose.
     check_console('sign-in', expected=[r'/api/auth/(me|login) .*\b401\b'])
-    sign_in('admin', ADMIN_PASSWORD)
+    # The one-time password leads to "Choose your password", and nothing else.
+    sign_in('admin', DEMO_PASSWORD)
+    vis('#password-screen')
+    check('one-time password: app still hidden', not displayed('app-shell'))
+    check('one-time password: not asked again', not displayed('password-current-field'))
+    status, _, body = http('GET', '/api/tokens', headers={'Cookie': '; '.join(
+        f"{c['name']}={c['value']}" for c in d.get_cookies())})
+    check('one-time session: the API refuses everything else', status == 403
+          and body['error']['code'] == 'password_change_required', f'{status} {body}')
+    typ('#password-new', ADMIN_PASSWORD)
+    typ('#password-confirm', ADMIN_PASSWORD + 'x')
+    click('#password-submit')
+    err = until(lambda: displayed('password-error') and d.find_element(By.ID, 'password-error').text)
+    check('differing new passwords are refused in the page', bool(err) and 'differ' in err, err)
+    shot('choose-password')
+    typ('#password-new', ADMIN_PASSWORD)
+    typ('#password-confirm', ADMIN_PASSWORD)
+    click('#password-submit')
     vis('#app-shell')
+    # --- Overview, the landing page: the demo's request is in it once one is made ---
+    q('#view[data-route=overview]')
+    check('overview is the landing page', 'overview' in d.current_url)
+    check_console('overview')
+    check('the one-time password no longer signs in', http('POST', '/api/auth/login', body={
+        'username': 'admin', 'password': DEMO_PASSWORD})[0] == 401)
+    click('#nav-tokens')
     q('#view[data-route=tokens]')
     check('signed in as admin', 'admin' in d.find_element(By.ID, 'current-user').text)
-    check('admin sees admin nav', all(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels']))
+    check('admin sees admin nav', all(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels', 'nav-ledger']))
     check('session cookie is not readable by scripts', 'tally_session' not in d.execute_script('return document.cookie'))
 
     # --- Tokens: create with a name and a quota, see the key once ---
@@ -332,6 +359,29 @@ def run():
     check('export link points at the export route', '/api/logs/export' in export and 'format=csv' in export, export)
     shot('logs')
     check_console('logs')
+
+    # --- Overview: the request in the charts ---
+    click('#nav-overview')
+    q('#view[data-route=overview]')
+    bars = until(lambda: [b for b in d.find_elements(By.CSS_SELECTOR, '#overview-chart rect.chart-bar')
+                          if float(b.get_attribute('data-value') or 0) > 0])
+    check('overview chart shows the spend of the request', bool(bars))
+    check('overview splits by model: mock-gpt', bool(until(lambda: d.find_elements(
+        By.CSS_SELECTOR, '#overview-split-table tr[data-key="mock-gpt"]'))))
+    check('overview ranks the token among the top tokens', bool(until(lambda: d.find_elements(
+        By.CSS_SELECTOR, f'#overview-top-tokens-table tr[data-key="{token_id}"]'))))
+    check('overview ranks the admin among the top users', bool(until(lambda: d.find_elements(
+        By.CSS_SELECTOR, f'#overview-top-users-table tr[data-key="{me["id"]}"]'))))
+    requests_text = until(lambda: d.find_element(By.ID, 'overview-requests').text)
+    check('overview counts requests', int(re.sub(r'\D', '', requests_text or '') or 0) >= 1, requests_text)
+    check('overview shows p50 and p99', '≤' in d.find_element(By.ID, 'overview-p50').text
+          and '≤' in d.find_element(By.ID, 'overview-p99').text)
+    Select(d.find_element(By.ID, 'overview-split')).select_by_value('channel')
+    check('overview splits by channel: demo-openai', bool(until(lambda: [r for r in d.find_elements(
+        By.CSS_SELECTOR, '#overview-split-table tr[data-key]') if 'demo-openai' in r.text])))
+    settle()
+    shot('overview')
+    check_console('overview with a request')
 
     # --- token detail: used > 0, the chart ---
     click('#nav-tokens')
@@ -436,6 +486,38 @@ def run():
     shot('channels')
     check_console('channels')
 
+    # --- Ledger: the head, counts, Verify now, and a charge to its log row and back ---
+    click('#nav-ledger')
+    q('#view[data-route=ledger]')
+    head = api('GET', '/api/ledger/head')
+    seq_text = until(lambda: d.find_element(By.ID, 'ledger-head-seq').text)
+    shown_seq = int(re.sub(r'\D', '', seq_text or '') or 0)
+    check('ledger page shows the head sequence', 1 <= shown_seq and shown_seq <= head['seq'] + 5, f'{seq_text} vs {head["seq"]}')
+    check('ledger page shows a 64-digit head hash', re.fullmatch(r'[0-9a-f]{64}', d.find_element(By.ID, 'ledger-head-hash').text) is not None)
+    check('ledger page counts settled charges',
+          bool(until(lambda: d.find_elements(By.CSS_SELECTOR, '#ledger-counts tr[data-type="charge.settled"]'))))
+    click('#ledger-verify-now')
+    verdict = until(lambda: d.find_element(By.ID, 'ledger-verify-report').get_attribute('data-clean'), timeout=60)
+    check('Verify now reports the ledger intact', verdict == 'true', verdict)
+    check('the report says when it ran', bool(d.find_element(By.ID, 'ledger-verify-when').text))
+    settle()
+    shot('ledger')
+    typ('#events-filter-request', request_id)
+    click('#events-filter-apply')
+    rows = until(lambda: d.find_elements(By.CSS_SELECTOR, f'#events-table tr[data-request-id="{request_id}"]'))
+    types = [r.get_attribute('data-type') for r in rows or []]
+    check("events browser finds the request's charge events", 'charge.reserved' in types and 'charge.settled' in types, types)
+    click('#events-table tr[data-type="charge.settled"] a[data-test=event-log-link]')
+    q('#view[data-route=logs]')
+    linked = until(lambda: d.find_elements(By.CSS_SELECTOR, f'#logs-table tr[data-request-id="{request_id}"]'))
+    check('the charge links to its log row, alone', bool(linked)
+          and len(d.find_elements(By.CSS_SELECTOR, '#logs-table tbody tr')) == 1)
+    click(f'#logs-table tr[data-request-id="{request_id}"] a[data-test=log-events-link]')
+    q('#view[data-route=ledger]')
+    back = until(lambda: d.find_elements(By.CSS_SELECTOR, f'#events-table tr[data-request-id="{request_id}"]'))
+    check('the log row links back to its events', bool(back))
+    check_console('ledger')
+
     # --- phone width ---
     d.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
                       {'width': 390, 'height': 844, 'deviceScaleFactor': 2, 'mobile': True})
@@ -471,13 +553,19 @@ def run():
     q('#view[data-route=tokens]')
     until(lambda: d.find_elements(By.CSS_SELECTOR, '#tokens-table tr[data-token-id]') or d.find_elements(By.ID, 'tokens-empty'))
     settle()
-    check('user: no admin nav items', not any(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels']))
+    check('user: no admin nav items', not any(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels', 'nav-ledger']))
     ids = [r.get_attribute('data-token-id') for r in d.find_elements(By.CSS_SELECTOR, '#tokens-table tr[data-token-id]')]
     check("user: sees their own token", user_token['id'] in ids, ids)
     check("user: does not see the admin's token", token_id not in ids and token_name not in d.page_source, ids)
     go(f'#/tokens/{token_id}')
     nf = until(lambda: d.find_elements(By.ID, 'token-not-found'))
     check("user: the admin's token detail is not found", bool(nf))
+    go('#/overview')
+    q('#view[data-route=overview]')
+    until(lambda: d.find_elements(By.CSS_SELECTOR, '#overview-top-tokens-table, #overview-top-tokens-empty'))
+    check('user: overview has no top users', not d.find_elements(By.ID, 'overview-top-users-panel'))
+    check("user: overview shows none of the admin's tokens",
+          not d.find_elements(By.CSS_SELECTOR, f'#overview-top-tokens-table tr[data-key="{token_id}"]'))
     go('#/users')
     check('user: Users page refused', bool(until(lambda: d.find_elements(By.ID, 'forbidden'))))
     go('#/logs')

@@ -28,16 +28,16 @@ struct Authenticator: Sendable {
             guard let user = await ledger.read({ state in state.accessKeys[hash].flatMap { state.users[$0] } }), user.enabled else {
                 throw APIError.unauthorized
             }
-            return Caller(user: user, viaSession: false)
+            return Caller(user: user, viaSession: false, passwordChangeRequired: false)
         }
-        guard let sessionID = Authenticator.sessionID(request), let id = await sessions.user(for: sessionID) else {
+        guard let sessionID = Authenticator.sessionID(request), let session = await sessions.session(for: sessionID) else {
             throw APIError.unauthorized
         }
-        guard let user = await ledger.read({ $0.users[id] }), user.enabled else { throw APIError.unauthorized }
+        guard let user = await ledger.read({ $0.users[session.user] }), user.enabled else { throw APIError.unauthorized }
         if request.method != .get, request.method != .head, request.headers[Authenticator.csrfHeader] != "1" {
             throw APIError(.forbidden, code: "csrf_required", "Requests signed in with the dashboard cookie must send the header X-Tally-CSRF: 1.")
         }
-        return Caller(user: user, viaSession: true)
+        return Caller(user: user, viaSession: true, passwordChangeRequired: session.passwordChangeRequired)
     }
 
     /// Longest access key looked up: far above the keys Tally issues, so a

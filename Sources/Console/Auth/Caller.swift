@@ -6,6 +6,10 @@ struct Caller: Sendable {
     let user: UserState
     /// Signed in with the dashboard cookie (CSRF rules apply) rather than an access key.
     let viaSession: Bool
+    /// A dashboard session opened with a generated password: until its owner
+    /// chooses their own, only `/api/auth/me`, `/password` and `/logout` answer.
+    /// (An access key is a separate credential and is never restricted.)
+    let passwordChangeRequired: Bool
 
     var id: UserID { user.id }
     var isAdmin: Bool { user.role == .admin }

@@ -11,6 +11,8 @@ actor SessionStore {
     struct Session: Sendable {
         var user: UserID
         var expiresAtMs: Int64
+        /// Signed in with a password Tally generated: only changing it is allowed.
+        var passwordChangeRequired: Bool
     }
 
     /// Absolute lifetime: a working day. No sliding renewal, so a stolen cookie dies on schedule.
@@ -27,7 +29,7 @@ actor SessionStore {
     }
 
     /// Opens a session and answers its secret id (64 hex digits).
-    func create(for user: UserID) -> String {
+    func create(for user: UserID, passwordChangeRequired: Bool = false) -> String {
         let now = clock()
         if sessions.count >= SessionStore.maxSessions {
             sessions = sessions.filter { $0.value.expiresAtMs > now }
@@ -37,12 +39,12 @@ actor SessionStore {
         }
         var generator = SystemRandomNumberGenerator()
         let id = Hex.string((0..<4).map { _ in generator.next() as UInt64 })
-        sessions[Hash256(of: id)] = Session(user: user, expiresAtMs: now + lifetimeMs)
+        sessions[Hash256(of: id)] = Session(user: user, expiresAtMs: now + lifetimeMs, passwordChangeRequired: passwordChangeRequired)
         return id
     }
 
-    /// The user of a live session; an expired one is removed.
-    func user(for id: String) -> UserID? {
+    /// A live session; an expired one is removed.
+    func session(for id: String) -> Session? {
         guard id.utf8.count == 64 else { return nil }
         let key = Hash256(of: id)
         guard let session = sessions[key] else { return nil }
@@ -50,7 +52,7 @@ actor SessionStore {
             sessions[key] = nil
             return nil
         }
-        return session.user
+        return session
     }
 
     func remove(_ id: String) { sessions[Hash256(of: id)] = nil }

@@ -12,14 +12,17 @@ struct AuthController: Sendable {
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.open(.post, "/api/auth/login") { request, context in try await login(request, clientAddress: clientAddress(request, context)) }
-        routes.on(.get, "/api/auth/me") { _, _, caller in
+        routes.on(.get, "/api/auth/me", .passwordPending) { _, _, caller in
             JSONResponse.make(
-                .object([("user", Render.user(caller.user, now: core.now())), ("via", .string(caller.viaSession ? "session" : "access_key"))]))
+                .object([
+                    ("user", Render.user(caller.user, now: core.now())), ("via", .string(caller.viaSession ? "session" : "access_key")),
+                    ("password_change_required", .bool(caller.passwordChangeRequired)),
+                ]))
         }
-        routes.on(.post, "/api/auth/password") { request, context, caller in
+        routes.on(.post, "/api/auth/password", .passwordPending) { request, context, caller in
             try await changePassword(request, caller, clientAddress: clientAddress(request, context))
         }
-        routes.on(.post, "/api/auth/logout") { request, _, caller in
+        routes.on(.post, "/api/auth/logout", .passwordPending) { request, _, caller in
             if caller.viaSession, let id = Authenticator.sessionID(request) { await core.sessions.remove(id) }
             var response = JSONResponse.noContent()
             response.headers[.setCookie] = cookie(value: "", maxAge: 0)
@@ -83,8 +86,9 @@ struct AuthController: Sendable {
             throw APIError(.unauthorized, code: "invalid_credentials", "Wrong username or password.")
         }
         await core.limiter.recordSuccess(username: username)
-        let session = await core.sessions.create(for: user.id)
-        var response = JSONResponse.make(.object([("user", Render.user(user, now: core.now()))]))
+        let generated = try core.ledger.secrets.passwordIsGenerated(user: user.id)
+        let session = await core.sessions.create(for: user.id, passwordChangeRequired: generated)
+        var response = JSONResponse.make(.object([("user", Render.user(user, now: core.now())), ("password_change_required", .bool(generated))]))
         response.headers[.setCookie] = cookie(value: session, maxAge: Int(core.configuration.sessionLifetimeMs / 1000))
         return response
     }
@@ -98,6 +102,7 @@ struct AuthController: Sendable {
         let current = try body.required("current_password", body.string("current_password"))
         let new = try body.required("new_password", body.string("new_password"))
         try Passwords.check(new, field: "new_password")
+        guard new != current else { throw APIError.invalid("new_password", "must differ from the current password") }
         try await throttle(username: caller.user.username, address: clientAddress)
         let stored = try core.ledger.secrets.passwordHash(user: caller.id)
         guard try await core.passwords.verify(current, hash: stored) else {

@@ -15,7 +15,7 @@ struct LogsController: Sendable {
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/logs") { request, _, caller in
             let query = Query(request)
-            try query.only(["token", "model", "user", "type", "from", "to", "cursor", "limit"])
+            try query.only(["token", "model", "user", "type", "request", "from", "to", "cursor", "limit"])
             let filter = try LogFilter.parse(query, caller: caller)
             let limit = try query.int("limit", default: 50, range: 1...500)
             let before = try query.uint("cursor")
@@ -27,7 +27,7 @@ struct LogsController: Sendable {
         }
         routes.on(.get, "/api/logs/export") { request, _, caller in
             let query = Query(request)
-            try query.only(["token", "model", "user", "type", "from", "to", "format"])
+            try query.only(["token", "model", "user", "type", "request", "from", "to", "format"])
             let filter = try LogFilter.parse(query, caller: caller)
             let format = query.string("format") ?? "csv"
             guard format == "csv" || format == "jsonl" else { throw APIError.badRequest("format: must be csv or jsonl.", field: "format") }

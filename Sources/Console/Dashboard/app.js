@@ -9,10 +9,13 @@
 //   #boot                      "Loading Tally…" shown until the session is known
 //   #login-screen              sign-in screen (hidden when signed in)
 //   #login-form #login-username #login-password #login-submit #login-error
+//   #password-screen           shown after signing in with a generated one-time password:
+//     #password-form #password-current-field (hidden when the sign-in just gave it)
+//     #password-current #password-new #password-confirm #password-submit #password-error #password-logout
 //   #app-shell                 the signed-in layout
 //   #nav-toggle                menu button (phones), aria-expanded
-//   #nav #nav-tokens #nav-logs #nav-pricing
-//   #nav-users #nav-groups #nav-prices #nav-channels   (admins only; hidden for role user)
+//   #nav #nav-overview (the landing page) #nav-tokens #nav-logs #nav-pricing
+//   #nav-users #nav-groups #nav-prices #nav-channels #nav-ledger   (admins only; hidden for role user)
 //   #current-user #current-balance #logout
 //   #view                      the page content; its element has data-route="tokens|token|logs|…"
 //   #toast                     success messages (role=status)
@@ -23,6 +26,14 @@
 //   #confirm-dialog #confirm-message #confirm-ok #confirm-cancel #confirm-error
 //   #new-key-dialog #new-key-value (text = the key, shown once) #new-key-copy
 //   #new-key-copied (copy result) #new-key-close   — also used for user access keys
+//
+// Overview (#/overview?period=24h|7d|30d&split=model|channel|user|token; user: admins)
+//   #overview-period #overview-split #overview-spend #overview-chart (svg; rect.chart-bar[data-value])
+//   #overview-split-table rows [data-key] cells [data-test=overview-name|overview-requests|
+//     overview-errors|overview-credits] #overview-empty
+//   #overview-outcomes #overview-requests #overview-errors #overview-reasons rows [data-reason]
+//   #overview-latency #overview-timed #overview-p50 #overview-p99
+//   #overview-top-tokens-table #overview-top-users-table (admins) rows [data-key]
 //
 // Tokens (#/tokens?name=&status=)
 //   #token-create #tokens-filter-name #tokens-filter-status #tokens-filter-apply
@@ -48,12 +59,13 @@
 //   #usage-empty #usage-models-table rows [data-model]
 //   #token-logs-table rows [data-request-id] #token-logs-empty #token-logs-all
 //
-// Logs (#/logs?token=&model=&user=&type=&from=&to=)
-//   #logs-filter-token #logs-filter-model #logs-filter-user (admins) #logs-filter-type
+// Logs (#/logs?token=&model=&user=&type=&request=&from=&to=)
+//   #logs-filter-token #logs-filter-model #logs-filter-user (admins) #logs-filter-type #logs-filter-request
 //   #logs-filter-from #logs-filter-to #logs-filter-apply #logs-filter-reset #logs-filter-error
 //   #logs-table rows tr[data-request-id][data-type]; cells [data-test=log-time|log-token|
 //     log-model|log-type|log-status|log-prompt|log-cached|log-completion|log-credits|
-//     log-duration|log-stream|log-channel|log-request-id]
+//     log-duration|log-stream|log-channel|log-request-id]; for admins the request id is
+//     a[data-test=log-events-link] to #/ledger?request=ID
 //   #logs-empty #logs-prev #logs-next #logs-page #logs-export-csv #logs-export-jsonl
 //
 // Pricing (#/pricing)
@@ -77,6 +89,17 @@
 //   #price-form-input #price-form-cached #price-form-output #price-form-per-request
 //   #price-form-submit #price-form-cancel #price-form-error
 //
+// Ledger (#/ledger?type=&actor=&token=&request=&from=&to=, admin)
+//   #ledger-head #ledger-head-seq #ledger-head-hash #ledger-head-time
+//   #ledger-counts rows [data-type] cells [data-test=count-type|count-events] #ledger-snapshots
+//   #ledger-verify-now #ledger-verify-progress (progress) #ledger-verify-state
+//   #ledger-verify-report[data-clean=true|false] #ledger-verify-result #ledger-verify-events
+//   #ledger-verify-when #ledger-verify-findings #ledger-verify-never
+//   #events-filter-type|actor|token|request|from|to #events-filter-apply #events-filter-error
+//   #events-table rows tr[data-seq][data-type][data-request-id] cells [data-test=event-seq|
+//     event-time|event-actor|event-type|event-summary|event-hash]; a[data-test=event-log-link]
+//     to #/logs?request=ID #events-empty #events-prev #events-next
+//
 // Channels (#/channels, admin)
 //   #channel-create #channels-table rows [data-channel-id]
 //   row buttons [data-action=edit|enable|disable|delete] #channels-notice
@@ -96,10 +119,13 @@ import { usersView } from './views/users.js';
 import { groupsView } from './views/groups.js';
 import { pricesView } from './views/prices.js';
 import { channelsView } from './views/channels.js';
+import { ledgerView } from './views/ledger.js';
+import { overviewView } from './views/overview.js';
 
-const DEFAULT_ROUTE = '#/tokens';
+const DEFAULT_ROUTE = '#/overview';
 
 const ROUTES = [
+  { name: 'overview', pattern: /^\/overview$/, view: overviewView, nav: 'overview' },
   { name: 'tokens', pattern: /^\/tokens$/, view: tokensView, nav: 'tokens' },
   { name: 'token', pattern: /^\/tokens\/([^/]+)$/, view: tokenDetailView, nav: 'tokens' },
   { name: 'logs', pattern: /^\/logs$/, view: logsView, nav: 'logs' },
@@ -108,6 +134,7 @@ const ROUTES = [
   { name: 'groups', pattern: /^\/groups$/, view: groupsView, nav: 'groups', admin: true },
   { name: 'prices', pattern: /^\/prices$/, view: pricesView, nav: 'prices', admin: true },
   { name: 'channels', pattern: /^\/channels$/, view: channelsView, nav: 'channels', admin: true },
+  { name: 'ledger', pattern: /^\/ledger$/, view: ledgerView, nav: 'ledger', admin: true },
 ];
 
 const el = {
@@ -118,6 +145,15 @@ const el = {
   loginPassword: document.getElementById('login-password'),
   loginSubmit: document.getElementById('login-submit'),
   loginError: document.getElementById('login-error'),
+  passwordScreen: document.getElementById('password-screen'),
+  passwordForm: document.getElementById('password-form'),
+  passwordCurrentField: document.getElementById('password-current-field'),
+  passwordCurrent: document.getElementById('password-current'),
+  passwordNew: document.getElementById('password-new'),
+  passwordConfirm: document.getElementById('password-confirm'),
+  passwordSubmit: document.getElementById('password-submit'),
+  passwordError: document.getElementById('password-error'),
+  passwordLogout: document.getElementById('password-logout'),
   shell: document.getElementById('app-shell'),
   nav: document.getElementById('nav'),
   navToggle: document.getElementById('nav-toggle'),
@@ -127,7 +163,9 @@ const el = {
   view: document.getElementById('view'),
 };
 
-const session = { user: null };
+// `oneTimePassword`: what the sign-in form just sent when the server answered
+// that it must be replaced; kept only until the new password is set.
+const session = { user: null, oneTimePassword: null };
 
 /* ---------- session ---------- */
 
@@ -161,8 +199,10 @@ async function refreshUser() {
 function showLogin(message) {
   closeAllDialogs();
   session.user = null;
+  session.oneTimePassword = null;
   el.boot.hidden = true;
   el.shell.hidden = true;
+  el.passwordScreen.hidden = true;
   el.view.replaceChildren(); // no data stays on the page after the session ends
   el.loginScreen.hidden = false;
   el.loginPassword.value = '';
@@ -173,9 +213,55 @@ function showLogin(message) {
   el.loginUsername.focus();
 }
 
+/** A session opened with a generated password: nothing else until the person chooses their own. */
+function showPasswordChange() {
+  closeAllDialogs();
+  el.boot.hidden = true;
+  el.loginScreen.hidden = true;
+  el.shell.hidden = true;
+  el.view.replaceChildren();
+  el.passwordScreen.hidden = false;
+  el.passwordCurrentField.hidden = session.oneTimePassword !== null;
+  for (const input of [el.passwordCurrent, el.passwordNew, el.passwordConfirm]) input.value = '';
+  el.passwordError.hidden = true;
+  document.title = 'Choose your password · Tally';
+  (session.oneTimePassword !== null ? el.passwordNew : el.passwordCurrent).focus();
+}
+
+el.passwordForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const current = session.oneTimePassword !== null ? session.oneTimePassword : el.passwordCurrent.value;
+  const next = el.passwordNew.value;
+  const fail = (message, input) => {
+    el.passwordError.textContent = message;
+    el.passwordError.hidden = false;
+    input.focus();
+  };
+  const bytes = new TextEncoder().encode(next).length;
+  if (bytes < 8 || bytes > 72) return fail('Choose a password of 8 to 72 bytes.', el.passwordNew);
+  if (next !== el.passwordConfirm.value) return fail('The two new passwords differ.', el.passwordConfirm);
+  if (next === current) return fail('Choose a password different from the one-time password.', el.passwordNew);
+  el.passwordSubmit.disabled = true;
+  try {
+    await api('POST', '/api/auth/password', { body: { current_password: current, new_password: next } });
+    session.oneTimePassword = null;
+    for (const input of [el.passwordCurrent, el.passwordNew, el.passwordConfirm]) input.value = '';
+    const me = await api('GET', '/api/auth/me');
+    session.user = me.user;
+    showApp();
+  } catch (error) {
+    if (error.status !== 401) fail(error.message, el.passwordNew);
+  } finally {
+    el.passwordSubmit.disabled = false;
+  }
+});
+
+el.passwordLogout.addEventListener('click', () => el.logout.click());
+
 function showApp() {
   el.boot.hidden = true;
   el.loginScreen.hidden = true;
+  el.passwordScreen.hidden = true;
   el.shell.hidden = false;
   renderUser();
   if (!location.hash || location.hash === '#' || location.hash === '#/') {
@@ -205,6 +291,11 @@ el.loginForm.addEventListener('submit', async (event) => {
     const result = await api('POST', '/api/auth/login', { body: { username, password }, redirectOn401: false });
     session.user = result && result.user ? result.user : null;
     el.loginPassword.value = '';
+    if (result && result.password_change_required) {
+      session.oneTimePassword = password;
+      showPasswordChange();
+      return;
+    }
     if (!session.user) {
       const me = await api('GET', '/api/auth/me', { redirectOn401: false });
       session.user = me.user;
@@ -348,7 +439,7 @@ function route({ focus = false } = {}) {
 }
 
 window.addEventListener('hashchange', () => {
-  if (!session.user) return;
+  if (!session.user || !el.passwordScreen.hidden) return;
   route({ focus: true });
   refreshUser();
 });
@@ -359,7 +450,8 @@ async function boot() {
   try {
     const result = await api('GET', '/api/auth/me', { redirectOn401: false });
     session.user = result.user;
-    showApp();
+    if (result.password_change_required) showPasswordChange();
+    else showApp();
   } catch (error) {
     if (error.status === 401) {
       showLogin();

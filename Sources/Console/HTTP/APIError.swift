@@ -33,6 +33,9 @@ struct APIError: Error, Sendable {
         .unauthorized, code: "unauthorized",
         "Sign in, or send your access key as \"Authorization: Bearer <access key>\".")
     static let adminOnly = APIError(.forbidden, code: "forbidden", "Only administrators may do this.")
+    static let passwordChangeRequired = APIError(
+        .forbidden, code: "password_change_required",
+        "You signed in with a generated one-time password. Choose your own first: POST /api/auth/password.")
 
     static func notFound(_ what: String) -> APIError { APIError(.notFound, code: "not_found", "\(what) not found") }
 

@@ -9,7 +9,9 @@ import TallyJSON
 /// — a ledger `Rejection`, an `APIError`, or a bug — becomes the JSON error
 /// shape. A bug is logged and answers 500 without its details.
 struct APIRoutes<Context: RequestContext> {
-    enum Access { case signedIn, admin }
+    /// `passwordPending`: also open to a session that must first replace a
+    /// generated password (`Caller.passwordChangeRequired`); the other two are not.
+    enum Access { case signedIn, admin, passwordPending }
 
     let router: Router<Context>
     let core: ConsoleCore
@@ -21,6 +23,7 @@ struct APIRoutes<Context: RequestContext> {
         router.on(path, method: method) { request, context -> Response in
             do {
                 let caller = try await core.authenticator.caller(for: request)
+                if caller.passwordChangeRequired, access != .passwordPending { throw APIError.passwordChangeRequired }
                 if access == .admin, !caller.isAdmin { throw APIError.adminOnly }
                 return try await handler(request, context, caller)
             } catch {

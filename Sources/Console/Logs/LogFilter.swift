@@ -2,7 +2,7 @@ import Ledger
 import TallyJSON
 
 /// The HTTP side of a log query: reads `token`, `model`, `user`, `type`,
-/// `from`, `to` into a `LogQuery` (whose `matches` decides). Logs are the
+/// `request`, `from`, `to` into a `LogQuery` (whose `matches` decides). Logs are the
 /// charge events themselves (SPEC §3): settled, voided, expired and adjusted;
 /// a reservation alone is not a finished request and is not listed.
 enum LogFilter {
@@ -23,6 +23,10 @@ enum LogFilter {
             filter.token = id
         }
         filter.model = query.string("model")
+        if let text = query.string("request") {
+            guard text.utf8.count <= 200 else { throw APIError.badRequest("request: must be at most 200 bytes.", field: "request") }
+            filter.requestID = text
+        }
         if let text = query.string("type") {
             var wanted = Set<EventType>()
             for name in text.split(separator: ",") {

@@ -11,6 +11,8 @@ package struct LogQuery: Sendable, Equatable {
     /// takes it from the request's reservation (`LogEntry.model`).
     package var model: String?
     package var requestID: String?
+    /// Who appended the event (the events browser; log rows are all the relay's or an admin's).
+    package var actor: EventActor?
     /// Inclusive bounds, ms since the epoch (an exclusive end: `end(before:)`).
     package var from: Int64?
     package var to: Int64?
@@ -49,6 +51,7 @@ package struct LogQuery: Sendable, Equatable {
         if let token, envelope.event.tokenID != token { return false }
         if let user, envelope.event.userID != user { return false }
         if let requestID, envelope.event.requestID != requestID { return false }
+        if let actor, envelope.actor != actor { return false }
         return true
     }
 }

@@ -23,6 +23,7 @@ extension LogReader {
     /// Up to `limit` entries matching `query` with seq < `before` (nil: from the head), newest first.
     package func page(_ query: LogQuery, before: UInt64?, limit: Int, scanBudget: Int = defaultScanBudget) throws -> Page {
         precondition(limit > 0 && scanBudget > 0)
+        if let requestID = query.requestID { return try page(requestID: requestID, query, before: before, limit: limit) }
         return try store.environment.read { txn in
             var entries: [LogEntry] = []
             var scanned = 0
@@ -71,6 +72,22 @@ extension LogReader {
             }
             if exhausted { return Page(entries: entries, next: nil) }
             return Page(entries: entries, next: lastSeq)
+        }
+    }
+
+    /// One request's rows (a handful at most), through its index: the link from an event to its log row.
+    private func page(requestID: String, _ query: LogQuery, before: UInt64?, limit: Int) throws -> Page {
+        guard Self.indexable(requestID) else { return Page(entries: [], next: nil) }
+        return try store.environment.read { txn in
+            var entries: [LogEntry] = []
+            try forEachEvent(requestID: requestID, in: txn) { envelope in
+                if before.map({ envelope.seq < $0 }) ?? true, query.matchesEvent(envelope) {
+                    let row = try logEntry(envelope, in: txn)
+                    if query.matches(row) { entries.append(row) }
+                }
+                return true
+            }
+            return Page(entries: Array(entries.reversed().prefix(limit)), next: nil)
         }
     }
 }

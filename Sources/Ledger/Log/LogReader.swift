@@ -89,7 +89,7 @@ package struct LogReader: Sendable {
     }
 
     /// Calls `body` with each event indexed under exactly `requestID` until it answers false.
-    private func forEachEvent(requestID: String, in txn: borrowing Transaction, _ body: (Envelope) throws -> Bool) throws {
+    func forEachEvent(requestID: String, in txn: borrowing Transaction, _ body: (Envelope) throws -> Bool) throws {
         let prefix = Array(requestID.utf8)
         try txn.withCursor(store.byRequest) { cursor in
             var entry = try cursor.seek(atLeast: prefix)

@@ -42,8 +42,25 @@ package final class LogWriter: Sendable {
     /// In relaxed mode, how stale the disk may become before a forced flush.
     static let relaxedFlushInterval: DispatchTimeInterval = .milliseconds(100)
 
+    /// Totals since start, for `/metrics` (commit latency and group-commit
+    /// batch size are their ratios); updated once per transaction, on the
+    /// writer's thread, never per event.
+    package struct Stats: Sendable {
+        package var commits: UInt64 = 0
+        /// Jobs committed: one per `write` or sealed batch of the ledger actor.
+        package var jobs: UInt64 = 0
+        /// Puts and deletes committed (events, their index entries, secrets).
+        package var writes: UInt64 = 0
+        package var commitNanos: UInt64 = 0
+        /// Jobs waiting now.
+        package var queued = 0
+
+        package init() {}
+    }
+
     private let store: LedgerStore
     private let queue = Mutex(Queue())
+    private let totals = Mutex(Stats())
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -70,6 +87,12 @@ package final class LogWriter: Sendable {
         } else {
             wakeup.signal()
         }
+    }
+
+    package var stats: Stats {
+        var stats = totals.withLock { $0 }
+        stats.queued = queue.withLock { $0.jobs.count }
+        return stats
     }
 
     /// Why an earlier commit failed (every later job fails too), or why nothing is accepted any more.
@@ -139,6 +162,17 @@ package final class LogWriter: Sendable {
     }
 
     private func commit(_ jobs: [Job]) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let nanos = DispatchTime.now().uptimeNanoseconds &- started
+            let writes = jobs.reduce(0) { $0 + $1.events.count + $1.writes.count }
+            totals.withLock { t in
+                t.commits += 1
+                t.jobs += UInt64(jobs.count)
+                t.writes += UInt64(writes)
+                t.commitNanos += nanos
+            }
+        }
         do {
             try store.environment.write { txn in
                 for job in jobs {

@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure the ledger against raw LMDB (see Docs/benchmarks.md).",
         subcommands: [
             BenchAppend.self, BenchReplay.self, BenchVerify.self, BenchStartup.self, BenchTokens.self, BenchAdmission.self,
-            BenchReaderWrites.self, BenchProxyFloor.self, BenchNIOFloor.self,
+            BenchReaderWrites.self, BenchProxyFloor.self, BenchNIOFloor.self, BenchOverview.self,
         ]
     )
 }

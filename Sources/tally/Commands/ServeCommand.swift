@@ -76,6 +76,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(resolvedPort) else { throw ValidationError("the port must be 0–65535") }
         let adminKey = environment["TALLY_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if let problem = adminKey.flatMap(AdminKeyRule.problem(with:)) { throw ValidationError(AdminKeyRule.refusal(problem)) }
+        let adminPassword = environment["TALLY_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        if let problem = adminPassword.flatMap(AdminPassword.problem(with:)) { throw ValidationError("TALLY_ADMIN_PASSWORD \(problem)") }
         let metrics = try metricsAddress.map { text in
             guard let address = ListenAddress(text) else {
                 throw ValidationError("--metrics-address \(text) is not HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)")
@@ -93,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             demo: demo
         )
         configuration.metricsAddress = metrics
+        configuration.adminPassword = adminPassword
         configuration.connections = try connections.resolve(environment: environment)
         configuration.secureCookies = try secureCookies || Self.flag(environment["TALLY_SECURE_COOKIES"], name: "TALLY_SECURE_COOKIES")
         var logger = Logger(label: "tally")

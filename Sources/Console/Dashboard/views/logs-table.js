@@ -29,8 +29,16 @@ function creditsCell(row) {
   return fmtInt(row.credits);
 }
 
-/** @param {{id:string, rows:object[], showToken?:boolean}} options */
-export function logsTable({ id, rows, showToken = true, caption = 'Request history' }) {
+/** The request id, linked (for admins) to its events on the ledger page. */
+function requestCell(row, eventsLink) {
+  if (!row.request_id) return '—';
+  if (!eventsLink) return row.request_id;
+  return h('a', { href: `#/ledger?request=${encodeURIComponent(row.request_id)}`, 'data-test': 'log-events-link',
+    title: 'This request’s events in the ledger' }, row.request_id);
+}
+
+/** @param {{id:string, rows:object[], showToken?:boolean, eventsLink?:boolean}} options */
+export function logsTable({ id, rows, showToken = true, eventsLink = false, caption = 'Request history' }) {
   const columns = [
     { label: 'Time', test: 'log-time', cls: 'nowrap', render: (r) => h('time', { datetime: r.time || '' }, fmtDate(r.time)) },
   ];
@@ -53,7 +61,7 @@ export function logsTable({ id, rows, showToken = true, caption = 'Request histo
     { label: 'Stream', test: 'log-stream', render: (r) => (r.stream ? 'yes' : 'no') },
     // `channel` is the channel's id; `channel_name` its name (null once the channel is deleted).
     { label: 'Channel', test: 'log-channel', render: (r) => (r.channel_name ? h('span', { title: r.channel || '' }, r.channel_name) : (r.channel || '—')) },
-    { label: 'Request ID', test: 'log-request-id', cls: 'mono', render: (r) => r.request_id || '—' },
+    { label: 'Request ID', test: 'log-request-id', cls: 'mono', render: (r) => requestCell(r, eventsLink) },
   );
   return dataTable({
     id,

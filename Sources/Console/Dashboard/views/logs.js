@@ -1,4 +1,4 @@
-// Logs (#/logs?token=&model=&user=&type=&from=&to=): request history with
+// Logs (#/logs?token=&model=&user=&type=&request=&from=&to=): request history with
 // filters kept in the address (so a filtered view can be bookmarked), cursor
 // paging, and export links that carry the same filters.
 
@@ -10,7 +10,7 @@ import { logsTable } from './logs-table.js';
 
 const PAGE_SIZE = 50;
 const TYPES = ['settled', 'voided', 'expired', 'adjusted']; // the server's `type` filter values
-const FILTER_KEYS = ['token', 'model', 'user', 'type', 'from', 'to'];
+const FILTER_KEYS = ['token', 'model', 'user', 'type', 'request', 'from', 'to'];
 
 /** Fills a select with options loaded from the API; keeps the current value even if unknown. */
 async function fillSelect(select, loader, current) {
@@ -37,6 +37,7 @@ export function logsView(root, ctx) {
   const model = h('input', { id: 'logs-filter-model', type: 'text', autocomplete: 'off', placeholder: 'any', value: applied.model });
   const type = h('select', { id: 'logs-filter-type', value: TYPES.includes(applied.type) ? applied.type : '' },
     h('option', { value: '' }, 'Any type'), TYPES.map((t) => h('option', { value: t }, t)));
+  const requestId = h('input', { id: 'logs-filter-request', type: 'text', autocomplete: 'off', placeholder: 'any', value: applied.request });
   const from = h('input', { id: 'logs-filter-from', type: 'datetime-local', value: toLocalInput(applied.from) });
   const to = h('input', { id: 'logs-filter-to', type: 'datetime-local', value: toLocalInput(applied.to) });
 
@@ -51,7 +52,7 @@ export function logsView(root, ctx) {
   const reset = h('button', { type: 'button', class: 'btn btn-ghost', id: 'logs-filter-reset' }, 'Reset');
   const filters = h('form', { class: 'filters', id: 'logs-filters', role: 'search', 'aria-label': 'Filter logs' },
     field('Token', tokenSelect), field('Model', model), userSelect ? field('User', userSelect) : null,
-    field('Type', type), field('From', from), field('To', to),
+    field('Type', type), field('Request ID', requestId), field('From', from), field('To', to),
     h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', id: 'logs-filter-apply' }, 'Apply'), reset),
     filterError);
 
@@ -86,6 +87,7 @@ export function logsView(root, ctx) {
       model: model.value.trim(),
       user: userSelect ? userSelect.value : '',
       type: type.value,
+      request: requestId.value.trim(),
       from: fromValue || '',
       to: toValue || '',
     });
@@ -98,6 +100,7 @@ export function logsView(root, ctx) {
     model.value = '';
     if (userSelect) userSelect.value = '';
     type.value = '';
+    requestId.value = '';
     from.value = '';
     to.value = '';
     filters.requestSubmit();
@@ -126,7 +129,7 @@ export function logsView(root, ctx) {
           pager.cursor ? pager.render(null) : null);
         return;
       }
-      list.replaceChildren(logsTable({ id: 'logs-table', rows }), pager.render(result && result.next_cursor));
+      list.replaceChildren(logsTable({ id: 'logs-table', rows, eventsLink: ctx.isAdmin }), pager.render(result && result.next_cursor));
     } catch (error) {
       if (!current()) return;
       list.replaceChildren(errorState(error, () => load()));
