@@ -128,7 +128,9 @@ import Testing
         #expect(openAtOneSecond.map { $0 == sockets.count } ?? true, "closed before the header timeout")
         #expect(sockets.allSatisfy { $0.closedByServer }, "\(sockets.filter { !$0.closedByServer }.count) still open after \(elapsed)")
         #expect(elapsed < .seconds(9), "the header timeout is 4 s, the idle one 30 s")
-        #expect(slowest < .seconds(2), "slowest /healthz: \(slowest)")
+        // Held behind the slow clients, a probe would wait for their 4 s header timeout; under the whole
+        // suite's parallel load on two cores a served probe has taken up to ~2.1 s, so the bound sits between.
+        #expect(slowest < .seconds(3), "slowest /healthz: \(slowest)")
         await server.stop()
     }
 
