@@ -68,7 +68,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
             reusable = head.isKeepAlive
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let body = UpstreamBody.Producer.makeSequence(
-                backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: true,
+                backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2), finishOnDeinit: true,
                 delegate: BodyDemand(connection: loopBound, exchange: exchange))
             state = .streaming(exchange, body.source)
             exchange.succeed(UpstreamResponse(status: head.status, headers: head.headers, body: UpstreamBody(producer: body.sequence)))

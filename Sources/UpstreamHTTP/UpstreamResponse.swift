@@ -9,7 +9,7 @@ public struct UpstreamResponse: Sendable {
 }
 
 /// The body of an answer, read with backpressure: the connection reads more
-/// from the upstream only as the consumer takes what arrived (a few chunks are
+/// from the upstream only as the consumer takes what arrived (two chunks at most are
 /// buffered), so a slow client slows its upstream instead of filling memory.
 /// Dropping it before the end closes the connection (it cannot be reused).
 public struct UpstreamBody: AsyncSequence, Sendable {
