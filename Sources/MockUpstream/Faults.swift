@@ -1,6 +1,8 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// Failure behaviours selected by the model name, so gateway tests can provoke
 /// each upstream failure mode without any configuration.
@@ -13,8 +15,16 @@ struct Fault: Sendable {
     let slow: Bool
     let noUsage: Bool
     let abort: Bool
+    /// `mock-flaky-N`: the first N requests naming this model (on this mock) answer 500, later ones succeed.
+    let flakyFailures: Int?
+    /// `mock-lag`: nothing at all (not even headers) for `lagFirstByte`, streamed or not.
+    let lag: Bool
+    /// `mock-stall`: a stream sends its first event, then nothing for `stallGap`.
+    let stall: Bool
+    let model: String
 
     init(model: String) {
+        self.model = model
         status500 = model.contains("mock-error-500")
         status429 = model.contains("mock-error-429")
         status401 = model.contains("mock-error-401")
@@ -23,12 +33,19 @@ struct Fault: Sendable {
         slow = model.contains("mock-slow")
         noUsage = model.contains("mock-no-usage")
         abort = model.contains("mock-abort")
+        lag = model.contains("mock-lag")
+        stall = model.contains("mock-stall")
+        flakyFailures = model.range(of: "mock-flaky-").flatMap { Int(model[$0.upperBound...].prefix { $0.isNumber }) }
     }
 
     /// Pause before a non-streamed answer of a `mock-slow` model.
     static let slowFirstByte: Duration = .milliseconds(1500)
     /// Pause before each streamed event of a `mock-slow` model.
     static let slowChunkGap: Duration = .milliseconds(150)
+    /// Pause before a `mock-lag` model's answer begins.
+    static let lagFirstByte: Duration = .seconds(3)
+    /// Pause after a `mock-stall` stream's first event.
+    static let stallGap: Duration = .seconds(10)
 
     /// The error a faulty model answers with instead of a result, if any.
     func error(_ family: Family) -> MockHTTPError? {
@@ -65,11 +82,31 @@ extension Fault {
     /// `mock-slow` waits. Streams apply `slow`/`abort` per chunk instead (see `SSE`).
     func beforeAnswering(_ family: Family, streaming: Bool, context: MockRequestContext) async throws {
         if let error = error(family) { throw error }
+        if lag { try await Task.sleep(for: Fault.lagFirstByte) }
+        if let flakyFailures, FlakyCount.next(model, port: context.channel.localAddress?.port ?? 0) <= flakyFailures {
+            throw MockHTTPError(
+                family, status: .internalServerError, message: "The mock upstream failed on purpose (model \(model)); it recovers later.")
+        }
         guard !streaming else { return }
         if abort {
             try? await context.channel.close()
             throw MockAbort()
         }
         if slow { try await Task.sleep(for: Fault.slowFirstByte) }
+    }
+}
+
+/// How many requests each `mock-flaky-N` model has had, per mock (its port), so
+/// a test's mock starts from zero whatever other mocks in the process saw.
+enum FlakyCount {
+    private static let counts = Mutex<[String: Int]>([:])
+
+    /// Counts one more request for `model`; returns its number (1 for the first).
+    static func next(_ model: String, port: Int) -> Int {
+        counts.withLock { counts in
+            let key = "\(port) \(model)"
+            counts[key, default: 0] += 1
+            return counts[key]!
+        }
     }
 }
