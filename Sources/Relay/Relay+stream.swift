@@ -27,6 +27,8 @@ extension Relay {
     struct ClientGone: Error {}
     struct UpstreamBrokeOff: Error {}
     struct DeadlineExceeded: Error {}
+    /// The provider sent nothing for longer than the idle timeout (`StreamIdleWatch`).
+    struct UpstreamStalled: Error {}
 
     func streamed(
         _ response: HTTPClientResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
@@ -37,11 +39,13 @@ extension Relay {
         let isSSE = contentType.contains("event-stream")
         let body = ResponseBody { writer in
             let handoff = StreamHandoff()
+            let idle = StreamIdleWatch(limit: idleTimeout(on: channel, admitted: admitted))
             let reading = deadline.start { cut in
                 await self.readStream(
                     response, isSSE: isSSE, admitted: admitted, channel: channel, started: started,
-                    deadline: deadline, cut: cut, handoff: handoff)
+                    deadline: deadline, cut: cut, idle: idle, handoff: handoff)
             }
+            idle.start(on: httpClient.eventLoopGroup.any(), cancel: reading.cancel)
             // The body's task cancelled (the connection is going away) stops the reader too.
             let ending = await withTaskCancellationHandler {
                 while let piece = await handoff.next() {
@@ -58,6 +62,8 @@ extension Relay {
             }
             if ending is DeadlineExceeded, isSSE {
                 try await writer.write(RelayFailure.deadlineExceeded(configuration.maxRequestDuration).timeoutEvent(for: admitted.endpoint.family))
+            } else if ending is UpstreamStalled, isSSE {
+                try await writer.write(RelayFailure.upstreamStalled().timeoutEvent(for: admitted.endpoint.family))
             } else if let ending {
                 throw ending
             }
@@ -76,9 +82,12 @@ extension Relay {
     private func readStream(
         _ response: HTTPClientResponse, isSSE: Bool, admitted: Admitted, channel: ChannelID,
         started: ContinuousClock.Instant, deadline: RequestDeadline, cut: RequestDeadline.Cut,
-        handoff: StreamHandoff
+        idle: StreamIdleWatch, handoff: StreamHandoff
     ) async -> (any Error)? {
-        defer { handoff.finish() }
+        defer {
+            idle.stop()
+            handoff.finish()
+        }
         let status = Int(response.status.code)
         var meter = UsageMeter(family: admitted.endpoint.family)
         var framer = SSEFramer()
@@ -88,8 +97,11 @@ extension Relay {
         var sentAny = false
         var ending: (any Error)?
 
-        /// Why this task was cancelled: the deadline, else its handler (shutdown), taken as the client gone.
-        func cancelled() -> any Error { cut.hasFired ? DeadlineExceeded() : ClientGone() }
+        /// Why this task was cancelled: the deadline, the idle timeout, else its handler (shutdown), taken as the client gone.
+        func cancelled() -> any Error {
+            if cut.hasFired { return DeadlineExceeded() }
+            return idle.hasFired ? UpstreamStalled() : ClientGone()
+        }
 
         func send(_ bytes: [UInt8]) async throws {
             switch await handoff.send(bytes) {
@@ -119,9 +131,11 @@ extension Relay {
         do {
             while true {
                 let chunk: ByteBuffer?
+                idle.waiting()
                 do { chunk = try await iterator.next() } catch {
                     throw Task.isCancelled ? cancelled() : UpstreamBrokeOff()
                 }
+                idle.received()
                 guard let chunk else {
                     if Task.isCancelled { throw cancelled() }
                     break
@@ -143,17 +157,21 @@ extension Relay {
         }
         if !isSSE { meter.absorb(bytes: whole) }
 
+        if ending is UpstreamStalled {
+            await report(channel, .failed(status: 0, detail: "stream idle past its timeout"), requestID: admitted.requestID)
+        }
         let durationMs = milliseconds(since: started)
         let (endStatus, voidReason): (Int64?, String) =
             switch ending {
             case is ClientGone: (499, "client_disconnected")
             case is DeadlineExceeded: (504, "deadline_exceeded")
+            case is UpstreamStalled: (504, "upstream_error: stream idle")
             default: (nil, "upstream_error: stream ended before output")
             }
         if !sentAny, ending != nil, !meter.reported {
             await closeCharge(
                 admitted.reservation, settle: nil, voidReason: voidReason, channel: channel,
-                status: endStatus ?? 502, durationMs: durationMs)
+                status: endStatus ?? 502, durationMs: durationMs, attempts: admitted.attempts)
         } else {
             var outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
             if let endStatus { outcome.status = endStatus }
@@ -171,6 +189,7 @@ extension Relay {
                 switch ending {
                 case is ClientGone: "client"
                 case is DeadlineExceeded: "deadline"
+                case is UpstreamStalled: "idle timeout"
                 default: "upstream"
                 }
             logger.info("stream ended early", metadata: ["request_id": "\(admitted.requestID)", "why": "\(why)"])

@@ -19,6 +19,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     ServerMetrics.bootstrap()
     var ledgerConfiguration = LedgerConfiguration()
     ledgerConfiguration.environment.sync = configuration.sync
+    ledgerConfiguration.breaker = configuration.breaker
     try FileManager.default.createDirectory(atPath: configuration.dataPath, withIntermediateDirectories: true)
     let ledger = try Ledger(path: configuration.dataPath, configuration: ledgerConfiguration, logger: logger)
     return try await buildApplication(configuration, ledger: ledger, logger: logger)
@@ -31,15 +32,18 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
     try await Bootstrap.resolveDangling(ledger, policy: configuration.danglingPolicy, logger: logger)
 
-    // One shared client for every upstream. Connect within 5 s (AHC retries a refused connect with
-    // backoff until then, so a dead channel costs at most that before the relay tries the next one);
-    // a read may pause up to 5 min (long generations). Connections per provider host: sized from the
+    // One shared client for every upstream. Connect within `--connect-timeout` (5 s; AHC retries a refused
+    // connect with backoff until then, so a dead channel costs at most that before the relay tries the next one). Connections per provider host: sized from the
     // concurrency limits (`RelayConfiguration.upstreamConnectionsPerHost`), since every request in flight
     // holds one. AHC's wait for a pooled connection shares the connect timeout, so a pool smaller than the
     // admitted requests made the ones behind it fail after 5 s with their reservation already written
     // (the old cap of 512 did): the gate refuses them at admission instead, and the pool never waits.
     var clientConfiguration = HTTPClient.Configuration()
-    clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(300))
+    // The read timeout is only a backstop: the relay enforces the first-byte and idle limits itself, per channel.
+    let relayTimeouts = configuration.relay
+    clientConfiguration.timeout = .init(
+        connect: .init(relayTimeouts.connectTimeout),
+        read: .init(max(relayTimeouts.firstByteTimeout, relayTimeouts.streamIdleTimeout) + .seconds(1)))
     clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.relay.upstreamConnectionsPerHost
     clientConfiguration.decompression = .disabled
     // No span per upstream call until tracing is configured: even the no-op tracer's span costs attributes per request.

@@ -94,7 +94,7 @@ import Testing
     }
 
     /// A snapshot written before the price parts (format 2: `price.set` version 2
-    /// payloads) still loads: it is the same state with every part unset.
+    /// payloads, no suspensions) still loads: it is the same state with every part unset.
     @Test func formatTwoSnapshotsStillLoad() throws {
         var state = LedgerState()
         let price = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)
@@ -102,9 +102,30 @@ import Testing
         var current = SnapshotCodec.encode(state)
         let payload = EventCodecTests.payload(of: .priceSet(ModelPrice(model: "m", price: price)))
         let entry = try #require(current.firstRange(of: payload))
-        #expect(current[0] == 3 && current[entry.upperBound - 1] == 0)  // format 3, then the empty price-parts mask
+        #expect(current[0] == 4 && current[entry.upperBound - 1] == 0)  // format 4, then the empty price-parts mask
+        // The tail is: channels (0), suspensions (0, format 4 only), pending (0).
+        #expect(Array(current.suffix(3)) == [0, 0, 0])
+        current.removeLast()
         current.remove(at: entry.upperBound - 1)
         current[0] = 2
+        #expect(try current.withUnsafeBytes { try SnapshotCodec.decode($0) } == state)
+    }
+
+    /// A format-3 snapshot holds `channel.set` version 1 payloads and no
+    /// suspensions: it loads as the same channels without routing options.
+    @Test func formatThreeSnapshotsStillLoad() throws {
+        var state = LedgerState()
+        let channel = ChannelDefinition(id: ChannelID(raw: 7), name: "c", kind: .openai, baseURL: "http://x", models: ["m"])
+        state.channels[channel.id] = channel
+        var current = SnapshotCodec.encode(state)
+        let options = EventCodecTests.payload(of: .channelSet(channel))
+        let entry = try #require(current.firstRange(of: options))
+        // Version 2's options of a channel without any: empty map, "", empty headers, "", "", two absent timeouts.
+        let empty: [UInt8] = [0, 0, 0, 0, 0, 0, 0]
+        #expect(Array(current[(entry.upperBound - empty.count)..<entry.upperBound]) == empty)
+        current.removeSubrange((entry.upperBound - empty.count)..<entry.upperBound)
+        current.remove(at: current.count - 2)  // the suspensions count
+        current[0] = 3
         #expect(try current.withUnsafeBytes { try SnapshotCodec.decode($0) } == state)
     }
 

@@ -30,7 +30,7 @@ import Testing
                 seq += 1
             }
         }
-        #expect(previous == Hash256(a: 0xcb92_8451_d1c4_80b3, b: 0x7f1c_e45b_5b60_a906, c: 0x678c_b7b9_117f_74a2, d: 0x14f8_7399_2179_fc1f))
+        #expect(previous == Hash256(a: 0xbb71_7cff_193f_735e, b: 0x422c_387d_ee01_0c97, c: 0xe182_34b9_913b_8d4c, d: 0x6b0a_49c4_e3c3_1f71))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).
@@ -40,15 +40,19 @@ import Testing
 
     /// Each charge event's payload, byte for byte (Docs/events.md lists the
     /// fields), written and read back. A settle without parts is its version-1
-    /// bytes and two empty masks.
+    /// bytes and two empty masks, then (version 3) an empty upstream model and
+    /// no attempts; a void is its version-1 bytes and no attempts.
     @Test func chargePayloadsAreByteIdentical() throws {
         let types: Set<EventType> = [.chargeReserved, .chargeSettled, .chargeVoided, .chargeExpired, .chargeAdjusted]
         let charges = Samples.events.filter { types.contains($0.type) }
         let expected = [
             "057265712d31ffffffffffffffff0123456789abcdef056770742d780001",
-            Self.settleVersion1 + "0000",
-            "057265712d35ffffffffffffffff0123456789abcdefd08c0308636c617564652d78018040901cee07061e000080897a000100900313a802c8010213080c80c0a8ca9a3a",
-            "057265712d32ffffffffffffffff0123456789abcdef0013636c69656e7420646973636f6e6e6563746564e60700",
+            Self.settleVersion1 + "0000" + "0000",
+            "057265712d35ffffffffffffffff0123456789abcdefd08c0308636c617564652d78018040901cee07061e000080897a000100900313a802c8010213080c80c0a8ca9a3a"
+                + "0000",
+            "057265712d32ffffffffffffffff0123456789abcdef0013636c69656e7420646973636f6e6e6563746564e60700" + "00",
+            "057265712d36ffffffffffffffff0123456789abcdef0113757073747265616d5f6572726f723a20353030e80712020200904e01e80708",
+            "057265712d37ffffffffffffffff0123456789abcdef02066770742d346f010600040202020080897a00011490030000116770742d346f2d323032342d30382d30360209da06060190030e",
             "057265712d33ffffffffffffffff0123456789abcdef0000",
             "057265712d34ffffffffffffffff0123456789abcdef01c601",
             "057265712d31ffffffffffffffff0123456789abcdeffdffffffffffffffff0106726566756e64",
@@ -69,6 +73,17 @@ import Testing
         #expect(
             try Self.decode("016d02040600", .priceSet, version: 1)
                 == Event.priceSet(ModelPrice(model: "m", price: Price(input: 1, output: 2, cachedInput: 3))))
+        // Before issue 12: a version-2 settle (no upstream model, no attempts), a
+        // version-1 void (no attempts), a version-1 channel (no routing options).
+        #expect(try Self.decode(Self.settleVersion1 + "0000", .chargeSettled, version: 2) == settle)
+        let void = Samples.events.first { $0.type == .chargeVoided }!
+        #expect(
+            try Self.decode("057265712d32ffffffffffffffff0123456789abcdef0013636c69656e7420646973636f6e6e6563746564e60700", .chargeVoided, version: 1)
+                == void)
+        let channel = Samples.events.first { $0.type == .channelSet }!
+        let channelV2 = Self.hex(EventCodecTests.payload(of: channel))
+        #expect(channelV2.hasSuffix("00000000000000"), "a channel without options ends in seven empty fields")
+        #expect(try Self.decode(String(channelV2.dropLast(14)), .channelSet, version: 1) == channel)
         // A mask bit beyond the known parts is corrupt, not skipped.
         #expect(throws: BinaryDecodingError.self) { try Self.decode(Self.settleVersion1 + "2000", .chargeSettled, version: 2) }
     }

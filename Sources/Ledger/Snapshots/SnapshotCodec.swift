@@ -3,15 +3,16 @@
 /// equal states give equal bytes. Derived lookups (by username, by secret) are
 /// rebuilt on load rather than stored.
 ///
-///     byte format (2: prices carry max_output; 3: and their parts) · fixed64 seq · hash head · signed time
-///     users · tokens · groups · prices · channels · pending  (each: count, entries)
+///     byte format (2: prices carry max_output; 3: and their parts; 4: channels their routing options) · fixed64 seq · hash head · signed time
+///     users · tokens · groups · prices · channels · [format 4: suspensions] · pending  (each: count, entries)
 ///
 /// Groups, prices and channels are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
-/// so each layout is defined once, in the codec. A format-2 snapshot still
-/// loads: its prices are `price.set` version 2 payloads.
+/// so each layout is defined once, in the codec. Older formats still load:
+/// format 2's prices are `price.set` version 2 payloads, and formats 2 and 3
+/// hold `channel.set` version 1 payloads.
 package enum SnapshotCodec {
-    static let format: UInt8 = 3
+    static let format: UInt8 = 4
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -37,6 +38,11 @@ package enum SnapshotCodec {
         }
         w.varint(UInt64(state.channels.count))
         for channel in state.channels.values.sorted(by: { $0.id < $1.id }) { Event.channelSet(channel).encodePayload(into: &w) }
+        // A suspension as its `channel.suspended` payload and the time it began.
+        w.varint(UInt64(state.suspensions.count))
+        for suspension in state.suspensions.values.sorted(by: { $0.event.channel < $1.event.channel }) {
+            Event.channelSuspended(suspension.event).encodePayload(into: &w); w.signed(suspension.sinceMs)
+        }
         w.varint(UInt64(state.pending.count))
         for r in state.pending.values.sorted(by: { $0.requestID < $1.requestID }) {
             w.fixed64(r.seq); r.charge.encode(into: &w); w.signed(r.time)
@@ -47,8 +53,9 @@ package enum SnapshotCodec {
     package static func decode(_ bytes: UnsafeRawBufferPointer) throws(BinaryDecodingError) -> LedgerState {
         var r = BinaryReader(bytes)
         let stored = try r.byte()
-        guard stored == 2 || stored == format else { throw r.fail("unknown snapshot format") }
+        guard (2...format).contains(stored) else { throw r.fail("unknown snapshot format") }
         let priceVersion: UInt8 = stored == 2 ? 2 : EventType.priceSet.currentVersion
+        let channelVersion: UInt8 = stored < 4 ? 1 : EventType.channelSet.currentVersion
         var state = LedgerState()
         state.seq = try r.fixed64(); state.head = try r.hash(); state.time = try r.signed()
         for _ in 0..<(try r.count()) {
@@ -90,10 +97,18 @@ package enum SnapshotCodec {
             state.prices[price.model] = price.price
         }
         for _ in 0..<(try r.count()) {
-            guard case .channelSet(let channel) = try Event.decodePayload(.channelSet, version: EventType.channelSet.currentVersion, from: &r) else {
+            guard case .channelSet(let channel) = try Event.decodePayload(.channelSet, version: channelVersion, from: &r) else {
                 throw r.fail("channel")
             }
             state.channels[channel.id] = channel
+        }
+        if stored >= 4 {
+            for _ in 0..<(try r.count()) {
+                guard case .channelSuspended(let event) = try Event.decodePayload(.channelSuspended, version: 1, from: &r) else {
+                    throw r.fail("suspension")
+                }
+                state.suspensions[event.channel] = ChannelSuspension(event: event, sinceMs: try r.signed())
+            }
         }
         for _ in 0..<(try r.count()) {
             let seq = try r.fixed64(), charge = try ChargeReserved.decode(from: &r)
