@@ -104,6 +104,21 @@ enum Render {
         ])
     }
 
+    /// A channel test's answer, with the channel's health after it.
+    static func channelTest(_ report: ChannelTestReport, health: ChannelHealth.Status) -> JSONValue {
+        .object([
+            ("ok", .bool((200..<300).contains(report.status))),
+            ("model", .string(report.model)),
+            ("status", .int(report.status)),
+            ("latency_ms", .int(report.latencyMs)),
+            ("prompt_tokens", .int(report.usage.promptTokens)),
+            ("completion_tokens", .int(report.usage.completionTokens)),
+            ("credits", .int(report.credits)),
+            ("error", .optional(report.failure) { .string($0) }),
+            ("health", channelHealth(health)),
+        ])
+    }
+
     /// Milliseconds as seconds (`1.5`), or null.
     static func seconds(_ ms: Int64?) -> JSONValue {
         .optional(ms) { ms in .number(ms % 1000 == 0 ? String(ms / 1000) : String(Double(ms) / 1000)) }

@@ -18,4 +18,22 @@ extension Ledger {
         }
         _ = try append([event], by: .system)
     }
+
+    /// Records an operator's channel test (`channel.tested`, actor system) and,
+    /// when the provider answered 2xx, puts a suspended channel back in service.
+    package func recordChannelTest(_ test: ChannelTested) async throws {
+        guard state.channels[test.channel] != nil else { throw Rejection.notFound("channel \(test.channel)") }
+        var events: [Event] = [.channelTested(test)]
+        if (200..<300).contains(test.status), case .restored(let e)? = health.restore(test.channel, cause: "test", status: test.status),
+            state.suspensions[test.channel] != nil
+        {
+            events.append(.channelRestored(e))
+        }
+        try await commit(events, by: .system)
+    }
+
+    /// What a test's usage costs at `model`'s price today, multiplier 1 (charged to nobody).
+    package func testCredits(model: String, usage: Usage) -> Int64 {
+        PriceMath.credits(for: usage, price: (state.prices[model] ?? Price()).billing, multiplier: .one)
+    }
 }

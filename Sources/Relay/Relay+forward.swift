@@ -57,7 +57,8 @@ extension Relay {
             guard
                 let upstream = UpstreamRequest.make(
                     channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.path(on: channel),
-                    model: admitted.upstreamModel(on: channel), query: admitted.query, client: client, body: admitted.body(on: channel),
+                    model: admitted.upstreamModel(on: channel), query: admitted.query, clientHeaders: client.headers,
+                    body: admitted.body(on: channel),
                     requestID: admitted.requestID)
             else {
                 logger.warning(

@@ -18,7 +18,7 @@ enum UpstreamRequest {
     /// `model`: the name the channel's provider knows (its model map applied).
     static func make(
         channel: ChannelDefinition, key: String, endpoint: Endpoint, upstreamPath: String, model: String, query: String?,
-        client: Request, body: ByteBuffer, requestID: String
+        clientHeaders: HTTPFields, body: ByteBuffer, requestID: String
     ) -> HTTPClientRequest? {
         var url: String
         if channel.kind == .azure {
@@ -32,14 +32,14 @@ enum UpstreamRequest {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for name in forwarded {
-            for value in client.headers[values: name] { request.headers.add(name: name.rawName, value: value) }
+            for value in clientHeaders[values: name] { request.headers.add(name: name.rawName, value: value) }
         }
         switch channel.kind {
         case .openai:
             request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(key)")
         case .anthropic:
             request.headers.replaceOrAdd(name: "x-api-key", value: key)
-            if client.headers[.anthropicVersion] == nil { request.headers.add(name: "anthropic-version", value: "2023-06-01") }
+            if clientHeaders[.anthropicVersion] == nil { request.headers.add(name: "anthropic-version", value: "2023-06-01") }
         case .gemini:
             request.headers.replaceOrAdd(name: "x-goog-api-key", value: key)
         case .azure:
@@ -49,7 +49,7 @@ enum UpstreamRequest {
         for (name, value) in channel.headers { request.headers.replaceOrAdd(name: name, value: value) }
         if let organization = channel.organization { request.headers.replaceOrAdd(name: "OpenAI-Organization", value: organization) }
         if let project = channel.project { request.headers.replaceOrAdd(name: "OpenAI-Project", value: project) }
-        if client.headers[.contentType] == nil { request.headers.add(name: "Content-Type", value: "application/json") }
+        if clientHeaders[.contentType] == nil { request.headers.add(name: "Content-Type", value: "application/json") }
         request.headers.add(name: "X-Request-Id", value: requestID)
         request.body = .bytes(body)
         return request

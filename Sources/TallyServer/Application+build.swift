@@ -60,6 +60,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     var consoleConfiguration = ConsoleConfiguration()
     consoleConfiguration.secureCookies = configuration.secureCookies
     consoleConfiguration.trustedProxies = configuration.relay.trustedProxies
+    consoleConfiguration.testChannel = { id, model in try await relay.testChannel(id, model: model) }
     let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
     console.register(on: router)
     if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console) }

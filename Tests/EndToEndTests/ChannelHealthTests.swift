@@ -131,6 +131,57 @@ import Testing
     }
 }
 
+/// `POST /api/channels/{id}/test`: one minimal request, reported and recorded
+/// (`channel.tested`, charged to nobody); an answer restores a suspended channel.
+@Suite(.serialized) struct ChannelTestEndpointTests {
+    @Test func aTestReportsTheAnswerRecordsItAndRestoresASuspendedChannel() async throws {
+        let gateway = try await Gateway.start(
+            arguments: ["--breaker-failures", "2", "--breaker-cooldown", "60"],
+            extra: Routing.channels(
+                { mock in
+                    [
+                        ChannelDefinition(name: "flaky", kind: .openai, baseURL: mock, models: ["tt"], modelMap: ["tt": "mock-flaky-2"]),
+                        ChannelDefinition(name: "revoked", kind: .anthropic, baseURL: mock, models: ["tc"], modelMap: ["tc": "mock-error-401"]),
+                    ]
+                }, pricing: ["tt", "tc"]))
+        defer { Task { await gateway.stop() } }
+        for _ in 0..<2 { #expect(try await Routing.chat(gateway, model: "tt").status == 502) }
+        let flaky = try #require(try await Routing.channel(gateway, named: "flaky"))
+        #expect((flaky["health"] as? [String: Any])?["state"] as? String == "suspended")
+        let balance =
+            try await HTTP.get("\(gateway.base)/api/usage/token", headers: [("Authorization", "Bearer \(gateway.key)")]).json?["used"] as? Int
+
+        let id = try #require(flaky["id"] as? String)
+        let test = try await HTTP.post("\(gateway.base)/api/channels/\(id)/test", headers: Routing.admin, json: [String: Any]())
+        #expect(test.status == 200, "\(test.text)")
+        let report = test.json ?? [:]
+        #expect(report["ok"] as? Bool == true && report["status"] as? Int == 200 && report["model"] as? String == "tt", "\(report)")
+        #expect(report["prompt_tokens"] as? Int == 1 && report["completion_tokens"] as? Int == 1)
+        #expect(report["credits"] as? Int == 10, "1 × 2,000,000 + 1 × 8,000,000 credits per million")
+        #expect((report["latency_ms"] as? Int).map { $0 >= 0 } == true)
+        #expect((report["health"] as? [String: Any])?["state"] as? String == "active")
+        #expect(try await Routing.sentModels(gateway.mock).last == "mock-flaky-2")
+
+        let tested = try await Routing.events(gateway, type: "channel.tested")
+        #expect(tested.count == 1 && tested.first?["actor"] as? String == "system")
+        #expect((tested.first?["payload"] as? [String: Any])?["credits"] as? Int == 10)
+        let restored = try await Routing.events(gateway, type: "channel.restored").compactMap { $0["payload"] as? [String: Any] }
+        #expect(restored.map { $0["cause"] as? String } == ["test"])
+        let after = try await HTTP.get("\(gateway.base)/api/usage/token", headers: [("Authorization", "Bearer \(gateway.key)")]).json?["used"] as? Int
+        #expect(after == balance, "a test is charged to no token")
+        #expect(try await Routing.chat(gateway, model: "tt").status == 200, "back in service")
+
+        // A refused key: reported with the provider's status, the key never echoed.
+        let revoked = try #require(try await Routing.channel(gateway, named: "revoked")?["id"] as? String)
+        let failed = try await HTTP.post("\(gateway.base)/api/channels/\(revoked)/test", headers: Routing.admin, json: ["model": "tc"])
+        #expect(failed.status == 200)
+        #expect(failed.json?["ok"] as? Bool == false && failed.json?["status"] as? Int == 401, "\(failed.text)")
+        #expect(failed.json?["error"] is String && !failed.text.contains("mock-key"))
+        let unknownModel = try await HTTP.post("\(gateway.base)/api/channels/\(revoked)/test", headers: Routing.admin, json: ["model": "nope"])
+        #expect(unknownModel.status == 400 || unknownModel.status == 422)
+    }
+}
+
 extension TallyCommand {
     /// `tally verify --data DIR`'s exit status.
     static func runVerify(_ data: String) -> Int32 {

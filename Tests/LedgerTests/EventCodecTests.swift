@@ -46,6 +46,8 @@ enum Samples {
         .channelSuspended(ChannelSuspended(channel: channel, reason: .authFailed, status: 401, cooldownMs: 600_000, detail: "HTTP 401: bad key")),
         .channelSuspended(ChannelSuspended(channel: channel, reason: .failures, status: 0, cooldownMs: 1, detail: "")),
         .channelRestored(ChannelRestored(channel: channel, cause: "probe", status: 200)),
+        .channelTested(
+            ChannelTested(channel: channel, model: "m", status: 0, latencyMs: 5_000, usage: Usage(promptTokens: 1, completionTokens: 1), credits: 10)),
         .channelRemoved(channel),
         .tokenCreated(
             TokenCreated(

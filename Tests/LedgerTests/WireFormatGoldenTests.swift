@@ -30,7 +30,7 @@ import Testing
                 seq += 1
             }
         }
-        #expect(previous == Hash256(a: 0xbb71_7cff_193f_735e, b: 0x422c_387d_ee01_0c97, c: 0xe182_34b9_913b_8d4c, d: 0x6b0a_49c4_e3c3_1f71))
+        #expect(previous == Hash256(a: 0x919e_8536_0ab9_bac5, b: 0x4918_c5f5_916e_c17e, c: 0x6ed1_0cab_a524_ac22, d: 0x2086_6bd8_b0aa_0087))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).

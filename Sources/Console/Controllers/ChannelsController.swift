@@ -57,6 +57,13 @@ struct ChannelsController: Sendable {
             let saved = try await core.ledger.setChannel(channel, key: key, by: caller.actor)
             return JSONResponse.make(await render(saved))
         }
+        routes.on(.post, "/api/channels/{id}/test", .admin) { request, context, _ in
+            let body = try await JSONBody.read(request, allowed: ["model"])
+            let channel = try await find(context.parameter("id"))
+            guard let test = core.configuration.testChannel else { throw APIError.notFound("channel tests") }
+            let report = try await test(channel.id, try body.notNull("model", body.string("model")))
+            return JSONResponse.make(Render.channelTest(report, health: core.ledger.health.status(channel.id)))
+        }
         routes.on(.delete, "/api/channels/{id}", .admin) { _, context, caller in
             let channel = try await find(context.parameter("id"))
             try await core.ledger.removeChannel(channel.id, by: caller.actor)

@@ -38,6 +38,9 @@ extension Event {
             w.fixed64(e.channel.raw); w.byte(e.reason.rawValue); w.signed(e.status); w.signed(e.cooldownMs); w.string(e.detail)
         case .channelRestored(let e):
             w.fixed64(e.channel.raw); w.string(e.cause); w.signed(e.status)
+        case .channelTested(let e):
+            w.fixed64(e.channel.raw); w.string(e.model); w.signed(e.status); w.signed(e.latencyMs)
+            w.signed(e.usage.promptTokens); w.signed(e.usage.completionTokens); w.signed(e.credits)
         case .tokenCreated(let e):
             w.fixed64(e.id.raw); w.fixed64(e.owner.raw); w.string(e.name); w.hash(e.secretHash); w.string(e.hint)
             w.optionalSigned(e.quota); w.optionalSigned(e.expiresAt); w.strings(e.models); w.strings(e.ips); w.string(e.group)
@@ -119,6 +122,11 @@ extension Event {
                 ChannelSuspended(channel: channel, reason: reason, status: try r.signed(), cooldownMs: try r.signed(), detail: try r.string()))
         case .channelRestored:
             return .channelRestored(ChannelRestored(channel: ChannelID(raw: try r.fixed64()), cause: try r.string(), status: try r.signed()))
+        case .channelTested:
+            let channel = ChannelID(raw: try r.fixed64()), model = try r.string(), status = try r.signed(), latency = try r.signed()
+            let usage = Usage(promptTokens: try r.signed(), completionTokens: try r.signed())
+            return .channelTested(
+                ChannelTested(channel: channel, model: model, status: status, latencyMs: latency, usage: usage, credits: try r.signed()))
         case .tokenCreated:
             let id = TokenID(raw: try r.fixed64()), owner = UserID(raw: try r.fixed64()), name = try r.string()
             let hash = try r.hash(), hint = try r.string(), quota = try r.optionalSigned(), expires = try r.optionalSigned()

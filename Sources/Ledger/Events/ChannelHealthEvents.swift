@@ -44,6 +44,43 @@ package struct ChannelRestored: Hashable, Sendable {
     }
 }
 
+/// An operator's test of a channel (`POST /api/channels/{id}/test`): one
+/// minimal request, what it cost at today's price — charged to no token or
+/// user: the event is the record, and no balance moves.
+package struct ChannelTested: Hashable, Sendable {
+    package var channel: ChannelID
+    /// The public model asked for (the channel's model map applied upstream).
+    package var model: String
+    /// The upstream's HTTP status; 0 when it did not answer.
+    package var status: Int64
+    package var latencyMs: Int64
+    package var usage: Usage
+    /// What the usage would cost at the model's price and multiplier 1; charged to nobody.
+    package var credits: Int64
+
+    package init(channel: ChannelID, model: String, status: Int64, latencyMs: Int64, usage: Usage, credits: Int64) {
+        self.channel = channel; self.model = model; self.status = status; self.latencyMs = latencyMs; self.usage = usage
+        self.credits = credits
+    }
+}
+
+/// What a channel test found: the API's answer (the event holds the same but `failure`).
+package struct ChannelTestReport: Sendable {
+    package var model: String
+    /// The upstream's HTTP status; 0 when it did not answer.
+    package var status: Int64
+    package var latencyMs: Int64
+    package var usage: Usage
+    package var credits: Int64
+    /// The provider's refusal (key-like strings masked) or why there was no answer.
+    package var failure: String?
+
+    package init(model: String, status: Int64, latencyMs: Int64, usage: Usage, credits: Int64, failure: String?) {
+        self.model = model; self.status = status; self.latencyMs = latencyMs; self.usage = usage; self.credits = credits
+        self.failure = failure
+    }
+}
+
 /// A suspension as the projection keeps it: the event and when it happened.
 package struct ChannelSuspension: Hashable, Sendable {
     package var event: ChannelSuspended

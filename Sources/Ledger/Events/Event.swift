@@ -13,6 +13,7 @@ package enum Event: Hashable, Sendable {
     case channelRemoved(ChannelID)
     case channelSuspended(ChannelSuspended)
     case channelRestored(ChannelRestored)
+    case channelTested(ChannelTested)
     case tokenCreated(TokenCreated)
     case tokenUpdated(TokenUpdated)
     case tokenDisabled(TokenID)
@@ -41,6 +42,7 @@ package enum Event: Hashable, Sendable {
         case .channelRemoved: .channelRemoved
         case .channelSuspended: .channelSuspended
         case .channelRestored: .channelRestored
+        case .channelTested: .channelTested
         case .tokenCreated: .tokenCreated
         case .tokenUpdated: .tokenUpdated
         case .tokenDisabled: .tokenDisabled
@@ -73,6 +75,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case channelRemoved = 15
     case channelSuspended = 16
     case channelRestored = 17
+    case channelTested = 18
     case tokenCreated = 20
     case tokenUpdated = 21
     case tokenDisabled = 22
@@ -119,6 +122,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .channelRemoved: "channel.removed"
         case .channelSuspended: "channel.suspended"
         case .channelRestored: "channel.restored"
+        case .channelTested: "channel.tested"
         case .tokenCreated: "token.created"
         case .tokenUpdated: "token.updated"
         case .tokenDisabled: "token.disabled"

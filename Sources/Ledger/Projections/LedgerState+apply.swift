@@ -58,6 +58,8 @@ extension LedgerState {
             suspensions[e.channel] = ChannelSuspension(event: e, sinceMs: time)
         case .channelRestored(let e):
             suspensions[e.channel] = nil
+        case .channelTested:
+            break  // a record only: charged to nobody, no state changes
         case .tokenCreated(let e):
             tokens[e.id] = TokenState(
                 id: e.id, owner: e.owner, name: e.name, secretHash: e.secretHash, hint: e.hint,

@@ -84,6 +84,12 @@ package enum EventJSON {
             ])
         case .channelRestored(let e):
             .object([("channel", .string(e.channel.description)), ("cause", .string(e.cause)), ("status", .int(e.status))])
+        case .channelTested(let e):
+            .object([
+                ("channel", .string(e.channel.description)), ("model", .string(e.model)), ("status", .int(e.status)),
+                ("latency_ms", .int(e.latencyMs)), ("prompt_tokens", .int(e.usage.promptTokens)),
+                ("completion_tokens", .int(e.usage.completionTokens)), ("credits", .int(e.credits)),
+            ])
         case .tokenCreated(let e):
             .object([
                 ("id", .string(e.id.description)), ("owner", .string(e.owner.description)), ("name", .string(e.name)),
