@@ -134,7 +134,7 @@ extension Relay {
         let channel: ChannelDefinition
         let slot: ConcurrencySlot
         let now = LedgerClock.now()
-        switch ChannelPicker.attempts(from: channels.filter { ledger.health.isAvailable($0.id, nowMs: now) }, gate: gate, using: &random) {
+        switch ChannelPicker.attempts(from: ledger.health.available(channels, nowMs: now), gate: gate, using: &random) {
         case .failure(let overload):
             metrics.overloaded(overload)
             return .failure(RelayFailure(.overloaded(overload)))

@@ -55,20 +55,28 @@ package final class ChannelHealth: Sendable {
 
     package let policy: BreakerPolicy
     private let entries = Mutex<[ChannelID: Entry]>([:])
+    /// Channels suspended now, kept under the lock with `entries`: when none is,
+    /// admission's filter returns its input without taking the lock at all.
+    private let suspendedCount = Atomic<Int>(0)
 
     package init(policy: BreakerPolicy, suspensions: [ChannelID: ChannelSuspension] = [:]) {
         self.policy = policy
         entries.withLock { entries in
             for (id, suspension) in suspensions { entries[id] = Entry(suspension: suspension) }
         }
+        suspendedCount.store(suspensions.count, ordering: .releasing)
     }
 
-    /// Whether admission may route to `channel` at `nowMs`: not suspended, or
-    /// past its cooldown with no probe out.
-    package func isAvailable(_ channel: ChannelID, nowMs: Int64) -> Bool {
-        entries.withLock { entries in
-            guard let entry = entries[channel], let suspension = entry.suspension else { return true }
-            return !entry.probing && nowMs >= suspension.untilMs
+    /// The channels among `channels` admission may route to at `nowMs`, in
+    /// their order: those not suspended, and those past their cooldown with no
+    /// probe out. One lock for all, none when nothing is suspended.
+    package func available(_ channels: [ChannelDefinition], nowMs: Int64) -> [ChannelDefinition] {
+        guard suspendedCount.load(ordering: .acquiring) > 0 else { return channels }
+        return entries.withLock { entries in
+            channels.filter { channel in
+                guard let entry = entries[channel.id], let suspension = entry.suspension else { return true }
+                return !entry.probing && nowMs >= suspension.untilMs
+            }
         }
     }
 
@@ -76,7 +84,8 @@ package final class ChannelHealth: Sendable {
     /// channel in service; for a suspended one past its cooldown, the one probe
     /// (false when another request holds it or the cooldown is not over).
     package func beginAttempt(_ channel: ChannelID, nowMs: Int64) -> Bool {
-        entries.withLock { entries in
+        guard suspendedCount.load(ordering: .acquiring) > 0 else { return true }
+        return entries.withLock { entries in
             guard var entry = entries[channel], let suspension = entry.suspension else { return true }
             guard !entry.probing, nowMs >= suspension.untilMs else { return false }
             entry.probing = true
@@ -99,6 +108,7 @@ package final class ChannelHealth: Sendable {
                 entry.failures = 0
                 guard entry.suspension != nil else { return nil }
                 entry.suspension = nil
+                suspendedCount.subtract(1, ordering: .releasing)
                 return .restored(ChannelRestored(channel: channel, cause: "probe", status: status))
             case .refused(let reason, let status, let detail):
                 entry.failures = 0
@@ -120,13 +130,16 @@ package final class ChannelHealth: Sendable {
         entries.withLock { entries in
             guard entries[channel]?.suspension != nil else { return nil }
             entries[channel] = Entry()
+            suspendedCount.subtract(1, ordering: .releasing)
             return .restored(ChannelRestored(channel: channel, cause: cause, status: status))
         }
     }
 
     /// Forgets a removed channel.
     package func forget(_ channel: ChannelID) {
-        _ = entries.withLock { $0.removeValue(forKey: channel) }
+        entries.withLock { entries in
+            if entries.removeValue(forKey: channel)?.suspension != nil { suspendedCount.subtract(1, ordering: .releasing) }
+        }
     }
 
     package func status(_ channel: ChannelID) -> Status {
@@ -147,6 +160,7 @@ package final class ChannelHealth: Sendable {
     ) -> Transition {
         let event = ChannelSuspended(
             channel: channel, reason: reason, status: status, cooldownMs: cooldownMs, detail: String(detail.utf8.prefix(Limits.noteBytes)) ?? "")
+        if entry.suspension == nil { suspendedCount.add(1, ordering: .releasing) }
         entry.suspension = ChannelSuspension(event: event, sinceMs: nowMs)
         return .suspended(event)
     }

@@ -118,7 +118,7 @@ extension Ledger {
         var random = SecureRandom()
         let serving = state.channels(serving: request.model, group: token.group, kind: request.kind)
         // Suspended channels are out until their cooldown ends (then one request probes each).
-        let candidates = serving.filter { health.isAvailable($0.id, nowMs: now) }
+        let candidates = health.available(serving, nowMs: now)
         if candidates.isEmpty, !serving.isEmpty {
             let nextProbe = health.nextProbeMs(among: serving.map(\.id)) ?? now
             return .failure(.channelsSuspended(model: request.model, retryAfterSeconds: max(1, (nextProbe - now + 999) / 1000)))
