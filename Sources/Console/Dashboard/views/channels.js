@@ -127,6 +127,21 @@ export function channelsView(root) {
     }
   }
 
+  // One minimal request to the channel (Docs/routing.md, "Testing a channel"); an answer restores a suspended one.
+  async function test(channel, btn) {
+    btn.disabled = true;
+    notice.clear();
+    try {
+      const r = await api('POST', `/api/channels/${seg(channel.id)}/test`, { body: {} });
+      if (r.ok) toast(`Channel “${channel.name}” answered ${r.status} in ${fmtInt(r.latency_ms)} ms (${fmtInt(r.credits)} credits, charged to nobody).`);
+      else notice.show(`Channel “${channel.name}” failed its test: ${r.status ? `HTTP ${r.status}` : 'no answer'}${r.error ? ` — ${r.error}` : ''}`);
+      load();
+    } catch (error) {
+      btn.disabled = false;
+      notice.show(error.message);
+    }
+  }
+
   const begin = latestOnly();
 
   async function load() {
@@ -161,6 +176,7 @@ export function channelsView(root) {
             cls: 'actions-cell',
             render: (c) => h('div', { class: 'row-actions' },
               button('Edit', { class: 'btn btn-small', 'data-action': 'edit', 'data-test': 'channel-edit', onclick: () => openChannelForm(c, load) }),
+              button('Test', { class: 'btn btn-small', 'data-action': 'test', 'data-test': 'channel-test', onclick: (event) => test(c, event.currentTarget) }),
               button(c.enabled ? 'Disable' : 'Enable', {
                 class: 'btn btn-small',
                 'data-action': c.enabled ? 'disable' : 'enable',
