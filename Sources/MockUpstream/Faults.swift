@@ -43,7 +43,7 @@ struct Fault: Sendable {
     /// Pause before each streamed event of a `mock-slow` model.
     static let slowChunkGap: Duration = .milliseconds(150)
     /// Pause before a `mock-lag` model's answer begins.
-    static let lagFirstByte: Duration = .seconds(3)
+    static let lagFirstByte: Duration = .seconds(6)
     /// Pause after a `mock-stall` stream's first event.
     static let stallGap: Duration = .seconds(10)
 

@@ -28,7 +28,7 @@
 //   mock-error-429  429 in the family's error shape, `Retry-After: 1`
 //   mock-slow       non-streamed: 1.5 s before answering; streamed: 150 ms before each chunk
 //   mock-no-usage   no usage anywhere (not even when include_usage is asked for)
-//   mock-lag        3 s before anything is answered (headers included), streamed or not
+//   mock-lag        6 s before anything is answered (headers included), streamed or not
 //   mock-stall      streamed: the first chunk, then 10 s of silence, then the rest
 //   mock-flaky-N    the first N requests for the model (per mock) answer 500, later ones succeed
 //   mock-abort      streamed: half of the word chunks (K/2, at least 1), then the connection

@@ -6,8 +6,10 @@ import Testing
 /// the serve flags, each ending in a clean error in the caller's family shape:
 /// no first byte in time moves on to the next channel (else 504, voided:
 /// nothing was produced); a stream that goes silent is cut with an error event
-/// and charged for what was sent. `mock-lag` answers after 3 s, `mock-stall`
-/// pauses 10 s after its first chunk: far past the 1 s limits used here.
+/// and charged for what was sent. `mock-lag` answers after 6 s, `mock-stall`
+/// pauses 10 s after its first chunk: far past the 1 s limits used here, so the
+/// upper bounds leave seconds of room on a loaded machine and still fail if a
+/// timeout did not fire.
 @Suite(.serialized) struct TimeoutTests {
     static func elapsed(_ body: () async throws -> Void) async rethrows -> Double {
         let start = ContinuousClock.now
@@ -32,11 +34,11 @@ import Testing
         var response: HTTPResult?
         let seconds = try await Self.elapsed { response = try await Routing.chat(gateway, model: "tm") }
         #expect(response?.status == 200, "\(response?.text ?? "")")
-        #expect(seconds >= 0.9 && seconds < 2.5, "the lagging channel was given up after 1 s: \(seconds)")
+        #expect(seconds >= 0.9 && seconds < 4.5, "the lagging channel was given up after 1 s: \(seconds)")
         let row = try #require(try await Routing.logs(gateway, model: "tm").first)
         let attempts = try #require(row["attempts"] as? [[String: Any]])
         #expect(attempts.map { $0["status"] as? Int } == [0, 200])
-        #expect((attempts.first?["duration_ms"] as? Int).map { $0 >= 900 && $0 < 2_500 } == true)
+        #expect((attempts.first?["duration_ms"] as? Int).map { $0 >= 900 && $0 < 4_500 } == true)
     }
 
     @Test func theFirstByteFlagEndsInATimeoutInTheCallersFamilyAndVoids() async throws {
@@ -52,7 +54,7 @@ import Testing
         defer { Task { await gateway.stop() } }
         var openai: HTTPResult?
         let seconds = try await Self.elapsed { openai = try await Routing.chat(gateway, model: "lag") }
-        #expect(seconds >= 0.9 && seconds < 2.5, "\(seconds)")
+        #expect(seconds >= 0.9 && seconds < 4.5, "\(seconds)")
         #expect(openai?.status == 504)
         let error = openai?.json?["error"] as? [String: Any]
         #expect(error?["code"] as? String == "upstream_timeout", "\(openai?.text ?? "")")
@@ -78,7 +80,7 @@ import Testing
         defer { Task { await gateway.stop() } }
         var response: HTTPResult?
         let seconds = try await Self.elapsed { response = try await Routing.chat(gateway, model: "st", stream: true, maxTokens: 6) }
-        #expect(seconds >= 0.9 && seconds < 4, "cut after 1 s of silence, not after the 10 s stall: \(seconds)")
+        #expect(seconds >= 0.9 && seconds < 7, "cut after 1 s of silence, not after the 10 s stall: \(seconds)")
         let text = response?.text ?? ""
         #expect(text.contains("chat.completion.chunk") && text.contains("upstream_timeout") && !text.contains("[DONE]"), "\(text)")
         let row = try #require(try await Routing.logs(gateway, model: "st").first)
