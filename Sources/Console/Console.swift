@@ -66,6 +66,9 @@ public struct ConsoleConfiguration: Sendable {
     /// with the relay), so sign-ins are limited per real client address.
     package var trustedProxies: [IPRule] = []
     public var clock: @Sendable () -> Int64 = LedgerClock.now
+    /// Sends a channel's test request (`POST /api/channels/{id}/test`); the
+    /// relay's, since the console makes no upstream calls itself (nil: 404).
+    package var testChannel: (@Sendable (ChannelID, String?) async throws -> ChannelTestReport)?
 
     public init() {}
 }

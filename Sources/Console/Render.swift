@@ -85,7 +85,7 @@ enum Render {
     }
 
     /// A channel without its key: `key_set` says whether one is stored.
-    static func channel(_ channel: ChannelDefinition, keySet: Bool) -> JSONValue {
+    static func channel(_ channel: ChannelDefinition, keySet: Bool, health: ChannelHealth.Status) -> JSONValue {
         .object([
             ("id", .string(channel.id.description)),
             ("name", .string(channel.name)),
@@ -96,7 +96,48 @@ enum Render {
             ("priority", .int(channel.priority)),
             ("weight", .int(channel.weight)),
             ("enabled", .bool(channel.enabled)),
+            ("model_map", EventJSON.stringMap(channel.modelMap)),
+            ("api_version", .optional(channel.apiVersion) { .string($0) }),
+            ("headers", EventJSON.stringMap(channel.headers)),
+            ("organization", .optional(channel.organization) { .string($0) }),
+            ("project", .optional(channel.project) { .string($0) }),
+            ("timeouts", .object([("first_byte", seconds(channel.firstByteTimeoutMs)), ("idle", seconds(channel.idleTimeoutMs))])),
             ("key_set", .bool(keySet)),
+            ("health", channelHealth(health)),
+        ])
+    }
+
+    /// A channel test's answer, with the channel's health after it.
+    static func channelTest(_ report: ChannelTestReport, health: ChannelHealth.Status) -> JSONValue {
+        .object([
+            ("ok", .bool((200..<300).contains(report.status))),
+            ("model", .string(report.model)),
+            ("status", .int(report.status)),
+            ("latency_ms", .int(report.latencyMs)),
+            ("prompt_tokens", .int(report.usage.promptTokens)),
+            ("completion_tokens", .int(report.usage.completionTokens)),
+            ("credits", .int(report.credits)),
+            ("error", .optional(report.failure) { .string($0) }),
+            ("health", channelHealth(health)),
+        ])
+    }
+
+    /// Milliseconds as seconds (`1.5`), or null.
+    static func seconds(_ ms: Int64?) -> JSONValue {
+        .optional(ms) { ms in .number(ms % 1000 == 0 ? String(ms / 1000) : String(Double(ms) / 1000)) }
+    }
+
+    /// The circuit breaker's view: state, and for a suspension why, since when, and when a probe may go.
+    static func channelHealth(_ health: ChannelHealth.Status) -> JSONValue {
+        let suspension = health.suspension
+        return .object([
+            ("state", .string(health.state.rawValue)),
+            ("reason", .optional(suspension?.event.reason) { .string($0.description) }),
+            ("status", .optional(suspension?.event.status) { .int($0) }),
+            ("since", time(suspension?.sinceMs)),
+            ("probe_after", time(suspension?.untilMs)),
+            ("detail", .optional(suspension?.event.detail) { .string($0) }),
+            ("consecutive_failures", .int(Int64(health.failures))),
         ])
     }
 }

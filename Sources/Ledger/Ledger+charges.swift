@@ -80,7 +80,7 @@ extension Ledger {
     /// `void`, returning as soon as the void is applied (see `settleApplied`).
     package func voidApplied(
         _ reservation: Reservation, reason: String, channel: ChannelID? = nil, status: Int64,
-        durationMs: Int64 = 0
+        durationMs: Int64 = 0, attempts: [UpstreamAttempt] = []
     ) async throws -> AppliedClose<ChargeVoided> {
         guard isOpen(reservation) else {
             try await waitUntilDurable(reservation.requestID)
@@ -91,7 +91,8 @@ extension Ledger {
                 }, durability: .durable)
         }
         let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
-            try state.void(requestID: reservation.requestID, reason: reason, channel: channel, status: status, durationMs: durationMs)
+            try state.void(
+                requestID: reservation.requestID, reason: reason, channel: channel, status: status, durationMs: durationMs, attempts: attempts)
         }
         guard let envelope, case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
         releaseRateHold(reservation, usedTokens: 0)

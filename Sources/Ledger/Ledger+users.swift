@@ -97,6 +97,8 @@ extension Ledger {
             try await writer.write([secrets.sealWrite(channel: clean.id, key: key)])
             secrets.forget(channel: clean.id)
         }
+        // A new key is the operator's fix for a refused one: the channel is back in service at once.
+        if key != nil, let restored = health.restore(clean.id, cause: "key_changed", status: 0) { try recordHealth(restored) }
         guard state.channels[clean.id] != clean else { return clean }
         var stored: ChannelDefinition?
         try await commit([event], by: actor) { stored = $0.channels[clean.id] }
@@ -105,6 +107,7 @@ extension Ledger {
 
     package func removeChannel(_ id: ChannelID, by actor: EventActor) async throws {
         try await run(by: actor) { state throws(Rejection) in try state.removeChannel(id) }
+        health.forget(id)
         try await writer.write([secrets.deleteWrite(channel: id)])
         secrets.forget(channel: id)
     }

@@ -16,6 +16,9 @@ import Logging
 package actor Ledger {
     package nonisolated let store: LedgerStore
     package nonisolated let secrets: SecretStore
+    /// Each channel's circuit breaker, seeded from the projection's suspensions;
+    /// admission routes by it, the relay reports outcomes to it (`recordHealth`).
+    package nonisolated let health: ChannelHealth
     let writer: LogWriter
     let logger: Logger
     let clock: @Sendable () -> Int64
@@ -54,6 +57,7 @@ package actor Ledger {
         self.clock = clock
         self.configuration = configuration
         self.state = loaded
+        self.health = ChannelHealth(policy: configuration.breaker, suspensions: loaded.suspensions)
         self.writerLock = lock
         self.rates = try Replay.recentRates(store: store, state: loaded, now: clock())
     }

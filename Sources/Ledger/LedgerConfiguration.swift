@@ -8,6 +8,8 @@ package struct LedgerConfiguration: Sendable {
     package var snapshotEvery: UInt64 = 100_000
     /// Snapshots kept; older ones are deleted when a new one is written.
     package var snapshotsKept = 3
+    /// The channels' circuit breaker (Docs/routing.md, "Health and suspension").
+    package var breaker = BreakerPolicy()
 
     package init() {}
 }

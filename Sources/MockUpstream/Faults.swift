@@ -1,6 +1,8 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 import TallyJSON
 
 /// Failure behaviours selected by the model name, so gateway tests can provoke
@@ -18,8 +20,16 @@ struct Fault: Sendable {
     let billedError: Bool
     /// The response head (streamed or not) only after `lateHeadDelay`.
     let lateHead: Bool
+    /// `mock-flaky-N`: the first N requests naming this model (on this mock) answer 500, later ones succeed.
+    let flakyFailures: Int?
+    /// `mock-lag`: nothing at all (not even headers) for `lagFirstByte`, streamed or not.
+    let lag: Bool
+    /// `mock-stall`: a stream sends its first event, then nothing for `stallGap`.
+    let stall: Bool
+    let model: String
 
     init(model: String) {
+        self.model = model
         status500 = model.contains("mock-error-500")
         status429 = model.contains("mock-error-429")
         status401 = model.contains("mock-error-401")
@@ -30,6 +40,9 @@ struct Fault: Sendable {
         abort = model.contains("mock-abort")
         billedError = model.contains("mock-error-billed")
         lateHead = model.contains("mock-late-head")
+        lag = model.contains("mock-lag")
+        stall = model.contains("mock-stall")
+        flakyFailures = model.range(of: "mock-flaky-").flatMap { Int(model[$0.upperBound...].prefix { $0.isNumber }) }
     }
 
     /// Pause before a non-streamed answer of a `mock-slow` model.
@@ -38,6 +51,10 @@ struct Fault: Sendable {
     static let slowChunkGap: Duration = .milliseconds(150)
     /// Pause before any byte of a `mock-late-head` model's answer.
     static let lateHeadDelay: Duration = .milliseconds(1500)
+    /// Pause before a `mock-lag` model's answer begins.
+    static let lagFirstByte: Duration = .seconds(6)
+    /// Pause after a `mock-stall` stream's first event.
+    static let stallGap: Duration = .seconds(10)
 
     /// The error a faulty model answers with instead of a result, if any;
     /// `usage` (the family's usage object of the answer) goes into a billed error.
@@ -76,17 +93,38 @@ struct Fault: Sendable {
 
 extension Fault {
     /// Applies the fault before any byte is answered: error models throw their
-    /// family error (a billed one with `usage`), `mock-late-head` waits; for
-    /// non-streamed answers `mock-abort` drops the connection and `mock-slow`
-    /// waits. Streams apply `slow`/`abort` per chunk instead (see `SSE`).
+    /// family error (a billed one with `usage`), `mock-late-head` and `mock-lag`
+    /// wait, `mock-flaky-N` fails its first N requests; for non-streamed answers
+    /// `mock-abort` drops the connection and `mock-slow` waits. Streams apply
+    /// `slow`/`abort` per chunk instead (see `SSE`).
     func beforeAnswering(_ family: Family, streaming: Bool, context: MockRequestContext, usage: JSONValue? = nil) async throws {
         if let error = error(family, usage: usage) { throw error }
         if lateHead { try await Task.sleep(for: Fault.lateHeadDelay) }
+        if lag { try await Task.sleep(for: Fault.lagFirstByte) }
+        if let flakyFailures, FlakyCount.next(model, port: context.channel.localAddress?.port ?? 0) <= flakyFailures {
+            throw MockHTTPError(
+                family, status: .internalServerError, message: "The mock upstream failed on purpose (model \(model)); it recovers later.")
+        }
         guard !streaming else { return }
         if abort {
             try? await context.channel.close()
             throw MockAbort()
         }
         if slow { try await Task.sleep(for: Fault.slowFirstByte) }
+    }
+}
+
+/// How many requests each `mock-flaky-N` model has had, per mock (its port), so
+/// a test's mock starts from zero whatever other mocks in the process saw.
+enum FlakyCount {
+    private static let counts = Mutex<[String: Int]>([:])
+
+    /// Counts one more request for `model`; returns its number (1 for the first).
+    static func next(_ model: String, port: Int) -> Int {
+        counts.withLock { counts in
+            let key = "\(port) \(model)"
+            counts[key, default: 0] += 1
+            return counts[key]!
+        }
     }
 }

@@ -7,6 +7,8 @@
 //   OpenAI family  `Authorization: Bearer <apiKey>`
 //   Anthropic      `x-api-key: <apiKey>` (Bearer also accepted)
 //   Gemini         `x-goog-api-key: <apiKey>` or `?key=<apiKey>`
+//   Azure OpenAI   `api-key: <apiKey>` on `/openai/deployments/{deployment}/…?api-version=…`
+//                  (the deployment is the model) and `/openai/responses?api-version=…`
 //   Realtime       Bearer, or subprotocol `openai-insecure-api-key.<apiKey>`
 // A wrong or missing key answers 401 with the family's error body (realtime: an
 // `error` event with code `invalid_api_key`, then close 1008).
@@ -26,6 +28,9 @@
 //   mock-error-429  429 in the family's error shape, `Retry-After: 1`
 //   mock-slow       non-streamed: 1.5 s before answering; streamed: 150 ms before each chunk
 //   mock-no-usage   no usage anywhere (not even when include_usage is asked for)
+//   mock-lag        6 s before anything is answered (headers included), streamed or not
+//   mock-stall      streamed: the first chunk, then 10 s of silence, then the rest
+//   mock-flaky-N    the first N requests for the model (per mock) answer 500, later ones succeed
 //   mock-abort      streamed: half of the word chunks (K/2, at least 1), then the connection
 //                   drops with no final chunk or usage; non-streamed: the connection closes
 //                   without any answer
@@ -89,6 +94,7 @@ func buildMockRouter(apiKey: String, recorder: RequestRecorder) -> Router<MockRe
     ModelsRoute.add(to: router, apiKey: apiKey)
     AnthropicRoutes.add(to: router, apiKey: apiKey)
     GeminiRoutes.add(to: router, apiKey: apiKey)
+    AzureRoutes.add(to: router, apiKey: apiKey)
     RealtimeRoute.add(to: router, apiKey: apiKey)
     IntrospectionRoutes.add(to: router, recorder: recorder)
     return router

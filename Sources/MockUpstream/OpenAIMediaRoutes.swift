@@ -10,30 +10,17 @@ enum OpenAIMediaRoutes {
         router.post("/v1/embeddings") { request, context in
             try authenticate(request, family: .openAI, apiKey: apiKey)
             let body = try await readJSONBody(request, context: context, family: .openAI)
-            let model = try PromptText.model(body, family: .openAI)
-            try await Fault(model: model).beforeAnswering(.openAI, streaming: false, context: context)
-            return jsonResponse(embeddings(body, model: model))
+            return try await embeddingsAnswer(body, model: try PromptText.model(body, family: .openAI), context: context)
         }
         router.post("/v1/images/generations") { request, context in
             try authenticate(request, family: .openAI, apiKey: apiKey)
             let body = try await readJSONBody(request, context: context, family: .openAI)
-            try await Fault(model: body["model"]?.stringValue ?? "").beforeAnswering(.openAI, streaming: false, context: context)
-            let count = min(max(body["n"]?.intValue ?? 1, 1), 4)
-            let asURL = body["response_format"]?.stringValue == "url"
-            let image: JSONValue = asURL ? ["url": .string("data:image/png;base64," + tinyPNG)] : ["b64_json": .string(tinyPNG)]
-            return jsonResponse(["created": .int(unixNow()), "data": .array(Array(repeating: image, count: count))])
+            return try await imagesAnswer(body, model: body["model"]?.stringValue ?? "", context: context)
         }
         router.post("/v1/audio/speech") { request, context in
             try authenticate(request, family: .openAI, apiKey: apiKey)
             let body = try await readJSONBody(request, context: context, family: .openAI)
-            let model = try PromptText.model(body, family: .openAI)
-            try await Fault(model: model).beforeAnswering(.openAI, streaming: false, context: context)
-            let words = MockUsage.promptTokens(forText: body["input"]?.stringValue ?? "")
-            return Response(
-                status: .ok,
-                headers: [.contentType: "audio/mpeg"],
-                body: .init(byteBuffer: ByteBuffer(bytes: fakeMP3(frames: words)))
-            )
+            return try await speechAnswer(body, model: try PromptText.model(body, family: .openAI), context: context)
         }
         router.post("/v1/audio/transcriptions") { request, context in
             try authenticate(request, family: .openAI, apiKey: apiKey)
@@ -74,6 +61,31 @@ enum OpenAIMediaRoutes {
             try await fault.beforeAnswering(.openAI, streaming: false, context: context)
             return jsonResponse(rerank(body, model: model, fault: fault))
         }
+    }
+
+    // MARK: Answers (shared with the Azure routes, where the deployment names the model)
+
+    static func embeddingsAnswer(_ body: JSONValue, model: String, context: MockRequestContext) async throws -> Response {
+        try await Fault(model: model).beforeAnswering(.openAI, streaming: false, context: context)
+        return jsonResponse(embeddings(body, model: model))
+    }
+
+    static func imagesAnswer(_ body: JSONValue, model: String, context: MockRequestContext) async throws -> Response {
+        try await Fault(model: model).beforeAnswering(.openAI, streaming: false, context: context)
+        let count = min(max(body["n"]?.intValue ?? 1, 1), 4)
+        let asURL = body["response_format"]?.stringValue == "url"
+        let image: JSONValue = asURL ? ["url": .string("data:image/png;base64," + tinyPNG)] : ["b64_json": .string(tinyPNG)]
+        return jsonResponse(["created": .int(unixNow()), "data": .array(Array(repeating: image, count: count))])
+    }
+
+    static func speechAnswer(_ body: JSONValue, model: String, context: MockRequestContext) async throws -> Response {
+        try await Fault(model: model).beforeAnswering(.openAI, streaming: false, context: context)
+        let words = MockUsage.promptTokens(forText: body["input"]?.stringValue ?? "")
+        return Response(
+            status: .ok,
+            headers: [.contentType: "audio/mpeg"],
+            body: .init(byteBuffer: ByteBuffer(bytes: fakeMP3(frames: words)))
+        )
     }
 
     // MARK: Embeddings

@@ -9,29 +9,33 @@ enum OpenAIRoutes {
         router.post("/v1/chat/completions") { request, context in
             try authenticate(request, family: .openAI, apiKey: apiKey)
             let body = try await readJSONBody(request, context: context, family: .openAI)
-            let g = Generation(
-                model: try PromptText.model(body, family: .openAI),
-                promptText: PromptText.of(body["messages"]),
-                maxTokens: PromptText.maxTokens(body, "max_completion_tokens", "max_tokens"),
-                parts: audio(body)
-            )
-            return try await answer(g, body: body, kind: .chat, context: context)
+            return try await answer(
+                generation(body, kind: .chat, model: try PromptText.model(body, family: .openAI)), body: body, kind: .chat, context: context)
         }
         router.post("/v1/completions") { request, context in
             try authenticate(request, family: .openAI, apiKey: apiKey)
             let body = try await readJSONBody(request, context: context, family: .openAI)
-            let g = Generation(
-                model: try PromptText.model(body, family: .openAI),
-                promptText: PromptText.of(body["prompt"], body["suffix"]),
-                maxTokens: PromptText.maxTokens(body, "max_tokens")
-            )
-            return try await answer(g, body: body, kind: .text, context: context)
+            return try await answer(
+                generation(body, kind: .text, model: try PromptText.model(body, family: .openAI)), body: body, kind: .text, context: context)
         }
     }
 
     enum Kind { case chat, text }
 
-    static func answer(_ g: Generation, body: JSONValue, kind: Kind, context: MockRequestContext) async throws -> Response {
+    /// What a chat or text completion request asks for; `model` is the body's (OpenAI) or the deployment (Azure).
+    static func generation(_ body: JSONValue, kind: Kind, model: String) -> Generation {
+        switch kind {
+        case .chat:
+            Generation(
+                model: model, promptText: PromptText.of(body["messages"]),
+                maxTokens: PromptText.maxTokens(body, "max_completion_tokens", "max_tokens"), parts: audio(body))
+        case .text:
+            Generation(model: model, promptText: PromptText.of(body["prompt"], body["suffix"]), maxTokens: PromptText.maxTokens(body, "max_tokens"))
+        }
+    }
+
+    /// `leading`: events streamed before the first chunk (Azure's prompt filter results).
+    static func answer(_ g: Generation, body: JSONValue, kind: Kind, context: MockRequestContext, leading: [String] = []) async throws -> Response {
         let streaming = body["stream"]?.boolValue ?? false
         try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context, usage: usage(g))
         let id = makeID(kind == .chat ? "chatcmpl-" : "cmpl-")
@@ -39,7 +43,8 @@ enum OpenAIRoutes {
             return jsonResponse(completion(g, id: id, kind: kind))
         }
         let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
-        return SSE.stream(chunks(g, id: id, kind: kind, includeUsage: includeUsage), abortAfter: g.abortPieces, fault: g.fault)
+        return SSE.stream(
+            leading + chunks(g, id: id, kind: kind, includeUsage: includeUsage), abortAfter: leading.count + g.abortPieces, fault: g.fault)
     }
 
     static func finishReason(_ g: Generation) -> JSONValue { g.truncated ? "length" : "stop" }

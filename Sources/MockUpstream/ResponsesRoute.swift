@@ -12,19 +12,24 @@ enum ResponsesRoute {
         router.post("/v1/responses") { request, context in
             try authenticate(request, family: .openAI, apiKey: apiKey)
             let body = try await readJSONBody(request, context: context, family: .openAI)
-            let g = Generation(
-                model: try PromptText.model(body, family: .openAI),
-                promptText: PromptText.of(body["instructions"], body["input"]),
-                maxTokens: PromptText.maxTokens(body, "max_output_tokens")
-            )
-            let streaming = body["stream"]?.boolValue ?? false
-            try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context, usage: usage(g))
-            let ids = IDs(response: makeID("resp_"), message: makeID("msg_"))
-            guard streaming else {
-                return jsonResponse(response(g, ids: ids, body: body, done: true))
-            }
-            return SSE.stream(events(g, ids: ids, body: body), abortAfter: 4 + g.abortPieces, fault: g.fault)
+            return try await answer(body, model: try PromptText.model(body, family: .openAI), context: context)
         }
+    }
+
+    /// The answer to a Responses request for `model` (the body's; Azure's deployment is the body's too).
+    static func answer(_ body: JSONValue, model: String, context: MockRequestContext) async throws -> Response {
+        let g = Generation(
+            model: model,
+            promptText: PromptText.of(body["instructions"], body["input"]),
+            maxTokens: PromptText.maxTokens(body, "max_output_tokens")
+        )
+        let streaming = body["stream"]?.boolValue ?? false
+        try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context, usage: usage(g))
+        let ids = IDs(response: makeID("resp_"), message: makeID("msg_"))
+        guard streaming else {
+            return jsonResponse(response(g, ids: ids, body: body, done: true))
+        }
+        return SSE.stream(events(g, ids: ids, body: body), abortAfter: 4 + g.abortPieces, fault: g.fault)
     }
 
     struct IDs {

@@ -19,6 +19,7 @@ enum SSE {
     ///
     /// - `mock-slow`: waits 150 ms before each chunk, and before ending the body (a
     ///   gateway must not make its client wait for that end to see the answer charged).
+    /// - `mock-stall`: waits 10 s after the first chunk (a provider that stalls mid-stream).
     /// - `mock-abort`: after `abortAfter` chunks, drops the connection (no final chunk, no usage,
     ///   no terminating HTTP chunk), which a client sees as a truncated stream.
     static func stream(
@@ -35,6 +36,7 @@ enum SSE {
                     throw MockAbort()
                 }
                 if fault.slow { try await Task.sleep(for: Fault.slowChunkGap) }
+                if fault.stall, index == 1 { try await Task.sleep(for: Fault.stallGap) }
                 try await writer.write(ByteBuffer(string: chunk))
             }
             if fault.slow { try await Task.sleep(for: Fault.slowChunkGap) }

@@ -12,6 +12,8 @@ struct MultipartForm {
 
     /// Plain text fields by name; file parts are skipped.
     private(set) var fields: [String: String] = [:]
+    /// Where each plain text field's value lies in the body (offsets from its start), so one can be rewritten.
+    private(set) var valueRanges: [String: Range<Int>] = [:]
     /// Names seen more than once (files included): ambiguous for every field read.
     private(set) var repeated: Set<String> = []
 
@@ -42,6 +44,7 @@ struct MultipartForm {
             if !names.insert(disposition.name).inserted { repeated.insert(disposition.name) }
             if !disposition.isFile {
                 fields[disposition.name] = String(decoding: body[headerEnd.upperBound..<next.lowerBound], as: UTF8.self)
+                valueRanges[disposition.name] = (headerEnd.upperBound - body.startIndex)..<(next.lowerBound - body.startIndex)
             }
             cursor = next.upperBound
         }

@@ -21,13 +21,17 @@ extension Relay {
         var promptEstimate: Int64
         var stream: Bool
         var injectedUsage: Bool
+        /// The body naming the public model; `mappedBodies` holds one per name a channel's model map gives instead.
         var upstreamBody: ByteBuffer
+        var mappedBodies: [String: ByteBuffer]
         var upstreamPath: String
         var query: String?
         /// The channels to try, in order (admission's pick; the slot is on the first).
         var channels: [ChannelDefinition]
         /// The concurrency slot: the ledger frees it when the charge closes; moved on a retry.
         var slot: ConcurrencySlot?
+        /// The upstream attempts made so far, for the request's log row.
+        var attempts: [UpstreamAttempt] = []
     }
 
     /// Runs admission; `.failure` is the response to send.
@@ -62,7 +66,7 @@ extension Relay {
             token: token.id, requestID: requestID, model: inspection.model,
             promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
             outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
-            stream: inspection.stream, kind: family.channelKind, gate: gate)
+            stream: inspection.stream, kind: family.channelKind, gate: gate, attempts: configuration.retries + 1)
         let admission: Ledger.Admission
         do {
             switch try await ledger.admit(ask) {
@@ -83,6 +87,7 @@ extension Relay {
                 requestID: requestID, reservation: admission.reservation, endpoint: endpoint, token: admission.token,
                 model: inspection.model, promptEstimate: inspection.promptEstimate, stream: inspection.stream,
                 injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody(heldLimit: admission.outputLimit),
+                mappedBodies: inspection.mappedBodies(heldLimit: admission.outputLimit, channels: channels, family: endpoint.family),
                 upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels,
                 slot: admission.slot))
     }
@@ -97,7 +102,7 @@ extension Relay {
     /// `--dangling-policy`.
     func closeCharge(
         _ reservation: Reservation, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64,
-        durationMs: Int64
+        durationMs: Int64, attempts: [UpstreamAttempt] = []
     ) async {
         let logger = self.logger
         let requestID = reservation.requestID
@@ -111,7 +116,7 @@ extension Relay {
                     model: applied.close.model, channel: applied.close.channel, status: applied.close.status, credits: applied.close.credits)
             } else {
                 durability = try await ledger.voidApplied(
-                    reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs
+                    reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs, attempts: attempts
                 ).durability
                 metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
                 metrics.closed(model: reservation.charge.model, channel: channel, status: status, credits: 0)

@@ -7,8 +7,8 @@ import NIOCore
 import NIOHTTP1
 import UpstreamHTTP
 
-/// Forwarding: pick channels, call the upstream, retry once on a connection
-/// error or 5xx (nothing has reached the client yet), then hand the answer to
+/// Forwarding: pick channels, call the upstream, retry on the next channel on a
+/// failure about the channel (nothing has reached the client yet), then hand the answer to
 /// the non-streamed or streamed path, which charges it. All of it within the
 /// request's deadline (`--max-request-seconds`, from the request's arrival):
 /// a request still waiting for its upstream's answer then is voided
@@ -41,50 +41,70 @@ extension Relay {
     func forward(_ admitted: Admitted, client: Request, deadline: RequestDeadline, cut: RequestDeadline.Cut) async -> Response {
         let family = admitted.endpoint.family
         let started = ContinuousClock.now
-        // Picked at admission (priority, weight, a free concurrency slot on the first).
-        let attempts = admitted.channels
+        var admitted = admitted
         var lastError: (status: Int, headers: HTTPHeaders, body: ByteBuffer, key: String)?
         var lastChannel: ChannelID?
-        /// The last attempt got no answer within `upstreamTimeoutSeconds`: Tally gave up, the upstream did not refuse.
+        /// The last attempt got no answer within its first-byte timeout (504, not 502, if nothing else answers).
         var timedOut = false
-        for (index, channel) in attempts.enumerated() {
-            let isLast = index == attempts.count - 1
+        // Picked at admission (priority, weight, a free concurrency slot on the first), all distinct:
+        // a failure about the channel moves on to the next (`RetryPolicy`), before any byte reached the client.
+        for (index, channel) in admitted.channels.enumerated() {
+            let isLast = index == admitted.channels.count - 1
+            guard let key = try? ledger.channelKey(channel.id) else {
+                logger.error("channel has no key; skipping", metadata: ["channel": "\(channel.id)"])
+                continue
+            }
+            guard
+                let upstream = UpstreamRequest.make(
+                    channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.path(on: channel),
+                    model: admitted.upstreamModel(on: channel), query: admitted.query, clientHeaders: client.headers,
+                    body: admitted.body(on: channel),
+                    requestID: admitted.requestID)
+            else {
+                logger.warning(
+                    "channel cannot serve this endpoint; skipping", metadata: ["channel": "\(channel.id)", "endpoint": "\(admitted.endpoint.path)"])
+                continue
+            }
+            // A suspended channel is tried only as its one probe after the cooldown (`ChannelHealth`).
+            guard mayAttempt(channel.id) else { continue }
             // A retry takes the request's concurrency slot along; a channel at its limit is not tried.
             if index > 0, let slot = admitted.slot, !slot.move(to: channel.id) {
+                await report(channel.id, .abandoned, requestID: admitted.requestID)
                 logger.warning(
                     "retry channel is at its concurrency limit; not retried",
                     metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)"])
                 break
             }
             lastChannel = channel.id
-            guard let key = try? ledger.channelKey(channel.id) else {
-                logger.error("channel has no key; skipping", metadata: ["channel": "\(channel.id)"])
-                continue
-            }
-            let upstream = UpstreamRequest.make(
-                channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.upstreamPath,
-                query: admitted.query, client: client, body: admitted.upstreamBody,
-                requestID: admitted.requestID)
+            let attemptStarted = ContinuousClock.now
             let response: UpstreamResponse
             do {
-                response = try await self.upstream.execute(upstream, timeout: .seconds(configuration.upstreamTimeoutSeconds))
+                response = try await self.upstream.execute(upstream, timeout: firstByteTimeout(on: channel))
             } catch {
+                admitted.attempts.append(UpstreamAttempt(channel: channel.id, status: 0, durationMs: milliseconds(since: attemptStarted)))
+                if cut.hasFired || Task.isCancelled { await report(channel.id, .abandoned, requestID: admitted.requestID) }
                 if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
                 if Task.isCancelled { return leftAtShutdown(admitted) }
                 logger.warning(
                     "upstream unreachable", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "error": "\(error)"])
+                timedOut = UpstreamTimeouts.isFirstByteTimeout(error)
+                await report(
+                    channel.id, .failed(status: 0, detail: timedOut ? "no answer within the first-byte timeout" : "unreachable: \(error)"),
+                    requestID: admitted.requestID)
                 lastError = nil
-                timedOut = Self.isHeadTimeout(error)
                 continue
             }
             let status = Int(response.status.code)
             metrics.upstream(status: status, seconds: seconds(since: started))
+            admitted.attempts.append(UpstreamAttempt(channel: channel.id, status: Int64(status), durationMs: milliseconds(since: attemptStarted)))
             if (200..<300).contains(status) {
+                await report(channel.id, .answered(status: Int64(status)), requestID: admitted.requestID)
                 return admitted.stream
                     ? streamed(response, admitted: admitted, channel: channel.id, started: started, deadline: deadline)
                     : await complete(response, admitted: admitted, channel: channel.id, started: started, cut: cut)
             }
             let body = (try? await response.body.collect(upTo: RelayLimits.upstreamErrorBodyBytes)) ?? ByteBuffer()
+            await report(channel.id, UpstreamRefusal.health(status: status, body: body, channelKey: key), requestID: admitted.requestID)
             if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
             if let billed = await billedError(
                 status, headers: response.headers, body: body, channelKey: key, admitted: admitted, channel: channel.id, started: started)
@@ -92,26 +112,28 @@ extension Relay {
                 return billed
             }
             lastError = (status, response.headers, body, key)
+            timedOut = false
             logger.warning(
                 "upstream refused",
                 metadata: [
                     "channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "status": "\(status)",
                     "body": "\(KeyMask.mask(String(String(buffer: body).prefix(2048)), secret: key))",
                 ])
-            if status >= 500, !isLast { continue }
+            if !isLast, RetryPolicy.retries(status: status, body: body) { continue }
             break
         }
         let durationMs = milliseconds(since: started)
         guard let lastError else {
+            let failure = timedOut ? RelayFailure.upstreamTimeout() : RelayFailure.upstreamUnreachable()
             await closeCharge(
-                admitted.reservation, settle: nil, voidReason: timedOut ? "upstream_timeout" : "upstream_error: unreachable",
-                channel: lastChannel, status: timedOut ? 504 : 502, durationMs: durationMs)
-            let failure = timedOut ? RelayFailure.upstreamTimedOut(configuration.upstreamTimeoutSeconds) : .upstreamUnreachable()
-            return failure.response(for: family, requestID: admitted.requestID)
+                admitted.reservation, settle: nil, voidReason: timedOut ? "upstream_error: timeout" : "upstream_error: unreachable",
+                channel: lastChannel, status: Int64(failure.status.code), durationMs: durationMs, attempts: admitted.attempts)
+            return timedOut
+                ? failure.timeoutResponse(for: family, requestID: admitted.requestID) : failure.response(for: family, requestID: admitted.requestID)
         }
         await closeCharge(
             admitted.reservation, settle: nil, voidReason: "upstream_error: \(lastError.status)", channel: lastChannel,
-            status: Int64(lastError.status), durationMs: durationMs)
+            status: Int64(lastError.status), durationMs: durationMs, attempts: admitted.attempts)
         return upstreamError(
             lastError.status, headers: lastError.headers, body: lastError.body, channelKey: lastError.key, family: family,
             requestID: admitted.requestID)
@@ -149,7 +171,7 @@ extension Relay {
             if Task.isCancelled { return leftAtShutdown(admitted) }
             await closeCharge(
                 admitted.reservation, settle: nil, voidReason: "upstream_error: body", channel: channel,
-                status: 502, durationMs: milliseconds(since: started))
+                status: 502, durationMs: milliseconds(since: started), attempts: admitted.attempts)
             return RelayFailure.upstreamUnreachable().response(for: admitted.endpoint.family, requestID: admitted.requestID)
         }
         var meter = UsageMeter(family: admitted.endpoint.family)
@@ -169,7 +191,7 @@ extension Relay {
     func cutAtDeadline(_ admitted: Admitted, channel: ChannelID?, started: ContinuousClock.Instant) async -> Response {
         await closeCharge(
             admitted.reservation, settle: nil, voidReason: "deadline_exceeded", channel: channel, status: 504,
-            durationMs: milliseconds(since: started))
+            durationMs: milliseconds(since: started), attempts: admitted.attempts)
         logger.info("request cut at its deadline", metadata: ["request_id": "\(admitted.requestID)"])
         return RelayFailure.deadlineExceeded(configuration.maxRequestDuration)
             .timeoutResponse(for: admitted.endpoint.family, requestID: admitted.requestID)
@@ -196,7 +218,9 @@ extension Relay {
             // Billed per call: only the searches it ran are counted beside the call.
             (estimated, usage) = (false, Usage(webSearchRequests: usage.webSearchRequests))
         }
-        return Outcome(usage: usage, estimated: estimated, channel: channel, durationMs: milliseconds(since: started), status: Int64(status))
+        return Outcome(
+            usage: usage, estimated: estimated, channel: channel, durationMs: milliseconds(since: started), status: Int64(status),
+            upstreamModel: admitted.recordedUpstreamModel(on: channel), attempts: admitted.attempts)
     }
 
     func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -69,7 +69,7 @@ extension Relay {
         headers[.openAIBeta] = request.headers[.openAIBeta] ?? "realtime=v1"
         do {
             try await WebSocketClient.connect(
-                url: Self.realtimeURL(baseURL: route.channel.baseURL, model: route.model),
+                url: Self.realtimeURL(baseURL: route.channel.baseURL, model: route.channel.upstreamModel(for: route.model)),
                 configuration: .init(maxFrameSize: RelayLimits.realtimeMessageBytes, additionalHeaders: headers),
                 logger: logger
             ) { upstreamInbound, upstreamOutbound, _ in
@@ -126,14 +126,15 @@ extension Relay {
         guard !model.isEmpty else { return .failure(.badRequest("Name the model: /v1/realtime?model=…", code: "missing_model")) }
         do { try RequestInspection.checkModelName(model) } catch { return .failure(error) }
         let (allowed, channels) = await ledger.read { state in
-            (state.mayUse(token, model: model), state.channels(serving: model, group: token.group, kind: .openai))
+            (state.mayUse(token, model: model), state.channels(serving: model, group: token.group, kind: .openai).filter { $0.kind == .openai })
         }
         guard allowed else { return await refused(token.id, .modelNotAllowed(model)) }
         guard !channels.isEmpty else { return await refused(token.id, .noRoute(model: model)) }
         var random = SecureRandom()
         let channel: ChannelDefinition
         let slot: ConcurrencySlot
-        switch ChannelPicker.attempts(from: channels, gate: gate, using: &random) {
+        let now = LedgerClock.now()
+        switch ChannelPicker.attempts(from: ledger.health.available(channels, nowMs: now), gate: gate, using: &random) {
         case .failure(let overload):
             metrics.overloaded(overload)
             return .failure(RelayFailure(.overloaded(overload)))

@@ -27,6 +27,8 @@ extension Relay {
     struct ClientGone: Error {}
     struct UpstreamBrokeOff: Error {}
     struct DeadlineExceeded: Error {}
+    /// The provider sent nothing for longer than the idle timeout (`StreamIdleWatch`).
+    struct UpstreamStalled: Error {}
 
     func streamed(
         _ response: UpstreamResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
@@ -36,13 +38,15 @@ extension Relay {
         let contentType = response.headers.first(name: "content-type") ?? "text/event-stream"
         let isSSE = contentType.contains("event-stream")
         let handoff = StreamHandoff()
+        let idle = StreamIdleWatch(limit: idleTimeout(on: channel, admitted: admitted))
         // Started here, not in the body: a client gone before the head could be
         // written never gets its body run, and the request must still be charged.
         let reading = deadline.start { cut in
             await self.readStream(
                 response, isSSE: isSSE, admitted: admitted, channel: channel, started: started,
-                deadline: deadline, cut: cut, handoff: handoff)
+                deadline: deadline, cut: cut, idle: idle, handoff: handoff)
         }
+        idle.start(on: upstream.eventLoop, cancel: reading.cancel)
         let watch = BodyWatch(handoff)
         let body = ResponseBody { writer in
             watch.started()
@@ -62,6 +66,8 @@ extension Relay {
             }
             if ending is DeadlineExceeded, isSSE {
                 try await writer.write(RelayFailure.deadlineExceeded(configuration.maxRequestDuration).timeoutEvent(for: admitted.endpoint.family))
+            } else if ending is UpstreamStalled, isSSE {
+                try await writer.write(RelayFailure.upstreamStalled().timeoutEvent(for: admitted.endpoint.family))
             } else if let ending {
                 throw ending
             }
@@ -80,9 +86,12 @@ extension Relay {
     private func readStream(
         _ response: UpstreamResponse, isSSE: Bool, admitted: Admitted, channel: ChannelID,
         started: ContinuousClock.Instant, deadline: RequestDeadline, cut: RequestDeadline.Cut,
-        handoff: StreamHandoff
+        idle: StreamIdleWatch, handoff: StreamHandoff
     ) async -> (any Error)? {
-        defer { handoff.finish() }
+        defer {
+            idle.stop()
+            handoff.finish()
+        }
         let status = Int(response.status.code)
         var meter = UsageMeter(family: admitted.endpoint.family)
         var framer = SSEFramer()
@@ -92,8 +101,11 @@ extension Relay {
         var sentAny = false
         var ending: (any Error)?
 
-        /// Why this task was cancelled: the deadline, else its handler (shutdown), taken as the client gone.
-        func cancelled() -> any Error { cut.hasFired ? DeadlineExceeded() : ClientGone() }
+        /// Why this task was cancelled: the deadline, the idle timeout, else its handler (shutdown), taken as the client gone.
+        func cancelled() -> any Error {
+            if cut.hasFired { return DeadlineExceeded() }
+            return idle.hasFired ? UpstreamStalled() : ClientGone()
+        }
 
         func send(_ bytes: [UInt8]) async throws {
             switch await handoff.send(bytes) {
@@ -123,9 +135,11 @@ extension Relay {
         do {
             while true {
                 let chunk: ByteBuffer?
+                idle.waiting()
                 do { chunk = try await iterator.next() } catch {
                     throw Task.isCancelled ? cancelled() : UpstreamBrokeOff()
                 }
+                idle.received()
                 guard let chunk else {
                     if Task.isCancelled { throw cancelled() }
                     break
@@ -147,20 +161,28 @@ extension Relay {
         }
         if !isSSE { meter.absorb(bytes: whole) }
 
+        if ending is UpstreamStalled {
+            await report(channel, .failed(status: 0, detail: "stream idle past its timeout"), requestID: admitted.requestID)
+        }
         let durationMs = milliseconds(since: started)
         let endStatus: Int64? =
             switch ending {
             case is ClientGone: 499
-            case is DeadlineExceeded: 504
+            case is DeadlineExceeded, is UpstreamStalled: 504
             default: nil
             }
         // Void only what the provider cannot have billed: nothing came before the upstream
         // broke off or Tally cut it. A client gone first leaves the provider at work: estimate.
         if !sentAny, ending != nil, !(ending is ClientGone), !meter.reported {
-            let voidReason = ending is DeadlineExceeded ? "deadline_exceeded" : "upstream_error: stream ended before output"
+            let voidReason =
+                switch ending {
+                case is DeadlineExceeded: "deadline_exceeded"
+                case is UpstreamStalled: "upstream_error: stream idle"
+                default: "upstream_error: stream ended before output"
+                }
             await closeCharge(
                 admitted.reservation, settle: nil, voidReason: voidReason, channel: channel,
-                status: endStatus ?? 502, durationMs: durationMs)
+                status: endStatus ?? 502, durationMs: durationMs, attempts: admitted.attempts)
         } else {
             var outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
             if let endStatus { outcome.status = endStatus }
@@ -178,6 +200,7 @@ extension Relay {
                 switch ending {
                 case is ClientGone: "client"
                 case is DeadlineExceeded: "deadline"
+                case is UpstreamStalled: "idle timeout"
                 default: "upstream"
                 }
             logger.info("stream ended early", metadata: ["request_id": "\(admitted.requestID)", "why": "\(why)"])

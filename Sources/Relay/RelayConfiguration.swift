@@ -17,9 +17,16 @@ public struct RelayConfiguration: Sendable {
     /// Largest non-streamed upstream answer read into memory (image generations
     /// in base64 are the big ones).
     public var maxUpstreamBodyBytes: Int = 64 << 20
-    /// Longest wait for an upstream's response head (the body is bounded by
-    /// `maxRequestDuration`, and each pause in it by the client's idle read timeout).
-    public var upstreamTimeoutSeconds: Int64 = 600
+    /// Longest wait for an upstream's response head, connect included
+    /// (`--first-byte-timeout`; a channel's `timeouts.first_byte` overrides it).
+    /// Past it the attempt failed: the next channel is tried, else 504.
+    public var firstByteTimeout: Duration = .seconds(600)
+    /// Longest silence between two chunks of a streamed answer
+    /// (`--stream-idle-timeout`; a channel's `timeouts.idle` overrides it).
+    public var streamIdleTimeout: Duration = .seconds(300)
+    /// Longest wait to open a connection to a provider (`--connect-timeout`):
+    /// the upstream client's, one for every channel (its pool is per host).
+    public var connectTimeout: Duration = .seconds(5)
     /// Longest a relayed request may run, from its arrival to the end of its
     /// answer (`--max-request-seconds`); a realtime session is one request. At
     /// the deadline the upstream call is cancelled and the request is charged
@@ -36,6 +43,9 @@ public struct RelayConfiguration: Sendable {
     /// The same through one channel (`--channel-concurrency`): a provider
     /// account's own concurrency, and what the upstream pool is sized from.
     public var channelConcurrency: Int = RelayConfiguration.defaultChannelConcurrency
+    /// Other channels a failed attempt is retried on (`--retries`): never the
+    /// same channel twice, never after a byte reached the client.
+    public var retries: Int = 2
     /// As many as the default connection cap lets through.
     public static let defaultMaxConcurrentRequests = 10_000
     /// Well above what one provider account usually allows, well below the overall cap.

@@ -103,6 +103,9 @@ extension RelayFailure {
             // 503 in every family (SPEC names no status; Anthropic's own overload is 529, which SDKs retry the same way).
             (status, kind) = (.serviceUnavailable, .unavailable)
             retry = 1
+        case .channelsSuspended(_, let seconds):
+            (status, kind) = (.serviceUnavailable, .unavailable)
+            retry = seconds
         case .duplicateRequestID:
             (status, kind) = (.conflict, .conflict)
         }

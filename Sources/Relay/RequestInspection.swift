@@ -34,14 +34,24 @@ struct RequestInspection {
     /// Tally added `stream_options.include_usage`; the usage-only chunk is then Tally's, not the client's.
     var injectedUsage: Bool
     var kind: Endpoint.Kind
+    /// Where an upload's `model` field value lies in `body` (multipart only).
+    var uploadModelRange: Range<Int>?
 
     /// The body to forward: the client's bytes, with the edits, and the output
     /// limit the reservation holds (`heldLimit`) written in when the client
     /// named none or more — so the provider cannot bill past the hold.
-    func upstreamBody(heldLimit: Int64) -> ByteBuffer {
-        guard let document else { return body }
+    /// `model`: the name a channel's model map gives the provider instead of
+    /// the client's (nil: unchanged; Gemini names its model in the path).
+    func upstreamBody(heldLimit: Int64, model upstreamModel: String? = nil) -> ByteBuffer {
+        guard let document else {
+            guard let upstreamModel, let range = uploadModelRange else { return body }
+            var bytes = Array(body.readableBytesView)
+            bytes.replaceSubrange(range, with: Array(upstreamModel.utf8))
+            return ByteBuffer(bytes: bytes)
+        }
         var edit = self.edit
         if heldLimit > 0, outputLimit.map({ $0 > heldLimit }) ?? true { edit.limitOutput(to: heldLimit, document.value, kind: kind) }
+        if let upstreamModel, document.memberRanges["model"] != nil { edit.set("model", .string(upstreamModel)) }
         return edit.isEmpty ? body : ByteBuffer(bytes: edit.applied(to: bytes, document: document))
     }
 
@@ -73,7 +83,8 @@ struct RequestInspection {
             let audioBound = Int64((body.readableBytes + PromptBound.audioBytesPerToken - 1) / PromptBound.audioBytesPerToken)
             return RequestInspection(
                 model: model, promptTokens: audioBound, promptEstimate: audioBound / 10, outputLimit: nil, outputChoices: 1,
-                stream: false, body: body, document: nil, injectedUsage: false, kind: endpoint.kind)
+                stream: false, body: body, document: nil, injectedUsage: false, kind: endpoint.kind,
+                uploadModelRange: form.valueRanges["model"])
         }
         let bytes = Array(body.readableBytesView)
         let document: JSONParser.Document

@@ -7,33 +7,48 @@ import NIOHTTP1
 import UpstreamHTTP
 
 /// Builds the call to one channel: its URL, its own key in its family's header,
-/// and a short allowlist of the client's headers. Every other client header —
-/// above all its Tally token — stays in Tally.
+/// its configured extra headers and OpenAI organization/project, and a short
+/// allowlist of the client's headers. Every other client header — above all
+/// its Tally token — stays in Tally.
 enum UpstreamRequest {
     /// Client headers worth passing on; everything else is dropped.
     static let forwarded: [HTTPField.Name] = [.contentType, .accept, .userAgent, .anthropicVersion, .anthropicBeta, .openAIBeta]
 
+    /// nil when `channel` cannot serve `endpoint` (Azure has no rerank).
+    /// `model`: the name the channel's provider knows (its model map applied).
     static func make(
-        channel: ChannelDefinition, key: String, endpoint: Endpoint, upstreamPath: String, query: String?,
-        client: Request, body: ByteBuffer, requestID: String
-    ) -> UpstreamClient.Request {
-        var url = Self.url(base: channel.baseURL, path: upstreamPath)
-        if let query, !query.isEmpty { url += "?" + query }
+        channel: ChannelDefinition, key: String, endpoint: Endpoint, upstreamPath: String, model: String, query: String?,
+        clientHeaders: HTTPFields, body: ByteBuffer, requestID: String
+    ) -> UpstreamClient.Request? {
+        var url: String
+        if channel.kind == .azure {
+            guard let target = AzureRequest.target(endpoint.kind, deployment: model, apiVersion: channel.apiVersion ?? "") else { return nil }
+            url = AzureRequest.base(channel.baseURL) + target
+        } else {
+            url = Self.url(base: channel.baseURL, path: upstreamPath)
+            if let query, !query.isEmpty { url += "?" + query }
+        }
 
         var request = UpstreamClient.Request(url: url)
         for name in forwarded {
-            for value in client.headers[values: name] { request.headers.add(name: name.rawName, value: value) }
+            for value in clientHeaders[values: name] { request.headers.add(name: name.rawName, value: value) }
         }
         switch channel.kind {
         case .openai:
             request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(key)")
         case .anthropic:
             request.headers.replaceOrAdd(name: "x-api-key", value: key)
-            if client.headers[.anthropicVersion] == nil { request.headers.add(name: "anthropic-version", value: "2023-06-01") }
+            if clientHeaders[.anthropicVersion] == nil { request.headers.add(name: "anthropic-version", value: "2023-06-01") }
         case .gemini:
             request.headers.replaceOrAdd(name: "x-goog-api-key", value: key)
+        case .azure:
+            request.headers.replaceOrAdd(name: "api-key", value: key)
         }
-        if client.headers[.contentType] == nil { request.headers.add(name: "Content-Type", value: "application/json") }
+        // The channel's own extra headers (validated: never a credential, framing or the request id).
+        for (name, value) in channel.headers { request.headers.replaceOrAdd(name: name, value: value) }
+        if let organization = channel.organization { request.headers.replaceOrAdd(name: "OpenAI-Organization", value: organization) }
+        if let project = channel.project { request.headers.replaceOrAdd(name: "OpenAI-Project", value: project) }
+        if clientHeaders[.contentType] == nil { request.headers.add(name: "Content-Type", value: "application/json") }
         request.headers.add(name: "X-Request-Id", value: requestID)
         request.body = body
         return request

@@ -19,6 +19,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     ServerMetrics.bootstrap()
     var ledgerConfiguration = LedgerConfiguration()
     ledgerConfiguration.environment.sync = configuration.sync
+    ledgerConfiguration.breaker = configuration.breaker
     try FileManager.default.createDirectory(atPath: configuration.dataPath, withIntermediateDirectories: true)
     let ledger = try Ledger(path: configuration.dataPath, configuration: ledgerConfiguration, logger: logger)
     return try await buildApplication(configuration, ledger: ledger, logger: logger)
@@ -33,13 +34,17 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
         ledger, admin: adminID, fromEnvironment: configuration.adminPassword, demo: configuration.demo, logger: logger)
     try await Bootstrap.resolveDangling(ledger, policy: configuration.danglingPolicy, logger: logger)
 
-    // One client for every upstream. Connect within 5 s (a refused connect fails at once, so the relay
-    // tries the next channel); a read may pause up to 5 min (long generations). A call never waits for a
-    // pooled connection: every request in flight holds its own, and the concurrency gate refuses requests
-    // past `--max-concurrent-requests` at admission, before anything is reserved. Idle connections kept
-    // per provider host and event loop: sized from those limits (`upstreamConnectionsPerHost`).
+    // One client for every upstream. Connect within `--connect-timeout` (5 s; a refused connect fails at once,
+    // so the relay tries the next channel). A call never waits for a pooled connection: every request in flight
+    // holds its own, and the concurrency gate refuses requests past `--max-concurrent-requests` at admission,
+    // before anything is reserved. Idle connections kept per provider host and event loop: sized from those
+    // limits (`upstreamConnectionsPerHost`). The client's idle read timeout is only a backstop: the relay
+    // enforces the first-byte and stream idle limits itself, per channel.
+    let relayTimeouts = configuration.relay
     var upstreamConfiguration = UpstreamClient.Configuration()
-    upstreamConfiguration.maxIdleConnectionsPerOrigin = configuration.relay.upstreamConnectionsPerHost
+    upstreamConfiguration.connectTimeout = .init(relayTimeouts.connectTimeout)
+    upstreamConfiguration.idleReadTimeout = .init(max(relayTimeouts.firstByteTimeout, relayTimeouts.streamIdleTimeout) + .seconds(1))
+    upstreamConfiguration.maxIdleConnectionsPerOrigin = relayTimeouts.upstreamConnectionsPerHost
     let upstream = UpstreamClient(configuration: upstreamConfiguration)
 
     let router = Router(context: TallyRequestContext.self)
@@ -52,6 +57,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     var consoleConfiguration = ConsoleConfiguration()
     consoleConfiguration.secureCookies = configuration.secureCookies
     consoleConfiguration.trustedProxies = configuration.relay.trustedProxies
+    consoleConfiguration.testChannel = { id, model in try await relay.testChannel(id, model: model) }
     let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
     console.register(on: router)
     if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console, ledger: ledger) }

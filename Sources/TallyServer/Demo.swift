@@ -33,12 +33,16 @@ enum Demo {
         ("mock-no-usage", Price(input: 2_000_000, output: 8_000_000)),
         ("mock-abort", Price(input: 2_000_000, output: 8_000_000)),
         ("mock-error-500", Price(input: 2_000_000, output: 8_000_000)),
+        ("mock-azure-gpt", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000)),
     ]
 
-    static let channels: [(String, ChannelKind, [String])] = [
-        ("demo-openai", .openai, prices.map(\.0).filter { $0 != "mock-claude" && $0 != "mock-gemini" }),
-        ("demo-anthropic", .anthropic, ["mock-claude"]),
-        ("demo-gemini", .gemini, ["mock-gemini"]),
+    /// Name, type, models, model map. The Azure channel serves `mock-azure-gpt`
+    /// from a deployment of another name, as Azure resources do.
+    static let channels: [(String, ChannelKind, [String], [String: String])] = [
+        ("demo-openai", .openai, prices.map(\.0).filter { !["mock-claude", "mock-gemini", "mock-azure-gpt"].contains($0) }, [:]),
+        ("demo-anthropic", .anthropic, ["mock-claude"], [:]),
+        ("demo-gemini", .gemini, ["mock-gemini"], [:]),
+        ("demo-azure", .azure, ["mock-azure-gpt"], ["mock-azure-gpt": "mock-gpt-deployment"]),
     ]
 
     /// The mock as a service of the server's group; it seeds once it knows its port.
@@ -68,10 +72,10 @@ enum Demo {
         for (model, price) in prices where current[model] != price {
             try await ledger.setPrice(model, price, by: .system)
         }
-        for (name, kind, models) in channels {
+        for (name, kind, models, modelMap) in channels {
             let channel = ChannelDefinition(
                 id: channelIDs[name] ?? .random(), name: name, kind: kind,
-                baseURL: "http://127.0.0.1:\(mockPort)", models: models)
+                baseURL: "http://127.0.0.1:\(mockPort)", models: models, modelMap: modelMap)
             try await ledger.setChannel(channel, key: mockKey, by: .system)
         }
         if let balance, balance < 500_000_000 {
@@ -85,7 +89,7 @@ enum Demo {
         announce(
             """
 
-            Tally demo is ready: a mock upstream on port \(mockPort), channels for all three families, prices for the mock models.
+            Tally demo is ready: a mock upstream on port \(mockPort), channels for all three families (and an Azure one), prices for the mock models.
             Dashboard: \(base)/  (sign in as: admin)
             \(password)
             Demo token (shown once): \(key)

@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var sweepInterval: Duration = ReservationSweeper.defaultInterval
     /// The sweeper expires reservations older than `relay.maxRequestDuration` plus this.
     public var sweepGrace: Duration = ReservationSweeper.defaultGrace
+    /// The channels' circuit breaker (`--breaker-failures`, `--breaker-cooldown`, `--breaker-cooldown-max`).
+    package var breaker = BreakerPolicy()
 
     package init(
         dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,

@@ -60,6 +60,8 @@ final class LoopPool: @unchecked Sendable {
                         return
                     }
                     connection.send(exchange)
+                case .failure(ChannelError.connectTimeout(_)):
+                    exchange.fail(UpstreamError.connectTimeout)
                 case .failure(let error):
                     exchange.fail(UpstreamError.connectFailed("\(error)"))
                 }

@@ -2,7 +2,9 @@
 public enum UpstreamError: Error, Sendable, Equatable {
     /// The URL is not `http://` or `https://` with a host.
     case invalidURL
-    /// No connection within the connect timeout, or the connect was refused.
+    /// No connection within the connect timeout.
+    case connectTimeout
+    /// The connect was refused or failed otherwise.
     case connectFailed(String)
     /// No response head within the call's timeout.
     case headTimeout

@@ -206,7 +206,7 @@ import UpstreamHTTP
     }
 
     /// Row "Tally timed out the upstream": the head wait that runs out is told
-    /// apart from an upstream that could not be reached (void `upstream_timeout`).
+    /// apart from an upstream that could not be reached (void `upstream_error: timeout`).
     @Test func theHeadTimeoutIsToldApartFromAnUnreachableUpstream() async throws {
         let drip = try await DripUpstream()
         defer { drip.stop() }
@@ -214,10 +214,10 @@ import UpstreamHTTP
         let timedOut = await #expect(throws: (any Error).self) {
             _ = try await client.execute(.init(url: drip.baseURL + "/v1/messages"), timeout: .milliseconds(500))
         }
-        #expect(timedOut.map(Relay.isHeadTimeout) == true)
+        #expect(timedOut.map(UpstreamTimeouts.isFirstByteTimeout) == true)
         let refused = await #expect(throws: (any Error).self) {
             _ = try await client.execute(.init(url: "http://127.0.0.1:\(try freePort())/"), timeout: .seconds(5))
         }
-        #expect(refused.map(Relay.isHeadTimeout) == false)
+        #expect(refused.map(UpstreamTimeouts.isFirstByteTimeout) == false)
     }
 }

@@ -200,13 +200,6 @@ import Testing
             let body = #"{"model":"\#(model)","max_tokens":3,"messages":[{"role":"user","content":"x"}]}"#
             return await Self.post(server.baseURL + "/v1/chat/completions", headers: auth + [("X-Request-Id", model)], body: Data(body.utf8))
         }
-        let revoked = await call("mock-error-401")
-        #expect(revoked?.status == 502)
-        #expect(revoked?.text.contains("upstream_auth_failed") == true)
-        #expect(revoked?.text.contains("sk-mock") == false && revoked?.text.contains("Incorrect API key") == false)
-        let broke = await call("mock-error-quota")
-        #expect(broke?.status == 503)
-        #expect(broke?.text.contains("upstream_quota_exhausted") == true)
         let invalid = await call("mock-error-400")
         #expect(invalid?.status == 400)
         #expect(invalid?.text.contains("temperature") == true)
@@ -214,6 +207,19 @@ import Testing
         let limited = await call("mock-error-429")
         #expect(limited?.status == 429)
         #expect(limited?.headers.first(name: "retry-after") != nil)
+        let revoked = await call("mock-error-401")
+        #expect(revoked?.status == 502)
+        #expect(revoked?.text.contains("upstream_auth_failed") == true)
+        #expect(revoked?.text.contains("sk-mock") == false && revoked?.text.contains("Incorrect API key") == false)
+        // A refused key suspends the channel (Docs/routing.md); a new key is the operator's fix.
+        let channels = try await HTTP.get(server.baseURL + "/api/channels", headers: Routing.admin)
+        let openai = (channels.json?["data"] as? [[String: Any]] ?? []).first { $0["type"] as? String == "openai" }?["id"] as? String ?? ""
+        _ = try await HTTP.send(
+            server.baseURL + "/api/channels/\(openai)", method: .PATCH, headers: Routing.admin + [("Content-Type", "application/json")],
+            body: Data(#"{"key":"mock-key"}"#.utf8))
+        let broke = await call("mock-error-quota")
+        #expect(broke?.status == 503)
+        #expect(broke?.text.contains("upstream_quota_exhausted") == true)
         await server.stop()
         try await Seed.inspect(data) { ledger in
             for model in ["mock-error-401", "mock-error-quota", "mock-error-400", "mock-error-429"] {

@@ -35,6 +35,20 @@ enum Samples {
             ChannelDefinition(
                 id: channel, name: "main", kind: .anthropic, baseURL: "https://api.example.com", models: ["m"],
                 groups: [], priority: -5, weight: 0, enabled: true)),
+        // Version 2's routing options: a model map, an Azure API version; extra headers and an OpenAI organization and project.
+        .channelSet(
+            ChannelDefinition(
+                id: channel, name: "azure", kind: .azure, baseURL: "https://r.openai.azure.com", models: ["gpt-4o", "e"],
+                modelMap: ["gpt-4o": "prod-4o", "e": "embed"], apiVersion: "2024-10-21")),
+        .channelSet(
+            ChannelDefinition(
+                id: channel, name: "router", kind: .openai, baseURL: "https://openrouter.ai/api", models: ["m"],
+                headers: ["http-referer": "https://app.example", "x-title": "Tälly"], organization: "org-1", project: "proj_2")),
+        .channelSuspended(ChannelSuspended(channel: channel, reason: .authFailed, status: 401, cooldownMs: 600_000, detail: "HTTP 401: bad key")),
+        .channelSuspended(ChannelSuspended(channel: channel, reason: .failures, status: 0, cooldownMs: 1, detail: "")),
+        .channelRestored(ChannelRestored(channel: channel, cause: "probe", status: 200)),
+        .channelTested(
+            ChannelTested(channel: channel, model: "m", status: 0, latencyMs: 5_000, usage: Usage(promptTokens: 1, completionTokens: 1), credits: 10)),
         .channelRemoved(channel),
         .tokenCreated(
             TokenCreated(
@@ -96,6 +110,24 @@ enum Samples {
             ChargeVoided(
                 requestID: "req-2", token: token, user: user, channel: nil, reason: "client disconnected",
                 status: 499, durationMs: 0)),
+        // Version 2's attempts: two failures on other channels before the last.
+        .chargeVoided(
+            ChargeVoided(
+                requestID: "req-6", token: token, user: user, channel: channel, reason: "upstream_error: 500", status: 500, durationMs: 9,
+                attempts: [
+                    UpstreamAttempt(channel: ChannelID(raw: 2), status: 0, durationMs: 5_000),
+                    UpstreamAttempt(channel: channel, status: 500, durationMs: 4),
+                ])),
+        // Version 3: the upstream model and the attempts that led to the answer.
+        .chargeSettled(
+            ChargeSettled(
+                requestID: "req-7", token: token, user: user, model: "gpt-4o", channel: channel,
+                usage: Usage(promptTokens: 3, cachedTokens: 0, completionTokens: 2), credits: 1, price: Price(input: 1, output: 1, cachedInput: 1),
+                multiplier: .one, estimated: false, stream: true, durationMs: 10, status: 200, upstreamModel: "gpt-4o-2024-08-06",
+                attempts: [
+                    UpstreamAttempt(channel: ChannelID(raw: 9), status: 429, durationMs: 3),
+                    UpstreamAttempt(channel: channel, status: 200, durationMs: 7),
+                ])),
         .chargeExpired(ChargeExpired(requestID: "req-3", token: token, user: user, policy: .void, credits: 0)),
         .chargeExpired(ChargeExpired(requestID: "req-4", token: token, user: user, policy: .settleReserved, credits: 99)),
         .chargeAdjusted(ChargeAdjusted(requestID: "req-1", token: token, user: user, amount: -Int64.max, reason: "refund")),

@@ -100,8 +100,8 @@ import Testing
         var state = LedgerState()
         state.prices["m"] = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)
         var bytes = SnapshotCodec.encode(state)
-        #expect(bytes[0] == 4)
-        for format: UInt8 in [2, 3] {
+        #expect(bytes[0] == 5)
+        for format: UInt8 in [2, 3, 4] {
             bytes[0] = format
             #expect(throws: BinaryDecodingError.self) { try bytes.withUnsafeBytes { try SnapshotCodec.decode($0) } }
         }

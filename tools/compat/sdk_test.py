@@ -56,6 +56,49 @@ def _():
     assert text, "no text streamed"
 
 
+# The demo's `mock-azure-gpt` is served by an `azure` channel: the mock speaks
+# Azure's deployment paths, `api-version` and `api-key` header, and streams
+# Azure's leading prompt-filter chunk. 2 prompt + 5 output tokens at 2,000,000 /
+# 8,000,000 credits per million = 44 credits.
+@check("openai chat via an azure channel")
+def _():
+    before = used()
+    r = oa.chat.completions.create(model="mock-azure-gpt", messages=[{"role": "user", "content": "hello there"}], max_tokens=5)
+    assert r.choices[0].message.content, r
+    assert r.usage.prompt_tokens == 2 and r.usage.completion_tokens == 5, r.usage
+    assert used() - before == 44, (before, used())
+
+
+@check("openai chat stream via an azure channel")
+def _():
+    before = used()
+    text = ""
+    for chunk in oa.chat.completions.create(
+            model="mock-azure-gpt", messages=[{"role": "user", "content": "hello there"}], max_tokens=5, stream=True):
+        assert chunk.usage is None, "the usage chunk Tally asked for must not reach the client"
+        if chunk.choices and chunk.choices[0].delta.content:
+            text += chunk.choices[0].delta.content
+    assert len(text.split()) == 5, text
+    assert used() - before == 44, (before, used())
+
+
+@check("openai chat stream via an azure channel, usage asked by the client")
+def _():
+    usage = None
+    for chunk in oa.chat.completions.create(
+            model="mock-azure-gpt", messages=[{"role": "user", "content": "hello there"}], max_tokens=5, stream=True,
+            stream_options={"include_usage": True}):
+        usage = chunk.usage or usage
+    assert usage and usage.prompt_tokens == 2 and usage.completion_tokens == 5, usage
+
+
+@check("openai responses via an azure channel")
+def _():
+    r = oa.responses.create(model="mock-azure-gpt", input="hello there", max_output_tokens=5)
+    assert r.output_text, r
+    assert r.usage.input_tokens == 2, r.usage
+
+
 @check("openai rejects a bad key")
 def _():
     bad = openai.OpenAI(base_url=URL + "/v1", api_key="sk-" + "x" * 45, max_retries=0)

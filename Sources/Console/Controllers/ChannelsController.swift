@@ -9,7 +9,10 @@ import TallyJSON
 struct ChannelsController: Sendable {
     let core: ConsoleCore
 
-    static let fields: Set<String> = ["name", "type", "base_url", "key", "models", "groups", "priority", "weight", "enabled"]
+    static let fields: Set<String> = [
+        "name", "type", "base_url", "key", "models", "groups", "priority", "weight", "enabled", "model_map", "api_version", "headers", "organization",
+        "project",
+    ]
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/channels", .admin) { _, _, _ in
@@ -20,7 +23,7 @@ struct ChannelsController: Sendable {
         }
         routes.on(.post, "/api/channels", .admin) { request, _, caller in
             let body = try await JSONBody.read(request, allowed: ChannelsController.fields)
-            let channel = ChannelDefinition(
+            var channel = ChannelDefinition(
                 id: ChannelID.random(),
                 name: try body.required("name", body.string("name")),
                 kind: try ChannelsController.kind(try body.required("type", body.string("type"))),
@@ -30,6 +33,7 @@ struct ChannelsController: Sendable {
                 priority: try body.notNull("priority", body.int("priority")) ?? 0,
                 weight: try body.notNull("weight", body.int("weight")) ?? 1,
                 enabled: try body.notNull("enabled", body.bool("enabled")) ?? true)
+            try ChannelsController.applyOptions(body, to: &channel)
             let key = try body.notNull("key", body.string("key"))
             let saved = try await core.ledger.setChannel(channel, key: key, by: caller.actor)
             return JSONResponse.make(await render(saved), status: .created)
@@ -48,9 +52,17 @@ struct ChannelsController: Sendable {
             if let priority = try body.notNull("priority", body.int("priority")) { channel.priority = priority }
             if let weight = try body.notNull("weight", body.int("weight")) { channel.weight = weight }
             if let enabled = try body.notNull("enabled", body.bool("enabled")) { channel.enabled = enabled }
+            try ChannelsController.applyOptions(body, to: &channel)
             let key = try body.notNull("key", body.string("key"))
             let saved = try await core.ledger.setChannel(channel, key: key, by: caller.actor)
             return JSONResponse.make(await render(saved))
+        }
+        routes.on(.post, "/api/channels/{id}/test", .admin) { request, context, _ in
+            let body = try await JSONBody.read(request, allowed: ["model"])
+            let channel = try await find(context.parameter("id"))
+            guard let test = core.configuration.testChannel else { throw APIError.notFound("channel tests") }
+            let report = try await test(channel.id, try body.notNull("model", body.string("model")))
+            return JSONResponse.make(Render.channelTest(report, health: core.ledger.health.status(channel.id)))
         }
         routes.on(.delete, "/api/channels/{id}", .admin) { _, context, caller in
             let channel = try await find(context.parameter("id"))
@@ -60,7 +72,7 @@ struct ChannelsController: Sendable {
     }
 
     private func render(_ channel: ChannelDefinition) async -> JSONValue {
-        Render.channel(channel, keySet: core.ledger.secrets.hasKey(channel: channel.id))
+        Render.channel(channel, keySet: core.ledger.secrets.hasKey(channel: channel.id), health: core.ledger.health.status(channel.id))
     }
 
     private func find(_ text: String) async throws -> ChannelDefinition {
@@ -70,8 +82,56 @@ struct ChannelsController: Sendable {
         return channel
     }
 
+    /// The routing options, the same on create and edit: a field given replaces
+    /// the stored one, `null` clears it, absence keeps it.
+    static func applyOptions(_ body: JSONBody, to channel: inout ChannelDefinition) throws {
+        if let map = try body.stringMap("model_map").patch { channel.modelMap = map ?? [:] }
+        if let version = try body.string("api_version").patch { channel.apiVersion = version }
+        if let headers = try body.stringMap("headers").patch { channel.headers = headers ?? [:] }
+        if let organization = try body.string("organization").patch { channel.organization = organization }
+        if let project = try body.string("project").patch { channel.project = project }
+        if let timeouts = try timeouts(body) {
+            channel.firstByteTimeoutMs = timeouts.firstByte
+            channel.idleTimeoutMs = timeouts.idle
+        }
+        // A channel moved to another type drops the options of its old one rather than being refused for them.
+        if channel.kind != .azure, !body.has("api_version") { channel.apiVersion = nil }
+        if channel.kind != .openai, !body.has("organization") { channel.organization = nil }
+        if channel.kind != .openai, !body.has("project") { channel.project = nil }
+    }
+
+    /// `timeouts: {"first_byte": seconds|null, "idle": seconds|null}` (fractions
+    /// allowed) in milliseconds; the object replaces both, `null` clears both.
+    static func timeouts(_ body: JSONBody) throws -> (firstByte: Int64?, idle: Int64?)? {
+        switch body.raw("timeouts") {
+        case nil: return nil
+        case .null?: return (nil, nil)
+        case .object(let members)?:
+            var out: (firstByte: Int64?, idle: Int64?) = (nil, nil)
+            for (key, value) in members {
+                let ms: Int64?
+                switch value {
+                case .null: ms = nil
+                case .number(let text):
+                    guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds <= 86_400 else {
+                        throw APIError.invalid("timeouts.\(JSONBody.printable(key))", "must be 0.1 to 86400 seconds")
+                    }
+                    ms = Int64((seconds * 1000).rounded())
+                default: throw APIError.invalid("timeouts.\(JSONBody.printable(key))", "must be a number of seconds or null")
+                }
+                switch key {
+                case "first_byte": out.firstByte = ms
+                case "idle": out.idle = ms
+                default: throw APIError.invalid("timeouts", "knows first_byte and idle, not \(JSONBody.printable(key))")
+                }
+            }
+            return out
+        default: throw APIError.invalid("timeouts", "must be an object {\"first_byte\": seconds, \"idle\": seconds}")
+        }
+    }
+
     static func kind(_ text: String) throws -> ChannelKind {
-        guard let kind = ChannelKind(name: text) else { throw APIError.invalid("type", "must be openai, anthropic or gemini") }
+        guard let kind = ChannelKind(name: text) else { throw APIError.invalid("type", "must be openai, azure, anthropic or gemini") }
         return kind
     }
 }

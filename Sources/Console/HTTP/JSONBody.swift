@@ -120,6 +120,22 @@ struct JSONBody {
         }
     }
 
+    /// An object whose values are all strings (a model map, extra headers); keys are unique (the parser refuses duplicates).
+    func stringMap(_ key: String) throws(APIError) -> Field<[String: String]> {
+        switch raw(key) {
+        case nil: return .absent
+        case .null?: return .null
+        case .object(let members)?:
+            var out: [String: String] = [:]
+            for (name, value) in members {
+                guard case .string(let s) = value else { throw wrongType(key, "an object of strings") }
+                out[name] = s
+            }
+            return .value(out)
+        default: throw wrongType(key, "an object of strings")
+        }
+    }
+
     /// A field that must be present and not null.
     func required<T>(_ key: String, _ field: Field<T>) throws(APIError) -> T {
         switch field {

@@ -8,9 +8,9 @@ import TallyJSON
 struct LogRow {
     static let columns = [
         "seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel",
-        "channel_name", "prompt_tokens", "cached_tokens", "completion_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+        "channel_name", "upstream_model", "prompt_tokens", "cached_tokens", "completion_tokens", "cache_write_tokens", "cache_write_1h_tokens",
         "audio_input_tokens", "audio_output_tokens", "web_search_requests", "credits", "duration_ms", "stream", "status",
-        "estimated", "reason",
+        "estimated", "reason", "attempts",
     ]
 
     let values: [JSONValue]
@@ -20,15 +20,16 @@ struct LogRow {
         let type: String
         var user: UserID?, token: TokenID?, channelID: ChannelID?
         var usage = Usage(), credits: Int64 = 0, duration: JSONValue = .null, status: JSONValue = .null
-        var estimated = false, reason: JSONValue = .null
+        var estimated = false, reason: JSONValue = .null, upstreamModel: String?, attempts: [UpstreamAttempt] = []
         var stream = entry.reservation?.stream ?? false
         switch envelope.event {
         case .chargeSettled(let e):
             type = "settled"; user = e.user; token = e.token; channelID = e.channel; usage = e.usage; credits = e.credits
             duration = .int(e.durationMs); status = .int(e.status); estimated = e.estimated; stream = e.stream
+            upstreamModel = e.upstreamModel; attempts = e.attempts
         case .chargeVoided(let e):
             type = "voided"; user = e.user; token = e.token; channelID = e.channel
-            duration = .int(e.durationMs); status = .int(e.status); reason = .string(e.reason)
+            duration = .int(e.durationMs); status = .int(e.status); reason = .string(e.reason); attempts = e.attempts
         case .chargeExpired(let e):
             type = "expired"; user = e.user; token = e.token; credits = e.credits; reason = .string("reservation expired: \(e.policy)")
         case .chargeAdjusted(let e):
@@ -47,6 +48,7 @@ struct LogRow {
             .optional(entry.model) { .string($0) },
             .optional(channelID) { .string($0.description) },
             .optional(channelID.flatMap { names.channels[$0] }) { .string($0) },
+            .optional(upstreamModel) { .string($0) },
             .int(usage.promptTokens),
             .int(usage.cachedTokens),
             .int(usage.completionTokens),
@@ -61,6 +63,7 @@ struct LogRow {
             status,
             .bool(estimated),
             reason,
+            EventJSON.attempts(attempts),
         ]
     }
 
@@ -76,6 +79,7 @@ struct LogRow {
             case .bool(let b): return b ? "true" : "false"
             case .number(let n): return n
             case .string(let s): return EventCSV.cell(s)
+            case .array(let items): return items.isEmpty ? "" : EventCSV.cell(value.serialized)
             default: return ""
             }
         }.joined(separator: ",")

@@ -16,6 +16,8 @@ package enum AdmissionFailure: Error, Equatable, Sendable {
     case noRoute(model: String)
     /// A concurrency limit is reached (`ConcurrencyGate`): refused before anything is reserved.
     case overloaded(ConcurrencyGate.Overload)
+    /// Every channel serving the model is suspended by its circuit breaker (`ChannelHealth`).
+    case channelsSuspended(model: String, retryAfterSeconds: Int64)
     case duplicateRequestID(String)
 
     /// A short stable code, used in error bodies and `relay.rejected` events.
@@ -33,6 +35,7 @@ package enum AdmissionFailure: Error, Equatable, Sendable {
         case .insufficientQuota: "insufficient_quota"
         case .noRoute: "model_not_available"
         case .overloaded: "overloaded"
+        case .channelsSuspended: "channels_suspended"
         case .duplicateRequestID: "duplicate_request_id"
         }
     }
@@ -57,6 +60,8 @@ package enum AdmissionFailure: Error, Equatable, Sendable {
             "Tally is serving its limit of \(limit) requests at once. Retry in a moment."
         case .overloaded(.channels(let limit)):
             "Every upstream channel for this model is serving its limit of \(limit) requests at once. Retry in a moment."
+        case .channelsSuspended(let model, let retry):
+            "Every upstream channel for model \(model) is suspended after provider failures. Retry after \(retry) seconds."
         case .duplicateRequestID(let id): "Request id \(id) was already used. Send a new X-Request-Id for a new request."
         }
     }

@@ -1,14 +1,17 @@
 /// SPEC §2 routing: the highest priority wins, equals share by weight, and a
-/// failed first attempt is retried once on a different channel (the next one
-/// by the same rule among those left). In the ledger because admission picks
-/// the first channel in the step that takes its concurrency slot: the channel
-/// the slot is on is the one the relay calls first.
+/// failed attempt is retried on a different channel (the next one by the same
+/// rule among those left), never the same one twice, up to `--retries` times.
+/// In the ledger because admission picks the first channel in the step that
+/// takes its concurrency slot: the channel the slot is on is the one the relay
+/// calls first.
 package enum ChannelPicker {
-    /// At most two channels, in the order to try them.
-    package static func attempts<R: RandomNumberGenerator>(from candidates: [ChannelDefinition], using random: inout R) -> [ChannelDefinition] {
+    /// At most `count` distinct channels, in the order to try them.
+    package static func attempts<R: RandomNumberGenerator>(
+        from candidates: [ChannelDefinition], count: Int = 2, using random: inout R
+    ) -> [ChannelDefinition] {
         var left = candidates
         var order: [ChannelDefinition] = []
-        while order.count < 2, let next = pick(from: left, using: &random) {
+        while order.count < count, let next = pick(from: left, using: &random) {
             order.append(next)
             left.removeAll { $0.id == next.id }
         }
@@ -17,11 +20,11 @@ package enum ChannelPicker {
 
     /// The attempts as `attempts` orders them, skipping channels the gate has
     /// no room on: the first is the first pick that had a free slot (held in
-    /// the returned slot), the second the next pick among the others,
-    /// preferring those with room now (the relay moves the slot there on a
-    /// retry). Refused when the gateway is full or every candidate is.
+    /// the returned slot), the retries the next picks among the others,
+    /// those with room now first (the relay moves the slot there on a retry).
+    /// Refused when the gateway is full or every candidate is.
     package static func attempts<R: RandomNumberGenerator>(
-        from candidates: [ChannelDefinition], gate: ConcurrencyGate,
+        from candidates: [ChannelDefinition], count: Int = 2, gate: ConcurrencyGate,
         using random: inout R
     )
         -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot), ConcurrencyGate.Overload>
@@ -33,11 +36,13 @@ package enum ChannelPicker {
             case .failure(.gateway(let limit)): return .failure(.gateway(limit: limit))
             case .failure(.channels): continue
             case .success(let slot):
-                // The retry: any other candidate (a full one may have room by then), those with room now first.
+                // The retries: the other candidates (a full one may have room by then), those with room now first.
                 let others = candidates.filter { $0.id != next.id }
                 let roomy = others.filter { gate.hasRoom($0.id) }
-                let second = pick(from: roomy.isEmpty ? others : roomy, using: &random)
-                return .success(([next] + (second.map { [$0] } ?? []), slot))
+                let full = others.filter { !gate.hasRoom($0.id) }
+                var retries = attempts(from: roomy, count: count - 1, using: &random)
+                retries += attempts(from: full, count: count - 1 - retries.count, using: &random)
+                return .success(([next] + retries, slot))
             }
         }
         return .failure(.channels(limit: gate.perChannel))

@@ -21,11 +21,13 @@ extension Ledger {
         /// channel to try, or refuses `overloaded` before reserving (nil: no limits,
         /// e.g. a realtime session's responses, whose session holds the slot).
         package var gate: ConcurrencyGate?
+        /// Channels to try at most: the first and `--retries` others.
+        package var attempts: Int
 
         package init(
             token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64?,
             outputChoices: Int64 = 1, defaultMaxOutput: Int64 = Limits.defaultOutputTokens, stream: Bool, kind: ChannelKind? = nil,
-            gate: ConcurrencyGate? = nil
+            gate: ConcurrencyGate? = nil, attempts: Int = 3
         ) {
             self.token = token
             self.requestID = requestID
@@ -37,6 +39,7 @@ extension Ledger {
             self.stream = stream
             self.kind = kind
             self.gate = gate
+            self.attempts = attempts
         }
 
         /// The output limit per answer the reservation holds: the client's,
@@ -54,8 +57,8 @@ extension Ledger {
         /// The output limit per answer the reservation holds (the relay makes the provider keep to it).
         package var outputLimit: Int64
         package var token: TokenState
-        /// The channels to try, in order (at most two: SPEC §2's one retry);
-        /// with a gate, `slot` is on the first.
+        /// The channels to try, in order (the first and up to `--retries` others,
+        /// all distinct); with a gate, `slot` is on the first.
         package var channels: [ChannelDefinition]
         /// The request's concurrency slot (nil without a gate). The ledger
         /// releases it when the reservation closes; the relay moves it when it
@@ -113,16 +116,22 @@ extension Ledger {
         // held: a full gateway refuses here, with nothing reserved and no event written.
         // Not counted into `relay.rejected`: it is the gateway's state, not the token's doing.
         var random = SecureRandom()
-        let candidates = state.channels(serving: request.model, group: token.group, kind: request.kind)
+        let serving = state.channels(serving: request.model, group: token.group, kind: request.kind)
+        // Suspended channels are out until their cooldown ends (then one request probes each).
+        let candidates = health.available(serving, nowMs: now)
+        if candidates.isEmpty, !serving.isEmpty {
+            let nextProbe = health.nextProbeMs(among: serving.map(\.id)) ?? now
+            return .failure(.channelsSuspended(model: request.model, retryAfterSeconds: max(1, (nextProbe - now + 999) / 1000)))
+        }
         let attempts: [ChannelDefinition]
         var slot: ConcurrencySlot?
         if let gate = request.gate {
-            switch ChannelPicker.attempts(from: candidates, gate: gate, using: &random) {
+            switch ChannelPicker.attempts(from: candidates, count: request.attempts, gate: gate, using: &random) {
             case .failure(let overload): return .failure(.overloaded(overload))
             case .success(let routed): (attempts, slot) = (routed.attempts, routed.slot)
             }
         } else {
-            attempts = ChannelPicker.attempts(from: candidates, using: &random)
+            attempts = ChannelPicker.attempts(from: candidates, count: request.attempts, using: &random)
         }
         // Counted before the commit's suspension: the next request of a burst sees this one.
         // Clamped: a hold beyond any TPM limit refuses the next request just the same, and sums stay far from overflow.

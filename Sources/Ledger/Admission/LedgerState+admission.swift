@@ -135,6 +135,6 @@ extension LedgerState {
 extension ChannelDefinition {
     /// Enabled, of the wanted type (if any), lists the model, and open to the group.
     package func serves(_ model: String, group: String, kind wanted: ChannelKind? = nil) -> Bool {
-        enabled && (wanted == nil || kind == wanted) && models.contains(model) && (groups.isEmpty || groups.contains(group))
+        enabled && (wanted == nil || kind.wireFormat == wanted) && models.contains(model) && (groups.isEmpty || groups.contains(group))
     }
 }

@@ -16,6 +16,7 @@ package enum StateDiff {
         compare("group", expected.groups, actual.groups, note)
         compare("price", expected.prices, actual.prices, note)
         compare("channel", expected.channels, actual.channels, note)
+        compare("suspension", expected.suspensions, actual.suspensions, note)
         compare("reservation", expected.pending, actual.pending, note)
         if expected.usernames != actual.usernames { note("the username lookup differs") }
         if expected.accessKeys != actual.accessKeys { note("the access-key lookup differs") }

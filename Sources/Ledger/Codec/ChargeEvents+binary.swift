@@ -23,7 +23,27 @@ extension BinaryWriter {
     mutating func optionalChannel(_ channel: ChannelID?) { varint(channel?.raw ?? 0) }
 }
 
+extension BinaryWriter {
+    /// Attempts as a count, then (varint channel id, status, duration) each.
+    mutating func attempts(_ attempts: [UpstreamAttempt]) {
+        varint(UInt64(attempts.count))
+        for attempt in attempts {
+            varint(attempt.channel.raw); signed(attempt.status); signed(attempt.durationMs)
+        }
+    }
+}
+
 extension BinaryReader {
+    mutating func attempts() throws(BinaryDecodingError) -> [UpstreamAttempt] {
+        let count = try varint()
+        guard count <= UInt64(Limits.attempts) else { throw fail("too many attempts") }
+        var attempts: [UpstreamAttempt] = []
+        for _ in 0..<count {
+            attempts.append(UpstreamAttempt(channel: ChannelID(raw: try varint()), status: try signed(), durationMs: try signed()))
+        }
+        return attempts
+    }
+
     mutating func chargeHead() throws(BinaryDecodingError) -> ChargeHead {
         ChargeHead(requestID: try string(), token: TokenID(raw: try fixed64()), user: UserID(raw: try fixed64()))
     }
@@ -54,6 +74,7 @@ extension ChargeSettled {
         w.signed(price.input); w.signed(price.output); w.signed(price.cachedInput); w.optionalSigned(price.perRequest)
         w.signed(multiplier.micros); w.bool(estimated); w.bool(stream); w.signed(durationMs); w.signed(status)
         usage.encodeParts(into: &w); price.encodeParts(into: &w)
+        w.string(upstreamModel ?? ""); w.attempts(attempts)
     }
 
     /// The leading fields, all that replay needs: whose request, and what it cost.
@@ -62,7 +83,8 @@ extension ChargeSettled {
         return (head, try r.signed())
     }
 
-    /// Version 1 ends at `status`; version 2 adds the usage and price parts (cache writes, audio, web searches).
+    /// Version 1 ends at `status`; version 2 adds the usage and price parts (cache writes, audio, web searches);
+    /// version 3 the upstream model ("" when the public name was sent) and the attempts.
     static func decode(from r: inout BinaryReader, version: UInt8) throws(BinaryDecodingError) -> ChargeSettled {
         let (head, credits) = try decodeCharge(from: &r)
         let model = try r.string(), channel = try r.optionalChannel()
@@ -74,23 +96,31 @@ extension ChargeSettled {
             try usage.decodeParts(from: &r)
             try price.decodeParts(from: &r)
         }
-        return ChargeSettled(
+        let upstreamModel = version >= 3 ? try r.string() : ""
+        var settled = ChargeSettled(
             requestID: head.requestID, token: head.token, user: head.user, model: model, channel: channel,
             usage: usage, credits: credits, price: price, multiplier: multiplier,
-            estimated: estimated, stream: stream, durationMs: durationMs, status: status)
+            estimated: estimated, stream: stream, durationMs: durationMs, status: status,
+            upstreamModel: upstreamModel.isEmpty ? nil : upstreamModel)
+        if version >= 3 { settled.attempts = try r.attempts() }
+        return settled
     }
 }
 
 extension ChargeVoided {
     func encode(into w: inout BinaryWriter) {
         w.chargeHead(requestID, token, user); w.optionalChannel(channel); w.string(reason); w.signed(status); w.signed(durationMs)
+        w.attempts(attempts)
     }
 
-    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> ChargeVoided {
+    /// Version 1 ends at `duration_ms`; version 2 adds the attempts.
+    static func decode(from r: inout BinaryReader, version: UInt8) throws(BinaryDecodingError) -> ChargeVoided {
         let head = try r.chargeHead()
-        return ChargeVoided(
+        var voided = ChargeVoided(
             requestID: head.requestID, token: head.token, user: head.user, channel: try r.optionalChannel(),
             reason: try r.string(), status: try r.signed(), durationMs: try r.signed())
+        if version >= 2 { voided.attempts = try r.attempts() }
+        return voided
     }
 }
 

@@ -1,7 +1,8 @@
 /// The binary payload of each event type (version 1; `price.set` version 2
 /// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`;
 /// `token.created`, `token.updated` and `user.updated` version 2 the periodic
-/// budget; `group.set` version 2 `selectable`).
+/// budget; `group.set` version 2 `selectable`; `channel.set` version 2 the
+/// options of `ChannelDefinition+binary.swift`).
 /// Field order is the layout; Docs/events.md lists it.
 /// The charge events' layout is in `ChargeEvents+binary.swift`, which replay's
 /// fast path reads too.
@@ -34,8 +35,16 @@ extension Event {
         case .channelSet(let e):
             w.fixed64(e.id.raw); w.string(e.name); w.byte(e.kind.rawValue); w.string(e.baseURL); w.strings(e.models)
             w.strings(e.groups); w.signed(e.priority); w.signed(e.weight); w.bool(e.enabled)
+            e.encodeOptions(into: &w)
         case .channelRemoved(let id):
             w.fixed64(id.raw)
+        case .channelSuspended(let e):
+            w.fixed64(e.channel.raw); w.byte(e.reason.rawValue); w.signed(e.status); w.signed(e.cooldownMs); w.string(e.detail)
+        case .channelRestored(let e):
+            w.fixed64(e.channel.raw); w.string(e.cause); w.signed(e.status)
+        case .channelTested(let e):
+            w.fixed64(e.channel.raw); w.string(e.model); w.signed(e.status); w.signed(e.latencyMs)
+            w.signed(e.usage.promptTokens); w.signed(e.usage.completionTokens); w.signed(e.credits)
         case .tokenCreated(let e):
             w.fixed64(e.id.raw); w.fixed64(e.owner.raw); w.string(e.name); w.hash(e.secretHash); w.string(e.hint)
             w.optionalSigned(e.quota); w.optionalSigned(e.expiresAt); w.strings(e.models); w.strings(e.ips); w.string(e.group)
@@ -105,12 +114,25 @@ extension Event {
             return .priceRemoved(model: try r.string())
         case .channelSet:
             let id = ChannelID(raw: try r.fixed64()), name = try r.string(), kind = try r.channelKind()
-            return .channelSet(
-                ChannelDefinition(
-                    id: id, name: name, kind: kind, baseURL: try r.string(), models: try r.strings(),
-                    groups: try r.strings(), priority: try r.signed(), weight: try r.signed(), enabled: try r.bool()))
+            var channel = ChannelDefinition(
+                id: id, name: name, kind: kind, baseURL: try r.string(), models: try r.strings(),
+                groups: try r.strings(), priority: try r.signed(), weight: try r.signed(), enabled: try r.bool())
+            if version >= 2 { try channel.decodeOptions(from: &r) }
+            return .channelSet(channel)
         case .channelRemoved:
             return .channelRemoved(ChannelID(raw: try r.fixed64()))
+        case .channelSuspended:
+            let channel = ChannelID(raw: try r.fixed64())
+            guard let reason = SuspensionReason(rawValue: try r.byte()) else { throw r.fail("unknown suspension reason") }
+            return .channelSuspended(
+                ChannelSuspended(channel: channel, reason: reason, status: try r.signed(), cooldownMs: try r.signed(), detail: try r.string()))
+        case .channelRestored:
+            return .channelRestored(ChannelRestored(channel: ChannelID(raw: try r.fixed64()), cause: try r.string(), status: try r.signed()))
+        case .channelTested:
+            let channel = ChannelID(raw: try r.fixed64()), model = try r.string(), status = try r.signed(), latency = try r.signed()
+            let usage = Usage(promptTokens: try r.signed(), completionTokens: try r.signed())
+            return .channelTested(
+                ChannelTested(channel: channel, model: model, status: status, latencyMs: latency, usage: usage, credits: try r.signed()))
         case .tokenCreated:
             let id = TokenID(raw: try r.fixed64()), owner = UserID(raw: try r.fixed64()), name = try r.string()
             let hash = try r.hash(), hint = try r.string(), quota = try r.optionalSigned(), expires = try r.optionalSigned()
@@ -140,7 +162,7 @@ extension Event {
         case .chargeSettled:
             return .chargeSettled(try ChargeSettled.decode(from: &r, version: version))
         case .chargeVoided:
-            return .chargeVoided(try ChargeVoided.decode(from: &r))
+            return .chargeVoided(try ChargeVoided.decode(from: &r, version: version))
         case .chargeExpired:
             return .chargeExpired(try ChargeExpired.decode(from: &r))
         case .chargeAdjusted:

@@ -28,16 +28,20 @@ extension LedgerState {
                 requestID: requestID, token: reservation.token, user: reservation.user,
                 model: reservation.model, channel: outcome.channel, usage: usage,
                 credits: credits, price: price, multiplier: multiplier, estimated: outcome.estimated,
-                stream: reservation.stream, durationMs: max(0, outcome.durationMs), status: outcome.status))
+                stream: reservation.stream, durationMs: max(0, outcome.durationMs), status: outcome.status,
+                upstreamModel: outcome.upstreamModel.flatMap { $0 == reservation.model ? nil : $0 },
+                attempts: Array(outcome.attempts.prefix(Limits.attempts))))
     }
 
-    func void(requestID: String, reason: String, channel: ChannelID?, status: Int64, durationMs: Int64) throws(Rejection) -> Event {
+    func void(
+        requestID: String, reason: String, channel: ChannelID?, status: Int64, durationMs: Int64, attempts: [UpstreamAttempt] = []
+    ) throws(Rejection) -> Event {
         guard let reservation = pending[requestID] else { throw .notFound("open reservation for request \(requestID)") }
         return .chargeVoided(
             ChargeVoided(
                 requestID: requestID, token: reservation.token, user: reservation.user,
                 channel: channel, reason: try Validate.note(reason, field: "reason"),
-                status: status, durationMs: max(0, durationMs)))
+                status: status, durationMs: max(0, durationMs), attempts: Array(attempts.prefix(Limits.attempts))))
     }
 
     func expire(requestID: String, policy: ExpiryPolicy) throws(Rejection) -> Event {

@@ -91,6 +91,14 @@ extension LedgerState {
         while channel.baseURL.hasSuffix("/") { channel.baseURL.removeLast() }
         guard !channel.models.isEmpty else { throw .invalid(field: "models", "a channel must serve at least one model") }
         channel.models = try Validate.models(channel.models)
+        channel.modelMap = try Validate.modelMap(channel.modelMap, models: channel.models, kind: channel.kind)
+        channel.apiVersion = try Validate.apiVersion(channel.apiVersion, kind: channel.kind)
+        try Validate.deployments(of: channel)
+        channel.headers = try Validate.channelHeaders(channel.headers)
+        channel.organization = try Validate.openAIScope(channel.organization, field: "organization", kind: channel.kind)
+        channel.project = try Validate.openAIScope(channel.project, field: "project", kind: channel.kind)
+        channel.firstByteTimeoutMs = try Validate.timeout(channel.firstByteTimeoutMs, field: "timeouts.first_byte")
+        channel.idleTimeoutMs = try Validate.timeout(channel.idleTimeoutMs, field: "timeouts.idle")
         for group in channel.groups { _ = try existingGroup(group, field: "groups") }
         guard Limits.priority.contains(channel.priority) else { throw .invalid(field: "priority", "must be within \(Limits.priority)") }
         guard Limits.weight.contains(channel.weight) else { throw .invalid(field: "weight", "must be within \(Limits.weight)") }

@@ -42,6 +42,10 @@ package enum Limits {
     static let usageTokens: Int64 = 1 << 40
     /// Free-text reasons and notes.
     package static let noteBytes = 512
+    /// Extra headers on one channel: a few identify the caller (OpenRouter's two); 32 is room, not a bag of data.
+    static let channelHeaders = 32
+    /// Upstream attempts one request records: the first and at most 10 retries (`--retries`).
+    package static let attempts = 11
     /// A URL an operator configures.
     static let urlBytes = 2048
 }

@@ -6,12 +6,21 @@ package struct Outcome: Sendable, Equatable {
     package var channel: ChannelID?
     package var durationMs: Int64
     package var status: Int64
+    /// The name the channel's provider was asked for, when its model map renamed the model.
+    package var upstreamModel: String?
+    /// Every upstream attempt, in order (the last is `channel`'s answer).
+    package var attempts: [UpstreamAttempt]
 
-    package init(usage: Usage, estimated: Bool = false, channel: ChannelID? = nil, durationMs: Int64 = 0, status: Int64 = 200) {
+    package init(
+        usage: Usage, estimated: Bool = false, channel: ChannelID? = nil, durationMs: Int64 = 0, status: Int64 = 200,
+        upstreamModel: String? = nil, attempts: [UpstreamAttempt] = []
+    ) {
         self.usage = usage
         self.estimated = estimated
         self.channel = channel
         self.durationMs = durationMs
         self.status = status
+        self.upstreamModel = upstreamModel
+        self.attempts = attempts
     }
 }

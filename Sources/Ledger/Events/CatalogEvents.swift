@@ -43,10 +43,28 @@ package struct ChannelDefinition: Hashable, Sendable {
     package var priority: Int64
     package var weight: Int64
     package var enabled: Bool
+    /// Public model → the name this channel's provider knows it by (a dated
+    /// version, an Azure deployment). Clients and charges use the public name.
+    package var modelMap: [String: String]
+    /// Azure's `api-version` query parameter (Azure channels only).
+    package var apiVersion: String?
+    /// Extra headers every call to this channel carries (OpenRouter's
+    /// `HTTP-Referer`, `X-Title`), names lowercased. Configuration, not secrets:
+    /// they are in the log like every other field; the key has its own place.
+    package var headers: [String: String]
+    /// OpenAI's `OpenAI-Organization` and `OpenAI-Project` (OpenAI channels only).
+    package var organization: String?
+    package var project: String?
+    /// This channel's own limits on the wait for its answer's head and on the
+    /// silence between two chunks of a stream (nil: the server's flags).
+    package var firstByteTimeoutMs: Int64?
+    package var idleTimeoutMs: Int64?
 
     package init(
         id: ChannelID = .random(), name: String, kind: ChannelKind, baseURL: String, models: [String],
-        groups: [String] = [], priority: Int64 = 0, weight: Int64 = 1, enabled: Bool = true
+        groups: [String] = [], priority: Int64 = 0, weight: Int64 = 1, enabled: Bool = true, modelMap: [String: String] = [:],
+        apiVersion: String? = nil, headers: [String: String] = [:], organization: String? = nil, project: String? = nil,
+        firstByteTimeoutMs: Int64? = nil, idleTimeoutMs: Int64? = nil
     ) {
         self.id = id
         self.name = name
@@ -57,5 +75,15 @@ package struct ChannelDefinition: Hashable, Sendable {
         self.priority = priority
         self.weight = weight
         self.enabled = enabled
+        self.modelMap = modelMap
+        self.apiVersion = apiVersion
+        self.headers = headers
+        self.organization = organization
+        self.project = project
+        self.firstByteTimeoutMs = firstByteTimeoutMs
+        self.idleTimeoutMs = idleTimeoutMs
     }
+
+    /// The name the provider gets for `model`: its mapping, else the public name itself.
+    package func upstreamModel(for model: String) -> String { modelMap[model] ?? model }
 }

@@ -35,15 +35,22 @@ package struct ChargeSettled: Hashable, Sendable {
     package var durationMs: Int64
     /// HTTP status the client saw.
     package var status: Int64
+    /// The name the channel's provider was asked for, when its model map
+    /// renamed `model` (nil: the public name itself). Stored as "" for nil.
+    package var upstreamModel: String?
+    /// Every upstream attempt, in order; the last is `channel`'s answer (version 3).
+    package var attempts: [UpstreamAttempt] = []
 
     /// `package` so `tally bench` can build events directly.
     package init(
         requestID: String, token: TokenID, user: UserID, model: String, channel: ChannelID?, usage: Usage, credits: Int64,
-        price: Price, multiplier: Multiplier, estimated: Bool, stream: Bool, durationMs: Int64, status: Int64
+        price: Price, multiplier: Multiplier, estimated: Bool, stream: Bool, durationMs: Int64, status: Int64,
+        upstreamModel: String? = nil, attempts: [UpstreamAttempt] = []
     ) {
         self.requestID = requestID; self.token = token; self.user = user; self.model = model; self.channel = channel
         self.usage = usage; self.credits = credits; self.price = price; self.multiplier = multiplier
         self.estimated = estimated; self.stream = stream; self.durationMs = durationMs; self.status = status
+        self.upstreamModel = upstreamModel; self.attempts = attempts
     }
 }
 
@@ -57,6 +64,22 @@ package struct ChargeVoided: Hashable, Sendable {
     package var reason: String
     package var status: Int64
     package var durationMs: Int64
+    /// Every upstream attempt, in order (version 2; empty before, or when none was made).
+    package var attempts: [UpstreamAttempt] = []
+}
+
+/// One call to one channel within a request: retries across channels are in
+/// the request's log row (Docs/routing.md, "Retries across channels").
+package struct UpstreamAttempt: Hashable, Sendable {
+    package var channel: ChannelID
+    /// The upstream's HTTP status; 0 when it did not answer (connection error, timeout).
+    package var status: Int64
+    /// From the attempt's start to its answer's head (or its failure).
+    package var durationMs: Int64
+
+    package init(channel: ChannelID, status: Int64, durationMs: Int64) {
+        self.channel = channel; self.status = status; self.durationMs = durationMs
+    }
 }
 
 /// A dangling reservation resolved explicitly (after a crash): voided, or

@@ -17,7 +17,13 @@ package enum ChannelKind: UInt8, Sendable, CaseIterable, CustomStringConvertible
     case openai = 0
     case anthropic = 1
     case gemini = 2
-    package var description: String { ["openai", "anthropic", "gemini"][Int(rawValue)] }
+    /// Azure OpenAI: the OpenAI wire format at a resource's deployment paths, keyed by `api-key`.
+    case azure = 3
+    package var description: String { ["openai", "anthropic", "gemini", "azure"][Int(rawValue)] }
+
+    /// The wire format the channel speaks, which decides the requests it can serve
+    /// (Tally forwards without translating): Azure speaks OpenAI's.
+    package var wireFormat: ChannelKind { self == .azure ? .openai : self }
     package init?(name: String) {
         guard let kind = ChannelKind.allCases.first(where: { $0.description == name }) else { return nil }
         self = kind

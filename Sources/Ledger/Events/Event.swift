@@ -11,6 +11,9 @@ package enum Event: Hashable, Sendable {
     case priceRemoved(model: String)
     case channelSet(ChannelDefinition)
     case channelRemoved(ChannelID)
+    case channelSuspended(ChannelSuspended)
+    case channelRestored(ChannelRestored)
+    case channelTested(ChannelTested)
     case tokenCreated(TokenCreated)
     case tokenUpdated(TokenUpdated)
     case tokenDisabled(TokenID)
@@ -37,6 +40,9 @@ package enum Event: Hashable, Sendable {
         case .priceRemoved: .priceRemoved
         case .channelSet: .channelSet
         case .channelRemoved: .channelRemoved
+        case .channelSuspended: .channelSuspended
+        case .channelRestored: .channelRestored
+        case .channelTested: .channelTested
         case .tokenCreated: .tokenCreated
         case .tokenUpdated: .tokenUpdated
         case .tokenDisabled: .tokenDisabled
@@ -67,6 +73,9 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case priceRemoved = 13
     case channelSet = 14
     case channelRemoved = 15
+    case channelSuspended = 16
+    case channelRestored = 17
+    case channelTested = 18
     case tokenCreated = 20
     case tokenUpdated = 21
     case tokenDisabled = 22
@@ -83,14 +92,16 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
 
     /// The schema version this build writes and the newest it can read.
     /// `price.set` is at version 3 (2 gained `max_output`, 3 the cache-write,
-    /// audio and web-search prices), `charge.settled` at 2 (the usage parts and
-    /// prices those bill), `token.created`, `token.updated` and `user.updated`
-    /// at 2 (periodic budgets), `group.set` at 2 (`selectable`), every other
-    /// type at 1; replay reads every older version and refuses anything newer.
+    /// audio and web-search prices), `charge.settled` at 3 (2 gained the usage
+    /// parts and prices those bill, 3 the upstream model and the attempts),
+    /// `charge.voided` at 2 (the attempts), `channel.set` at 2 (the routing
+    /// options), `token.created`, `token.updated` and `user.updated` at 2
+    /// (periodic budgets), `group.set` at 2 (`selectable`), every other type at
+    /// 1; replay reads every older version and refuses anything newer.
     package var currentVersion: UInt8 {
         switch self {
-        case .priceSet: 3
-        case .chargeSettled, .tokenCreated, .tokenUpdated, .userUpdated, .groupSet: 2
+        case .priceSet, .chargeSettled: 3
+        case .chargeVoided, .channelSet, .tokenCreated, .tokenUpdated, .userUpdated, .groupSet: 2
         default: 1
         }
     }
@@ -108,6 +119,9 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .priceRemoved: "price.removed"
         case .channelSet: "channel.set"
         case .channelRemoved: "channel.removed"
+        case .channelSuspended: "channel.suspended"
+        case .channelRestored: "channel.restored"
+        case .channelTested: "channel.tested"
         case .tokenCreated: "token.created"
         case .tokenUpdated: "token.updated"
         case .tokenDisabled: "token.disabled"

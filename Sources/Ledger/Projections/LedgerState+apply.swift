@@ -53,6 +53,14 @@ extension LedgerState {
             channels[e.id] = e
         case .channelRemoved(let id):
             channels[id] = nil
+            suspensions[id] = nil
+        case .channelSuspended(let e):
+            guard channels[e.channel] != nil else { throw missing("channel \(e.channel)") }
+            suspensions[e.channel] = ChannelSuspension(event: e, sinceMs: time)
+        case .channelRestored(let e):
+            suspensions[e.channel] = nil
+        case .channelTested:
+            break  // a record only: charged to nobody, no state changes
         case .tokenCreated(let e):
             tokens[e.id] = TokenState(
                 id: e.id, owner: e.owner, name: e.name, secretHash: e.secretHash, hint: e.hint,

@@ -18,6 +18,8 @@ package struct LedgerState: Hashable, Sendable {
     package internal(set) var groups: [String: GroupDefinition] = [:]
     package internal(set) var prices: [String: Price] = [:]
     package internal(set) var channels: [ChannelID: ChannelDefinition] = [:]
+    /// Suspended channels (`channel.suspended` not yet followed by `channel.restored`).
+    package internal(set) var suspensions: [ChannelID: ChannelSuspension] = [:]
     /// Open reservations by request id.
     package internal(set) var pending: [String: Reservation] = [:]
 

@@ -71,9 +71,27 @@ package enum EventJSON {
                 ("id", .string(e.id.description)), ("name", .string(e.name)), ("type", .string(e.kind.description)),
                 ("base_url", .string(e.baseURL)), ("models", .strings(e.models)), ("groups", .strings(e.groups)),
                 ("priority", .int(e.priority)), ("weight", .int(e.weight)), ("enabled", .bool(e.enabled)),
+                ("model_map", stringMap(e.modelMap)), ("api_version", .optional(e.apiVersion) { .string($0) }),
+                ("headers", stringMap(e.headers)), ("organization", .optional(e.organization) { .string($0) }),
+                ("project", .optional(e.project) { .string($0) }),
+                ("first_byte_timeout_ms", .optional(e.firstByteTimeoutMs) { .int($0) }),
+                ("idle_timeout_ms", .optional(e.idleTimeoutMs) { .int($0) }),
             ])
         case .channelRemoved(let id):
             .object([("id", .string(id.description))])
+        case .channelSuspended(let e):
+            .object([
+                ("channel", .string(e.channel.description)), ("reason", .string(e.reason.description)), ("status", .int(e.status)),
+                ("cooldown_ms", .int(e.cooldownMs)), ("detail", .string(e.detail)),
+            ])
+        case .channelRestored(let e):
+            .object([("channel", .string(e.channel.description)), ("cause", .string(e.cause)), ("status", .int(e.status))])
+        case .channelTested(let e):
+            .object([
+                ("channel", .string(e.channel.description)), ("model", .string(e.model)), ("status", .int(e.status)),
+                ("latency_ms", .int(e.latencyMs)), ("prompt_tokens", .int(e.usage.promptTokens)),
+                ("completion_tokens", .int(e.usage.completionTokens)), ("credits", .int(e.credits)),
+            ])
         case .tokenCreated(let e):
             .object([
                 ("id", .string(e.id.description)), ("owner", .string(e.owner.description)), ("name", .string(e.name)),
@@ -105,12 +123,13 @@ package enum EventJSON {
                 ("price", price(e.price)),
                 ("multiplier", .string(e.multiplier.description)), ("estimated", .bool(e.estimated)), ("stream", .bool(e.stream)),
                 ("duration_ms", .int(e.durationMs)), ("status", .int(e.status)),
+                ("upstream_model", .optional(e.upstreamModel) { .string($0) }), ("attempts", attempts(e.attempts)),
             ])
         case .chargeVoided(let e):
             .object([
                 ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
                 ("channel", channel(e.channel)), ("reason", .string(e.reason)), ("status", .int(e.status)),
-                ("duration_ms", .int(e.durationMs)),
+                ("duration_ms", .int(e.durationMs)), ("attempts", attempts(e.attempts)),
             ])
         case .chargeExpired(let e):
             .object([
@@ -147,6 +166,19 @@ package enum EventJSON {
     package static func time(_ ms: Int64?) -> JSONValue { ms.map { .string(RFC3339.format(milliseconds: $0)) } ?? .null }
 
     /// A channel reference: its id, or null when no channel was involved.
+    /// A request's upstream attempts: `[{channel, status, duration_ms}]`, in order.
+    package static func attempts(_ attempts: [UpstreamAttempt]) -> JSONValue {
+        .array(
+            attempts.map {
+                .object([("channel", .string($0.channel.description)), ("status", .int($0.status)), ("duration_ms", .int($0.durationMs))])
+            })
+    }
+
+    /// A string map (a channel's model map, its headers) as an object, sorted by key.
+    package static func stringMap(_ map: [String: String]) -> JSONValue {
+        .object(map.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
+    }
+
     package static func channel(_ id: ChannelID?) -> JSONValue { id.map { .string($0.description) } ?? .null }
 
     /// Only the fields the edit changed; `null` means "cleared".

@@ -4,8 +4,9 @@
 /// rebuilt on load rather than stored.
 ///
 ///     byte format (2: prices carry max_output; 3: and their parts; 4: users
-///     and tokens end with their budget and daily spend) · fixed64 seq · hash head · signed time
-///     users · tokens · groups · prices · channels · pending  (each: count, entries)
+///     and tokens end with their budget and daily spend; 5: channels carry
+///     their routing options, and suspensions follow them) · fixed64 seq · hash head · signed time
+///     users · tokens · groups · prices · channels · suspensions · pending  (each: count, entries)
 ///
 /// Groups, prices and channels are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
@@ -13,7 +14,7 @@
 /// (and the log replayed from an older snapshot or from scratch): they lack
 /// the daily spend a periodic budget reads, which only the charges can rebuild.
 package enum SnapshotCodec {
-    static let format: UInt8 = 4
+    static let format: UInt8 = 5
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -41,6 +42,11 @@ package enum SnapshotCodec {
         }
         w.varint(UInt64(state.channels.count))
         for channel in state.channels.values.sorted(by: { $0.id < $1.id }) { Event.channelSet(channel).encodePayload(into: &w) }
+        // A suspension as its `channel.suspended` payload and the time it began.
+        w.varint(UInt64(state.suspensions.count))
+        for suspension in state.suspensions.values.sorted(by: { $0.event.channel < $1.event.channel }) {
+            Event.channelSuspended(suspension.event).encodePayload(into: &w); w.signed(suspension.sinceMs)
+        }
         w.varint(UInt64(state.pending.count))
         for r in state.pending.values.sorted(by: { $0.requestID < $1.requestID }) {
             w.fixed64(r.seq); r.charge.encode(into: &w); w.signed(r.time)
@@ -99,6 +105,12 @@ package enum SnapshotCodec {
                 throw r.fail("channel")
             }
             state.channels[channel.id] = channel
+        }
+        for _ in 0..<(try r.count()) {
+            guard case .channelSuspended(let event) = try Event.decodePayload(.channelSuspended, version: 1, from: &r) else {
+                throw r.fail("suspension")
+            }
+            state.suspensions[event.channel] = ChannelSuspension(event: event, sinceMs: try r.signed())
         }
         for _ in 0..<(try r.count()) {
             let seq = try r.fixed64(), charge = try ChargeReserved.decode(from: &r)

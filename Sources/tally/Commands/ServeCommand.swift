@@ -40,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
     var channelConcurrency: Int?
     @Flag(help: "Run the built-in mock upstream and seed a demo channel, prices and token.") var demo = false
     @OptionGroup var connections: ConnectionOptions
+    @OptionGroup var routing: RoutingOptions
     @Option(
         name: .customLong("metrics-address"),
         help:
@@ -71,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
             try Self.limit(
                 channelConcurrency, flag: "--channel-concurrency", variable: "TALLY_CHANNEL_CONCURRENCY",
                 environment: environment) ?? RelayConfiguration.defaultChannelConcurrency
+        try routing.apply(to: &relay)
         let portText = environment["TALLY_PORT"]
         let resolvedPort = port ?? portText.flatMap(Int.init) ?? 8080
         guard (0...65535).contains(resolvedPort) else { throw ValidationError("the port must be 0–65535") }
@@ -96,6 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
         )
         configuration.metricsAddress = metrics
         configuration.adminPassword = adminPassword
+        configuration.breaker = try routing.breaker()
         configuration.connections = try connections.resolve(environment: environment)
         configuration.secureCookies = try secureCookies || Self.flag(environment["TALLY_SECURE_COOKIES"], name: "TALLY_SECURE_COOKIES")
         var logger = Logger(label: "tally")

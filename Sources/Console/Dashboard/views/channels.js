@@ -13,7 +13,19 @@ const TYPES = {
   openai: { label: 'OpenAI-compatible', base: 'https://api.openai.com' },
   anthropic: { label: 'Anthropic', base: 'https://api.anthropic.com' },
   gemini: { label: 'Gemini', base: 'https://generativelanguage.googleapis.com' },
+  azure: { label: 'Azure OpenAI', base: 'https://RESOURCE.openai.azure.com' },
 };
+
+// The circuit breaker's view of a channel (Docs/routing.md): in service,
+// suspended (with why and since when), or probing after its cooldown.
+function healthCell(c) {
+  const health = c.health || { state: 'active' };
+  if (health.state === 'active') return badge('active', 'ok');
+  const why = `${health.reason || ''}${health.status ? ` (HTTP ${health.status})` : ''}`;
+  const since = health.since ? ` since ${new Date(health.since).toLocaleString()}` : '';
+  return h('span', { title: health.detail || '' },
+    badge(health.state, health.state === 'probing' ? 'warn' : 'danger'), ` ${why}${since}`);
+}
 const DEFAULT_BASES = new Set(Object.values(TYPES).map((t) => t.base));
 
 function openChannelForm(channel, onDone) {
@@ -115,6 +127,21 @@ export function channelsView(root) {
     }
   }
 
+  // One minimal request to the channel (Docs/routing.md, "Testing a channel"); an answer restores a suspended one.
+  async function test(channel, btn) {
+    btn.disabled = true;
+    notice.clear();
+    try {
+      const r = await api('POST', `/api/channels/${seg(channel.id)}/test`, { body: {} });
+      if (r.ok) toast(`Channel “${channel.name}” answered ${r.status} in ${fmtInt(r.latency_ms)} ms (${fmtInt(r.credits)} credits, charged to nobody).`);
+      else notice.show(`Channel “${channel.name}” failed its test: ${r.status ? `HTTP ${r.status}` : 'no answer'}${r.error ? ` — ${r.error}` : ''}`);
+      load();
+    } catch (error) {
+      btn.disabled = false;
+      notice.show(error.message);
+    }
+  }
+
   const begin = latestOnly();
 
   async function load() {
@@ -142,12 +169,14 @@ export function channelsView(root) {
           { label: 'Priority', test: 'channel-priority', num: true, render: (c) => fmtInt(c.priority) },
           { label: 'Weight', test: 'channel-weight', num: true, render: (c) => fmtInt(c.weight) },
           { label: 'Status', test: 'channel-status', render: (c) => (c.enabled ? badge('enabled', 'ok') : badge('disabled', 'muted')) },
+          { label: 'Health', test: 'channel-health', cls: 'wrap', render: healthCell },
           { label: 'Key', test: 'channel-key', render: (c) => (c.key_set ? badge('set', 'ok') : badge('missing', 'danger')) },
           {
             label: 'Actions',
             cls: 'actions-cell',
             render: (c) => h('div', { class: 'row-actions' },
               button('Edit', { class: 'btn btn-small', 'data-action': 'edit', 'data-test': 'channel-edit', onclick: () => openChannelForm(c, load) }),
+              button('Test', { class: 'btn btn-small', 'data-action': 'test', 'data-test': 'channel-test', onclick: (event) => test(c, event.currentTarget) }),
               button(c.enabled ? 'Disable' : 'Enable', {
                 class: 'btn btn-small',
                 'data-action': c.enabled ? 'disable' : 'enable',
