@@ -224,13 +224,27 @@ func realtimeSession<T: Sendable>(
     headers[.authorization] = "Bearer \(key)"
     headers[HTTPField.Name("x-request-id")!] = requestID
     let result = SessionResult<T>()
-    try await WebSocketClient.connect(
-        url: "ws://127.0.0.1:\(server.port)/v1/realtime?model=\(model)",
-        configuration: .init(maxFrameSize: 1 << 22, additionalHeaders: headers),
-        logger: Logger(label: "rt")
-    ) { inbound, outbound, _ in
-        var client = RealtimeClient(inbound: inbound, outbound: outbound)
-        await result.set(try await body(&client))
+    let fields = headers
+    // The client's closing handshake can outlive the session: when the server closes right after its own
+    // close frame (a refused session), the client may keep waiting for a reply that already came, on a
+    // socket the server has closed. Once the body has returned, that wait gets 5 s, then it is cancelled.
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+            try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(server.port)/v1/realtime?model=\(model)",
+                configuration: .init(maxFrameSize: 1 << 22, additionalHeaders: fields),
+                logger: Logger(label: "rt")
+            ) { inbound, outbound, _ in
+                var client = RealtimeClient(inbound: inbound, outbound: outbound)
+                await result.set(try await body(&client))
+            }
+        }
+        group.addTask {
+            while await !result.isSet { try await Task.sleep(for: .milliseconds(50)) }
+            try await Task.sleep(for: .seconds(5))
+        }
+        try await group.next()
+        group.cancelAll()
     }
     return try await result.value
 }
@@ -238,6 +252,7 @@ func realtimeSession<T: Sendable>(
 /// What a session's body returned, carried out of the WebSocket handler.
 private actor SessionResult<T: Sendable> {
     private var stored: T?
+    var isSet: Bool { stored != nil }
     func set(_ value: T) { stored = value }
     var value: T { get throws { guard let stored else { throw HarnessError("the session ended before its body returned") }; return stored } }
 }
