@@ -50,11 +50,6 @@ public struct RelayConfiguration: Sendable {
     public static let defaultMaxConcurrentRequests = 10_000
     /// Well above what one provider account usually allows, well below the overall cap.
     public static let defaultChannelConcurrency = 4_096
-    /// Upstream connections kept per provider host: every request in flight may
-    /// hold one, and channels can share a host, so the overall limit plus room
-    /// for connections still closing after their request ended (≥ any channel's
-    /// effective limit). With it the pool never makes an admitted request wait.
-    public var upstreamConnectionsPerHost: Int { maxConcurrentRequests + maxConcurrentRequests / 8 }
 
     package init(
         maxBodyBytes: Int = 32 << 20, defaultMaxTokens: Int64 = Limits.defaultOutputTokens, trustedProxies: [IPRule] = [],

@@ -37,14 +37,12 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     // One client for every upstream. Connect within `--connect-timeout` (5 s; a refused connect fails at once,
     // so the relay tries the next channel). A call never waits for a pooled connection: every request in flight
     // holds its own, and the concurrency gate refuses requests past `--max-concurrent-requests` at admission,
-    // before anything is reserved. Idle connections kept per provider host and event loop: sized from those
-    // limits (`upstreamConnectionsPerHost`). The client's idle read timeout is only a backstop: the relay
-    // enforces the first-byte and stream idle limits itself, per channel.
+    // before anything is reserved. The client's idle read timeout is only a backstop: the relay enforces the
+    // first-byte and stream idle limits itself, per channel.
     let relayTimeouts = configuration.relay
     var upstreamConfiguration = UpstreamClient.Configuration()
     upstreamConfiguration.connectTimeout = .init(relayTimeouts.connectTimeout)
     upstreamConfiguration.idleReadTimeout = .init(max(relayTimeouts.firstByteTimeout, relayTimeouts.streamIdleTimeout) + .seconds(1))
-    upstreamConfiguration.maxIdleConnectionsPerOrigin = relayTimeouts.upstreamConnectionsPerHost
     let upstream = UpstreamClient(configuration: upstreamConfiguration)
 
     let router = Router(context: TallyRequestContext.self)

@@ -20,7 +20,10 @@ public final class UpstreamClient: Sendable {
         /// timeouts of common servers and load balancers (60 s and more).
         public var maxIdleTime: TimeAmount = .seconds(50)
         /// Idle connections kept per origin on each event loop; more are closed when their answer ends.
-        public var maxIdleConnectionsPerOrigin = 512
+        /// A burst of thousands of streams leaves as many connections behind, and keeping them all held
+        /// their memory for nothing; past the cap, the next burst opens connections again (TCP, and TLS
+        /// for https) — a cost per connection, not per request, while the steady state stays pooled.
+        public var maxIdleConnectionsPerOrigin = 256
         /// TLS for `https` upstreams: the system's trust roots, certificates verified against the host name.
         public var tls: TLSConfiguration = .makeClientConfiguration()
 
