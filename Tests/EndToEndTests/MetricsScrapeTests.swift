@@ -17,8 +17,18 @@ import Testing
     }
 
     @Test func aScrapeAfterAKnownLoadShowsItsCounts() async throws {
-        let metricsPort = try freePort()
-        let gateway = try await Gateway.start(arguments: ["--metrics-address", "127.0.0.1:\(metricsPort)"])
+        // A free port is only free until someone binds it: with a hundred suites starting servers in
+        // parallel, the metrics port can be taken before `tally serve` binds it (it then exits 2). Try again.
+        var started: (gateway: Gateway, port: Int)?
+        for attempt in 1...3 where started == nil {
+            let port = try freePort()
+            do {
+                started = (try await Gateway.start(arguments: ["--metrics-address", "127.0.0.1:\(port)"]), port)
+            } catch  where attempt < 3 {
+                continue
+            }
+        }
+        let (gateway, metricsPort) = try #require(started)
         let chat = "\(gateway.base)/v1/chat/completions"
         for _ in 0..<3 {
             let ok = try await HTTP.post(

@@ -34,7 +34,9 @@ import Testing
         var response: HTTPResult?
         let seconds = try await Self.elapsed { response = try await Routing.chat(gateway, model: "tm") }
         #expect(response?.status == 200, "\(response?.text ?? "")")
-        #expect(seconds >= 0.9 && seconds < 4.5, "the lagging channel was given up after 1 s: \(seconds)")
+        // Given up at 1 s; left alone, the lagging channel answers at 6 s (and the attempts below say who answered).
+        // Under the whole suite's parallel load the second attempt has taken up to ~4.6 s more.
+        #expect(seconds >= 0.9 && seconds < 5.9, "the lagging channel was given up after 1 s: \(seconds)")
         let row = try #require(try await Routing.logs(gateway, model: "tm").first)
         let attempts = try #require(row["attempts"] as? [[String: Any]])
         #expect(attempts.map { $0["status"] as? Int } == [0, 200])
