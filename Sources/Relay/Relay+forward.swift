@@ -66,6 +66,7 @@ extension Relay {
                 continue
             }
             // A suspended channel is tried only as its one probe after the cooldown (`ChannelHealth`).
+            // Asked last, after the skips above: asking claims that probe, which a skipped channel would keep.
             guard mayAttempt(channel.id) else { continue }
             // A retry takes the request's concurrency slot along; a channel at its limit is not tried.
             if index > 0, let slot = admitted.slot, !slot.move(to: channel.id) {

@@ -121,6 +121,22 @@ export function fromLocalInput(value) {
   return toRFC3339(d);
 }
 
+/**
+ * Reads a From/To pair of datetime-local inputs for a filter form. On a bad
+ * date or an inverted range it shows why in `errorEl` and returns null, so the
+ * filter is not applied; otherwise `{ from, to }` as RFC 3339 strings ('' when empty).
+ */
+export function readTimeRange(fromInput, toInput, errorEl) {
+  const from = fromLocalInput(fromInput.value);
+  const to = fromLocalInput(toInput.value);
+  let problem = null;
+  if (from === undefined || to === undefined) problem = 'From and To must be valid dates and times.';
+  else if (from && to && from > to) problem = 'From must be before To.';
+  errorEl.textContent = problem || '';
+  errorEl.hidden = !problem;
+  return problem ? null : { from: from || '', to: to || '' };
+}
+
 /** Splits "a, b\nc" into ["a","b","c"]. */
 export function splitList(text) {
   return String(text || '')

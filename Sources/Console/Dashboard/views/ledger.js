@@ -6,7 +6,7 @@
 import { api, listOf } from '../api.js';
 import {
   h, dataTable, fmtInt, fmtDate, badge, button, loadingState, errorState, emptyState, field, pageHeader,
-  toLocalInput, fromLocalInput, latestOnly
+  toLocalInput, readTimeRange, latestOnly
 } from '../ui.js';
 
 const PAGE_SIZE = 50;
@@ -179,17 +179,11 @@ export function ledgerView(root, ctx) {
 
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
-    filterError.hidden = true;
-    const fromValue = fromLocalInput(from.value);
-    const toValue = fromLocalInput(to.value);
-    if (fromValue === undefined || toValue === undefined) {
-      filterError.textContent = 'From and To must be valid dates and times.';
-      filterError.hidden = false;
-      return;
-    }
+    const range = readTimeRange(from, to, filterError);
+    if (!range) return;
     Object.assign(applied, {
       type: type.value, actor: actor.value.trim(), token: token.value.trim(), request: requestId.value.trim(),
-      from: fromValue || '', to: toValue || '',
+      from: range.from, to: range.to,
     });
     ctx.setQuery(applied);
     cursors.length = 0;

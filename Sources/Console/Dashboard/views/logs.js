@@ -4,7 +4,7 @@
 
 import { api, apiUrl, listOf } from '../api.js';
 import {
-  h, loadingState, errorState, emptyState, field, CursorPager, pageHeader, toLocalInput, fromLocalInput, latestOnly
+  h, loadingState, errorState, emptyState, field, CursorPager, pageHeader, toLocalInput, readTimeRange, latestOnly
 } from '../ui.js';
 import { logsTable } from './logs-table.js';
 
@@ -69,27 +69,16 @@ export function logsView(root, ctx) {
 
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
-    filterError.hidden = true;
-    const fromValue = fromLocalInput(from.value);
-    const toValue = fromLocalInput(to.value);
-    if (fromValue === undefined || toValue === undefined) {
-      filterError.textContent = 'From and To must be valid dates and times.';
-      filterError.hidden = false;
-      return;
-    }
-    if (fromValue && toValue && fromValue > toValue) {
-      filterError.textContent = 'From must be before To.';
-      filterError.hidden = false;
-      return;
-    }
+    const range = readTimeRange(from, to, filterError);
+    if (!range) return;
     Object.assign(applied, {
       token: tokenSelect.value,
       model: model.value.trim(),
       user: userSelect ? userSelect.value : '',
       type: type.value,
       request: requestId.value.trim(),
-      from: fromValue || '',
-      to: toValue || '',
+      from: range.from,
+      to: range.to,
     });
     ctx.setQuery(applied);
     pager.reset();
