@@ -54,22 +54,13 @@ extension Relay {
             return .failure(.tooLarge(limit: configuration.maxBodyBytes))
         }
         let inspection: RequestInspection
-        do {
-            inspection = try RequestInspection.inspect(
-                body, endpoint: endpoint, pathModel: pathModel,
-                contentType: request.headers[.contentType])
-        } catch {
-            return .failure(error)
+        switch Self.inspect(body, endpoint: endpoint, pathModel: pathModel, contentType: request.headers[.contentType]) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let value): inspection = value
         }
-
-        let ask = Ledger.AdmissionRequest(
-            token: token.id, requestID: requestID, model: inspection.model,
-            promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
-            outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
-            stream: inspection.stream, kind: family.channelKind, gate: gate, attempts: configuration.retries + 1)
         let admission: Ledger.Admission
         do {
-            switch try await ledger.admit(ask) {
+            switch try await ledger.admit(ask(inspection, token: token.id, requestID: requestID, family: family)) {
             case .failure(let failure):
                 if case .overloaded(let overload) = failure { metrics.overloaded(overload) }
                 return .failure(RelayFailure(failure))
@@ -80,16 +71,50 @@ extension Relay {
             return .failure(.internalError())
         }
 
-        // The ledger routed by the caller's family (Tally forwards without translating formats).
-        let channels = admission.channels
         return .success(
-            Admitted(
-                requestID: requestID, reservation: admission.reservation, endpoint: endpoint, token: admission.token,
-                model: inspection.model, promptEstimate: inspection.promptEstimate, stream: inspection.stream,
-                injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody(heldLimit: admission.outputLimit),
-                mappedBodies: inspection.mappedBodies(heldLimit: admission.outputLimit, channels: channels, family: endpoint.family),
-                upstreamPath: upstreamPath, query: UpstreamRequest.query(of: request), channels: channels,
-                slot: admission.slot))
+            Self.admitted(
+                admission, inspection: inspection, requestID: requestID, endpoint: endpoint, upstreamPath: upstreamPath,
+                query: UpstreamRequest.query(of: request)))
+    }
+
+    // The steps between admission's suspensions, kept out of line: an async
+    // function's frame holds every local of the code inlined into it, and a
+    // streamed request's task keeps its deepest frames for as long as the
+    // stream runs (the task allocator reuses its slabs rather than freeing them).
+
+    @inline(never)
+    private static func inspect(
+        _ body: ByteBuffer, endpoint: Endpoint, pathModel: String?, contentType: String?
+    ) -> Result<RequestInspection, RelayFailure> {
+        do {
+            return .success(try RequestInspection.inspect(body, endpoint: endpoint, pathModel: pathModel, contentType: contentType))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    @inline(never)
+    private func ask(_ inspection: RequestInspection, token: TokenID, requestID: String, family: APIFamily) -> Ledger.AdmissionRequest {
+        Ledger.AdmissionRequest(
+            token: token, requestID: requestID, model: inspection.model,
+            promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
+            outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
+            stream: inspection.stream, kind: family.channelKind, gate: gate, attempts: configuration.retries + 1)
+    }
+
+    /// The ledger routed by the caller's family (Tally forwards without translating formats).
+    @inline(never)
+    private static func admitted(
+        _ admission: Ledger.Admission, inspection: RequestInspection, requestID: String, endpoint: Endpoint, upstreamPath: String,
+        query: String?
+    ) -> Admitted {
+        let channels = admission.channels
+        return Admitted(
+            requestID: requestID, reservation: admission.reservation, endpoint: endpoint, token: admission.token,
+            model: inspection.model, promptEstimate: inspection.promptEstimate, stream: inspection.stream,
+            injectedUsage: inspection.injectedUsage, upstreamBody: inspection.upstreamBody(heldLimit: admission.outputLimit),
+            mappedBodies: inspection.mappedBodies(heldLimit: admission.outputLimit, channels: channels, family: endpoint.family),
+            upstreamPath: upstreamPath, query: query, channels: channels, slot: admission.slot)
     }
 
     /// Phase 2. Returns as soon as the close is applied to the ledger's state,

@@ -14,7 +14,11 @@ import UpstreamHTTP
 /// a request still waiting for its upstream's answer then is voided
 /// `deadline_exceeded` and answered 504 in its family's error shape.
 extension Relay {
-    /// The whole relay request: admission, forwarding, charging.
+    /// The whole relay request: admission, forwarding, charging. Admission runs
+    /// in the deadline's task with the forwarding, not in the connection's: a
+    /// task keeps the slabs of its deepest frames until it ends, and the
+    /// connection's task lives as long as a streamed answer, so admission's
+    /// frames (~15 KiB with the ledger's) would stay held by every open stream.
     func relay(
         _ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?,
         upstreamPath: String? = nil
@@ -22,18 +26,24 @@ extension Relay {
         let deadline = RequestDeadline(after: configuration.maxRequestDuration, on: upstream.eventLoop)
         let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
         metrics.request(endpoint.kind.rawValue)
-        let admitted: Admitted
-        switch await admit(
-            request, peer: peer, endpoint: endpoint, pathModel: pathModel,
-            upstreamPath: upstreamPath ?? endpoint.path, requestID: requestID)
-        {
-        case .failure(let failure):
-            metrics.rejected(failure.code)
-            return failure.response(for: endpoint.family, requestID: requestID)
-        case .success(let value): admitted = value
+        return await deadline.run { cut in
+            switch await self.admit(
+                request, peer: peer, endpoint: endpoint, pathModel: pathModel,
+                upstreamPath: upstreamPath ?? endpoint.path, requestID: requestID)
+            {
+            case .failure(let failure):
+                // Only reading the body can be cut (nothing is reserved then).
+                if cut.hasFired {
+                    return RelayFailure.deadlineExceeded(self.configuration.maxRequestDuration)
+                        .timeoutResponse(for: endpoint.family, requestID: requestID)
+                }
+                self.metrics.rejected(failure.code)
+                return failure.response(for: endpoint.family, requestID: requestID)
+            case .success(let admitted):
+                self.metrics.admitted(endpoint.kind.rawValue)
+                return await self.forward(admitted, client: request, deadline: deadline, cut: cut)
+            }
         }
-        metrics.admitted(endpoint.kind.rawValue)
-        return await deadline.run { cut in await self.forward(admitted, client: request, deadline: deadline, cut: cut) }
     }
 
     /// Runs cancelled at the deadline (`RequestDeadline.run`): each step that

@@ -54,7 +54,7 @@ extension Relay {
             let ending = await withTaskCancellationHandler {
                 while let piece = await handoff.next() {
                     do {
-                        try await writer.write(ByteBuffer(bytes: piece))
+                        try await writer.write(piece)
                         handoff.delivered(true)
                     } catch {
                         handoff.delivered(false)
@@ -93,11 +93,9 @@ extension Relay {
             handoff.finish()
         }
         let status = Int(response.status.code)
-        var meter = UsageMeter(family: admitted.endpoint.family)
-        var framer = SSEFramer()
-        var end = StreamEnd(kind: admitted.endpoint.kind)
-        /// A non-SSE stream (Gemini's JSON array) is parsed whole at the end; bounded.
-        var whole: [UInt8] = []
+        var scan = StreamScan(
+            family: admitted.endpoint.family, kind: admitted.endpoint.kind, isSSE: isSSE, injectedUsage: admitted.injectedUsage,
+            wholeLimit: configuration.maxUpstreamBodyBytes)
         var sentAny = false
         var ending: (any Error)?
 
@@ -107,7 +105,7 @@ extension Relay {
             return idle.hasFired ? UpstreamStalled() : ClientGone()
         }
 
-        func send(_ bytes: [UInt8]) async throws {
+        func send(_ bytes: ByteBuffer) async throws {
             switch await handoff.send(bytes) {
             case .written: sentAny = true
             case .clientGone: throw ClientGone()
@@ -115,20 +113,6 @@ extension Relay {
                 sentAny = true
                 throw cancelled()
             }
-        }
-
-        /// Reads one upstream chunk for its usage; returns what the client should get of it.
-        func read(_ chunk: ByteBuffer) -> [UInt8] {
-            guard isSSE else {
-                if whole.count < configuration.maxUpstreamBodyBytes { whole.append(contentsOf: chunk.readableBytesView) }
-                return Array(chunk.readableBytesView)
-            }
-            var out: [UInt8] = []
-            for event in framer.push(chunk) {
-                if let data = SSEFramer.data(of: event), meter.absorb(bytes: data), admitted.injectedUsage { continue }
-                end.pass(event, into: &out)
-            }
-            return out
         }
 
         var iterator = response.body.makeAsyncIterator()
@@ -144,22 +128,19 @@ extension Relay {
                     if Task.isCancelled { throw cancelled() }
                     break
                 }
-                let out = read(chunk)
-                if !out.isEmpty { try await send(out) }
+                let out = scan.read(chunk)
+                if out.readableBytes > 0 { try await send(out) }
             }
-            if let rest = framer.finish() {
-                var out: [UInt8] = []
-                end.pass(rest, into: &out)
-                if !out.isEmpty { try await send(out) }
-            }
+            let rest = scan.finish()
+            if rest.readableBytes > 0 { try await send(rest) }
         } catch {
             ending = error
         }
         if ending is ClientGone {
             let drainEnd = min(ContinuousClock.now + .seconds(configuration.disconnectDrainSeconds), deadline.instant)
-            while ContinuousClock.now < drainEnd, !Task.isCancelled, let chunk = try? await iterator.next() { _ = read(chunk) }
+            while ContinuousClock.now < drainEnd, !Task.isCancelled, let chunk = try? await iterator.next() { _ = scan.read(chunk) }
         }
-        if !isSSE { meter.absorb(bytes: whole) }
+        let meter = scan.meter()
 
         if ending is UpstreamStalled {
             await report(channel, .failed(status: 0, detail: "stream idle past its timeout"), requestID: admitted.requestID)
@@ -192,8 +173,8 @@ extension Relay {
         }
         // The charge is applied: now the answer's end (held by `StreamEnd`) — also after an upstream
         // that broke off past it, never to a client that left or past the deadline (its timeout event ends the stream).
-        if !end.held.isEmpty, ending == nil || ending is UpstreamBrokeOff {
-            if case .abandoned = await handoff.send(end.held), ending == nil { ending = cancelled() }
+        if scan.held.readableBytes > 0, ending == nil || ending is UpstreamBrokeOff {
+            if case .abandoned = await handoff.send(scan.held), ending == nil { ending = cancelled() }
         }
         if let ending {
             let why =

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Hands a stream's output from the task reading the upstream to the task
@@ -16,11 +17,11 @@ final class StreamHandoff: Sendable {
     }
 
     private struct State {
-        var piece: [UInt8]?
+        var piece: ByteBuffer?
         var finished = false
         var clientGone = false
         /// The writer, waiting for a piece.
-        var writer: CheckedContinuation<[UInt8]?, Never>?
+        var writer: CheckedContinuation<ByteBuffer?, Never>?
         /// The sender, waiting for its piece to be written.
         var sender: CheckedContinuation<Delivery, Never>?
     }
@@ -28,10 +29,10 @@ final class StreamHandoff: Sendable {
     private let state = Mutex(State())
 
     /// Reader side: hands `bytes` to the writer and waits until they are written.
-    func send(_ bytes: [UInt8]) async -> Delivery {
+    func send(_ bytes: ByteBuffer) async -> Delivery {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (sender: CheckedContinuation<Delivery, Never>) in
-                let (immediate, writer): (Delivery?, CheckedContinuation<[UInt8]?, Never>?) = state.withLock { state in
+                let (immediate, writer): (Delivery?, CheckedContinuation<ByteBuffer?, Never>?) = state.withLock { state in
                     if state.clientGone { return (.clientGone, nil) }
                     if Task.isCancelled { return (.abandoned, nil) }
                     state.sender = sender
@@ -67,9 +68,9 @@ final class StreamHandoff: Sendable {
 
     /// Writer side: the next piece to write, nil once the reader finished.
     /// Not cancellable: the reader always finishes (it is cancelled with the writer's task).
-    func next() async -> [UInt8]? {
-        await withCheckedContinuation { (writer: CheckedContinuation<[UInt8]?, Never>) in
-            let ready: [UInt8]?? = state.withLock { state in
+    func next() async -> ByteBuffer? {
+        await withCheckedContinuation { (writer: CheckedContinuation<ByteBuffer?, Never>) in
+            let ready: ByteBuffer?? = state.withLock { state in
                 if let piece = state.piece {
                     state.piece = nil
                     return .some(piece)

@@ -278,22 +278,49 @@ struct UsageMeterTests {
 }
 
 struct SSEFramerTests {
+    /// The events `push` lends, copied out, and each one's data payload.
+    private func events(_ framer: inout SSEFramer, _ text: String) -> [(event: String, data: String?)] {
+        var found: [(String, String?)] = []
+        framer.push(ByteBuffer(string: text)) { bytes in
+            let event = SSEEvent(bytes)
+            found.append((String(decoding: bytes, as: UTF8.self), event.withData { String(decoding: $0, as: UTF8.self) }))
+        }
+        return found
+    }
+
     @Test func splitsEventsAcrossChunkBoundaries() {
         var framer = SSEFramer()
-        #expect(framer.push(ByteBuffer(string: "data: {\"a\":1}\n")).isEmpty)
-        let events = framer.push(ByteBuffer(string: "\ndata: {\"b\":2}\n\ndata: [DO"))
-        #expect(events.count == 2)
-        #expect(SSEFramer.data(of: events[0]).map { String(decoding: $0, as: UTF8.self) } == "{\"a\":1}")
-        #expect(framer.push(ByteBuffer(string: "NE]\n\n")).map { String(decoding: $0, as: UTF8.self) } == ["data: [DONE]\n\n"])
-        #expect(framer.finish() == nil)
+        #expect(events(&framer, "data: {\"a\":1}\n").isEmpty)
+        let found = events(&framer, "\ndata: {\"b\":2}\n\ndata: [DO")
+        #expect(found.map(\.event) == ["data: {\"a\":1}\n\n", "data: {\"b\":2}\n\n"])
+        #expect(found.map(\.data) == ["{\"a\":1}", "{\"b\":2}"])
+        #expect(events(&framer, "NE]\n\n").map(\.event) == ["data: [DONE]\n\n"])
+        var rest: [UInt8]?
+        framer.finish { rest = Array($0) }
+        #expect(rest == nil)
     }
 
     @Test func namedEventsKeepTheirDataLine() {
-        let event = Array("event: message_delta\r\ndata: {\"x\":1}\r\n\r\n".utf8)
+        let text = "event: message_delta\r\ndata: {\"x\":1}\r\n\r\n"
         var framer = SSEFramer()
-        let events = framer.push(ByteBuffer(bytes: event))
-        #expect(events == [event])
-        #expect(SSEFramer.data(of: event).map { String(decoding: $0, as: UTF8.self) } == "{\"x\":1}")
+        let found = events(&framer, text)
+        #expect(found.map(\.event) == [text])
+        #expect(found.map(\.data) == ["{\"x\":1}"])
+        text.utf8CString.dropLast().withUnsafeBytes { #expect(SSEEvent($0).type.map { String(decoding: $0, as: UTF8.self) } == "message_delta") }
+    }
+
+    @Test func dataOverSeveralLinesIsJoinedWithNewlines() {
+        var framer = SSEFramer()
+        let found = events(&framer, "data: {\"a\":\ndata: 1}\n: comment\ndata:[2]\n\nid: 7\n\n")
+        #expect(found.map(\.data) == ["{\"a\":\n1}\n[2]", nil])
+    }
+
+    @Test func anUnterminatedTailIsLentAtTheEnd() {
+        var framer = SSEFramer()
+        #expect(events(&framer, "data: {\"a\":1}\n\ndata: {\"b\"").count == 1)
+        var rest: String?
+        framer.finish { rest = String(decoding: $0, as: UTF8.self) }
+        #expect(rest == "data: {\"b\"")
     }
 }
 

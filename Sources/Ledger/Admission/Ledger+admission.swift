@@ -90,6 +90,49 @@ extension Ledger {
     /// each admitted request in the rate windows, `max_parallel` and the
     /// balance before the next one is checked.
     package func admit(_ request: AdmissionRequest) async throws -> Result<Admission, AdmissionFailure> {
+        let decided: Decided
+        switch try decide(request) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let value): decided = value
+        }
+        let reservation: Reservation
+        do {
+            reservation = try await commitReservation(
+                requestID: request.requestID, token: decided.token.id, model: request.model,
+                amount: decided.amount, stream: request.stream)
+        } catch let rejection as Rejection {
+            rates.adjust(token: decided.token.id, atMs: decided.now, tokens: -decided.heldTokens)
+            decided.slot?.release()
+            switch rejection {
+            case .requestIDReused(let id): return .failure(.duplicateRequestID(id))
+            case .tokenQuotaExceeded, .balanceExceeded, .budgetExceeded: return .failure(.insufficientQuota(rejection))
+            default: throw rejection
+            }
+        }
+        rateHolds[reservation.seq] = RateHold(token: decided.token.id, atMs: decided.now, tokens: decided.heldTokens, slot: decided.slot)
+        return .success(
+            Admission(
+                reservation: reservation, outputLimit: decided.outputLimit, token: state.tokens[decided.token.id] ?? decided.token,
+                channels: decided.channels, slot: decided.slot))
+    }
+
+    /// What admission decided before the reservation's commit, the one suspension.
+    struct Decided {
+        var now: Int64
+        var token: TokenState
+        var amount: Int64
+        var outputLimit: Int64
+        var heldTokens: Int64
+        var channels: [ChannelDefinition]
+        var slot: ConcurrencySlot?
+    }
+
+    /// Steps 7–10 up to the reservation, with the rate windows counted. Kept out
+    /// of line: an async function's frame holds every local of the code inlined
+    /// into it, and a streamed request's task keeps its deepest frames for as
+    /// long as the stream runs (the task allocator reuses, not frees, its slabs).
+    @inline(never)
+    private func decide(_ request: AdmissionRequest) throws -> Result<Decided, AdmissionFailure> {
         let now = now()
         guard let token = state.liveToken(request.token) else { return .failure(.unknownKey) }
         // The body was read after authentication: the token or its owner may have changed meanwhile.
@@ -137,25 +180,10 @@ extension Ledger {
         // Clamped: a hold beyond any TPM limit refuses the next request just the same, and sums stay far from overflow.
         let heldTokens = min(max(0, request.promptTokens), Limits.perMinute) + min(maxOutput, Limits.perMinute)
         rates.record(token: token.id, atMs: now, requests: 1, tokens: heldTokens)
-        let reservation: Reservation
-        do {
-            reservation = try await commitReservation(
-                requestID: request.requestID, token: token.id, model: request.model,
-                amount: amount, stream: request.stream)
-        } catch let rejection as Rejection {
-            rates.adjust(token: token.id, atMs: now, tokens: -heldTokens)
-            slot?.release()
-            switch rejection {
-            case .requestIDReused(let id): return .failure(.duplicateRequestID(id))
-            case .tokenQuotaExceeded, .balanceExceeded, .budgetExceeded: return .failure(.insufficientQuota(rejection))
-            default: throw rejection
-            }
-        }
-        rateHolds[reservation.seq] = RateHold(token: token.id, atMs: now, tokens: heldTokens, slot: slot)
         return .success(
-            Admission(
-                reservation: reservation, outputLimit: outputLimit, token: state.tokens[token.id] ?? token,
-                channels: attempts, slot: slot))
+            Decided(
+                now: now, token: token, amount: amount, outputLimit: outputLimit, heldTokens: heldTokens, channels: attempts,
+                slot: slot))
     }
 
     /// Counts a refusal of a known token that the relay decided without `admit`
