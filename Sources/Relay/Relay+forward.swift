@@ -60,21 +60,7 @@ extension Relay {
         // a failure about the channel moves on to the next (`RetryPolicy`), before any byte reached the client.
         for (index, channel) in admitted.channels.enumerated() {
             let isLast = index == admitted.channels.count - 1
-            guard let key = try? ledger.channelKey(channel.id) else {
-                logger.error("channel has no key; skipping", metadata: ["channel": "\(channel.id)"])
-                continue
-            }
-            guard
-                let upstream = UpstreamRequest.make(
-                    channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.path(on: channel),
-                    model: admitted.upstreamModel(on: channel), query: admitted.query, clientHeaders: client.headers,
-                    body: admitted.body(on: channel),
-                    requestID: admitted.requestID)
-            else {
-                logger.warning(
-                    "channel cannot serve this endpoint; skipping", metadata: ["channel": "\(channel.id)", "endpoint": "\(admitted.endpoint.path)"])
-                continue
-            }
+            guard let (key, upstream) = upstreamRequest(admitted, on: channel, client: client.headers) else { continue }
             // A suspended channel is tried only as its one probe after the cooldown (`ChannelHealth`).
             // Asked last, after the skips above: asking claims that probe, which a skipped channel would keep.
             guard mayAttempt(channel.id) else { continue }
@@ -96,8 +82,7 @@ extension Relay {
                 if cut.hasFired || Task.isCancelled { await report(channel.id, .abandoned, requestID: admitted.requestID) }
                 if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
                 if Task.isCancelled { return leftAtShutdown(admitted) }
-                logger.warning(
-                    "upstream unreachable", metadata: ["channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "error": "\(error)"])
+                logUnreachable(channel.id, requestID: admitted.requestID, error: error)
                 timedOut = UpstreamTimeouts.isFirstByteTimeout(error)
                 await report(
                     channel.id, .failed(status: 0, detail: timedOut ? "no answer within the first-byte timeout" : "unreachable: \(error)"),
@@ -124,12 +109,7 @@ extension Relay {
             }
             lastError = (status, response.headers, body, key)
             timedOut = false
-            logger.warning(
-                "upstream refused",
-                metadata: [
-                    "channel": "\(channel.id)", "request_id": "\(admitted.requestID)", "status": "\(status)",
-                    "body": "\(KeyMask.mask(String(String(buffer: body).prefix(2048)), secret: key))",
-                ])
+            logRefused(channel.id, requestID: admitted.requestID, status: status, body: body, key: key)
             if !isLast, RetryPolicy.retries(status: status, body: body) { continue }
             break
         }
@@ -148,6 +128,45 @@ extension Relay {
         return upstreamError(
             lastError.status, headers: lastError.headers, body: lastError.body, channelKey: lastError.key, family: family,
             requestID: admitted.requestID)
+    }
+
+    // The synchronous steps of an attempt, kept out of line (as admission's
+    // are, see `admit`): every local of code inlined into `forward` would
+    // take room in its async frame, allocated for every request.
+
+    /// The channel's key and the call to make to it; nil (logged) when the channel cannot take this request.
+    @inline(never)
+    func upstreamRequest(_ admitted: Admitted, on channel: ChannelDefinition, client: HTTPFields) -> (String, UpstreamClient.Request)? {
+        guard let key = try? ledger.channelKey(channel.id) else {
+            logger.error("channel has no key; skipping", metadata: ["channel": "\(channel.id)"])
+            return nil
+        }
+        guard
+            let upstream = UpstreamRequest.make(
+                channel: channel, key: key, endpoint: admitted.endpoint, upstreamPath: admitted.path(on: channel),
+                model: admitted.upstreamModel(on: channel), query: admitted.query, clientHeaders: client,
+                body: admitted.body(on: channel), requestID: admitted.requestID)
+        else {
+            logger.warning(
+                "channel cannot serve this endpoint; skipping", metadata: ["channel": "\(channel.id)", "endpoint": "\(admitted.endpoint.path)"])
+            return nil
+        }
+        return (key, upstream)
+    }
+
+    @inline(never)
+    func logUnreachable(_ channel: ChannelID, requestID: String, error: any Error) {
+        logger.warning("upstream unreachable", metadata: ["channel": "\(channel)", "request_id": "\(requestID)", "error": "\(error)"])
+    }
+
+    @inline(never)
+    func logRefused(_ channel: ChannelID, requestID: String, status: Int, body: ByteBuffer, key: String) {
+        logger.warning(
+            "upstream refused",
+            metadata: [
+                "channel": "\(channel)", "request_id": "\(requestID)", "status": "\(status)",
+                "body": "\(KeyMask.mask(String(String(buffer: body).prefix(2048)), secret: key))",
+            ])
     }
 
     /// An upstream's refusal as SPEC §7 says the client sees it (see `UpstreamRefusal`).

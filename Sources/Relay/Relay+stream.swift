@@ -30,6 +30,8 @@ extension Relay {
     /// The provider sent nothing for longer than the idle timeout (`StreamIdleWatch`).
     struct UpstreamStalled: Error {}
 
+    /// Out of line: `forward` calls it, and its closures' setup would take room in `forward`'s frame.
+    @inline(never)
     func streamed(
         _ response: UpstreamResponse, admitted: Admitted, channel: ChannelID, started: ContinuousClock.Instant,
         deadline: RequestDeadline
