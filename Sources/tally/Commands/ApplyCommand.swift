@@ -74,7 +74,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let before = state.seq
         let applied = try await ledger.applyConfig(plan.steps.map(\.change), by: actor)
         let after = await ledger.read { $0.seq }
-        print("Applied: events \(before + 1)–\(after).")
+        print(after > before ? "Applied: events \(before + 1)–\(after)." : "Applied: only sealed channel keys changed (keys are not events).")
         for user in applied.users { print("Access key of new user \(user.username) (shown once): \(user.accessKey)") }
         for token in applied.tokens { print("Key of new token \(token.name) of \(token.owner) (shown once): \(token.key)") }
         return ExitStatus.clean
