@@ -6,10 +6,10 @@
 /// takes its concurrency slot: the channel the slot is on is the one the relay
 /// calls first.
 package enum ChannelPicker {
-    /// At most `count` distinct channels, in the order to try them.
     /// What a strategy other than `weighted` orders a tier by: the lowest first.
     package typealias Rank = (ChannelDefinition) -> Int64
 
+    /// At most `count` distinct channels, in the order to try them.
     package static func attempts<R: RandomNumberGenerator>(
         from candidates: [ChannelDefinition], count: Int = 2, rank: Rank? = nil, using random: inout R
     ) -> [ChannelDefinition] {
