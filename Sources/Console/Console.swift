@@ -28,6 +28,7 @@ public struct Console: Sendable {
         GroupsController(core: core).register(routes)
         PricesController(core: core).register(routes)
         ChannelsController(core: core).register(routes)
+        RoutingController(core: core).register(routes)
         LogsController(core: core).register(routes)
         UsageController(core: core).register(routes)
         PricingController(core: core).register(routes)

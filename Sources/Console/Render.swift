@@ -60,6 +60,18 @@ enum Render {
         ])
     }
 
+    /// The strategies set, by group and by model (what is absent is `weighted`).
+    static func routing(groups: [String: RoutingStrategy], models: [String: RoutingStrategy]) -> JSONValue {
+        func entries(_ map: [String: RoutingStrategy]) -> JSONValue {
+            .object(map.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.description)) })
+        }
+        return .object([("default", .string(RoutingStrategy.weighted.description)), ("groups", entries(groups)), ("models", entries(models))])
+    }
+
+    static func routing(_ entry: RoutingSet) -> JSONValue {
+        .object([("scope", .string(entry.scope.description)), ("name", .string(entry.name)), ("strategy", .string(entry.strategy.description))])
+    }
+
     /// Token prices are null for a per-request model, and `per_request` null otherwise.
     static func price(model: String, _ price: Price) -> JSONValue {
         .object(priceMembers(model: model, price))
@@ -101,7 +113,13 @@ enum Render {
             ("headers", EventJSON.stringMap(channel.headers)),
             ("organization", .optional(channel.organization) { .string($0) }),
             ("project", .optional(channel.project) { .string($0) }),
-            ("timeouts", .object([("first_byte", seconds(channel.firstByteTimeoutMs)), ("idle", seconds(channel.idleTimeoutMs))])),
+            (
+                "timeouts",
+                .object([
+                    ("first_byte", seconds(channel.firstByteTimeoutMs)), ("idle", seconds(channel.idleTimeoutMs)),
+                    ("connect", seconds(channel.connectTimeoutMs)),
+                ])
+            ),
             ("key_set", .bool(keySet)),
             ("health", channelHealth(health)),
         ])

@@ -74,6 +74,8 @@ extension Ledger {
         }
         guard let envelope, case .chargeSettled(let settled) = envelope.event else { preconditionFailure("settle yields charge.settled") }
         releaseRateHold(reservation, usedTokens: settled.usage.promptTokens + settled.usage.completionTokens)
+        latency.record(settled.attempts, nowMs: now())
+        if settled.credits != 0, let group = state.tokens[settled.token]?.group { creditsChargedByGroup[group, default: 0] += settled.credits }
         return AppliedClose(close: settled, durability: durability)
     }
 
@@ -96,6 +98,7 @@ extension Ledger {
         }
         guard let envelope, case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
         releaseRateHold(reservation, usedTokens: 0)
+        latency.record(voided.attempts, nowMs: now())
         return AppliedClose(close: voided, durability: durability)
     }
 

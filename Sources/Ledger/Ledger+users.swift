@@ -86,6 +86,11 @@ extension Ledger {
         try await run(by: actor) { state throws(Rejection) in try state.removePrice(model) }
     }
 
+    /// Sets how admission picks among a group's or a model's channels (Docs/routing.md).
+    package func setRouting(_ entry: RoutingSet, by actor: EventActor) async throws {
+        try await run(by: actor) { state throws(Rejection) in try state.setRouting(entry) }
+    }
+
     /// Creates or replaces a channel. Its key, when given, goes to the sealed
     /// secret store — never into an event.
     @discardableResult

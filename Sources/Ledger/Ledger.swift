@@ -41,6 +41,10 @@ package actor Ledger {
     package internal(set) var rates = RateWindows()
     /// Open reservations' holds on their tokens' TPM windows, by reservation sequence.
     var rateHolds: [UInt64: RateHold] = [:]
+    /// Time to first byte per channel, for the `lowest_latency` strategy (fed by every close's attempts).
+    var latency = ChannelLatency()
+    /// Credits settled since the ledger opened, by the token's group (`/metrics`; groups are the operator's, a bounded set).
+    package internal(set) var creditsChargedByGroup: [String: Int64] = [:]
 
     /// Opens the store, loads the newest snapshot and replays the log's tail.
     package init(
@@ -52,7 +56,7 @@ package actor Ledger {
         let loaded = try Replay.latest(store: store, logger: logger)
         self.store = store
         self.secrets = try SecretStore(store: store, directory: path, create: !configuration.environment.readOnly)
-        self.writer = LogWriter(store: store)
+        self.writer = LogWriter(store: store, observe: configuration.commitObserver)
         self.logger = logger
         self.clock = clock
         self.configuration = configuration

@@ -10,6 +10,9 @@ package struct LedgerConfiguration: Sendable {
     package var snapshotsKept = 3
     /// The channels' circuit breaker (Docs/routing.md, "Health and suspension").
     package var breaker = BreakerPolicy()
+    /// Told each commit's duration and the jobs it carried (group commit), on
+    /// the writer's thread: the server records them as histograms. Must be cheap.
+    package var commitObserver: (@Sendable (_ nanoseconds: UInt64, _ jobs: Int) -> Void)?
 
     package init() {}
 }

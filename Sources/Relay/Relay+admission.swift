@@ -138,13 +138,14 @@ extension Relay {
                 durability = applied.durability
                 metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
                 metrics.closed(
-                    model: applied.close.model, channel: applied.close.channel, status: applied.close.status, credits: applied.close.credits)
+                    model: applied.close.model, channel: applied.close.channel, status: applied.close.status, credits: applied.close.credits,
+                    durationMs: applied.close.durationMs)
             } else {
                 durability = try await ledger.voidApplied(
                     reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs, attempts: attempts
                 ).durability
                 metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
-                metrics.closed(model: reservation.charge.model, channel: channel, status: status, credits: 0)
+                metrics.closed(model: reservation.charge.model, channel: channel, status: status, credits: 0, durationMs: durationMs)
             }
         } catch {
             logger.critical(

@@ -23,6 +23,7 @@ extension Relay {
         _ request: Request, peer: SocketAddress?, endpoint: Endpoint, pathModel: String?,
         upstreamPath: String? = nil
     ) async -> Response {
+        let arrived = ContinuousClock.now
         let deadline = RequestDeadline(after: configuration.maxRequestDuration, on: upstream.eventLoop)
         let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
         metrics.request(endpoint.kind.rawValue)
@@ -40,7 +41,7 @@ extension Relay {
                 self.metrics.rejected(failure.code)
                 return failure.response(for: endpoint.family, requestID: requestID)
             case .success(let admitted):
-                self.metrics.admitted(endpoint.kind.rawValue)
+                self.metrics.admitted(endpoint.kind.rawValue, seconds: self.seconds(since: arrived))
                 return await self.forward(admitted, client: request, deadline: deadline, cut: cut)
             }
         }
@@ -91,7 +92,7 @@ extension Relay {
                 continue
             }
             let status = Int(response.status.code)
-            metrics.upstream(status: status, seconds: seconds(since: started))
+            metrics.upstream(status: status, seconds: seconds(since: attemptStarted), channel: channel.id)
             admitted.attempts.append(UpstreamAttempt(channel: channel.id, status: Int64(status), durationMs: milliseconds(since: attemptStarted)))
             if (200..<300).contains(status) {
                 await report(channel.id, .answered(status: Int64(status)), requestID: admitted.requestID)

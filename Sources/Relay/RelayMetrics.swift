@@ -27,12 +27,21 @@ final class RelayMetrics: Sendable {
     }
     private static let separator: Character = "\u{1F}"
     private let inFlightOverall = Gauge(label: "tally_relay_in_flight_requests")
-    private let upstreamLatency = Metrics.Timer(label: "tally_upstream_latency_seconds")
+    /// Histograms (the backend's fixed buckets). By channel, the operator's bounded set.
+    private let firstByte = Handles { Metrics.Timer(label: "tally_upstream_first_byte_seconds", dimensions: [("channel", $0)]) }
+    private let requestDuration = Handles { Metrics.Timer(label: "tally_request_duration_seconds", dimensions: [("channel", $0)]) }
+    private let admission = Metrics.Timer(label: "tally_admission_seconds")
     private static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
 
     func request(_ kind: String) { requests[kind].increment() }
 
-    func admitted(_ kind: String) { admissions[kind].increment() }
+    /// An admitted request, and how long admission took: from the request's
+    /// arrival through reading its body, the checks and the durable reservation
+    /// (nil for a realtime session's turns, admitted inside a session).
+    func admitted(_ kind: String, seconds: Double? = nil) {
+        admissions[kind].increment()
+        if let seconds { admission.recordNanoseconds(Int64(seconds * 1_000_000_000)) }
+    }
 
     func rejected(_ code: String) { rejections[code].increment() }
 
@@ -46,21 +55,26 @@ final class RelayMetrics: Sendable {
     /// A request refused at admission because a concurrency limit was reached.
     func overloaded(_ overload: ConcurrencyGate.Overload) { overloads[overload.scope].increment() }
 
-    func upstream(status: Int, seconds: Double) {
+    /// An upstream answer's head from `channel`, `seconds` after the request was sent (time to first byte).
+    func upstream(status: Int, seconds: Double, channel: ChannelID) {
         let statusClass = (1...5).contains(status / 100) ? Self.statusClasses[status / 100 - 1] : "\(status / 100)xx"
         responses[statusClass].increment()
-        upstreamLatency.recordNanoseconds(Int64(seconds * 1_000_000_000))
+        firstByte[channel.description].recordNanoseconds(Int64(seconds * 1_000_000_000))
     }
 
     func charged(settled: Bool, reason: String) { (settled ? settles : voids)[reason].increment() }
 
     /// A closed request by model, channel (`none` when no channel answered) and
-    /// the status class the client saw, with the credits it was charged. Once
-    /// per request, on the close path; one cached handle per combination.
-    func closed(model: String, channel: ChannelID?, status: Int64, credits amount: Int64) {
+    /// the status class the client saw, with the credits it was charged and its
+    /// whole duration (by channel: the upstream latency as the client lived it,
+    /// retries and the answer's body included). Once per request, on the close
+    /// path; one cached handle per combination.
+    func closed(model: String, channel: ChannelID?, status: Int64, credits amount: Int64, durationMs: Int64) {
         let statusClass = (1...5).contains(status / 100) ? Self.statusClasses[Int(status / 100) - 1] : "other"
-        let key = "\(model)\(Self.separator)\(channel?.description ?? "none")\(Self.separator)\(statusClass)"
+        let channelLabel = channel?.description ?? "none"
+        let key = "\(model)\(Self.separator)\(channelLabel)\(Self.separator)\(statusClass)"
         closed[key].increment()
+        requestDuration[channelLabel].recordNanoseconds(max(0, durationMs) * 1_000_000)
         if amount > 0 { credits[model].increment(by: amount) }
     }
 }

@@ -30,6 +30,7 @@ enum UpstreamRequest {
         }
 
         var request = UpstreamClient.Request(url: url)
+        request.connectTimeout = channel.connectTimeoutMs.map { .milliseconds($0) }
         for name in forwarded {
             for value in clientHeaders[values: name] { request.headers.add(name: name.rawName, value: value) }
         }

@@ -20,6 +20,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     var ledgerConfiguration = LedgerConfiguration()
     ledgerConfiguration.environment.sync = configuration.sync
     ledgerConfiguration.breaker = configuration.breaker
+    ledgerConfiguration.commitObserver = LedgerGauges.commit
     try FileManager.default.createDirectory(atPath: configuration.dataPath, withIntermediateDirectories: true)
     let ledger = try Ledger(path: configuration.dataPath, configuration: ledgerConfiguration, logger: logger)
     return try await buildApplication(configuration, ledger: ledger, logger: logger)

@@ -23,6 +23,17 @@ enum LedgerGauges {
     private static let commitSeconds = FloatingPointCounter(label: "tally_ledger_commit_seconds_total")
     /// The writer's totals last reported: counters advance by the difference.
     private static let reported = Mutex(LogWriter.Stats())
+    /// Each commit's duration and the jobs it carried, as histograms (fixed buckets, no labels).
+    private static let commitLatency = Metrics.Timer(label: "tally_ledger_commit_latency_seconds")
+    private static let commitBatch = Recorder(label: "tally_ledger_commit_batch_jobs", aggregate: true)
+    /// The ledger's per-group totals last reported (see `record`).
+    private static let reportedGroups = Mutex([String: Int64]())
+
+    /// The ledger writer's observer (`LedgerConfiguration.commitObserver`).
+    @Sendable static func commit(nanoseconds: UInt64, jobs: Int) {
+        commitLatency.recordNanoseconds(Int64(clamping: nanoseconds))
+        commitBatch.record(jobs)
+    }
 
     static func record(_ ledger: Ledger) async {
         let now = LedgerClock.now()
@@ -40,6 +51,15 @@ enum LedgerGauges {
         let last = reported.withLock { last in
             defer { last = stats }
             return last
+        }
+        // Credits by group: the ledger's totals since it opened, advanced by the difference.
+        let groups = await ledger.creditsChargedByGroup
+        let previous = reportedGroups.withLock { last in
+            defer { last = groups }
+            return last
+        }
+        for (group, total) in groups where total > previous[group, default: 0] {
+            Counter(label: "tally_credits_charged_by_group_total", dimensions: [("group", group)]).increment(by: total - previous[group, default: 0])
         }
         // A second ledger in one process (tests) starts from zero again: report nothing negative.
         if stats.commits >= last.commits {

@@ -12,7 +12,16 @@ enum ServerMetrics {
     static func bootstrap() {
         bootstrapped.withLock { done in
             guard !done else { return }
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            var factory = PrometheusMetricsFactory(registry: registry)
+            // Sub-millisecond work gets buckets of its own: the default ones start at 5 ms.
+            let fine: [Duration] = [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5)]
+            let coarse: [Duration] = [
+                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+            ]
+            factory.durationHistogramBuckets["tally_ledger_commit_latency_seconds"] = fine + coarse
+            factory.durationHistogramBuckets["tally_admission_seconds"] = fine + coarse
+            factory.valueHistogramBuckets["tally_ledger_commit_batch_jobs"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+            MetricsSystem.bootstrap(factory)
             done = true
         }
     }

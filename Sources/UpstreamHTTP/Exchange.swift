@@ -13,6 +13,8 @@ final class Exchange: @unchecked Sendable {
     private(set) var completed = false
     /// The connection the call is on, while it waits for the head.
     var connection: UpstreamConnection?
+    /// The request's own connect timeout (nil: the client's), set before the call starts.
+    var connectTimeout: TimeAmount?
 
     init(url: UpstreamURL, head: HTTPRequestHead, body: ByteBuffer, promise: EventLoopPromise<UpstreamResponse>) {
         self.url = url

@@ -40,7 +40,7 @@ final class LoopPool: @unchecked Sendable {
         let serverName = origin.host.contains(":") || origin.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : origin.host
         let pool = NIOLoopBound(self, eventLoop: loop)
         ClientBootstrap(group: loop)
-            .connectTimeout(configuration.connectTimeout)
+            .connectTimeout(exchange.connectTimeout ?? configuration.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations

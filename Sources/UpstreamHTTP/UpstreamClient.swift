@@ -36,6 +36,8 @@ public final class UpstreamClient: Sendable {
         public var method: HTTPMethod = .POST
         public var headers = HTTPHeaders()
         public var body = ByteBuffer()
+        /// This call's connect timeout when it has to open a connection (nil: the client's).
+        public var connectTimeout: TimeAmount?
 
         public init(url: String) { self.url = url }
     }
@@ -71,6 +73,7 @@ public final class UpstreamClient: Sendable {
         head.headers.replaceOrAdd(name: "host", value: url.hostHeader)
         head.headers.replaceOrAdd(name: "content-length", value: String(request.body.readableBytes))
         let exchange = Exchange(url: url, head: head, body: request.body, promise: loop.makePromise())
+        exchange.connectTimeout = request.connectTimeout
         return try await withTaskCancellationHandler {
             if loop.inEventLoop {
                 exchange.arm(timeout: timeout, on: loop)

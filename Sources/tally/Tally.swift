@@ -19,6 +19,8 @@ struct Tally: AsyncParsableCommand {
             StatementCommand.self,
             ExportCommand.self,
             StatsCommand.self,
+            ApplyCommand.self,
+            ExportConfigCommand.self,
             AdjustCommand.self,
             AdminCommand.self,
         ]

@@ -270,14 +270,18 @@ enum LiveServers {
 
 /// A `tally` command (not `serve`) run to its end: exit status and standard output.
 enum TallyCommand {
-    /// `input`: written to its standard input (which is otherwise empty).
-    static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    /// `input`: written to its standard input (which is otherwise empty); `environment`: added to this
+    /// process's; `errors`: standard error goes into `output` too (else it is dropped).
+    static func run(
+        _ arguments: [String], input: String? = nil, environment: [String: String] = [:], errors: Bool = false
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = try TallyBinary.url
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors ? output : FileHandle.nullDevice
         let stdin = Pipe()
         process.standardInput = stdin
         try process.run()

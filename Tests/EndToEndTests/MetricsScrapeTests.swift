@@ -64,6 +64,17 @@ import Testing
         #expect(Self.sum(text, "tally_ledger_committed_writes_total") >= Self.sum(text, "tally_ledger_commits_total"))
         #expect(Self.sum(text, "tally_ledger_commit_seconds_total") > 0)
         #expect(text.contains("tally_ledger_writer_queue_depth"))
+        // Latency histograms: time to first byte and request duration by channel (a channel id, never a token),
+        // admission (the four admitted requests; the refused one never got that far), and every commit.
+        #expect(Self.sum(text, "tally_upstream_first_byte_seconds_count", [#"channel="ch_"#]) >= 4)
+        #expect(Self.sum(text, "tally_request_duration_seconds_count", [#"channel="ch_"#]) == 4)
+        #expect(Self.sum(text, "tally_admission_seconds_count") == 4)
+        #expect(Self.sum(text, "tally_admission_seconds_sum") > 0)
+        #expect(Self.sum(text, "tally_ledger_commit_latency_seconds_count") >= 4)
+        #expect(Self.sum(text, "tally_ledger_commit_batch_jobs_count") >= 4)
+        // Credits by group: the seeded token's group got every credit charged.
+        let credits = Self.sum(text, "tally_credits_charged_total")
+        #expect(credits > 0 && Self.sum(text, "tally_credits_charged_by_group_total", [#"group="default""#]) == credits)
         // No label is a token or a user: bounded cardinality.
         #expect(!text.contains("tok_") && !text.contains("usr_"))
 

@@ -43,6 +43,35 @@ import Testing
         #expect((attempts.first?["duration_ms"] as? Int).map { $0 >= 900 && $0 < 4_500 } == true)
     }
 
+    /// A host that never completes the handshake (a full accept queue): the
+    /// channel's own connect timeout (1 s) gives up on it, not `--connect-timeout` (30 s).
+    @Test func aChannelsConnectTimeoutMovesTheRequestOn() async throws {
+        let host = try FullBacklog()
+        let gateway = try await Gateway.start(
+            arguments: ["--connect-timeout", "30", "--breaker-failures", "1000"],
+            extra: Routing.channels(
+                { [port = host.port] mock in
+                    [
+                        ChannelDefinition(
+                            name: "unreachable", kind: .openai, baseURL: "http://127.0.0.1:\(port)", models: ["tc"], priority: 10,
+                            connectTimeoutMs: 1_000),
+                        ChannelDefinition(name: "good", kind: .openai, baseURL: mock, models: ["tc"], modelMap: ["tc": "mock-gpt"]),
+                    ]
+                }, pricing: ["tc"]))
+        defer { Task { await gateway.stop() } }
+        let shown = try await Routing.channel(gateway, named: "unreachable")
+        #expect((shown?["timeouts"] as? [String: Any])?["connect"] as? Double == 1)
+        var response: HTTPResult?
+        let seconds = try await Self.elapsed { response = try await Routing.chat(gateway, model: "tc") }
+        #expect(response?.status == 200, "\(response?.text ?? "")")
+        #expect(seconds >= 0.9 && seconds < 5.9, "the unreachable channel was given up after 1 s: \(seconds)")
+        let row = try #require(try await Routing.logs(gateway, model: "tc").first)
+        let attempts = try #require(row["attempts"] as? [[String: Any]])
+        #expect(attempts.map { $0["status"] as? Int } == [0, 200])
+        #expect((attempts.first?["duration_ms"] as? Int).map { $0 >= 900 && $0 < 4_500 } == true)
+        withExtendedLifetime(host) {}
+    }
+
     @Test func theFirstByteFlagEndsInATimeoutInTheCallersFamilyAndVoids() async throws {
         let gateway = try await Gateway.start(
             arguments: ["--first-byte-timeout", "1", "--breaker-failures", "1000"],

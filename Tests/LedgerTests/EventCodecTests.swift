@@ -132,6 +132,14 @@ enum Samples {
         .chargeExpired(ChargeExpired(requestID: "req-4", token: token, user: user, policy: .settleReserved, credits: 99)),
         .chargeAdjusted(ChargeAdjusted(requestID: "req-1", token: token, user: user, amount: -Int64.max, reason: "refund")),
         .relayRejected(RelayRejected(token: token, reason: "ip_not_allowed", count: 10_000, second: 1_767_225_600)),
+        // Version 3 of a channel: its own connect timeout.
+        .channelSet(
+            ChannelDefinition(
+                id: channel, name: "slow", kind: .openai, baseURL: "https://slow.example", models: ["m"], firstByteTimeoutMs: 900_000,
+                idleTimeoutMs: 100, connectTimeoutMs: 86_400_000)),
+        .routingSet(RoutingSet(scope: .group, name: "premium", strategy: .leastBusy)),
+        .routingSet(RoutingSet(scope: .model, name: "gpt-4o", strategy: .lowestLatency)),
+        .routingSet(RoutingSet(scope: .model, name: "gpt-4o", strategy: .weighted)),
     ]
 
     static let actors: [EventActor] = [.system, .relay, .user(user), .user(UserID(raw: 1))]

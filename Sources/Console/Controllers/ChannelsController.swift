@@ -93,6 +93,7 @@ struct ChannelsController: Sendable {
         if let timeouts = try timeouts(body) {
             channel.firstByteTimeoutMs = timeouts.firstByte
             channel.idleTimeoutMs = timeouts.idle
+            channel.connectTimeoutMs = timeouts.connect
         }
         // A channel moved to another type drops the options of its old one rather than being refused for them.
         if channel.kind != .azure, !body.has("api_version") { channel.apiVersion = nil }
@@ -100,14 +101,14 @@ struct ChannelsController: Sendable {
         if channel.kind != .openai, !body.has("project") { channel.project = nil }
     }
 
-    /// `timeouts: {"first_byte": seconds|null, "idle": seconds|null}` (fractions
-    /// allowed) in milliseconds; the object replaces both, `null` clears both.
-    static func timeouts(_ body: JSONBody) throws -> (firstByte: Int64?, idle: Int64?)? {
+    /// `timeouts: {"first_byte": seconds|null, "idle": seconds|null, "connect": seconds|null}`
+    /// (fractions allowed) in milliseconds; the object replaces all three, `null` clears them.
+    static func timeouts(_ body: JSONBody) throws -> (firstByte: Int64?, idle: Int64?, connect: Int64?)? {
         switch body.raw("timeouts") {
         case nil: return nil
-        case .null?: return (nil, nil)
+        case .null?: return (nil, nil, nil)
         case .object(let members)?:
-            var out: (firstByte: Int64?, idle: Int64?) = (nil, nil)
+            var out: (firstByte: Int64?, idle: Int64?, connect: Int64?) = (nil, nil, nil)
             for (key, value) in members {
                 let ms: Int64?
                 switch value {
@@ -122,11 +123,12 @@ struct ChannelsController: Sendable {
                 switch key {
                 case "first_byte": out.firstByte = ms
                 case "idle": out.idle = ms
-                default: throw APIError.invalid("timeouts", "knows first_byte and idle, not \(JSONBody.printable(key))")
+                case "connect": out.connect = ms
+                default: throw APIError.invalid("timeouts", "knows first_byte, idle and connect, not \(JSONBody.printable(key))")
                 }
             }
             return out
-        default: throw APIError.invalid("timeouts", "must be an object {\"first_byte\": seconds, \"idle\": seconds}")
+        default: throw APIError.invalid("timeouts", "must be an object {\"first_byte\": seconds, \"idle\": seconds, \"connect\": seconds}")
         }
     }
 

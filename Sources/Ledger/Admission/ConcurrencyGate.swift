@@ -66,14 +66,19 @@ package final class ConcurrencyGate: Sendable {
         return .success(ConcurrencySlot(gate: self, channel: channel))
     }
 
-    /// Whether `channel` has a free slot now (a hint for ordering retries; `move` decides).
-    func hasRoom(_ channel: ChannelID) -> Bool {
-        counts.withLock { $0.channels[channel, default: 0] < perChannel }
-    }
-
     /// Requests in flight: overall, and through `channel` when given.
     package func inFlight(channel: ChannelID? = nil) -> Int {
         counts.withLock { counts in channel.map { counts.channels[$0, default: 0] } ?? counts.overall }
+    }
+
+    /// Requests in flight through each of `channels` (absent: none), under one lock: the
+    /// `least_busy` strategy's ranks, and which retries have room now (a hint; `move` decides).
+    func inFlight(of channels: [ChannelID]) -> [ChannelID: Int] {
+        counts.withLock { counts in
+            var busy: [ChannelID: Int] = [:]
+            for channel in channels { busy[channel] = counts.channels[channel] }
+            return busy
+        }
     }
 
     /// Takes a slot on `to` and gives back the one on `from`; the overall slot stays.

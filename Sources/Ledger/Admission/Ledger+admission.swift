@@ -159,22 +159,14 @@ extension Ledger {
         // held: a full gateway refuses here, with nothing reserved and no event written.
         // Not counted into `relay.rejected`: it is the gateway's state, not the token's doing.
         var random = SecureRandom()
-        let serving = state.channels(serving: request.model, group: token.group, kind: request.kind)
-        // Suspended channels are out until their cooldown ends (then one request probes each).
-        let candidates = health.available(serving, nowMs: now)
-        if candidates.isEmpty, !serving.isEmpty {
-            let nextProbe = health.nextProbeMs(among: serving.map(\.id)) ?? now
-            return .failure(.channelsSuspended(model: request.model, retryAfterSeconds: max(1, (nextProbe - now + 999) / 1000)))
-        }
         let attempts: [ChannelDefinition]
-        var slot: ConcurrencySlot?
-        if let gate = request.gate {
-            switch ChannelPicker.attempts(from: candidates, count: request.attempts, gate: gate, using: &random) {
-            case .failure(let overload): return .failure(.overloaded(overload))
-            case .success(let routed): (attempts, slot) = (routed.attempts, routed.slot)
-            }
-        } else {
-            attempts = ChannelPicker.attempts(from: candidates, count: request.attempts, using: &random)
+        let slot: ConcurrencySlot?
+        switch state.route(
+            model: request.model, group: token.group, kind: request.kind, attempts: request.attempts, health: health,
+            gate: request.gate, latency: latency, nowMs: now, using: &random)
+        {
+        case .failure(let failure): return .failure(failure)
+        case .success(let routed): (attempts, slot) = (routed.attempts, routed.slot)
         }
         // Counted before the commit's suspension: the next request of a burst sees this one.
         // Clamped: a hold beyond any TPM limit refuses the next request just the same, and sums stay far from overflow.
@@ -208,6 +200,7 @@ extension Ledger {
     package func maintain(flushEverything: Bool = false) async throws {
         let now = now()
         rates.evictIdle(atMs: now)
+        latency.evictStale(nowMs: now)
         let due = rejections.drain(beforeMs: now, everything: flushEverything)
         if !due.isEmpty { try await commit(due.map(Event.relayRejected), by: .relay) }
     }

@@ -3,7 +3,7 @@
 /// string pairs, so equal channels give equal bytes; Azure's API version
 /// ("" for none); the extra headers the same way as the map; the OpenAI
 /// organization and project ("" for none); the first-byte and idle timeouts
-/// (optional milliseconds).
+/// (optional milliseconds); version 3 appends the connect timeout (optional milliseconds).
 extension ChannelDefinition {
     func encodeOptions(into w: inout BinaryWriter) {
         w.stringPairs(modelMap)
@@ -11,9 +11,10 @@ extension ChannelDefinition {
         w.stringPairs(headers)
         w.string(organization ?? ""); w.string(project ?? "")
         w.optionalSigned(firstByteTimeoutMs); w.optionalSigned(idleTimeoutMs)
+        w.optionalSigned(connectTimeoutMs)
     }
 
-    mutating func decodeOptions(from r: inout BinaryReader) throws(BinaryDecodingError) {
+    mutating func decodeOptions(from r: inout BinaryReader, version: UInt8) throws(BinaryDecodingError) {
         modelMap = try r.stringPairs(what: "model map")
         apiVersion = try r.optionalString()
         headers = try r.stringPairs(what: "headers")
@@ -21,6 +22,7 @@ extension ChannelDefinition {
         project = try r.optionalString()
         firstByteTimeoutMs = try r.optionalSigned()
         idleTimeoutMs = try r.optionalSigned()
+        if version >= 3 { connectTimeoutMs = try r.optionalSigned() }
     }
 }
 

@@ -2,7 +2,7 @@
 /// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`;
 /// `token.created`, `token.updated` and `user.updated` version 2 the periodic
 /// budget; `group.set` version 2 `selectable`; `channel.set` version 2 the
-/// options of `ChannelDefinition+binary.swift`).
+/// options of `ChannelDefinition+binary.swift`, version 3 the connect timeout).
 /// Field order is the layout; Docs/events.md lists it.
 /// The charge events' layout is in `ChargeEvents+binary.swift`, which replay's
 /// fast path reads too.
@@ -69,6 +69,8 @@ extension Event {
             e.encode(into: &w)
         case .relayRejected(let e):
             w.fixed64(e.token.raw); w.string(e.reason); w.signed(e.count); w.signed(e.second)
+        case .routingSet(let e):
+            w.byte(e.scope.rawValue); w.string(e.name); w.byte(e.strategy.rawValue)
         }
     }
 
@@ -117,7 +119,7 @@ extension Event {
             var channel = ChannelDefinition(
                 id: id, name: name, kind: kind, baseURL: try r.string(), models: try r.strings(),
                 groups: try r.strings(), priority: try r.signed(), weight: try r.signed(), enabled: try r.bool())
-            if version >= 2 { try channel.decodeOptions(from: &r) }
+            if version >= 2 { try channel.decodeOptions(from: &r, version: version) }
             return .channelSet(channel)
         case .channelRemoved:
             return .channelRemoved(ChannelID(raw: try r.fixed64()))
@@ -172,6 +174,11 @@ extension Event {
                 RelayRejected(
                     token: TokenID(raw: try r.fixed64()), reason: try r.string(),
                     count: try r.signed(), second: try r.signed()))
+        case .routingSet:
+            guard let scope = RoutingScope(rawValue: try r.byte()) else { throw r.fail("unknown routing scope") }
+            let name = try r.string()
+            guard let strategy = RoutingStrategy(rawValue: try r.byte()) else { throw r.fail("unknown routing strategy") }
+            return .routingSet(RoutingSet(scope: scope, name: name, strategy: strategy))
         }
     }
 }

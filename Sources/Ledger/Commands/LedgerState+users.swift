@@ -99,6 +99,7 @@ extension LedgerState {
         channel.project = try Validate.openAIScope(channel.project, field: "project", kind: channel.kind)
         channel.firstByteTimeoutMs = try Validate.timeout(channel.firstByteTimeoutMs, field: "timeouts.first_byte")
         channel.idleTimeoutMs = try Validate.timeout(channel.idleTimeoutMs, field: "timeouts.idle")
+        channel.connectTimeoutMs = try Validate.timeout(channel.connectTimeoutMs, field: "timeouts.connect")
         for group in channel.groups { _ = try existingGroup(group, field: "groups") }
         guard Limits.priority.contains(channel.priority) else { throw .invalid(field: "priority", "must be within \(Limits.priority)") }
         guard Limits.weight.contains(channel.weight) else { throw .invalid(field: "weight", "must be within \(Limits.weight)") }
@@ -108,5 +109,21 @@ extension LedgerState {
     func removeChannel(_ id: ChannelID) throws(Rejection) -> Event {
         guard channels[id] != nil else { throw .notFound("channel \(id)") }
         return .channelRemoved(id)
+    }
+}
+
+extension LedgerState {
+    /// A routing strategy for an existing group or a priced model (`weighted` clears it).
+    func setRouting(_ entry: RoutingSet) throws(Rejection) -> Event {
+        switch entry.scope {
+        case .group: guard groups[entry.name] != nil else { throw .notFound("group \(entry.name)") }
+        case .model: guard prices[entry.name] != nil else { throw .notFound("price for \(entry.name)") }
+        }
+        return .routingSet(entry)
+    }
+
+    /// The strategy for a request of `model` by a token of `group`: the model's, else the group's, else weighted.
+    package func routingStrategy(model: String, group: String) -> RoutingStrategy {
+        modelRouting[model] ?? groupRouting[group] ?? .weighted
     }
 }

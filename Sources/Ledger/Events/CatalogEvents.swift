@@ -59,12 +59,14 @@ package struct ChannelDefinition: Hashable, Sendable {
     /// silence between two chunks of a stream (nil: the server's flags).
     package var firstByteTimeoutMs: Int64?
     package var idleTimeoutMs: Int64?
+    /// This channel's own limit on opening a connection (nil: `--connect-timeout`; version 3).
+    package var connectTimeoutMs: Int64?
 
     package init(
         id: ChannelID = .random(), name: String, kind: ChannelKind, baseURL: String, models: [String],
         groups: [String] = [], priority: Int64 = 0, weight: Int64 = 1, enabled: Bool = true, modelMap: [String: String] = [:],
         apiVersion: String? = nil, headers: [String: String] = [:], organization: String? = nil, project: String? = nil,
-        firstByteTimeoutMs: Int64? = nil, idleTimeoutMs: Int64? = nil
+        firstByteTimeoutMs: Int64? = nil, idleTimeoutMs: Int64? = nil, connectTimeoutMs: Int64? = nil
     ) {
         self.id = id
         self.name = name
@@ -82,6 +84,7 @@ package struct ChannelDefinition: Hashable, Sendable {
         self.project = project
         self.firstByteTimeoutMs = firstByteTimeoutMs
         self.idleTimeoutMs = idleTimeoutMs
+        self.connectTimeoutMs = connectTimeoutMs
     }
 
     /// The name the provider gets for `model`: its mapping, else the public name itself.

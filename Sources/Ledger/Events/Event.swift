@@ -27,6 +27,7 @@ package enum Event: Hashable, Sendable {
     case chargeExpired(ChargeExpired)
     case chargeAdjusted(ChargeAdjusted)
     case relayRejected(RelayRejected)
+    case routingSet(RoutingSet)
 
     package var type: EventType {
         switch self {
@@ -56,6 +57,7 @@ package enum Event: Hashable, Sendable {
         case .chargeExpired: .chargeExpired
         case .chargeAdjusted: .chargeAdjusted
         case .relayRejected: .relayRejected
+        case .routingSet: .routingSet
         }
     }
 }
@@ -89,19 +91,20 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case chargeExpired = 33
     case chargeAdjusted = 34
     case relayRejected = 40
+    case routingSet = 70
 
     /// The schema version this build writes and the newest it can read.
     /// `price.set` is at version 3 (2 gained `max_output`, 3 the cache-write,
     /// audio and web-search prices), `charge.settled` at 3 (2 gained the usage
     /// parts and prices those bill, 3 the upstream model and the attempts),
-    /// `charge.voided` at 2 (the attempts), `channel.set` at 2 (the routing
-    /// options), `token.created`, `token.updated` and `user.updated` at 2
+    /// `charge.voided` at 2 (the attempts), `channel.set` at 3 (2 the routing
+    /// options, 3 the connect timeout), `token.created`, `token.updated` and `user.updated` at 2
     /// (periodic budgets), `group.set` at 2 (`selectable`), every other type at
     /// 1; replay reads every older version and refuses anything newer.
     package var currentVersion: UInt8 {
         switch self {
-        case .priceSet, .chargeSettled: 3
-        case .chargeVoided, .channelSet, .tokenCreated, .tokenUpdated, .userUpdated, .groupSet: 2
+        case .priceSet, .chargeSettled, .channelSet: 3
+        case .chargeVoided, .tokenCreated, .tokenUpdated, .userUpdated, .groupSet: 2
         default: 1
         }
     }
@@ -135,6 +138,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .chargeExpired: "charge.expired"
         case .chargeAdjusted: "charge.adjusted"
         case .relayRejected: "relay.rejected"
+        case .routingSet: "routing.set"
         }
     }
 

@@ -63,9 +63,12 @@ package final class LogWriter: Sendable {
     private let totals = Mutex(Stats())
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
+    /// Told each commit's duration and job count (`LedgerConfiguration.commitObserver`).
+    private let observe: (@Sendable (UInt64, Int) -> Void)?
 
-    init(store: LedgerStore) {
+    init(store: LedgerStore, observe: (@Sendable (UInt64, Int) -> Void)? = nil) {
         self.store = store
+        self.observe = observe
         let thread = Thread { [self] in run() }
         thread.name = "tally-ledger-writer"
         thread.start()
@@ -172,6 +175,7 @@ package final class LogWriter: Sendable {
                 t.writes += UInt64(writes)
                 t.commitNanos += nanos
             }
+            observe?(nanos, jobs.count)
         }
         do {
             try store.environment.write { txn in

@@ -45,10 +45,12 @@ extension LedgerState {
             groups[e.name] = e
         case .groupRemoved(let name):
             groups[name] = nil
+            groupRouting[name] = nil
         case .priceSet(let e):
             prices[e.model] = e.price
         case .priceRemoved(let model):
             prices[model] = nil
+            modelRouting[model] = nil
         case .channelSet(let e):
             channels[e.id] = e
         case .channelRemoved(let id):
@@ -129,6 +131,12 @@ extension LedgerState {
             users[e.user]!.spend.record(e.amount, atMs: time)
         case .relayRejected:
             break
+        case .routingSet(let e):
+            let strategy = e.strategy == .weighted ? nil : e.strategy
+            switch e.scope {
+            case .group: groupRouting[e.name] = strategy
+            case .model: modelRouting[e.name] = strategy
+            }
         }
     }
 

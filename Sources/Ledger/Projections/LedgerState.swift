@@ -20,6 +20,10 @@ package struct LedgerState: Hashable, Sendable {
     package internal(set) var channels: [ChannelID: ChannelDefinition] = [:]
     /// Suspended channels (`channel.suspended` not yet followed by `channel.restored`).
     package internal(set) var suspensions: [ChannelID: ChannelSuspension] = [:]
+    /// Routing strategies other than `weighted`, set by `routing.set` for a
+    /// group's tokens or for a model (a model's wins); dropped with their group or price.
+    package internal(set) var groupRouting: [String: RoutingStrategy] = [:]
+    package internal(set) var modelRouting: [String: RoutingStrategy] = [:]
     /// Open reservations by request id.
     package internal(set) var pending: [String: Reservation] = [:]
 

@@ -76,6 +76,7 @@ package enum EventJSON {
                 ("project", .optional(e.project) { .string($0) }),
                 ("first_byte_timeout_ms", .optional(e.firstByteTimeoutMs) { .int($0) }),
                 ("idle_timeout_ms", .optional(e.idleTimeoutMs) { .int($0) }),
+                ("connect_timeout_ms", .optional(e.connectTimeoutMs) { .int($0) }),
             ])
         case .channelRemoved(let id):
             .object([("id", .string(id.description))])
@@ -146,6 +147,8 @@ package enum EventJSON {
                 ("token", .string(e.token.description)), ("reason", .string(e.reason)), ("count", .int(e.count)),
                 ("second", .string(RFC3339.format(milliseconds: e.second * 1000))),
             ])
+        case .routingSet(let e):
+            .object([("scope", .string(e.scope.description)), ("name", .string(e.name)), ("strategy", .string(e.strategy.description))])
         }
     }
 

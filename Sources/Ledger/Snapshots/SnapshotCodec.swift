@@ -5,16 +5,17 @@
 ///
 ///     byte format (2: prices carry max_output; 3: and their parts; 4: users
 ///     and tokens end with their budget and daily spend; 5: channels carry
-///     their routing options, and suspensions follow them) · fixed64 seq · hash head · signed time
-///     users · tokens · groups · prices · channels · suspensions · pending  (each: count, entries)
+///     their routing options, and suspensions follow them; 6: routing strategies
+///     follow the suspensions) · fixed64 seq · hash head · signed time
+///     users · tokens · groups · prices · channels · suspensions · routing · pending  (each: count, entries)
 ///
-/// Groups, prices and channels are written as their `*.set` event payloads, and
+/// Groups, prices, channels and routing strategies are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
 /// so each layout is defined once, in the codec. Older formats are refused
 /// (and the log replayed from an older snapshot or from scratch): they lack
 /// the daily spend a periodic budget reads, which only the charges can rebuild.
 package enum SnapshotCodec {
-    static let format: UInt8 = 5
+    static let format: UInt8 = 6
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -47,6 +48,11 @@ package enum SnapshotCodec {
         for suspension in state.suspensions.values.sorted(by: { $0.event.channel < $1.event.channel }) {
             Event.channelSuspended(suspension.event).encodePayload(into: &w); w.signed(suspension.sinceMs)
         }
+        let routing =
+            state.groupRouting.sorted { $0.key < $1.key }.map { RoutingSet(scope: .group, name: $0.key, strategy: $0.value) }
+            + state.modelRouting.sorted { $0.key < $1.key }.map { RoutingSet(scope: .model, name: $0.key, strategy: $0.value) }
+        w.varint(UInt64(routing.count))
+        for entry in routing { Event.routingSet(entry).encodePayload(into: &w) }
         w.varint(UInt64(state.pending.count))
         for r in state.pending.values.sorted(by: { $0.requestID < $1.requestID }) {
             w.fixed64(r.seq); r.charge.encode(into: &w); w.signed(r.time)
@@ -111,6 +117,13 @@ package enum SnapshotCodec {
                 throw r.fail("suspension")
             }
             state.suspensions[event.channel] = ChannelSuspension(event: event, sinceMs: try r.signed())
+        }
+        for _ in 0..<(try r.count()) {
+            guard case .routingSet(let entry) = try Event.decodePayload(.routingSet, version: 1, from: &r) else { throw r.fail("routing") }
+            switch entry.scope {
+            case .group: state.groupRouting[entry.name] = entry.strategy
+            case .model: state.modelRouting[entry.name] = entry.strategy
+            }
         }
         for _ in 0..<(try r.count()) {
             let seq = try r.fixed64(), charge = try ChargeReserved.decode(from: &r)

@@ -63,9 +63,10 @@ extension ModelPrice {
 }
 
 extension ChannelDefinition {
-    static func bench(model: String) -> ChannelDefinition {
+    /// Channel `number` (from 1) serving `model`; channels of one bench share a priority and a weight.
+    static func bench(model: String, number: UInt64 = 1) -> ChannelDefinition {
         ChannelDefinition(
-            id: ChannelID(raw: 1), name: "bench", kind: .openai, baseURL: "http://127.0.0.1:9", models: [model],
+            id: ChannelID(raw: number), name: "bench-\(number)", kind: .openai, baseURL: "http://127.0.0.1:9", models: [model],
             groups: [], priority: 0, weight: 1, enabled: true)
     }
 }

@@ -1,0 +1,42 @@
+/// Admission's route step, a pure function of the projection plus the
+/// in-memory health, load and latency state: which channels a request may
+/// go to, in the order to try them, with a concurrency slot on the first.
+/// `tally bench admission` times exactly this.
+extension LedgerState {
+    package func route<R: RandomNumberGenerator>(
+        model: String, group: String, kind: ChannelKind?, attempts count: Int, health: ChannelHealth,
+        gate: ConcurrencyGate?, latency: ChannelLatency, nowMs: Int64, using random: inout R
+    ) -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot?), AdmissionFailure> {
+        let serving = channels(serving: model, group: group, kind: kind)
+        // Suspended channels are out until their cooldown ends (then one request probes each).
+        let candidates = health.available(serving, nowMs: nowMs)
+        if candidates.isEmpty, !serving.isEmpty {
+            let nextProbe = health.nextProbeMs(among: serving.map(\.id)) ?? nowMs
+            return .failure(.channelsSuspended(model: model, retryAfterSeconds: max(1, (nextProbe - nowMs + 999) / 1000)))
+        }
+        let rank = Self.rank(routingStrategy(model: model, group: group), candidates, gate, latency, nowMs: nowMs)
+        guard let gate else { return .success((ChannelPicker.attempts(from: candidates, count: count, rank: rank, using: &random), nil)) }
+        switch ChannelPicker.attempts(from: candidates, count: count, gate: gate, rank: rank, using: &random) {
+        case .failure(let overload): return .failure(.overloaded(overload))
+        case .success(let routed): return .success((routed.attempts, routed.slot))
+        }
+    }
+
+    /// What the strategy orders the candidates by (nil: weighted, no ranking):
+    /// requests in flight now — the concurrency gate's own counts, read once for
+    /// all candidates — or the moving average of time to first byte.
+    private static func rank(
+        _ strategy: RoutingStrategy, _ candidates: [ChannelDefinition], _ gate: ConcurrencyGate?, _ latency: ChannelLatency,
+        nowMs: Int64
+    ) -> ChannelPicker.Rank? {
+        switch strategy {
+        case .weighted:
+            return nil
+        case .leastBusy:
+            let busy = gate?.inFlight(of: candidates.map(\.id)) ?? [:]
+            return { Int64(busy[$0.id, default: 0]) }
+        case .lowestLatency:
+            return { latency.rank($0.id, nowMs: nowMs) }
+        }
+    }
+}

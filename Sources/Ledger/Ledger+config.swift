@@ -1,0 +1,64 @@
+/// `tally apply`: a declared configuration's changes as one atomic step.
+extension Ledger {
+    /// Runs `changes` in order, each checked against the state the ones before
+    /// it leave (a group made before the channel that names it), and commits
+    /// all their events in one batch — or, when any is refused, nothing: a bad
+    /// file changes nothing. Channel keys are sealed first (an unused sealed key
+    /// is harmless; a channel without its key is not).
+    package func applyConfig(_ changes: [ConfigChange], by actor: EventActor) async throws -> AppliedConfig {
+        let now = now()
+        var made = ConfigSecrets()
+        var applied = AppliedConfig()
+        for change in changes {
+            switch change {
+            case .createUser(let draft):
+                var id = UserID.random()
+                while state.users[id] != nil { id = UserID.random() }
+                made.userIDs[draft.username] = id
+                made.userKeys[draft.username] = Secret.generate(prefix: "tk-")
+            case .createToken(let owner, let draft):
+                var id = TokenID.random()
+                while state.tokens[id] != nil { id = TokenID.random() }
+                made.tokenIDs[owner + "\u{0}" + draft.name] = id
+                made.tokenKeys[owner + "\u{0}" + draft.name] = Secret.generate()
+            default: break
+            }
+        }
+        var scratch = state
+        var events: [Event] = []
+        for change in changes {
+            guard let event = try scratch.event(for: change, secrets: made, now: now) else { continue }
+            do {
+                try scratch.apply(event, seq: scratch.seq + UInt64(events.count) + 1, time: now)
+            } catch {
+                throw Rejection.conflict("the configuration cannot be applied in order: \(error)")
+            }
+            events.append(event)
+        }
+        var keys: [(ChannelID, String)] = []
+        for case .setChannel(let channel, let key?) in changes {
+            guard !key.isEmpty, key.utf8.count <= 4096 else { throw Rejection.invalid(field: "key", "must be 1–4096 bytes") }
+            keys.append((channel.id, key))
+        }
+        if !keys.isEmpty {
+            try await writer.write(try keys.map { try secrets.sealWrite(channel: $0.0, key: $0.1) })
+            for (id, _) in keys { secrets.forget(channel: id) }
+        }
+        try await commit(events, by: actor)
+        for (id, _) in keys {
+            if let restored = health.restore(id, cause: "key_changed", status: 0) { try recordHealth(restored) }
+        }
+        for case .removeChannel(let id) in changes {
+            health.forget(id)
+            try await writer.write([secrets.deleteWrite(channel: id)])
+            secrets.forget(channel: id)
+        }
+        for case .createUser(let draft) in changes {
+            applied.users.append((draft.username, made.userKeys[draft.username]!.plain))
+        }
+        for case .createToken(let owner, let draft) in changes {
+            applied.tokens.append((owner, draft.name, made.tokenKeys[owner + "\u{0}" + draft.name]!.plain))
+        }
+        return applied
+    }
+}

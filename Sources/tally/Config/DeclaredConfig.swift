@@ -1,0 +1,189 @@
+import Foundation
+import Ledger
+import Yams
+
+/// What a configuration file declares (Docs/operations.md, "Configuration as
+/// code"). A section that is present is the whole truth for groups, prices and
+/// channels (what it does not name is removed); users and tokens it names are
+/// created or brought to what it says, and those it does not name are left
+/// alone (they hold balances and history). Channel keys never appear in the
+/// file: `key_env` names an environment variable, `key_file` a file.
+struct DeclaredConfig {
+    struct Channel {
+        /// Every field but the id, which the ledger keeps (channels are matched by name).
+        var definition: ChannelDefinition
+        var key: String?
+    }
+
+    struct User {
+        var role: Role
+        var group: String
+        var enabled: Bool
+    }
+
+    struct Token {
+        var owner: String
+        var draft: TokenDraft
+        var enabled: Bool
+    }
+
+    var groups: [String: GroupDefinition]?
+    var groupRouting: [String: RoutingStrategy] = [:]
+    var prices: [String: Price]?
+    var modelRouting: [String: RoutingStrategy] = [:]
+    var channels: [String: Channel]?
+    var users: [String: User]?
+    var tokens: [Token]?
+
+    static let sections: Set<String> = ["groups", "prices", "channels", "users", "tokens"]
+
+    /// Parses `text`; `environment` and `readFile` resolve channel keys (so tests need no real environment).
+    init(yaml text: String, environment: [String: String], readFile: (String) throws -> String) throws {
+        guard let root = try Yams.compose(yaml: text) else { throw ConfigError("", "is empty") }
+        let top = try ConfigObject(root, path: "")
+        try top.only(Self.sections)
+        if let section = try top.object("groups") {
+            var groups: [String: GroupDefinition] = [:]
+            for (name, object) in try section.objects() {
+                try object.only(["multiplier", "models", "rpm", "tpm", "selectable", "routing"])
+                let text = try object.string("multiplier") ?? "1"
+                guard let multiplier = Multiplier(decimal: text) else {
+                    throw ConfigError(object.path + ".multiplier", "must be a decimal of at most 6 places, at most 1000")
+                }
+                groups[name] = GroupDefinition(
+                    name: name, multiplier: multiplier, models: try object.strings("models") ?? [], rpm: try object.int("rpm"),
+                    tpm: try object.int("tpm"), selectable: try object.bool("selectable") ?? false)
+                if let strategy = try Self.routing(object) { groupRouting[name] = strategy }
+            }
+            self.groups = groups
+        }
+        if let section = try top.object("prices") {
+            var prices: [String: Price] = [:]
+            for (model, object) in try section.objects() {
+                prices[model] = try Self.price(object)
+                if let strategy = try Self.routing(object) { modelRouting[model] = strategy }
+            }
+            self.prices = prices
+        }
+        if let section = try top.object("channels") {
+            var channels: [String: Channel] = [:]
+            for (name, object) in try section.objects() {
+                channels[name] = try Self.channel(name, object, environment: environment, readFile: readFile)
+            }
+            self.channels = channels
+        }
+        if let section = try top.object("users") {
+            var users: [String: User] = [:]
+            for (name, object) in try section.objects() {
+                try object.only(["role", "group", "enabled"])
+                let roleName = try object.string("role") ?? "user"
+                guard let role = Role(name: roleName) else { throw ConfigError(object.path + ".role", "must be user or admin") }
+                users[name] = User(role: role, group: try object.string("group") ?? "default", enabled: try object.bool("enabled") ?? true)
+            }
+            self.users = users
+        }
+        if let list = top.node("tokens") {
+            guard let sequence = list.sequence else { throw ConfigError("tokens", "must be a list") }
+            var tokens: [Token] = []
+            for (index, item) in sequence.enumerated() {
+                let object = try ConfigObject(item, path: "tokens[\(index)]")
+                try object.only(["owner", "name", "group", "models", "quota", "max_parallel", "enabled"])
+                guard let owner = try object.string("owner"), let name = try object.string("name") else {
+                    throw ConfigError(object.path, "needs an owner (a username) and a name")
+                }
+                guard !tokens.contains(where: { $0.owner == owner && $0.draft.name == name }) else {
+                    throw ConfigError(object.path, "declares \(owner)'s token \(name) twice")
+                }
+                let draft = TokenDraft(
+                    name: name, quota: try object.int("quota"), models: try object.strings("models") ?? [], group: try object.string("group"),
+                    maxParallel: try object.int("max_parallel"))
+                tokens.append(Token(owner: owner, draft: draft, enabled: try object.bool("enabled") ?? true))
+            }
+            self.tokens = tokens
+        }
+    }
+
+    private static func routing(_ object: ConfigObject) throws -> RoutingStrategy? {
+        guard let name = try object.string("routing") else { return nil }
+        guard let strategy = RoutingStrategy(name: name) else {
+            throw ConfigError(object.path + ".routing", "must be weighted, least_busy or lowest_latency")
+        }
+        return strategy == .weighted ? nil : strategy
+    }
+
+    static let priceKeys: Set<String> = [
+        "input", "output", "cached_input", "cache_write", "cache_write_1h", "audio_input", "audio_output", "per_request",
+        "per_web_search", "max_output", "routing",
+    ]
+
+    /// Token prices (credits per million tokens; `cached_input` defaults to `input`) or `per_request` alone, as the API takes them.
+    private static func price(_ object: ConfigObject) throws -> Price {
+        try object.only(priceKeys)
+        var price: Price
+        if let perRequest = try object.int("per_request") {
+            for key in ["input", "output", "cached_input", "cache_write", "cache_write_1h", "audio_input", "audio_output"]
+            where object.node(key) != nil {
+                throw ConfigError(object.path + "." + key, "cannot go with per_request")
+            }
+            price = Price(perRequest: perRequest)
+        } else {
+            guard let input = try object.int("input"), let output = try object.int("output") else {
+                throw ConfigError(object.path, "needs input and output (or per_request)")
+            }
+            price = Price(
+                input: input, output: output, cachedInput: try object.int("cached_input") ?? input, cacheWrite: try object.int("cache_write"),
+                cacheWrite1h: try object.int("cache_write_1h"), audioInput: try object.int("audio_input"),
+                audioOutput: try object.int("audio_output"))
+        }
+        price.perWebSearch = try object.int("per_web_search")
+        price.maxOutput = try object.int("max_output")
+        return price
+    }
+
+    static let channelKeys: Set<String> = [
+        "type", "base_url", "key_env", "key_file", "models", "groups", "priority", "weight", "enabled", "model_map", "api_version",
+        "headers", "organization", "project", "timeouts",
+    ]
+
+    private static func channel(
+        _ name: String, _ object: ConfigObject, environment: [String: String], readFile: (String) throws -> String
+    ) throws -> Channel {
+        try object.only(channelKeys)
+        guard let typeName = try object.string("type"), let kind = ChannelKind(name: typeName) else {
+            throw ConfigError(object.path + ".type", "must be openai, azure, anthropic or gemini")
+        }
+        guard let baseURL = try object.string("base_url") else { throw ConfigError(object.path, "needs a base_url") }
+        var definition = ChannelDefinition(
+            id: ChannelID(raw: 0), name: name, kind: kind, baseURL: baseURL, models: try object.strings("models") ?? [],
+            groups: try object.strings("groups") ?? [], priority: try object.int("priority") ?? 0, weight: try object.int("weight") ?? 1,
+            enabled: try object.bool("enabled") ?? true, modelMap: try object.stringMap("model_map") ?? [:],
+            apiVersion: try object.string("api_version"), headers: try object.stringMap("headers") ?? [:],
+            organization: try object.string("organization"), project: try object.string("project"))
+        if let timeouts = try object.object("timeouts") {
+            try timeouts.only(["first_byte", "idle", "connect"])
+            definition.firstByteTimeoutMs = try timeouts.milliseconds("first_byte")
+            definition.idleTimeoutMs = try timeouts.milliseconds("idle")
+            definition.connectTimeoutMs = try timeouts.milliseconds("connect")
+        }
+        // The API stores header names lowercased; so does the file, or every run would plan a change.
+        definition.headers = Dictionary(definition.headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        var key: String?
+        let keyEnv = try object.string("key_env"), keyFile = try object.string("key_file")
+        switch (keyEnv, keyFile) {
+        case (let variable?, nil):
+            guard let value = environment[variable], !value.isEmpty else {
+                throw ConfigError(object.path + ".key_env", "names \(variable), which is not set")
+            }
+            key = value
+        case (nil, let file?):
+            do {
+                key = try readFile(file).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw ConfigError(object.path + ".key_file", "cannot be read: \(error)")
+            }
+        case (nil, nil): key = nil
+        case (_?, _?): throw ConfigError(object.path, "takes key_env or key_file, not both")
+        }
+        return Channel(definition: definition, key: key)
+    }
+}

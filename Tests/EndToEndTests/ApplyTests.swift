@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+/// `tally apply FILE` on a data directory: an empty ledger brought to a
+/// declared configuration, a second run that plans nothing, a one-field
+/// change planned as exactly that, refusals that write nothing, a gateway
+/// that serves what the file declared, and `tally export-config`'s output
+/// applied back as a no-op.
+@Suite struct ApplyTests {
+    /// A configuration with every section; `priority` is the one thing the tests change.
+    static func config(
+        keyFile: String, priority: Int = 0, groups: String = "default: {}\n  premium: { multiplier: \"1.5\", models: [gpt-x], routing: least_busy }"
+    )
+        -> String
+    {
+        """
+        groups:
+          \(groups)
+        prices:
+          gpt-x: { input: 1000000, output: 2000000, routing: lowest_latency }
+        channels:
+          main:
+            type: openai
+            base_url: http://127.0.0.1:9/
+            key_file: \(keyFile)
+            models: [gpt-x]
+            groups: [premium]
+            priority: \(priority)
+            headers: { X-Title: Tally }
+            timeouts: { first_byte: 30, connect: 2 }
+        users:
+          alice: { group: premium }
+        tokens:
+          - { owner: alice, name: ci-bot, models: [gpt-x] }
+        """
+    }
+
+    struct Setup {
+        let data = Seed.directory()
+        let file: String
+        let keyFile: String
+
+        init() throws {
+            file = data + "-tally.yaml"
+            keyFile = data + "-key"
+            try "sk-upstream-secret\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        }
+
+        func write(_ text: String) throws { try text.write(toFile: file, atomically: true, encoding: .utf8) }
+        func apply(_ extra: [String] = [], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+            try TallyCommand.run(["apply", file, "--data", data] + extra, environment: environment, errors: true)
+        }
+    }
+
+    @Test func anEmptyLedgerThenTheSameFileAgainThenOneChange() async throws {
+        let setup = try Setup()
+        try setup.write(Self.config(keyFile: setup.keyFile))
+        let dry = try setup.apply(["--dry-run"])
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.output.contains("+ group premium") && dry.output.contains("+ channel main") && dry.output.contains("Dry run: nothing written."))
+        #expect(dry.output.contains("~ routing of group premium: weighted → least_busy"), "\(dry.output)")
+        #expect(!dry.output.contains("sk-upstream-secret"), "the channel's key is never printed")
+        #expect(try setup.apply(["--dry-run"]).output == dry.output, "a dry run wrote nothing")
+
+        let first = try setup.apply()
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("as system (no user admin yet)"))
+        let tokenKey = try #require(
+            first.output.split(separator: "\n").first { $0.hasPrefix("Key of new token ci-bot of alice (shown once): ") }?.split(separator: " ").last)
+        #expect(!first.output.contains("sk-upstream-secret"))
+
+        let again = try setup.apply()
+        #expect(again.status == 0 && again.output.contains("No changes"), "\(again.output)")
+
+        try setup.write(Self.config(keyFile: setup.keyFile, priority: 5))
+        let changed = try setup.apply()
+        #expect(changed.status == 0, "\(changed.output)")
+        let steps = changed.output.split(separator: "\n").filter { $0.hasPrefix("  ") }
+        #expect(steps == ["  ~ channel main: priority 0 → 5"], "\(changed.output)")
+        #expect(changed.output.contains("1 changes: 0 to create, 1 to change, 0 to remove."))
+
+        // The gateway serves what was declared: alice's token sees the model its group allows.
+        let server = try await ServerProcess(data: setup.data)
+        let models = try await HTTP.get("\(server.baseURL)/v1/models", headers: [("Authorization", "Bearer \(tokenKey)")])
+        #expect(models.status == 200 && models.text.contains("\"gpt-x\""), "\(models.text)")
+        await server.stop()
+
+        // Now an admin exists (the server bootstrapped it): later changes are theirs.
+        try setup.write(Self.config(keyFile: setup.keyFile, priority: 7))
+        let byAdmin = try setup.apply()
+        #expect(byAdmin.output.contains("as admin"), "\(byAdmin.output)")
+        let exported = try TallyCommand.run(["export", "--data", setup.data, "--type", "channel.set"])
+        let last = try #require(
+            exported.output.split(separator: "\n").last.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        #expect((last["actor"] as? String)?.hasPrefix("usr_") == true, "\(last)")
+
+        // `tally export-config` writes today's state in the same format: applied back, it plans nothing.
+        let export = try TallyCommand.run(["export-config", "--data", setup.data])
+        #expect(export.status == 0 && export.output.contains("\"main\":") && !export.output.contains("sk-upstream-secret"), "\(export.output)")
+        try setup.write(export.output)
+        let roundTrip = try setup.apply()
+        #expect(roundTrip.status == 0 && roundTrip.output.contains("No changes"), "\(roundTrip.output)\n\(export.output)")
+    }
+
+    @Test func badInputChangesNothing() async throws {
+        let setup = try Setup()
+        try setup.write(Self.config(keyFile: setup.keyFile))
+        #expect(try setup.apply().status == 0)
+        let refusals: [(String, [String: String], String)] = [
+            // A typo is an error, not a default.
+            (Self.config(keyFile: setup.keyFile).replacingOccurrences(of: "priority:", with: "prioirty:"), [:], "unknown key prioirty"),
+            // A key from an environment variable that is not set.
+            (
+                Self.config(keyFile: setup.keyFile).replacingOccurrences(of: "key_file: \(setup.keyFile)", with: "key_env: TALLY_TEST_UNSET_KEY"),
+                [:], "TALLY_TEST_UNSET_KEY"
+            ),
+            // Removing a group alice still uses: the ledger refuses, and the changes planned before it are not written either.
+            (Self.config(keyFile: setup.keyFile, priority: 9, groups: "default: {}"), [:], "still used"),
+            // A value the ledger refuses.
+            (
+                Self.config(keyFile: setup.keyFile).replacingOccurrences(of: "base_url: http://127.0.0.1:9/", with: "base_url: ftp://x"), [:],
+                "base_url"
+            ),
+        ]
+        for (text, environment, reason) in refusals {
+            try setup.write(text)
+            let refused = try setup.apply(environment: environment)
+            #expect(refused.status == 2 && refused.output.contains(reason), "\(reason): \(refused.output)")
+        }
+        try setup.write(Self.config(keyFile: setup.keyFile))
+        let after = try setup.apply()
+        #expect(after.output.contains("No changes"), "nothing was written by the refused runs: \(after.output)")
+    }
+}
