@@ -10,6 +10,8 @@ package struct LedgerConfiguration: Sendable {
     package var snapshotsKept = 3
     /// The channels' circuit breaker (Docs/routing.md, "Health and suspension").
     package var breaker = BreakerPolicy()
+    /// `ledger.checkpoint` events for receipts' proofs (Docs/auditing.md, "Receipts"); nil writes none.
+    package var checkpoints: CheckpointPolicy?
 
     package init() {}
 }

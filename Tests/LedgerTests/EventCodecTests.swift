@@ -132,6 +132,9 @@ enum Samples {
         .chargeExpired(ChargeExpired(requestID: "req-4", token: token, user: user, policy: .settleReserved, credits: 99)),
         .chargeAdjusted(ChargeAdjusted(requestID: "req-1", token: token, user: user, amount: -Int64.max, reason: "refund")),
         .relayRejected(RelayRejected(token: token, reason: "ip_not_allowed", count: 10_000, second: 1_767_225_600)),
+        .ledgerCheckpoint(LedgerCheckpoint(first: 1, count: 4096, root: Hash256(of: "root"), previous: 0, previousHash: .zero)),
+        .ledgerCheckpoint(
+            LedgerCheckpoint(first: 4098, count: 17, root: Hash256(of: "next"), previous: 4097, previousHash: Hash256(of: "checkpoint"))),
     ]
 
     static let actors: [EventActor] = [.system, .relay, .user(user), .user(UserID(raw: 1))]

@@ -69,6 +69,8 @@ extension Event {
             e.encode(into: &w)
         case .relayRejected(let e):
             w.fixed64(e.token.raw); w.string(e.reason); w.signed(e.count); w.signed(e.second)
+        case .ledgerCheckpoint(let e):
+            w.varint(e.first); w.varint(e.count); w.hash(e.root); w.varint(e.previous); w.hash(e.previousHash)
         }
     }
 
@@ -172,6 +174,10 @@ extension Event {
                 RelayRejected(
                     token: TokenID(raw: try r.fixed64()), reason: try r.string(),
                     count: try r.signed(), second: try r.signed()))
+        case .ledgerCheckpoint:
+            return .ledgerCheckpoint(
+                LedgerCheckpoint(
+                    first: try r.varint(), count: try r.varint(), root: try r.hash(), previous: try r.varint(), previousHash: try r.hash()))
         }
     }
 }

@@ -27,6 +27,7 @@ package enum Event: Hashable, Sendable {
     case chargeExpired(ChargeExpired)
     case chargeAdjusted(ChargeAdjusted)
     case relayRejected(RelayRejected)
+    case ledgerCheckpoint(LedgerCheckpoint)
 
     package var type: EventType {
         switch self {
@@ -56,6 +57,7 @@ package enum Event: Hashable, Sendable {
         case .chargeExpired: .chargeExpired
         case .chargeAdjusted: .chargeAdjusted
         case .relayRejected: .relayRejected
+        case .ledgerCheckpoint: .ledgerCheckpoint
         }
     }
 }
@@ -89,6 +91,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case chargeExpired = 33
     case chargeAdjusted = 34
     case relayRejected = 40
+    case ledgerCheckpoint = 50
 
     /// The schema version this build writes and the newest it can read.
     /// `price.set` is at version 3 (2 gained `max_output`, 3 the cache-write,
@@ -135,6 +138,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .chargeExpired: "charge.expired"
         case .chargeAdjusted: "charge.adjusted"
         case .relayRejected: "relay.rejected"
+        case .ledgerCheckpoint: "ledger.checkpoint"
         }
     }
 

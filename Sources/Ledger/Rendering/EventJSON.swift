@@ -146,6 +146,11 @@ package enum EventJSON {
                 ("token", .string(e.token.description)), ("reason", .string(e.reason)), ("count", .int(e.count)),
                 ("second", .string(RFC3339.format(milliseconds: e.second * 1000))),
             ])
+        case .ledgerCheckpoint(let e):
+            .object([
+                ("first", .uint(e.first)), ("count", .uint(e.count)), ("root", .string(e.root.hex)),
+                ("previous", .uint(e.previous)), ("previous_hash", .string(e.previousHash.hex)),
+            ])
         }
     }
 
