@@ -21,6 +21,7 @@ struct Tally: AsyncParsableCommand {
             StatsCommand.self,
             AdjustCommand.self,
             AdminCommand.self,
+            ReceiptCommand.self,
         ]
     )
 
