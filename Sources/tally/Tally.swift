@@ -22,6 +22,8 @@ struct Tally: AsyncParsableCommand {
             AdjustCommand.self,
             AdminCommand.self,
             ReceiptCommand.self,
+            RepriceCommand.self,
+            HistoryCommand.self,
         ]
     )
 
