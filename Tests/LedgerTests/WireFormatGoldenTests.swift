@@ -30,7 +30,7 @@ import Testing
                 seq += 1
             }
         }
-        #expect(previous == Hash256(a: 0x4dfc_df27_8287_5a4e, b: 0x0069_b769_50a1_57d8, c: 0x0dce_3a67_6c7a_affa, d: 0xc6e4_fe40_4861_84b6))
+        #expect(previous == Hash256(a: 0x1e8a_0cbf_d7bb_e49c, b: 0x762c_385d_aede_2de1, c: 0x97c3_dd97_dc67_36c0, d: 0x9ebc_75bc_a60d_2520))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).
