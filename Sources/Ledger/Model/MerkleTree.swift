@@ -72,13 +72,23 @@ package enum MerkleTree {
 
     private static func leafHash(_ leaf: Hash256) -> Hash256 {
         var hasher = SHA256()
-        hasher.update(data: [0x00] + leaf.bytes)
+        update(&hasher, prefix: 0x00, leaf)
         return Hash256(hasher.finalize())
     }
 
     private static func nodeHash(_ left: Hash256, _ right: Hash256) -> Hash256 {
         var hasher = SHA256()
-        hasher.update(data: [0x01] + left.bytes + right.bytes)
+        update(&hasher, prefix: 0x01, left, right)
         return Hash256(hasher.finalize())
+    }
+
+    /// The prefix byte and the hashes' big-endian bytes, from the stack: a
+    /// checkpoint hashes about twice as many nodes as it covers events, on the ledger's actor.
+    private static func update(_ hasher: inout SHA256, prefix: UInt8, _ hashes: Hash256...) {
+        withUnsafeBytes(of: prefix) { hasher.update(bufferPointer: $0) }
+        for hash in hashes {
+            var words = (hash.a.bigEndian, hash.b.bigEndian, hash.c.bigEndian, hash.d.bigEndian)
+            withUnsafeBytes(of: &words) { hasher.update(bufferPointer: $0) }
+        }
     }
 }
