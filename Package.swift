@@ -160,7 +160,7 @@ let package = Package(
         // Audit commands and the auditor model: tamper, replay-until, reconcile, statements.
         .testTarget(
             name: "AuditTests",
-            dependencies: ["Ledger", "LMDB", "LedgerTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Ledger", "LMDB", "LedgerTesting", "TallyJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

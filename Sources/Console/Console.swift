@@ -34,6 +34,7 @@ public struct Console: Sendable {
         PricingController(core: core).register(routes)
         EventsController(core: core).register(routes)
         LedgerController(core: core).register(routes)
+        ReceiptsController(core: core).register(routes)
         OverviewController(core: core).register(routes)
         routes.fallback()
         DashboardFiles.load(logger: core.logger).register(on: router)

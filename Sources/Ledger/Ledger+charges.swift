@@ -61,13 +61,13 @@ extension Ledger {
     package func settleApplied(_ reservation: Reservation, outcome: Outcome) async throws -> AppliedClose<ChargeSettled> {
         guard isOpen(reservation) else {
             try await waitUntilDurable(reservation.requestID)
-            return AppliedClose(
-                close: try resolvedBefore(reservation) { event in
-                    guard case .chargeSettled(let settled) = event, settled.usage == outcome.usage,
-                        settled.estimated == outcome.estimated, settled.status == outcome.status
-                    else { return nil }
-                    return settled
-                }, durability: .durable)
+            let (settled, envelope) = try resolvedBefore(reservation) { (event: Event) -> ChargeSettled? in
+                guard case .chargeSettled(let settled) = event, settled.usage == outcome.usage,
+                    settled.estimated == outcome.estimated, settled.status == outcome.status
+                else { return nil }
+                return settled
+            }
+            return AppliedClose(close: settled, seq: envelope.seq, hash: envelope.hash, durability: .durable)
         }
         let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
             try state.settle(requestID: reservation.requestID, outcome: outcome)
@@ -76,7 +76,7 @@ extension Ledger {
         releaseRateHold(reservation, usedTokens: settled.usage.promptTokens + settled.usage.completionTokens)
         latency.record(settled.attempts, nowMs: now())
         if settled.credits != 0, let group = state.tokens[settled.token]?.group { creditsChargedByGroup[group, default: 0] += settled.credits }
-        return AppliedClose(close: settled, durability: durability)
+        return AppliedClose(close: settled, seq: envelope.seq, hash: envelope.hash, durability: durability)
     }
 
     /// `void`, returning as soon as the void is applied (see `settleApplied`).
@@ -86,11 +86,11 @@ extension Ledger {
     ) async throws -> AppliedClose<ChargeVoided> {
         guard isOpen(reservation) else {
             try await waitUntilDurable(reservation.requestID)
-            return AppliedClose(
-                close: try resolvedBefore(reservation) { event in
-                    guard case .chargeVoided(let voided) = event, voided.reason == reason else { return nil }
-                    return voided
-                }, durability: .durable)
+            let (voided, envelope) = try resolvedBefore(reservation) { (event: Event) -> ChargeVoided? in
+                guard case .chargeVoided(let voided) = event, voided.reason == reason else { return nil }
+                return voided
+            }
+            return AppliedClose(close: voided, seq: envelope.seq, hash: envelope.hash, durability: .durable)
         }
         let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
             try state.void(
@@ -99,7 +99,7 @@ extension Ledger {
         guard let envelope, case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
         releaseRateHold(reservation, usedTokens: 0)
         latency.record(voided.attempts, nowMs: now())
-        return AppliedClose(close: voided, durability: durability)
+        return AppliedClose(close: voided, seq: envelope.seq, hash: envelope.hash, durability: durability)
     }
 
     /// Whether `reservation` is the open one of its request (not a stale or forged handle).
@@ -151,20 +151,23 @@ extension Ledger {
     }
 
     /// For a handle that is no longer open: the identical earlier close of that
-    /// very reservation, or why not.
-    private func resolvedBefore<T>(_ reservation: Reservation, _ match: (Event) -> T?) throws -> T {
+    /// very reservation (with its envelope), or why not.
+    private func resolvedBefore<T>(_ reservation: Reservation, _ match: (Event) -> T?) throws -> (T, Envelope) {
         let events = try log.events(requestID: reservation.requestID)
         guard events.contains(where: { if case .chargeReserved = $0.event { $0.seq == reservation.seq } else { false } }) else {
             throw Rejection.notFound("open reservation for request \(reservation.requestID)")
         }
-        for envelope in events { if let result = match(envelope.event) { return result } }
+        for envelope in events { if let result = match(envelope.event) { return (result, envelope) } }
         throw Rejection.alreadyResolved(reservation.requestID)
     }
 }
 
-/// A close (settle or void) applied to the ledger's state, and the handle
-/// that resolves once it is durable.
+/// A close (settle or void) applied to the ledger's state, where it is in the
+/// chain (what the relay's `X-Tally-Receipt` names), and the handle that
+/// resolves once it is durable.
 package struct AppliedClose<Close: Sendable>: Sendable {
     package var close: Close
+    package var seq: UInt64
+    package var hash: Hash256
     package var durability: Durability
 }

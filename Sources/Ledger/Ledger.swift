@@ -45,6 +45,8 @@ package actor Ledger {
     var latency = ChannelLatency()
     /// Credits settled since the ledger opened, by the token's group (`/metrics`; groups are the operator's, a bounded set).
     package internal(set) var creditsChargedByGroup: [String: Int64] = [:]
+    /// The last checkpoint and the hashes since (nil: the configuration writes none).
+    var checkpoints: CheckpointTrail?
 
     /// Opens the store, loads the newest snapshot and replays the log's tail.
     package init(
@@ -64,6 +66,7 @@ package actor Ledger {
         self.health = ChannelHealth(policy: configuration.breaker, suspensions: loaded.suspensions)
         self.writerLock = lock
         self.rates = try Replay.recentRates(store: store, state: loaded, now: clock())
+        self.checkpoints = try configuration.checkpoints.map { try store.reader.checkpointTrail(policy: $0) }
     }
 
     /// Flushes and stops the writer. Nothing is accepted afterwards.
@@ -98,11 +101,12 @@ package actor Ledger {
         if let halted { throw LogError.halted(halted) }
         guard !events.isEmpty else { return ([], .durable) }
         let time = now()
+        let seqBefore = state.seq
         var envelopes: [Envelope] = []
         envelopes.reserveCapacity(events.count)
-        var writes = PackedWrites(events: events.count)
+        var writes = PackedWrites(events: events.count + 1)
         var requestIDs: [String] = []
-        for event in events {
+        func seal(_ event: Event, by actor: EventActor) throws -> Envelope {
             let envelope = writes.seal(seq: state.seq + 1, time: time, actor: actor, event: event, previous: state.head, in: store)
             do {
                 try state.apply(envelope)
@@ -111,9 +115,16 @@ package actor Ledger {
                 halted = "\(error)"
                 throw LogError.halted(halted!)
             }
+            checkpoints?.observe(envelope)
+            return envelope
+        }
+        for event in events {
+            let envelope = try seal(event, by: actor)
             if let requestID = envelope.event.requestID { requestIDs.append(requestID) }
             envelopes.append(envelope)
         }
+        // A checkpoint that falls due rides in the same batch, after the events that made it due.
+        if let checkpoint = checkpoints?.due(now: time) { _ = try seal(checkpoint, by: .system) }
         applied(state)
         #if DEBUG
             // Debug builds (every test run) check the projections' own invariants on a sample of commits.
@@ -122,7 +133,7 @@ package actor Ledger {
                 assert(problems.isEmpty, "projection invariants broken at event \(state.seq): \(problems)")
             }
         #endif
-        eventsSinceSnapshot += UInt64(events.count)
+        eventsSinceSnapshot += state.seq - seqBefore
         let durability = Durability()
         pending.enqueued(requestIDs, durability: durability)
         writer.enqueue(events: writes) { [pending, requestIDs] result in

@@ -38,5 +38,7 @@ extension HTTPField.Name {
     static let anthropicBeta = HTTPField.Name("anthropic-beta")!
     static let openAIBeta = HTTPField.Name("openai-beta")!
     static let xRequestID = HTTPField.Name("x-request-id")!
+    /// The close's place in the ledger (`Receipt.header`): Docs/auditing.md, "Receipts".
+    static let xTallyReceipt = HTTPField.Name("x-tally-receipt")!
     static let xForwardedFor = HTTPField.Name("x-forwarded-for")!
 }

@@ -125,25 +125,31 @@ extension Relay {
     /// that suspends on nothing cancellable. A crash before the close is
     /// durable leaves the durable reservation open: startup resolves it under
     /// `--dangling-policy`.
+    ///
+    /// Returns the close's receipt header (`X-Tally-Receipt`), from what the close itself returned: no extra ledger read.
+    @discardableResult
     func closeCharge(
         _ reservation: Reservation, settle outcome: Outcome?, voidReason: String, channel: ChannelID?, status: Int64,
         durationMs: Int64, attempts: [UpstreamAttempt] = []
-    ) async {
+    ) async -> String? {
         let logger = self.logger
         let requestID = reservation.requestID
         let durability: Durability
+        let receipt: String
         do {
             if let outcome {
                 let applied = try await ledger.settleApplied(reservation, outcome: outcome)
                 durability = applied.durability
+                receipt = Receipt.header(requestID: requestID, seq: applied.seq, credits: applied.close.credits, hash: applied.hash)
                 metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
                 metrics.closed(
                     model: applied.close.model, channel: applied.close.channel, status: applied.close.status, credits: applied.close.credits,
                     durationMs: applied.close.durationMs)
             } else {
-                durability = try await ledger.voidApplied(
-                    reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs, attempts: attempts
-                ).durability
+                let applied = try await ledger.voidApplied(
+                    reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs, attempts: attempts)
+                durability = applied.durability
+                receipt = Receipt.header(requestID: requestID, seq: applied.seq, credits: 0, hash: applied.hash)
                 metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
                 metrics.closed(model: reservation.charge.model, channel: channel, status: status, credits: 0, durationMs: durationMs)
             }
@@ -151,7 +157,7 @@ extension Relay {
             logger.critical(
                 "could not close a reservation; the reservation sweeper (or the next start) resolves it",
                 metadata: ["request_id": "\(requestID)", "error": "\(error)"])
-            return
+            return nil
         }
         durability.whenResolved { result in
             guard case .failure(let error) = result else { return }
@@ -159,5 +165,6 @@ extension Relay {
                 "a close was applied but its write failed; the ledger halts and the next start resolves the reservation",
                 metadata: ["request_id": "\(requestID)", "error": "\(error)"])
         }
+        return receipt
     }
 }

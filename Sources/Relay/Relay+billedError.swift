@@ -19,7 +19,7 @@ extension Relay {
         meter.absorb(bytes: body)
         guard meter.reported else { return nil }
         let outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
-        await closeCharge(
+        let receipt = await closeCharge(
             admitted.reservation, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
             durationMs: outcome.durationMs)
         logger.info(
@@ -27,6 +27,7 @@ extension Relay {
             metadata: ["channel": "\(channel)", "request_id": "\(admitted.requestID)", "status": "\(status)"])
         return upstreamError(
             status, headers: headers, body: body, channelKey: channelKey, family: admitted.endpoint.family,
-            requestID: admitted.requestID)
+            requestID: admitted.requestID
+        ).receipt(receipt)
     }
 }

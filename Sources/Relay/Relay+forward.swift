@@ -117,18 +117,21 @@ extension Relay {
         let durationMs = milliseconds(since: started)
         guard let lastError else {
             let failure = timedOut ? RelayFailure.upstreamTimeout() : RelayFailure.upstreamUnreachable()
-            await closeCharge(
+            let receipt = await closeCharge(
                 admitted.reservation, settle: nil, voidReason: timedOut ? "upstream_error: timeout" : "upstream_error: unreachable",
                 channel: lastChannel, status: Int64(failure.status.code), durationMs: durationMs, attempts: admitted.attempts)
-            return timedOut
-                ? failure.timeoutResponse(for: family, requestID: admitted.requestID) : failure.response(for: family, requestID: admitted.requestID)
+            return
+                (timedOut
+                ? failure.timeoutResponse(for: family, requestID: admitted.requestID)
+                : failure.response(for: family, requestID: admitted.requestID)).receipt(receipt)
         }
-        await closeCharge(
+        let receipt = await closeCharge(
             admitted.reservation, settle: nil, voidReason: "upstream_error: \(lastError.status)", channel: lastChannel,
             status: Int64(lastError.status), durationMs: durationMs, attempts: admitted.attempts)
         return upstreamError(
             lastError.status, headers: lastError.headers, body: lastError.body, channelKey: lastError.key, family: family,
-            requestID: admitted.requestID)
+            requestID: admitted.requestID
+        ).receipt(receipt)
     }
 
     // The synchronous steps of an attempt, kept out of line (as admission's
@@ -208,10 +211,11 @@ extension Relay {
         var meter = UsageMeter(family: admitted.endpoint.family)
         meter.absorb(bytes: body)
         let outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
-        await closeCharge(
+        let receipt = await closeCharge(
             admitted.reservation, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
             durationMs: outcome.durationMs)
         var fields: HTTPFields = [.xRequestID: admitted.requestID]
+        if let receipt { fields[.xTallyReceipt] = receipt }
         fields[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
         return Response(status: HTTPResponse.Status(code: status), headers: fields, body: .init(byteBuffer: body))
     }

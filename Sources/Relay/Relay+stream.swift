@@ -143,6 +143,7 @@ extension Relay {
             while ContinuousClock.now < drainEnd, !Task.isCancelled, let chunk = try? await iterator.next() { _ = scan.read(chunk) }
         }
         let meter = scan.meter()
+        var receipt: String?
 
         if ending is UpstreamStalled {
             await report(channel, .failed(status: 0, detail: "stream idle past its timeout"), requestID: admitted.requestID)
@@ -169,14 +170,17 @@ extension Relay {
         } else {
             var outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
             if let endStatus { outcome.status = endStatus }
-            await closeCharge(
+            receipt = await closeCharge(
                 admitted.reservation, settle: outcome, voidReason: "", channel: channel,
                 status: outcome.status, durationMs: durationMs)
         }
-        // The charge is applied: now the answer's end (held by `StreamEnd`) — also after an upstream
-        // that broke off past it, never to a client that left or past the deadline (its timeout event ends the stream).
-        if scan.held.readableBytes > 0, ending == nil || ending is UpstreamBrokeOff {
-            if case .abandoned = await handoff.send(scan.held), ending == nil { ending = cancelled() }
+        // The charge is applied: now the answer's end (held by `StreamEnd`) and, on an SSE stream, the
+        // receipt as a last comment (every SSE client skips comments) — also after an upstream that broke
+        // off past it, never to a client that left or past the deadline (its timeout event ends the stream).
+        var tail = scan.held
+        if isSSE, let receipt { tail.writeString(Self.receiptComment(receipt)) }
+        if tail.readableBytes > 0, ending == nil || ending is UpstreamBrokeOff {
+            if case .abandoned = await handoff.send(tail), ending == nil { ending = cancelled() }
         }
         if let ending {
             let why =
@@ -189,5 +193,10 @@ extension Relay {
             logger.info("stream ended early", metadata: ["request_id": "\(admitted.requestID)", "why": "\(why)"])
         }
         return ending
+    }
+
+    /// `: x-tally-receipt seq=…; credits=…; hash=…; request_id=…` and a blank line: an SSE comment.
+    static func receiptComment(_ receipt: String) -> String {
+        ": x-tally-receipt \(receipt)\n\n"
     }
 }

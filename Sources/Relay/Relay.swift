@@ -51,5 +51,8 @@ public struct Relay: Sendable {
         router.get("/v1/dashboard/billing/usage") { request, context in
             await self.billingUsage(request, peer: context.remoteAddress)
         }
+        router.get("/v1/receipts/:request_id") { request, context in
+            await self.receipt(request, peer: context.remoteAddress, requestID: context.parameters.get("request_id") ?? "")
+        }
     }
 }

@@ -21,6 +21,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     ledgerConfiguration.environment.sync = configuration.sync
     ledgerConfiguration.breaker = configuration.breaker
     ledgerConfiguration.commitObserver = LedgerGauges.commit
+    ledgerConfiguration.checkpoints = configuration.checkpoints
     try FileManager.default.createDirectory(atPath: configuration.dataPath, withIntermediateDirectories: true)
     let ledger = try Ledger(path: configuration.dataPath, configuration: ledgerConfiguration, logger: logger)
     return try await buildApplication(configuration, ledger: ledger, logger: logger)
@@ -66,6 +67,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     var services: [any Service] = [
         LedgerService(ledger: ledger, upstream: upstream, logger: logger),
         SnapshotService(ledger: ledger, logger: logger),
+        CheckpointService(ledger: ledger, logger: logger),
         ReservationSweeper(
             ledger: ledger, policy: configuration.danglingPolicy,
             olderThan: configuration.relay.maxRequestDuration + configuration.sweepGrace,

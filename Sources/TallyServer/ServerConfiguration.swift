@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var sweepGrace: Duration = ReservationSweeper.defaultGrace
     /// The channels' circuit breaker (`--breaker-failures`, `--breaker-cooldown`, `--breaker-cooldown-max`).
     package var breaker = BreakerPolicy()
+    /// `ledger.checkpoint` events for receipts (`--checkpoint-events`, `--checkpoint-minutes`); nil writes none.
+    package var checkpoints: CheckpointPolicy? = .serverDefault
 
     package init(
         dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,

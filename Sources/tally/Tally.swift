@@ -23,6 +23,9 @@ struct Tally: AsyncParsableCommand {
             ExportConfigCommand.self,
             AdjustCommand.self,
             AdminCommand.self,
+            ReceiptCommand.self,
+            RepriceCommand.self,
+            HistoryCommand.self,
         ]
     )
 

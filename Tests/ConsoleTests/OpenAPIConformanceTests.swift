@@ -45,7 +45,7 @@ import Testing
 
     @Test(.enabled(if: pythonReady)) func liveResponsesMatchTheSpec() async throws {
         let f = try await Fixture.make()
-        _ = try await f.settle(token: f.aliceToken)
+        let settled = try await f.settle(token: f.aliceToken)
         let a = f.aliceToken.description, alice = f.alice.description
         let calls: [Call] = [
             Call(
@@ -139,6 +139,8 @@ import Testing
             Call(method: .get, template: "/api/ledger/head", uri: "/api/ledger/head", key: .admin),
             Call(method: .get, template: "/api/ledger/head", uri: "/api/ledger/head", key: .bob),
             Call(method: .get, template: "/api/ledger", uri: "/api/ledger", key: .admin),
+            Call(method: .get, template: "/api/receipts/{request_id}", uri: "/api/receipts/\(settled)", key: .alice),
+            Call(method: .get, template: "/api/receipts/{request_id}", uri: "/api/receipts/\(settled)", key: .bob),
             Call(method: .post, template: "/api/ledger/verify", uri: "/api/ledger/verify", key: .admin),
             Call(method: .get, template: "/api/ledger/verify", uri: "/api/ledger/verify", key: .admin),
             Call(method: .get, template: "/api/ledger/verify", uri: "/api/ledger/verify?x=1", key: .admin),

@@ -140,6 +140,9 @@ enum Samples {
         .routingSet(RoutingSet(scope: .group, name: "premium", strategy: .leastBusy)),
         .routingSet(RoutingSet(scope: .model, name: "gpt-4o", strategy: .lowestLatency)),
         .routingSet(RoutingSet(scope: .model, name: "gpt-4o", strategy: .weighted)),
+        .ledgerCheckpoint(LedgerCheckpoint(first: 1, count: 4096, root: Hash256(of: "root"), previous: 0, previousHash: .zero)),
+        .ledgerCheckpoint(
+            LedgerCheckpoint(first: 4098, count: 17, root: Hash256(of: "next"), previous: 4097, previousHash: Hash256(of: "checkpoint"))),
     ]
 
     static let actors: [EventActor] = [.system, .relay, .user(user), .user(UserID(raw: 1))]

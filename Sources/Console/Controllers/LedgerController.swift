@@ -41,14 +41,21 @@ struct LedgerController: Sendable {
         }
     }
 
-    /// `{"seq", "hash", "time"}` of the last durable event (seq 0 and a zero hash on an empty ledger).
+    /// `{"seq", "hash", "time", "checkpoint"}` of the last durable event (seq 0 and a zero hash on an
+    /// empty ledger); `checkpoint` is the newest `ledger.checkpoint`'s `{"seq", "hash"}` (null before
+    /// the first): the hash a receipt's proof ends at, which an operator publishes for customers.
     private func head() async throws -> JSONValue {
+        let checkpoint = await core.ledger.newestCheckpoint
         await core.ledger.durable()  // the head shown is in the log, not only in memory
         let (seq, hash) = await core.ledger.read { ($0.seq, $0.head) }
         let time = seq == 0 ? nil : try core.ledger.log.events(after: seq - 1, limit: 1).first?.time
         return .object([
             ("seq", .uint(seq)), ("hash", .string(hash.hex)),
             ("time", .optional(time) { .string(RFC3339.format(milliseconds: $0)) }),
+            (
+                "checkpoint",
+                checkpoint.seq == 0 ? .null : .object([("seq", .uint(checkpoint.seq)), ("hash", .string(checkpoint.hash.hex))])
+            ),
         ])
     }
 }

@@ -7,6 +7,8 @@ package struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
     package enum Kind: String, Sendable, CaseIterable {
         /// The hash chain or the key sequence is broken (altered, removed, reordered event).
         case chain
+        /// A `ledger.checkpoint` that does not link to the previous one or whose Merkle root is wrong.
+        case checkpoint
         /// An event that does not decode (corrupt bytes, unknown type, newer version).
         case decode
         /// A two-phase charge or balance rule of the naive auditor is violated.

@@ -8,7 +8,7 @@ import LMDB
 /// 2. that every event decodes (known type, supported version);
 /// 3. the naive `Auditor`'s rules, and its totals against `LedgerState`'s
 ///    replay of the same events (two implementations that must agree);
-/// 4. the index tables (`IndexAudit`);
+/// 4. the index tables (`IndexAudit`) and the checkpoints (`CheckpointAudit`);
 /// 5. that no snapshot claims a sequence beyond the head (a truncated log).
 ///
 /// Past the first chain break nothing after it can be trusted, so the money
@@ -70,6 +70,7 @@ package enum Verifier {
         report.findings.append(contentsOf: folds.auditor.findings)
         if folds.replayFailure == nil { report.findings.append(contentsOf: folds.auditor.compare(with: folds.state)) }
         report.findings.append(contentsOf: reader.indexes.findings)
+        report.findings.append(contentsOf: reader.checkpoints.findings)
         return report
     }
 }
@@ -93,6 +94,7 @@ struct ChainReader: Sendable {
     /// The last checked event's hash (zero before the first).
     private(set) var previous = Hash256.zero
     private(set) var indexes: IndexAudit
+    private(set) var checkpoints = CheckpointAudit()
     /// The chain break or undecodable event that ended the pass.
     private(set) var stop: AuditFinding?
     /// Index table sizes and snapshots, checked once the log ended intact.
@@ -168,6 +170,7 @@ struct ChainReader: Sendable {
             return nil
         }
         try indexes.observe(envelope, in: lookups)
+        checkpoints.observe(envelope)
         walked = seq
         previous = stored
         return envelope

@@ -71,6 +71,8 @@ extension Event {
             w.fixed64(e.token.raw); w.string(e.reason); w.signed(e.count); w.signed(e.second)
         case .routingSet(let e):
             w.byte(e.scope.rawValue); w.string(e.name); w.byte(e.strategy.rawValue)
+        case .ledgerCheckpoint(let e):
+            w.varint(e.first); w.varint(e.count); w.hash(e.root); w.varint(e.previous); w.hash(e.previousHash)
         }
     }
 
@@ -179,6 +181,10 @@ extension Event {
             let name = try r.string()
             guard let strategy = RoutingStrategy(rawValue: try r.byte()) else { throw r.fail("unknown routing strategy") }
             return .routingSet(RoutingSet(scope: scope, name: name, strategy: strategy))
+        case .ledgerCheckpoint:
+            return .ledgerCheckpoint(
+                LedgerCheckpoint(
+                    first: try r.varint(), count: try r.varint(), root: try r.hash(), previous: try r.varint(), previousHash: try r.hash()))
         }
     }
 }

@@ -28,6 +28,7 @@ package enum Event: Hashable, Sendable {
     case chargeAdjusted(ChargeAdjusted)
     case relayRejected(RelayRejected)
     case routingSet(RoutingSet)
+    case ledgerCheckpoint(LedgerCheckpoint)
 
     package var type: EventType {
         switch self {
@@ -58,6 +59,7 @@ package enum Event: Hashable, Sendable {
         case .chargeAdjusted: .chargeAdjusted
         case .relayRejected: .relayRejected
         case .routingSet: .routingSet
+        case .ledgerCheckpoint: .ledgerCheckpoint
         }
     }
 }
@@ -91,6 +93,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case chargeExpired = 33
     case chargeAdjusted = 34
     case relayRejected = 40
+    case ledgerCheckpoint = 50
     case routingSet = 70
 
     /// The schema version this build writes and the newest it can read.
@@ -139,6 +142,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .chargeAdjusted: "charge.adjusted"
         case .relayRejected: "relay.rejected"
         case .routingSet: "routing.set"
+        case .ledgerCheckpoint: "ledger.checkpoint"
         }
     }
 

@@ -60,3 +60,11 @@ package struct Hash256: Hashable, Sendable, Comparable {
 
     package static func < (lhs: Self, rhs: Self) -> Bool { (lhs.a, lhs.b, lhs.c, lhs.d) < (rhs.a, rhs.b, rhs.c, rhs.d) }
 }
+
+extension Hash256 {
+    /// From 64 lowercase hex digits (`hex`'s spelling); nil for anything else.
+    package init?(hex: some StringProtocol) {
+        guard let bytes = Hex.bytes(hex), bytes.count == 32 else { return nil }
+        self.init(bytes: bytes)
+    }
+}

@@ -63,6 +63,8 @@ extension LedgerState {
             suspensions[e.channel] = nil
         case .channelTested:
             break  // a record only: charged to nobody, no state changes
+        case .ledgerCheckpoint:
+            break  // a proof anchor only (`LedgerCheckpoint`)
         case .tokenCreated(let e):
             tokens[e.id] = TokenState(
                 id: e.id, owner: e.owner, name: e.name, secretHash: e.secretHash, hint: e.hint,

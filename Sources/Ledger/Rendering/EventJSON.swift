@@ -149,6 +149,11 @@ package enum EventJSON {
             ])
         case .routingSet(let e):
             .object([("scope", .string(e.scope.description)), ("name", .string(e.name)), ("strategy", .string(e.strategy.description))])
+        case .ledgerCheckpoint(let e):
+            .object([
+                ("first", .uint(e.first)), ("count", .uint(e.count)), ("root", .string(e.root.hex)),
+                ("previous", .uint(e.previous)), ("previous_hash", .string(e.previousHash.hex)),
+            ])
         }
     }
 

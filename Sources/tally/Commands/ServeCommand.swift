@@ -47,6 +47,14 @@ struct ServeCommand: AsyncParsableCommand {
             "Serve /metrics on this HOST:PORT, unauthenticated (bind it to an internal interface); without it /metrics is on the main port for admins only."
     )
     var metricsAddress: String?
+    @Option(
+        name: .customLong("checkpoint-events"),
+        help: "Write a ledger.checkpoint (the anchor of receipts' proofs) after this many events; 0 writes none (default 4096).")
+    var checkpointEvents = CheckpointPolicy.serverDefault.events
+    @Option(
+        name: .customLong("checkpoint-minutes"),
+        help: "…or once the oldest event not yet covered is this many minutes old; fractions allowed (default 10).")
+    var checkpointMinutes = Double(CheckpointPolicy.serverDefault.intervalMs) / 60_000
     @Flag(name: .customLong("secure-cookies"), help: "Mark the dashboard session cookie Secure (Tally behind HTTPS); also $TALLY_SECURE_COOKIES=1.")
     var secureCookies = false
 
@@ -99,6 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.metricsAddress = metrics
         configuration.adminPassword = adminPassword
         configuration.breaker = try routing.breaker()
+        configuration.checkpoints = try checkpointPolicy()
         configuration.connections = try connections.resolve(environment: environment)
         configuration.secureCookies = try secureCookies || Self.flag(environment["TALLY_SECURE_COOKIES"], name: "TALLY_SECURE_COOKIES")
         var logger = Logger(label: "tally")
@@ -108,6 +117,18 @@ struct ServeCommand: AsyncParsableCommand {
             try await GracefulShutdown.run(app, limits: configuration.connections, logger: logger)
             return ExitStatus.clean
         }
+    }
+
+    /// `--checkpoint-events` and `--checkpoint-minutes`; nil for `--checkpoint-events 0`.
+    func checkpointPolicy() throws -> CheckpointPolicy? {
+        guard checkpointEvents != 0 else { return nil }
+        guard (1...CheckpointPolicy.maxEvents).contains(checkpointEvents) else {
+            throw ValidationError("--checkpoint-events must be 0 to \(CheckpointPolicy.maxEvents)")
+        }
+        guard checkpointMinutes.isFinite, checkpointMinutes >= 0.001, checkpointMinutes <= 10_080 else {
+            throw ValidationError("--checkpoint-minutes must be 0.001 to 10080 (a week)")
+        }
+        return CheckpointPolicy(events: checkpointEvents, intervalMs: Int64((checkpointMinutes * 60_000).rounded()))
     }
 
     /// `--max-request-seconds`, else `$TALLY_MAX_REQUEST_SECONDS`, else an hour;

@@ -1,0 +1,23 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+import TallyJSON
+
+/// `GET /api/receipts/{request_id}`: a request's receipt for the owner of the
+/// token that made it, or any admin (support answering a disputed charge).
+/// Another user's request answers 404, as an unknown one does. The body is the
+/// same canonical document `GET /v1/receipts/{request_id}` serves.
+struct ReceiptsController: Sendable {
+    let core: ConsoleCore
+
+    func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
+        routes.on(.get, "/api/receipts/{request_id}") { request, context, caller in
+            try Query(request).only([])
+            let requestID = context.parameter("request_id")
+            guard let receipt = try await core.ledger.receipt(requestID: requestID),
+                case .chargeReserved(let reserved) = receipt.events.first?.envelope.event, caller.isAdmin || reserved.user == caller.id
+            else { throw APIError.notFound("request \(JSONBody.printable(requestID))") }
+            return JSONResponse.make(receipt.json)
+        }
+    }
+}

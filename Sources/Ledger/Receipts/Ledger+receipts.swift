@@ -1,0 +1,44 @@
+/// Receipts and checkpoints on the ledger (Docs/auditing.md, "Receipts").
+extension Ledger {
+    /// The receipt of `requestID` from the durable log; nil when the request is unknown.
+    /// Its proof reaches the newest checkpoint, if one covers all of the request's events.
+    /// Reads the log off the actor: a receipt never holds up the relay's charges.
+    package nonisolated func receipt(requestID: String) async throws -> Receipt? {
+        let newest = await newestCheckpoint.seq
+        await durable()  // the newest checkpoint, and the request's close, are in the log
+        let found = try log.events(requestID: requestID)
+        guard !found.isEmpty else { return nil }
+        let events = try log.stored(found.map(\.seq)).map { Receipt.StoredEvent(envelope: $0.0, stored: $0.1) }
+        var receipt = Receipt(requestID: requestID, events: events)
+        guard let first = found.first?.seq, let last = found.last?.seq, last < newest else { return receipt }
+        let chain = try log.checkpoints(from: newest, backTo: first)
+        var inclusions: [Receipt.Inclusion] = []
+        var leavesOf: [UInt64: [Hash256]] = [:]
+        for event in found {
+            // Newest first: the first checkpoint starting at or before the event is the one after it.
+            guard let (envelope, checkpoint, _) = chain.first(where: { $0.1.first <= event.seq }), event.seq < envelope.seq else {
+                return receipt
+            }
+            let leaves = try leavesOf[envelope.seq] ?? log.hashes(from: checkpoint.first, count: checkpoint.count)
+            leavesOf[envelope.seq] = leaves
+            let index = Int(event.seq - checkpoint.first)
+            inclusions.append(
+                Receipt.Inclusion(
+                    seq: event.seq, checkpoint: envelope.seq, index: UInt64(index), size: checkpoint.count,
+                    path: MerkleTree.path(index, in: leaves)))
+        }
+        receipt.inclusions = inclusions
+        receipt.checkpoints = chain.reversed().map { Receipt.StoredEvent(envelope: $0.0, stored: $0.2) }
+        return receipt
+    }
+
+    /// The newest checkpoint's sequence number and hash (0 and zero when none).
+    package var newestCheckpoint: (seq: UInt64, hash: Hash256) { checkpoints?.last ?? (0, .zero) }
+
+    /// Writes a checkpoint if one is due by time: the server calls this
+    /// periodically, so a quiet ledger's last requests get their proof too.
+    package func checkpointIfDue() async throws {
+        guard let checkpoint = checkpoints?.due(now: now()) else { return }
+        try await commit([checkpoint], by: .system)
+    }
+}

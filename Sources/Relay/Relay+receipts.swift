@@ -1,0 +1,45 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+import NIOCore
+
+/// `GET /v1/receipts/{request_id}`: a relay client fetches the receipt of a
+/// request it made, with the same token (Docs/auditing.md, "Receipts"). Any
+/// other request id — unknown, or another token's — is the same 404, so ids
+/// cannot be probed. The body is the receipt's canonical document, byte for
+/// byte what `tally receipt verify` checks.
+extension Relay {
+    func receipt(_ request: Request, peer: SocketAddress?, requestID wanted: String) async -> Response {
+        let family: APIFamily =
+            request.headers[.xGoogAPIKey] != nil || request.uri.queryParameters.get("key") != nil
+            ? .gemini : request.headers[.anthropicVersion] != nil ? .anthropic : .openai
+        return await selfService(request, peer: peer, family: family) { token, requestID in
+            let notFound = RelayFailure(
+                status: .notFound, kind: .invalidRequest, code: "receipt_not_found",
+                message: "No request \(wanted) was made with this token. Receipts are served to the token that made the request.")
+            let receipt: Receipt?
+            do {
+                receipt = try await ledger.receipt(requestID: wanted)
+            } catch {
+                logger.error("could not read a receipt", metadata: ["request_id": "\(wanted)", "error": "\(error)"])
+                return RelayFailure.internalError().response(for: family, requestID: requestID)
+            }
+            guard let receipt, case .chargeReserved(let reserved) = receipt.events.first?.envelope.event, reserved.token == token.id else {
+                return notFound.response(for: family, requestID: requestID)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store", .xRequestID: requestID],
+                body: .init(byteBuffer: ByteBuffer(bytes: receipt.bytes)))
+        }
+    }
+}
+
+extension Response {
+    /// This response naming its request's close (`X-Tally-Receipt`), when the close returned one.
+    func receipt(_ value: String?) -> Response {
+        var response = self
+        if let value { response.headers[.xTallyReceipt] = value }
+        return response
+    }
+}
