@@ -66,7 +66,7 @@ extension Relay {
             token: token.id, requestID: requestID, model: inspection.model,
             promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
             outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
-            stream: inspection.stream, kind: family.channelKind, gate: gate, attempts: configuration.retries + 1)
+            toolCalls: inspection.toolCalls, stream: inspection.stream, kind: family.channelKind, gate: gate, attempts: configuration.retries + 1)
         let admission: Ledger.Admission
         do {
             switch try await ledger.admit(ask) {

@@ -5,7 +5,8 @@
 ///
 ///     byte format (2: prices carry max_output; 3: and their parts; 4: users
 ///     and tokens end with their budget and daily spend; 5: channels carry
-///     their routing options, and suspensions follow them) · fixed64 seq · hash head · signed time
+///     their routing options, and suspensions follow them; 6: prices carry
+///     their second parts, `price.set` version 4) · fixed64 seq · hash head · signed time
 ///     users · tokens · groups · prices · channels · suspensions · pending  (each: count, entries)
 ///
 /// Groups, prices and channels are written as their `*.set` event payloads, and
@@ -14,7 +15,7 @@
 /// (and the log replayed from an older snapshot or from scratch): they lack
 /// the daily spend a periodic budget reads, which only the charges can rebuild.
 package enum SnapshotCodec {
-    static let format: UInt8 = 5
+    static let format: UInt8 = 6
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
