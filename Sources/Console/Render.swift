@@ -90,8 +90,12 @@ enum Render {
             ("cache_write_1h", optional(price.cacheWrite1h)),
             ("audio_input", optional(price.audioInput)),
             ("audio_output", optional(price.audioOutput)),
+            ("image_input", optional(price.imageInput)),
+            ("image_output", optional(price.imageOutput)),
             ("per_request", optional(price.perRequest)),
             ("per_web_search", optional(price.perWebSearch)),
+            ("per_web_fetch", optional(price.perWebFetch)),
+            ("per_file_search", optional(price.perFileSearch)),
             ("max_output", optional(price.maxOutput)),
         ]
     }

@@ -13,11 +13,12 @@ enum AnthropicRoutes {
         router.post("/v1/messages") { request, context in
             try authenticate(request, family: .anthropic, apiKey: apiKey)
             let body = try await readJSONBody(request, context: context, family: .anthropic)
+            let model = try PromptText.model(body, family: .anthropic)
             let g = Generation(
-                model: try PromptText.model(body, family: .anthropic),
+                model: model,
                 promptText: PromptText.of(body["system"], body["messages"]),
                 maxTokens: PromptText.maxTokens(body, "max_tokens"),
-                parts: parts(body)
+                parts: parts(body, model: model)
             )
             let streaming = body["stream"]?.boolValue ?? false
             try await g.fault.beforeAnswering(
@@ -35,9 +36,10 @@ enum AnthropicRoutes {
     static func textBlock(_ text: String) -> JSONValue { ["type": "text", "text": .string(text)] }
 
     /// Cache writes for the blocks marked `cache_control` (in `system` and in
-    /// messages' content; `"ttl":"1h"` makes them 1-hour writes), and one web
-    /// search when the request offers a `web_search_…` server tool.
-    static func parts(_ body: JSONValue) -> UsageParts {
+    /// messages' content; `"ttl":"1h"` makes them 1-hour writes), and the web
+    /// searches and fetches of the `web_search_…`/`web_fetch_…` server tools the
+    /// request offers (`MockUsage.toolCalls`, each within its `max_uses`).
+    static func parts(_ body: JSONValue, model: String) -> UsageParts {
         var parts = UsageParts()
         let messages = body["messages"]?.arrayValue ?? []
         for block in (body["system"]?.arrayValue ?? []) + messages.flatMap({ $0["content"]?.arrayValue ?? [] }) {
@@ -45,8 +47,12 @@ enum AnthropicRoutes {
             let words = MockUsage.wordCount(PromptText.of(block))
             if mark["ttl"]?.stringValue == "1h" { parts.cacheWrite1h += words } else { parts.cacheWrite5m += words }
         }
-        let tools = body["tools"]?.arrayValue ?? []
-        if tools.contains(where: { $0["type"]?.stringValue?.hasPrefix("web_search") == true }) { parts.webSearches = 1 }
+        for tool in body["tools"]?.arrayValue ?? [] {
+            let calls = MockUsage.toolCalls(cap: tool["max_uses"]?.int64.map { Int($0) }, model: model)
+            let type = tool["type"]?.stringValue ?? ""
+            if type.hasPrefix("web_search") { parts.webSearches += calls }
+            if type.hasPrefix("web_fetch") { parts.webFetches += calls }
+        }
         return parts
     }
 
@@ -59,7 +65,9 @@ enum AnthropicRoutes {
             "cache_creation": ["ephemeral_5m_input_tokens": .int(g.cacheWrite5m), "ephemeral_1h_input_tokens": .int(g.cacheWrite1h)],
             "output_tokens": .int(outputTokens),
         ]
-        if g.webSearches > 0 { json.set("server_tool_use", ["web_search_requests": .int(g.webSearches)]) }
+        if g.webSearches > 0 || g.webFetches > 0 {
+            json.set("server_tool_use", ["web_search_requests": .int(g.webSearches), "web_fetch_requests": .int(g.webFetches)])
+        }
         return json
     }
 

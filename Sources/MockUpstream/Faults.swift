@@ -16,6 +16,8 @@ struct Fault: Sendable {
     let slow: Bool
     let noUsage: Bool
     let abort: Bool
+    /// `mock-abort-early`: a stream's head is sent, then the connection drops before its first event.
+    let abortEarly: Bool
     /// A 500 that still reports the usage of the work done (a provider that bills a failure).
     let billedError: Bool
     /// The response head (streamed or not) only after `lateHeadDelay`.
@@ -38,6 +40,7 @@ struct Fault: Sendable {
         slow = model.contains("mock-slow")
         noUsage = model.contains("mock-no-usage")
         abort = model.contains("mock-abort")
+        abortEarly = model.contains("mock-abort-early")
         billedError = model.contains("mock-error-billed")
         lateHead = model.contains("mock-late-head")
         lag = model.contains("mock-lag")

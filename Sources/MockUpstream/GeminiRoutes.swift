@@ -21,15 +21,15 @@ enum GeminiRoutes {
                 let model = String(target[..<colon])
                 let action = target[target.index(after: colon)...]
                 let body = try await readJSONBody(request, context: context, family: .gemini)
+                let config = body["generationConfig"] ?? body["generation_config"]
                 let g = Generation(
                     model: model,
                     promptText: PromptText.of(
                         body["systemInstruction"] ?? body["system_instruction"],
                         body["contents"]
                     ),
-                    maxTokens: (body["generationConfig"] ?? body["generation_config"]).flatMap {
-                        PromptText.maxTokens($0, "maxOutputTokens", "max_output_tokens")
-                    }
+                    maxTokens: config.flatMap { PromptText.maxTokens($0, "maxOutputTokens", "max_output_tokens") },
+                    parts: parts(body["contents"], config: config)
                 )
                 switch action {
                 case "generateContent":
@@ -52,9 +52,24 @@ enum GeminiRoutes {
         }
     }
 
+    /// Image tokens: `imageTokensPerPicture` per `inlineData` part whose
+    /// `mimeType` is an image; an `"IMAGE"` response modality makes the answer image tokens.
+    static func parts(_ contents: JSONValue?, config: JSONValue?) -> UsageParts {
+        var parts = UsageParts()
+        for part in (contents?.arrayValue ?? []).flatMap({ $0["parts"]?.arrayValue ?? [] }) {
+            let data = part["inlineData"] ?? part["inline_data"]
+            let mime = (data?["mimeType"] ?? data?["mime_type"])?.stringValue ?? ""
+            if mime.hasPrefix("image/") { parts.imageInput += MockUsage.imageTokensPerPicture }
+        }
+        let modalities = (config?["responseModalities"] ?? config?["response_modalities"])?.arrayValue ?? []
+        parts.imageOutput = modalities.contains { $0.stringValue == "IMAGE" }
+        return parts
+    }
+
     /// Gemini usage; `promptTokenCount` includes the cached part, as Gemini
     /// reports it, and `thoughtsTokenCount` (a `thinking` model) is outside
-    /// `candidatesTokenCount` but inside the total.
+    /// `candidatesTokenCount` but inside the total. Image tokens are listed by
+    /// modality, beside the text.
     static func usage(_ g: Generation, candidates: Int) -> JSONValue {
         var json: JSONValue = [
             "promptTokenCount": .int(g.promptTokens),
@@ -63,7 +78,10 @@ enum GeminiRoutes {
         ]
         if g.cachedTokens > 0 { json.set("cachedContentTokenCount", .int(g.cachedTokens)) }
         if g.thoughtsTokens > 0 { json.set("thoughtsTokenCount", .int(g.thoughtsTokens)) }
-        json.set("promptTokensDetails", [["modality": "TEXT", "tokenCount": .int(g.promptTokens)]])
+        var prompt: [JSONValue] = [["modality": "TEXT", "tokenCount": .int(g.promptTokens - g.imageInputTokens)]]
+        if g.imageInputTokens > 0 { prompt.append(["modality": "IMAGE", "tokenCount": .int(g.imageInputTokens)]) }
+        json.set("promptTokensDetails", .array(prompt))
+        if g.imageOutputTokens > 0 { json.set("candidatesTokensDetails", [["modality": "IMAGE", "tokenCount": .int(candidates)]]) }
         return json
     }
 

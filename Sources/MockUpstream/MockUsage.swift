@@ -46,6 +46,21 @@ public enum MockUsage {
     /// Audio prompt tokens each OpenAI `input_audio` content part adds, whatever its bytes.
     public static let audioTokensPerClip = 10
 
+    /// Image prompt tokens each Gemini `inlineData` image part adds, whatever its
+    /// bytes (Gemini's count for an image up to 384 px).
+    public static let imageTokensPerPicture = 258
+
+    /// Server tool calls a `search-greedy` model runs for a tool offered without
+    /// a cap: what an unbounded provider could bill.
+    public static let greedyToolCalls = 50
+
+    /// Server tool calls the mock runs for an offered tool: one, or for a
+    /// model containing `"search-greedy"` as many as the cap allows.
+    public static func toolCalls(cap: Int?, model: String) -> Int {
+        guard model.contains("search-greedy") else { return min(1, cap ?? 1) }
+        return cap ?? greedyToolCalls
+    }
+
     /// Gemini thinking tokens (`thoughtsTokenCount`): as many as the completion
     /// has words when `model` contains `"thinking"`, else 0.
     public static func thoughtsTokens(completionWords: Int, model: String) -> Int {
@@ -68,8 +83,17 @@ struct UsageParts: Sendable {
     var audioInput = 0
     /// OpenAI chat with `"audio"` in `modalities`: the whole completion is audio.
     var audioOutput = false
-    /// Anthropic: one search when the request offers a `web_search_…` server tool.
+    /// Anthropic: one search when the request offers a `web_search_…` server tool;
+    /// the Responses API: `web_search_call` items for a `web_search…` tool (`MockUsage.toolCalls`).
     var webSearches = 0
+    /// Anthropic: web fetches for a `web_fetch_…` tool.
+    var webFetches = 0
+    /// The Responses API: `file_search_call` items for a `file_search` tool.
+    var fileSearches = 0
+    /// Gemini: `imageTokensPerPicture` per `inlineData` image part (added to the prompt).
+    var imageInput = 0
+    /// Gemini with `"IMAGE"` in `responseModalities`: the whole completion is image tokens.
+    var imageOutput = false
 }
 
 /// Everything a text endpoint needs to answer one request, computed once from the body.
@@ -86,7 +110,11 @@ struct Generation: Sendable {
     let cacheWrite1h: Int
     let audioInputTokens: Int
     let audioOutputTokens: Int
+    let imageInputTokens: Int
+    let imageOutputTokens: Int
     let webSearches: Int
+    let webFetches: Int
+    let fileSearches: Int
     /// Gemini thinking tokens, billed as output but not in `candidatesTokenCount`.
     let thoughtsTokens: Int
     let truncated: Bool
@@ -95,14 +123,18 @@ struct Generation: Sendable {
     init(model: String, promptText: String, maxTokens: Int?, parts: UsageParts = UsageParts()) {
         let words = MockUsage.promptTokens(forText: promptText)
         self.model = model
-        self.promptTokens = words + parts.audioInput
+        self.promptTokens = words + parts.audioInput + parts.imageInput
         self.completionTokens = MockUsage.completionWords(maxTokens: maxTokens)
         self.cachedTokens = MockUsage.cachedTokens(promptTokens: words, model: model)
         self.cacheWrite1h = min(parts.cacheWrite1h, words - cachedTokens)
         self.cacheWrite5m = min(parts.cacheWrite5m, words - cachedTokens - cacheWrite1h)
         self.audioInputTokens = parts.audioInput
         self.audioOutputTokens = parts.audioOutput ? completionTokens : 0
+        self.imageInputTokens = parts.imageInput
+        self.imageOutputTokens = parts.imageOutput ? completionTokens : 0
         self.webSearches = parts.webSearches
+        self.webFetches = parts.webFetches
+        self.fileSearches = parts.fileSearches
         self.thoughtsTokens = MockUsage.thoughtsTokens(completionWords: completionTokens, model: model)
         self.truncated = MockUsage.isTruncated(maxTokens: maxTokens)
         self.fault = Fault(model: model)

@@ -7,6 +7,11 @@ import TallyJSON
 /// The stream carries the full event sequence the `openai` SDK's stream helper
 /// accumulates (`output_item.added` / `content_part.added` before the deltas), so
 /// `client.responses.stream(...)` works as well as `create(stream=True)`.
+///
+/// A `web_search…` or `file_search` tool in the request makes the mock run
+/// `MockUsage.toolCalls` calls of it (within `max_tool_calls`): each a
+/// `web_search_call` / `file_search_call` output item after the message, billed
+/// per call as OpenAI bills them, outside `usage`.
 enum ResponsesRoute {
     static func add(to router: Router<MockRequestContext>, apiKey: String) {
         router.post("/v1/responses") { request, context in
@@ -21,7 +26,8 @@ enum ResponsesRoute {
         let g = Generation(
             model: model,
             promptText: PromptText.of(body["instructions"], body["input"]),
-            maxTokens: PromptText.maxTokens(body, "max_output_tokens")
+            maxTokens: PromptText.maxTokens(body, "max_output_tokens"),
+            parts: parts(body, model: model)
         )
         let streaming = body["stream"]?.boolValue ?? false
         try await g.fault.beforeAnswering(.openAI, streaming: streaming, context: context, usage: usage(g))
@@ -30,6 +36,31 @@ enum ResponsesRoute {
             return jsonResponse(response(g, ids: ids, body: body, done: true))
         }
         return SSE.stream(events(g, ids: ids, body: body), abortAfter: 4 + g.abortPieces, fault: g.fault)
+    }
+
+    /// The searches the offered tools run, within `max_tool_calls` (shared by every built-in tool, web searches first).
+    static func parts(_ body: JSONValue, model: String) -> UsageParts {
+        var parts = UsageParts()
+        var left = body["max_tool_calls"]?.int64.map { Int($0) }
+        for tool in body["tools"]?.arrayValue ?? [] {
+            let type = tool["type"]?.stringValue ?? ""
+            guard type.hasPrefix("web_search") || type == "file_search" else { continue }
+            let calls = MockUsage.toolCalls(cap: left, model: model)
+            left = left.map { $0 - calls }
+            if type == "file_search" { parts.fileSearches += calls } else { parts.webSearches += calls }
+        }
+        return parts
+    }
+
+    /// The tool calls' output items, in the order they ran.
+    static func toolItems(_ g: Generation) -> [JSONValue] {
+        let searches = (0..<g.webSearches).map { i -> JSONValue in
+            ["type": "web_search_call", "id": .string("ws_\(i)"), "status": "completed", "action": ["type": "search", "query": "q"]]
+        }
+        let files = (0..<g.fileSearches).map { i -> JSONValue in
+            ["type": "file_search_call", "id": .string("fs_\(i)"), "status": "completed", "queries": ["q"], "results": nil]
+        }
+        return searches + files
     }
 
     struct IDs {
@@ -73,7 +104,7 @@ enum ResponsesRoute {
             "instructions": body["instructions"] ?? .null,
             "max_output_tokens": body["max_output_tokens"] ?? .null,
             "model": .string(g.model),
-            "output": done ? [message(g, ids: ids, done: true)] : [],
+            "output": done ? .array([message(g, ids: ids, done: true)] + toolItems(g)) : [],
             "parallel_tool_calls": true,
             "previous_response_id": body["previous_response_id"] ?? .null,
             "temperature": 1.0,
@@ -108,6 +139,9 @@ enum ResponsesRoute {
         out.append(event("response.output_text.done", part + [("text", .string(g.text)), ("logprobs", [])]))
         out.append(event("response.content_part.done", part + [("part", outputText(g.text))]))
         out.append(event("response.output_item.done", [("output_index", 0), ("item", message(g, ids: ids, done: true))]))
+        for (index, item) in toolItems(g).enumerated() {
+            out.append(event("response.output_item.done", [("output_index", .int(index + 1)), ("item", item)]))
+        }
         out.append(event("response.completed", [("response", response(g, ids: ids, body: body, done: true))]))
         return out
     }

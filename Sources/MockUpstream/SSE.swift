@@ -21,7 +21,8 @@ enum SSE {
     ///   gateway must not make its client wait for that end to see the answer charged).
     /// - `mock-stall`: waits 10 s after the first chunk (a provider that stalls mid-stream).
     /// - `mock-abort`: after `abortAfter` chunks, drops the connection (no final chunk, no usage,
-    ///   no terminating HTTP chunk), which a client sees as a truncated stream.
+    ///   no terminating HTTP chunk), which a client sees as a truncated stream;
+    ///   `mock-abort-early` drops it before the first chunk, after the head.
     static func stream(
         _ chunks: [String],
         abortAfter: Int,
@@ -30,7 +31,7 @@ enum SSE {
     ) -> Response {
         let body = ResponseBody { writer in
             for (index, chunk) in chunks.enumerated() {
-                if fault.abort && index == abortAfter {
+                if fault.abort && index == (fault.abortEarly ? 0 : abortAfter) {
                     // Give the chunks already written time to reach the socket before closing.
                     try await Task.sleep(for: .milliseconds(50))
                     throw MockAbort()

@@ -99,7 +99,8 @@ extension Relay {
             token: token, requestID: requestID, model: inspection.model,
             promptTokens: inspection.promptTokens, maxOutputTokens: inspection.outputLimit,
             outputChoices: inspection.outputChoices, defaultMaxOutput: configuration.defaultMaxTokens,
-            stream: inspection.stream, kind: family.channelKind, gate: gate, attempts: configuration.retries + 1)
+            toolCalls: inspection.toolCalls, stream: inspection.stream, kind: family.channelKind, gate: gate,
+            attempts: configuration.retries + 1)
     }
 
     /// The ledger routed by the caller's family (Tally forwards without translating formats).

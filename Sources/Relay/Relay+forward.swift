@@ -250,8 +250,11 @@ extension Relay {
     func outcome(_ meter: UsageMeter, admitted: Admitted, channel: ChannelID, status: Int, started: ContinuousClock.Instant) async -> Outcome {
         var (usage, estimated) = meter.charge(promptEstimate: admitted.promptEstimate)
         if estimated, await ledger.read({ [model = admitted.model] in $0.prices[model]?.perRequest != nil }) {
-            // Billed per call: only the searches it ran are counted beside the call.
-            (estimated, usage) = (false, Usage(webSearchRequests: usage.webSearchRequests))
+            // Billed per call: only the server tool calls it ran are counted beside the call.
+            (estimated, usage) = (
+                false,
+                Usage(webSearchRequests: usage.webSearchRequests, webFetchRequests: usage.webFetchRequests, fileSearchCalls: usage.fileSearchCalls)
+            )
         }
         return Outcome(
             usage: usage, estimated: estimated, channel: channel, durationMs: milliseconds(since: started), status: Int64(status),

@@ -5,7 +5,7 @@ import TallyJSON
 
 /// Step 6 of admission: what the relay needs from a body it otherwise only
 /// forwards — the model, the reservation's bounds, whether it streams — and
-/// the one edit it makes (asking OpenAI upstreams for usage).
+/// the edits it makes (asking OpenAI upstreams for usage, capping server tool calls).
 ///
 /// The body is read by the strict parser: duplicate keys at any level, invalid
 /// UTF-8 and malformed JSON are a 400, so the fields Tally checks (model,
@@ -36,6 +36,8 @@ struct RequestInspection {
     var kind: Endpoint.Kind
     /// Where an upload's `model` field value lies in `body` (multipart only).
     var uploadModelRange: Range<Int>?
+    /// The most billable server tool calls the request allows (`ToolCallBound`).
+    var toolCalls: Int64 = 0
 
     /// The body to forward: the client's bytes, with the edits, and the output
     /// limit the reservation holds (`heldLimit`) written in when the client
@@ -130,10 +132,12 @@ struct RequestInspection {
         var edit = BodyEdit()
         var injected = false
         if stream, endpoint.kind == .chat || endpoint.kind == .completions { injected = try edit.requestUsage(object) }
+        let tools = try ToolCallBound(object, kind: endpoint.kind, edit: &edit)
         return RequestInspection(
             model: model, promptTokens: prompt.tokens, promptEstimate: prompt.estimate,
             outputLimit: endpoint.hasOutputTokens ? output.limit : 0, outputChoices: output.choices, stream: stream,
-            body: body, bytes: bytes, document: document, edit: edit, injectedUsage: injected, kind: endpoint.kind)
+            body: body, bytes: bytes, document: document, edit: edit, injectedUsage: injected, kind: endpoint.kind,
+            toolCalls: tools.calls)
     }
 
     /// Service tiers the provider bills above its list price (OpenAI `priority`, `scale`).

@@ -26,6 +26,14 @@ struct UsageMeter {
     private var audioOutputTokens: Int64?
     /// Anthropic `server_tool_use.web_search_requests`; the Responses API's `web_search_call` output items.
     private var webSearchRequests: Int64?
+    /// Anthropic `server_tool_use.web_fetch_requests`.
+    private var webFetchRequests: Int64?
+    /// The Responses API's `file_search_call` output items.
+    private var fileSearchCalls: Int64?
+    /// Image prompt tokens, the part of them served from the cache, and image output tokens.
+    private var imageInputTokens: Int64?
+    private var cachedImageTokens: Int64?
+    private var imageOutputTokens: Int64?
     private var completionTokens: Int64?
     private var outputTokens: Int64?
     private var totalTokens: Int64?
@@ -47,9 +55,10 @@ struct UsageMeter {
     /// (Docs/billing.md has the table per family).
     var usage: Usage? {
         guard reported else { return nil }
-        var usage = Usage(
-            completionTokens: completionTokens ?? outputTokens ?? 0, audioOutputTokens: audioOutputTokens ?? 0,
-            webSearchRequests: webSearchRequests ?? 0)
+        var usage = toolCalls
+        usage.completionTokens = completionTokens ?? outputTokens ?? 0
+        usage.audioOutputTokens = audioOutputTokens ?? 0
+        usage.imageOutputTokens = imageOutputTokens ?? 0
         if family == .anthropic {
             // The lifetime split decides 5m vs 1h when present; writes it does not cover are 5-minute ones.
             let write1h = cacheWrite1hTokens ?? 0
@@ -63,8 +72,14 @@ struct UsageMeter {
             usage.cachedTokens = cachedTokens ?? 0
             // Cached audio is billed at the cached price, so it is not audio input again.
             usage.audioInputTokens = max(0, (audioInputTokens ?? 0) - (cachedAudioTokens ?? 0))
+            usage.imageInputTokens = max(0, (imageInputTokens ?? 0) - (cachedImageTokens ?? 0))
         }
         return usage.partitioned
+    }
+
+    /// The server-side tool calls seen, billed per call whatever the tokens.
+    private var toolCalls: Usage {
+        Usage(webSearchRequests: webSearchRequests ?? 0, webFetchRequests: webFetchRequests ?? 0, fileSearchCalls: fileSearchCalls ?? 0)
     }
 
     /// The usage to charge: reported, else an estimate (prompt from the
@@ -80,7 +95,9 @@ struct UsageMeter {
             }
             return (usage, false)
         }
-        return (Usage(promptTokens: promptEstimate, completionTokens: seen, webSearchRequests: webSearchRequests ?? 0), true)
+        var estimate = toolCalls
+        (estimate.promptTokens, estimate.completionTokens) = (promptEstimate, seen)
+        return (estimate, true)
     }
 
     /// Takes in one JSON answer or stream event, or an array of them (Gemini's
@@ -155,16 +172,18 @@ struct UsageMeter {
         if let usage { absorbUsage(scanner, usage) }
         if let response, let usage = scanner.member("usage", of: response) { absorbUsage(scanner, usage) }
         if let message, let usage = scanner.member("usage", of: message) { absorbUsage(scanner, usage) }
-        // Responses API web searches are output items billed per call, never in `usage`. Streamed, each is
-        // counted as its item is done, so a stream cut before `response.completed` still bills the searches
-        // it ran; a response's `output` list (whole, or in `response.completed`) then gives the total.
+        // Responses API web and file searches are output items billed per call, never in `usage`. Streamed,
+        // each is counted as its item is done, so a stream cut before `response.completed` still bills the
+        // searches it ran; a response's `output` list (whole, or in `response.completed`) then gives the total.
         if family == .openai, let type, let item, scanner.string(type, is: "response.output_item.done"),
-            let itemType = scanner.member("type", of: item), scanner.string(itemType, is: "web_search_call")
+            let itemType = scanner.member("type", of: item)
         {
-            webSearchRequests = (webSearchRequests ?? 0) + 1
+            if scanner.string(itemType, is: "web_search_call") { webSearchRequests = (webSearchRequests ?? 0) + 1 }
+            if scanner.string(itemType, is: "file_search_call") { fileSearchCalls = (fileSearchCalls ?? 0) + 1 }
         }
         if family == .openai, let items = output ?? response.flatMap({ scanner.member("output", of: $0) }) {
-            webSearchRequests = Self.webSearchCalls(scanner, items)
+            webSearchRequests = Self.outputItems(scanner, items, ofType: "web_search_call")
+            fileSearchCalls = Self.outputItems(scanner, items, ofType: "file_search_call")
         }
         if let metadata, scanner.kind(metadata) == .object {
             let count = { (key: String) in scanner.member(key, of: metadata).flatMap { Self.count(scanner, $0) } }
@@ -175,9 +194,12 @@ struct UsageMeter {
             toolPromptTokens = count("toolUsePromptTokenCount") ?? toolPromptTokens
             if completionTokens == nil, let thoughts { completionTokens = thoughts }
             if promptTokens != nil, completionTokens == nil { completionTokens = 0 }
-            audioInputTokens = Self.audioCount(scanner, "promptTokensDetails", of: metadata) ?? audioInputTokens
-            cachedAudioTokens = Self.audioCount(scanner, "cacheTokensDetails", of: metadata) ?? cachedAudioTokens
-            audioOutputTokens = Self.audioCount(scanner, "candidatesTokensDetails", of: metadata) ?? audioOutputTokens
+            audioInputTokens = Self.modalityCount(scanner, "AUDIO", "promptTokensDetails", of: metadata) ?? audioInputTokens
+            cachedAudioTokens = Self.modalityCount(scanner, "AUDIO", "cacheTokensDetails", of: metadata) ?? cachedAudioTokens
+            audioOutputTokens = Self.modalityCount(scanner, "AUDIO", "candidatesTokensDetails", of: metadata) ?? audioOutputTokens
+            imageInputTokens = Self.modalityCount(scanner, "IMAGE", "promptTokensDetails", of: metadata) ?? imageInputTokens
+            cachedImageTokens = Self.modalityCount(scanner, "IMAGE", "cacheTokensDetails", of: metadata) ?? cachedImageTokens
+            imageOutputTokens = Self.modalityCount(scanner, "IMAGE", "candidatesTokensDetails", of: metadata) ?? imageOutputTokens
         }
         outputTextBytes += Self.outputText(scanner, choices: choices, delta: delta, content: content, candidates: candidates)
         guard let usage, let choices else { return false }
@@ -209,31 +231,37 @@ struct UsageMeter {
         }
         cachedTokens = count("cached_tokens", of: inputDetails) ?? cachedTokens
         audioInputTokens = count("audio_tokens", of: inputDetails) ?? audioInputTokens
-        cachedAudioTokens = count("audio_tokens", of: inputDetails.flatMap { scanner.member("cached_tokens_details", of: $0) }) ?? cachedAudioTokens
+        let cachedDetails = inputDetails.flatMap { scanner.member("cached_tokens_details", of: $0) }
+        cachedAudioTokens = count("audio_tokens", of: cachedDetails) ?? cachedAudioTokens
         audioOutputTokens = count("audio_tokens", of: outputDetails) ?? audioOutputTokens
+        imageInputTokens = count("image_tokens", of: inputDetails) ?? imageInputTokens
+        cachedImageTokens = count("image_tokens", of: cachedDetails) ?? cachedImageTokens
+        imageOutputTokens = count("image_tokens", of: outputDetails) ?? imageOutputTokens
         cacheWrite5mTokens = count("ephemeral_5m_input_tokens", of: cacheCreation) ?? cacheWrite5mTokens
         cacheWrite1hTokens = count("ephemeral_1h_input_tokens", of: cacheCreation) ?? cacheWrite1hTokens
         webSearchRequests = count("web_search_requests", of: serverTools) ?? webSearchRequests
+        webFetchRequests = count("web_fetch_requests", of: serverTools) ?? webFetchRequests
     }
 
-    /// The `web_search_call` items of a Responses API `output` list.
-    private static func webSearchCalls(_ scanner: JSONScanner, _ items: Range<Int>) -> Int64 {
+    /// The items of `type` (`web_search_call`, `file_search_call`) in a Responses API `output` list.
+    private static func outputItems(_ scanner: JSONScanner, _ items: Range<Int>, ofType wanted: String) -> Int64 {
         var calls: Int64 = 0
         scanner.forEachElement(of: items) { item in
-            if let type = scanner.member("type", of: item), scanner.string(type, is: "web_search_call") { calls += 1 }
+            if let type = scanner.member("type", of: item), scanner.string(type, is: wanted) { calls += 1 }
         }
         return calls
     }
 
-    /// Gemini's audio tokens in a per-modality list (`[{"modality":"AUDIO","tokenCount":n}]`); nil without the list.
-    private static func audioCount(_ scanner: JSONScanner, _ key: String, of metadata: Range<Int>) -> Int64? {
+    /// Gemini's tokens of one modality (`AUDIO`, `IMAGE`) in a per-modality list
+    /// (`[{"modality":"AUDIO","tokenCount":n}]`); nil without the list.
+    private static func modalityCount(_ scanner: JSONScanner, _ wanted: String, _ key: String, of metadata: Range<Int>) -> Int64? {
         guard let list = scanner.member(key, of: metadata), scanner.kind(list) == .array else { return nil }
-        var audio: Int64 = 0
+        var tokens: Int64 = 0
         scanner.forEachElement(of: list) { entry in
-            guard let modality = scanner.member("modality", of: entry), scanner.string(modality, is: "AUDIO") else { return }
-            audio += scanner.member("tokenCount", of: entry).flatMap { count(scanner, $0) } ?? 0
+            guard let modality = scanner.member("modality", of: entry), scanner.string(modality, is: wanted) else { return }
+            tokens += scanner.member("tokenCount", of: entry).flatMap { count(scanner, $0) } ?? 0
         }
-        return audio
+        return tokens
     }
 
     /// A reported count, rounded down and clamped to 10^9: an upstream's number

@@ -144,7 +144,7 @@ import Testing
         ]
         for (id, usage, credits) in cases {
             try Self.append(
-                .chargeReserved(ChargeReserved(requestID: id, token: token.id, user: token.owner, model: "gpt-test", amount: 30_000, stream: false)),
+                .chargeReserved(ChargeReserved(requestID: id, token: token.id, user: token.owner, model: "gpt-test", amount: 40_000, stream: false)),
                 to: scripted.store)
             let settle = ChargeSettled(
                 requestID: id, token: token.id, user: token.owner, model: "gpt-test", channel: nil, usage: usage, credits: credits,
@@ -154,7 +154,7 @@ import Testing
         let (status, json) = try Self.verify(scripted)
         #expect(status == 1)
         let messages = try #require(json["findings"] as? [[String: Any]]).compactMap { $0["message"] as? String }
-        #expect(messages.contains { $0.contains("parts-as-input charged 2110 credits") && $0.contains("give 24460") })
+        #expect(messages.contains { $0.contains("parts-as-input charged 2110 credits") && $0.contains("give 31360") })
         #expect(messages.contains { $0.contains("parts-overflowing records usage whose parts") })
         #expect(!messages.contains { $0.contains("parts-right") })
     }

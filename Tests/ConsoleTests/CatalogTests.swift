@@ -88,6 +88,44 @@ import Testing
         }
     }
 
+    /// Image prices and the web-fetch and file-search per-call prices: stored,
+    /// shown (null while unset), resolved and scaled on the pricing page; a
+    /// per-request price takes the per-call ones, not the image ones.
+    @Test func imageAndToolCallPrices() async throws {
+        let f = try await Fixture.make()
+        try await f.live { client in
+            let admin = f.adminKey
+            let body =
+                #"{"input":5000000,"output":40000000,"image_input":10000000,"image_output":30000000,"per_web_fetch":1000,"#
+                + #""per_file_search":2500}"#
+            #expect(try await client.call(.put, "/api/prices/img", key: admin, json: body).status == .created)
+            #expect(
+                await f.ledger.read { $0.prices["img"] }
+                    == Price(
+                        input: 5_000_000, output: 40_000_000, cachedInput: 5_000_000, perWebFetch: 1000, perFileSearch: 2500,
+                        imageInput: 10_000_000, imageOutput: 30_000_000))
+            let price = try #require(try await client.call(.get, "/api/prices/img", key: admin).json)
+            #expect(price["image_input"] == .int(10_000_000) && price["image_output"] == .int(30_000_000))
+            #expect(price["per_web_fetch"] == .int(1000) && price["per_file_search"] == .int(2500) && price["per_web_search"] == .null)
+            let row = try #require(try await client.call(.get, "/api/pricing", key: admin).data.first { $0["model"]?.stringValue == "img" })
+            #expect(row["effective_image_output"] == .int(30_000_000) && row["effective_per_file_search"] == .int(2500))
+
+            for (bad, status) in [
+                (#"{"per_request":5,"image_input":1}"#, HTTPResponse.Status.unprocessableContent),
+                (#"{"input":1,"output":1,"per_file_search":-1}"#, .unprocessableContent),
+                (#"{"input":1,"output":1,"image_output":"x"}"#, .badRequest),
+            ] {
+                #expect(try await client.call(.put, "/api/prices/img", key: admin, json: bad).status == status, "\(bad)")
+            }
+            let plain = try await client.call(.put, "/api/prices/img", key: admin, json: #"{"input":5,"output":7,"per_web_fetch":3}"#).json
+            #expect(plain?["image_input"] == .null && plain?["per_file_search"] == .null && plain?["per_web_fetch"] == .int(3))
+            let resolved = try #require(try await client.call(.get, "/api/pricing", key: admin).data.first { $0["model"]?.stringValue == "img" })
+            #expect(resolved["effective_image_input"] == .int(5) && resolved["effective_image_output"] == .int(7))
+            let perCall = try await client.call(.put, "/api/prices/img", key: admin, json: #"{"per_request":40,"per_file_search":10}"#)
+            #expect(perCall.status == .ok && perCall.json?["per_file_search"] == .int(10))
+        }
+    }
+
     @Test func catalogRoundTrips() async throws {
         let f = try await Fixture.make()
         try await f.live { client in

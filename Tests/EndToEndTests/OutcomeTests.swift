@@ -18,7 +18,9 @@ import UpstreamHTTP
     /// (billed errors on two OpenAI channels, so a retry would show).
     static func faultChannels(_ ledger: Ledger, _: UserID) async throws {
         let mock = await ledger.read { state in state.channels.values.first { $0.kind == .openai }?.baseURL } ?? ""
-        let models = ["mock-error-billed", "mock-error-billed-claude", "mock-error-billed-gemini", "mock-abort-claude", "mock-late-head"]
+        let models = [
+            "mock-error-billed", "mock-error-billed-claude", "mock-error-billed-gemini", "mock-abort-claude", "mock-late-head", "mock-abort-early",
+        ]
         for model in models { try await ledger.setPrice(model, price, by: .system) }
         for (name, priority) in [("billed-a", Int64(10)), ("billed-b", 0)] {
             try await ledger.setChannel(
@@ -28,6 +30,8 @@ import UpstreamHTTP
         try await ledger.setChannel(
             ChannelDefinition(name: "claude-faults", kind: .anthropic, baseURL: mock, models: ["mock-error-billed-claude", "mock-abort-claude"]),
             key: "mock-key", by: .system)
+        try await ledger.setChannel(
+            ChannelDefinition(name: "early-abort", kind: .openai, baseURL: mock, models: ["mock-abort-early"]), key: "mock-key", by: .system)
         try await ledger.setChannel(
             ChannelDefinition(name: "gemini-faults", kind: .gemini, baseURL: mock, models: ["mock-error-billed-gemini"]),
             key: "mock-key", by: .system)
@@ -116,6 +120,26 @@ import UpstreamHTTP
             #expect(settled.first?.usage.promptTokens == 5, "the input message_start reported")
             // Six of twelve words passed ("w1 w2 w3 w4 w5 w6", 17 bytes): ceil(17 / 4) = 5 > the 1 reported so far.
             #expect(settled.first?.usage.completionTokens == 5)
+            #expect(await ledger.read { $0 }.pending.isEmpty)
+        }
+    }
+
+    /// Row "stream broken before any event": the upstream answered 200 and
+    /// dropped the connection before its first event, so nothing was generated
+    /// or passed on: voided `upstream_error: stream ended before output`,
+    /// nothing charged, nothing left open.
+    @Test func aStreamBrokenBeforeAnyEventIsVoided() async throws {
+        let gateway = try await Gateway.start(extra: Self.faultChannels)
+        _ = try? await HTTP.post(
+            gateway.base + "/v1/chat/completions", headers: [("Authorization", "Bearer \(gateway.key)"), ("X-Request-Id", "broken-early")],
+            json: ["model": "mock-abort-early", "stream": true, "messages": [["role": "user", "content": "a b c"]]])
+        try await Task.sleep(for: .milliseconds(500))
+        await gateway.stop()
+        try await Seed.inspect(gateway.data) { ledger in
+            let (settled, voided) = (try Self.settles(ledger, "broken-early"), try Self.voids(ledger, "broken-early"))
+            #expect(settled.isEmpty)
+            #expect(voided.map(\.reason) == ["upstream_error: stream ended before output"])
+            #expect(await ledger.read { $0 }.tokens[gateway.seeded.token]?.used == 0)
             #expect(await ledger.read { $0 }.pending.isEmpty)
         }
     }

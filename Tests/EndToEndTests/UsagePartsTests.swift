@@ -109,9 +109,10 @@ import Testing
         let lines = export.text.split(separator: "\r\n")
         #expect(
             lines.first?.contains(
-                "completion_tokens,cache_write_tokens,cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,web_search_requests,credits")
+                "completion_tokens,cache_write_tokens,cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,web_search_requests,"
+                    + "web_fetch_requests,file_search_calls,image_input_tokens,image_output_tokens,credits")
                 == true)
-        #expect(lines.contains { $0.contains("req_parts_1") && $0.contains(",4,8,3,0,0,1,10114,") })
+        #expect(lines.contains { $0.contains("req_parts_1") && $0.contains(",4,8,3,0,0,1,0,0,0,0,10114,") })
         await gateway.stop()
 
         try await Seed.inspect(gateway.data) { try expectSettled(expected, in: $0) }

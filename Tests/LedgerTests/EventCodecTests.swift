@@ -30,6 +30,11 @@ enum Samples {
             ModelPrice(
                 model: "claude-x",
                 price: Price(input: 3, output: 15, cachedInput: 0, audioInput: 0, audioOutput: 20, perWebSearch: 10, maxOutput: 64_000))),
+        // Version 4's parts: image prices and the web-fetch and file-search per-call prices.
+        .priceSet(
+            ModelPrice(
+                model: "img-x",
+                price: Price(input: 5, output: 40, cachedInput: 1, perWebFetch: 0, perFileSearch: 2_500, imageInput: 10, imageOutput: 30))),
         .priceRemoved(model: "dall-e"),
         .channelSet(
             ChannelDefinition(
@@ -128,6 +133,16 @@ enum Samples {
                     UpstreamAttempt(channel: ChannelID(raw: 9), status: 429, durationMs: 3),
                     UpstreamAttempt(channel: channel, status: 200, durationMs: 7),
                 ])),
+        // Version 4's parts: web fetches, file searches and image tokens, with the prices that bill them.
+        .chargeSettled(
+            ChargeSettled(
+                requestID: "req-8", token: token, user: user, model: "img-x", channel: channel,
+                usage: Usage(
+                    promptTokens: 50, completionTokens: 1290, webFetchRequests: 2, fileSearchCalls: 1, imageInputTokens: 40,
+                    imageOutputTokens: 1290),
+                credits: 2_501,
+                price: Price(input: 5, output: 40, cachedInput: 1, perWebFetch: 0, perFileSearch: 2_500, imageInput: 10, imageOutput: 30),
+                multiplier: .one, estimated: false, stream: false, durationMs: 5, status: 200)),
         .chargeExpired(ChargeExpired(requestID: "req-3", token: token, user: user, policy: .void, credits: 0)),
         .chargeExpired(ChargeExpired(requestID: "req-4", token: token, user: user, policy: .settleReserved, credits: 99)),
         .chargeAdjusted(ChargeAdjusted(requestID: "req-1", token: token, user: user, amount: -Int64.max, reason: "refund")),

@@ -72,7 +72,7 @@ import Testing
     @Test func eachUsagePartHasItsPrice() {
         let usage = UsagePartsSample.usage, price = UsagePartsSample.price
         #expect(PriceMath.credits(for: usage, price: price, multiplier: .one) == UsagePartsSample.credits)
-        #expect(PriceMath.credits(for: usage, price: price, multiplier: Multiplier(decimal: "0.5")!) == 12_230)
+        #expect(PriceMath.credits(for: usage, price: price, multiplier: Multiplier(decimal: "0.5")!) == 15_680)
         // Unset: writes and audio input at 1, audio output at 4, searches free: 900×1 + 100×0.1 + 300×4.
         let plain = Price(input: 1_000_000, output: 4_000_000, cachedInput: 100_000)
         #expect(PriceMath.credits(for: usage, price: plain, multiplier: .one) == UsagePartsSample.creditsAsPlainTokens)
@@ -84,7 +84,7 @@ import Testing
     }
 
     /// Parts are fitted into their totals in one order — cached, 5-minute writes,
-    /// 1-hour writes, audio — so no token is priced twice however a provider reports.
+    /// 1-hour writes, audio, images — so no token is priced twice however a provider reports.
     @Test func partsBeyondTheirTotalsAreClampedInOrder() {
         let usage = Usage(
             promptTokens: 10, cachedTokens: 4, completionTokens: 2, cacheWriteTokens: 5, cacheWrite1hTokens: 5, audioInputTokens: 5,
@@ -95,13 +95,20 @@ import Testing
         let price = Price(input: 1_000_000, output: 1_000_000, cachedInput: 0, cacheWrite: 2_000_000, cacheWrite1h: 3_000_000, audioOutput: 5_000_000)
         #expect(PriceMath.credits(for: usage, price: price, multiplier: .one) == 23)  // 5×2 + 1×3 + 2×5
         #expect(Usage(promptTokens: -3, webSearchRequests: -1).partitioned == Usage())
+        let images = Usage(promptTokens: 10, cachedTokens: 8, completionTokens: 4, audioOutputTokens: 3, imageInputTokens: 5, imageOutputTokens: 5)
+        #expect(
+            images.partitioned
+                == Usage(promptTokens: 10, cachedTokens: 8, completionTokens: 4, audioOutputTokens: 3, imageInputTokens: 2, imageOutputTokens: 1))
+        #expect(Usage(fileSearchCalls: -1).partitioned == Usage() && Usage(webFetchRequests: -2).partitioned == Usage())
     }
 
     /// A reservation prices every token at its side's dearest price, so a bill
     /// of cache writes, audio or cached reads stays within it.
     @Test func theReservationPriceIsTheDearest() {
         let price = Price(input: 3, output: 15, cachedInput: 1, cacheWrite: 4, cacheWrite1h: 6, audioInput: 5, audioOutput: 20, perWebSearch: 9)
-        #expect(price.dearest == Price(input: 6, output: 20, cachedInput: 6))
+        #expect(price.dearest == Price(input: 6, output: 20, cachedInput: 6, perWebSearch: 9))
+        let images = Price(input: 3, output: 15, perWebSearch: 9, perWebFetch: 1, perFileSearch: 12, imageInput: 7, imageOutput: 30)
+        #expect(images.dearest == Price(input: 7, output: 30, cachedInput: 7, perWebSearch: 12))
         #expect(Price(input: 3, output: 15).dearest == Price(input: 3, output: 15, cachedInput: 3))
         // A cached read priced above input (the API accepts it) is still inside the hold.
         let cachedDearer = Price(input: 1, output: 1, cachedInput: 1_000_000)

@@ -94,8 +94,9 @@ import Testing
     }
 
     /// A snapshot of an older format (before the daily spend that periodic
-    /// budgets read; before the routing strategies) is refused, so the ledger ignores it and replays the log:
-    /// only the charges can rebuild a period's spend.
+    /// budgets read, before the routing strategies or before prices' second parts) is refused, so the
+    /// ledger ignores it and replays the log: only the charges can rebuild a period's spend, and a
+    /// format-5 price would read without its image and tool-call prices.
     @Test func olderSnapshotFormatsAreRefused() throws {
         var state = LedgerState()
         state.prices["m"] = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)

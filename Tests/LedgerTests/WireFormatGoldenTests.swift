@@ -32,8 +32,9 @@ import Testing
         }
         // Re-pinned for issue 12's routing.set samples and channel.set version 3 (one more byte per channel:
         // `olderVersionsStillDecode` shows every older channel payload is the new one minus its trailing byte),
-        // and issue 15's ledger.checkpoint samples (each branch checked its own; merged, only samples were added).
-        #expect(previous == Hash256(a: 0x96e0_df1a_2e3d_ebed, b: 0x1c9c_91cb_7ee4_4abc, c: 0x740d_fcbe_30d7_ca7a, d: 0x9cb5_4092_5007_e004))
+        // issue 15's ledger.checkpoint samples, and issue 11's version-4 prices and settles (each branch checked
+        // that its old samples' bytes did not move; `olderVersionsStillDecode` checks the merged codec).
+        #expect(previous == Hash256(a: 0x3f75_b71d_7ec4_f1aa, b: 0x26ff_17e7_e19f_448b, c: 0x42f1_b057_9f61_6f62, d: 0x0ac4_1d42_9240_9016))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).
@@ -44,18 +45,21 @@ import Testing
     /// Each charge event's payload, byte for byte (Docs/events.md lists the
     /// fields), written and read back. A settle without parts is its version-1
     /// bytes and two empty masks, then (version 3) an empty upstream model and
-    /// no attempts; a void is its version-1 bytes and no attempts.
+    /// no attempts, then (version 4) two more empty masks; a void is its
+    /// version-1 bytes and no attempts.
     @Test func chargePayloadsAreByteIdentical() throws {
         let types: Set<EventType> = [.chargeReserved, .chargeSettled, .chargeVoided, .chargeExpired, .chargeAdjusted]
         let charges = Samples.events.filter { types.contains($0.type) }
         let expected = [
             "057265712d31ffffffffffffffff0123456789abcdef056770742d780001",
-            Self.settleVersion1 + "0000" + "0000",
+            Self.settleVersion1 + "0000" + "0000" + "0000",
             "057265712d35ffffffffffffffff0123456789abcdefd08c0308636c617564652d78018040901cee07061e000080897a000100900313a802c8010213080c80c0a8ca9a3a"
-                + "0000",
+                + "0000" + "0000",
             "057265712d32ffffffffffffffff0123456789abcdef0013636c69656e7420646973636f6e6e6563746564e60700" + "00",
             "057265712d36ffffffffffffffff0123456789abcdef0113757073747265616d5f6572726f723a20353030e80712020200904e01e80708",
-            "057265712d37ffffffffffffffff0123456789abcdef02066770742d346f010600040202020080897a00011490030000116770742d346f2d323032342d30382d30360209da06060190030e",
+            "057265712d37ffffffffffffffff0123456789abcdef02066770742d346f010600040202020080897a00011490030000116770742d346f2d323032342d30382d30360209da06060190030e"
+                + "0000",
+            "057265712d38ffffffffffffffff0123456789abcdef8a2705696d672d7801640094140a50020080897a00000a9003000000000f04025094140f008827143c",
             "057265712d33ffffffffffffffff0123456789abcdef0000",
             "057265712d34ffffffffffffffff0123456789abcdef01c601",
             "057265712d31ffffffffffffffff0123456789abcdeffdffffffffffffffff0106726566756e64",
@@ -96,6 +100,14 @@ import Testing
         #expect(channelV3.hasSuffix("0000000000000000"), "a channel without options ends in eight empty fields")
         #expect(try Self.decode(String(channelV3.dropLast(2)), .channelSet, version: 2) == channel)
         #expect(try Self.decode(String(channelV3.dropLast(16)), .channelSet, version: 1) == channel)
+        // Before web fetches, file searches and image tokens (version 3): a settle
+        // without them ends in two empty masks (usage, price), a price in one.
+        for event in Samples.events where event.type == .chargeSettled || event.type == .priceSet {
+            let empty = event.type == .chargeSettled ? "0000" : "00"
+            let payload = Self.hex(EventCodecTests.payload(of: event))
+            guard payload.hasSuffix(empty) else { continue }
+            #expect(try Self.decode(String(payload.dropLast(empty.count)), event.type, version: 3) == event)
+        }
         // A mask bit beyond the known parts is corrupt, not skipped.
         #expect(throws: BinaryDecodingError.self) { try Self.decode(Self.settleVersion1 + "2000", .chargeSettled, version: 2) }
     }

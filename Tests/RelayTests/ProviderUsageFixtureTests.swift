@@ -14,6 +14,9 @@ struct ProviderUsageFixtureTests {
     static let sonnet = Price(
         input: 3_000_000, output: 15_000_000, cachedInput: 300_000, cacheWrite: 3_750_000, cacheWrite1h: 6_000_000, perWebSearch: 10_000)
     static let flash = Price(input: 300_000, output: 2_500_000, cachedInput: 75_000)
+    static let flashImage = Price(input: 300_000, output: 2_500_000, cachedInput: 75_000, imageOutput: 30_000_000)
+    /// gpt-image-1: text in $5, image in $10, image out $40 (its output is all image tokens, so `output` is that price).
+    static let gptImage = Price(input: 5_000_000, output: 40_000_000, cachedInput: 1_250_000, imageInput: 10_000_000)
 
     struct Case: Sendable, CustomTestStringConvertible {
         let file: String
@@ -58,6 +61,22 @@ struct ProviderUsageFixtureTests {
         Case(
             file: "gemini-cached", family: .gemini, price: flash, usage: Usage(promptTokens: 696_219, cachedTokens: 696_190, completionTokens: 214),
             credits: 52_758),
+        // 25,039 × 3 + 931 × 15; the fetch is counted, and free at a price without per_web_fetch (Anthropic bills none).
+        Case(
+            file: "anthropic-web-fetch", family: .anthropic, price: sonnet,
+            usage: Usage(promptTokens: 25_039, completionTokens: 931, webFetchRequests: 1), credits: 89_082),
+        // 3,472 × 2.5 + 210 × 10 + 1 file search × 2,500
+        Case(
+            file: "openai-responses-file-search", family: .openai, price: Price(input: 2_500_000, output: 10_000_000, perFileSearch: 2_500),
+            usage: Usage(promptTokens: 3472, completionTokens: 210, fileSearchCalls: 1), credits: 13_280),
+        // 10 × 5 + 40 image × 10 + 50 × 40
+        Case(
+            file: "openai-image", family: .openai, price: gptImage, usage: Usage(promptTokens: 50, completionTokens: 50, imageInputTokens: 40),
+            credits: 2_450),
+        // 8 × 0.3 + 1,290 image × 30 = 38,702.4 (at the text output price it would be 3,228)
+        Case(
+            file: "gemini-image", family: .gemini, price: flashImage,
+            usage: Usage(promptTokens: 8, completionTokens: 1290, imageOutputTokens: 1290), credits: 38_703),
     ]
 
     @Test(arguments: cases)

@@ -436,20 +436,22 @@ def run():
             shot(page)
         check_console(page)
 
-    # Prices: a per-token price with cache-write and web-search prices through the form
+    # Prices: a per-token price with cache-write, image and tool-call prices through the form
     # (Docs/billing.md); the fields left empty stay unset.
     click('#nav-prices')
     q('#view[data-route=prices]')
     click('#price-create')
     vis('#price-dialog')
     for field, value in [('model', 'e2e-cached-model'), ('input', '3000000'), ('output', '15000000'),
-                         ('cache-write', '3750000'), ('cache-write-1h', '6000000'), ('per-web-search', '10000')]:
+                         ('cache-write', '3750000'), ('cache-write-1h', '6000000'), ('per-web-search', '10000'),
+                         ('image-output', '30000000'), ('per-file-search', '2500')]:
         typ(f'#price-form-{field}', value)
     click('#price-form-submit')
     gone('#price-dialog')
     price = api('GET', '/api/prices/e2e-cached-model')
-    check('price form sets cache-write and web-search prices',
-          (price['cache_write'], price['cache_write_1h'], price['per_web_search'], price['audio_input']) == (3750000, 6000000, 10000, None),
+    check('price form sets cache-write, image and tool-call prices',
+          (price['cache_write'], price['cache_write_1h'], price['per_web_search'], price['audio_input'], price['image_output'],
+           price['per_file_search'], price['per_web_fetch']) == (3750000, 6000000, 10000, None, 30000000, 2500, None),
           price)
     check_console('price form')
     click('#nav-channels')

@@ -32,17 +32,21 @@ struct PricesController: Sendable {
     }
 
     /// Token prices besides `input` and `output`, each optional; none of them goes with `per_request`.
-    static let tokenParts = ["cached_input", "cache_write", "cache_write_1h", "audio_input", "audio_output"]
-    static let fields = Set(["input", "output", "per_request", "per_web_search", "max_output"] + tokenParts)
+    static let tokenParts = ["cached_input", "cache_write", "cache_write_1h", "audio_input", "audio_output", "image_input", "image_output"]
+    /// Per-call prices of server-side tools, each optional; they go with token prices or `per_request`.
+    static let perCall = ["per_web_search", "per_web_fetch", "per_file_search"]
+    static let fields = Set(["input", "output", "per_request", "max_output"] + tokenParts + perCall)
 
     /// Either token prices (`input`, `output`, optional `cached_input`
-    /// defaulting to `input`, optional cache-write and audio prices that bill
-    /// as input or output while unset) or `per_request` alone; either with an
-    /// optional `per_web_search` and `max_output` (the model's output window,
-    /// the reservation's default bound).
+    /// defaulting to `input`, optional cache-write, audio and image prices that
+    /// bill as input or output while unset) or `per_request` alone; either with
+    /// optional per-call tool prices and `max_output` (the model's output
+    /// window, the reservation's default bound).
     static func price(_ body: JSONBody) throws -> Price {
         var price = try billingPrice(body)
         price.perWebSearch = try amount(body, "per_web_search")
+        price.perWebFetch = try amount(body, "per_web_fetch")
+        price.perFileSearch = try amount(body, "per_file_search")
         if let maxOutput = try body.notNull("max_output", body.int("max_output")) {
             guard (1...Limits.outputTokens).contains(maxOutput) else {
                 throw APIError.invalid("max_output", "must be between 1 and \(Limits.outputTokens) tokens")
@@ -75,6 +79,7 @@ struct PricesController: Sendable {
         return Price(
             input: input, output: output, cachedInput: try amount(body, "cached_input") ?? input,
             cacheWrite: try amount(body, "cache_write"), cacheWrite1h: try amount(body, "cache_write_1h"),
-            audioInput: try amount(body, "audio_input"), audioOutput: try amount(body, "audio_output"))
+            audioInput: try amount(body, "audio_input"), audioOutput: try amount(body, "audio_output"),
+            imageInput: try amount(body, "image_input"), imageOutput: try amount(body, "image_output"))
     }
 }

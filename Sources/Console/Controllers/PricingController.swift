@@ -41,8 +41,12 @@ struct PricingController: Sendable {
         members.append(("effective_cache_write_1h", perRequest ? .null : scaled(price.cacheWrite1h ?? price.input)))
         members.append(("effective_audio_input", perRequest ? .null : scaled(price.audioInput ?? price.input)))
         members.append(("effective_audio_output", perRequest ? .null : scaled(price.audioOutput ?? price.output)))
+        members.append(("effective_image_input", perRequest ? .null : scaled(price.imageInput ?? price.input)))
+        members.append(("effective_image_output", perRequest ? .null : scaled(price.imageOutput ?? price.output)))
         members.append(("effective_per_request", .optional(price.perRequest) { scaled($0) }))
         members.append(("effective_per_web_search", .optional(price.perWebSearch) { scaled($0) }))
+        members.append(("effective_per_web_fetch", .optional(price.perWebFetch) { scaled($0) }))
+        members.append(("effective_per_file_search", .optional(price.perFileSearch) { scaled($0) }))
         return .object(members)
     }
 }

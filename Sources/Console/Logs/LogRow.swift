@@ -6,12 +6,10 @@ import TallyJSON
 /// (token and channel names); every number comes from the event itself, so
 /// history never depends on today's configuration.
 struct LogRow {
-    static let columns = [
-        "seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel",
-        "channel_name", "upstream_model", "prompt_tokens", "cached_tokens", "completion_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-        "audio_input_tokens", "audio_output_tokens", "web_search_requests", "credits", "duration_ms", "stream", "status",
-        "estimated", "reason", "attempts",
-    ]
+    static let columns =
+        [
+            "seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel", "channel_name", "upstream_model",
+        ] + Usage.countNames + ["credits", "duration_ms", "stream", "status", "estimated", "reason", "attempts"]
 
     let values: [JSONValue]
 
@@ -37,7 +35,7 @@ struct LogRow {
         default:
             type = envelope.type.description
         }
-        values = [
+        let head: [JSONValue] = [
             .uint(envelope.seq),
             Render.time(envelope.time),
             .string(type),
@@ -49,22 +47,17 @@ struct LogRow {
             .optional(channelID) { .string($0.description) },
             .optional(channelID.flatMap { names.channels[$0] }) { .string($0) },
             .optional(upstreamModel) { .string($0) },
-            .int(usage.promptTokens),
-            .int(usage.cachedTokens),
-            .int(usage.completionTokens),
-            .int(usage.cacheWriteTokens),
-            .int(usage.cacheWrite1hTokens),
-            .int(usage.audioInputTokens),
-            .int(usage.audioOutputTokens),
-            .int(usage.webSearchRequests),
-            .int(credits),
-            duration,
-            .bool(stream),
-            status,
-            .bool(estimated),
-            reason,
-            EventJSON.attempts(attempts),
         ]
+        values =
+            head + usage.namedCounts.map { .int($0.value) } + [
+                .int(credits),
+                duration,
+                .bool(stream),
+                status,
+                .bool(estimated),
+                reason,
+                EventJSON.attempts(attempts),
+            ]
     }
 
     var json: JSONValue { .object(Array(zip(LogRow.columns, values))) }

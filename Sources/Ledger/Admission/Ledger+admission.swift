@@ -14,6 +14,8 @@ extension Ledger {
         package var outputChoices: Int64
         /// The output bound when neither the client nor the price names one (`--default-max-tokens`).
         package var defaultMaxOutput: Int64
+        /// The most server-side tool calls (web searches and fetches, file searches) the request allows.
+        package var toolCalls: Int64
         package var stream: Bool
         /// The caller's wire format; only channels of this type are routes (nil: any).
         package var kind: ChannelKind?
@@ -26,7 +28,8 @@ extension Ledger {
 
         package init(
             token: TokenID, requestID: String, model: String, promptTokens: Int64, maxOutputTokens: Int64?,
-            outputChoices: Int64 = 1, defaultMaxOutput: Int64 = Limits.defaultOutputTokens, stream: Bool, kind: ChannelKind? = nil,
+            outputChoices: Int64 = 1, defaultMaxOutput: Int64 = Limits.defaultOutputTokens, toolCalls: Int64 = 0, stream: Bool,
+            kind: ChannelKind? = nil,
             gate: ConcurrencyGate? = nil, attempts: Int = 3
         ) {
             self.token = token
@@ -36,6 +39,7 @@ extension Ledger {
             self.maxOutputTokens = maxOutputTokens
             self.outputChoices = outputChoices
             self.defaultMaxOutput = defaultMaxOutput
+            self.toolCalls = toolCalls
             self.stream = stream
             self.kind = kind
             self.gate = gate
@@ -147,7 +151,7 @@ extension Ledger {
         let maxOutput = outputLimit * min(max(1, request.outputChoices), Limits.outputChoices)
         let checked = state.checkAdmission(
             token: token, model: request.model, promptTokens: request.promptTokens,
-            maxOutputTokens: maxOutput, kind: request.kind, rates: rates, now: now)
+            maxOutputTokens: maxOutput, toolCalls: min(max(0, request.toolCalls), Limits.toolCalls), kind: request.kind, rates: rates, now: now)
         let amount: Int64
         switch checked {
         case .failure(let failure):

@@ -63,9 +63,11 @@ extension LedgerState {
     }
 
     /// The reservation formula itself, shared by `maximumCost` and admission (which already holds price and group):
-    /// every token at its side's dearest price (cache writes, audio), so it bounds the bill.
-    static func reservation(price: Price, multiplier: Multiplier, promptTokens: Int64, maxOutputTokens: Int64) -> Int64 {
-        PriceMath.credits(for: Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens), price: price.dearest, multiplier: multiplier)
+    /// every token at its side's dearest price (cache writes, audio, images) and every server tool call the
+    /// request allows at the dearest per-call price, so it bounds the bill.
+    static func reservation(price: Price, multiplier: Multiplier, promptTokens: Int64, maxOutputTokens: Int64, toolCalls: Int64 = 0) -> Int64 {
+        let bound = Usage(promptTokens: promptTokens, completionTokens: maxOutputTokens, webSearchRequests: toolCalls)
+        return PriceMath.credits(for: bound, price: price.dearest, multiplier: multiplier)
     }
 
     /// Steps 7–10 for an authenticated token: model, rate and parallel limits,
@@ -74,7 +76,7 @@ extension LedgerState {
     /// `kind` is the wire format the caller speaks: Tally forwards without
     /// translating, so only channels of that type count as a route.
     package func checkAdmission(
-        token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64,
+        token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64, toolCalls: Int64 = 0,
         kind: ChannelKind? = nil, rates: RateWindows, now: Int64
     ) -> Result<Int64, AdmissionFailure> {
         // Each map is consulted once: this runs for every relay request.
@@ -93,7 +95,7 @@ extension LedgerState {
         if let maxParallel = token.maxParallel, token.inFlight >= maxParallel { return .failure(.tooManyParallel(limit: maxParallel)) }
         let amount = LedgerState.reservation(
             price: price, multiplier: group.multiplier, promptTokens: promptTokens,
-            maxOutputTokens: maxOutputTokens)
+            maxOutputTokens: maxOutputTokens, toolCalls: toolCalls)
         if let refusal = creditRefusal(token: token, amount: amount, now: now) { return .failure(.insufficientQuota(refusal)) }
         guard hasRoute(model, group: token.group, kind: kind) else { return .failure(.noRoute(model: model)) }
         return .success(amount)

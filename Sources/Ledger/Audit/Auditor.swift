@@ -198,14 +198,20 @@ package struct Auditor: Sendable {
     /// parts do not fit inside their totals (a settle command never writes that).
     static func naiveCredits(_ e: ChargeSettled) -> Int64? {
         let u = e.usage, p = e.price
-        guard u.cacheWriteTokens >= 0, u.cacheWrite1hTokens >= 0, u.audioInputTokens >= 0, u.audioOutputTokens >= 0, u.webSearchRequests >= 0
-        else { return nil }
+        let inputParts = [u.cacheWriteTokens, u.cacheWrite1hTokens, u.audioInputTokens, u.imageInputTokens]
+        let outputParts = [u.audioOutputTokens, u.imageOutputTokens]
+        let calls = [u.webSearchRequests, u.webFetchRequests, u.fileSearchCalls]
+        guard (inputParts + outputParts + calls).allSatisfy({ $0 >= 0 }) else { return nil }
         let prompt = Int128(max(u.promptTokens, 0))
         let cached = Int128(min(max(u.cachedTokens, 0), max(u.promptTokens, 0)))
-        let plainInput = prompt - cached - Int128(u.cacheWriteTokens) - Int128(u.cacheWrite1hTokens) - Int128(u.audioInputTokens)
-        let plainOutput = Int128(max(u.completionTokens, 0)) - Int128(u.audioOutputTokens)
+        let plainInput = inputParts.reduce(prompt - cached) { $0 - Int128($1) }
+        let plainOutput = outputParts.reduce(Int128(max(u.completionTokens, 0))) { $0 - Int128($1) }
         guard plainInput >= 0, plainOutput >= 0 else { return nil }
-        var terms: [(Int128, Int128)] = [(Int128(u.webSearchRequests) * 1_000_000, Int128(p.perWebSearch ?? 0))]
+        var terms: [(Int128, Int128)] = [
+            (Int128(u.webSearchRequests) * 1_000_000, Int128(p.perWebSearch ?? 0)),
+            (Int128(u.webFetchRequests) * 1_000_000, Int128(p.perWebFetch ?? 0)),
+            (Int128(u.fileSearchCalls) * 1_000_000, Int128(p.perFileSearch ?? 0)),
+        ]
         if let perRequest = p.perRequest {
             terms.append((1_000_000, Int128(perRequest)))
         } else {
@@ -214,7 +220,9 @@ package struct Auditor: Sendable {
                 (Int128(u.cacheWriteTokens), Int128(p.cacheWrite ?? p.input)),
                 (Int128(u.cacheWrite1hTokens), Int128(p.cacheWrite1h ?? p.input)),
                 (Int128(u.audioInputTokens), Int128(p.audioInput ?? p.input)),
+                (Int128(u.imageInputTokens), Int128(p.imageInput ?? p.input)),
                 (Int128(u.audioOutputTokens), Int128(p.audioOutput ?? p.output)),
+                (Int128(u.imageOutputTokens), Int128(p.imageOutput ?? p.output)),
             ]
         }
         // A settle saturates, then is capped at `Limits.credits` (`LedgerState.settle`); so does this,

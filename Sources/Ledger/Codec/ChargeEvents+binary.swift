@@ -75,6 +75,7 @@ extension ChargeSettled {
         w.signed(multiplier.micros); w.bool(estimated); w.bool(stream); w.signed(durationMs); w.signed(status)
         usage.encodeParts(into: &w); price.encodeParts(into: &w)
         w.string(upstreamModel ?? ""); w.attempts(attempts)
+        usage.encodeSecondParts(into: &w); price.encodeSecondParts(into: &w)
     }
 
     /// The leading fields, all that replay needs: whose request, and what it cost.
@@ -84,7 +85,8 @@ extension ChargeSettled {
     }
 
     /// Version 1 ends at `status`; version 2 adds the usage and price parts (cache writes, audio, web searches);
-    /// version 3 the upstream model ("" when the public name was sent) and the attempts.
+    /// version 3 the upstream model ("" when the public name was sent) and the attempts;
+    /// version 4 the second usage and price parts (web fetches, file searches, images).
     static func decode(from r: inout BinaryReader, version: UInt8) throws(BinaryDecodingError) -> ChargeSettled {
         let (head, credits) = try decodeCharge(from: &r)
         let model = try r.string(), channel = try r.optionalChannel()
@@ -103,6 +105,10 @@ extension ChargeSettled {
             estimated: estimated, stream: stream, durationMs: durationMs, status: status,
             upstreamModel: upstreamModel.isEmpty ? nil : upstreamModel)
         if version >= 3 { settled.attempts = try r.attempts() }
+        if version >= 4 {
+            try settled.usage.decodeSecondParts(from: &r)
+            try settled.price.decodeSecondParts(from: &r)
+        }
         return settled
     }
 }

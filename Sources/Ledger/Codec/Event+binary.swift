@@ -1,5 +1,6 @@
 /// The binary payload of each event type (version 1; `price.set` version 2
-/// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`;
+/// appends `max_output`, version 3 the price parts of `BillingParts+binary.swift`,
+/// version 4 the second price parts there;
 /// `token.created`, `token.updated` and `user.updated` version 2 the periodic
 /// budget; `group.set` version 2 `selectable`; `channel.set` version 2 the
 /// options of `ChannelDefinition+binary.swift`, version 3 the connect timeout).
@@ -30,6 +31,7 @@ extension Event {
         case .priceSet(let e):
             w.string(e.model); w.signed(e.price.input); w.signed(e.price.output); w.signed(e.price.cachedInput)
             w.optionalSigned(e.price.perRequest); w.optionalSigned(e.price.maxOutput); e.price.encodeParts(into: &w)
+            e.price.encodeSecondParts(into: &w)
         case .priceRemoved(let model):
             w.string(model)
         case .channelSet(let e):
@@ -113,6 +115,7 @@ extension Event {
             var price = Price(input: try r.signed(), output: try r.signed(), cachedInput: try r.signed(), perRequest: try r.optionalSigned())
             if version >= 2 { price.maxOutput = try r.optionalSigned() }
             if version >= 3 { try price.decodeParts(from: &r) }
+            if version >= 4 { try price.decodeSecondParts(from: &r) }
             return .priceSet(ModelPrice(model: model, price: price))
         case .priceRemoved:
             return .priceRemoved(model: try r.string())

@@ -61,11 +61,12 @@ extension LedgerState {
     private func checkUsage(_ usage: Usage) throws(Rejection) -> Usage {
         let bound = Limits.usageTokens
         guard (0...bound).contains(usage.promptTokens), (0...bound).contains(usage.completionTokens),
-            (0...bound).contains(usage.webSearchRequests), usage.partitioned == usage
+            [usage.webSearchRequests, usage.webFetchRequests, usage.fileSearchCalls].allSatisfy({ (0...bound).contains($0) }),
+            usage.partitioned == usage
         else {
             throw .invalid(
                 field: "usage",
-                "counts must be non-negative and below 2^40, the prompt's parts (cached, cache writes, audio) within the prompt, audio output within the completion"
+                "counts must be non-negative and below 2^40, the prompt's parts (cached, cache writes, audio, images) within the prompt, audio and image output within the completion"
             )
         }
         return usage

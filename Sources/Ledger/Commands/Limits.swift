@@ -37,6 +37,12 @@ package enum Limits {
     package static let outputChoices: Int64 = 128
     /// The output bound when neither a request nor its model's price names one.
     package static let defaultOutputTokens: Int64 = 4096
+    /// The most server-side tool calls (web searches and fetches, file searches)
+    /// one request may allow; each is reserved at its per-call price.
+    package static let toolCalls: Int64 = 100
+    /// The tool-call cap Tally writes into a request that offers a billable
+    /// server tool without one (Anthropic `max_uses`, OpenAI `max_tool_calls`).
+    package static let defaultToolCalls: Int64 = 5
     /// Token counts a settle may report: 2^40 is beyond any context window ever
     /// billed, and keeps every count far from overflow when priced.
     static let usageTokens: Int64 = 1 << 40

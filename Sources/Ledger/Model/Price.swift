@@ -17,6 +17,15 @@ package struct Price: Hashable, Sendable {
     /// Credits per server-side web search the provider ran and bills per call
     /// (Anthropic's `server_tool_use.web_search_requests`); nil = not charged.
     package var perWebSearch: Int64?
+    /// Credits per server-side web fetch (Anthropic's `server_tool_use.web_fetch_requests`;
+    /// Anthropic bills none today beyond the fetched tokens); nil = not charged.
+    package var perWebFetch: Int64?
+    /// Credits per file search call (OpenAI Responses `file_search_call`); nil = not charged.
+    package var perFileSearch: Int64?
+    /// Image prompt tokens (OpenAI image models and realtime, Gemini); nil = the input price.
+    package var imageInput: Int64?
+    /// Image output tokens (OpenAI image models, Gemini image output); nil = the output price.
+    package var imageOutput: Int64?
     /// The most output tokens the model can produce in one answer: the
     /// reservation's output bound when a request names none. Not a billing
     /// price, so a settle does not record it (see `billing`).
@@ -28,7 +37,8 @@ package struct Price: Hashable, Sendable {
 
     package init(
         input: Int64 = 0, output: Int64 = 0, cachedInput: Int64 = 0, cacheWrite: Int64? = nil, cacheWrite1h: Int64? = nil,
-        audioInput: Int64? = nil, audioOutput: Int64? = nil, perRequest: Int64? = nil, perWebSearch: Int64? = nil, maxOutput: Int64? = nil
+        audioInput: Int64? = nil, audioOutput: Int64? = nil, perRequest: Int64? = nil, perWebSearch: Int64? = nil, maxOutput: Int64? = nil,
+        perWebFetch: Int64? = nil, perFileSearch: Int64? = nil, imageInput: Int64? = nil, imageOutput: Int64? = nil
     ) {
         self.input = input
         self.output = output
@@ -40,11 +50,17 @@ package struct Price: Hashable, Sendable {
         self.perRequest = perRequest
         self.perWebSearch = perWebSearch
         self.maxOutput = maxOutput
+        self.perWebFetch = perWebFetch
+        self.perFileSearch = perFileSearch
+        self.imageInput = imageInput
+        self.imageOutput = imageOutput
     }
 
     /// Whether every price is within 0…`maximum` and `maxOutput`, when set, within 1…`Limits.outputTokens`.
     var isValid: Bool {
-        let optional = [cacheWrite, cacheWrite1h, audioInput, audioOutput, perRequest, perWebSearch].compactMap { $0 }
+        let optional = [
+            cacheWrite, cacheWrite1h, audioInput, audioOutput, perRequest, perWebSearch, perWebFetch, perFileSearch, imageInput, imageOutput,
+        ].compactMap { $0 }
         return ([input, output, cachedInput] + optional).allSatisfy { $0 >= 0 && $0 <= Price.maximum }
             && (maxOutput.map { (1...Limits.outputTokens).contains($0) } ?? true)
     }
@@ -58,10 +74,14 @@ package struct Price: Hashable, Sendable {
 
     /// The price a reservation applies: every prompt token at the dearest price
     /// any prompt token can be billed at (a cached read too: nothing stops an
-    /// operator pricing it above input), every output token likewise, so the
-    /// reservation stays an upper bound of the bill whatever the usage's mix.
+    /// operator pricing it above input), every output token likewise, and every
+    /// server tool call at the dearest per-call price, so the reservation stays
+    /// an upper bound of the bill whatever the usage's mix.
     var dearest: Price {
-        let prompt = [input, cachedInput, cacheWrite ?? 0, cacheWrite1h ?? 0, audioInput ?? 0].max() ?? input
-        return Price(input: prompt, output: max(output, audioOutput ?? 0), cachedInput: prompt, perRequest: perRequest)
+        let prompt = [input, cachedInput, cacheWrite ?? 0, cacheWrite1h ?? 0, audioInput ?? 0, imageInput ?? 0].max() ?? input
+        let perCall = [perWebSearch, perWebFetch, perFileSearch].compactMap { $0 }.max()
+        return Price(
+            input: prompt, output: [output, audioOutput ?? 0, imageOutput ?? 0].max() ?? output, cachedInput: prompt, perRequest: perRequest,
+            perWebSearch: perCall)
     }
 }

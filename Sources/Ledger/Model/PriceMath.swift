@@ -2,19 +2,24 @@
 /// (Docs/billing.md):
 ///
 ///     credits = ceil(multiplier × (Σ tokens of each kind × its price / 1,000,000
-///                                  + web searches × per_web_search))
+///                                  + Σ tool calls of each kind × its per-call price))
 ///
-/// where the kinds are plain input, cached input, 5-minute and 1-hour cache
-/// writes, audio input, plain output and audio output (`Usage.partitioned`),
-/// an unset cache-write or audio price being the input (output) price; or,
-/// for a per-request model, multiplier × (per_request + web searches × per_web_search).
+/// where the token kinds are plain input, cached input, 5-minute and 1-hour
+/// cache writes, audio and image input, plain output, audio and image output
+/// (`Usage.partitioned`), an unset cache-write, audio or image price being the
+/// input (output) price, and the tool calls are web searches, web fetches and
+/// file searches (an unset per-call price: not charged); or, for a
+/// per-request model, multiplier × (per_request + Σ tool calls × their prices).
 package enum PriceMath {
     /// Credits for `usage` at `price` and `multiplier`, saturating at `Int64.max`.
     package static func credits(for usage: Usage, price: Price, multiplier: Multiplier) -> Int64 {
         let usage = usage.partitioned
-        let searches = Int128(usage.webSearchRequests) * Int128(price.perWebSearch ?? 0) * 1_000_000
-        // Every term is credits per million tokens; each is below 2^63 × 10^18 < 2^124, so the sum fits.
-        let perMillion = searches + (price.perRequest.map { Int128($0) * 1_000_000 } ?? tokens(usage, at: price))
+        func calls(_ count: Int64, _ price: Int64?) -> Int128 { Int128(count) * Int128(price ?? 0) * 1_000_000 }
+        let toolCalls =
+            calls(usage.webSearchRequests, price.perWebSearch) + calls(usage.webFetchRequests, price.perWebFetch)
+            + calls(usage.fileSearchCalls, price.perFileSearch)
+        // Every term is credits per million tokens; each is below 2^63 × 10^18 < 2^124, so the sum of four fits.
+        let perMillion = toolCalls + (price.perRequest.map { Int128($0) * 1_000_000 } ?? tokens(usage, at: price))
         // Token counts are Int64 (a client's max_tokens reaches here through
         // admission), so with the largest prices and multiplier this product can
         // exceed even 128 bits: saturate as documented instead of trapping.
@@ -26,13 +31,17 @@ package enum PriceMath {
     /// Σ tokens × price per million of a partitioned usage.
     private static func tokens(_ usage: Usage, at price: Price) -> Int128 {
         func cost(_ tokens: Int64, _ price: Int64) -> Int128 { Int128(tokens) * Int128(price) }
-        let inputParts = usage.cachedTokens + usage.cacheWriteTokens + usage.cacheWrite1hTokens + usage.audioInputTokens
+        let inputParts =
+            usage.cachedTokens + usage.cacheWriteTokens + usage.cacheWrite1hTokens + usage.audioInputTokens + usage.imageInputTokens
+        let outputParts = usage.audioOutputTokens + usage.imageOutputTokens
         return cost(usage.promptTokens - inputParts, price.input) + cost(usage.cachedTokens, price.cachedInput)
             + cost(usage.cacheWriteTokens, price.cacheWrite ?? price.input)
             + cost(usage.cacheWrite1hTokens, price.cacheWrite1h ?? price.input)
             + cost(usage.audioInputTokens, price.audioInput ?? price.input)
-            + cost(usage.completionTokens - usage.audioOutputTokens, price.output)
+            + cost(usage.imageInputTokens, price.imageInput ?? price.input)
+            + cost(usage.completionTokens - outputParts, price.output)
             + cost(usage.audioOutputTokens, price.audioOutput ?? price.output)
+            + cost(usage.imageOutputTokens, price.imageOutput ?? price.output)
     }
 
     static func ceilDivide(_ numerator: Int128, by denominator: Int128) -> Int64 {

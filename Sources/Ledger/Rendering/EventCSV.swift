@@ -6,14 +6,15 @@ import TallyJSON
 ///     seq,time,actor,type,version,token,user,request_id,model,channel,amount,
 ///     prompt_tokens,cached_tokens,completion_tokens,cache_write_tokens,
 ///     cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,
-///     web_search_requests,hash,payload
+///     web_search_requests,web_fetch_requests,file_search_calls,
+///     image_input_tokens,image_output_tokens,hash,payload
 ///
 /// `amount` is the credits an event moves: charged (settle, expiry),
 /// reserved, credited, adjusted or topped up; empty for the rest.
 package enum EventCSV {
     package static let header =
-        "seq,time,actor,type,version,token,user,request_id,model,channel,amount,prompt_tokens,cached_tokens,completion_tokens,"
-        + "cache_write_tokens,cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,web_search_requests,hash,payload"
+        (["seq", "time", "actor", "type", "version", "token", "user", "request_id", "model", "channel", "amount"] + Usage.countNames
+        + ["hash", "payload"]).joined(separator: ",")
 
     package static func row(_ envelope: Envelope) -> String {
         let event = envelope.event
@@ -30,18 +31,13 @@ package enum EventCSV {
         case .priceRemoved(let m): model = m
         default: break
         }
-        let counts = usage.map { u in
-            [
-                u.promptTokens, u.cachedTokens, u.completionTokens, u.cacheWriteTokens, u.cacheWrite1hTokens, u.audioInputTokens,
-                u.audioOutputTokens, u.webSearchRequests,
-            ].map(String.init)
-        }
+        let counts = usage.map { $0.namedCounts.map { String($0.value) } }
         let cells: [String] =
             [
                 String(envelope.seq), RFC3339.format(milliseconds: envelope.time), envelope.actor.description, envelope.type.description,
                 String(envelope.version), event.tokenID?.description ?? "", event.userID?.description ?? "", event.requestID ?? "",
                 model ?? "", channel?.description ?? "", amount.map(String.init) ?? "",
-            ] + (counts ?? Array(repeating: "", count: 8)) + [envelope.hash.hex, EventJSON.payload(event).serialized]
+            ] + (counts ?? Array(repeating: "", count: Usage.countNames.count)) + [envelope.hash.hex, EventJSON.payload(event).serialized]
         return cells.map(cell).joined(separator: ",")
     }
 

@@ -114,18 +114,16 @@ package enum EventJSON {
                 ("model", .string(e.model)), ("amount", .int(e.amount)), ("stream", .bool(e.stream)),
             ])
         case .chargeSettled(let e):
-            .object([
-                ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
-                ("credits", .int(e.credits)), ("model", .string(e.model)), ("channel", channel(e.channel)),
-                ("prompt_tokens", .int(e.usage.promptTokens)), ("cached_tokens", .int(e.usage.cachedTokens)),
-                ("completion_tokens", .int(e.usage.completionTokens)), ("cache_write_tokens", .int(e.usage.cacheWriteTokens)),
-                ("cache_write_1h_tokens", .int(e.usage.cacheWrite1hTokens)), ("audio_input_tokens", .int(e.usage.audioInputTokens)),
-                ("audio_output_tokens", .int(e.usage.audioOutputTokens)), ("web_search_requests", .int(e.usage.webSearchRequests)),
-                ("price", price(e.price)),
-                ("multiplier", .string(e.multiplier.description)), ("estimated", .bool(e.estimated)), ("stream", .bool(e.stream)),
-                ("duration_ms", .int(e.durationMs)), ("status", .int(e.status)),
-                ("upstream_model", .optional(e.upstreamModel) { .string($0) }), ("attempts", attempts(e.attempts)),
-            ])
+            .object(
+                [
+                    ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
+                    ("credits", .int(e.credits)), ("model", .string(e.model)), ("channel", channel(e.channel)),
+                ] + e.usage.namedCounts.map { ($0.name, .int($0.value)) } + [
+                    ("price", price(e.price)),
+                    ("multiplier", .string(e.multiplier.description)), ("estimated", .bool(e.estimated)), ("stream", .bool(e.stream)),
+                    ("duration_ms", .int(e.durationMs)), ("status", .int(e.status)),
+                    ("upstream_model", .optional(e.upstreamModel) { .string($0) }), ("attempts", attempts(e.attempts)),
+                ])
         case .chargeVoided(let e):
             .object([
                 ("request_id", .string(e.requestID)), ("token", .string(e.token.description)), ("user", .string(e.user.description)),
@@ -157,15 +155,18 @@ package enum EventJSON {
         }
     }
 
-    /// A price as recorded: credits per million tokens, or per request (and per web
-    /// search); an unset cache-write or audio price is null (it bills as input or output).
+    /// A price as recorded: credits per million tokens, or per request (and per
+    /// tool call); an unset cache-write, audio or image price is null (it bills as
+    /// input or output), an unset per-call price null (not charged).
     package static func price(_ price: Price) -> JSONValue {
         let optional = { (value: Int64?) in JSONValue.optional(value) { .int($0) } }
         return .object([
             ("input", .int(price.input)), ("output", .int(price.output)), ("cached_input", .int(price.cachedInput)),
             ("cache_write", optional(price.cacheWrite)), ("cache_write_1h", optional(price.cacheWrite1h)),
             ("audio_input", optional(price.audioInput)), ("audio_output", optional(price.audioOutput)),
+            ("image_input", optional(price.imageInput)), ("image_output", optional(price.imageOutput)),
             ("per_request", optional(price.perRequest)), ("per_web_search", optional(price.perWebSearch)),
+            ("per_web_fetch", optional(price.perWebFetch)), ("per_file_search", optional(price.perFileSearch)),
             ("max_output", optional(price.maxOutput)),
         ])
     }

@@ -5,7 +5,8 @@
 ///
 ///     byte format (2: prices carry max_output; 3: and their parts; 4: users
 ///     and tokens end with their budget and daily spend; 5: channels carry
-///     their routing options, and suspensions follow them; 6: routing strategies
+///     their routing options, and suspensions follow them; 6: prices carry
+///     their second parts, `price.set` version 4, and routing strategies
 ///     follow the suspensions) · fixed64 seq · hash head · signed time
 ///     users · tokens · groups · prices · channels · suspensions · routing · pending  (each: count, entries)
 ///

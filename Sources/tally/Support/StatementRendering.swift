@@ -22,30 +22,30 @@ enum StatementRendering {
     }
 
     static func line(_ l: Statement.Line) -> JSONValue {
-        .object([
-            ("seq", .int(Int64(l.seq))), ("time", .string(RFC3339.format(milliseconds: l.time))), ("type", .string(l.type.description)),
-            ("request_id", .optional(l.requestID) { .string($0) }), ("token", .optional(l.token?.description) { .string($0) }),
-            ("model", .optional(l.model) { .string($0) }),
-            ("channel", EventJSON.channel(l.channel)),
-            ("prompt_tokens", .optional(l.usage?.promptTokens) { .int($0) }), ("cached_tokens", .optional(l.usage?.cachedTokens) { .int($0) }),
-            ("completion_tokens", .optional(l.usage?.completionTokens) { .int($0) }),
-            ("cache_write_tokens", .optional(l.usage?.cacheWriteTokens) { .int($0) }),
-            ("cache_write_1h_tokens", .optional(l.usage?.cacheWrite1hTokens) { .int($0) }),
-            ("audio_input_tokens", .optional(l.usage?.audioInputTokens) { .int($0) }),
-            ("audio_output_tokens", .optional(l.usage?.audioOutputTokens) { .int($0) }),
-            ("web_search_requests", .optional(l.usage?.webSearchRequests) { .int($0) }),
-            ("price", l.price.map(EventJSON.price) ?? .null), ("multiplier", .optional(l.multiplier?.description) { .string($0) }),
-            ("estimated", l.estimated.map { .bool($0) } ?? .null),
-            ("amount", .int(l.amount)), ("balance", .int(l.balance)), ("note", .string(l.note)),
-        ])
+        let counts: [(String, JSONValue)] = l.usage.map { $0.namedCounts.map { ($0.name, .int($0.value)) } } ?? Usage.countNames.map { ($0, .null) }
+        return .object(
+            [
+                ("seq", .int(Int64(l.seq))), ("time", .string(RFC3339.format(milliseconds: l.time))), ("type", .string(l.type.description)),
+                ("request_id", .optional(l.requestID) { .string($0) }), ("token", .optional(l.token?.description) { .string($0) }),
+                ("model", .optional(l.model) { .string($0) }),
+                ("channel", EventJSON.channel(l.channel)),
+            ] + counts + [
+                ("price", l.price.map(EventJSON.price) ?? .null), ("multiplier", .optional(l.multiplier?.description) { .string($0) }),
+                ("estimated", l.estimated.map { .bool($0) } ?? .null),
+                ("amount", .int(l.amount)), ("balance", .int(l.balance)), ("note", .string(l.note)),
+            ])
     }
 
-    static let csvColumns = [
-        "seq", "time", "type", "request_id", "token", "model", "channel", "prompt_tokens", "cached_tokens", "completion_tokens",
-        "cache_write_tokens", "cache_write_1h_tokens", "audio_input_tokens", "audio_output_tokens", "web_search_requests", "input_price",
-        "cached_input_price", "output_price", "cache_write_price", "cache_write_1h_price", "audio_input_price", "audio_output_price",
-        "per_request_price", "per_web_search_price", "multiplier", "estimated", "amount", "balance", "note",
+    /// The price columns, each the price part of its name.
+    static let priceColumns = [
+        "input_price", "cached_input_price", "output_price", "cache_write_price", "cache_write_1h_price", "audio_input_price",
+        "audio_output_price", "per_request_price", "per_web_search_price", "per_web_fetch_price", "per_file_search_price",
+        "image_input_price", "image_output_price",
     ]
+
+    static let csvColumns =
+        ["seq", "time", "type", "request_id", "token", "model", "channel"] + Usage.countNames + priceColumns
+        + ["multiplier", "estimated", "amount", "balance", "note"]
 
     static func csv(_ s: Statement) -> String {
         // The opening and closing rows: a time, a kind, the balance under `amount` and `balance`'s place, a note.
@@ -56,21 +56,20 @@ enum StatementRendering {
         var out = csvColumns.joined(separator: ",") + "\n"
         out += boundary(s.from, "opening", s.openingBalance)
         for l in s.lines {
-            let counts = l.usage.map { u in
-                [
-                    u.promptTokens, u.cachedTokens, u.completionTokens, u.cacheWriteTokens, u.cacheWrite1hTokens, u.audioInputTokens,
-                    u.audioOutputTokens, u.webSearchRequests,
-                ].map(String.init)
-            }
+            let counts = l.usage.map { $0.namedCounts.map { String($0.value) } }
             let prices = l.price.map { p in
                 [p.input, p.cachedInput, p.output].map(String.init)
-                    + [p.cacheWrite, p.cacheWrite1h, p.audioInput, p.audioOutput, p.perRequest, p.perWebSearch].map { $0.map(String.init) ?? "" }
+                    + [
+                        p.cacheWrite, p.cacheWrite1h, p.audioInput, p.audioOutput, p.perRequest, p.perWebSearch, p.perWebFetch, p.perFileSearch,
+                        p.imageInput, p.imageOutput,
+                    ].map { $0.map(String.init) ?? "" }
             }
             let cells: [String] =
                 [
                     String(l.seq), RFC3339.format(milliseconds: l.time), l.type.description, l.requestID ?? "", l.token?.description ?? "",
                     l.model ?? "", l.channel?.description ?? "",
-                ] + (counts ?? Array(repeating: "", count: 8)) + (prices ?? Array(repeating: "", count: 9))
+                ] + (counts ?? Array(repeating: "", count: Usage.countNames.count))
+                + (prices ?? Array(repeating: "", count: priceColumns.count))
                 + [l.multiplier?.description ?? "", l.estimated.map { $0 ? "true" : "false" } ?? "", String(l.amount), String(l.balance), l.note]
             out += cells.map(EventCSV.cell).joined(separator: ",") + "\n"
         }

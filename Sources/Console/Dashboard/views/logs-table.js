@@ -9,7 +9,8 @@ const TYPE_KIND = { settled: 'ok', voided: 'muted', expired: 'warn', adjusted: '
 function partsCell(row) {
   const parts = [
     ['cache write', row.cache_write_tokens], ['cache write 1h', row.cache_write_1h_tokens], ['audio in', row.audio_input_tokens],
-    ['audio out', row.audio_output_tokens], ['web searches', row.web_search_requests],
+    ['audio out', row.audio_output_tokens], ['image in', row.image_input_tokens], ['image out', row.image_output_tokens],
+    ['web searches', row.web_search_requests], ['web fetches', row.web_fetch_requests], ['file searches', row.file_search_calls],
   ];
   return parts.filter(([, n]) => n).map(([name, n]) => `${name} ${fmtInt(n)}`).join(' · ') || '—';
 }

@@ -22,14 +22,21 @@ function openPriceForm(price, existing, onDone) {
   const output = num('price-form-output', price && price.output);
   const cached = num('price-form-cached', price && price.cached_input);
   const request = num('price-form-per-request', price && price.per_request);
-  // Optional prices: empty = unset (cache writes and audio bill as input or output, web searches are free).
+  // Optional prices: empty = unset (cache writes, audio and images bill as input or output, tool calls are free).
   const optional = [
     ['cache_write', 'Cache write, 5 minutes (credits / 1M tokens)', 'Empty = input price.'],
     ['cache_write_1h', 'Cache write, 1 hour (credits / 1M tokens)', 'Empty = input price.'],
     ['audio_input', 'Audio input (credits / 1M tokens)', 'Empty = input price.'],
     ['audio_output', 'Audio output (credits / 1M tokens)', 'Empty = output price.'],
+    ['image_input', 'Image input (credits / 1M tokens)', 'Empty = input price.'],
+    ['image_output', 'Image output (credits / 1M tokens)', 'Empty = output price.'],
   ].map(([key, label, hint]) => ({ key, label, hint, el: num(`price-form-${key.replaceAll('_', '-')}`, price && price[key]) }));
-  const webSearch = num('price-form-per-web-search', price && price.per_web_search);
+  // Per-call prices of server-side tools: empty = not charged.
+  const perCall = [
+    ['per_web_search', 'Per web search (credits)', 'Server-side searches the provider bills per call. Empty = not charged.'],
+    ['per_web_fetch', 'Per web fetch (credits)', 'Server-side web fetches (Anthropic). Empty = not charged.'],
+    ['per_file_search', 'Per file search (credits)', 'File search calls (OpenAI Responses). Empty = not charged.'],
+  ].map(([key, label, hint]) => ({ key, label, hint, el: num(`price-form-${key.replaceAll('_', '-')}`, price && price[key]) }));
   const maxOutput = num('price-form-max-output', price && price.max_output);
   const tokenFields = h('div', { class: 'field-group', id: 'price-form-token-fields' },
     field('Input (credits / 1M tokens)', input),
@@ -39,7 +46,7 @@ function openPriceForm(price, existing, onDone) {
   const requestFields = h('div', { class: 'field-group', id: 'price-form-request-fields' },
     field('Price per request (credits)', request));
   const commonFields = h('div', { class: 'field-group', id: 'price-form-common-fields' },
-    field('Per web search (credits)', webSearch, 'Server-side searches the provider bills per call. Empty = not charged.'),
+    ...perCall.map((o) => field(o.label, o.el, o.hint)),
     field('Max output (tokens)', maxOutput, 'The model\'s output window. Empty = the server default.'));
   const sync = () => {
     tokenFields.hidden = modeRequest.checked;
@@ -82,8 +89,10 @@ function openPriceForm(price, existing, onDone) {
           if (value !== null) body[o.key] = value;
         }
       }
-      const searchPrice = parseInteger(webSearch.value, { label: 'Per web search', min: 0, field: webSearch.id });
-      if (searchPrice !== null) body.per_web_search = searchPrice;
+      for (const o of perCall) {
+        const value = parseInteger(o.el.value, { label: o.label, min: 0, field: o.el.id });
+        if (value !== null) body[o.key] = value;
+      }
       const outputWindow = parseInteger(maxOutput.value, { label: 'Max output', min: 1, field: maxOutput.id });
       if (outputWindow !== null) body.max_output = outputWindow;
       return api('PUT', `/api/prices/${seg(name)}`, { body });
@@ -129,7 +138,9 @@ export function pricesView(root) {
           { label: 'Output', test: 'price-output', num: true, render: (p) => cell(p.output) },
           { label: 'Cache write 5m / 1h', test: 'price-cache-write', num: true, render: (p) => `${cell(p.cache_write)} / ${cell(p.cache_write_1h)}` },
           { label: 'Audio in / out', test: 'price-audio', num: true, render: (p) => `${cell(p.audio_input)} / ${cell(p.audio_output)}` },
+          { label: 'Image in / out', test: 'price-image', num: true, render: (p) => `${cell(p.image_input)} / ${cell(p.image_output)}` },
           { label: 'Per web search', test: 'price-per-web-search', num: true, render: (p) => cell(p.per_web_search) },
+          { label: 'Per fetch / file search', test: 'price-per-call', num: true, render: (p) => `${cell(p.per_web_fetch)} / ${cell(p.per_file_search)}` },
           { label: 'Per request', test: 'price-per-request', num: true, render: (p) => cell(p.per_request) },
           {
             label: 'Actions',
