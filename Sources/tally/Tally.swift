@@ -21,6 +21,8 @@ struct Tally: AsyncParsableCommand {
             StatsCommand.self,
             AdjustCommand.self,
             AdminCommand.self,
+            BackupCommand.self,
+            RestoreCommand.self,
         ]
     )
 
