@@ -1,3 +1,4 @@
+import Cluster
 import LMDB
 import Ledger
 import Relay
@@ -30,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     public var sweepGrace: Duration = ReservationSweeper.defaultGrace
     /// The channels' circuit breaker (`--breaker-failures`, `--breaker-cooldown`, `--breaker-cooldown-max`).
     package var breaker = BreakerPolicy()
+    /// Run as this node of the cluster on that PostgreSQL (`--cluster`, `--node`): ship the log to the node's stream.
+    package var cluster: (url: ClusterURL, node: NodeName)?
 
     package init(
         dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,

@@ -23,6 +23,7 @@ struct Tally: AsyncParsableCommand {
             AdminCommand.self,
             BackupCommand.self,
             RestoreCommand.self,
+            ClusterCommand.self,
         ]
     )
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Hummingbird
 import LMDB
@@ -49,6 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
     var metricsAddress: String?
     @Flag(name: .customLong("secure-cookies"), help: "Mark the dashboard session cookie Secure (Tally behind HTTPS); also $TALLY_SECURE_COOKIES=1.")
     var secureCookies = false
+    @OptionGroup var cluster: ClusterOptions
+    @Option(name: .long, help: "This node's name in the cluster (default: $TALLY_NODE); with --cluster.") var node: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -101,12 +104,25 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.breaker = try routing.breaker()
         configuration.connections = try connections.resolve(environment: environment)
         configuration.secureCookies = try secureCookies || Self.flag(environment["TALLY_SECURE_COOKIES"], name: "TALLY_SECURE_COOKIES")
+        configuration.cluster = try membership(environment: environment)
         var logger = Logger(label: "tally")
         logger.logLevel = environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         await runReporting {
             let app = try await buildApplication(configuration, logger: logger)
             try await GracefulShutdown.run(app, limits: configuration.connections, logger: logger)
             return ExitStatus.clean
+        }
+    }
+
+    /// `--cluster` and `--node` (or their variables): both or neither.
+    func membership(environment: [String: String]) throws -> (url: ClusterURL, node: NodeName)? {
+        let name = node ?? environment["TALLY_NODE"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (try cluster.resolve(), name) {
+        case (nil, nil): return nil
+        case (nil, _): throw ValidationError("--node needs --cluster URL (or $TALLY_CLUSTER_URL)")
+        case (_, nil): throw ValidationError("--cluster needs --node NAME (or $TALLY_NODE)")
+        case (let url?, let name?):
+            do { return (url, try NodeName(name)) } catch { throw ValidationError("\(error)") }
         }
     }
 
