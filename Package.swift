@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         // LMDB from the system (Debian: liblmdb-dev).
@@ -115,11 +116,24 @@ let package = Package(
             resources: [.copy("Dashboard")],
             swiftSettings: swiftSettings
         ),
+        // Several nodes on PostgreSQL: the cluster's schema, control stream and shipped streams. Depends on the ledger, never the reverse.
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "Ledger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composes relay, console, metrics and services into one application.
         .target(
             name: "TallyServer",
             dependencies: [
-                "Ledger", "LMDB", "Relay", "Console", "MockUpstream", "UpstreamHTTP",
+                "Ledger", "LMDB", "Relay", "Console", "MockUpstream", "UpstreamHTTP", "Cluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -132,7 +146,7 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream",
+                "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

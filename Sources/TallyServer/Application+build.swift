@@ -1,3 +1,4 @@
+import Cluster
 import Console
 import Foundation
 import HTTPTypes
@@ -81,6 +82,10 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     }
     if let metricsAddress = configuration.metricsAddress {
         services.append(HealthRoutes.metricsServer(at: metricsAddress, ledger: ledger, logger: logger))
+    }
+    // Last: it stops first after the server, shipping what the drained requests wrote while the ledger is still open.
+    if let cluster = configuration.cluster {
+        services.append(try await NodeShipper.start(url: cluster.url, node: cluster.node, store: ledger.store, logger: logger))
     }
     return Application(
         router: router,

@@ -1,3 +1,4 @@
+import Cluster
 import LMDB
 import Ledger
 import Relay
@@ -32,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     package var breaker = BreakerPolicy()
     /// `ledger.checkpoint` events for receipts (`--checkpoint-events`, `--checkpoint-minutes`); nil writes none.
     package var checkpoints: CheckpointPolicy? = .serverDefault
+    /// Run as this node of the cluster on that PostgreSQL (`--cluster`, `--node`): ship the log to the node's stream.
+    package var cluster: (url: ClusterURL, node: NodeName)?
 
     package init(
         dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,

@@ -26,6 +26,9 @@ struct Tally: AsyncParsableCommand {
             ReceiptCommand.self,
             RepriceCommand.self,
             HistoryCommand.self,
+            BackupCommand.self,
+            RestoreCommand.self,
+            ClusterCommand.self,
         ]
     )
 

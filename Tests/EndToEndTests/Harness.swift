@@ -272,6 +272,9 @@ enum LiveServers {
 enum TallyCommand {
     /// `input`: written to its standard input (which is otherwise empty); `environment`: added to this
     /// process's; `errors`: standard error goes into `output` too (else it is dropped).
+    /// Standard output goes to a file, read once the command exited: a pipe's
+    /// end of file would wait for every process that inherited its write end
+    /// (a server another test started at the same moment) to exit too.
     static func run(
         _ arguments: [String], input: String? = nil, environment: [String: String] = [:], errors: Bool = false
     ) throws -> (status: Int32, output: String) {
@@ -279,17 +282,20 @@ enum TallyCommand {
         process.executableURL = try TallyBinary.url
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
-        let output = Pipe()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tally-command-\(UUID().uuidString)").path
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw HarnessError("cannot create \(path)") }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         process.standardOutput = output
         process.standardError = errors ? output : FileHandle.nullDevice
         let stdin = Pipe()
         process.standardInput = stdin
         try process.run()
+        try output.close()
         stdin.fileHandleForWriting.write(Data((input ?? "").utf8))
         try stdin.fileHandleForWriting.close()
-        let bytes = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: bytes, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self))
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Hummingbird
 import LMDB
@@ -57,6 +58,8 @@ struct ServeCommand: AsyncParsableCommand {
     var checkpointMinutes = Double(CheckpointPolicy.serverDefault.intervalMs) / 60_000
     @Flag(name: .customLong("secure-cookies"), help: "Mark the dashboard session cookie Secure (Tally behind HTTPS); also $TALLY_SECURE_COOKIES=1.")
     var secureCookies = false
+    @OptionGroup var cluster: ClusterOptions
+    @Option(name: .long, help: "This node's name in the cluster (default: $TALLY_NODE); with --cluster.") var node: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -110,6 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.checkpoints = try checkpointPolicy()
         configuration.connections = try connections.resolve(environment: environment)
         configuration.secureCookies = try secureCookies || Self.flag(environment["TALLY_SECURE_COOKIES"], name: "TALLY_SECURE_COOKIES")
+        configuration.cluster = try membership(environment: environment)
         var logger = Logger(label: "tally")
         logger.logLevel = environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         await runReporting {
@@ -129,6 +133,18 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--checkpoint-minutes must be 0.001 to 10080 (a week)")
         }
         return CheckpointPolicy(events: checkpointEvents, intervalMs: Int64((checkpointMinutes * 60_000).rounded()))
+    }
+
+    /// `--cluster` and `--node` (or their variables): both or neither.
+    func membership(environment: [String: String]) throws -> (url: ClusterURL, node: NodeName)? {
+        let name = node ?? environment["TALLY_NODE"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (try cluster.resolve(), name) {
+        case (nil, nil): return nil
+        case (nil, _): throw ValidationError("--node needs --cluster URL (or $TALLY_CLUSTER_URL)")
+        case (_, nil): throw ValidationError("--cluster needs --node NAME (or $TALLY_NODE)")
+        case (let url?, let name?):
+            do { return (url, try NodeName(name)) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     /// `--max-request-seconds`, else `$TALLY_MAX_REQUEST_SECONDS`, else an hour;

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Cluster
 import Ledger
+import Logging
 import TallyJSON
 
 /// `tally verify`: the hash chain and the money invariants (see `Verifier`).
@@ -12,13 +14,22 @@ struct VerifyCommand: AsyncParsableCommand {
         discussion: """
             Recomputes every event's hash and its link to the previous one, checks that keys are dense from 1, \
             replays the log through an independent auditor model and the real projections and compares them, \
-            and checks the index tables against the log. Opens the ledger read-only; safe beside `tally serve`.
+            and checks the index tables against the log. Opens the ledger read-only; safe beside `tally serve`. \
+            With --cluster, checks every stream the cluster's PostgreSQL holds instead: dense, linked, hashes \
+            recomputed, decodable, and its head row naming its last event.
             """)
 
     @OptionGroup var data: DataOptions
+    @Option(name: .customLong("cluster"), help: "Verify the streams in this cluster's PostgreSQL instead of a data directory.")
+    var cluster: String?
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
 
     func run() async throws {
+        if let cluster {
+            let url: ClusterURL
+            do { url = try ClusterURL(cluster) } catch { throw ValidationError("\(error)") }
+            await runReporting { try await verifyCluster(url) }
+        }
         await runReporting {
             let store = try data.openReadOnly()
             let progress = ProgressLine(label: "verify", total: try store.head().seq)
@@ -50,5 +61,37 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             return report.isClean ? ExitStatus.clean : ExitStatus.discrepancies
         }
+    }
+
+    /// `--cluster`: one line (or object) per stream; exit 1 when any has a problem.
+    func verifyCluster(_ url: ClusterURL) async throws -> Int32 {
+        let logger = Logger(label: "tally.verify")
+        let reports = try await url.withConnection(logger: logger) { try await StreamVerifier.run($0, url: url, logger: logger) }
+        let clean = reports.allSatisfy(\.isClean)
+        if json {
+            printJSON(
+                .object([
+                    ("ok", .bool(clean)),
+                    (
+                        "streams",
+                        .array(
+                            reports.map { report in
+                                .object([
+                                    ("stream", .string(report.stream)),
+                                    ("events", .uint(report.events)),
+                                    ("head", .uint(report.head)),
+                                    ("head_hash", .string(report.headHash.hex)),
+                                    ("problem", .optional(report.problem) { .string($0) }),
+                                ])
+                            })
+                    ),
+                ]))
+        } else {
+            for report in reports {
+                print("\(report.stream): \(report.problem ?? "intact: \(report.events) events, head \(report.head) \(report.headHash.hex)")")
+            }
+            print(clean ? "ok: \(reports.count) stream\(reports.count == 1 ? "" : "s") intact" : "streams with problems found")
+        }
+        return clean ? ExitStatus.clean : ExitStatus.discrepancies
     }
 }

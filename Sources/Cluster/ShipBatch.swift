@@ -1,0 +1,58 @@
+import Ledger
+import NIOCore
+
+/// Events of the node's log read for one shipping transaction, as the
+/// columns of `tally_events` (one array per column: one `INSERT … SELECT
+/// FROM unnest(…)` writes the whole batch in one round trip).
+struct ShipBatch {
+    /// Events per shipping transaction: large enough that a busy node ships
+    /// in few transactions (thousands of events a second in a handful), small
+    /// enough that one transaction stays well under a megabyte and a second.
+    static let limit = 1_000
+
+    var seqs: [Int64] = []
+    var times: [Int64] = []
+    var types: [String] = []
+    var versions: [Int16] = []
+    var envelopes: [ByteBuffer] = []
+    var previousHashes: [ByteBuffer] = []
+    var hashes: [ByteBuffer] = []
+    /// The last event read and its hash: the stream's head once the batch is shipped.
+    var last: (seq: UInt64, hash: Hash256)
+
+    /// The durable events after `after`, at most `limit`, read in one LMDB read transaction.
+    init(store: LedgerStore, after: (seq: UInt64, hash: Hash256), limit: Int = ShipBatch.limit) throws {
+        last = after
+        var expected = after.seq + 1
+        try store.reader.forEachStored(from: expected) { seq, value in
+            guard seq == expected else { throw ShipError.gap(expected) }
+            let envelope = try Envelope.decode(seq: seq, from: value)
+            guard envelope.previousHash == last.hash else { throw ShipError.broken(seq) }
+            seqs.append(Int64(seq))
+            times.append(envelope.time)
+            types.append(envelope.type.description)
+            versions.append(Int16(envelope.version))
+            envelopes.append(ByteBuffer(bytes: value))
+            previousHashes.append(ByteBuffer(bytes: envelope.previousHash.bytes))
+            hashes.append(ByteBuffer(bytes: envelope.hash.bytes))
+            last = (seq, envelope.hash)
+            expected = seq + 1
+            return seqs.count < limit
+        }
+    }
+
+    var isEmpty: Bool { seqs.isEmpty }
+}
+
+/// The local log is not a chain the shipper may copy: `tally verify` says more.
+enum ShipError: Error, CustomStringConvertible {
+    case gap(UInt64)
+    case broken(UInt64)
+
+    var description: String {
+        switch self {
+        case .gap(let seq): "the local log has no event \(seq): not shipped (run `tally verify`)"
+        case .broken(let seq): "the local log's event \(seq) does not link to the one before it: not shipped (run `tally verify`)"
+        }
+    }
+}
