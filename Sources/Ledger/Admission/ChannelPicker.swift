@@ -13,13 +13,8 @@ package enum ChannelPicker {
     package static func attempts<R: RandomNumberGenerator>(
         from candidates: [ChannelDefinition], count: Int = 2, rank: Rank? = nil, using random: inout R
     ) -> [ChannelDefinition] {
-        var left = candidates
-        var order: [ChannelDefinition] = []
-        while order.count < count, let next = pick(from: left, rank: rank, using: &random) {
-            order.append(next)
-            left.removeAll { $0.id == next.id }
-        }
-        return order
+        let ranks = rank.map { candidates.map($0) }
+        return order(candidates, among: Array(candidates.indices), count: count, ranks: ranks, using: &random)
     }
 
     /// The attempts as `attempts` orders them, skipping channels the gate has
@@ -33,45 +28,61 @@ package enum ChannelPicker {
     )
         -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot), ConcurrencyGate.Overload>
     {
-        var left = candidates
-        while let next = pick(from: left, rank: rank, using: &random) {
-            left.removeAll { $0.id == next.id }
-            switch gate.enter(channel: next.id) {
+        let ranks = rank.map { candidates.map($0) }
+        var left = Array(candidates.indices)
+        while let next = pick(candidates, among: left, ranks: ranks, using: &random) {
+            left.removeAll { $0 == next }
+            switch gate.enter(channel: candidates[next].id) {
             case .failure(.gateway(let limit)): return .failure(.gateway(limit: limit))
             case .failure(.channels): continue
             case .success(let slot):
+                guard count > 1 else { return .success(([candidates[next]], slot)) }
                 // The retries: the other candidates (a full one may have room by then), those with room now first.
-                let others = candidates.filter { $0.id != next.id }
+                let others = candidates.indices.filter { $0 != next }
                 // One lock for every count, not one per channel (100 channels, 100 locks, per request).
-                let busy = gate.inFlight(of: others.map(\.id))
-                let roomy = others.filter { busy[$0.id, default: 0] < gate.perChannel }
-                let full = others.filter { busy[$0.id, default: 0] >= gate.perChannel }
-                var retries = attempts(from: roomy, count: count - 1, rank: rank, using: &random)
-                retries += attempts(from: full, count: count - 1 - retries.count, rank: rank, using: &random)
-                return .success(([next] + retries, slot))
+                let busy = gate.inFlight(of: others.map { candidates[$0].id })
+                let hasRoom = { (index: Int) in busy[candidates[index].id, default: 0] < gate.perChannel }
+                var retries = order(candidates, among: others.filter(hasRoom), count: count - 1, ranks: ranks, using: &random)
+                retries += order(
+                    candidates, among: others.filter { !hasRoom($0) }, count: count - 1 - retries.count, ranks: ranks, using: &random)
+                return .success(([candidates[next]] + retries, slot))
             }
         }
         return .failure(.channels(limit: gate.perChannel))
     }
 
-    /// A weighted random channel among those of the highest priority (and,
-    /// with a rank, of the lowest rank among those).
-    package static func pick<R: RandomNumberGenerator>(
-        from candidates: [ChannelDefinition], rank: Rank? = nil, using random: inout R
-    ) -> ChannelDefinition? {
-        guard let top = candidates.map(\.priority).max() else { return nil }
-        var tier = candidates.filter { $0.priority == top }.sorted { $0.id < $1.id }
-        if let rank {
-            let ranks = tier.map(rank)
-            let lowest = ranks.min() ?? 0
-            tier = zip(tier, ranks).filter { $0.1 == lowest }.map(\.0)
+    // The picks work on indices into the candidates, with each candidate's rank
+    // read once: a request is routed among up to 100 channels, and copying a
+    // channel's definition per step (strings, maps) cost ~200 µs an admission.
+
+    /// Up to `count` distinct picks among `among`, in order.
+    private static func order<R: RandomNumberGenerator>(
+        _ candidates: [ChannelDefinition], among: [Int], count: Int, ranks: [Int64]?, using random: inout R
+    ) -> [ChannelDefinition] {
+        var left = among
+        var order: [ChannelDefinition] = []
+        while order.count < count, let next = pick(candidates, among: left, ranks: ranks, using: &random) {
+            order.append(candidates[next])
+            left.removeAll { $0 == next }
         }
-        let total = tier.reduce(Int64(0)) { $0 + max(0, $1.weight) }
+        return order
+    }
+
+    /// The index of a weighted random pick among `among`: the highest priority,
+    /// then the lowest rank, ordered by id so a seeded generator picks the same.
+    private static func pick<R: RandomNumberGenerator>(
+        _ candidates: [ChannelDefinition], among: [Int], ranks: [Int64]?, using random: inout R
+    ) -> Int? {
+        guard let top = among.lazy.map({ candidates[$0].priority }).max() else { return nil }
+        var tier = among.filter { candidates[$0].priority == top }
+        if let ranks, let lowest = tier.lazy.map({ ranks[$0] }).min() { tier.removeAll { ranks[$0] != lowest } }
+        tier.sort { candidates[$0].id < candidates[$1].id }
+        let total = tier.reduce(Int64(0)) { $0 + max(0, candidates[$1].weight) }
         guard total > 0 else { return tier.randomElement(using: &random) }
         var ticket = Int64.random(in: 0..<total, using: &random)
-        for channel in tier {
-            ticket -= max(0, channel.weight)
-            if ticket < 0 { return channel }
+        for index in tier {
+            ticket -= max(0, candidates[index].weight)
+            if ticket < 0 { return index }
         }
         return tier.last
     }

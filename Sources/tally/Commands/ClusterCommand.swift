@@ -85,13 +85,18 @@ struct ClusterRebuildCommand: AsyncParsableCommand {
         let url = try cluster.required()
         let name: NodeName
         do { name = try NodeName(node) } catch { throw ValidationError("\(error)") }
-        await runReporting {
-            let logger = Logger(label: "tally.cluster")
-            let head = try await url.withConnection(logger: logger) { connection in
-                try await StreamRebuild.run(connection, url: url, node: name, data: data.path, logger: logger)
-            }
-            print("rebuilt node \(name) into \(data.path): head \(head.seq) \(head.hash.hex); set the channels' keys again")
-            return ExitStatus.clean
+        let path = data.path
+        await runReporting { try await Self.rebuild(url: url, node: name, data: path) }
+    }
+
+    /// Apart from `run`, capturing no `self`: the release compiler (6.3.1) crashes on
+    /// this closure nest when it captures the command.
+    private static func rebuild(url: ClusterURL, node: NodeName, data: String) async throws -> Int32 {
+        let logger = Logger(label: "tally.cluster")
+        let head = try await url.withConnection(logger: logger) { connection in
+            try await StreamRebuild.run(connection, url: url, node: node, data: data, logger: logger)
         }
+        print("rebuilt node \(node) into \(data): head \(head.seq) \(head.hash.hex); set the channels' keys again")
+        return ExitStatus.clean
     }
 }
