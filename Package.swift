@@ -120,6 +120,7 @@ let package = Package(
             name: "TallyServer",
             dependencies: [
                 "Ledger", "LMDB", "Relay", "Console", "MockUpstream", "UpstreamHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -209,6 +210,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "Ledger", "LMDB", "Relay", "MockUpstream", "TallyServer", "UpstreamHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     package var breaker = BreakerPolicy()
     /// `ledger.checkpoint` events for receipts (`--checkpoint-events`, `--checkpoint-minutes`); nil writes none.
     package var checkpoints: CheckpointPolicy? = .serverDefault
+    /// Retries of spend-alert webhooks (`--webhook-retry-window`, `--webhook-retry-delay`).
+    public var webhookRetry = WebhookRetry()
 
     package init(
         dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,
