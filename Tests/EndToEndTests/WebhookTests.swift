@@ -4,6 +4,8 @@ import Ledger
 import NIOHTTP1
 import Testing
 
+@testable import TallyServer
+
 /// Spend alerts through the real binary (issue 11, "Spend alerts"): webhook
 /// endpoints through the management API, alerts raised from the charges by
 /// the server's alert service, signed deliveries retried until the receiver
@@ -136,6 +138,36 @@ import Testing
         let eighty = payloads.filter { $0["kind"] as? String == "token.quota" && $0["threshold"] as? Int == 80 }
         #expect(eighty.count == 1, "\(payloads)")
         #expect(payloads.filter { $0["threshold"] as? Int == 100 }.count <= 1)
+        await gateway.stop()
+    }
+
+    /// Past the retry window an alert is abandoned (`webhook.delivered` with
+    /// status 0) and the endpoint moves on; the waits double up to their cap.
+    @Test func anAlertIsAbandonedAfterTheRetryWindow() async throws {
+        let retry = WebhookRetry(windowSeconds: 2, firstDelaySeconds: 0.1)
+        #expect([1, 2, 3, 4].map { retry.delay(after: $0) } == [.milliseconds(100), .milliseconds(200), .milliseconds(200), .milliseconds(200)])
+        #expect(WebhookRetry().delay(after: 30) == .seconds(3600))
+
+        let gateway = try await Gateway.start(arguments: ["--webhook-retry-delay", "0.1", "--webhook-retry-window", "2"])
+        let created = try await HTTP.post(
+            gateway.base + "/api/webhooks", headers: Self.admin,
+            json: ["url": "http://127.0.0.1:\(try freePort())/hook", "alerts": ["user.low_balance"]])
+        let id = try #require(created.json?["id"] as? String, "\(created.text)")
+        #expect(
+            try await Self.send(gateway.base + "/api/users/\(gateway.seeded.admin)/low_balance", .PUT, json: #"{"threshold":2000000000}"#).status
+                == 200)
+        let deadline = ContinuousClock.now + .seconds(15)
+        var delivered: [[String: Any]] = []
+        while delivered.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            let page = try await HTTP.get(gateway.base + "/api/events?type=webhook.delivered", headers: Self.admin)
+            delivered = page.json?["data"] as? [[String: Any]] ?? []
+        }
+        let payload = try #require(delivered.first?["payload"] as? [String: Any])
+        #expect(payload["webhook"] as? String == id && payload["status"] as? Int == 0 && (payload["attempts"] as? Int ?? 0) >= 5, "\(payload)")
+        let attempts = try await HTTP.get(gateway.base + "/api/webhooks/\(id)/deliveries", headers: Self.admin)
+        let newest = try #require((attempts.json?["data"] as? [[String: Any]])?.first)
+        #expect(newest["status"] is NSNull && newest["next_attempt_at"] is NSNull && newest["error"] is String, "\(newest)")
         await gateway.stop()
     }
 
