@@ -134,6 +134,7 @@ let package = Package(
             name: "TallyServer",
             dependencies: [
                 "Ledger", "LMDB", "Relay", "Console", "MockUpstream", "UpstreamHTTP", "Cluster",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -223,6 +224,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "Ledger", "LMDB", "Relay", "MockUpstream", "TallyServer", "UpstreamHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

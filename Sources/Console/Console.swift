@@ -29,6 +29,7 @@ public struct Console: Sendable {
         PricesController(core: core).register(routes)
         ChannelsController(core: core).register(routes)
         RoutingController(core: core).register(routes)
+        WebhooksController(core: core).register(routes)
         LogsController(core: core).register(routes)
         UsageController(core: core).register(routes)
         PricingController(core: core).register(routes)
@@ -71,6 +72,8 @@ public struct ConsoleConfiguration: Sendable {
     /// Sends a channel's test request (`POST /api/channels/{id}/test`); the
     /// relay's, since the console makes no upstream calls itself (nil: 404).
     package var testChannel: (@Sendable (ChannelID, String?) async throws -> ChannelTestReport)?
+    /// The webhook dispatcher's record of delivery attempts (`GET /api/webhooks/{id}/deliveries`).
+    package var webhookDeliveries = DeliveryLog()
 
     public init() {}
 }

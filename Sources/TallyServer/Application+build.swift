@@ -59,6 +59,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     consoleConfiguration.secureCookies = configuration.secureCookies
     consoleConfiguration.trustedProxies = configuration.relay.trustedProxies
     consoleConfiguration.testChannel = { id, model in try await relay.testChannel(id, model: model) }
+    let deliveries = consoleConfiguration.webhookDeliveries
     let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
     console.register(on: router)
     if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console, ledger: ledger) }
@@ -69,6 +70,9 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
         LedgerService(ledger: ledger, upstream: upstream, logger: logger),
         SnapshotService(ledger: ledger, logger: logger),
         CheckpointService(ledger: ledger, logger: logger),
+        AlertService(ledger: ledger, logger: logger),
+        WebhookDispatcher(
+            ledger: ledger, client: UpstreamClient(), retry: configuration.webhookRetry, deliveries: deliveries, logger: logger),
         ReservationSweeper(
             ledger: ledger, policy: configuration.danglingPolicy,
             olderThan: configuration.relay.maxRequestDuration + configuration.sweepGrace,

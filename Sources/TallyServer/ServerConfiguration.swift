@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable {
     package var checkpoints: CheckpointPolicy? = .serverDefault
     /// Run as this node of the cluster on that PostgreSQL (`--cluster`, `--node`): ship the log to the node's stream.
     package var cluster: (url: ClusterURL, node: NodeName)?
+    /// Retries of spend-alert webhooks (`--webhook-retry-window`, `--webhook-retry-delay`).
+    public var webhookRetry = WebhookRetry()
 
     package init(
         dataPath: String = "./data", host: String = "127.0.0.1", port: Int = 8080, sync: EnvironmentOptions.Sync = .durable,

@@ -125,6 +125,22 @@ import Testing
             ),
             Call(method: .get, template: "/api/channels", uri: "/api/channels", key: .admin),
             Call(method: .get, template: "/api/channels/{id}", uri: "/api/channels/ch_1", key: .admin),
+            Call(
+                method: .post, template: "/api/webhooks", uri: "/api/webhooks", key: .admin,
+                body: #"{"url":"http://127.0.0.1:9/hook","alerts":["token.quota","user.budget"]}"#),
+            Call(method: .post, template: "/api/webhooks", uri: "/api/webhooks", key: .admin, body: #"{"url":"ftp://x"}"#),
+            Call(method: .post, template: "/api/webhooks", uri: "/api/webhooks", key: .admin, body: #"{"alerts":[]}"#),
+            Call(method: .post, template: "/api/webhooks", uri: "/api/webhooks", key: .alice, body: #"{"url":"http://127.0.0.1:9/h"}"#),
+            Call(method: .get, template: "/api/webhooks", uri: "/api/webhooks", key: .admin),
+            Call(method: .get, template: "/api/webhooks/{id}/deliveries", uri: "/api/webhooks/wh_1/deliveries", key: .admin),
+            Call(method: .delete, template: "/api/webhooks/{id}", uri: "/api/webhooks/wh_1", key: .admin),
+            Call(
+                method: .put, template: "/api/users/{id}/low_balance", uri: "/api/users/\(alice)/low_balance", key: .admin,
+                body: #"{"threshold":500}"#),
+            Call(
+                method: .put, template: "/api/users/{id}/low_balance", uri: "/api/users/\(alice)/low_balance", key: .admin, body: #"{"threshold":0}"#),
+            Call(
+                method: .put, template: "/api/users/{id}/low_balance", uri: "/api/users/usr_1/low_balance", key: .admin, body: #"{"threshold":null}"#),
             Call(method: .get, template: "/api/events", uri: "/api/events?after=0&limit=1000", key: .admin),
             Call(method: .get, template: "/api/events", uri: "/api/events", key: .bob),
             Call(method: .get, template: "/api/events", uri: "/api/events?type=charge.settled&limit=1", key: .admin),

@@ -158,6 +158,16 @@ enum Samples {
         .ledgerCheckpoint(LedgerCheckpoint(first: 1, count: 4096, root: Hash256(of: "root"), previous: 0, previousHash: .zero)),
         .ledgerCheckpoint(
             LedgerCheckpoint(first: 4098, count: 17, root: Hash256(of: "next"), previous: 4097, previousHash: Hash256(of: "checkpoint"))),
+        .webhookSet(WebhookDefinition(id: WebhookID(raw: 77), url: "https://hooks.example/tally", alerts: [.tokenQuota, .lowBalance])),
+        .webhookRemoved(WebhookID(raw: 77)),
+        .alertRaised(
+            AlertRaised(
+                key: AlertKey(kind: .userBudget, subject: user.raw, threshold: 80, periodStart: 1_767_225_600_000), value: 800, limit: 1_000)),
+        .alertRaised(AlertRaised(key: AlertKey(kind: .lowBalance, subject: user.raw, threshold: 0, periodStart: 0), value: -5, limit: 100)),
+        .alertCleared(AlertKey(kind: .tokenQuota, subject: token.raw, threshold: 100, periodStart: 0)),
+        .webhookDelivered(WebhookDelivered(webhook: WebhookID(raw: 77), alert: 4_242, attempts: 17, status: 0)),
+        .lowBalanceSet(LowBalanceSet(user: user, threshold: 5_000)),
+        .lowBalanceSet(LowBalanceSet(user: user, threshold: nil)),
     ]
 
     static let actors: [EventActor] = [.system, .relay, .user(user), .user(UserID(raw: 1))]

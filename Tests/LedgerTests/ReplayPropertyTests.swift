@@ -94,15 +94,16 @@ import Testing
     }
 
     /// A snapshot of an older format (before the daily spend that periodic
-    /// budgets read, before the routing strategies or before prices' second parts) is refused, so the
-    /// ledger ignores it and replays the log: only the charges can rebuild a period's spend, and a
-    /// format-5 price would read without its image and tool-call prices.
+    /// budgets read, before the routing strategies, before prices' second parts or before the spend
+    /// alerts) is refused, so the ledger ignores it and replays the log: only the charges can rebuild a
+    /// period's spend, a format-5 price would read without its image and tool-call prices, and a
+    /// format-6 snapshot would forget the webhook endpoints and the alerts already raised.
     @Test func olderSnapshotFormatsAreRefused() throws {
         var state = LedgerState()
         state.prices["m"] = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)
         var bytes = SnapshotCodec.encode(state)
-        #expect(bytes[0] == 6)
-        for format: UInt8 in [2, 3, 4, 5] {
+        #expect(bytes[0] == 7)
+        for format: UInt8 in [2, 3, 4, 5, 6] {
             bytes[0] = format
             #expect(throws: BinaryDecodingError.self) { try bytes.withUnsafeBytes { try SnapshotCodec.decode($0) } }
         }

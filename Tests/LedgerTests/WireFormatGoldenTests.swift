@@ -33,8 +33,9 @@ import Testing
         // Re-pinned for issue 12's routing.set samples and channel.set version 3 (one more byte per channel:
         // `olderVersionsStillDecode` shows every older channel payload is the new one minus its trailing byte),
         // issue 15's ledger.checkpoint samples, and issue 11's version-4 prices and settles (each branch checked
-        // that its old samples' bytes did not move; `olderVersionsStillDecode` checks the merged codec).
-        #expect(previous == Hash256(a: 0x3f75_b71d_7ec4_f1aa, b: 0x26ff_17e7_e19f_448b, c: 0x42f1_b057_9f61_6f62, d: 0x0ac4_1d42_9240_9016))
+        // that its old samples' bytes did not move; `olderVersionsStillDecode` checks the merged codec), then
+        // issue 11's spend-alert samples (codes 60–65, appended: no earlier sample's bytes moved).
+        #expect(previous == Hash256(a: 0x777e_d0af_95ae_9f34, b: 0xee2f_ded4_8d8a_e20f, c: 0x4dbc_3714_7bb0_0ca2, d: 0x0435_d22f_bf39_41b6))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).

@@ -18,6 +18,10 @@ package enum StateDiff {
         compare("channel", expected.channels, actual.channels, note)
         compare("suspension", expected.suspensions, actual.suspensions, note)
         compare("reservation", expected.pending, actual.pending, note)
+        compare("webhook", expected.alerts.webhooks, actual.alerts.webhooks, note)
+        compare("raised alert", expected.alerts.active, actual.alerts.active, note)
+        compare("undelivered alert", expected.alerts.undelivered, actual.alerts.undelivered, note)
+        compare("low-balance threshold", expected.alerts.lowBalance, actual.alerts.lowBalance, note)
         if expected.usernames != actual.usernames { note("the username lookup differs") }
         if expected.accessKeys != actual.accessKeys { note("the access-key lookup differs") }
         if expected.tokensBySecret != actual.tokensBySecret {

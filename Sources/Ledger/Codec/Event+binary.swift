@@ -75,6 +75,19 @@ extension Event {
             w.byte(e.scope.rawValue); w.string(e.name); w.byte(e.strategy.rawValue)
         case .ledgerCheckpoint(let e):
             w.varint(e.first); w.varint(e.count); w.hash(e.root); w.varint(e.previous); w.hash(e.previousHash)
+        case .webhookSet(let e):
+            w.fixed64(e.id.raw); w.string(e.url); w.varint(UInt64(e.alerts.count))
+            for kind in e.alerts { w.byte(kind.rawValue) }
+        case .webhookRemoved(let id):
+            w.fixed64(id.raw)
+        case .alertRaised(let e):
+            e.key.encode(into: &w); w.signed(e.value); w.signed(e.limit)
+        case .alertCleared(let key):
+            key.encode(into: &w)
+        case .webhookDelivered(let e):
+            w.fixed64(e.webhook.raw); w.varint(e.alert); w.signed(e.attempts); w.signed(e.status)
+        case .lowBalanceSet(let e):
+            w.fixed64(e.user.raw); w.optionalSigned(e.threshold)
         }
     }
 
@@ -188,6 +201,25 @@ extension Event {
             return .ledgerCheckpoint(
                 LedgerCheckpoint(
                     first: try r.varint(), count: try r.varint(), root: try r.hash(), previous: try r.varint(), previousHash: try r.hash()))
+        case .webhookSet:
+            let id = WebhookID(raw: try r.fixed64()), url = try r.string()
+            var alerts: [AlertKind] = []
+            for _ in 0..<(try r.count()) {
+                guard let kind = AlertKind(rawValue: try r.byte()) else { throw r.fail("unknown alert kind") }
+                alerts.append(kind)
+            }
+            return .webhookSet(WebhookDefinition(id: id, url: url, alerts: alerts))
+        case .webhookRemoved:
+            return .webhookRemoved(WebhookID(raw: try r.fixed64()))
+        case .alertRaised:
+            return .alertRaised(AlertRaised(key: try AlertKey.decode(from: &r), value: try r.signed(), limit: try r.signed()))
+        case .alertCleared:
+            return .alertCleared(try AlertKey.decode(from: &r))
+        case .webhookDelivered:
+            return .webhookDelivered(
+                WebhookDelivered(webhook: WebhookID(raw: try r.fixed64()), alert: try r.varint(), attempts: try r.signed(), status: try r.signed()))
+        case .lowBalanceSet:
+            return .lowBalanceSet(LowBalanceSet(user: UserID(raw: try r.fixed64()), threshold: try r.optionalSigned()))
         }
     }
 }
@@ -266,5 +298,17 @@ extension BinaryWriter {
             signed(budget.amount)
             byte(budget.period.rawValue)
         }
+    }
+}
+
+/// `kind · fixed64 subject · threshold byte · signed period_start`.
+extension AlertKey {
+    func encode(into w: inout BinaryWriter) {
+        w.byte(kind.rawValue); w.fixed64(subject); w.byte(threshold); w.signed(periodStart)
+    }
+
+    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> AlertKey {
+        guard let kind = AlertKind(rawValue: try r.byte()) else { throw r.fail("unknown alert kind") }
+        return AlertKey(kind: kind, subject: try r.fixed64(), threshold: try r.byte(), periodStart: try r.signed())
     }
 }

@@ -29,6 +29,12 @@ package enum Event: Hashable, Sendable {
     case relayRejected(RelayRejected)
     case routingSet(RoutingSet)
     case ledgerCheckpoint(LedgerCheckpoint)
+    case webhookSet(WebhookDefinition)
+    case webhookRemoved(WebhookID)
+    case alertRaised(AlertRaised)
+    case alertCleared(AlertKey)
+    case webhookDelivered(WebhookDelivered)
+    case lowBalanceSet(LowBalanceSet)
 
     package var type: EventType {
         switch self {
@@ -60,6 +66,12 @@ package enum Event: Hashable, Sendable {
         case .relayRejected: .relayRejected
         case .routingSet: .routingSet
         case .ledgerCheckpoint: .ledgerCheckpoint
+        case .webhookSet: .webhookSet
+        case .webhookRemoved: .webhookRemoved
+        case .alertRaised: .alertRaised
+        case .alertCleared: .alertCleared
+        case .webhookDelivered: .webhookDelivered
+        case .lowBalanceSet: .lowBalanceSet
         }
     }
 }
@@ -94,6 +106,12 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case chargeAdjusted = 34
     case relayRejected = 40
     case ledgerCheckpoint = 50
+    case webhookSet = 60
+    case webhookRemoved = 61
+    case alertRaised = 62
+    case alertCleared = 63
+    case webhookDelivered = 64
+    case lowBalanceSet = 65
     case routingSet = 70
 
     /// The schema version this build writes and the newest it can read.
@@ -146,6 +164,12 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .relayRejected: "relay.rejected"
         case .routingSet: "routing.set"
         case .ledgerCheckpoint: "ledger.checkpoint"
+        case .webhookSet: "webhook.set"
+        case .webhookRemoved: "webhook.removed"
+        case .alertRaised: "alert.raised"
+        case .alertCleared: "alert.cleared"
+        case .webhookDelivered: "webhook.delivered"
+        case .lowBalanceSet: "user.low_balance_set"
         }
     }
 

@@ -133,6 +133,11 @@ extension LedgerState {
             users[e.user]!.spend.record(e.amount, atMs: time)
         case .relayRejected:
             break
+        case .webhookSet, .webhookRemoved, .alertRaised, .alertCleared, .webhookDelivered:
+            alerts.apply(event, seq: seq)
+        case .lowBalanceSet(let e):
+            guard users[e.user] != nil else { throw missing("user \(e.user)") }
+            alerts.apply(event, seq: seq)
         case .routingSet(let e):
             let strategy = e.strategy == .weighted ? nil : e.strategy
             switch e.scope {

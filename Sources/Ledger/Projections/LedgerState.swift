@@ -26,6 +26,8 @@ package struct LedgerState: Hashable, Sendable {
     package internal(set) var modelRouting: [String: RoutingStrategy] = [:]
     /// Open reservations by request id.
     package internal(set) var pending: [String: Reservation] = [:]
+    /// Spend alerts raised and the webhook endpoints that deliver them.
+    package internal(set) var alerts = AlertState()
 
     package init() {}
 

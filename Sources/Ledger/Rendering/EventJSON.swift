@@ -152,6 +152,21 @@ package enum EventJSON {
                 ("first", .uint(e.first)), ("count", .uint(e.count)), ("root", .string(e.root.hex)),
                 ("previous", .uint(e.previous)), ("previous_hash", .string(e.previousHash.hex)),
             ])
+        case .webhookSet(let e):
+            .object([("id", .string(e.id.description)), ("url", .string(e.url)), ("alerts", .array(e.alerts.map { .string($0.description) }))])
+        case .webhookRemoved(let id):
+            .object([("id", .string(id.description))])
+        case .alertRaised(let e):
+            .object(alertKey(e.key) + [("value", .int(e.value)), ("limit", .int(e.limit))])
+        case .alertCleared(let key):
+            .object(alertKey(key))
+        case .webhookDelivered(let e):
+            .object([
+                ("webhook", .string(e.webhook.description)), ("alert", .uint(e.alert)), ("attempts", .int(e.attempts)),
+                ("status", .int(e.status)),
+            ])
+        case .lowBalanceSet(let e):
+            .object([("user", .string(e.user.description)), ("threshold", e.threshold.map(JSONValue.int) ?? .null)])
         }
     }
 
@@ -207,5 +222,18 @@ package enum EventJSON {
     /// `{"amount", "period"}`, or null for none.
     package static func budget(_ budget: Budget?) -> JSONValue {
         .optional(budget) { .object([("amount", .int($0.amount)), ("period", .string($0.period.description))]) }
+    }
+
+    /// An alert's subject (`token` or `user`), kind, threshold and period start (null outside budgets).
+    package static func alertKey(_ key: AlertKey) -> [(String, JSONValue)] {
+        [
+            ("kind", .string(key.kind.description)),
+            (
+                key.kind.isUser ? "user" : "token",
+                .string(key.kind.isUser ? UserID(raw: key.subject).description : TokenID(raw: key.subject).description)
+            ),
+            ("threshold", .int(Int64(key.threshold))),
+            ("period_start", key.periodStart == 0 ? .null : .string(RFC3339.format(milliseconds: key.periodStart))),
+        ]
     }
 }

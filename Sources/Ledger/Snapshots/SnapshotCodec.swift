@@ -7,16 +7,19 @@
 ///     and tokens end with their budget and daily spend; 5: channels carry
 ///     their routing options, and suspensions follow them; 6: prices carry
 ///     their second parts, `price.set` version 4, and routing strategies
-///     follow the suspensions) · fixed64 seq · hash head · signed time
-///     users · tokens · groups · prices · channels · suspensions · routing · pending  (each: count, entries)
+///     follow the suspensions; 7: the alerts section follows them) · fixed64 seq · hash head · signed time
+///     users · tokens · groups · prices · channels · suspensions · routing · alerts · pending  (each: count, entries)
 ///
 /// Groups, prices, channels and routing strategies are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
-/// so each layout is defined once, in the codec. Older formats are refused
+/// so each layout is defined once, in the codec. The alerts section is four
+/// lists: webhooks (`webhook.set` payload · fixed64 cursor), raised crossings
+/// (`alert.cleared` payload · fixed64 seq), undelivered alerts (fixed64 seq ·
+/// `alert.raised` payload) and low-balance thresholds (`user.low_balance_set` payloads). Older formats are refused
 /// (and the log replayed from an older snapshot or from scratch): they lack
 /// the daily spend a periodic budget reads, which only the charges can rebuild.
 package enum SnapshotCodec {
-    static let format: UInt8 = 6
+    static let format: UInt8 = 7
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -54,6 +57,7 @@ package enum SnapshotCodec {
             + state.modelRouting.sorted { $0.key < $1.key }.map { RoutingSet(scope: .model, name: $0.key, strategy: $0.value) }
         w.varint(UInt64(routing.count))
         for entry in routing { Event.routingSet(entry).encodePayload(into: &w) }
+        encodeAlerts(state.alerts, into: &w)
         w.varint(UInt64(state.pending.count))
         for r in state.pending.values.sorted(by: { $0.requestID < $1.requestID }) {
             w.fixed64(r.seq); r.charge.encode(into: &w); w.signed(r.time)
@@ -126,6 +130,7 @@ package enum SnapshotCodec {
             case .model: state.modelRouting[entry.name] = entry.strategy
             }
         }
+        state.alerts = try decodeAlerts(from: &r)
         for _ in 0..<(try r.count()) {
             let seq = try r.fixed64(), charge = try ChargeReserved.decode(from: &r)
             let reservation = Reservation(seq: seq, time: try r.signed(), charge)
@@ -133,6 +138,46 @@ package enum SnapshotCodec {
         }
         guard r.isAtEnd else { throw r.fail("trailing snapshot bytes") }
         return state
+    }
+}
+
+extension SnapshotCodec {
+    static func encodeAlerts(_ alerts: AlertState, into w: inout BinaryWriter) {
+        w.varint(UInt64(alerts.webhooks.count))
+        for hook in alerts.webhooks.values.sorted(by: { $0.definition.id < $1.definition.id }) {
+            Event.webhookSet(hook.definition).encodePayload(into: &w); w.fixed64(hook.cursor)
+        }
+        w.varint(UInt64(alerts.active.count))
+        for (key, seq) in alerts.active.sorted(by: { $0.key < $1.key }) { key.encode(into: &w); w.fixed64(seq) }
+        w.varint(UInt64(alerts.undelivered.count))
+        for (seq, alert) in alerts.undelivered.sorted(by: { $0.key < $1.key }) {
+            w.fixed64(seq); Event.alertRaised(alert).encodePayload(into: &w)
+        }
+        w.varint(UInt64(alerts.lowBalance.count))
+        for (user, threshold) in alerts.lowBalance.sorted(by: { $0.key < $1.key }) {
+            Event.lowBalanceSet(LowBalanceSet(user: user, threshold: threshold)).encodePayload(into: &w)
+        }
+    }
+
+    static func decodeAlerts(from r: inout BinaryReader) throws(BinaryDecodingError) -> AlertState {
+        var alerts = AlertState()
+        for _ in 0..<(try r.count()) {
+            guard case .webhookSet(let definition) = try Event.decodePayload(.webhookSet, version: 1, from: &r) else { throw r.fail("webhook") }
+            alerts.webhooks[definition.id] = WebhookState(definition: definition, cursor: try r.fixed64())
+        }
+        for _ in 0..<(try r.count()) { alerts.active[try AlertKey.decode(from: &r)] = try r.fixed64() }
+        for _ in 0..<(try r.count()) {
+            let seq = try r.fixed64()
+            guard case .alertRaised(let alert) = try Event.decodePayload(.alertRaised, version: 1, from: &r) else { throw r.fail("alert") }
+            alerts.undelivered[seq] = alert
+        }
+        for _ in 0..<(try r.count()) {
+            guard case .lowBalanceSet(let e) = try Event.decodePayload(.lowBalanceSet, version: 1, from: &r), let threshold = e.threshold else {
+                throw r.fail("low balance")
+            }
+            alerts.lowBalance[e.user] = threshold
+        }
+        return alerts
     }
 }
 

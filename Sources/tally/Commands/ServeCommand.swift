@@ -56,6 +56,14 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("checkpoint-minutes"),
         help: "…or once the oldest event not yet covered is this many minutes old; fractions allowed (default 10).")
     var checkpointMinutes = Double(CheckpointPolicy.serverDefault.intervalMs) / 60_000
+    @Option(
+        name: .customLong("webhook-retry-window"),
+        help: "Retry a spend-alert webhook delivery for this many seconds before abandoning it (default 86400, a day).")
+    var webhookRetryWindow = 86_400.0
+    @Option(
+        name: .customLong("webhook-retry-delay"),
+        help: "Seconds before a failed webhook delivery's first retry; each next waits twice as long, up to an hour (default 1).")
+    var webhookRetryDelay = 1.0
     @Flag(name: .customLong("secure-cookies"), help: "Mark the dashboard session cookie Secure (Tally behind HTTPS); also $TALLY_SECURE_COOKIES=1.")
     var secureCookies = false
     @OptionGroup var cluster: ClusterOptions
@@ -111,6 +119,13 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.adminPassword = adminPassword
         configuration.breaker = try routing.breaker()
         configuration.checkpoints = try checkpointPolicy()
+        guard webhookRetryWindow.isFinite, (1...604_800).contains(webhookRetryWindow) else {
+            throw ValidationError("--webhook-retry-window must be 1 to 604800 seconds (a week)")
+        }
+        guard webhookRetryDelay.isFinite, webhookRetryDelay >= 0.01, webhookRetryDelay <= webhookRetryWindow else {
+            throw ValidationError("--webhook-retry-delay must be 0.01 seconds to the retry window")
+        }
+        configuration.webhookRetry = WebhookRetry(windowSeconds: webhookRetryWindow, firstDelaySeconds: webhookRetryDelay)
         configuration.connections = try connections.resolve(environment: environment)
         configuration.secureCookies = try secureCookies || Self.flag(environment["TALLY_SECURE_COOKIES"], name: "TALLY_SECURE_COOKIES")
         configuration.cluster = try membership(environment: environment)

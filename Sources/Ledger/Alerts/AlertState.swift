@@ -1,0 +1,64 @@
+/// The projection of spend alerts and webhook endpoints (issue 11, "Spend
+/// alerts"): which crossings are raised, which alerts each endpoint has still
+/// to be handed, and the users' low-balance thresholds. All of it is a
+/// function of the log, so a restart neither loses nor repeats an alert.
+package struct AlertState: Hashable, Sendable {
+    /// Endpoints and, for each, the last alert (seq) it is done with.
+    package internal(set) var webhooks: [WebhookID: WebhookState] = [:]
+    /// Crossings raised and not cleared, with their `alert.raised` seq.
+    package internal(set) var active: [AlertKey: UInt64] = [:]
+    /// Alerts some subscribed endpoint has not been handed yet, by seq.
+    package internal(set) var undelivered: [UInt64: AlertRaised] = [:]
+    /// The balance under which a user's low-balance alert fires.
+    package internal(set) var lowBalance: [UserID: Int64] = [:]
+
+    package init() {}
+
+    /// The oldest alert `webhook` has still to be handed (in order), with its seq.
+    package func next(for webhook: WebhookID) -> (seq: UInt64, alert: AlertRaised)? {
+        guard let hook = webhooks[webhook] else { return nil }
+        return
+            undelivered
+            .filter { $0.key > hook.cursor && hook.definition.alerts.contains($0.value.key.kind) }
+            .min { $0.key < $1.key }
+            .map { ($0.key, $0.value) }
+    }
+
+    mutating func apply(_ event: Event, seq: UInt64) {
+        switch event {
+        case .webhookSet(let definition):
+            webhooks[definition.id, default: WebhookState(definition: definition, cursor: seq)].definition = definition
+            prune()
+        case .webhookRemoved(let id):
+            webhooks[id] = nil
+            prune()
+        case .alertRaised(let alert):
+            active[alert.key] = seq
+            if webhooks.values.contains(where: { $0.definition.alerts.contains(alert.key.kind) }) { undelivered[seq] = alert }
+        case .alertCleared(let key):
+            active[key] = nil
+        case .webhookDelivered(let delivered):
+            if let cursor = webhooks[delivered.webhook]?.cursor, delivered.alert > cursor { webhooks[delivered.webhook]?.cursor = delivered.alert }
+            prune()
+        case .lowBalanceSet(let e):
+            lowBalance[e.user] = e.threshold
+        default:
+            break
+        }
+    }
+
+    /// Drops the alerts no endpoint still waits for.
+    private mutating func prune() {
+        let hooks = webhooks.values
+        undelivered = undelivered.filter { seq, alert in
+            hooks.contains { $0.cursor < seq && $0.definition.alerts.contains(alert.key.kind) }
+        }
+    }
+}
+
+/// An endpoint and how far it has got: alerts after `cursor` are its to deliver.
+package struct WebhookState: Hashable, Sendable {
+    package var definition: WebhookDefinition
+    /// Starts at the endpoint's own `webhook.set`: it gets the alerts raised after it.
+    package var cursor: UInt64
+}
