@@ -83,14 +83,17 @@ struct ClusterRebuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try cluster.required()
-        let name: NodeName
-        do { name = try NodeName(node) } catch { throw ValidationError("\(error)") }
+        let name = try Self.nodeName(node)
         let path = data.path
         await runReporting { try await Self.rebuild(url: url, node: name, data: path) }
     }
 
-    /// Apart from `run`, capturing no `self`: the release compiler (6.3.1) crashes on
-    /// this closure nest when it captures the command.
+    /// Kept out of `run`: the release compiler (6.3.1) crashes on a closure that captures a
+    /// `let` assigned in a `do`/`catch` and is passed to `runReporting`, which never returns.
+    private static func nodeName(_ name: String) throws -> NodeName {
+        do { return try NodeName(name) } catch { throw ValidationError("\(error)") }
+    }
+
     private static func rebuild(url: ClusterURL, node: NodeName, data: String) async throws -> Int32 {
         let logger = Logger(label: "tally.cluster")
         let head = try await url.withConnection(logger: logger) { connection in
