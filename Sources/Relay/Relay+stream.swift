@@ -174,11 +174,12 @@ extension Relay {
                 admitted.reservation, settle: outcome, voidReason: "", channel: channel,
                 status: outcome.status, durationMs: durationMs)
         }
-        // The charge is applied: now the answer's end (held by `StreamEnd`) and, on an SSE stream, the
-        // receipt as a last comment (every SSE client skips comments) — also after an upstream that broke
-        // off past it, never to a client that left or past the deadline (its timeout event ends the stream).
+        // The charge is applied: now the answer's end (held by `StreamEnd`) and, on an OpenAI or Anthropic
+        // SSE stream, the receipt as a last comment (their SDKs skip comments; Google's parses every line
+        // as JSON and fails on one) — also after an upstream that broke off past it, never to a client
+        // that left or past the deadline (its timeout event ends the stream).
         var tail = scan.held
-        if isSSE, let receipt { tail.writeString(Self.receiptComment(receipt)) }
+        if isSSE, admitted.endpoint.family != .gemini, let receipt { tail.writeString(Self.receiptComment(receipt)) }
         if tail.readableBytes > 0, ending == nil || ending is UpstreamBrokeOff {
             if case .abandoned = await handoff.send(tail), ending == nil { ending = cancelled() }
         }
