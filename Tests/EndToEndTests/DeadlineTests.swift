@@ -192,6 +192,28 @@ import Testing
     static func json(_ text: String) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
     }
+
+    /// Admission runs under the deadline too: a body still arriving when it
+    /// passes gets the 504, and nothing was reserved for it.
+    @Test func aBodyStillArrivingAtTheDeadlineGets504AndReservesNothing() async throws {
+        let drip = try await DripUpstream()
+        defer { drip.stop() }
+        let gateway = try await Self.gateway(drip)
+        let body = #"{"model":"drip","messages":[{"role":"user","content":"a b c"}]}"#
+        let socket = try RawSocket(port: gateway.server.port)
+        let head =
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: tally\r\nAuthorization: Bearer \(gateway.key)\r\n"
+            + "X-Request-Id: slow-body\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        #expect(await socket.send(head + body.prefix(10)) == true)
+        let response = await socket.readResponse(within: .seconds(Self.limit + 4))
+        #expect(response?.hasPrefix("HTTP/1.1 504") == true, "\(response ?? "no answer")")
+        await gateway.stop()
+        try await Seed.inspect(gateway.data) { ledger in
+            let events = try ledger.log.events(requestID: "slow-body")
+            #expect(events.isEmpty, "nothing reserved")
+            #expect(await ledger.read { $0 }.pending.isEmpty)
+        }
+    }
 }
 
 /// An upstream that never finishes, on a free port in the test process:
