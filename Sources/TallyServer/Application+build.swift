@@ -69,8 +69,8 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     var services: [any Service] = [
         LedgerService(ledger: ledger, upstream: upstream, logger: logger),
         SnapshotService(ledger: ledger, logger: logger),
-        CheckpointService(ledger: ledger, logger: logger),
-        AlertService(ledger: ledger, logger: logger),
+        LedgerChore.checkpoints(ledger, logger: logger),
+        LedgerChore.alerts(ledger, logger: logger),
         WebhookDispatcher(
             ledger: ledger, client: UpstreamClient(), retry: configuration.webhookRetry, deliveries: deliveries, logger: logger),
         ReservationSweeper(
