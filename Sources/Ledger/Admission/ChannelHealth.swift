@@ -80,6 +80,12 @@ package final class ChannelHealth: Sendable {
         }
     }
 
+    /// `available` for admission's serving list: the list itself (no copy) when nothing is suspended.
+    package func available(_ list: ServingList, nowMs: Int64) -> ServingList {
+        guard suspendedCount.load(ordering: .acquiring) > 0 else { return list }
+        return ServingList(ordered: available(list.channels, nowMs: nowMs))
+    }
+
     /// Claims an attempt on `channel` just before it is sent: always for a
     /// channel in service; for a suspended one past its cooldown, the one probe
     /// (false when another request holds it or the cooldown is not over).

@@ -71,14 +71,15 @@ package final class ConcurrencyGate: Sendable {
         counts.withLock { counts in channel.map { counts.channels[$0, default: 0] } ?? counts.overall }
     }
 
-    /// Requests in flight through each of `channels` (absent: none), under one lock: the
-    /// `least_busy` strategy's ranks, and which retries have room now (a hint; `move` decides).
-    func inFlight(of channels: [ChannelID]) -> [ChannelID: Int] {
-        counts.withLock { counts in
-            var busy: [ChannelID: Int] = [:]
-            for channel in channels { busy[channel] = counts.channels[channel] }
-            return busy
-        }
+    /// Requests in flight through each of `channels`, in their order, under one
+    /// lock: the `least_busy` strategy's ranks.
+    func inFlight(of channels: [ChannelID]) -> [Int64] {
+        counts.withLock { counts in channels.map { Int64(counts.channels[$0, default: 0]) } }
+    }
+
+    /// Whether `channel` has a free slot now: a retry's hint (`move` decides).
+    func hasRoom(_ channel: ChannelID) -> Bool {
+        counts.withLock { $0.channels[channel, default: 0] < perChannel }
     }
 
     /// Takes a slot on `to` and gives back the one on `from`; the overall slot stays.

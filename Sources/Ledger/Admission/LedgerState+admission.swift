@@ -47,12 +47,12 @@ extension LedgerState {
 
     /// Enabled channels serving `model` for `group` (of `kind`, when given), highest priority first.
     package func channels(serving model: String, group: String, kind: ChannelKind? = nil) -> [ChannelDefinition] {
-        channels.values.filter { $0.serves(model, group: group, kind: kind) }.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+        servingList(model, group: group, kind: kind).channels
     }
 
-    /// Whether any enabled channel serves the request (admission's route step; no allocation).
-    func hasRoute(_ model: String, group: String, kind: ChannelKind? = nil) -> Bool {
-        channels.values.contains { $0.serves(model, group: group, kind: kind) }
+    /// The same channels as the picker reads them, kept until a channel changes.
+    func servingList(_ model: String, group: String, kind: ChannelKind?) -> ServingList {
+        routes.list(model: model, group: group, kind: kind, channels: channels)
     }
 
     /// The most a request may cost: its prompt estimate plus its output limit, priced.
@@ -97,7 +97,7 @@ extension LedgerState {
             price: price, multiplier: group.multiplier, promptTokens: promptTokens,
             maxOutputTokens: maxOutputTokens, toolCalls: toolCalls)
         if let refusal = creditRefusal(token: token, amount: amount, now: now) { return .failure(.insufficientQuota(refusal)) }
-        guard hasRoute(model, group: token.group, kind: kind) else { return .failure(.noRoute(model: model)) }
+        guard !servingList(model, group: token.group, kind: kind).isEmpty else { return .failure(.noRoute(model: model)) }
         return .success(amount)
     }
 }

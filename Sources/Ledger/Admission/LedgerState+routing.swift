@@ -7,16 +7,16 @@ extension LedgerState {
         model: String, group: String, kind: ChannelKind?, attempts count: Int, health: ChannelHealth,
         gate: ConcurrencyGate?, latency: ChannelLatency, nowMs: Int64, using random: inout R
     ) -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot?), AdmissionFailure> {
-        let serving = channels(serving: model, group: group, kind: kind)
+        let serving = servingList(model, group: group, kind: kind)
         // Suspended channels are out until their cooldown ends (then one request probes each).
         let candidates = health.available(serving, nowMs: nowMs)
         if candidates.isEmpty, !serving.isEmpty {
-            let nextProbe = health.nextProbeMs(among: serving.map(\.id)) ?? nowMs
+            let nextProbe = health.nextProbeMs(among: serving.ids) ?? nowMs
             return .failure(.channelsSuspended(model: model, retryAfterSeconds: max(1, (nextProbe - nowMs + 999) / 1000)))
         }
-        let rank = Self.rank(routingStrategy(model: model, group: group), candidates, gate, latency, nowMs: nowMs)
-        guard let gate else { return .success((ChannelPicker.attempts(from: candidates, count: count, rank: rank, using: &random), nil)) }
-        switch ChannelPicker.attempts(from: candidates, count: count, gate: gate, rank: rank, using: &random) {
+        let ranks = Self.ranks(routingStrategy(model: model, group: group), candidates, gate, latency, nowMs: nowMs)
+        guard let gate else { return .success((ChannelPicker.attempts(from: candidates, count: count, ranks: ranks, using: &random), nil)) }
+        switch ChannelPicker.attempts(from: candidates, count: count, gate: gate, ranks: ranks, using: &random) {
         case .failure(let overload): return .failure(.overloaded(overload))
         case .success(let routed): return .success((routed.attempts, routed.slot))
         }
@@ -25,18 +25,17 @@ extension LedgerState {
     /// What the strategy orders the candidates by (nil: weighted, no ranking):
     /// requests in flight now — the concurrency gate's own counts, read once for
     /// all candidates — or the moving average of time to first byte.
-    private static func rank(
-        _ strategy: RoutingStrategy, _ candidates: [ChannelDefinition], _ gate: ConcurrencyGate?, _ latency: ChannelLatency,
+    private static func ranks(
+        _ strategy: RoutingStrategy, _ candidates: ServingList, _ gate: ConcurrencyGate?, _ latency: ChannelLatency,
         nowMs: Int64
-    ) -> ChannelPicker.Rank? {
+    ) -> ChannelPicker.Ranks? {
         switch strategy {
         case .weighted:
             return nil
         case .leastBusy:
-            let busy = gate?.inFlight(of: candidates.map(\.id)) ?? [:]
-            return { Int64(busy[$0.id, default: 0]) }
+            return gate?.inFlight(of: candidates.ids) ?? Array(repeating: 0, count: candidates.count)
         case .lowestLatency:
-            return { latency.rank($0.id, nowMs: nowMs) }
+            return candidates.ids.map { latency.rank($0, nowMs: nowMs) }
         }
     }
 }

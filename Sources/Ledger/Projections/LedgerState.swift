@@ -17,7 +17,11 @@ package struct LedgerState: Hashable, Sendable {
     package internal(set) var tokensBySecret: [Hash256: TokenID] = [:]
     package internal(set) var groups: [String: GroupDefinition] = [:]
     package internal(set) var prices: [String: Price] = [:]
-    package internal(set) var channels: [ChannelID: ChannelDefinition] = [:]
+    package internal(set) var channels: [ChannelID: ChannelDefinition] = [:] {
+        didSet { routes = RouteMemo() }
+    }
+    /// Admission's serving lists, derived from `channels` (not part of equality).
+    var routes = RouteMemo()
     /// Suspended channels (`channel.suspended` not yet followed by `channel.restored`).
     package internal(set) var suspensions: [ChannelID: ChannelSuspension] = [:]
     /// Routing strategies other than `weighted`, set by `routing.set` for a

@@ -46,7 +46,8 @@ struct BenchAdmission: AsyncParsableCommand {
             latency.record(
                 (1...channels).map { UpstreamAttempt(channel: ChannelID(raw: UInt64($0)), status: 200, durationMs: Int64(100 + $0 % 7)) },
                 nowMs: time)
-            var random = SystemRandomNumberGenerator()
+            // The relay's own generator: a buffered CSPRNG, not a syscall per pick.
+            var random = SecureRandom()
             var admitted = 0
             var latencies = [UInt64](repeating: 0, count: calls)
             var baseline = [UInt64](repeating: 0, count: calls)
