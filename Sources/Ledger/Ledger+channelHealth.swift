@@ -5,18 +5,21 @@ extension Ledger {
     /// logged in the order they were decided), durable with the next group
     /// commit — the relay does not wait for the disk on its request's path. A
     /// channel removed meanwhile, or a restoration the log already shows,
-    /// writes nothing.
+    /// writes nothing. The channel's alert (`channel.suspended`, one per
+    /// outage) is raised or cleared in the same batch, so it is exactly as
+    /// durable as the suspension and no outage is too short to alert.
     package func recordHealth(_ transition: ChannelHealth.Transition) throws {
-        let event: Event
+        var events: [Event]
         switch transition {
         case .suspended(let e):
             guard state.channels[e.channel] != nil else { return }
-            event = .channelSuspended(e)
+            events = [.channelSuspended(e)]
+            events += state.channelAlertChanges(e.channel, suspension: ChannelSuspension(event: e, sinceMs: now())).raised.map(Event.alertRaised)
         case .restored(let e):
             guard state.suspensions[e.channel] != nil else { return }
-            event = .channelRestored(e)
+            events = [.channelRestored(e)] + state.channelAlertChanges(e.channel, suspension: nil).cleared.map(Event.alertCleared)
         }
-        _ = try append([event], by: .system)
+        _ = try append(events, by: .system)
     }
 
     /// Records an operator's channel test (`channel.tested`, actor system) and,
@@ -28,6 +31,7 @@ extension Ledger {
             state.suspensions[test.channel] != nil
         {
             events.append(.channelRestored(e))
+            events += state.channelAlertChanges(test.channel, suspension: nil).cleared.map(Event.alertCleared)
         }
         try await commit(events, by: .system)
     }

@@ -69,10 +69,10 @@ extension Ledger {
             }
             return AppliedClose(close: settled, seq: envelope.seq, hash: envelope.hash, durability: .durable)
         }
-        let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
+        let (envelope, durability) = try closeApplied(reservation) { state throws(Rejection) in
             try state.settle(requestID: reservation.requestID, outcome: outcome)
         }
-        guard let envelope, case .chargeSettled(let settled) = envelope.event else { preconditionFailure("settle yields charge.settled") }
+        guard case .chargeSettled(let settled) = envelope.event else { preconditionFailure("settle yields charge.settled") }
         releaseRateHold(reservation, usedTokens: settled.usage.promptTokens + settled.usage.completionTokens)
         latency.record(settled.attempts, nowMs: now())
         if settled.credits != 0, let group = state.tokens[settled.token]?.group { creditsChargedByGroup[group, default: 0] += settled.credits }
@@ -92,14 +92,30 @@ extension Ledger {
             }
             return AppliedClose(close: voided, seq: envelope.seq, hash: envelope.hash, durability: .durable)
         }
-        let (envelope, durability) = try runApplied(by: .relay) { state throws(Rejection) in
+        let (envelope, durability) = try closeApplied(reservation) { state throws(Rejection) in
             try state.void(
                 requestID: reservation.requestID, reason: reason, channel: channel, status: status, durationMs: durationMs, attempts: attempts)
         }
-        guard let envelope, case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
+        guard case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
         releaseRateHold(reservation, usedTokens: 0)
         latency.record(voided.attempts, nowMs: now())
         return AppliedClose(close: voided, seq: envelope.seq, hash: envelope.hash, durability: durability)
+    }
+
+    /// Applies a close (settle or void) and, in the same batch, the
+    /// `request.routed` that names the strategy that chose its channels when it
+    /// is not `weighted` (the default is recorded by nothing, so a setup
+    /// without strategies writes nothing more): the log row names it.
+    private func closeApplied(
+        _ reservation: Reservation, _ close: (LedgerState) throws(Rejection) -> Event
+    ) throws -> (Envelope, Durability) {
+        var events = [try close(state)]
+        if !state.modelRouting.isEmpty || !state.groupRouting.isEmpty, let token = state.tokens[reservation.token] {
+            let strategy = state.routingStrategy(model: reservation.model, group: token.group)
+            if strategy != .weighted { events.append(.requestRouted(RequestRouted(requestID: reservation.requestID, strategy: strategy))) }
+        }
+        let (envelopes, durability) = try append(events, by: .relay)
+        return (envelopes[0], durability)
     }
 
     /// Whether `reservation` is the open one of its request (not a stale or forged handle).

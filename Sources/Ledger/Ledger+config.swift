@@ -3,8 +3,9 @@ extension Ledger {
     /// Runs `changes` in order, each checked against the state the ones before
     /// it leave (a group made before the channel that names it), and commits
     /// all their events in one batch — or, when any is refused, nothing: a bad
-    /// file changes nothing. Channel keys are sealed first (an unused sealed key
-    /// is harmless; a channel without its key is not).
+    /// file changes nothing. Channel keys and webhook secrets are sealed first
+    /// (an unused sealed secret is harmless; a channel without its key is not);
+    /// a new endpoint the file gives no secret gets a generated one, returned once.
     package func applyConfig(_ changes: [ConfigChange], by actor: EventActor) async throws -> AppliedConfig {
         let now = now()
         var made = ConfigSecrets()
@@ -40,8 +41,21 @@ extension Ledger {
             guard !key.isEmpty, key.utf8.count <= 4096 else { throw Rejection.invalid(field: "key", "must be 1–4096 bytes") }
             keys.append((channel.id, key))
         }
-        if !keys.isEmpty {
-            try await writer.write(try keys.map { try secrets.sealWrite(channel: $0.0, key: $0.1) })
+        var hookSecrets: [(WebhookID, String)] = []
+        for case .setWebhook(let hook, let secret) in changes {
+            if let secret {
+                guard !secret.isEmpty, secret.utf8.count <= 4096 else { throw Rejection.invalid(field: "secret", "must be 1–4096 bytes") }
+                hookSecrets.append((hook.id, secret))
+            } else if state.alerts.webhooks[hook.id] == nil {
+                let generated = Secret.generate(prefix: "whsec_").plain
+                hookSecrets.append((hook.id, generated))
+                applied.webhooks.append((hook.url, generated))
+            }
+        }
+        if !keys.isEmpty || !hookSecrets.isEmpty {
+            try await writer.write(
+                try keys.map { try secrets.sealWrite(channel: $0.0, key: $0.1) }
+                    + hookSecrets.map { try secrets.sealWrite(webhook: $0.0, secret: $0.1) })
             for (id, _) in keys { secrets.forget(channel: id) }
         }
         try await commit(events, by: actor)
@@ -53,6 +67,7 @@ extension Ledger {
             try await writer.write([secrets.deleteWrite(channel: id)])
             secrets.forget(channel: id)
         }
+        for case .removeWebhook(let id) in changes { try await writer.write([secrets.deleteWrite(webhook: id)]) }
         for case .createUser(let draft) in changes {
             applied.users.append((draft.username, made.userKeys[draft.username]!.plain))
         }

@@ -47,6 +47,8 @@ package actor Ledger {
     package internal(set) var creditsChargedByGroup: [String: Int64] = [:]
     /// The last checkpoint and the hashes since (nil: the configuration writes none).
     var checkpoints: CheckpointTrail?
+    /// The subjects changed since the last alert pass (`raiseAlerts`).
+    var alertWatch = AlertWatch()
 
     /// Opens the store, loads the newest snapshot and replays the log's tail.
     package init(
@@ -116,6 +118,7 @@ package actor Ledger {
                 throw LogError.halted(halted!)
             }
             checkpoints?.observe(envelope)
+            alertWatch.note(envelope.event)
             return envelope
         }
         for event in events {

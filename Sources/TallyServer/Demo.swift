@@ -13,16 +13,17 @@ enum Demo {
     static let mockKey = "mock-key"
 
     /// Prices in credits per million tokens (one credit is a micro-dollar), or per request.
+    /// Server tools and image tokens are priced too, so the SDK compat suite
+    /// (tools/compat) can check each is charged: a Responses web search or file
+    /// search on `mock-gpt`, an Anthropic web search or fetch on `mock-claude`
+    /// (`…-search-greedy` runs as many searches as its cap allows), Gemini image
+    /// tokens on `mock-gemini`.
     static let prices: [(String, Price)] = [
-        ("mock-gpt", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000)),
+        ("mock-gpt", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000, perWebSearch: 25_000, perFileSearch: 2_500)),
         ("mock-gpt-cached", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000)),
-        (
-            "mock-claude",
-            Price(
-                input: 3_000_000, output: 15_000_000, cachedInput: 300_000, cacheWrite: 3_750_000, cacheWrite1h: 6_000_000,
-                perWebSearch: 10_000)
-        ),
-        ("mock-gemini", Price(input: 1_000_000, output: 4_000_000, cachedInput: 250_000)),
+        ("mock-claude", claude),
+        ("mock-claude-search-greedy", claude),
+        ("mock-gemini", Price(input: 1_000_000, output: 4_000_000, cachedInput: 250_000, imageInput: 2_000_000, imageOutput: 30_000_000)),
         ("mock-embedding", Price(input: 100_000)),
         ("mock-rerank", Price(input: 50_000)),
         ("mock-image", Price(perRequest: 40_000)),
@@ -36,11 +37,15 @@ enum Demo {
         ("mock-azure-gpt", Price(input: 2_000_000, output: 8_000_000, cachedInput: 500_000)),
     ]
 
+    static let claude = Price(
+        input: 3_000_000, output: 15_000_000, cachedInput: 300_000, cacheWrite: 3_750_000, cacheWrite1h: 6_000_000, perWebSearch: 10_000,
+        perWebFetch: 5_000)
+
     /// Name, type, models, model map. The Azure channel serves `mock-azure-gpt`
     /// from a deployment of another name, as Azure resources do.
     static let channels: [(String, ChannelKind, [String], [String: String])] = [
-        ("demo-openai", .openai, prices.map(\.0).filter { !["mock-claude", "mock-gemini", "mock-azure-gpt"].contains($0) }, [:]),
-        ("demo-anthropic", .anthropic, ["mock-claude"], [:]),
+        ("demo-openai", .openai, prices.map(\.0).filter { !$0.hasPrefix("mock-claude") && !["mock-gemini", "mock-azure-gpt"].contains($0) }, [:]),
+        ("demo-anthropic", .anthropic, ["mock-claude", "mock-claude-search-greedy"], [:]),
         ("demo-gemini", .gemini, ["mock-gemini"], [:]),
         ("demo-azure", .azure, ["mock-azure-gpt"], ["mock-azure-gpt": "mock-gpt-deployment"]),
     ]

@@ -116,7 +116,6 @@ struct WebhookDispatcher: Service {
 
     /// The alert as delivered: its id, kind, subject, threshold and figures.
     static func body(_ seq: UInt64, _ alert: AlertRaised) -> JSONValue {
-        .object(
-            [("id", .string("alert_\(seq)"))] + EventJSON.alertKey(alert.key) + [("value", .int(alert.value)), ("limit", .int(alert.limit))])
+        .object([("id", .string("alert_\(seq)"))] + EventJSON.alert(alert))
     }
 }

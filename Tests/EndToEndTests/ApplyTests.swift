@@ -131,4 +131,67 @@ import Testing
         let after = try setup.apply()
         #expect(after.output.contains("No changes"), "nothing was written by the refused runs: \(after.output)")
     }
+
+    /// Webhooks (by URL) and users' low-balance thresholds: created from the
+    /// file (a secret from `secret_env`, or generated and printed once),
+    /// exported without any secret and applied back as a no-op; a changed
+    /// secret source is one change; a bad alert kind writes nothing; an empty
+    /// section removes the endpoints.
+    @Test func webhooksAndLowBalancesRoundTripWithoutTheirSecrets() async throws {
+        let setup = try Setup()
+        let ops = "whsec_from-the-operators-vault-0123456789"
+        func config(alerts: String = "[channel.suspended, token.quota]", webhooks: String? = nil) -> String {
+            """
+            groups:
+              default: {}
+            users:
+              alice: { low_balance: 5000 }
+            webhooks:
+            """
+                + (webhooks
+                    ?? """
+
+                      "http://127.0.0.1:9/hook": { alerts: \(alerts) }
+                      "http://127.0.0.1:9/ops": { alerts: [user.low_balance], secret_env: TALLY_TEST_HOOK_SECRET }
+                    """) + "\n"
+        }
+        let environment = ["TALLY_TEST_HOOK_SECRET": ops]
+        try setup.write(config())
+        let first = try setup.apply(environment: environment)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("+ webhook http://127.0.0.1:9/hook (alerts [token.quota, channel.suspended]"), "\(first.output)")
+        #expect(first.output.contains("+ low balance of user alice (low_balance 5000)"), "\(first.output)")
+        let generated = try #require(
+            first.output.split(separator: "\n").first { $0.hasPrefix("Signing secret of new webhook http://127.0.0.1:9/hook (shown once): whsec_") })
+        #expect(
+            !first.output.contains(ops) && !first.output.contains("webhook http://127.0.0.1:9/ops (shown once)"),
+            "a secret from the file is not printed")
+        #expect(try setup.apply(environment: environment).output.contains("No changes"))
+
+        let export = try TallyCommand.run(["export-config", "--data", setup.data])
+        #expect(export.status == 0 && export.output.contains("\"http://127.0.0.1:9/ops\": {alerts: [\"user.low_balance\"]}"), "\(export.output)")
+        #expect(export.output.contains("low_balance: 5000"), "\(export.output)")
+        let secret = String(generated.split(separator: " ").last ?? "")
+        #expect(!export.output.contains(secret) && !export.output.contains(ops) && !export.output.contains("whsec_"), "no secret is exported")
+        try setup.write(export.output)
+        let roundTrip = try setup.apply()
+        #expect(roundTrip.status == 0 && roundTrip.output.contains("No changes"), "\(roundTrip.output)")
+
+        try setup.write(config())
+        let rotated = try setup.apply(environment: ["TALLY_TEST_HOOK_SECRET": ops + "-rotated"])
+        let steps = rotated.output.split(separator: "\n").filter { $0.hasPrefix("  ") }
+        #expect(steps == ["  ~ webhook http://127.0.0.1:9/ops: secret (sealed) → (new, from the file's secret source)"], "\(rotated.output)")
+        #expect(try setup.apply(environment: ["TALLY_TEST_HOOK_SECRET": ops + "-rotated"]).output.contains("No changes"), "the new secret is sealed")
+
+        try setup.write(config(alerts: "[token.quota, no.such.alert]"))
+        let refused = try setup.apply(environment: environment)
+        #expect(refused.status == 2 && refused.output.contains("no.such.alert"), "\(refused.output)")
+
+        try setup.write(config(webhooks: " {}"))
+        let removed = try setup.apply()
+        #expect(
+            removed.output.contains("- webhook http://127.0.0.1:9/hook") && removed.output.contains("- webhook http://127.0.0.1:9/ops"),
+            "\(removed.output)")
+        #expect(try TallyCommand.run(["export-config", "--data", setup.data]).output.contains("webhooks: {}"))
+    }
 }

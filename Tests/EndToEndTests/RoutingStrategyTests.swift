@@ -75,4 +75,32 @@ import Testing
         #expect(try await Self.setStrategy(gateway, model: "rs", "weighted").status == 200)
         #expect(try await Routing.events(gateway, type: "routing.set").count == 1)
     }
+
+    /// The log row names the strategy that chose the channel: `weighted` before
+    /// any is set (and no `request.routed` is written), `lowest_latency` after,
+    /// in the API's rows, the CSV export and the request's events.
+    @Test func theLogRowNamesTheStrategyThatChoseTheChannel() async throws {
+        let gateway = try await Gateway.start(extra: Self.two(("mock-gpt", 1), ("mock-gpt", 1)))
+        defer { Task { await gateway.stop() } }
+        #expect(try await Routing.chat(gateway, model: "rs").status == 200)
+        #expect(try await Routing.events(gateway, type: "request.routed").isEmpty, "the default writes nothing")
+        #expect(try await Self.setStrategy(gateway, model: "rs", "lowest_latency").status == 200)
+        for _ in 0..<3 { _ = try await Routing.chat(gateway, model: "rs") }
+        let rows = try await Routing.logs(gateway, model: "rs")
+        #expect(rows.count == 4, "\(rows)")
+        #expect(rows.map { $0["routing"] as? String } == ["lowest_latency", "lowest_latency", "lowest_latency", "weighted"], "\(rows)")
+        let routed = try await Routing.events(gateway, type: "request.routed")
+        #expect(
+            Set(routed.compactMap { ($0["payload"] as? [String: Any])?["request_id"] as? String })
+                == Set(rows.prefix(3).compactMap { $0["request_id"] as? String }))
+        #expect(
+            routed.allSatisfy { ($0["payload"] as? [String: Any])?["strategy"] as? String == "lowest_latency" && $0["actor"] as? String == "relay" })
+        let csv = try await HTTP.get("\(gateway.base)/api/logs/export?model=rs&format=csv", headers: Routing.admin)
+        let lines = csv.text.split(separator: "\r\n")
+        #expect(lines.first?.hasSuffix(",attempts,routing") == true, "\(lines.first ?? "")")
+        #expect(lines.dropFirst().filter { $0.hasSuffix(",lowest_latency") }.count == 3 && lines.last?.hasSuffix(",weighted") == true, "\(csv.text)")
+        await gateway.server.stop()
+        gateway.mock.stop()
+        #expect(TallyCommand.runVerify(gateway.data) == 0)
+    }
 }

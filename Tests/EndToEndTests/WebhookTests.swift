@@ -188,4 +188,48 @@ import Testing
         #expect(user.status == 401 || user.status == 403 || user.status == 404)
         await gateway.stop()
     }
+
+    /// A channel the breaker suspends raises one `channel.suspended` alert per
+    /// outage and its webhook (issue 11). `mock-flaky-3` fails three times:
+    /// two failures suspend it, the probe after the cooldown fails again (the
+    /// same outage: no second alert), the next probe restores it (the alert is
+    /// cleared). A restart raises nothing again; the receiver gets it once.
+    @Test func aSuspendedChannelRaisesOneAlertPerOutage() async throws {
+        let port = try freePort()
+        let receiver = try await WebhookReceiver(port: port)
+        defer { receiver.stop() }
+        let gateway = try await Gateway.start(
+            arguments: Self.arguments + ["--breaker-failures", "2", "--breaker-cooldown", "1", "--breaker-cooldown-max", "60"],
+            extra: ChannelHealthTests.pair("fl", broken: "mock-flaky-3"))
+        let created = try await HTTP.post(
+            gateway.base + "/api/webhooks", headers: Self.admin, json: ["url": "http://127.0.0.1:\(port)/hook", "alerts": ["channel.suspended"]])
+        #expect(created.status == 201, "\(created.text)")
+        for _ in 0..<2 { #expect(try await Routing.chat(gateway, model: "fl").status == 200) }  // two failures: suspended for 1 s
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(try await Routing.chat(gateway, model: "fl").status == 200)  // the probe fails: suspended again, 2 s
+        try await Task.sleep(for: .milliseconds(2_500))
+        #expect(try await Routing.chat(gateway, model: "fl").status == 200)  // the probe is answered: restored
+        #expect(try await Routing.events(gateway, type: "channel.suspended").count == 2)
+        #expect(try await Routing.events(gateway, type: "channel.restored").count == 1)
+
+        let delivered = try await receiver.wait(for: 1)
+        let broken = try #require(try await Routing.channel(gateway, named: "broken")?["id"] as? String)
+        let alert = try #require(delivered.first?.json)
+        #expect(alert["kind"] as? String == "channel.suspended" && alert["channel"] as? String == broken, "\(alert)")
+        #expect(alert["reason"] as? String == "failures" && alert["status"] as? Int == 500 && alert["cooldown_ms"] as? Int == 1_000, "\(alert)")
+        let raised = try await Self.raised(gateway)
+        #expect(raised.count == 1 && (raised.first?["payload"] as? [String: Any])?["channel"] as? String == broken)
+        let cleared = try await Routing.events(gateway, type: "alert.cleared")
+        #expect(cleared.count == 1 && (cleared.first?["payload"] as? [String: Any])?["channel"] as? String == broken)
+
+        await gateway.server.stop()
+        let server = try await ServerProcess(data: gateway.data, arguments: Self.arguments)
+        try await Task.sleep(for: .seconds(2))
+        let again = try await HTTP.get(server.baseURL + "/api/events?type=alert.raised&limit=100", headers: Self.admin)
+        #expect((again.json?["data"] as? [Any])?.count == 1, "a restart raises nothing again: \(again.text)")
+        #expect(receiver.deliveries.count == 1, "the receiver got it once")
+        await server.stop()
+        gateway.mock.stop()
+        #expect(TallyCommand.runVerify(gateway.data) == 0)
+    }
 }

@@ -100,4 +100,125 @@ import Testing
             #expect(await f.ledger.read { $0.alerts.undelivered.isEmpty }, "no endpoint waits for anything")
         }
     }
+
+    /// The pass looks only at the subjects charged or changed since the last
+    /// one: a crossing on a token nothing noted is not raised by a pass that
+    /// was told of another; the ledger notes each charge's token and owner.
+    @Test func thePassExaminesOnlyTheSubjectsChangedSinceTheLast() async throws {
+        try await withFixture { f in
+            let (a, _) = try await f.token("a", quota: 100)
+            let (b, _) = try await f.token("b", quota: 100)
+            #expect(try await f.ledger.raiseAlerts().isEmpty, "the first pass after opening looks at everything")
+            #expect(await f.ledger.alertWatch.everything == false)
+            try await Self.spend40(f.ledger, a.id, "a1")
+            try await Self.spend40(f.ledger, a.id, "a2")
+            try await Self.spend40(f.ledger, b.id, "b1")
+            try await Self.spend40(f.ledger, b.id, "b2")
+            let watch = await f.ledger.alertWatch
+            #expect(watch.tokens == [a.id, b.id] && watch.users == [f.alice] && watch.channels.isEmpty)
+            let state = await f.ledger.read { $0 }
+            let onlyA = state.alertChanges(now: f.clock.now, examining: AlertWatch(tokens: [a.id], everything: false))
+            #expect(
+                onlyA == [
+                    .alertRaised(
+                        AlertRaised(key: AlertKey(kind: .tokenQuota, subject: a.id.raw, threshold: 80, periodStart: 0), value: 80, limit: 100))
+                ])
+            #expect(state.alertChanges(now: f.clock.now, examining: AlertWatch(everything: false)).isEmpty)
+            #expect(Self.raised(try await f.ledger.raiseAlerts()).map(\.subject).sorted() == [a.id.raw, b.id.raw].sorted())
+            #expect(await f.ledger.alertWatch.tokens.isEmpty, "a pass starts the watch over")
+        }
+    }
+
+    /// Alerts fire exactly once under a burst of parallel charges and passes
+    /// (twenty tokens crossing 80 % at once), and after a restart: a crossing
+    /// charged just before the ledger closed, with no pass since, is raised by
+    /// the first pass after reopening, and none raised before is raised again.
+    @Test func alertsFireExactlyOnceUnderAParallelBurstAndAfterARestart() async throws {
+        try await withFixture { f in
+            var tokens: [TokenID] = []
+            for i in 0..<20 { tokens.append(try await f.token("p\(i)", quota: 100).0.id) }
+            // Scoped: no reference to the ledger may outlive it across `reopen()`.
+            func burst(_ ledger: Ledger) async throws -> [AlertKey] {
+                let raised = try await withThrowingTaskGroup(of: [AlertKey].self) { group in
+                    for (i, token) in tokens.enumerated() {
+                        group.addTask {
+                            try await Self.spend40(ledger, token, "burst-\(i)-1")
+                            try await Self.spend40(ledger, token, "burst-\(i)-2")
+                            return []
+                        }
+                        group.addTask { Self.raised(try await ledger.raiseAlerts()) }
+                    }
+                    return try await group.reduce(into: [AlertKey]()) { $0 += $1 }
+                }
+                return raised + Self.raised(try await ledger.raiseAlerts())
+            }
+            let all = try await burst(f.ledger)
+            #expect(all.count == 20 && Set(all) == Set(tokens.map { AlertKey(kind: .tokenQuota, subject: $0.raw, threshold: 80, periodStart: 0) }))
+
+            let (late, _) = try await f.token("late", quota: 100)
+            try await Self.spend40(f.ledger, late.id, "late-1")
+            try await Self.spend40(f.ledger, late.id, "late-2")
+            try await f.reopen()
+            let afterRestart = Self.raised(try await f.ledger.raiseAlerts())
+            #expect(afterRestart == [AlertKey(kind: .tokenQuota, subject: late.id.raw, threshold: 80, periodStart: 0)])
+            #expect(try await f.ledger.raiseAlerts().isEmpty)
+            let events = try f.ledger.log.events(matching: LogQuery(types: [.alertRaised]), after: 0, limit: 100).events
+            #expect(events.count == 21)
+        }
+    }
+
+    /// A suspended channel raises one alert per outage, in the suspension's own
+    /// batch: a failed probe's new suspension raises none, the restoration
+    /// clears it, the next outage raises a new one; a removed channel's alert is
+    /// cleared by the pass, and a reopen raises nothing twice.
+    @Test func aSuspendedChannelRaisesOneAlertPerOutage() async throws {
+        try await withFixture { f in
+            let channel = try await f.ledger.setChannel(
+                ChannelDefinition(name: "c", kind: .openai, baseURL: "https://upstream.test", models: [Fixture.model]), key: "k", by: .system)
+            let subject = AlertSubject(.channel, channel.id.raw)
+            func suspend(_ cooldown: Int64) async throws -> [AlertKey] {
+                let before = await f.ledger.read { $0.seq }
+                try await f.ledger.recordHealth(
+                    .suspended(ChannelSuspended(channel: channel.id, reason: .failures, status: 502, cooldownMs: cooldown, detail: "bad gateway")))
+                await f.ledger.durable()
+                let events = try f.ledger.log.events(matching: LogQuery(types: [.alertRaised]), after: before, limit: 10).events
+                return Self.raised(events)
+            }
+            let outageStart = f.clock.now
+            #expect(try await suspend(1_000) == [AlertKey(kind: .channelSuspended, subject: channel.id.raw, threshold: 2, periodStart: outageStart)])
+            f.clock.advance(byMs: 2_000)
+            #expect(try await suspend(2_000).isEmpty, "a failed probe is the same outage")
+            #expect(try await f.ledger.raiseAlerts().isEmpty, "the pass agrees")
+            try await f.ledger.recordHealth(.restored(ChannelRestored(channel: channel.id, cause: "probe", status: 200)))
+            #expect(await f.ledger.read { $0.alerts.active(for: subject) }.isEmpty, "restored in the same batch clears it")
+            f.clock.advance(byMs: 5_000)
+            #expect(try await suspend(1_000).count == 1, "the next outage alerts again")
+            try await f.reopen()
+            #expect(try await f.ledger.raiseAlerts().isEmpty, "a reopen raises nothing twice")
+            try await f.ledger.removeChannel(channel.id, by: .system)
+            #expect(
+                try await f.ledger.raiseAlerts().map(\.event) == [
+                    .alertCleared(AlertKey(kind: .channelSuspended, subject: channel.id.raw, threshold: 2, periodStart: outageStart + 7_000))
+                ])
+        }
+    }
+
+    /// Alerts of version 2 are in the indexes: a token's under the token, a
+    /// user's under the user, so the log's token and user pages list them.
+    @Test func alertEventsAreIndexedUnderTheirTokenOrUser() async throws {
+        try await withFixture { f in
+            let (token, _) = try await f.token("q", quota: 50)
+            try await f.ledger.setLowBalance(f.alice, threshold: 2_000_000, by: .system)
+            try await Self.spend40(f.ledger, token.id, "i1")
+            let raised = try await f.ledger.raiseAlerts()
+            #expect(raised.count == 2 && raised.allSatisfy { $0.version == 2 })
+            let byToken = try f.ledger.log.page(LogQuery(types: [.alertRaised], token: token.id), before: nil, limit: 10)
+            #expect(byToken.entries.map(\.envelope.seq) == raised.filter { $0.event.tokenID == token.id }.map(\.seq).reversed())
+            let byUser = try f.ledger.log.page(LogQuery(types: [.alertRaised], user: f.alice), before: nil, limit: 10)
+            #expect(byUser.entries.count == 1 && byUser.entries.first?.envelope.event.userID == f.alice)
+            await f.ledger.durable()
+            let report = try await Verifier.run(store: f.ledger.store)
+            #expect(report.isClean, "the index audit expects the entries: \(report.findings.kept)")
+        }
+    }
 }

@@ -168,6 +168,13 @@ enum Samples {
         .webhookDelivered(WebhookDelivered(webhook: WebhookID(raw: 77), alert: 4_242, attempts: 17, status: 0)),
         .lowBalanceSet(LowBalanceSet(user: user, threshold: 5_000)),
         .lowBalanceSet(LowBalanceSet(user: user, threshold: nil)),
+        .webhookSet(WebhookDefinition(id: WebhookID(raw: 78), url: "https://hooks.example/ops", alerts: [.channelSuspended])),
+        .alertRaised(
+            AlertRaised(
+                key: AlertKey(kind: .channelSuspended, subject: 0x00C0_FFEE, threshold: 1, periodStart: 1_767_225_600_000), value: 429,
+                limit: 600_000)),
+        .alertCleared(AlertKey(kind: .channelSuspended, subject: 0x00C0_FFEE, threshold: 1, periodStart: 1_767_225_600_000)),
+        .requestRouted(RequestRouted(requestID: "req-1", strategy: .leastBusy)),
     ]
 
     static let actors: [EventActor] = [.system, .relay, .user(user), .user(UserID(raw: 1))]

@@ -34,8 +34,10 @@ import Testing
         // `olderVersionsStillDecode` shows every older channel payload is the new one minus its trailing byte),
         // issue 15's ledger.checkpoint samples, and issue 11's version-4 prices and settles (each branch checked
         // that its old samples' bytes did not move; `olderVersionsStillDecode` checks the merged codec), then
-        // issue 11's spend-alert samples (codes 60–65, appended: no earlier sample's bytes moved).
-        #expect(previous == Hash256(a: 0x777e_d0af_95ae_9f34, b: 0xee2f_ded4_8d8a_e20f, c: 0x4dbc_3714_7bb0_0ca2, d: 0x0435_d22f_bf39_41b6))
+        // issue 11's spend-alert samples (codes 60–65, appended: no earlier sample's bytes moved), then version 2
+        // of webhook.set, alert.raised and alert.cleared (the channel.suspended kind) with its samples and
+        // request.routed (code 71): `olderVersionsStillDecode` checks the version-1 alert payloads still decode.
+        #expect(previous == Hash256(a: 0x8b70_7f4b_9a9c_4ef5, b: 0xaeca_1008_3865_1a5c, c: 0xc0eb_bbd4_c7ec_8ba2, d: 0xe632_c5d9_7b5a_ba7c))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).
@@ -108,6 +110,23 @@ import Testing
             let payload = Self.hex(EventCodecTests.payload(of: event))
             guard payload.hasSuffix(empty) else { continue }
             #expect(try Self.decode(String(payload.dropLast(empty.count)), event.type, version: 3) == event)
+        }
+        // Alerts before the channel kind (version 1) are the same bytes; a version-1
+        // payload naming `channel.suspended` (kind 4) is refused, not read.
+        for event in Samples.events where ([.webhookSet, .alertRaised, .alertCleared] as [EventType]).contains(event.type) {
+            let payload = Self.hex(EventCodecTests.payload(of: event))
+            let namesChannel =
+                switch event {
+                case .webhookSet(let e): e.alerts.contains(.channelSuspended)
+                case .alertRaised(let e): e.key.kind == .channelSuspended
+                case .alertCleared(let key): key.kind == .channelSuspended
+                default: false
+                }
+            if namesChannel {
+                #expect(throws: BinaryDecodingError.self) { try Self.decode(payload, event.type, version: 1) }
+            } else {
+                #expect(try Self.decode(payload, event.type, version: 1) == event)
+            }
         }
         // A mask bit beyond the known parts is corrupt, not skipped.
         #expect(throws: BinaryDecodingError.self) { try Self.decode(Self.settleVersion1 + "2000", .chargeSettled, version: 2) }

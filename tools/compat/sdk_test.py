@@ -99,6 +99,33 @@ def _():
     assert r.usage.input_tokens == 2, r.usage
 
 
+# Server tools, charged per call at the demo's prices (credits per call: a
+# Responses web search 25,000, a file search 2,500) on top of the tokens
+# (2 prompt + 5 output at 2,000,000 / 8,000,000 per million = 44 credits).
+# `max_tool_calls` caps the calls; the mock runs one per offered tool.
+def tool_calls(response, kind):
+    return [item for item in response.output if item.type == kind]
+
+
+@check("openai responses web search within max_tool_calls is charged per search")
+def _():
+    before = used()
+    r = oa.responses.create(
+        model="mock-gpt", input="hello there", max_output_tokens=5, tools=[{"type": "web_search_preview"}], max_tool_calls=1)
+    assert len(tool_calls(r, "web_search_call")) == 1, r.output
+    assert r.usage.input_tokens == 2 and r.usage.output_tokens == 5, r.usage
+    assert used() - before == 44 + 25_000, (before, used())
+
+
+@check("openai responses file search is charged per call")
+def _():
+    before = used()
+    r = oa.responses.create(
+        model="mock-gpt", input="hello there", max_output_tokens=5, tools=[{"type": "file_search", "vector_store_ids": ["vs_demo"]}])
+    assert len(tool_calls(r, "file_search_call")) == 1, r.output
+    assert used() - before == 44 + 2_500, (before, used())
+
+
 @check("openai rejects a bad key")
 def _():
     bad = openai.OpenAI(base_url=URL + "/v1", api_key="sk-" + "x" * 45, max_retries=0)
@@ -162,6 +189,51 @@ def _():
     assert used() - before == 96, (before, used())
 
 
+# Anthropic server tools (`usage.server_tool_use`), at the demo's mock-claude
+# prices: a web search 10,000 credits, a web fetch 5,000, on top of the tokens
+# (2 prompt + 4 output at 3,000,000 / 15,000,000 per million = 66 credits).
+# `mock-claude-search-greedy` runs as many searches as the cap allows: the
+# caller's `max_uses`, or the 5 Tally writes when it sends none (and reserves for).
+def server_tool_use(usage, field):
+    tools = usage.server_tool_use
+    value = getattr(tools, field, None)
+    return value if value is not None else (tools.model_extra or {}).get(field)
+
+
+WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
+
+
+@check("anthropic web search within max_uses is charged per search")
+def _():
+    before = used()
+    r = an.messages.create(
+        model="mock-claude-search-greedy", max_tokens=4, tools=[{**WEB_SEARCH, "max_uses": 3}],
+        messages=[{"role": "user", "content": "hello there"}])
+    assert server_tool_use(r.usage, "web_search_requests") == 3, r.usage
+    assert used() - before == 66 + 3 * 10_000, (before, used())
+
+
+@check("anthropic web search without max_uses is capped by Tally")
+def _():
+    before = used()
+    with an.messages.stream(
+            model="mock-claude-search-greedy", max_tokens=4, tools=[WEB_SEARCH],
+            messages=[{"role": "user", "content": "hello there"}]) as stream:
+        final = stream.get_final_message()
+    assert server_tool_use(final.usage, "web_search_requests") == 5, final.usage
+    assert used() - before == 66 + 5 * 10_000, (before, used())
+
+
+@check("anthropic web fetch is charged per fetch")
+def _():
+    before = used()
+    r = an.messages.create(
+        model="mock-claude", max_tokens=4, tools=[{"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 2}],
+        messages=[{"role": "user", "content": "hello there"}])
+    assert server_tool_use(r.usage, "web_fetch_requests") == 1, r.usage
+    assert used() - before == 66 + 5_000, (before, used())
+
+
 from google import genai  # noqa: E402
 from google.genai import types  # noqa: E402
 
@@ -181,6 +253,41 @@ def _():
     for chunk in gm.models.generate_content_stream(model="mock-gemini", contents="hi"):
         text += chunk.text or ""
     assert text, "no text streamed"
+
+
+# Image tokens (`promptTokensDetails` / `candidatesTokensDetails` by modality),
+# at the demo's mock-gemini prices per million tokens: text input 1,000,000,
+# image input 2,000,000, output 4,000,000, image output 30,000,000. The mock
+# counts 258 tokens per inline image, as Gemini does for a small one.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def modality_tokens(details, modality):
+    return sum(d.token_count for d in details or [] if str(d.modality).upper().endswith(modality))
+
+
+@check("gemini image input tokens are charged at the image price")
+def _():
+    before = used()
+    r = gm.models.generate_content(
+        model="mock-gemini", contents=[types.Part.from_bytes(data=PNG, mime_type="image/png"), "hello there"],
+        config=types.GenerateContentConfig(max_output_tokens=5))
+    meta = r.usage_metadata
+    assert modality_tokens(meta.prompt_tokens_details, "IMAGE") == 258 and meta.prompt_token_count == 260, meta
+    assert used() - before == 2 + 258 * 2 + meta.candidates_token_count * 4, (before, used(), meta)
+
+
+@check("gemini image output tokens are charged at the image output price")
+def _():
+    before = used()
+    r = gm.models.generate_content(
+        model="mock-gemini", contents="hello there",
+        config=types.GenerateContentConfig(max_output_tokens=5, response_modalities=["IMAGE"]))
+    meta = r.usage_metadata
+    assert modality_tokens(meta.candidates_tokens_details, "IMAGE") == meta.candidates_token_count > 0, meta
+    assert used() - before == 2 + meta.candidates_token_count * 30, (before, used(), meta)
 
 
 failed = sum(1 for _, error in results if error)

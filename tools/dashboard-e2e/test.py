@@ -294,7 +294,7 @@ def run():
     click('#nav-tokens')
     q('#view[data-route=tokens]')
     check('signed in as admin', 'admin' in d.find_element(By.ID, 'current-user').text)
-    check('admin sees admin nav', all(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels', 'nav-ledger']))
+    check('admin sees admin nav', all(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels', 'nav-webhooks', 'nav-ledger']))
     check('session cookie is not readable by scripts', 'tally_session' not in d.execute_script('return document.cookie'))
 
     # --- Tokens: create with a name and a quota, see the key once ---
@@ -488,6 +488,96 @@ def run():
     shot('channels')
     check_console('channels')
 
+    # Channels: a per-channel connect timeout through the edit form (Docs/routing.md, "Timeouts").
+    crow = until(lambda: d.find_element(By.XPATH, "//table[@id='channels-table']//tr[.//*[text()='e2e-upstream']]"))
+    crow.find_element(By.CSS_SELECTOR, '[data-action=edit]').click()
+    vis('#channel-dialog')
+    typ('#channel-form-timeout-connect', '2.5')
+    click('#channel-form-submit')
+    gone('#channel-dialog')
+    e2e_channel = [c for c in api('GET', '/api/channels')['data'] if c['name'] == 'e2e-upstream']
+    check('channel form sets the connect timeout', bool(e2e_channel)
+          and e2e_channel[0]['timeouts'] == {'first_byte': None, 'idle': None, 'connect': 2.5}, e2e_channel)
+    check_console('channel timeouts')
+
+    # Routing strategies: set one for the demo model; the next request's log row names it.
+    click('#routing-create')
+    vis('#routing-dialog')
+    typ('#routing-form-name', 'mock-gpt')
+    Select(d.find_element(By.ID, 'routing-form-strategy')).select_by_value('least_busy')
+    click('#routing-form-submit')
+    gone('#routing-dialog')
+    rrow = until(lambda: d.find_elements(By.CSS_SELECTOR, '#routing-table tr[data-scope=model][data-name="mock-gpt"]'))
+    check('routing strategy listed', bool(rrow) and rrow[0].find_element(By.CSS_SELECTOR, '[data-test=routing-strategy]').text == 'least_busy')
+    check('routing set through the API', api('GET', '/api/routing')['models'] == {'mock-gpt': 'least_busy'})
+    routed_key = api('POST', '/api/tokens', body={'name': 'e2e routing'})['key']
+    status, routed_request, _ = relay(routed_key)
+    rows = api('GET', f'/api/logs?request={routed_request}')['data']
+    check('the log row names the strategy', status == 200 and rows and rows[0]['routing'] == 'least_busy', rows[:1])
+    rrow[0].find_element(By.CSS_SELECTOR, '[data-action=reset]').click()
+    click('#confirm-ok')
+    check('routing reset to weighted', bool(until(lambda: d.find_elements(By.ID, 'routing-empty'))))
+    go(f'#/logs?request={routed_request}')
+    cell = until(lambda: d.find_element(By.CSS_SELECTOR, f'#logs-table tr[data-request-id="{routed_request}"] [data-test=log-routing]').text)
+    check('the Logs page shows the strategy', cell == 'least_busy', cell)
+    go('#/channels')
+    q('#view[data-route=channels]')
+    check_console('routing')
+
+    # --- Webhooks: create one (its secret shown once, never again), its deliveries, delete ---
+    click('#nav-webhooks')
+    q('#view[data-route=webhooks]')
+    until(lambda: d.find_elements(By.ID, 'webhooks-empty') or d.find_elements(By.CSS_SELECTOR, '#webhooks-table tbody tr'))
+    click('#webhook-create')
+    vis('#webhook-dialog')
+    typ('#webhook-form-url', 'http://127.0.0.1:9/e2e-hook')
+    for kind in ('token-budget', 'user-budget'):
+        box = d.find_element(By.ID, f'webhook-form-alert-{kind}')
+        d.execute_script('arguments[0].scrollIntoView({block: "center"})', box)
+        box.click()
+    click('#webhook-form-submit')
+    hook_secret = until(lambda: d.find_element(By.ID, 'new-key-value').text)
+    check('webhook secret shown once', (hook_secret or '').startswith('whsec_'), hook_secret)
+    click('#new-key-close')
+    gone('#new-key-dialog')
+    hook_row = until(lambda: d.find_element(By.XPATH, "//table[@id='webhooks-table']//tr[.//*[text()='http://127.0.0.1:9/e2e-hook']]"))
+    check('new webhook listed with the alerts chosen', hook_row is not None
+          and hook_row.find_element(By.CSS_SELECTOR, '[data-test=webhook-alerts]').text
+          == 'token.quota, user.low_balance, channel.suspended')
+    check('webhook secret never displayed again', not page_has_text(hook_secret))
+    hooks = api('GET', '/api/webhooks')
+    check('webhook API never returns the secret', hook_secret not in json.dumps(hooks))
+    if hook_row:
+        hook_row.find_element(By.CSS_SELECTOR, '[data-action=deliveries]').click()
+        vis('#deliveries-dialog')
+        check('deliveries dialog opens', bool(until(lambda: d.find_elements(By.CSS_SELECTOR,
+                                                                             '#webhook-deliveries-empty, #webhook-deliveries-table'))))
+        click('#deliveries-close')
+        gone('#deliveries-dialog')
+    settle()
+    shot('webhooks')
+    if hook_row:
+        hook_row = d.find_element(By.XPATH, "//table[@id='webhooks-table']//tr[.//*[text()='http://127.0.0.1:9/e2e-hook']]")
+        hook_row.find_element(By.CSS_SELECTOR, '[data-action=delete]').click()
+        click('#confirm-ok')
+        check('webhook deleted', bool(until(lambda: d.find_elements(By.ID, 'webhooks-empty'))))
+    check_console('webhooks')
+
+    # Users: the low-balance alert threshold through the edit form.
+    click('#nav-users')
+    q('#view[data-route=users]')
+    until(lambda: d.find_elements(By.CSS_SELECTOR, f'tr[data-user-id="{me["id"]}"]'))
+    click(f'tr[data-user-id="{me["id"]}"] [data-action=edit]')
+    vis('#user-dialog')
+    typ('#user-form-low-balance', '12,345')
+    click('#user-form-submit')
+    gone('#user-dialog')
+    cell = until(lambda: re.sub(r'\D', '', d.find_element(By.CSS_SELECTOR, f'tr[data-user-id="{me["id"]}"] [data-test=user-low-balance]').text))
+    check('users page shows the low-balance threshold', cell == '12345', cell)
+    listed = [u for u in api('GET', '/api/users')['data'] if u['id'] == me['id']]
+    check('the threshold is set through the API', bool(listed) and listed[0].get('low_balance') == 12345, listed)
+    check_console('low balance')
+
     # --- Ledger: the head, counts, Verify now, and a charge to its log row and back ---
     click('#nav-ledger')
     q('#view[data-route=ledger]')
@@ -555,7 +645,7 @@ def run():
     q('#view[data-route=tokens]')
     until(lambda: d.find_elements(By.CSS_SELECTOR, '#tokens-table tr[data-token-id]') or d.find_elements(By.ID, 'tokens-empty'))
     settle()
-    check('user: no admin nav items', not any(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels', 'nav-ledger']))
+    check('user: no admin nav items', not any(displayed(i) for i in ['nav-users', 'nav-groups', 'nav-prices', 'nav-channels', 'nav-webhooks', 'nav-ledger']))
     ids = [r.get_attribute('data-token-id') for r in d.find_elements(By.CSS_SELECTOR, '#tokens-table tr[data-token-id]')]
     check("user: sees their own token", user_token['id'] in ids, ids)
     check("user: does not see the admin's token", token_id not in ids and token_name not in d.page_source, ids)

@@ -22,7 +22,7 @@ struct LogsController: Sendable {
             try await checkTokenVisible(filter, caller)
             await core.ledger.durable()  // every close the state shows is in the log: a client that has its answer finds its row
             let page = try core.ledger.log.page(filter, before: before, limit: limit)
-            let names = await LogNames.of(page.entries, in: core.ledger)
+            let names = try await LogNames.of(page.entries, in: core.ledger)
             return JSONResponse.list(page.entries.map { LogRow($0, names: names).json }, next: page.next.map { String($0) })
         }
         routes.on(.get, "/api/logs/export") { request, _, caller in

@@ -43,25 +43,30 @@ struct UsersController: Sendable {
         let cursor = query.string("cursor")
         let name = query.string("username")?.lowercased()
         // Oldest first (the admin created at bootstrap leads), by (created, id); cut on the ledger actor.
-        let rows: [UserState]? = await core.ledger.read { state in
+        // Each with its low-balance alert threshold (the Users page shows and edits it).
+        let rows: [(user: UserState, lowBalance: Int64?)]? = await core.ledger.read { state in
             var after: (Int64, UInt64)?
             if let cursor {
                 guard let id = UserID(cursor), let user = state.users[id] else { return nil }
                 after = (user.createdAt, id.raw)
             }
-            return Array(
+            return
                 state.users.values
-                    .filter { user in
-                        if let after, (user.createdAt, user.id.raw) <= after { return false }
-                        if let name, !user.username.lowercased().contains(name) { return false }
-                        return true
-                    }
-                    .sorted { ($0.createdAt, $0.id.raw) < ($1.createdAt, $1.id.raw) }
-                    .prefix(limit + 1))
+                .filter { user in
+                    if let after, (user.createdAt, user.id.raw) <= after { return false }
+                    if let name, !user.username.lowercased().contains(name) { return false }
+                    return true
+                }
+                .sorted { ($0.createdAt, $0.id.raw) < ($1.createdAt, $1.id.raw) }
+                .prefix(limit + 1).map { ($0, state.alerts.lowBalance[$0.id]) }
         }
         guard let rows else { throw APIError.badRequest("cursor: is not a cursor this list gave.", field: "cursor") }
         let page = Array(rows.prefix(limit))
-        return JSONResponse.list(page.map { Render.user($0, now: core.now()) }, next: rows.count > limit ? page.last?.id.description : nil)
+        let rendered = page.map { row -> JSONValue in
+            guard case .object(let members) = Render.user(row.user, now: core.now()) else { preconditionFailure("a user renders as an object") }
+            return .object(members + [("low_balance", .optional(row.lowBalance) { .int($0) })])
+        }
+        return JSONResponse.list(rendered, next: rows.count > limit ? page.last?.user.id.description : nil)
     }
 
     private func create(_ request: Request, _ caller: Caller) async throws -> Response {

@@ -15,7 +15,7 @@
 //   #app-shell                 the signed-in layout
 //   #nav-toggle                menu button (phones), aria-expanded
 //   #nav #nav-overview (the landing page) #nav-tokens #nav-logs #nav-pricing
-//   #nav-users #nav-groups #nav-prices #nav-channels #nav-ledger   (admins only; hidden for role user)
+//   #nav-users #nav-groups #nav-prices #nav-channels #nav-webhooks #nav-ledger   (admins only; hidden for role user)
 //   #current-user #current-balance #logout
 //   #view                      the page content; its element has data-route="tokens|token|logs|…"
 //   #toast                     success messages (role=status)
@@ -64,7 +64,7 @@
 //   #logs-filter-from #logs-filter-to #logs-filter-apply #logs-filter-reset #logs-filter-error
 //   #logs-table rows tr[data-request-id][data-type]; cells [data-test=log-time|log-token|
 //     log-model|log-type|log-status|log-prompt|log-cached|log-completion|log-credits|
-//     log-duration|log-stream|log-channel|log-request-id]; for admins the request id is
+//     log-duration|log-stream|log-channel|log-routing|log-request-id]; for admins the request id is
 //     a[data-test=log-events-link] to #/ledger?request=ID
 //   #logs-empty #logs-prev #logs-next #logs-page #logs-export-csv #logs-export-jsonl
 //
@@ -75,7 +75,8 @@
 //   #user-create #users-table rows [data-user-id][data-username]
 //   row buttons [data-action=credit|edit|enable|disable] #users-empty #users-notice
 //   #user-dialog #user-form-username #user-form-password #user-form-role #user-form-group
-//   #user-form-enabled (edit) #user-form-submit #user-form-cancel #user-form-error
+//   #user-form-enabled (edit) #user-form-low-balance (edit: the low-balance alert threshold, empty = none)
+//   cells [data-test=user-low-balance] #user-form-submit #user-form-cancel #user-form-error
 //   #credit-dialog #credit-amount #credit-submit #credit-cancel #credit-error
 //
 // Groups (#/groups, admin)
@@ -107,6 +108,14 @@
 //   #channel-form-key (write-only) #channel-form-models #channel-form-groups
 //   #channel-form-priority #channel-form-weight #channel-form-enabled
 //   #channel-form-submit #channel-form-cancel #channel-form-error
+//
+// Webhooks (#/webhooks, admin)
+//   #webhook-create #webhooks-table rows [data-webhook-id] cells [data-test=webhook-url|webhook-alerts]
+//   row buttons [data-action=deliveries|delete] #webhooks-empty
+//   #webhook-dialog #webhook-form-url #webhook-form-alert-{token-quota|token-budget|user-budget|
+//     user-low_balance|channel-suspended} #webhook-form-submit #webhook-form-cancel #webhook-form-error
+//   (the secret: the shared #new-key-dialog) #deliveries-dialog #webhook-deliveries-table rows [data-alert]
+//   #webhook-deliveries-empty #deliveries-close
 // ──────────────────────────────────────────────────────────────────────────────
 
 import { api, onUnauthorized } from './api.js';
@@ -120,6 +129,7 @@ import { groupsView } from './views/groups.js';
 import { pricesView } from './views/prices.js';
 import { channelsView } from './views/channels.js';
 import { ledgerView } from './views/ledger.js';
+import { webhooksView } from './views/webhooks.js';
 import { overviewView } from './views/overview.js';
 
 const DEFAULT_ROUTE = '#/overview';
@@ -134,6 +144,7 @@ const ROUTES = [
   { name: 'groups', pattern: /^\/groups$/, view: groupsView, nav: 'groups', admin: true },
   { name: 'prices', pattern: /^\/prices$/, view: pricesView, nav: 'prices', admin: true },
   { name: 'channels', pattern: /^\/channels$/, view: channelsView, nav: 'channels', admin: true },
+  { name: 'webhooks', pattern: /^\/webhooks$/, view: webhooksView, nav: 'webhooks', admin: true },
   { name: 'ledger', pattern: /^\/ledger$/, view: ledgerView, nav: 'ledger', admin: true },
 ];
 

@@ -22,7 +22,7 @@ enum LogExport {
             while let cursor = before {
                 let page = try log.page(filter, before: cursor, limit: chunk)
                 if !page.entries.isEmpty {
-                    let names = await LogNames.of(page.entries, in: ledger)
+                    let names = try await LogNames.of(page.entries, in: ledger)
                     var bytes: [UInt8] = []
                     bytes.reserveCapacity(page.entries.count * 256)
                     for entry in page.entries {

@@ -9,7 +9,7 @@ struct LogRow {
     static let columns =
         [
             "seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel", "channel_name", "upstream_model",
-        ] + Usage.countNames + ["credits", "duration_ms", "stream", "status", "estimated", "reason", "attempts"]
+        ] + Usage.countNames + ["credits", "duration_ms", "stream", "status", "estimated", "reason", "attempts", "routing"]
 
     let values: [JSONValue]
 
@@ -19,15 +19,19 @@ struct LogRow {
         var user: UserID?, token: TokenID?, channelID: ChannelID?
         var usage = Usage(), credits: Int64 = 0, duration: JSONValue = .null, status: JSONValue = .null
         var estimated = false, reason: JSONValue = .null, upstreamModel: String?, attempts: [UpstreamAttempt] = []
+        // Only a settle or a void went through routing; the default strategy is recorded by nothing.
+        var routing: JSONValue = .null
         var stream = entry.reservation?.stream ?? false
         switch envelope.event {
         case .chargeSettled(let e):
             type = "settled"; user = e.user; token = e.token; channelID = e.channel; usage = e.usage; credits = e.credits
             duration = .int(e.durationMs); status = .int(e.status); estimated = e.estimated; stream = e.stream
             upstreamModel = e.upstreamModel; attempts = e.attempts
+            routing = .string((names.routing[e.requestID] ?? .weighted).description)
         case .chargeVoided(let e):
             type = "voided"; user = e.user; token = e.token; channelID = e.channel
             duration = .int(e.durationMs); status = .int(e.status); reason = .string(e.reason); attempts = e.attempts
+            routing = .string((names.routing[e.requestID] ?? .weighted).description)
         case .chargeExpired(let e):
             type = "expired"; user = e.user; token = e.token; credits = e.credits; reason = .string("reservation expired: \(e.policy)")
         case .chargeAdjusted(let e):
@@ -57,6 +61,7 @@ struct LogRow {
                 .bool(estimated),
                 reason,
                 EventJSON.attempts(attempts),
+                routing,
             ]
     }
 

@@ -6,7 +6,10 @@ package struct AlertState: Hashable, Sendable {
     /// Endpoints and, for each, the last alert (seq) it is done with.
     package internal(set) var webhooks: [WebhookID: WebhookState] = [:]
     /// Crossings raised and not cleared, with their `alert.raised` seq.
-    package internal(set) var active: [AlertKey: UInt64] = [:]
+    package private(set) var active: [AlertKey: UInt64] = [:]
+    /// `active`'s keys by subject (derived, so equal states stay equal): the
+    /// alert pass looks only at the subjects that changed since the last one.
+    private var bySubject: [AlertSubject: Set<AlertKey>] = [:]
     /// Alerts some subscribed endpoint has not been handed yet, by seq.
     package internal(set) var undelivered: [UInt64: AlertRaised] = [:]
     /// The balance under which a user's low-balance alert fires.
@@ -33,10 +36,12 @@ package struct AlertState: Hashable, Sendable {
             webhooks[id] = nil
             prune()
         case .alertRaised(let alert):
-            active[alert.key] = seq
+            raise(alert.key, seq: seq)
             if webhooks.values.contains(where: { $0.definition.alerts.contains(alert.key.kind) }) { undelivered[seq] = alert }
         case .alertCleared(let key):
             active[key] = nil
+            bySubject[key.about]?.remove(key)
+            if bySubject[key.about]?.isEmpty == true { bySubject[key.about] = nil }
         case .webhookDelivered(let delivered):
             if let cursor = webhooks[delivered.webhook]?.cursor, delivered.alert > cursor { webhooks[delivered.webhook]?.cursor = delivered.alert }
             prune()
@@ -45,6 +50,15 @@ package struct AlertState: Hashable, Sendable {
         default:
             break
         }
+    }
+
+    /// The crossings raised and not cleared for one subject.
+    package func active(for subject: AlertSubject) -> Set<AlertKey> { bySubject[subject] ?? [] }
+
+    /// Marks a crossing raised by the event at `seq` (replay, or a snapshot's raised section).
+    mutating func raise(_ key: AlertKey, seq: UInt64) {
+        active[key] = seq
+        bySubject[key.about, default: []].insert(key)
     }
 
     /// Drops the alerts no endpoint still waits for.

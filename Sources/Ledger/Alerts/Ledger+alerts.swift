@@ -25,12 +25,25 @@ extension Ledger {
     }
 
     /// Writes the alerts the state now shows as crossed (and clears the ones
-    /// no longer crossed); the alert service calls this about once a second.
+    /// no longer crossed) among the subjects changed since the last pass; the
+    /// alert service calls this about once a second.
     @discardableResult
     package func raiseAlerts() async throws -> [Envelope] {
-        let events = state.alertChanges(now: now())
-        guard !events.isEmpty else { return [] }
-        return try await commit(events, by: .system)
+        let time = now()
+        let changed = alertWatch.take(now: time)
+        let events = state.alertChanges(now: time, examining: changed)
+        let budgetRaised = events.contains { if case .alertRaised(let a) = $0 { a.key.kind.isBudget } else { false } }
+        let envelopes: [Envelope]
+        do {
+            envelopes = try await commit(events, by: .system)
+        } catch {
+            alertWatch.everything = true  // what this pass examined is looked at again
+            throw error
+        }
+        let budgetAlerts =
+            changed.everything ? state.alerts.active.keys.contains { $0.kind.isBudget } : budgetRaised
+        alertWatch.passed(now: time, examinedEverything: changed.everything, budgetAlerts: budgetAlerts)
+        return envelopes
     }
 
     /// Records that an endpoint is done with an alert (delivered or abandoned).

@@ -40,36 +40,79 @@ extension LedgerState {
     }
 
     /// The crossings that hold at `now` and are not raised yet, then the raised
-    /// ones that no longer hold (cleared, so they can fire again): the alert
-    /// service writes these, one writer at a time, so a burst of parallel
-    /// charges crossing 80 % raises one alert.
-    func alertChanges(now: Int64) -> [Event] {
+    /// ones that no longer hold (cleared, so they can fire again), among the
+    /// subjects `changed` names (every subject when it says `everything`): the
+    /// alert service writes these, one writer at a time, so a burst of
+    /// parallel charges crossing 80 % raises one alert.
+    func alertChanges(now: Int64, examining changed: AlertWatch) -> [Event] {
+        var subjects: Set<AlertSubject>
+        if changed.everything {
+            subjects = Set(alerts.active.keys.map(\.about))
+            for id in tokens.keys { subjects.insert(AlertSubject(.token, id.raw)) }
+            for id in users.keys { subjects.insert(AlertSubject(.user, id.raw)) }
+            for id in suspensions.keys { subjects.insert(AlertSubject(.channel, id.raw)) }
+        } else {
+            subjects = Set(changed.tokens.map { AlertSubject(.token, $0.raw) })
+            for id in changed.users { subjects.insert(AlertSubject(.user, id.raw)) }
+            for id in changed.channels { subjects.insert(AlertSubject(.channel, id.raw)) }
+        }
+        var raised: [AlertRaised] = [], cleared: [AlertKey] = []
+        for subject in subjects {
+            let (up, down) = alertChanges(of: subject, now: now)
+            raised += up
+            cleared += down
+        }
+        return raised.sorted { $0.key < $1.key }.map { Event.alertRaised($0) } + cleared.sorted().map { Event.alertCleared($0) }
+    }
+
+    /// A channel's alert as its suspension changes: raised when it is
+    /// suspended with none raised (one per outage: a failed probe's new
+    /// suspension raises nothing), cleared once it is back in service or gone.
+    /// `suspension` is the one in force, or about to be (`Ledger.recordHealth`
+    /// writes these in the suspension's own batch).
+    func channelAlertChanges(_ channel: ChannelID, suspension: ChannelSuspension?) -> (raised: [AlertRaised], cleared: [AlertKey]) {
+        let active = alerts.active(for: AlertSubject(.channel, channel.raw))
+        guard let suspension else { return ([], active.sorted()) }
+        guard active.isEmpty else { return ([], []) }
+        let e = suspension.event
+        let key = AlertKey(kind: .channelSuspended, subject: channel.raw, threshold: e.reason.rawValue, periodStart: suspension.sinceMs)
+        return ([AlertRaised(key: key, value: e.status, limit: e.cooldownMs)], [])
+    }
+
+    /// One subject's changes: its crossings at `now` against the ones raised for it.
+    private func alertChanges(of subject: AlertSubject, now: Int64) -> (raised: [AlertRaised], cleared: [AlertKey]) {
         var crossed: [AlertKey: AlertRaised] = [:]
-        func check(_ kind: AlertKind, _ subject: UInt64, value: Int64, limit: Int64, periodStart: Int64) {
+        func check(_ kind: AlertKind, value: Int64, limit: Int64, periodStart: Int64) {
             guard limit > 0 else { return }
             for threshold in Self.alertThresholds where Self.reaches(value, percent: threshold, of: limit) {
-                let key = AlertKey(kind: kind, subject: subject, threshold: threshold, periodStart: periodStart)
+                let key = AlertKey(kind: kind, subject: subject.raw, threshold: threshold, periodStart: periodStart)
                 crossed[key] = AlertRaised(key: key, value: value, limit: limit)
             }
         }
-        for token in tokens.values where !token.deleted {
-            if let quota = token.quota { check(.tokenQuota, token.id.raw, value: token.used, limit: quota, periodStart: 0) }
-            if let use = token.budgetUse(at: now) {
-                check(.tokenBudget, token.id.raw, value: use.spent, limit: use.budget.amount, periodStart: periodStart(use))
+        switch subject.kind {
+        case .channel:
+            let channel = ChannelID(raw: subject.raw)
+            return channelAlertChanges(channel, suspension: channels[channel] == nil ? nil : suspensions[channel])
+        case .token:
+            if let token = tokens[TokenID(raw: subject.raw)], !token.deleted {
+                if let quota = token.quota { check(.tokenQuota, value: token.used, limit: quota, periodStart: 0) }
+                if let use = token.budgetUse(at: now) {
+                    check(.tokenBudget, value: use.spent, limit: use.budget.amount, periodStart: periodStart(use))
+                }
+            }
+        case .user:
+            if let user = users[UserID(raw: subject.raw)] {
+                if let use = user.budgetUse(at: now) {
+                    check(.userBudget, value: use.spent, limit: use.budget.amount, periodStart: periodStart(use))
+                }
+                if let threshold = alerts.lowBalance[user.id], user.balance < threshold {
+                    let key = AlertKey(kind: .lowBalance, subject: user.id.raw, threshold: 0, periodStart: 0)
+                    crossed[key] = AlertRaised(key: key, value: user.balance, limit: threshold)
+                }
             }
         }
-        for user in users.values {
-            if let use = user.budgetUse(at: now) {
-                check(.userBudget, user.id.raw, value: use.spent, limit: use.budget.amount, periodStart: periodStart(use))
-            }
-            if let threshold = alerts.lowBalance[user.id], user.balance < threshold {
-                let key = AlertKey(kind: .lowBalance, subject: user.id.raw, threshold: 0, periodStart: 0)
-                crossed[key] = AlertRaised(key: key, value: user.balance, limit: threshold)
-            }
-        }
-        let raised = crossed.filter { alerts.active[$0.key] == nil }.sorted { $0.key < $1.key }.map { Event.alertRaised($0.value) }
-        let cleared = alerts.active.keys.filter { crossed[$0] == nil }.sorted().map { Event.alertCleared($0) }
-        return raised + cleared
+        let active = alerts.active(for: subject)
+        return (crossed.values.filter { !active.contains($0.key) }, Array(active.filter { crossed[$0] == nil }))
     }
 
     /// Whether `value` ≥ `percent` % of `limit`, exactly (full-width products: no overflow near `Limits.credits`).

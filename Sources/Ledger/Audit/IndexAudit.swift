@@ -24,7 +24,7 @@ package struct IndexAudit {
 
     /// Checks that `envelope`'s index entries are present.
     package mutating func observe(_ envelope: Envelope, in lookups: Lookups) throws {
-        try IndexEntries.forEachKey(of: envelope.event, seq: envelope.seq, in: store) { db, key in
+        try IndexEntries.forEachKey(of: envelope, in: store) { db, key in
             if try lookups.contains(db, key: key) {
                 present[db.name, default: 0] += 1
             } else {

@@ -88,6 +88,8 @@ extension Event {
             w.fixed64(e.webhook.raw); w.varint(e.alert); w.signed(e.attempts); w.signed(e.status)
         case .lowBalanceSet(let e):
             w.fixed64(e.user.raw); w.optionalSigned(e.threshold)
+        case .requestRouted(let e):
+            w.string(e.requestID); w.byte(e.strategy.rawValue)
         }
     }
 
@@ -205,21 +207,24 @@ extension Event {
             let id = WebhookID(raw: try r.fixed64()), url = try r.string()
             var alerts: [AlertKind] = []
             for _ in 0..<(try r.count()) {
-                guard let kind = AlertKind(rawValue: try r.byte()) else { throw r.fail("unknown alert kind") }
-                alerts.append(kind)
+                alerts.append(try r.alertKind(version: version))
             }
             return .webhookSet(WebhookDefinition(id: id, url: url, alerts: alerts))
         case .webhookRemoved:
             return .webhookRemoved(WebhookID(raw: try r.fixed64()))
         case .alertRaised:
-            return .alertRaised(AlertRaised(key: try AlertKey.decode(from: &r), value: try r.signed(), limit: try r.signed()))
+            return .alertRaised(AlertRaised(key: try AlertKey.decode(from: &r, version: version), value: try r.signed(), limit: try r.signed()))
         case .alertCleared:
-            return .alertCleared(try AlertKey.decode(from: &r))
+            return .alertCleared(try AlertKey.decode(from: &r, version: version))
         case .webhookDelivered:
             return .webhookDelivered(
                 WebhookDelivered(webhook: WebhookID(raw: try r.fixed64()), alert: try r.varint(), attempts: try r.signed(), status: try r.signed()))
         case .lowBalanceSet:
             return .lowBalanceSet(LowBalanceSet(user: UserID(raw: try r.fixed64()), threshold: try r.optionalSigned()))
+        case .requestRouted:
+            let requestID = try r.string()
+            guard let strategy = RoutingStrategy(rawValue: try r.byte()) else { throw r.fail("unknown routing strategy") }
+            return .requestRouted(RequestRouted(requestID: requestID, strategy: strategy))
         }
     }
 }
@@ -307,8 +312,16 @@ extension AlertKey {
         w.byte(kind.rawValue); w.fixed64(subject); w.byte(threshold); w.signed(periodStart)
     }
 
-    static func decode(from r: inout BinaryReader) throws(BinaryDecodingError) -> AlertKey {
-        guard let kind = AlertKind(rawValue: try r.byte()) else { throw r.fail("unknown alert kind") }
-        return AlertKey(kind: kind, subject: try r.fixed64(), threshold: try r.byte(), periodStart: try r.signed())
+    /// Version 1 payloads (and snapshots, which hold version-2 keys) never name a kind newer than their version.
+    static func decode(from r: inout BinaryReader, version: UInt8) throws(BinaryDecodingError) -> AlertKey {
+        AlertKey(kind: try r.alertKind(version: version), subject: try r.fixed64(), threshold: try r.byte(), periodStart: try r.signed())
+    }
+}
+
+extension BinaryReader {
+    /// An alert kind a payload of `version` may hold: `channel.suspended` arrived with version 2.
+    mutating func alertKind(version: UInt8) throws(BinaryDecodingError) -> AlertKind {
+        guard let kind = AlertKind(rawValue: try byte()), kind.sinceVersion <= version else { throw fail("unknown alert kind") }
+        return kind
     }
 }

@@ -15,6 +15,10 @@ package enum ConfigChange: Sendable, Equatable {
     case createToken(owner: String, TokenDraft)
     case updateToken(TokenUpdated)
     case setTokenEnabled(TokenID, Bool)
+    /// An alert endpoint created or replaced; `secret` when its signing secret is new or changed (sealed, never an event).
+    case setWebhook(WebhookDefinition, secret: String?)
+    case removeWebhook(WebhookID)
+    case setLowBalance(username: String, Int64?)
 }
 
 /// What applying a plan created that has a secret to hand over once.
@@ -23,6 +27,8 @@ package struct AppliedConfig: Sendable {
     package var users: [(username: String, accessKey: String)] = []
     /// New tokens (owner, name) and their keys.
     package var tokens: [(owner: String, name: String, key: String)] = []
+    /// New alert endpoints whose signing secret Tally generated (the file named no source).
+    package var webhooks: [(url: String, secret: String)] = []
 }
 
 extension LedgerState {
@@ -64,6 +70,15 @@ extension LedgerState {
             return try updateToken(patch, now: now)
         case .setTokenEnabled(let id, let enabled):
             return try setTokenEnabled(id, enabled)
+        case .setWebhook(let definition, _):
+            let event = try setWebhook(definition)
+            if case .webhookSet(let clean) = event, alerts.webhooks[clean.id]?.definition == clean { return nil }
+            return event
+        case .removeWebhook(let id):
+            return try removeWebhook(id)
+        case .setLowBalance(let username, let threshold):
+            guard let id = usernames[username] else { throw .notFound("user \(username)") }
+            return try setLowBalance(id, threshold: threshold)
         }
     }
 }

@@ -35,6 +35,7 @@ package enum Event: Hashable, Sendable {
     case alertCleared(AlertKey)
     case webhookDelivered(WebhookDelivered)
     case lowBalanceSet(LowBalanceSet)
+    case requestRouted(RequestRouted)
 
     package var type: EventType {
         switch self {
@@ -72,6 +73,7 @@ package enum Event: Hashable, Sendable {
         case .alertCleared: .alertCleared
         case .webhookDelivered: .webhookDelivered
         case .lowBalanceSet: .lowBalanceSet
+        case .requestRouted: .requestRouted
         }
     }
 }
@@ -113,6 +115,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case webhookDelivered = 64
     case lowBalanceSet = 65
     case routingSet = 70
+    case requestRouted = 71
 
     /// The schema version this build writes and the newest it can read.
     /// `price.set` is at version 4 (2 gained `max_output`, 3 the cache-write,
@@ -122,13 +125,15 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     /// searches and image tokens with their prices),
     /// `charge.voided` at 2 (the attempts), `channel.set` at 3 (2 the routing
     /// options, 3 the connect timeout), `token.created`, `token.updated` and `user.updated` at 2
-    /// (periodic budgets), `group.set` at 2 (`selectable`), every other type at
+    /// (periodic budgets), `group.set` at 2 (`selectable`), `webhook.set`,
+    /// `alert.raised` and `alert.cleared` at 2 (the `channel.suspended` alert
+    /// kind; version-2 alerts are in the indexes), every other type at
     /// 1; replay reads every older version and refuses anything newer.
     package var currentVersion: UInt8 {
         switch self {
         case .priceSet, .chargeSettled: 4
         case .channelSet: 3
-        case .chargeVoided, .tokenCreated, .tokenUpdated, .userUpdated, .groupSet: 2
+        case .chargeVoided, .tokenCreated, .tokenUpdated, .userUpdated, .groupSet, .webhookSet, .alertRaised, .alertCleared: 2
         default: 1
         }
     }
@@ -170,6 +175,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .alertCleared: "alert.cleared"
         case .webhookDelivered: "webhook.delivered"
         case .lowBalanceSet: "user.low_balance_set"
+        case .requestRouted: "request.routed"
         }
     }
 

@@ -27,6 +27,19 @@ package enum RoutingScope: UInt8, Sendable, CaseIterable, CustomStringConvertibl
     package var description: String { self == .group ? "group" : "model" }
 }
 
+/// `request.routed`: the strategy that chose the channels of a request, when it
+/// is not `weighted` (Docs/routing.md, "Which strategy routed a request").
+/// Written by the ledger in the batch of the request's settle or void, so its
+/// log row can name it without `charge.settled` carrying it. No money.
+package struct RequestRouted: Hashable, Sendable {
+    package var requestID: String
+    package var strategy: RoutingStrategy
+
+    package init(requestID: String, strategy: RoutingStrategy) {
+        self.requestID = requestID; self.strategy = strategy
+    }
+}
+
 /// A strategy set for a group or a model; `weighted` clears the entry (the default applies again).
 package struct RoutingSet: Hashable, Sendable {
     package var scope: RoutingScope

@@ -2,18 +2,22 @@ import LMDB
 
 /// Which index entries an event has: by token, by user, by request id.
 /// Written in the event's own transaction; `tally reconcile` rebuilds them from
-/// the log to check them.
+/// the log to check them. Alerts are indexed under their token or user from
+/// schema version 2 on (version-1 alerts were written without entries).
 package enum IndexEntries {
     package static func keys(for envelope: Envelope, in store: LedgerStore) -> [(Database, [UInt8])] {
         var keys: [(Database, [UInt8])] = []
-        forEachKey(of: envelope.event, seq: envelope.seq, in: store) { db, key in keys.append((db, Array(key))) }
+        forEachKey(of: envelope, in: store) { db, key in keys.append((db, Array(key))) }
         return keys
     }
 
     /// Calls `body` with each index key of the event at `seq`, in the order of
     /// `keys(for:in:)`, built on the stack: the writer and `tally verify` do
     /// this for every event, so no key is allocated. The key is valid only during the call.
-    static func forEachKey(of event: Event, seq: UInt64, in store: LedgerStore, _ body: (Database, UnsafeRawBufferPointer) throws -> Void) rethrows {
+    static func forEachKey(of envelope: Envelope, in store: LedgerStore, _ body: (Database, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let event = envelope.event, seq = envelope.seq
+        if envelope.version == 1, case .alertRaised = event { return }
+        if envelope.version == 1, case .alertCleared = event { return }
         if let token = event.tokenID { try withOwnerKey(token.raw, seq) { try body(store.byToken, $0) } }
         if let user = event.userID { try withOwnerKey(user.raw, seq) { try body(store.byUser, $0) } }
         if var request = event.requestID {
@@ -43,6 +47,7 @@ extension Event {
         case .chargeVoided(let e): e.requestID
         case .chargeExpired(let e): e.requestID
         case .chargeAdjusted(let e): e.requestID
+        case .requestRouted(let e): e.requestID
         default: nil
         }
     }
@@ -61,6 +66,8 @@ extension Event {
         case .chargeExpired(let e): e.token
         case .chargeAdjusted(let e): e.token
         case .relayRejected(let e): e.token
+        case .alertRaised(let e) where e.key.kind.subject == .token: TokenID(raw: e.key.subject)
+        case .alertCleared(let key) where key.kind.subject == .token: TokenID(raw: key.subject)
         default: nil
         }
     }
@@ -77,6 +84,8 @@ extension Event {
         case .chargeVoided(let e): e.user
         case .chargeExpired(let e): e.user
         case .chargeAdjusted(let e): e.user
+        case .alertRaised(let e) where e.key.kind.subject == .user: UserID(raw: e.key.subject)
+        case .alertCleared(let key) where key.kind.subject == .user: UserID(raw: key.subject)
         default: nil
         }
     }

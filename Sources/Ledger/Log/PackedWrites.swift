@@ -33,7 +33,7 @@ struct PackedWrites: Sendable {
         let valueStart = buffer.count
         let envelope = Envelope.seal(seq: seq, time: time, actor: actor, event: event, previous: previous, into: &buffer)
         puts.append(Put(db: store.events, keyStart: keyStart, valueStart: valueStart, end: buffer.count, options: .append))
-        IndexEntries.forEachKey(of: event, seq: seq, in: store) { db, key in
+        IndexEntries.forEachKey(of: envelope, in: store) { db, key in
             let start = buffer.count
             buffer.raw(key)
             puts.append(Put(db: db, keyStart: start, valueStart: buffer.count, end: buffer.count, options: []))

@@ -131,7 +131,7 @@ extension LedgerState {
             tokens[e.token]!.spend.record(e.amount, atMs: time)
             users[e.user]!.balance -= e.amount
             users[e.user]!.spend.record(e.amount, atMs: time)
-        case .relayRejected:
+        case .relayRejected, .requestRouted:
             break
         case .webhookSet, .webhookRemoved, .alertRaised, .alertCleared, .webhookDelivered:
             alerts.apply(event, seq: seq)

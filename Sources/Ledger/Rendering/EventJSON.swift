@@ -157,7 +157,7 @@ package enum EventJSON {
         case .webhookRemoved(let id):
             .object([("id", .string(id.description))])
         case .alertRaised(let e):
-            .object(alertKey(e.key) + [("value", .int(e.value)), ("limit", .int(e.limit))])
+            .object(alert(e))
         case .alertCleared(let key):
             .object(alertKey(key))
         case .webhookDelivered(let e):
@@ -167,6 +167,8 @@ package enum EventJSON {
             ])
         case .lowBalanceSet(let e):
             .object([("user", .string(e.user.description)), ("threshold", e.threshold.map(JSONValue.int) ?? .null)])
+        case .requestRouted(let e):
+            .object([("request_id", .string(e.requestID)), ("strategy", .string(e.strategy.description))])
         }
     }
 
@@ -224,15 +226,27 @@ package enum EventJSON {
         .optional(budget) { .object([("amount", .int($0.amount)), ("period", .string($0.period.description))]) }
     }
 
-    /// An alert's subject (`token` or `user`), kind, threshold and period start (null outside budgets).
+    /// A raised alert: its key, then its figures (a channel's: the upstream `status` and the `cooldown_ms`).
+    package static func alert(_ alert: AlertRaised) -> [(String, JSONValue)] {
+        let names = alert.key.kind == .channelSuspended ? ("status", "cooldown_ms") : ("value", "limit")
+        return alertKey(alert.key) + [(names.0, .int(alert.value)), (names.1, .int(alert.limit))]
+    }
+
+    /// An alert's kind, subject (`token`, `user` or `channel`), threshold (a
+    /// channel's: `reason`) and period start (null outside budgets; when a channel's outage began).
     package static func alertKey(_ key: AlertKey) -> [(String, JSONValue)] {
-        [
-            ("kind", .string(key.kind.description)),
-            (
-                key.kind.isUser ? "user" : "token",
-                .string(key.kind.isUser ? UserID(raw: key.subject).description : TokenID(raw: key.subject).description)
-            ),
-            ("threshold", .int(Int64(key.threshold))),
+        let subject: (String, JSONValue) =
+            switch key.kind.subject {
+            case .token: ("token", .string(TokenID(raw: key.subject).description))
+            case .user: ("user", .string(UserID(raw: key.subject).description))
+            case .channel: ("channel", .string(ChannelID(raw: key.subject).description))
+            }
+        let threshold: (String, JSONValue) =
+            key.kind == .channelSuspended
+            ? ("reason", .string(SuspensionReason(rawValue: key.threshold)?.description ?? "\(key.threshold)"))
+            : ("threshold", .int(Int64(key.threshold)))
+        return [
+            ("kind", .string(key.kind.description)), subject, threshold,
             ("period_start", key.periodStart == 0 ? .null : .string(RFC3339.format(milliseconds: key.periodStart))),
         ]
     }

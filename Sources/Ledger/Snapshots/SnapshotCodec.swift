@@ -162,13 +162,18 @@ extension SnapshotCodec {
     static func decodeAlerts(from r: inout BinaryReader) throws(BinaryDecodingError) -> AlertState {
         var alerts = AlertState()
         for _ in 0..<(try r.count()) {
-            guard case .webhookSet(let definition) = try Event.decodePayload(.webhookSet, version: 1, from: &r) else { throw r.fail("webhook") }
+            guard case .webhookSet(let definition) = try Event.decodePayload(.webhookSet, version: EventType.webhookSet.currentVersion, from: &r)
+            else { throw r.fail("webhook") }
             alerts.webhooks[definition.id] = WebhookState(definition: definition, cursor: try r.fixed64())
         }
-        for _ in 0..<(try r.count()) { alerts.active[try AlertKey.decode(from: &r)] = try r.fixed64() }
+        for _ in 0..<(try r.count()) {
+            alerts.raise(try AlertKey.decode(from: &r, version: EventType.alertRaised.currentVersion), seq: try r.fixed64())
+        }
         for _ in 0..<(try r.count()) {
             let seq = try r.fixed64()
-            guard case .alertRaised(let alert) = try Event.decodePayload(.alertRaised, version: 1, from: &r) else { throw r.fail("alert") }
+            guard case .alertRaised(let alert) = try Event.decodePayload(.alertRaised, version: EventType.alertRaised.currentVersion, from: &r) else {
+                throw r.fail("alert")
+            }
             alerts.undelivered[seq] = alert
         }
         for _ in 0..<(try r.count()) {

@@ -11,11 +11,13 @@ import Logging
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Bring groups, prices, channels, routing, users and tokens to what a YAML file declares (the server must be stopped).",
+        abstract:
+            "Bring groups, prices, channels, routing, users, tokens and webhooks to what a YAML file declares (the server must be stopped).",
         discussion: """
-            Channel keys never go in the file: `key_env: NAME` reads an environment variable, `key_file: PATH` a file. \
-            Groups, prices and channels not in a present section are removed; users and tokens not named are left alone. \
-            New users' access keys and new tokens' keys are printed once. A refused change (an unknown group, a group \
+            Channel keys and webhook secrets never go in the file: `key_env` / `secret_env: NAME` reads an environment variable, \
+            `key_file` / `secret_file: PATH` a file. Groups, prices, channels and webhooks not in a present section are removed; \
+            users and tokens not named are left alone. New users' access keys, new tokens' keys and generated webhook secrets \
+            are printed once. A refused change (an unknown group, a group \
             still in use, a bad value) writes nothing at all.
             """)
 
@@ -57,7 +59,8 @@ struct ApplyCommand: AsyncParsableCommand {
         case (let name?, nil): throw ValidationError("no user \(name) in \(data.path) to act as")
         case (nil, nil): actor = .system  // a ledger no server has bootstrapped yet has no admin
         }
-        let plan = try ConfigPlan(declared, state: state, channelKey: { try ledger.channelKey($0) })
+        let plan = try ConfigPlan(
+            declared, state: state, channelKey: { try ledger.channelKey($0) }, webhookSecret: { try ledger.webhookSecret($0) })
         let by = actor == .system ? "system (no user admin yet)" : (operatorName ?? "admin")
         guard !plan.steps.isEmpty else {
             print("No changes: \(data.path) is as \(file) declares.")
@@ -77,6 +80,7 @@ struct ApplyCommand: AsyncParsableCommand {
         print(after > before ? "Applied: events \(before + 1)–\(after)." : "Applied: only sealed channel keys changed (keys are not events).")
         for user in applied.users { print("Access key of new user \(user.username) (shown once): \(user.accessKey)") }
         for token in applied.tokens { print("Key of new token \(token.name) of \(token.owner) (shown once): \(token.key)") }
+        for hook in applied.webhooks { print("Signing secret of new webhook \(hook.url) (shown once): \(hook.secret)") }
         return ExitStatus.clean
     }
 }

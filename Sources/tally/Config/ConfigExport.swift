@@ -3,15 +3,17 @@ import Ledger
 
 /// Today's state in `tally apply`'s format (Docs/operations.md, "Configuration
 /// as code"), so a running setup can be put under version control and
-/// applying the export to the same directory plans nothing. Channel keys are
-/// not exported (they never leave the sealed store): an existing channel keeps
-/// its key when its entry has no key source. Strings are written in YAML's
+/// applying the export to the same directory plans nothing. Channel keys and
+/// webhook signing secrets are not exported (they never leave the sealed
+/// store): an existing channel or endpoint keeps its own when its entry names
+/// no source. Strings are written in YAML's
 /// double-quoted (JSON-compatible) form, so no name or URL can change the
 /// document's structure.
 enum ConfigExport {
     static func yaml(_ state: LedgerState) -> String {
         var out = "# tally export-config: apply with `tally apply FILE`. Channel keys are not exported;\n"
-        out += "# add key_env or key_file to a channel to set a new key.\n"
+        out += "# add key_env or key_file to a channel to set a new key. Webhook secrets are not exported either\n"
+        out += "# (secret_env or secret_file sets one).\n"
         out += "groups:" + (state.groups.isEmpty ? " {}\n" : "\n")
         for group in state.groups.values.sorted(by: { $0.name < $1.name }) {
             var fields = [("multiplier", quote(group.multiplier.description)), ("models", list(group.models))]
@@ -59,7 +61,8 @@ enum ConfigExport {
         }
         out += "users:" + (state.users.isEmpty ? " {}\n" : "\n")
         for user in state.users.values.sorted(by: { $0.username < $1.username }) {
-            let fields = [("role", user.role.description), ("group", quote(user.group)), ("enabled", "\(user.enabled)")]
+            var fields = [("role", user.role.description), ("group", quote(user.group)), ("enabled", "\(user.enabled)")]
+            if let threshold = state.alerts.lowBalance[user.id] { fields.append(("low_balance", "\(threshold)")) }
             out += "  \(quote(user.username)): \(flow(fields))\n"
         }
         out += "tokens:" + (state.tokens.isEmpty ? " []\n" : "\n")
@@ -70,6 +73,10 @@ enum ConfigExport {
             if let maxParallel = token.maxParallel { fields.append(("max_parallel", "\(maxParallel)")) }
             fields.append(("enabled", "\(token.enabled)"))
             out += "  - \(flow(fields))\n"
+        }
+        out += "webhooks:" + (state.alerts.webhooks.isEmpty ? " {}\n" : "\n")
+        for hook in state.alerts.webhooks.values.map(\.definition).sorted(by: { ($0.url, $0.id) < ($1.url, $1.id) }) {
+            out += "  \(quote(hook.url)): \(flow([("alerts", list(hook.alerts.map(\.description)))]))\n"
         }
         return out
     }

@@ -15,7 +15,10 @@ struct ConfigPlan {
 
     private(set) var steps: [Step] = []
 
-    init(_ declared: DeclaredConfig, state: LedgerState, channelKey: (ChannelID) throws -> String?) throws {
+    init(
+        _ declared: DeclaredConfig, state: LedgerState, channelKey: (ChannelID) throws -> String?,
+        webhookSecret: (WebhookID) throws -> String?
+    ) throws {
         var removals: [Step] = []
         if let groups = declared.groups {
             for (name, wanted) in groups.sorted(by: { $0.key < $1.key }) {
@@ -60,6 +63,12 @@ struct ConfigPlan {
                 removals.insert(Step(change: .removeChannel(channel.id), kind: .remove, line: "channel \(channel.name)"), at: 0)
             }
         }
+        if let webhooks = declared.webhooks {
+            try webhookSteps(webhooks, state: state, secret: webhookSecret)
+            for hook in state.alerts.webhooks.values.map(\.definition).sorted(by: { $0.url < $1.url }) where webhooks[hook.url] == nil {
+                removals.append(Step(change: .removeWebhook(hook.id), kind: .remove, line: "webhook \(hook.url)"))
+            }
+        }
         routing(.group, declared.groups.map { Set($0.keys) }, declared.groupRouting, state.groupRouting)
         routing(.model, declared.prices.map { Set($0.keys) }, declared.modelRouting, state.modelRouting)
         for (name, user) in (declared.users ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -74,6 +83,13 @@ struct ConfigPlan {
                 role: current.role == user.role ? nil : user.role, group: current.group == user.group ? nil : user.group,
                 enabled: current.enabled == user.enabled ? nil : user.enabled)
             add(.updateUser(username: name, patch), "user \(name)", old: old, new: new)
+        }
+        for (name, user) in (declared.users ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let current = state.usernames[name].flatMap { state.alerts.lowBalance[$0] }
+            guard current != user.lowBalance else { continue }
+            add(
+                .setLowBalance(username: name, user.lowBalance), "low balance of user \(name)", old: current.map { ["low_balance": "\($0)"] },
+                new: ["low_balance": Self.text(user.lowBalance)])
         }
         for token in declared.tokens ?? [] {
             tokenSteps(token, state: state, declaredUsers: declared.users ?? [:])
@@ -94,6 +110,35 @@ struct ConfigPlan {
                     line: "routing of \(scope) \(name): \(now) → \(target)"))
         }
     }
+
+    /// Endpoints by URL: a new one is created (its secret from the file, or
+    /// generated and printed once), an existing one brought to its alerts and,
+    /// when the file names a secret that differs from the sealed one, that secret.
+    private mutating func webhookSteps(
+        _ webhooks: [String: DeclaredConfig.Webhook], state: LedgerState, secret: (WebhookID) throws -> String?
+    ) throws {
+        for (url, wanted) in webhooks.sorted(by: { $0.key < $1.key }) {
+            let existing = state.alerts.webhooks.values.map(\.definition).filter { $0.url == url }
+            guard existing.count <= 1 else {
+                throw ConfigError("webhooks.\(url)", "matches \(existing.count) endpoints of that URL; remove all but one first")
+            }
+            let alerts = Array(Set(wanted.alerts)).sorted()
+            guard let current = existing.first else {
+                var id = WebhookID.random()
+                while state.alerts.webhooks[id] != nil { id = WebhookID.random() }
+                var new = Self.fields(alerts)
+                new["secret"] = wanted.secret == nil ? "(generated, printed once)" : "(from the file's secret source)"
+                add(.setWebhook(WebhookDefinition(id: id, url: url, alerts: alerts), secret: wanted.secret), "webhook \(url)", old: nil, new: new)
+                continue
+            }
+            let newSecret = try wanted.secret.flatMap { try secret(current.id) == $0 ? nil : $0 }
+            var old = Self.fields(current.alerts), new = Self.fields(alerts)
+            if newSecret != nil { (old["secret"], new["secret"]) = ("(sealed)", "(new, from the file's secret source)") }
+            add(.setWebhook(WebhookDefinition(id: current.id, url: url, alerts: alerts), secret: newSecret), "webhook \(url)", old: old, new: new)
+        }
+    }
+
+    static func fields(_ alerts: [AlertKind]) -> [String: String] { ["alerts": text(alerts.map(\.description))] }
 
     private mutating func tokenSteps(_ token: DeclaredConfig.Token, state: LedgerState, declaredUsers: [String: DeclaredConfig.User]) {
         let label = "token \(token.draft.name) of \(token.owner)"

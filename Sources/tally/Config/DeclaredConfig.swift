@@ -6,8 +6,10 @@ import Yams
 /// code"). A section that is present is the whole truth for groups, prices and
 /// channels (what it does not name is removed); users and tokens it names are
 /// created or brought to what it says, and those it does not name are left
-/// alone (they hold balances and history). Channel keys never appear in the
-/// file: `key_env` names an environment variable, `key_file` a file.
+/// alone (they hold balances and history). Webhooks are matched by URL, and a
+/// present section is the whole truth for them too. Channel keys and webhook
+/// signing secrets never appear in the file: `key_env` / `secret_env` names an
+/// environment variable, `key_file` / `secret_file` a file.
 struct DeclaredConfig {
     struct Channel {
         /// Every field but the id, which the ledger keeps (channels are matched by name).
@@ -19,6 +21,15 @@ struct DeclaredConfig {
         var role: Role
         var group: String
         var enabled: Bool
+        /// The balance under which the user's `user.low_balance` alert fires; nil: none.
+        var lowBalance: Int64?
+    }
+
+    /// An alert endpoint, keyed by its URL.
+    struct Webhook {
+        var alerts: [AlertKind]
+        /// From `secret_env` or `secret_file`; nil keeps the sealed one (or, for a new endpoint, has one generated).
+        var secret: String?
     }
 
     struct Token {
@@ -34,8 +45,9 @@ struct DeclaredConfig {
     var channels: [String: Channel]?
     var users: [String: User]?
     var tokens: [Token]?
+    var webhooks: [String: Webhook]?
 
-    static let sections: Set<String> = ["groups", "prices", "channels", "users", "tokens"]
+    static let sections: Set<String> = ["groups", "prices", "channels", "users", "tokens", "webhooks"]
 
     /// Parses `text`; `environment` and `readFile` resolve channel keys (so tests need no real environment).
     init(yaml text: String, environment: [String: String], readFile: (String) throws -> String) throws {
@@ -75,12 +87,31 @@ struct DeclaredConfig {
         if let section = try top.object("users") {
             var users: [String: User] = [:]
             for (name, object) in try section.objects() {
-                try object.only(["role", "group", "enabled"])
+                try object.only(["role", "group", "enabled", "low_balance"])
                 let roleName = try object.string("role") ?? "user"
                 guard let role = Role(name: roleName) else { throw ConfigError(object.path + ".role", "must be user or admin") }
-                users[name] = User(role: role, group: try object.string("group") ?? "default", enabled: try object.bool("enabled") ?? true)
+                users[name] = User(
+                    role: role, group: try object.string("group") ?? "default", enabled: try object.bool("enabled") ?? true,
+                    lowBalance: try object.int("low_balance"))
             }
             self.users = users
+        }
+        if let section = try top.object("webhooks") {
+            var webhooks: [String: Webhook] = [:]
+            for (url, object) in try section.objects() {
+                try object.only(["alerts", "secret_env", "secret_file"])
+                let names = try object.strings("alerts") ?? AlertKind.allCases.map(\.description)
+                let alerts = try names.map { name in
+                    guard let kind = AlertKind(name: name) else {
+                        throw ConfigError(
+                            object.path + ".alerts", "names \(name), not one of \(AlertKind.allCases.map(\.description).joined(separator: ", "))")
+                    }
+                    return kind
+                }
+                let secret = try Self.secret(object, env: "secret_env", file: "secret_file", environment: environment, readFile: readFile)
+                webhooks[url] = Webhook(alerts: alerts, secret: secret)
+            }
+            self.webhooks = webhooks
         }
         if let list = top.node("tokens") {
             guard let sequence = list.sequence else { throw ConfigError("tokens", "must be a list") }
@@ -167,23 +198,28 @@ struct DeclaredConfig {
         }
         // The API stores header names lowercased; so does the file, or every run would plan a change.
         definition.headers = Dictionary(definition.headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
-        var key: String?
-        let keyEnv = try object.string("key_env"), keyFile = try object.string("key_file")
-        switch (keyEnv, keyFile) {
+        let key = try secret(object, env: "key_env", file: "key_file", environment: environment, readFile: readFile)
+        return Channel(definition: definition, key: key)
+    }
+
+    /// A secret the file names the source of (an environment variable or a file), never the secret itself.
+    private static func secret(
+        _ object: ConfigObject, env: String, file: String, environment: [String: String], readFile: (String) throws -> String
+    ) throws -> String? {
+        switch (try object.string(env), try object.string(file)) {
         case (let variable?, nil):
             guard let value = environment[variable], !value.isEmpty else {
-                throw ConfigError(object.path + ".key_env", "names \(variable), which is not set")
+                throw ConfigError(object.path + "." + env, "names \(variable), which is not set")
             }
-            key = value
-        case (nil, let file?):
+            return value
+        case (nil, let path?):
             do {
-                key = try readFile(file).trimmingCharacters(in: .whitespacesAndNewlines)
+                return try readFile(path).trimmingCharacters(in: .whitespacesAndNewlines)
             } catch {
-                throw ConfigError(object.path + ".key_file", "cannot be read: \(error)")
+                throw ConfigError(object.path + "." + file, "cannot be read: \(error)")
             }
-        case (nil, nil): key = nil
-        case (_?, _?): throw ConfigError(object.path, "takes key_env or key_file, not both")
+        case (nil, nil): return nil
+        case (_?, _?): throw ConfigError(object.path, "takes \(env) or \(file), not both")
         }
-        return Channel(definition: definition, key: key)
     }
 }

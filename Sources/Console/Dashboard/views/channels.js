@@ -1,4 +1,5 @@
-// Channels (#/channels, admins only): upstream provider accounts.
+// Channels (#/channels, admins only): upstream provider accounts, their
+// timeouts, and the routing strategies that choose among them.
 // The secret key is write-only: the API only says whether one is set
 // (`key_set`), and the form only offers to set or replace it.
 
@@ -28,6 +29,23 @@ function healthCell(c) {
 }
 const DEFAULT_BASES = new Set(Object.values(TYPES).map((t) => t.base));
 
+// Per-channel timeouts in seconds (Docs/routing.md, "Timeouts"); empty = the server's default.
+const TIMEOUTS = [['first_byte', 'First byte'], ['idle', 'Idle between chunks'], ['connect', 'Connect']];
+
+function readSeconds(input, label) {
+  const text = input.value.trim();
+  if (text === '') return null;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0.1 || n > 86400) throw new ValidationError(`${label} timeout: 0.1 to 86400 seconds, or empty.`, input.id);
+  return n;
+}
+
+const STRATEGIES = [
+  ['weighted', 'weighted — random by weight (the default)'],
+  ['least_busy', 'least_busy — fewest requests in flight'],
+  ['lowest_latency', 'lowest_latency — fastest first byte on average'],
+];
+
 function openChannelForm(channel, onDone) {
   const editing = !!channel;
   const name = h('input', { id: 'channel-form-name', type: 'text', required: true, autocomplete: 'off', value: channel ? channel.name : '' });
@@ -44,6 +62,12 @@ function openChannelForm(channel, onDone) {
   const priority = h('input', { id: 'channel-form-priority', type: 'text', inputmode: 'numeric', autocomplete: 'off', value: channel ? String(channel.priority ?? 0) : '0' });
   const weight = h('input', { id: 'channel-form-weight', type: 'text', inputmode: 'numeric', autocomplete: 'off', value: channel ? String(channel.weight ?? 1) : '1' });
   const enabled = checkbox('channel-form-enabled', 'Enabled', channel ? channel.enabled !== false : true);
+  const current = (channel && channel.timeouts) || {};
+  const timeouts = TIMEOUTS.map(([k, label]) => ({
+    k, label,
+    input: h('input', { id: `channel-form-timeout-${k.replace('_', '-')}`, type: 'text', inputmode: 'decimal', autocomplete: 'off',
+      placeholder: 'default', value: current[k] == null ? '' : String(current[k]) }),
+  }));
 
   const keyHint = editing
     ? (channel.key_set ? 'A key is set. Leave empty to keep it; type a new one to replace it.' : 'No key is set yet.')
@@ -63,6 +87,8 @@ function openChannelForm(channel, onDone) {
       h('div', { class: 'field-row' },
         field('Priority', priority, 'Higher is tried first.'),
         field('Weight', weight, 'Share among equal priority.')),
+      h('div', { class: 'field-row' }, timeouts.map((t) => field(`${t.label} timeout (s)`, t.input))),
+      h('p', { class: 'hint' }, 'Timeouts in seconds; empty = the server’s default (tally serve --first-byte-timeout, --idle-timeout, --connect-timeout).'),
       enabled.el,
     ],
     submitLabel: editing ? 'Save changes' : 'Add channel',
@@ -83,10 +109,12 @@ function openChannelForm(channel, onDone) {
       if (!body.name) throw new ValidationError('Enter a name.', 'channel-form-name');
       if (!/^https?:\/\/\S+$/i.test(body.base_url)) throw new ValidationError('Base URL must start with http:// or https://.', 'channel-form-base-url');
       if (body.models.length === 0) throw new ValidationError('List at least one model.', 'channel-form-models');
+      const wanted = Object.fromEntries(timeouts.map((t) => [t.k, readSeconds(t.input, t.label)]));
+      const timeoutsChanged = TIMEOUTS.some(([k]) => (wanted[k] ?? null) !== (current[k] ?? null));
       const secret = key.value.trim();
       if (!editing) {
         if (!secret) throw new ValidationError('Enter the provider key.', 'channel-form-key');
-        return api('POST', '/api/channels', { body: { ...body, key: secret } });
+        return api('POST', '/api/channels', { body: { ...body, key: secret, ...(timeoutsChanged ? { timeouts: wanted } : {}) } });
       }
       const patch = {};
       for (const k of ['name', 'type', 'base_url', 'priority', 'weight', 'enabled']) {
@@ -95,6 +123,7 @@ function openChannelForm(channel, onDone) {
       if (!sameList(body.models, channel.models)) patch.models = body.models;
       if (!sameList(body.groups, channel.groups)) patch.groups = body.groups;
       if (secret) patch.key = secret;
+      if (timeoutsChanged) patch.timeouts = wanted;
       if (Object.keys(patch).length === 0) return channel;
       return api('PATCH', `/api/channels/${seg(channel.id)}`, { body: patch });
     },
@@ -106,13 +135,114 @@ function openChannelForm(channel, onDone) {
   });
 }
 
+// Sets (or, with `weighted`, removes) the strategy of a group or a model.
+function openRoutingForm(entry, onDone) {
+  const scope = h('select', { id: 'routing-form-scope', disabled: !!entry },
+    h('option', { value: 'model' }, 'Model — the requests for one model'),
+    h('option', { value: 'group' }, 'Group — the requests of one group’s tokens'));
+  scope.value = entry ? entry.scope : 'model';
+  const names = h('datalist', { id: 'routing-form-names' });
+  const name = h('input', { id: 'routing-form-name', type: 'text', required: true, autocomplete: 'off', list: 'routing-form-names',
+    readonly: !!entry, value: entry ? entry.name : '' });
+  const strategy = h('select', { id: 'routing-form-strategy' }, STRATEGIES.map(([value, label]) => h('option', { value }, label)));
+  strategy.value = entry ? entry.strategy : 'least_busy';
+  const suggest = async () => {
+    try {
+      const path = scope.value === 'group' ? '/api/groups' : '/api/prices';
+      const rows = listOf(await api('GET', path));
+      names.replaceChildren(...rows.map((r) => h('option', { value: r.name || r.model })));
+    } catch {
+      // suggestions only
+    }
+  };
+  scope.addEventListener('change', suggest);
+  suggest();
+  return openDialog({
+    id: 'routing-dialog',
+    title: entry ? `Routing of ${entry.scope} “${entry.name}”` : 'Set a routing strategy',
+    fields: [field('For', scope), field('Name', name, 'A group, or a priced model. A model’s strategy wins over its group’s.'), names,
+      field('Strategy', strategy, 'How a request picks among the channels of the highest priority.')],
+    submitLabel: 'Save strategy',
+    submitId: 'routing-form-submit',
+    cancelId: 'routing-form-cancel',
+    errorId: 'routing-form-error',
+    async onSubmit() {
+      const target = name.value.trim();
+      if (!target) throw new ValidationError('Enter the group or model.', 'routing-form-name');
+      return api('PUT', `/api/routing/${scope.value}s/${seg(target)}`, { body: { strategy: strategy.value } });
+    },
+    onSuccess() {
+      toast('Routing strategy saved.');
+      onDone();
+    },
+  });
+}
+
+function routingPanel(notice) {
+  const body = h('div', { id: 'routing-list' });
+  const set = button('Set strategy', { class: 'btn', id: 'routing-create', onclick: () => openRoutingForm(null, load) });
+  const el = h('section', { class: 'card', id: 'routing-section', 'aria-labelledby': 'routing-title' },
+    h('div', { class: 'section-header' }, h('h2', { id: 'routing-title' }, 'Routing strategies'), set),
+    h('p', { class: 'hint' }, 'Every group and model not listed uses weighted.'), body);
+
+  async function load() {
+    body.replaceChildren(loadingState('Loading routing…'));
+    try {
+      const routing = await api('GET', '/api/routing');
+      const rows = [
+        ...Object.entries(routing.models || {}).map(([name, strategy]) => ({ scope: 'model', name, strategy })),
+        ...Object.entries(routing.groups || {}).map(([name, strategy]) => ({ scope: 'group', name, strategy })),
+      ];
+      if (rows.length === 0) {
+        body.replaceChildren(emptyState('routing-empty', 'Every request is routed by weight (weighted).'));
+        return;
+      }
+      body.replaceChildren(dataTable({
+        id: 'routing-table',
+        caption: 'Routing strategies',
+        rows,
+        rowProps: (r) => ({ 'data-scope': r.scope, 'data-name': r.name }),
+        columns: [
+          { label: 'For', test: 'routing-scope', key: 'scope' },
+          { label: 'Name', test: 'routing-name', render: (r) => h('span', { class: 'strong' }, r.name) },
+          { label: 'Strategy', test: 'routing-strategy', key: 'strategy' },
+          {
+            label: 'Actions',
+            cls: 'actions-cell',
+            render: (r) => h('div', { class: 'row-actions' },
+              button('Change', { class: 'btn btn-small', 'data-action': 'edit', onclick: () => openRoutingForm(r, load) }),
+              button('Reset', {
+                class: 'btn btn-small btn-danger-ghost',
+                'data-action': 'reset',
+                onclick: () => confirmDialog({
+                  title: 'Back to weighted?',
+                  message: `Route the requests of ${r.scope} “${r.name}” by weight again?`,
+                  confirmLabel: 'Reset to weighted',
+                  danger: false,
+                  onConfirm: () => api('PUT', `/api/routing/${r.scope}s/${seg(r.name)}`, { body: { strategy: 'weighted' } }),
+                  onSuccess: () => { toast('Routing reset to weighted.'); load(); },
+                }),
+              })),
+          },
+        ],
+      }));
+    } catch (error) {
+      notice.show(error.message);
+      body.replaceChildren(errorState(error, load));
+    }
+  }
+
+  load();
+  return el;
+}
+
 export function channelsView(root) {
   const notice = banner('channels-notice');
   const list = h('div', { id: 'channels-list' });
   const create = button('Add channel', { class: 'btn btn-primary', id: 'channel-create', onclick: () => openChannelForm(null, load) });
   root.replaceChildren(pageHeader('Channels', create),
-    h('p', { class: 'lead' }, 'Upstream provider accounts. Requests go to the highest-priority enabled channel that serves the model for the caller’s group, weighted among equals.'),
-    notice.el, list);
+    h('p', { class: 'lead' }, 'Upstream provider accounts. Requests go to the highest-priority enabled channel that serves the model for the caller’s group, chosen among equals by the routing strategy (weighted by default).'),
+    notice.el, list, routingPanel(notice));
 
   async function toggle(channel, btn) {
     btn.disabled = true;

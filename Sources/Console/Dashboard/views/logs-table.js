@@ -62,6 +62,8 @@ export function logsTable({ id, rows, showToken = true, eventsLink = false, capt
     { label: 'Stream', test: 'log-stream', render: (r) => (r.stream ? 'yes' : 'no') },
     // `channel` is the channel's id; `channel_name` its name (null once the channel is deleted).
     { label: 'Channel', test: 'log-channel', render: (r) => (r.channel_name ? h('span', { title: r.channel || '' }, r.channel_name) : (r.channel || '—')) },
+    // The routing strategy that chose the channel (Docs/routing.md); none for expiries and adjustments.
+    { label: 'Routing', test: 'log-routing', render: (r) => r.routing || '—' },
     { label: 'Request ID', test: 'log-request-id', cls: 'mono', render: (r) => requestCell(r, eventsLink) },
   );
   return dataTable({

@@ -72,11 +72,16 @@ function openEditUser(user, onDone) {
   const enabled = checkbox('user-form-enabled', 'Enabled (a disabled user cannot sign in and their tokens stop working)', user.enabled !== false);
   const password = h('input', { id: 'user-form-password', type: 'password', autocomplete: 'new-password' });
   const budget = budgetFields('user-form', user.budget);
+  const lowBalance = h('input', {
+    id: 'user-form-low-balance', type: 'text', inputmode: 'numeric', autocomplete: 'off', placeholder: 'none',
+    value: user.low_balance == null ? '' : String(user.low_balance),
+  });
   groupOptions(groupList);
   return openDialog({
     id: 'user-dialog',
     title: `Edit user “${user.username}”`,
     fields: [field('Role', role), field('Group', group), groupList, enabled.el, budget.el,
+      field('Low-balance alert (credits)', lowBalance, 'The user.low_balance alert fires when the balance falls under this. Empty = no alert.'),
       field('New password', password, 'Leave empty to keep the current password.')],
     submitLabel: 'Save changes',
     submitId: 'user-form-submit',
@@ -92,8 +97,14 @@ function openEditUser(user, onDone) {
       if (password.value) patch.password = password.value;
       const nextBudget = budget.read();
       if (budget.changed(nextBudget)) patch.budget = nextBudget;
-      if (Object.keys(patch).length === 0) return user;
-      return api('PATCH', `/api/users/${seg(user.id)}`, { body: patch });
+      const threshold = parseInteger(lowBalance.value, { label: 'Low-balance alert', min: 1, field: 'user-form-low-balance' });
+      // Checked before anything is sent, so a bad threshold changes nothing.
+      let saved = user;
+      if (Object.keys(patch).length > 0) saved = await api('PATCH', `/api/users/${seg(user.id)}`, { body: patch });
+      if (threshold !== (user.low_balance ?? null)) {
+        await api('PUT', `/api/users/${seg(user.id)}/low_balance`, { body: { threshold } });
+      }
+      return saved;
     },
     onSuccess() {
       toast('User saved.');
@@ -169,6 +180,7 @@ export function usersView(root, ctx) {
           { label: 'Group', test: 'user-group', render: (u) => u.group || '—' },
           { label: 'Balance', test: 'user-balance', num: true, key: 'balance' },
           { label: 'Budget', test: 'user-budget', render: (u) => (u.budget ? budgetSummary(u.budget) : '—') },
+          { label: 'Low-balance alert', test: 'user-low-balance', num: true, render: (u) => (u.low_balance == null ? '—' : fmtInt(u.low_balance)) },
           { label: 'Status', test: 'user-status', render: (u) => (u.enabled === false ? badge('disabled', 'muted') : badge('enabled', 'ok')) },
           { label: 'Created', test: 'user-created', render: (u) => fmtDate(u.created_at) },
           {
