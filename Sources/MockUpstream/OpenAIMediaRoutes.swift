@@ -75,7 +75,27 @@ enum OpenAIMediaRoutes {
         let count = min(max(body["n"]?.intValue ?? 1, 1), 4)
         let asURL = body["response_format"]?.stringValue == "url"
         let image: JSONValue = asURL ? ["url": .string("data:image/png;base64," + tinyPNG)] : ["b64_json": .string(tinyPNG)]
-        return jsonResponse(["created": .int(unixNow()), "data": .array(Array(repeating: image, count: count))])
+        var answer: JSONValue = ["created": .int(unixNow()), "data": .array(Array(repeating: image, count: count))]
+        if model.contains("gpt-image") { answer.set("usage", imageTokenUsage(body, count: count)) }
+        return jsonResponse(answer)
+    }
+
+    /// The usage token-priced image models report (`gpt-image-1`; DALL·E
+    /// reports none): the prompt's words as text input, and OpenAI's output
+    /// tokens per 1024² image at the requested quality (low 272, medium
+    /// 1,056, high 4,160; `auto` as medium).
+    static func imageTokenUsage(_ body: JSONValue, count: Int) -> JSONValue {
+        let input = MockUsage.promptTokens(forText: body["prompt"]?.stringValue ?? "")
+        let perImage =
+            switch body["quality"]?.stringValue {
+            case "low": 272
+            case "high": 4_160
+            default: 1_056
+            }
+        return [
+            "total_tokens": .int(input + perImage * count), "input_tokens": .int(input), "output_tokens": .int(perImage * count),
+            "input_tokens_details": ["text_tokens": .int(input), "image_tokens": 0],
+        ]
     }
 
     static func speechAnswer(_ body: JSONValue, model: String, context: MockRequestContext) async throws -> Response {

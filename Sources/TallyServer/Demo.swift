@@ -27,6 +27,7 @@ enum Demo {
         ("mock-embedding", Price(input: 100_000)),
         ("mock-rerank", Price(input: 50_000)),
         ("mock-image", Price(perRequest: 40_000)),
+        ("mock-gpt-image", Price(input: 5_000_000, output: 40_000_000, imageInput: 10_000_000)),
         ("mock-tts", Price(perRequest: 15_000)),
         ("mock-transcribe", Price(perRequest: 6_000)),
         ("mock-realtime", Price(input: 5_000_000, output: 20_000_000)),

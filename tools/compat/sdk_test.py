@@ -290,6 +290,19 @@ def _():
     assert used() - before == 2 + meta.candidates_token_count * 30, (before, used(), meta)
 
 
+# A token-priced image model (`gpt-image-1`'s usage object) at the demo's
+# mock-gpt-image prices per million tokens: text input 5,000,000, image input
+# 10,000,000, output 40,000,000. The mock reports 272 output tokens per
+# low-quality image, as OpenAI does for 1024x1024.
+@check("openai image generation tokens are charged from its usage")
+def _():
+    before = used()
+    r = oa.images.generate(model="mock-gpt-image", prompt="a red square on white", n=2, quality="low", size="1024x1024")
+    assert len(r.data) == 2, r
+    assert r.usage.input_tokens == 5 and r.usage.output_tokens == 2 * 272, r.usage
+    assert used() - before == 5 * 5 + 2 * 272 * 40, (before, used(), r.usage)
+
+
 failed = sum(1 for _, error in results if error)
 print(f"{len(results) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
