@@ -130,8 +130,9 @@ package enum RequestReconciliation {
                 rest.append(row)
             }
         }
+        let candidates = Candidates(settles)
         for row in rest.sorted(by: { ($0.time, $0.line) < ($1.time, $1.line) }) {
-            if let i = fallback(row, settles, taken, options: options) {
+            if let i = fallback(row, settles, candidates, taken, options: options) {
                 taken[i] = true
                 pairs.append(pair(row, settles[i], .fallback))
             } else {
@@ -153,15 +154,42 @@ package enum RequestReconciliation {
         return report
     }
 
+    /// Our settles by every name of their model, each list in log order (so by
+    /// time): a fallback looks only at its model's settles within the window,
+    /// found by binary search, not at every settle of the period.
+    struct Candidates {
+        var byModel: [String: [Int]] = [:]
+        /// The longest request: a settle ending this long after the window may have started within it.
+        var durationMsMax: Int64 = 0
+
+        init(_ settles: [Settle]) {
+            for (i, s) in settles.enumerated() {
+                let e = s.settled
+                for name in Set([e.model, e.upstreamModel, e.providerModel].compactMap { $0 }) { byModel[name, default: []].append(i) }
+                durationMsMax = max(durationMsMax, e.durationMs)
+            }
+        }
+    }
+
     /// The fallback's candidate: same channel, day and model, within the window; equal tokens first, then nearest.
-    private static func fallback(_ row: ProviderRequests.Row, _ settles: [Settle], _ taken: [Bool], options: Options) -> Int? {
+    private static func fallback(
+        _ row: ProviderRequests.Row, _ settles: [Settle], _ candidates: Candidates, _ taken: [Bool], options: Options
+    ) -> Int? {
+        guard let list = candidates.byModel[row.model] else { return nil }
+        // The first settle that ends no earlier than the window's start.
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if settles[list[mid]].time < row.time - options.windowMs { low = mid + 1 } else { high = mid }
+        }
         var best: (index: Int, exact: Bool, distance: Int64)?
-        for (i, s) in settles.enumerated() where !taken[i] {
-            let e = s.settled
+        for i in list[low...] {
+            let s = settles[i], e = s.settled
+            if s.time - candidates.durationMsMax > row.time + options.windowMs { break }
+            if taken[i] { continue }
             if let channel = row.channel, e.channel != channel { continue }
             // A settle that recorded another id is another request.
             if let id = row.id, let theirs = e.providerRequestID, id != theirs { continue }
-            guard row.model == e.model || row.model == e.upstreamModel || row.model == e.providerModel else { continue }
             guard s.time / dayMs == row.time / dayMs || s.start / dayMs == row.time / dayMs else { continue }
             let distance = min(abs(s.time - row.time), abs(s.start - row.time))
             guard distance <= options.windowMs else { continue }
