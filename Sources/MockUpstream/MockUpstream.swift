@@ -88,6 +88,7 @@ public func buildMockUpstream(
 func buildMockRouter(apiKey: String, recorder: RequestRecorder) -> Router<MockRequestContext> {
     let router = Router(context: MockRequestContext.self)
     router.add(middleware: RecordingMiddleware(recorder: recorder))
+    router.add(middleware: RequestIDMiddleware())
     OpenAIRoutes.add(to: router, apiKey: apiKey)
     ResponsesRoute.add(to: router, apiKey: apiKey)
     OpenAIMediaRoutes.add(to: router, apiKey: apiKey)

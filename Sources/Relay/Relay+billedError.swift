@@ -18,6 +18,7 @@ extension Relay {
         var meter = UsageMeter(family: admitted.endpoint.family)
         meter.absorb(bytes: body)
         guard meter.reported else { return nil }
+        meter.providerRequestHeader(headers.providerRequestID)
         let outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
         let receipt = await closeCharge(
             admitted.reservation, settle: outcome, voidReason: "", channel: channel, status: Int64(status),

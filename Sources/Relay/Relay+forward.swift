@@ -210,6 +210,7 @@ extension Relay {
         }
         var meter = UsageMeter(family: admitted.endpoint.family)
         meter.absorb(bytes: body)
+        meter.providerRequestHeader(response.headers.providerRequestID)
         let outcome = await outcome(meter, admitted: admitted, channel: channel, status: status, started: started)
         let receipt = await closeCharge(
             admitted.reservation, settle: outcome, voidReason: "", channel: channel, status: Int64(status),
@@ -258,7 +259,8 @@ extension Relay {
         }
         return Outcome(
             usage: usage, estimated: estimated, channel: channel, durationMs: milliseconds(since: started), status: Int64(status),
-            upstreamModel: admitted.recordedUpstreamModel(on: channel), attempts: admitted.attempts)
+            upstreamModel: admitted.recordedUpstreamModel(on: channel), attempts: admitted.attempts,
+            providerRequestID: meter.providerRequestID, providerModel: meter.providerModel)
     }
 
     func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -20,7 +20,12 @@ extension Relay {
                 message: "No request \(wanted) was made with this token. Receipts are served to the token that made the request.")
             let receipt: Receipt?
             do {
-                receipt = try await ledger.receipt(requestID: wanted)
+                receipt = try await ledger.receipt(requestID: wanted, head: try Self.receiptHead(request))
+            } catch let error as Ledger.NotACheckpoint {
+                return RelayFailure(
+                    status: .badRequest, kind: .invalidRequest, code: "invalid_head",
+                    message: "head: \(error.description). Name a checkpoint's sequence number, or leave head out."
+                ).response(for: family, requestID: requestID)
             } catch {
                 logger.error("could not read a receipt", metadata: ["request_id": "\(wanted)", "error": "\(error)"])
                 return RelayFailure.internalError().response(for: family, requestID: requestID)
@@ -32,6 +37,15 @@ extension Relay {
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store", .xRequestID: requestID],
                 body: .init(byteBuffer: ByteBuffer(bytes: receipt.bytes)))
         }
+    }
+}
+
+extension Relay {
+    /// `?head=SEQ`: the checkpoint the proof should end at (nil: the newest); a value that is no number names no checkpoint.
+    static func receiptHead(_ request: Request) throws -> UInt64? {
+        guard let text = request.uri.queryParameters.get("head") else { return nil }
+        guard let seq = UInt64(text) else { throw Ledger.NotACheckpoint(seq: 0) }
+        return seq
     }
 }
 

@@ -142,7 +142,8 @@ extension Relay {
             let drainEnd = min(ContinuousClock.now + .seconds(configuration.disconnectDrainSeconds), deadline.instant)
             while ContinuousClock.now < drainEnd, !Task.isCancelled, let chunk = try? await iterator.next() { _ = scan.read(chunk) }
         }
-        let meter = scan.meter()
+        var meter = scan.meter()
+        meter.providerRequestHeader(response.headers.providerRequestID)
         var receipt: String?
 
         if ending is UpstreamStalled {

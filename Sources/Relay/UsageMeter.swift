@@ -42,8 +42,19 @@ struct UsageMeter {
     /// Anthropic streams report output in `message_start` (1 token) and the total in
     /// `message_delta`; until that final count arrives the output is not known.
     private var anthropicFinal = true
+    /// The provider's id of the answer and the model it says answered, the first
+    /// seen (every chunk of a stream repeats them); the settle records both so a
+    /// provider's per-request export can be matched (Docs/auditing.md).
+    private(set) var providerRequestID: String?
+    private(set) var providerModel: String?
 
     init(family: APIFamily) { self.family = family }
+
+    /// The answer's id from the provider's request-id header (OpenAI `x-request-id`,
+    /// Anthropic `request-id`), for an answer whose body carries none (embeddings, speech).
+    mutating func providerRequestHeader(_ value: @autoclosure () -> String?) {
+        if providerRequestID == nil { providerRequestID = value() }
+    }
 
     /// Whether any usage was reported.
     var reported: Bool {
@@ -135,8 +146,13 @@ struct UsageMeter {
     mutating func absorb(_ scanner: JSONScanner, _ object: Range<Int>) -> Bool {
         guard scanner.kind(object) == .object else { return false }
         var type, item, usage, response, message, metadata, choices, delta, content, candidates, output: Range<Int>?
+        var id, model: Range<Int>?
         scanner.forEachMember(of: object) { key, value in
             switch key.count - 2 {
+            case 2 where scanner.string(key, is: "id"): id = value
+            case 5 where scanner.string(key, is: "model"): model = value
+            case 10 where scanner.string(key, is: "responseId"): id = value
+            case 12 where scanner.string(key, is: "modelVersion"): model = value
             case 4 where scanner.string(key, is: "type"): type = value
             case 4 where scanner.string(key, is: "item"): item = value
             case 5 where scanner.string(key, is: "usage"): usage = value
@@ -163,9 +179,17 @@ struct UsageMeter {
                 case "response": response = value
                 case "candidates": candidates = value
                 case "usageMetadata": metadata = value
+                case "id", "responseId": id = value
+                case "model", "modelVersion": model = value
                 default: break
                 }
             }
+        }
+        if providerRequestID == nil {
+            // Anthropic streams name the message in `message_start`, the Responses API in `response.created`.
+            let named = message ?? response
+            providerRequestID = (id ?? named.flatMap { scanner.member("id", of: $0) }).flatMap { scanner.string($0) }
+            providerModel = (model ?? named.flatMap { scanner.member("model", of: $0) }).flatMap { scanner.string($0) }
         }
         if let type, scanner.string(type, is: "message_start") { anthropicFinal = false }
         if let type, usage != nil, scanner.string(type, is: "message_delta") { anthropicFinal = true }

@@ -89,6 +89,27 @@ import Testing
         let unknownHead = try TallyCommand.run(["receipt", "verify", file, "--head", String(repeating: "0", count: 64)])
         #expect(unknownHead.status == 1)
 
+        // `?head=` a checkpoint the customer already trusts — here the first after the request — ends the
+        // proof there: one checkpoint instead of the whole chain to the newest, and it verifies against that hash.
+        let chain = try #require((receipt.json?["proof"] as? [String: Any])?["checkpoints"] as? [[String: Any]])
+        #expect(chain.count > 1, "30 more requests at 16 events a checkpoint write several")
+        let nearSeq = try #require(chain.first?["seq"] as? Int), nearHash = try #require(chain.first?["hash"] as? String)
+        let short = try await HTTP.get("\(gateway.base)/v1/receipts/receipt-plain?head=\(nearSeq)", headers: bearer)
+        #expect(short.status == 200, "\(short.text.prefix(300))")
+        #expect(((short.json?["proof"] as? [String: Any])?["checkpoints"] as? [Any])?.count == 1)
+        #expect(short.body.count < receipt.body.count)
+        let shortFile = gateway.data + "/receipt-short.json"
+        try short.body.write(to: URL(fileURLWithPath: shortFile))
+        #expect(try TallyCommand.run(["receipt", "verify", shortFile, "--head", nearHash]).status == 0)
+        #expect(try TallyCommand.run(["receipt", "verify", shortFile, "--head", trusted]).status == 1, "the newest is not in a shorter proof")
+        let supportShort = try await HTTP.get("\(gateway.base)/api/receipts/receipt-plain?head=\(nearSeq)", headers: admin)
+        #expect(supportShort.status == 200 && supportShort.body == short.body)
+        // A head that names no checkpoint is refused on both routes.
+        for query in ["head=1", "head=abc", "head=99999999"] {
+            #expect(try await HTTP.get("\(gateway.base)/v1/receipts/receipt-plain?\(query)", headers: bearer).status == 400, "\(query)")
+            #expect(try await HTTP.get("\(gateway.base)/api/receipts/receipt-plain?\(query)", headers: admin).status == 400, "\(query)")
+        }
+
         // One byte changed — a digit of the credits — and the receipt no longer verifies.
         var altered = receipt.body
         let credits = try #require(altered.range(of: Data(#""credits":"#.utf8)))

@@ -112,6 +112,33 @@ import Testing
             #expect(try fullReplay(store) == state)
         }
     }
+
+    /// The provider's id and model come from an upstream: kept when they are
+    /// short visible-ASCII names, dropped (never refused) otherwise, and the
+    /// model only when it differs from the name the provider was asked for.
+    @Test func theProvidersIDAndModelAreKeptOnlyWhenSane() async throws {
+        try await withFixture { f in
+            let ledger = f.ledger
+            let (token, _) = try await f.token()
+            let cases: [(String?, String?, String?, String?)] = [
+                ("chatcmpl-1", "gpt-4o-2024-08-06", "chatcmpl-1", "gpt-4o-2024-08-06"),
+                ("chatcmpl 2", Fixture.model, nil, nil),
+                (String(repeating: "x", count: 129), "bad\nmodel", nil, nil),
+                ("", "", nil, nil),
+            ]
+            for (i, (id, model, keptID, keptModel)) in cases.enumerated() {
+                _ = try await ledger.reserve(requestID: "pid-\(i)", token: token.id, model: Fixture.model, amount: 100, stream: false)
+                let settled = try await ledger.settle(
+                    requestID: "pid-\(i)", outcome: Outcome(usage: Usage(promptTokens: 1), providerRequestID: id, providerModel: model))
+                #expect(settled.providerRequestID == keptID)
+                #expect(settled.providerModel == keptModel)
+            }
+            await ledger.durable()
+            let logged = try ledger.log.events(requestID: "pid-0").compactMap { if case .chargeSettled(let e) = $0.event { e } else { nil } }
+            #expect(logged.first?.providerRequestID == "chatcmpl-1", "read back from the log")
+            #expect(logged.first?.providerModel == "gpt-4o-2024-08-06")
+        }
+    }
 }
 
 /// Admission prices a request from the client's own numbers (prompt estimate,

@@ -143,6 +143,13 @@ enum Samples {
                 credits: 2_501,
                 price: Price(input: 5, output: 40, cachedInput: 1, perWebFetch: 0, perFileSearch: 2_500, imageInput: 10, imageOutput: 30),
                 multiplier: .one, estimated: false, stream: false, durationMs: 5, status: 200)),
+        // Version 5: the provider's id of the answer and the model it said answered.
+        .chargeSettled(
+            ChargeSettled(
+                requestID: "req-9", token: token, user: user, model: "gpt-4o", channel: channel,
+                usage: Usage(promptTokens: 3, completionTokens: 2), credits: 1, price: Price(input: 1, output: 1, cachedInput: 1),
+                multiplier: .one, estimated: false, stream: false, durationMs: 4, status: 200,
+                providerRequestID: "chatcmpl-9", providerModel: "gpt-4o-2024-11-20")),
         .chargeExpired(ChargeExpired(requestID: "req-3", token: token, user: user, policy: .void, credits: 0)),
         .chargeExpired(ChargeExpired(requestID: "req-4", token: token, user: user, policy: .settleReserved, credits: 99)),
         .chargeAdjusted(ChargeAdjusted(requestID: "req-1", token: token, user: user, amount: -Int64.max, reason: "refund")),

@@ -36,8 +36,10 @@ import Testing
         // that its old samples' bytes did not move; `olderVersionsStillDecode` checks the merged codec), then
         // issue 11's spend-alert samples (codes 60–65, appended: no earlier sample's bytes moved), then version 2
         // of webhook.set, alert.raised and alert.cleared (the channel.suspended kind) with its samples and
-        // request.routed (code 71): `olderVersionsStillDecode` checks the version-1 alert payloads still decode.
-        #expect(previous == Hash256(a: 0x8b70_7f4b_9a9c_4ef5, b: 0xaeca_1008_3865_1a5c, c: 0xc0eb_bbd4_c7ec_8ba2, d: 0xe632_c5d9_7b5a_ba7c))
+        // request.routed (code 71), and issue 15's charge.settled version 5 (every settle two empty strings
+        // longer, and a sample with the provider's id and model): `olderVersionsStillDecode` checks the
+        // version-1 alert payloads and reads each settle less those bytes as version 4.
+        #expect(previous == Hash256(a: 0xbc4c_c0b2_35a0_deec, b: 0x4615_7cf8_27fa_a265, c: 0xae54_7a0c_61f4_7014, d: 0xf156_6419_142f_a1db))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).
@@ -45,24 +47,31 @@ import Testing
         "057265712d31ffffffffffffffff0123456789abcdeffeffffffffffffffff01056770742d78ffffffffffffffffff018080808080400e00"
         + "060802010080a8d6b9070100a4139003"
 
+    /// A version-5 settle: its version-4 bytes, then the provider's id and model as strings.
+    static let settleVersion5 =
+        "057265712d39ffffffffffffffff0123456789abcdef02066770742d346f010600040202020080897a00000890030000000000000a63686174636d706c2d39"
+        + "116770742d346f2d323032342d31312d3230"
+
     /// Each charge event's payload, byte for byte (Docs/events.md lists the
     /// fields), written and read back. A settle without parts is its version-1
     /// bytes and two empty masks, then (version 3) an empty upstream model and
-    /// no attempts, then (version 4) two more empty masks; a void is its
-    /// version-1 bytes and no attempts.
+    /// no attempts, then (version 4) two more empty masks, then (version 5) no
+    /// provider id or model; a void is its version-1 bytes and no attempts.
     @Test func chargePayloadsAreByteIdentical() throws {
         let types: Set<EventType> = [.chargeReserved, .chargeSettled, .chargeVoided, .chargeExpired, .chargeAdjusted]
         let charges = Samples.events.filter { types.contains($0.type) }
         let expected = [
             "057265712d31ffffffffffffffff0123456789abcdef056770742d780001",
-            Self.settleVersion1 + "0000" + "0000" + "0000",
+            Self.settleVersion1 + "0000" + "0000" + "0000" + "0000",
             "057265712d35ffffffffffffffff0123456789abcdefd08c0308636c617564652d78018040901cee07061e000080897a000100900313a802c8010213080c80c0a8ca9a3a"
-                + "0000" + "0000",
+                + "0000" + "0000" + "0000",
             "057265712d32ffffffffffffffff0123456789abcdef0013636c69656e7420646973636f6e6e6563746564e60700" + "00",
             "057265712d36ffffffffffffffff0123456789abcdef0113757073747265616d5f6572726f723a20353030e80712020200904e01e80708",
             "057265712d37ffffffffffffffff0123456789abcdef02066770742d346f010600040202020080897a00011490030000116770742d346f2d323032342d30382d30360209da06060190030e"
+                + "0000" + "0000",
+            "057265712d38ffffffffffffffff0123456789abcdef8a2705696d672d7801640094140a50020080897a00000a9003000000000f04025094140f008827143c"
                 + "0000",
-            "057265712d38ffffffffffffffff0123456789abcdef8a2705696d672d7801640094140a50020080897a00000a9003000000000f04025094140f008827143c",
+            Self.settleVersion5,
             "057265712d33ffffffffffffffff0123456789abcdef0000",
             "057265712d34ffffffffffffffff0123456789abcdef01c601",
             "057265712d31ffffffffffffffff0123456789abcdeffdffffffffffffffff0106726566756e64",
@@ -106,7 +115,8 @@ import Testing
         // Before web fetches, file searches and image tokens (version 3): a settle
         // without them ends in two empty masks (usage, price), a price in one.
         for event in Samples.events where event.type == .chargeSettled || event.type == .priceSet {
-            let empty = event.type == .chargeSettled ? "0000" : "00"
+            // A settle's two masks come before version 5's two empty strings.
+            let empty = event.type == .chargeSettled ? "00000000" : "00"
             let payload = Self.hex(EventCodecTests.payload(of: event))
             guard payload.hasSuffix(empty) else { continue }
             #expect(try Self.decode(String(payload.dropLast(empty.count)), event.type, version: 3) == event)
@@ -127,6 +137,13 @@ import Testing
             } else {
                 #expect(try Self.decode(payload, event.type, version: 1) == event)
             }
+        }
+        // Before the provider's ids (version 4): a settle without them ends in two empty strings.
+        for event in Samples.events where event.type == .chargeSettled {
+            guard case .chargeSettled(let settled) = event, settled.providerRequestID == nil, settled.providerModel == nil else { continue }
+            let payload = Self.hex(EventCodecTests.payload(of: event))
+            #expect(payload.hasSuffix("0000"))
+            #expect(try Self.decode(String(payload.dropLast(4)), .chargeSettled, version: 4) == event)
         }
         // A mask bit beyond the known parts is corrupt, not skipped.
         #expect(throws: BinaryDecodingError.self) { try Self.decode(Self.settleVersion1 + "2000", .chargeSettled, version: 2) }

@@ -16,6 +16,61 @@ struct UsageMeterTests {
         #expect(meter.usage == Usage(promptTokens: 10, cachedTokens: 4, completionTokens: 3))
     }
 
+    /// The provider's id and model, as each family spells them, streamed or not; the first seen wins,
+    /// and the request-id header only fills in for a body without an id.
+    @Test func theProvidersIDAndModelAreReadInEveryFamily() {
+        let cases: [(APIFamily, [String], String, String)] = [
+            (
+                .openai, [#"{"id":"chatcmpl-A1","model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":1}}"#], "chatcmpl-A1",
+                "gpt-4o-2024-08-06"
+            ),
+            (
+                .openai,
+                [
+                    #"{"id":"chatcmpl-B2","model":"gpt-4o-mini","choices":[{"delta":{"content":"hi"}}]}"#,
+                    #"{"id":"chatcmpl-other","model":"x","choices":[]}"#,
+                ],
+                "chatcmpl-B2", "gpt-4o-mini"
+            ),
+            (
+                .openai,
+                [
+                    #"{"type":"response.created","response":{"id":"resp_C3","model":"o3-2025-04-16","output":[]}}"#,
+                    #"{"type":"response.output_item.done","item":{"id":"msg_x","type":"message"}}"#,
+                ],
+                "resp_C3", "o3-2025-04-16"
+            ),
+            (
+                .anthropic,
+                [
+                    #"{"type":"message_start","message":{"id":"msg_D4","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":3}}}"#,
+                    #"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1"}}"#,
+                ],
+                "msg_D4", "claude-sonnet-4-5-20250929"
+            ),
+            (
+                .anthropic, [#"{"id":"msg_E5","type":"message","model":"claude-x","usage":{"input_tokens":1,"output_tokens":1}}"#], "msg_E5",
+                "claude-x"
+            ),
+            (.gemini, [#"[{"candidates":[],"modelVersion":"gemini-2.5-flash","responseId":"F6resp"}]"#], "F6resp", "gemini-2.5-flash"),
+        ]
+        for (family, events, id, model) in cases {
+            var meter = UsageMeter(family: family)
+            for event in events { meter.absorb(bytes: json(event)) }
+            meter.providerRequestHeader("req_header")
+            #expect(meter.providerRequestID == id)
+            #expect(meter.providerModel == model)
+        }
+        var embeddings = UsageMeter(family: .openai)
+        embeddings.absorb(bytes: json(#"{"object":"list","data":[],"model":"text-embedding-3-small","usage":{"prompt_tokens":2}}"#))
+        embeddings.providerRequestHeader("req_7f3a")
+        #expect(embeddings.providerRequestID == "req_7f3a")
+        // A nested id (a tool call's, a message's in a choice) is not the answer's.
+        var nested = UsageMeter(family: .openai)
+        nested.absorb(bytes: json(#"{"choices":[{"message":{"tool_calls":[{"id":"call_1"}]}}]}"#))
+        #expect(nested.providerRequestID == nil)
+    }
+
     @Test func responsesStreamReadsTheCompletedEvent() {
         var meter = UsageMeter(family: .openai)
         meter.absorb(

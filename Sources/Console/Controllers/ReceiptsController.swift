@@ -12,9 +12,15 @@ struct ReceiptsController: Sendable {
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/receipts/{request_id}") { request, context, caller in
-            try Query(request).only([])
+            let query = Query(request)
+            try query.only(["head"])
+            let head = try query.uint("head")
             let requestID = context.parameter("request_id")
-            guard let receipt = try await core.ledger.receipt(requestID: requestID),
+            let found: Receipt?
+            do { found = try await core.ledger.receipt(requestID: requestID, head: head) } catch let error as Ledger.NotACheckpoint {
+                throw APIError.badRequest("head: \(error.description); ask GET /api/ledger/head for one.", field: "head")
+            }
+            guard let receipt = found,
                 case .chargeReserved(let reserved) = receipt.events.first?.envelope.event, caller.isAdmin || reserved.user == caller.id
             else { throw APIError.notFound("request \(JSONBody.printable(requestID))") }
             return JSONResponse.make(receipt.json)

@@ -23,6 +23,8 @@ package struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
         case dangling
         /// Our usage totals differ from a provider's usage export.
         case providerUsage = "provider_usage"
+        /// A provider's per-request export and our settles disagree: missing, extra or mismatched requests.
+        case providerRequests = "provider_requests"
         /// A running server's head disagrees with the data directory.
         case server
     }

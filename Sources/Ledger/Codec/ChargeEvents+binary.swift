@@ -76,6 +76,7 @@ extension ChargeSettled {
         usage.encodeParts(into: &w); price.encodeParts(into: &w)
         w.string(upstreamModel ?? ""); w.attempts(attempts)
         usage.encodeSecondParts(into: &w); price.encodeSecondParts(into: &w)
+        w.string(providerRequestID ?? ""); w.string(providerModel ?? "")
     }
 
     /// The leading fields, all that replay needs: whose request, and what it cost.
@@ -86,7 +87,8 @@ extension ChargeSettled {
 
     /// Version 1 ends at `status`; version 2 adds the usage and price parts (cache writes, audio, web searches);
     /// version 3 the upstream model ("" when the public name was sent) and the attempts;
-    /// version 4 the second usage and price parts (web fetches, file searches, images).
+    /// version 4 the second usage and price parts (web fetches, file searches, images);
+    /// version 5 the provider's request id and model ("" when none).
     static func decode(from r: inout BinaryReader, version: UInt8) throws(BinaryDecodingError) -> ChargeSettled {
         let (head, credits) = try decodeCharge(from: &r)
         let model = try r.string(), channel = try r.optionalChannel()
@@ -108,6 +110,10 @@ extension ChargeSettled {
         if version >= 4 {
             try settled.usage.decodeSecondParts(from: &r)
             try settled.price.decodeSecondParts(from: &r)
+        }
+        if version >= 5 {
+            let id = try r.string(), model = try r.string()
+            (settled.providerRequestID, settled.providerModel) = (id.isEmpty ? nil : id, model.isEmpty ? nil : model)
         }
         return settled
     }

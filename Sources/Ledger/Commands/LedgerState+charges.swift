@@ -23,6 +23,7 @@ extension LedgerState {
         // PriceMath saturates at Int64.max; one charge is bounded like every other
         // credit amount so that `used` and the balance can never overflow in `apply`.
         let credits = min(PriceMath.credits(for: usage, price: price, multiplier: multiplier), Limits.credits)
+        let asked = outcome.upstreamModel ?? reservation.model
         return .chargeSettled(
             ChargeSettled(
                 requestID: requestID, token: reservation.token, user: reservation.user,
@@ -30,7 +31,10 @@ extension LedgerState {
                 credits: credits, price: price, multiplier: multiplier, estimated: outcome.estimated,
                 stream: reservation.stream, durationMs: max(0, outcome.durationMs), status: outcome.status,
                 upstreamModel: outcome.upstreamModel.flatMap { $0 == reservation.model ? nil : $0 },
-                attempts: Array(outcome.attempts.prefix(Limits.attempts))))
+                attempts: Array(outcome.attempts.prefix(Limits.attempts)),
+                // An upstream's words: an id or model that is not a short visible-ASCII name is dropped, never refused.
+                providerRequestID: outcome.providerRequestID.flatMap { Limits.isRequestID($0) ? $0 : nil },
+                providerModel: outcome.providerModel.flatMap { $0 != asked && Limits.isModelName($0) ? $0 : nil }))
     }
 
     func void(

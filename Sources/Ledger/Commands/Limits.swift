@@ -52,6 +52,14 @@ package enum Limits {
     static let channelHeaders = 32
     /// Upstream attempts one request records: the first and at most 10 retries (`--retries`).
     package static let attempts = 11
+    /// A provider's per-request export is read whole into memory (about 200 B a
+    /// row): past these a month of one busy channel fits, a mistaken file does not.
+    package static let providerExportBytes = 256 << 20
+    package static let providerExportRows = 1_000_000
+    /// Entries in one adjustment plan (`tally adjust --plan`), each one event.
+    package static let planEntries = 100_000
+    /// A plan of `planEntries` entries is about 30 MiB of JSON.
+    package static let planBytes = 64 << 20
     /// A URL an operator configures.
     static let urlBytes = 2048
 }

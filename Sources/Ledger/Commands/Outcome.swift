@@ -10,10 +10,14 @@ package struct Outcome: Sendable, Equatable {
     package var upstreamModel: String?
     /// Every upstream attempt, in order (the last is `channel`'s answer).
     package var attempts: [UpstreamAttempt]
+    /// What the provider's answer called itself (`ChargeSettled.providerRequestID`,
+    /// `providerModel`): read from an upstream, so the settle keeps them only when sane.
+    package var providerRequestID: String?
+    package var providerModel: String?
 
     package init(
         usage: Usage, estimated: Bool = false, channel: ChannelID? = nil, durationMs: Int64 = 0, status: Int64 = 200,
-        upstreamModel: String? = nil, attempts: [UpstreamAttempt] = []
+        upstreamModel: String? = nil, attempts: [UpstreamAttempt] = [], providerRequestID: String? = nil, providerModel: String? = nil
     ) {
         self.usage = usage
         self.estimated = estimated
@@ -22,5 +26,7 @@ package struct Outcome: Sendable, Equatable {
         self.status = status
         self.upstreamModel = upstreamModel
         self.attempts = attempts
+        self.providerRequestID = providerRequestID
+        self.providerModel = providerModel
     }
 }

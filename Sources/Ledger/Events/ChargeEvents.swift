@@ -40,18 +40,29 @@ package struct ChargeSettled: Hashable, Sendable {
     package var upstreamModel: String?
     /// Every upstream attempt, in order; the last is `channel`'s answer (version 3).
     package var attempts: [UpstreamAttempt] = []
+    /// The provider's own id of the answer (OpenAI `chatcmpl-…`/`resp_…`, Anthropic
+    /// `msg_…`, Gemini `responseId`; else its `x-request-id`/`request-id` header):
+    /// what its per-request export names, for `tally reconcile --provider-requests` (version 5).
+    package var providerRequestID: String?
+    /// The model the provider said answered (`model`, Gemini `modelVersion`), when it
+    /// differs from the name it was asked for, e.g. a dated snapshot (version 5).
+    package var providerModel: String?
 
     /// `package` so `tally bench` can build events directly.
     package init(
         requestID: String, token: TokenID, user: UserID, model: String, channel: ChannelID?, usage: Usage, credits: Int64,
         price: Price, multiplier: Multiplier, estimated: Bool, stream: Bool, durationMs: Int64, status: Int64,
-        upstreamModel: String? = nil, attempts: [UpstreamAttempt] = []
+        upstreamModel: String? = nil, attempts: [UpstreamAttempt] = [], providerRequestID: String? = nil, providerModel: String? = nil
     ) {
         self.requestID = requestID; self.token = token; self.user = user; self.model = model; self.channel = channel
         self.usage = usage; self.credits = credits; self.price = price; self.multiplier = multiplier
         self.estimated = estimated; self.stream = stream; self.durationMs = durationMs; self.status = status
         self.upstreamModel = upstreamModel; self.attempts = attempts
+        self.providerRequestID = providerRequestID; self.providerModel = providerModel
     }
+
+    /// The model name the provider bills under: what it reported, else what it was asked for.
+    package var billedModel: String { providerModel ?? upstreamModel ?? model }
 }
 
 /// Phase 2, no charge: the reservation is released. `reason` says why.

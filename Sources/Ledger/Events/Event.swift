@@ -120,9 +120,10 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     /// The schema version this build writes and the newest it can read.
     /// `price.set` is at version 4 (2 gained `max_output`, 3 the cache-write,
     /// audio and web-search prices, 4 the web-fetch, file-search and image
-    /// prices), `charge.settled` at 4 (2 gained the usage parts and prices
+    /// prices), `charge.settled` at 5 (2 gained the usage parts and prices
     /// those bill, 3 the upstream model and the attempts, 4 web fetches, file
-    /// searches and image tokens with their prices),
+    /// searches and image tokens with their prices, 5 the provider's request
+    /// id and model),
     /// `charge.voided` at 2 (the attempts), `channel.set` at 3 (2 the routing
     /// options, 3 the connect timeout), `token.created`, `token.updated` and `user.updated` at 2
     /// (periodic budgets), `group.set` at 2 (`selectable`), `webhook.set`,
@@ -131,7 +132,8 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     /// 1; replay reads every older version and refuses anything newer.
     package var currentVersion: UInt8 {
         switch self {
-        case .priceSet, .chargeSettled: 4
+        case .priceSet: 4
+        case .chargeSettled: 5
         case .channelSet: 3
         case .chargeVoided, .tokenCreated, .tokenUpdated, .userUpdated, .groupSet, .webhookSet, .alertRaised, .alertCleared: 2
         default: 1

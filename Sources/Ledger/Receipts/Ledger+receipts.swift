@@ -1,17 +1,33 @@
 /// Receipts and checkpoints on the ledger (Docs/auditing.md, "Receipts").
 extension Ledger {
+    /// A `?head=` that names no checkpoint of the log.
+    package struct NotACheckpoint: Error, CustomStringConvertible {
+        package var seq: UInt64
+        package var description: String { "event \(seq) is not a ledger.checkpoint of this ledger" }
+
+        package init(seq: UInt64) { self.seq = seq }
+    }
+
     /// The receipt of `requestID` from the durable log; nil when the request is unknown.
-    /// Its proof reaches the newest checkpoint, if one covers all of the request's events.
+    /// Its proof reaches the newest checkpoint — or `head`, a checkpoint the
+    /// customer already trusts, so the chain of checkpoints stays as short as
+    /// the distance to it — if that covers all of the request's events.
     /// Reads the log off the actor: a receipt never holds up the relay's charges.
-    package nonisolated func receipt(requestID: String) async throws -> Receipt? {
+    package nonisolated func receipt(requestID: String, head: UInt64? = nil) async throws -> Receipt? {
         let newest = await newestCheckpoint.seq
         await durable()  // the newest checkpoint, and the request's close, are in the log
+        if let head {
+            guard head <= newest, let (envelope, _) = try log.stored([head]).first, envelope.type == .ledgerCheckpoint else {
+                throw NotACheckpoint(seq: head)
+            }
+        }
+        let top = head ?? newest
         let found = try log.events(requestID: requestID)
         guard !found.isEmpty else { return nil }
         let events = try log.stored(found.map(\.seq)).map { Receipt.StoredEvent(envelope: $0.0, stored: $0.1) }
         var receipt = Receipt(requestID: requestID, events: events)
-        guard let first = found.first?.seq, let last = found.last?.seq, last < newest else { return receipt }
-        let chain = try log.checkpoints(from: newest, backTo: first)
+        guard let first = found.first?.seq, let last = found.last?.seq, last < top else { return receipt }
+        let chain = try log.checkpoints(from: top, backTo: first)
         var inclusions: [Receipt.Inclusion] = []
         var leavesOf: [UInt64: [Hash256]] = [:]
         for event in found {

@@ -123,6 +123,8 @@ package enum EventJSON {
                     ("multiplier", .string(e.multiplier.description)), ("estimated", .bool(e.estimated)), ("stream", .bool(e.stream)),
                     ("duration_ms", .int(e.durationMs)), ("status", .int(e.status)),
                     ("upstream_model", .optional(e.upstreamModel) { .string($0) }), ("attempts", attempts(e.attempts)),
+                    ("provider_request_id", .optional(e.providerRequestID) { .string($0) }),
+                    ("provider_model", .optional(e.providerModel) { .string($0) }),
                 ])
         case .chargeVoided(let e):
             .object([

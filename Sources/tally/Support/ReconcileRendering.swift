@@ -7,6 +7,8 @@ struct ReconcileRendering {
     let server: JSONValue
     let mismatches: [ProviderUsage.Mismatch]
     let compared: Bool
+    /// `--provider-requests`' result, when one was given.
+    let requests: RequestReconciliation.Report?
 
     var json: JSONValue {
         .object([
@@ -58,6 +60,7 @@ struct ReconcileRendering {
                         )
                     ]) : .null
             ),
+            ("provider_requests", .optional(requests) { $0.json }),
             ("findings_total", .int(Int64(report.findings.total))),
             ("findings", .array(report.findings.kept.map(\.json))),
         ])
@@ -85,6 +88,7 @@ struct ReconcileRendering {
         }
         if case .object = server { out += "server: \(server.serialized)\n" }
         if compared { out += "provider usage: \(mismatches.isEmpty ? "matches" : "\(mismatches.count) mismatch(es)")\n" }
+        if let requests { out += requests.summary + "\n" }
         for finding in report.findings.kept { out += "  \(finding)\n" }
         if report.findings.total > report.findings.kept.count { out += "  … and \(report.findings.total - report.findings.kept.count) more\n" }
         out +=
