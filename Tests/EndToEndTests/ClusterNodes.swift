@@ -21,30 +21,32 @@ struct ClusterNodes {
     var c: ServerProcess { nodes[2] }
 
     /// `postgres`: a server of the test's own (default the shared one).
-    static func start(
-        mock: MockServer, balance: Int64 = 1_000_000_000, postgres: String? = nil, environment: [String: String] = [:]
-    ) async throws -> ClusterNodes {
+    static func start(mock: MockServer, balance: Int64 = 1_000_000_000, postgres: String? = nil) async throws -> ClusterNodes {
         let url = try ClusterTests.initialisedCluster(on: postgres)
         let data = Seed.directory()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL, balance: balance)
-        let a = try await ServerProcess(data: data, arguments: ["--cluster", url, "--node", "a"], environment: environment)
+        let a = try await ServerProcess(data: data, arguments: ["--cluster", url, "--node", "a"])
         guard try await ClusterTests.caughtUp(url, node: "a", data: data) else { throw HarnessError("node a did not ship its seed") }
         var nodes = [a]
         for name in ["b", "c"] {
-            let node = try await ServerProcess(
-                data: Seed.directory(), arguments: ["--cluster", url, "--node", name], environment: environment)
-            let channels = try await HTTP.get(node.baseURL + "/api/channels", headers: admin)
-            let ids = (channels.json?["data"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-            guard ids.count == 3 else { throw HarnessError("node \(name) started without the cluster's channels: \(channels.text)") }
-            for id in ids {
-                let keyed = try await HTTP.send(
-                    node.baseURL + "/api/channels/\(id)", method: .PATCH, headers: admin + [("Content-Type", "application/json")],
-                    body: Data(#"{"key":"mock-key"}"#.utf8))
-                guard keyed.status == 200 else { throw HarnessError("setting a channel key on \(name): \(keyed.text)") }
-            }
+            let node = try await ServerProcess(data: Seed.directory(), arguments: ["--cluster", url, "--node", name])
+            try await setChannelKeys(on: node)
             nodes.append(node)
         }
         return ClusterNodes(url: url, seeded: seeded, nodes: nodes)
+    }
+
+    /// Sets the upstream key of every channel on `node` (keys are sealed per data directory, never copied).
+    static func setChannelKeys(on node: ServerProcess) async throws {
+        let channels = try await HTTP.get(node.baseURL + "/api/channels", headers: admin)
+        let ids = (channels.json?["data"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        guard ids.count == 3 else { throw HarnessError("\(node.baseURL) started without the cluster's channels: \(channels.text)") }
+        for id in ids {
+            let keyed = try await HTTP.send(
+                node.baseURL + "/api/channels/\(id)", method: .PATCH, headers: admin + [("Content-Type", "application/json")],
+                body: Data(#"{"key":"mock-key"}"#.utf8))
+            guard keyed.status == 200 else { throw HarnessError("setting a channel key on \(node.baseURL): \(keyed.text)") }
+        }
     }
 
     func stop() async {
@@ -67,14 +69,15 @@ struct ClusterNodes {
         return digests
     }
 
-    /// Waits (up to `timeout`) until every node answers the same digest; true when they did.
-    func converged(timeout: Duration = .seconds(10)) async throws -> Bool {
+    /// Waits (up to `timeout`) until every node answers the same digest; the digests last answered.
+    func convergedDigests(timeout: Duration = .seconds(10)) async throws -> [String] {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if Set(try await digests()).count == 1 { return true }
+        var last = try await digests()
+        while Set(last).count != 1, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
+            last = try await digests()
         }
-        return false
+        return last
     }
 
     /// Polls `condition` every 20 ms for up to `timeout`; the time it took to hold, or nil.
