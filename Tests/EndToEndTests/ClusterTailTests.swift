@@ -107,4 +107,44 @@ import Testing
         #expect(try TallyCommand.run(["verify", "--cluster", cluster.url]).status == 0)
         #expect(try TallyCommand.run(["verify", "--data", cluster.b.dataPath]).status == 0)
     }
+
+    /// A node killed (SIGKILL) while it relays, then restarted: it resolves
+    /// the reservations it left open by events of its own, ships its tail
+    /// gap-free, and the other nodes' copies of those reservations close with
+    /// them, so the three projections converge with nothing left open.
+    @Test func aNodeKilledUnderLoadRestartsAndTheClusterConverges() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let cluster = try await ClusterNodes.start(mock: mock)
+        let burst = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<30 {
+                    // mock-slow answers after 1.5 s: every one is in flight at the kill.
+                    group.addTask {
+                        _ = try? await HTTP.post(
+                            cluster.b.baseURL + "/v1/chat/completions",
+                            headers: [("Authorization", "Bearer \(cluster.seeded.key)"), ("X-Request-Id", "killed_\(index)")],
+                            json: ["model": "mock-slow", "max_tokens": 4, "messages": [["role": "user", "content": "slow"]]])
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        await cluster.b.kill()
+        // A request the client had queued when the server died would wait for its 60 s timeout.
+        burst.cancel()
+        await burst.value
+        let back = try await ServerProcess(data: cluster.b.dataPath, arguments: ["--cluster", cluster.url, "--node", "b"])
+        let again = ClusterNodes(url: cluster.url, seeded: cluster.seeded, nodes: [cluster.a, back, cluster.c])
+        let digests = try await again.convergedDigests()
+        #expect(Set(digests).count == 1, "\(digests)")
+        for node in again.nodes {
+            let token = try await HTTP.get(node.baseURL + "/api/tokens/\(cluster.seeded.token)", headers: ClusterNodes.admin)
+            #expect(token.json?["reserved"] as? Int == 0, "nothing may stay reserved on \(node.baseURL): \(token.text)")
+        }
+        await again.stop()
+        #expect(try await ClusterTests.caughtUp(cluster.url, node: "b", data: cluster.b.dataPath), "b's stream should hold its whole log")
+        let verified = try TallyCommand.run(["verify", "--cluster", cluster.url])
+        #expect(verified.status == 0, "\(verified.output)")
+    }
 }
