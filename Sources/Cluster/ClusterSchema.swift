@@ -13,6 +13,9 @@ import PostgresNIO
 ///   `envelope` is the event's stored value exactly as in the node's LMDB
 ///   (its hash and the previous one included), so PostgreSQL's copy verifies
 ///   with the same code as the node's.
+///   A row with `origin_stream`/`origin_seq` is a node's copy of another
+///   node's event (cluster tailing), shipped so the stream stays the node's
+///   whole log; tailers read only the rows without an origin.
 /// - `tally_nodes`: a node's name, its stream, what it has shipped and when
 ///   it was last heard from.
 package enum ClusterSchema {
@@ -48,7 +51,15 @@ package enum ClusterSchema {
                 shipped_seq bigint NOT NULL DEFAULT 0
             )
             """,
-        ]
+        ],
+        // Cluster tailing: an event a node copied from another stream is shipped
+        // marked with where it came from, and other nodes skip it; and the control stream.
+        [
+            "ALTER TABLE tally_events ADD COLUMN origin_stream text, ADD COLUMN origin_seq bigint",
+            "ALTER TABLE tally_events ADD CONSTRAINT tally_events_origin CHECK ((origin_stream IS NULL) = (origin_seq IS NULL))",
+            // The control stream: control changes by compare-and-append on this row.
+            "INSERT INTO tally_streams (stream, head, head_hash) VALUES ('control', 0, decode(repeat('00', 32), 'hex'))",
+        ],
     ]
 
     /// The schema version this build writes and reads.

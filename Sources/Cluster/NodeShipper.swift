@@ -150,9 +150,11 @@ package struct NodeShipper: Service {
             }
             try await connection.query(
                 """
-                INSERT INTO tally_events (stream, seq, time_ms, type, version, envelope, prev_hash, hash)
-                SELECT \(stream), * FROM unnest(\(batch.seqs)::bigint[], \(batch.times)::bigint[], \(batch.types)::text[],
-                    \(batch.versions)::smallint[], \(batch.envelopes)::bytea[], \(batch.previousHashes)::bytea[], \(batch.hashes)::bytea[])
+                INSERT INTO tally_events (stream, seq, time_ms, type, version, envelope, prev_hash, hash, origin_stream, origin_seq)
+                SELECT \(stream), s, t, ty, v, e, p, h, NULLIF(os, ''), NULLIF(oq, 0)
+                FROM unnest(\(batch.seqs)::bigint[], \(batch.times)::bigint[], \(batch.types)::text[],
+                    \(batch.versions)::smallint[], \(batch.envelopes)::bytea[], \(batch.previousHashes)::bytea[], \(batch.hashes)::bytea[],
+                    \(batch.originStreams)::text[], \(batch.originSeqs)::bigint[]) AS b(s, t, ty, v, e, p, h, os, oq)
                 """, logger: logger)
             try await connection.query(
                 "UPDATE tally_streams SET head = \(head), head_hash = \(headHash) WHERE stream = \(stream)", logger: logger)

@@ -17,6 +17,9 @@ struct ShipBatch {
     var envelopes: [ByteBuffer] = []
     var previousHashes: [ByteBuffer] = []
     var hashes: [ByteBuffer] = []
+    /// Where each event was copied from (cluster tailing); "" and 0 for the node's own.
+    var originStreams: [String] = []
+    var originSeqs: [Int64] = []
     /// The last event read and its hash: the stream's head once the batch is shipped.
     var last: (seq: UInt64, hash: Hash256)
 
@@ -39,6 +42,9 @@ struct ShipBatch {
             expected = seq + 1
             return seqs.count < limit
         }
+        let origins = try store.origins(of: seqs.map { UInt64($0) })
+        originStreams = seqs.map { origins[UInt64($0)]?.stream ?? "" }
+        originSeqs = seqs.map { origins[UInt64($0)].map { Int64($0.seq) } ?? 0 }
     }
 
     var isEmpty: Bool { seqs.isEmpty }

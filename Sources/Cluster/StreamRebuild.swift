@@ -7,7 +7,8 @@ import PostgresNIO
 /// in PostgreSQL, after its disk was lost. The events are written exactly as
 /// the node stored them (`LogImport` checks every link and hash), so the
 /// result is that node's log up to what it had shipped and may run under its
-/// name again. What never enters the log does not come back: the sealed
+/// name again, with the record of which events it had copied from other
+/// nodes' streams (so it tails on from there). What never enters the log does not come back: the sealed
 /// channel keys and password hashes (set them again) and events the node had
 /// not shipped yet.
 package enum StreamRebuild {
@@ -25,12 +26,19 @@ package enum StreamRebuild {
         while true {
             let after = Int64(importer.head.seq)
             let rows = try await connection.query(
-                "SELECT envelope FROM tally_events WHERE stream = \(node.stream) AND seq > \(after) ORDER BY seq LIMIT \(pageSize)",
+                """
+                SELECT seq, envelope, origin_stream, origin_seq FROM tally_events
+                WHERE stream = \(node.stream) AND seq > \(after) ORDER BY seq LIMIT \(pageSize)
+                """,
                 logger: logger)
             var page: [[UInt8]] = []
-            for try await envelope in rows.decode(ByteBuffer.self) { page.append(Array(envelope.readableBytesView)) }
+            var origins: [UInt64: MirrorIndex.Origin] = [:]
+            for try await (seq, envelope, originStream, originSeq) in rows.decode((Int64, ByteBuffer, String?, Int64?).self) {
+                page.append(Array(envelope.readableBytesView))
+                if let originStream, let originSeq { origins[UInt64(seq)] = MirrorIndex.Origin(stream: originStream, seq: UInt64(originSeq)) }
+            }
             if page.isEmpty { break }
-            try importer.append(page)
+            try importer.append(page, origins: origins)
             if page.count < pageSize { break }
         }
         guard importer.head.seq > 0 else { throw ClusterError.noStream(node.value) }

@@ -127,12 +127,14 @@ extension Ledger {
     /// one at startup (`olderThanMs` 0: nothing can be in flight), and from the
     /// server's sweeper only those admitted at least `olderThanMs` ago by the
     /// ledger's clock — older than any request the relay still runs, so leaks.
+    /// Only this node's own: a copied one is closed by the node that opened it.
     /// A swept reservation's hold on its token's TPM window goes as a close's
     /// would: released under `void`, kept as used under `settle-reserved`.
     package func expireDangling(policy: ExpiryPolicy, olderThanMs: Int64 = 0) async throws -> [ChargeExpired] {
         precondition(olderThanMs >= 0, "an age bound is not negative")
         let admittedBy = now() - olderThanMs
-        let open = state.pending.values.filter { $0.time <= admittedBy }.sorted { $0.seq < $1.seq }
+        // A reservation copied from another node's stream is that node's to close (cluster tailing).
+        let open = try state.pending.values.filter { try $0.time <= admittedBy && store.origin(of: $0.seq) == nil }.sorted { $0.seq < $1.seq }
         let events = try open.map { (r: Reservation) throws(Rejection) in try state.expire(requestID: r.requestID, policy: policy) }
         let envelopes = try await commit(events, by: .system)
         for reservation in open {

@@ -49,6 +49,10 @@ package actor Ledger {
     var checkpoints: CheckpointTrail?
     /// The subjects changed since the last alert pass (`raiseAlerts`).
     var alertWatch = AlertWatch()
+    /// Cluster mode: how far each other stream has been copied into this log
+    /// (loaded from `mirror` on first use), and where control changes go.
+    var mirrorPositions: [String: UInt64]?
+    var control: (any ControlStreamClient)?
 
     /// Opens the store, loads the newest snapshot and replays the log's tail.
     package init(
@@ -84,6 +88,11 @@ package actor Ledger {
     /// Seals `events` onto the chain, applies them, and returns once durable.
     @discardableResult
     package func commit(_ events: [Event], by actor: EventActor, applied: (LedgerState) -> Void = { _ in }) async throws -> [Envelope] {
+        if isControlled(events) {
+            let envelopes = try await controlled(by: actor) { _ in events }
+            applied(state)
+            return envelopes
+        }
         let (envelopes, durability) = try append(events, by: actor, applied: applied)
         try await awaitDurable(durability)
         return envelopes
@@ -146,6 +155,22 @@ package actor Ledger {
         return (envelopes, durability)
     }
 
+    /// Applies an event copied from another stream of the cluster (`mirror`)
+    /// and seals it as this log's next, at `time` or the log's last time if
+    /// later; nil, with nothing changed, when it does not apply to this state
+    /// (every event's checks come before its changes).
+    func applyCopy(_ event: Event, actor: EventActor, time: Int64, into writes: inout PackedWrites) -> Envelope? {
+        let seq = state.seq + 1
+        let time = max(time, state.time)
+        do { try state.apply(event, seq: seq, time: time) } catch { return nil }
+        let envelope = writes.seal(seq: seq, time: time, actor: actor, event: event, previous: state.head, in: store)
+        state.advance(to: envelope)
+        checkpoints?.observe(envelope)
+        alertWatch.note(envelope.event)
+        eventsSinceSnapshot += 1
+        return envelope
+    }
+
     /// Waits for `durability`; a failed write halts the ledger (the state is ahead of the disk).
     func awaitDurable(_ durability: Durability) async throws {
         do {
@@ -171,10 +196,14 @@ package actor Ledger {
     /// Debug builds check `invariantViolations()` about once per this many events (O(state) each time).
     static let invariantSample: UInt64 = 257
 
-    /// Runs a pure command against the state and commits its event.
+    /// Runs a pure command against the state and commits its event (in a
+    /// cluster, a control change goes through the control stream, checked again at its head).
     @discardableResult
     func run(by actor: EventActor, _ command: (LedgerState) throws(Rejection) -> Event?) async throws -> Envelope? {
         guard let event = try command(state) else { return nil }
+        if control != nil, ControlLog.isControl(event.type) {
+            return try await controlled(by: actor) { state throws(Rejection) in try command(state).map { [$0] } ?? [] }.first
+        }
         return try await commit([event], by: actor).first
     }
 
@@ -192,7 +221,13 @@ package actor Ledger {
     func run<T>(by actor: EventActor, _ command: (LedgerState) throws(Rejection) -> Event?, reading read: (LedgerState) -> T?) async throws -> T {
         var result: T?
         if let event = try command(state) {
-            try await commit([event], by: actor) { result = read($0) }
+            if control != nil, ControlLog.isControl(event.type) {
+                // Checked again at the control stream's head, where it may have become a different change or none.
+                _ = try await controlled(by: actor) { state throws(Rejection) in try command(state).map { [$0] } ?? [] }
+                result = read(state)
+            } else {
+                try await commit([event], by: actor) { result = read($0) }
+            }
         } else {
             result = read(state)
         }

@@ -24,14 +24,44 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     ledgerConfiguration.commitObserver = LedgerGauges.commit
     ledgerConfiguration.checkpoints = configuration.checkpoints
     try FileManager.default.createDirectory(atPath: configuration.dataPath, withIntermediateDirectories: true)
+    if configuration.rebuildFromCluster, let cluster = configuration.cluster {
+        try await rebuildIfEmpty(configuration.dataPath, from: cluster, logger: logger)
+    }
     let ledger = try Ledger(path: configuration.dataPath, configuration: ledgerConfiguration, logger: logger)
     return try await buildApplication(configuration, ledger: ledger, logger: logger)
+}
+
+/// `--rebuild`: a data directory that holds no ledger gets the node's stream
+/// from PostgreSQL (`cluster rebuild`, in place); one that holds a ledger, or a
+/// node the cluster has no events of (a new node), starts as it is.
+func rebuildIfEmpty(_ path: String, from cluster: (url: ClusterURL, node: NodeName), logger: Logger) async throws {
+    do {
+        let head = try await cluster.url.withConnection(logger: logger) { connection in
+            try await StreamRebuild.run(connection, url: cluster.url, node: cluster.node, data: path, logger: logger)
+        }
+        logger.notice("rebuilt the data directory from the node's stream", metadata: ["node": "\(cluster.node)", "head": "\(head.seq)"])
+    } catch ImportError.notEmpty {
+        return
+    } catch ClusterError.noStream {
+        return
+    }
 }
 
 /// The same around a ledger the caller opened (tests change it while the server runs).
 /// The application owns it from here: graceful shutdown flushes and closes it.
 package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledger, logger: Logger) async throws -> some ApplicationProtocol {
     ServerMetrics.bootstrap()
+    // A cluster node claims its name first, then copies what the control stream and the other nodes hold:
+    // a new node starts with the cluster's users, tokens and prices, and bootstraps nothing of its own.
+    // From here its control changes go through the control stream.
+    var clusterServices: [any Service] = []
+    if let cluster = configuration.cluster {
+        let shipper = try await NodeShipper.start(url: cluster.url, node: cluster.node, store: ledger.store, logger: logger)
+        let tailer = NodeTailer(url: cluster.url, node: cluster.node, ledger: ledger, logger: logger)
+        await ledger.joinControl(PostgresControlStream(url: cluster.url, logger: logger))
+        try await tailer.catchUp()
+        clusterServices = [shipper, tailer]
+    }
     let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
     let oneTimePassword = try await AdminPassword.bootstrap(
         ledger, admin: adminID, fromEnvironment: configuration.adminPassword, demo: configuration.demo, logger: logger)
@@ -87,10 +117,9 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     if let metricsAddress = configuration.metricsAddress {
         services.append(HealthRoutes.metricsServer(at: metricsAddress, ledger: ledger, logger: logger))
     }
-    // Last: it stops first after the server, shipping what the drained requests wrote while the ledger is still open.
-    if let cluster = configuration.cluster {
-        services.append(try await NodeShipper.start(url: cluster.url, node: cluster.node, store: ledger.store, logger: logger))
-    }
+    // Last: they stop first after the server; the tailer stops copying, and the shipper ships what the
+    // drained requests wrote, while the ledger is still open.
+    services += clusterServices
     return Application(
         router: router,
         server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: router, limits: configuration.connections, logger: logger),

@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable {
     package var checkpoints: CheckpointPolicy? = .serverDefault
     /// Run as this node of the cluster on that PostgreSQL (`--cluster`, `--node`): ship the log to the node's stream.
     package var cluster: (url: ClusterURL, node: NodeName)?
+    /// `--rebuild`: a data directory without a ledger is first rebuilt from the node's stream.
+    package var rebuildFromCluster = false
     /// Retries of spend-alert webhooks (`--webhook-retry-window`, `--webhook-retry-delay`).
     public var webhookRetry = WebhookRetry()
 

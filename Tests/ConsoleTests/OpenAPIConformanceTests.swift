@@ -155,6 +155,8 @@ import Testing
             Call(method: .get, template: "/api/ledger/head", uri: "/api/ledger/head", key: .admin),
             Call(method: .get, template: "/api/ledger/head", uri: "/api/ledger/head", key: .bob),
             Call(method: .get, template: "/api/ledger", uri: "/api/ledger", key: .admin),
+            Call(method: .get, template: "/api/ledger/digest", uri: "/api/ledger/digest", key: .admin),
+            Call(method: .get, template: "/api/ledger/digest", uri: "/api/ledger/digest", key: .bob),
             Call(method: .get, template: "/api/receipts/{request_id}", uri: "/api/receipts/\(settled)", key: .alice),
             Call(method: .get, template: "/api/receipts/{request_id}", uri: "/api/receipts/\(settled)", key: .bob),
             Call(method: .post, template: "/api/ledger/verify", uri: "/api/ledger/verify", key: .admin),

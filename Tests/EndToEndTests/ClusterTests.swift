@@ -36,9 +36,9 @@ import Testing
         return false
     }
 
-    /// A cluster's database, initialised.
-    static func initialisedCluster() throws -> String {
-        let url = try TestPostgres.database()
+    /// A cluster's database, initialised, on `server` (default the shared one).
+    static func initialisedCluster(on server: String? = nil) throws -> String {
+        let url = try server.map { try TestPostgres.database(on: $0) } ?? TestPostgres.database()
         let initialised = try TallyCommand.run(["cluster", "init", "--cluster", url])
         guard initialised.status == 0 else { throw HarnessError("cluster init failed: \(initialised.output)") }
         return url
@@ -71,12 +71,12 @@ import Testing
         #expect(try TallyCommand.run(["cluster", "status", "--cluster", url]).status == 2)
         let first = try TallyCommand.run(["cluster", "init", "--cluster", url])
         #expect(first.status == 0)
-        #expect(first.output.contains("schema version 1 (was 0)"), "\(first.output)")
+        #expect(first.output.contains("schema version 2 (was 0)"), "\(first.output)")
         let again = try TallyCommand.run(["cluster", "init", "--cluster", url])
         #expect(again.status == 0)
         #expect(again.output.contains("nothing to do"), "\(again.output)")
         let status = try Self.status(url)
-        #expect(status?["schema_version"] as? Int == 1)
+        #expect(status?["schema_version"] as? Int == 2)
         #expect((status?["nodes"] as? [Any])?.isEmpty == true)
         #expect(try TallyCommand.run(["verify", "--cluster", url]).status == 0)
     }

@@ -4,7 +4,8 @@ import Ledger
 import TallyJSON
 
 /// The ledger page's routes (admin): `GET /api/ledger/head` (the head an
-/// auditor pins), `GET /api/ledger` (head, events by type, snapshots, the last
+/// auditor pins), `GET /api/ledger/digest` (the projections' digest, which
+/// every node of a cluster agrees on once caught up), `GET /api/ledger` (head, events by type, snapshots, the last
 /// verification) and `POST`/`GET /api/ledger/verify` ("Verify now").
 struct LedgerController: Sendable {
     let core: ConsoleCore
@@ -13,6 +14,11 @@ struct LedgerController: Sendable {
         routes.on(.get, "/api/ledger/head", .admin) { request, _, _ in
             try Query(request).only([])
             return JSONResponse.make(try await head())
+        }
+        routes.on(.get, "/api/ledger/digest", .admin) { request, _, _ in
+            try Query(request).only([])
+            let (seq, digest) = await core.ledger.read { ($0.seq, $0.digest) }
+            return JSONResponse.make(.object([("seq", .uint(seq)), ("digest", .string(digest.hex))]))
         }
         routes.on(.get, "/api/ledger", .admin) { request, _, _ in
             try Query(request).only([])

@@ -64,6 +64,11 @@ struct APIRoutes<Context: RequestContext> {
                 .serviceUnavailable, code: "ledger_unavailable",
                 "The ledger is not accepting changes after a storage failure; an operator must restart Tally."
             ).response
+        case let unavailable as ControlUnavailable:
+            core.logger.warning("management write refused", metadata: ["path": "\(request.uri.path)", "reason": "\(unavailable.reason)"])
+            return APIError(
+                .serviceUnavailable, code: "cluster_unavailable", unavailable.description + ". Nothing was changed; the gateway keeps relaying."
+            ).response
         default:
             core.logger.error("management request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return APIError(.internalServerError, code: "internal_error", "The server failed to handle this request; it has been logged.").response

@@ -18,8 +18,10 @@ package struct LogImport {
         self.store = store
     }
 
-    /// Appends `values` (stored events, the next after `head` first) in one transaction.
-    package mutating func append(_ values: [[UInt8]]) throws {
+    /// Appends `values` (stored events, the next after `head` first) in one
+    /// transaction, with the origins of those that a cluster node had copied
+    /// from other nodes' streams (`MirrorIndex`), by seq.
+    package mutating func append(_ values: [[UInt8]], origins: [UInt64: MirrorIndex.Origin] = [:]) throws {
         var checked: [(Envelope, [UInt8])] = []
         var link = head
         for value in values {
@@ -38,6 +40,9 @@ package struct LogImport {
             for (envelope, value) in checked {
                 try txn.put(store.events, key: Keys.seq(envelope.seq), value: value, options: .append)
                 for (database, key) in IndexEntries.keys(for: envelope, in: store) { try txn.put(database, key: key, value: []) }
+            }
+            if let mirror = store.mirror {
+                for entry in MirrorIndex.entries(origins) { try txn.put(mirror, key: entry.key, value: entry.value) }
             }
         }
         head = link

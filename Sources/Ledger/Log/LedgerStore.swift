@@ -11,6 +11,7 @@ import LMDB
 /// | `by_request` | request id bytes ‖ seq       | empty            |
 /// | `snapshots`  | seq (8 B BE)                 | snapshot         |
 /// | `secrets`    | kind byte ‖ id (8 B BE)      | sealed secret    |
+/// | `mirror`     | see `MirrorIndex`            | origin, position |
 ///
 /// Index tables are written in the same transaction as their events and can
 /// be rebuilt from the log; `secrets` holds what must never be an event.
@@ -22,6 +23,9 @@ package final class LedgerStore: Sendable {
     let byRequest: Database
     package let snapshots: Database
     package let secrets: Database
+    /// Which local events a cluster node copied from other nodes' streams
+    /// (`MirrorIndex`); nil in a read-only store from before cluster tailing.
+    package let mirror: Database?
 
     /// Opens (creating when writable) the store in directory `path`.
     package init(path: String, options: EnvironmentOptions = EnvironmentOptions()) throws {
@@ -37,6 +41,11 @@ package final class LedgerStore: Sendable {
             secrets = try environment.openDatabase("secrets", options: create)
         } catch let error as LMDBError where error.isNotFound {
             throw StoreError.notALedger(path)
+        }
+        do {
+            mirror = try environment.openDatabase("mirror", options: create)
+        } catch let error as LMDBError where error.isNotFound {
+            mirror = nil
         }
     }
 

@@ -10,6 +10,11 @@ extension LedgerState {
             throw ReplayError.inconsistent(seq: envelope.seq, "previous hash does not match the chain")
         }
         try apply(envelope.event, seq: envelope.seq, time: envelope.time)
+        advance(to: envelope)
+    }
+
+    /// Moves the head to `envelope`, whose event has just been applied.
+    mutating func advance(to envelope: Envelope) {
         seq = envelope.seq
         head = envelope.hash
         time = max(time, envelope.time)

@@ -68,6 +68,12 @@ struct ServeCommand: AsyncParsableCommand {
     var secureCookies = false
     @OptionGroup var cluster: ClusterOptions
     @Option(name: .long, help: "This node's name in the cluster (default: $TALLY_NODE); with --cluster.") var node: String?
+    @Flag(
+        name: .long,
+        help:
+            "With --cluster: if the data directory holds no ledger, first rebuild it from the node's stream in PostgreSQL (a node whose disk was lost)."
+    )
+    var rebuild = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -129,6 +135,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.connections = try connections.resolve(environment: environment)
         configuration.secureCookies = try secureCookies || Self.flag(environment["TALLY_SECURE_COOKIES"], name: "TALLY_SECURE_COOKIES")
         configuration.cluster = try membership(environment: environment)
+        guard !rebuild || configuration.cluster != nil else { throw ValidationError("--rebuild needs --cluster URL and --node NAME") }
+        configuration.rebuildFromCluster = rebuild
         var logger = Logger(label: "tally")
         logger.logLevel = environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         await runReporting {
