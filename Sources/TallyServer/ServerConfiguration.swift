@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable {
     package var checkpoints: CheckpointPolicy? = .serverDefault
     /// Run as this node of the cluster on that PostgreSQL (`--cluster`, `--node`): ship the log to the node's stream.
     package var cluster: (url: ClusterURL, node: NodeName)?
+    /// Export spans of relayed requests by OTLP/HTTP to this base URL (`--otlp-endpoint`); the `OTEL_*` variables also turn tracing on (`TraceExport`).
+    package var otlpEndpoint: String?
     /// Retries of spend-alert webhooks (`--webhook-retry-window`, `--webhook-retry-delay`).
     public var webhookRetry = WebhookRetry()
 
