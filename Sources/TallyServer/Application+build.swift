@@ -65,6 +65,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
     console.register(on: router)
     if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console, ledger: ledger) }
+    router.add(middleware: MethodNotAllowed(routes: router.routes))
 
     // A service group stops its services in reverse order: the server first (draining requests), then the
     // sweeper and the snapshots, and the ledger's upkeep last, which flushes and closes the ledger.

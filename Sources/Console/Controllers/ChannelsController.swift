@@ -11,7 +11,7 @@ struct ChannelsController: Sendable {
 
     static let fields: Set<String> = [
         "name", "type", "base_url", "key", "models", "groups", "priority", "weight", "enabled", "model_map", "api_version", "headers", "organization",
-        "project",
+        "project", "timeouts",
     ]
 
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
