@@ -135,11 +135,13 @@ extension Relay {
     ) async -> String? {
         let logger = self.logger
         let requestID = reservation.requestID
+        let settlement = tracing?.settling(requestID)
         let durability: Durability
         let receipt: String
         do {
             if let outcome {
                 let applied = try await ledger.settleApplied(reservation, outcome: outcome)
+                settlement?.closed(status: outcome.status, credits: applied.close.credits, voidReason: "")
                 durability = applied.durability
                 receipt = Receipt.header(requestID: requestID, seq: applied.seq, credits: applied.close.credits, hash: applied.hash)
                 metrics.charged(settled: true, reason: outcome.estimated ? "estimated" : "reported")
@@ -149,12 +151,14 @@ extension Relay {
             } else {
                 let applied = try await ledger.voidApplied(
                     reservation, reason: voidReason, channel: channel, status: status, durationMs: durationMs, attempts: attempts)
+                settlement?.closed(status: status, credits: 0, voidReason: voidReason)
                 durability = applied.durability
                 receipt = Receipt.header(requestID: requestID, seq: applied.seq, credits: 0, hash: applied.hash)
                 metrics.charged(settled: false, reason: String(voidReason.prefix { $0 != ":" }))
                 metrics.closed(model: reservation.charge.model, channel: channel, status: status, credits: 0, durationMs: durationMs)
             }
         } catch {
+            settlement?.failed(error, status: status)
             logger.critical(
                 "could not close a reservation; the reservation sweeper (or the next start) resolves it",
                 metadata: ["request_id": "\(requestID)", "error": "\(error)"])

@@ -27,6 +27,7 @@ extension Relay {
         let deadline = RequestDeadline(after: configuration.maxRequestDuration, on: upstream.eventLoop)
         let requestID = RequestID.accept(request.headers[.xRequestID]) ?? RequestID.generate()
         metrics.request(endpoint.kind.rawValue)
+        let trace = tracing?.arrived(request, requestID: requestID, endpoint: endpoint)
         return await deadline.run { cut in
             switch await self.admit(
                 request, peer: peer, endpoint: endpoint, pathModel: pathModel,
@@ -35,13 +36,16 @@ extension Relay {
             case .failure(let failure):
                 // Only reading the body can be cut (nothing is reserved then).
                 if cut.hasFired {
+                    trace?.refused(status: 504, code: "deadline_exceeded")
                     return RelayFailure.deadlineExceeded(self.configuration.maxRequestDuration)
                         .timeoutResponse(for: endpoint.family, requestID: requestID)
                 }
                 self.metrics.rejected(failure.code)
+                trace?.refused(status: Int(failure.status.code), code: failure.code)
                 return failure.response(for: endpoint.family, requestID: requestID)
             case .success(let admitted):
                 self.metrics.admitted(endpoint.kind.rawValue, seconds: self.seconds(since: arrived))
+                trace?.admitted(requestID)
                 return await self.forward(admitted, client: request, deadline: deadline, cut: cut)
             }
         }
@@ -75,10 +79,12 @@ extension Relay {
             }
             lastChannel = channel.id
             let attemptStarted = ContinuousClock.now
+            let attempt = tracing?.attempt(admitted.requestID, channel: channel.id)
             let response: UpstreamResponse
             do {
-                response = try await self.upstream.execute(upstream, timeout: firstByteTimeout(on: channel))
+                response = try await self.upstream.execute(attempt?.propagating(upstream) ?? upstream, timeout: firstByteTimeout(on: channel))
             } catch {
+                attempt?.failed(error)
                 admitted.attempts.append(UpstreamAttempt(channel: channel.id, status: 0, durationMs: milliseconds(since: attemptStarted)))
                 if cut.hasFired || Task.isCancelled { await report(channel.id, .abandoned, requestID: admitted.requestID) }
                 if cut.hasFired { return await cutAtDeadline(admitted, channel: channel.id, started: started) }
@@ -92,6 +98,7 @@ extension Relay {
                 continue
             }
             let status = Int(response.status.code)
+            attempt?.answered(status: status)
             metrics.upstream(status: status, seconds: seconds(since: attemptStarted), channel: channel.id)
             admitted.attempts.append(UpstreamAttempt(channel: channel.id, status: Int64(status), durationMs: milliseconds(since: attemptStarted)))
             if (200..<300).contains(status) {

@@ -1,6 +1,7 @@
 import Hummingbird
 import Ledger
 import Logging
+import Tracing
 import UpstreamHTTP
 
 /// The gateway of SPEC §2: every relay endpoint, admitted in the SPEC's order,
@@ -14,9 +15,12 @@ public struct Relay: Sendable {
     /// The concurrency limits (`--max-concurrent-requests`, `--channel-concurrency`),
     /// taken at admission and by realtime sessions.
     let gate: ConcurrencyGate
+    /// The spans of relayed requests; nil when tracing is off (the default).
+    let tracing: RelayTracing?
 
-    package init(ledger: Ledger, configuration: RelayConfiguration, upstream: UpstreamClient, logger: Logger) {
+    package init(ledger: Ledger, configuration: RelayConfiguration, upstream: UpstreamClient, logger: Logger, tracer: (any Tracer)? = nil) {
         self.ledger = ledger
+        tracing = tracer.map { RelayTracing(tracer: $0) }
         self.configuration = configuration
         self.upstream = upstream
         self.logger = logger

@@ -81,7 +81,9 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     let router = Router(context: TallyRequestContext.self)
     router.add(middleware: RequestIDEcho())
     HealthRoutes.register(on: router, ledger: ledger)
-    let relay = Relay(ledger: ledger, configuration: configuration.relay, upstream: upstream, logger: logger)
+    let tracing = try TraceExport.backend(
+        endpoint: configuration.otlpEndpoint, environment: ProcessInfo.processInfo.environment, logger: logger)
+    let relay = Relay(ledger: ledger, configuration: configuration.relay, upstream: upstream, logger: logger, tracer: tracing?.tracer)
     relay.register(on: router)
     relay.registerRealtime(on: router)
     // The management API and the dashboard (SPEC §4).
@@ -93,6 +95,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
     console.register(on: router)
     if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console, ledger: ledger) }
+    router.add(middleware: MethodNotAllowed(routes: router.routes))
 
     // A service group stops its services in reverse order: the server first (draining requests), then the
     // sweeper and the snapshots, and the ledger's upkeep last, which flushes and closes the ledger.
@@ -108,6 +111,8 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
             olderThan: configuration.relay.maxRequestDuration + configuration.sweepGrace,
             interval: configuration.sweepInterval, logger: logger),
     ]
+    // First, so it stops last: the spans of the requests drained at shutdown are exported.
+    if let tracing { services.insert(tracing.service, at: 0) }
     if configuration.demo {
         services.append(
             Demo.mockService(

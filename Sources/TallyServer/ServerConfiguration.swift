@@ -37,6 +37,8 @@ public struct ServerConfiguration: Sendable {
     package var cluster: (url: ClusterURL, node: NodeName)?
     /// `--rebuild`: a data directory without a ledger is first rebuilt from the node's stream.
     package var rebuildFromCluster = false
+    /// Export spans of relayed requests by OTLP/HTTP to this base URL (`--otlp-endpoint`); the `OTEL_*` variables also turn tracing on (`TraceExport`).
+    package var otlpEndpoint: String?
     /// Retries of spend-alert webhooks (`--webhook-retry-window`, `--webhook-retry-delay`).
     public var webhookRetry = WebhookRetry()
 

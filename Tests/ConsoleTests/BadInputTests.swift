@@ -116,7 +116,10 @@ import Testing
             let response = try await client.call(.post, "/api/tokens", key: f.aliceKey, bytes: invalid)
             #expect(response.status == .badRequest)
             #expect(response.errorCode == "invalid_json")
-            for query in ["cursor=abc", "from=yesterday", "type=reserved", "tokn=x", "limit=0", "limit=100000", "token=nope"] {
+            for query in [
+                "cursor=abc", "from=yesterday", "type=reserved", "tokn=x", "limit=0", "limit=100000", "token=nope", "limit=5&limit=x",
+                "limit=&limit=5",
+            ] {
                 #expect(try await client.call(.get, "/api/logs?\(query)", key: f.aliceKey).status == .badRequest, "\(query)")
             }
             #expect(try await client.call(.get, "/api/logs/export?format=xml", key: f.aliceKey).status == .badRequest)

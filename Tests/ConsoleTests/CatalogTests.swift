@@ -160,6 +160,10 @@ import Testing
                 #expect(refused.status == .badRequest || refused.status == .unprocessableContent, "max_output \(bad)")
             }
             #expect(await f.ledger.read { $0.prices["img"]?.maxOutput } == 8192)
+            // null, as the document allows: the replaced price has no cap, like one without the field.
+            let uncapped = try await client.call(.put, "/api/prices/img", key: admin, json: #"{"input":5,"output":6,"max_output":null}"#)
+            #expect(uncapped.status == .ok && uncapped.json?["max_output"] == .null, "\(uncapped.text)")
+            #expect(await f.ledger.read { $0.prices["img"]?.maxOutput } == nil)
             #expect(try await client.call(.delete, "/api/prices/img", key: admin).status == .noContent)
             #expect(try await client.call(.delete, "/api/prices/img", key: admin).status == .notFound)
 
@@ -178,6 +182,15 @@ import Testing
             _ = try await client.call(.patch, "/api/channels/\(id)", key: admin, json: #"{"key":"second-key"}"#)
             #expect(try f.ledger.channelKey(ChannelID(id)!) == "second-key")
             #expect(!(try await client.call(.get, "/api/channels/\(id)", key: admin).text.contains("second-key")))
+            // Per-channel timeouts, as the document describes them, on PATCH (and POST) too; an empty PATCH changes nothing.
+            let timed = try await client.call(.patch, "/api/channels/\(id)", key: admin, json: #"{"timeouts":{"first_byte":30,"connect":2.5}}"#)
+            #expect(timed.status == .ok, "\(timed.text)")
+            #expect(
+                await f.ledger.read { $0.channels[ChannelID(id)!].map { ($0.firstByteTimeoutMs, $0.connectTimeoutMs) } } ?? (nil, nil) == (
+                    30_000, 2_500
+                ))
+            let untouched = try await client.call(.patch, "/api/channels/\(id)", key: admin, json: "")
+            #expect(untouched.status == .ok && untouched.json?["priority"] == .int(5))
             #expect(try await client.call(.delete, "/api/channels/\(id)", key: admin).status == .noContent)
             #expect(try await client.call(.get, "/api/channels/\(id)", key: admin).status == .notFound)
 
@@ -187,6 +200,11 @@ import Testing
             #expect(forBob.json?["group"]?.stringValue == "gold")
             let sneaky = try await client.call(.post, "/api/tokens", key: f.aliceKey, json: #"{"name":"x","user":"\#(f.bob)"}"#)
             #expect(sneaky.status == .forbidden)
+            // A whole number with a zero fraction is that number (JSON Schema's integer includes it); no other fraction is.
+            let capped = try await client.call(
+                .patch, "/api/tokens/\(try #require(forBob.json?["id"]?.stringValue))", key: admin, json: #"{"quota":250.0}"#)
+            #expect(capped.status == .ok && capped.json?["quota"] == .int(250), "\(capped.text)")
+            _ = try await client.call(.patch, "/api/tokens/\(try #require(forBob.json?["id"]?.stringValue))", key: admin, json: #"{"quota":null}"#)
             // A top-up of an unlimited token is a conflict: credit the user instead.
             let unlimited = try #require(forBob.json?["id"]?.stringValue)
             #expect(try await client.call(.post, "/api/tokens/\(unlimited)/topup", key: admin, json: #"{"amount":5}"#).status == .conflict)

@@ -194,4 +194,25 @@ import Testing
             "\(removed.output)")
         #expect(try TallyCommand.run(["export-config", "--data", setup.data]).output.contains("webhooks: {}"))
     }
+
+    /// Against a running server: `apply` refuses, names what to do instead and writes nothing;
+    /// `--dry-run` plans beside the server (read-only), and the stopped server's directory then takes the file.
+    @Test func aRunningServerIsRefusedWithTheWayOutAndADryRunStillPlans() async throws {
+        let setup = try Setup()
+        try setup.write(Self.config(keyFile: setup.keyFile))
+        let server = try await ServerProcess(data: setup.data)
+        let before = try await HTTP.get("\(server.baseURL)/healthz").json?["seq"] as? NSNumber
+        let refused = try setup.apply()
+        #expect(refused.status == 2, "\(refused.output)")
+        #expect(
+            refused.output.contains("a tally server is running on \(setup.data)") && refused.output.contains("Stop the server"), "\(refused.output)")
+        #expect(refused.output.contains("--dry-run") && refused.output.contains("management API"))
+        let dry = try setup.apply(["--dry-run"])
+        #expect(dry.status == 0 && dry.output.contains("+ channel main") && dry.output.contains("Dry run: nothing written."), "\(dry.output)")
+        let after = try await HTTP.get("\(server.baseURL)/healthz").json?["seq"] as? NSNumber
+        #expect(before != nil && after == before, "neither run wrote an event")
+        await server.stop()
+        let applied = try setup.apply()
+        #expect(applied.status == 0 && applied.output.contains("Applied: events"), "\(applied.output)")
+    }
 }

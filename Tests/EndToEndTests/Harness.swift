@@ -172,13 +172,14 @@ struct Gateway: Sendable {
     let server: ServerProcess
 
     static func start(
-        token: TokenDraft = TokenDraft(name: "e2e"), rpm: Int64? = nil, arguments: [String] = [],
+        token: TokenDraft = TokenDraft(name: "e2e"), rpm: Int64? = nil, arguments: [String] = [], environment: [String: String] = [:],
         extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil
     ) async throws -> Gateway {
         let mock = try await MockServer()
         let data = Seed.directory()
         let seeded = try await Seed.make(at: data, mock: mock.baseURL, token: token, rpm: rpm, extra: extra)
-        return Gateway(mock: mock, data: data, seeded: seeded, server: try await ServerProcess(data: data, arguments: arguments))
+        let server = try await ServerProcess(data: data, arguments: arguments, environment: environment)
+        return Gateway(mock: mock, data: data, seeded: seeded, server: server)
     }
 
     var base: String { server.baseURL }

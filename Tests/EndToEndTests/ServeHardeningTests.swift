@@ -65,6 +65,22 @@ import Testing
         await server.stop()
     }
 
+    /// TRACE on a served path is refused as a method (405, with the path's methods in `Allow`), not answered as a
+    /// missing path; a path nothing serves is still 404, and other methods route as before.
+    @Test func traceIsMethodNotAllowedWithTheMethodsThePathServes() async throws {
+        let server = try await Self.server()
+        let expected = ["/api/groups": "GET", "/v1/chat/completions": "POST", "/api/tokens/tok_1": "DELETE, GET, PATCH"]
+        for (path, allow) in expected {
+            let traced = try await HTTP.send("\(server.baseURL)\(path)", method: .TRACE, headers: [], body: nil)
+            #expect(traced.status == 405 && traced.headers["allow"].first == allow, "\(path): \(traced.headers)")
+        }
+        let query = try await HTTP.send("\(server.baseURL)/api/ledger/head", method: .init(rawValue: "QUERY"), headers: [], body: nil)
+        #expect(query.status == 405 && query.headers["allow"].first == "GET")
+        #expect(try await HTTP.send("\(server.baseURL)/nowhere", method: .TRACE, headers: [], body: nil).status == 404)
+        #expect(try await HTTP.get("\(server.baseURL)/api/groups", headers: [("Authorization", "Bearer \(Self.adminKey)")]).status == 200)
+        await server.stop()
+    }
+
     @Test func metricsOnTheMainPortAreForAdminsOnly() async throws {
         let server = try await Self.server()
         let user = try await HTTP.post(

@@ -47,7 +47,8 @@ struct PricesController: Sendable {
         price.perWebSearch = try amount(body, "per_web_search")
         price.perWebFetch = try amount(body, "per_web_fetch")
         price.perFileSearch = try amount(body, "per_file_search")
-        if let maxOutput = try body.notNull("max_output", body.int("max_output")) {
+        // null, like absent, leaves the model without a cap: a PUT replaces the whole price.
+        if let maxOutput = try body.int("max_output").value {
             guard (1...Limits.outputTokens).contains(maxOutput) else {
                 throw APIError.invalid("max_output", "must be between 1 and \(Limits.outputTokens) tokens")
             }

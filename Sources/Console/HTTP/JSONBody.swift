@@ -93,16 +93,27 @@ struct JSONBody {
         }
     }
 
-    /// An integer that fits in 64 bits; fractions, exponents and overflow are refused.
+    /// An integer that fits in 64 bits; fractions, exponents and overflow are
+    /// refused. A zero fraction (`250.0`) is the same number in JSON, and JSON
+    /// Schema's `integer` includes it, so it is read as the whole number,
+    /// from the text (never through a floating-point value).
     func int(_ key: String) throws(APIError) -> Field<Int64> {
         switch raw(key) {
         case nil: return .absent
         case .null?: return .null
         case .number(let text)?:
-            guard let value = Int64(text) else { throw wrongType(key, "a whole number between \(Int64.min) and \(Int64.max)") }
+            guard let value = Int64(Self.withoutZeroFraction(text)) else {
+                throw wrongType(key, "a whole number between \(Int64.min) and \(Int64.max)")
+            }
             return .value(value)
         default: throw wrongType(key, "a whole number")
         }
+    }
+
+    /// `250` for `250.0` or `250.000`; any other text unchanged.
+    static func withoutZeroFraction(_ text: String) -> Substring {
+        guard let dot = text.firstIndex(of: "."), text[text.index(after: dot)...].allSatisfy({ $0 == "0" }) else { return Substring(text) }
+        return text[..<dot]
     }
 
     func strings(_ key: String) throws(APIError) -> Field<[String]> {

@@ -7,13 +7,22 @@ import TallyJSON
 /// is a 400 naming the parameter, never silently ignored.
 struct Query {
     let values: [String: String]
+    /// A parameter given more than once (`?limit=5&limit=x`): which value was
+    /// meant is a guess, so `only` refuses it.
+    let repeated: String?
 
     init(_ request: Request) {
         var values: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters where values[String(key)] == nil {
+        var repeated: String?
+        for (key, value) in request.uri.queryParameters {
+            guard values[String(key)] == nil else {
+                repeated = repeated ?? String(key)
+                continue
+            }
             values[String(key)] = String(value)
         }
         self.values = values
+        self.repeated = repeated
     }
 
     /// The value, nil when absent or empty (the dashboard drops empty filters; curl users may not).
@@ -45,8 +54,11 @@ struct Query {
         return ms
     }
 
-    /// Refuses parameters the route does not know (a typo such as `?tokn=` would otherwise widen a filter silently).
+    /// Refuses parameters the route does not know (a typo such as `?tokn=` would otherwise widen a filter silently), and repeated ones.
     func only(_ allowed: Set<String>) throws {
+        if let repeated {
+            throw APIError.badRequest("\(JSONBody.printable(repeated)): is given more than once.", field: repeated)
+        }
         for key in values.keys.sorted() where !allowed.contains(key) {
             throw APIError.badRequest(
                 "Unknown query parameter \"\(JSONBody.printable(key))\"; this route accepts: \(allowed.sorted().joined(separator: ", ")).", field: key

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LMDB
 import Ledger
 import Logging
 
@@ -12,7 +13,7 @@ struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract:
-            "Bring groups, prices, channels, routing, users, tokens and webhooks to what a YAML file declares (the server must be stopped).",
+            "Bring groups, prices, channels, routing, users, tokens and webhooks to what a YAML file declares (the server must be stopped; --dry-run works beside it).",
         discussion: """
             Channel keys and webhook secrets never go in the file: `key_env` / `secret_env: NAME` reads an environment variable, \
             `key_file` / `secret_file: PATH` a file. Groups, prices, channels and webhooks not in a present section are removed; \
@@ -39,7 +40,14 @@ struct ApplyCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: data.path, withIntermediateDirectories: true)
             var options = LedgerConfiguration()
             options.snapshotEvery = 0
-            let ledger = try Ledger(path: data.path, configuration: options, logger: Logger(label: "tally.apply"))
+            // A dry run only reads, so it opens an existing ledger read-only: it plans beside a running server.
+            options.environment.readOnly = dryRun && FileManager.default.fileExists(atPath: data.path + "/data.mdb")
+            let ledger: Ledger
+            do {
+                ledger = try Ledger(path: data.path, configuration: options, logger: Logger(label: "tally.apply"))
+            } catch WriterLock.LockError.held {
+                throw ValidationError(Self.serverRunning(data.path))
+            }
             do {
                 let code = try await apply(declared, to: ledger)
                 await ledger.close()
@@ -49,6 +57,18 @@ struct ApplyCommand: AsyncParsableCommand {
                 throw error
             }
         }
+    }
+
+    /// Why `apply` refuses while `tally serve` holds the directory, and what to do instead. Applying
+    /// through the server was the alternative: its management API takes one change per request, so
+    /// a file could be half applied when one of them is refused, where `apply` writes all or nothing.
+    static func serverRunning(_ path: String) -> String {
+        """
+        a tally server is running on \(path) (it holds \(path)/writer.lock), and apply writes the whole file as one \
+        all-or-nothing batch of ledger events, which only one process may do. Stop the server, run `tally apply` \
+        again, then start it. `tally apply --dry-run` prints the plan while the server runs; to change a running \
+        server, use the management API (Docs/api.md) or the dashboard, one change at a time.
+        """
     }
 
     private func apply(_ declared: DeclaredConfig, to ledger: Ledger) async throws -> Int32 {

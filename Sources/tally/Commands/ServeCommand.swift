@@ -49,6 +49,12 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var metricsAddress: String?
     @Option(
+        name: .customLong("otlp-endpoint"),
+        help:
+            "Trace relayed requests and export the spans by OTLP/HTTP to this base URL (…/v1/traces); the standard OTEL_* variables also turn tracing on and override it. Off by default."
+    )
+    var otlpEndpoint: String?
+    @Option(
         name: .customLong("checkpoint-events"),
         help: "Write a ledger.checkpoint (the anchor of receipts' proofs) after this many events; 0 writes none (default 4096).")
     var checkpointEvents = CheckpointPolicy.serverDefault.events
@@ -122,6 +128,10 @@ struct ServeCommand: AsyncParsableCommand {
             demo: demo
         )
         configuration.metricsAddress = metrics
+        if let otlpEndpoint, !(otlpEndpoint.hasPrefix("http://") || otlpEndpoint.hasPrefix("https://")) {
+            throw ValidationError("--otlp-endpoint \(otlpEndpoint) is not an http:// or https:// URL")
+        }
+        configuration.otlpEndpoint = otlpEndpoint
         configuration.adminPassword = adminPassword
         configuration.breaker = try routing.breaker()
         configuration.checkpoints = try checkpointPolicy()
