@@ -18,14 +18,19 @@ extension Relay {
             let notFound = RelayFailure(
                 status: .notFound, kind: .invalidRequest, code: "receipt_not_found",
                 message: "No request \(wanted) was made with this token. Receipts are served to the token that made the request.")
-            let receipt: Receipt?
-            do {
-                receipt = try await ledger.receipt(requestID: wanted, head: try Self.receiptHead(request))
-            } catch let error as Ledger.NotACheckpoint {
-                return RelayFailure(
+            func invalidHead(_ error: Ledger.NotACheckpoint) -> Response {
+                RelayFailure(
                     status: .badRequest, kind: .invalidRequest, code: "invalid_head",
                     message: "head: \(error.description). Name a checkpoint's sequence number, or leave head out."
                 ).response(for: family, requestID: requestID)
+            }
+            let receipt: Receipt?
+            let head: UInt64?
+            do {
+                head = try Self.receiptHead(request)
+                receipt = try await ledger.receipt(requestID: wanted, head: head)
+            } catch let error as Ledger.NotACheckpoint {
+                return invalidHead(error)
             } catch {
                 logger.error("could not read a receipt", metadata: ["request_id": "\(wanted)", "error": "\(error)"])
                 return RelayFailure.internalError().response(for: family, requestID: requestID)
@@ -33,6 +38,7 @@ extension Relay {
             guard let receipt, case .chargeReserved(let reserved) = receipt.events.first?.envelope.event, reserved.token == token.id else {
                 return notFound.response(for: family, requestID: requestID)
             }
+            if let early = Ledger.NotACheckpoint.tooEarly(head, for: receipt) { return invalidHead(early) }
             return Response(
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store", .xRequestID: requestID],
                 body: .init(byteBuffer: ByteBuffer(bytes: receipt.bytes)))

@@ -115,13 +115,13 @@ import Testing
             auditor.observe(envelope)
         }
         // Version 1's layout: today's payload without its two (empty) part masks,
-        // its empty upstream model, its empty attempts and its two (empty)
-        // second part masks (six bytes of 0).
+        // its empty upstream model, its empty attempts, its two (empty) second
+        // part masks and its empty provider id and model (eight bytes of 0).
         var payload = BinaryWriter()
         Event.chargeSettled(settle).encodePayload(into: &payload)
         var w = BinaryWriter()
         w.byte(1); w.signed(20); w.byte(1); w.varint(UInt64(EventType.chargeSettled.rawValue)); w.byte(1)
-        w.varint(UInt64(payload.bytes.count - 6)); w.raw(payload.bytes.dropLast(6))
+        w.varint(UInt64(payload.bytes.count - 8)); w.raw(payload.bytes.dropLast(8))
         let seq = UInt64(events.count + 1)
         let hash = Envelope.chainHash(previous: previous, seq: seq, canonical: w.bytes)
         w.hash(previous); w.hash(hash)

@@ -23,6 +23,9 @@ struct ReceiptsController: Sendable {
             guard let receipt = found,
                 case .chargeReserved(let reserved) = receipt.events.first?.envelope.event, caller.isAdmin || reserved.user == caller.id
             else { throw APIError.notFound("request \(JSONBody.printable(requestID))") }
+            if let early = Ledger.NotACheckpoint.tooEarly(head, for: receipt) {
+                throw APIError.badRequest("head: \(early.description); ask GET /api/ledger/head for a later one.", field: "head")
+            }
             return JSONResponse.make(receipt.json)
         }
     }

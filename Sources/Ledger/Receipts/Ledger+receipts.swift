@@ -3,9 +3,29 @@ extension Ledger {
     /// A `?head=` that names no checkpoint of the log.
     package struct NotACheckpoint: Error, CustomStringConvertible {
         package var seq: UInt64
-        package var description: String { "event \(seq) is not a ledger.checkpoint of this ledger" }
+        package var description: String {
+            if let last { return "checkpoint \(seq) comes before this request's last event (\(last)), so it cannot end its proof" }
+            return "event \(seq) is not a ledger.checkpoint of this ledger"
+        }
 
         package init(seq: UInt64) { self.seq = seq }
+
+        /// Why `head` cannot end `receipt`'s proof, when it is a checkpoint at or
+        /// before the request's last event: no later checkpoint will change that,
+        /// so it is the caller's error, not a proof still pending. Asked by the
+        /// routes once they know the caller may see the request (else 404).
+        package static func tooEarly(_ head: UInt64?, for receipt: Receipt) -> NotACheckpoint? {
+            guard let head, let last = receipt.events.last?.envelope.seq, head <= last else { return nil }
+            return NotACheckpoint(seq: head, before: last)
+        }
+
+        private init(seq: UInt64, before last: UInt64) {
+            self.seq = seq
+            self.last = last
+        }
+
+        /// The request's last event, when the checkpoint comes before it.
+        private var last: UInt64?
     }
 
     /// The receipt of `requestID` from the durable log; nil when the request is unknown.
