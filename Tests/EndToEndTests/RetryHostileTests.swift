@@ -43,7 +43,7 @@ import Testing
 
     /// The client hangs up during the first attempt (0.5 s) or the second (2.7 s),
     /// streamed or not: the provider that answered bills the request, so it is
-    /// settled from what it reported (a stream's as 499, the client gone), once.
+    /// settled from what it reported (a stream's as 499 when the hang-up was noticed first), once.
     @Test(arguments: [(0.5, false), (0.5, true), (2.7, false), (2.7, true)])
     func aClientGoneDuringTheRetriesIsChargedOnce(leaveAfter: Double, stream: Bool) async throws {
         let gateway = try await Self.gateway()
@@ -60,7 +60,11 @@ import Testing
             let settled = try OutcomeTests.settles(ledger, id)
             #expect(settled.count == 1, "\(id): \(events)")
             #expect(settled.first?.estimated == false, "\(id): the answering provider's usage")
-            #expect(settled.first?.status == (stream ? 499 : 200), "\(id)")
+            // A stream's row says 499 when the server noticed the hang-up before the stream's end: while a
+            // response is pending, NIO reads nothing more from the connection, so the close is seen only when a
+            // write fails, and a short stream can fit in the socket's buffer before the peer's reset arrives
+            // (seen once in CI, 1 run in ~10). The money is the same either way, and checked below.
+            #expect(stream ? [200, 499].contains(settled.first?.status ?? 0) : settled.first?.status == 200, "\(id)")
             #expect(settled.first?.attempts.map(\.status) == [0, 200], "\(id)")
             #expect(try OutcomeTests.voids(ledger, id).isEmpty, "\(id)")
             #expect(await ledger.read { $0 }.pending.isEmpty, "\(id): nothing left reserved")
