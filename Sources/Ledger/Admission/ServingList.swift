@@ -2,13 +2,12 @@ import Synchronization
 
 /// The channels that may serve one request, in the picker's order — highest
 /// priority first, then by id, so each priority tier is one run sorted the
-/// way a seeded pick expects — with their ids, priorities and weights side by
+/// way a seeded pick expects — with their ids, weights and tiers side by
 /// side: the picker walks these small arrays, never the definitions (strings
 /// and maps, which cost a retain and release per copy).
 package struct ServingList: Sendable {
     package let channels: [ChannelDefinition]
     let ids: [ChannelID]
-    let priorities: [Int64]
     /// Weights below zero count as zero.
     let weights: [Int64]
     /// For each channel, one past the last channel of its priority tier.
@@ -31,7 +30,6 @@ package struct ServingList: Sendable {
         for index in channels.indices.reversed().dropFirst() {
             tierEnds[index] = priorities[index] == priorities[index + 1] ? tierEnds[index + 1] : index + 1
         }
-        self.priorities = priorities
         self.weights = weights
         self.tierEnds = tierEnds
         self.cumulative = cumulative
