@@ -48,11 +48,23 @@ let package = Package(
             dependencies: ["CLMDB"],
             swiftSettings: swiftSettings
         ),
+        // zlib from the system (Debian: zlib1g-dev).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Streaming deflate and inflate in bounded memory, errors as Swift errors: the closed periods' archives.
+        .target(
+            name: "Zlib",
+            dependencies: ["CZlib"],
+            swiftSettings: swiftSettings
+        ),
         // The event-sourced core: events, log, projections, commands, snapshots. No HTTP.
         .target(
             name: "Ledger",
             dependencies: [
-                "LMDB", "TallyJSON",
+                "LMDB", "TallyJSON", "Zlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -153,7 +165,7 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream", "Cluster",
+                "LMDB", "Ledger", "Relay", "TallyServer", "MockUpstream", "Cluster", "TallyJSON", "Console",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -171,9 +183,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ZlibTests",
+            dependencies: ["Zlib"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LedgerTests",
             dependencies: [
-                "Ledger", "LMDB", "LedgerTesting",
+                "Ledger", "LMDB", "LedgerTesting", "TallyJSON", "Zlib",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings

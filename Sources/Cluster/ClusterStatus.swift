@@ -3,7 +3,9 @@ import Logging
 import PostgresNIO
 
 /// What `tally cluster status` shows: the schema version and each node's
-/// stream, head and how long ago it was last heard from.
+/// stream, head, how long ago it was last heard from, and the leases it holds
+/// open — a silent node's are frozen (still counted against their tokens'
+/// quotas): the money at risk should its disk be lost.
 package struct ClusterStatus: Sendable {
     package struct Node: Sendable {
         package var name: String
@@ -11,6 +13,11 @@ package struct ClusterStatus: Sendable {
         package var head: UInt64
         package var headHash: Hash256
         package var secondsSinceSeen: Double
+        package var leases: [ControlLeases.Open]
+        /// The seq of its stream it was last forgotten at (`cluster forget`), if ever.
+        package var forgottenThrough: UInt64?
+        /// The credits its open leases hold.
+        package var leased: Int64 { leases.reduce(0) { $0 + $1.amount } }
         /// A node that shipped or beat within this long is `up`; after it, `silent` (stopped, crashed or cut off).
         package static let silentAfterSeconds = 10.0
         package var isUp: Bool { secondsSinceSeen < Self.silentAfterSeconds }
@@ -30,7 +37,14 @@ package struct ClusterStatus: Sendable {
         var nodes: [Node] = []
         for try await (name, stream, head, hash, seen) in rows.decode((String, String, Int64, ByteBuffer, Double).self) {
             nodes.append(
-                Node(name: name, stream: stream, head: UInt64(head), headHash: Hash256(bytes: hash.readableBytesView), secondsSinceSeen: seen))
+                Node(
+                    name: name, stream: stream, head: UInt64(head), headHash: Hash256(bytes: hash.readableBytesView), secondsSinceSeen: seen,
+                    leases: [], forgottenThrough: nil))
+        }
+        let leases = try await ControlLeases.read(connection, logger: logger)
+        for index in nodes.indices {
+            nodes[index].leases = leases.held(by: nodes[index].name)
+            nodes[index].forgottenThrough = leases.forgotten[nodes[index].name]
         }
         return ClusterStatus(schemaVersion: version, nodes: nodes)
     }

@@ -33,9 +33,12 @@ package struct NodeShipper: Service {
         // Touched only by `start` and then by `run`'s one task.
         var connection: PostgresConnection?
         var head: (seq: UInt64, hash: Hash256)
-        init(connection: PostgresConnection, head: (seq: UInt64, hash: Hash256)) {
+        /// The `through` of the node's last `cluster forget` when this process claimed the name (nil: never forgotten).
+        let forgotten: UInt64?
+        init(connection: PostgresConnection, head: (seq: UInt64, hash: Hash256), forgotten: UInt64?) {
             self.connection = connection
             self.head = head
+            self.forgotten = forgotten
         }
     }
 
@@ -45,9 +48,10 @@ package struct NodeShipper: Service {
     package static func start(url: ClusterURL, node: NodeName, store: LedgerStore, logger: Logger) async throws -> NodeShipper {
         let connection = try await url.connect(logger: logger)
         do {
-            let head = try await claim(connection, url: url, node: node, store: store, logger: logger)
+            let (head, forgotten) = try await claim(connection, url: url, node: node, store: store, accepted: nil, logger: logger)
             logger.notice("cluster node claimed", metadata: ["node": "\(node)", "cluster": "\(url)", "shipped": "\(head.seq)"])
-            return NodeShipper(url: url, node: node, store: store, logger: logger, claimed: Claim(connection: connection, head: head))
+            return NodeShipper(
+                url: url, node: node, store: store, logger: logger, claimed: Claim(connection: connection, head: head, forgotten: forgotten))
         } catch {
             try? await connection.close()
             throw error
@@ -55,14 +59,15 @@ package struct NodeShipper: Service {
     }
 
     /// Takes the node's lock, registers its stream, and checks that what
-    /// PostgreSQL holds of it is a prefix of this data directory's log.
+    /// PostgreSQL holds of it is a prefix of this data directory's log — the
+    /// whole log when the node was forgotten at the stream's head, unless this
+    /// process `accepted` that forget at its start (its newer events are its own,
+    /// written after the forget). Returns the head and the node's last forget.
     static func claim(
-        _ connection: PostgresConnection, url: ClusterURL, node: NodeName, store: LedgerStore, logger: Logger
-    ) async throws -> (seq: UInt64, hash: Hash256) {
+        _ connection: PostgresConnection, url: ClusterURL, node: NodeName, store: LedgerStore, accepted: UInt64?, logger: Logger
+    ) async throws -> (head: (seq: UInt64, hash: Hash256), forgotten: UInt64?) {
         try await ClusterSchema.check(connection, url: url, logger: logger)
-        let lockName = "tally node " + node.value
-        let locked = try await connection.query("SELECT pg_try_advisory_lock(hashtextextended(\(lockName), 0))", logger: logger)
-        for try await held in locked.decode(Bool.self) where !held { throw ClusterError.nodeRunning(node.value) }
+        guard try await node.tryLock(connection, logger: logger) else { throw ClusterError.nodeRunning(node.value) }
         let zero = ByteBuffer(bytes: Hash256.zero.bytes)
         let stream = node.stream
         let (seq, hash) = try await connection.transaction(logger: logger) { connection in
@@ -79,7 +84,12 @@ package struct NodeShipper: Service {
         let local = try store.head().seq
         guard seq <= local else { throw ClusterError.streamAhead(node: node.value, shipped: seq, local: local) }
         if seq > 0, try store.event(seq)?.hash != hash { throw ClusterError.streamDiverged(node: node.value, seq: seq) }
-        return (seq, hash)
+        // Forgotten at this head: the events after it were written off with its leases and never ship.
+        let forgotten = try await ControlLeases.read(connection, logger: logger).forgotten[node.value]
+        if let forgotten, forgotten == seq, seq < local, forgotten != accepted {
+            throw ClusterError.nodeForgotten(node: node.value, through: seq, local: local)
+        }
+        return ((seq, hash), forgotten)
     }
 
     package func run() async throws {
@@ -128,7 +138,7 @@ package struct NodeShipper: Service {
         if let connection = claimed.connection, !connection.isClosed { return connection }
         let connection = try await url.connect(logger: logger)
         do {
-            claimed.head = try await Self.claim(connection, url: url, node: node, store: store, logger: logger)
+            claimed.head = try await Self.claim(connection, url: url, node: node, store: store, accepted: claimed.forgotten, logger: logger).head
         } catch {
             try? await connection.close()
             throw error
@@ -148,14 +158,7 @@ package struct NodeShipper: Service {
             for try await found in rows.decode(Int64.self) where found != expected {
                 throw ClusterError.streamDiverged(node: node.value, seq: UInt64(min(found, expected) + 1))
             }
-            try await connection.query(
-                """
-                INSERT INTO tally_events (stream, seq, time_ms, type, version, envelope, prev_hash, hash, origin_stream, origin_seq)
-                SELECT \(stream), s, t, ty, v, e, p, h, NULLIF(os, ''), NULLIF(oq, 0)
-                FROM unnest(\(batch.seqs)::bigint[], \(batch.times)::bigint[], \(batch.types)::text[],
-                    \(batch.versions)::smallint[], \(batch.envelopes)::bytea[], \(batch.previousHashes)::bytea[], \(batch.hashes)::bytea[],
-                    \(batch.originStreams)::text[], \(batch.originSeqs)::bigint[]) AS b(s, t, ty, v, e, p, h, os, oq)
-                """, logger: logger)
+            try await batch.insert(into: stream, on: connection, logger: logger)
             try await connection.query(
                 "UPDATE tally_streams SET head = \(head), head_hash = \(headHash) WHERE stream = \(stream)", logger: logger)
             try await connection.query(

@@ -95,8 +95,8 @@ package struct NodeTailer: Service {
     }
 
     /// An event that still does not apply after `stuckWarning` is not waiting
-    /// for another stream any more (a request id reused on two nodes at once,
-    /// Docs/cluster.md): said once per event, at error level.
+    /// for another stream any more (a log this build did not write, or a bug):
+    /// said once per event, at error level.
     private func warnAboutStuck(_ stuck: [String: UInt64], since: inout [String: (seq: UInt64, since: ContinuousClock.Instant, told: Bool)]) {
         since = since.filter { stuck[$0.key] == $0.value.seq }
         for (stream, seq) in stuck where since[stream] == nil { since[stream] = (seq, .now, false) }

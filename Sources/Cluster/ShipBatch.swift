@@ -1,5 +1,7 @@
 import Ledger
+import Logging
 import NIOCore
+import PostgresNIO
 
 /// Events of the node's log read for one shipping transaction, as the
 /// columns of `tally_events` (one array per column: one `INSERT … SELECT
@@ -48,6 +50,19 @@ struct ShipBatch {
     }
 
     var isEmpty: Bool { seqs.isEmpty }
+
+    /// Inserts the batch into `stream`'s rows in one round trip (`INSERT … SELECT FROM unnest(…)`);
+    /// the caller's transaction holds the stream's row and moves its head.
+    func insert(into stream: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO tally_events (stream, seq, time_ms, type, version, envelope, prev_hash, hash, origin_stream, origin_seq)
+            SELECT \(stream), s, t, ty, v, e, p, h, NULLIF(os, ''), NULLIF(oq, 0)
+            FROM unnest(\(seqs)::bigint[], \(times)::bigint[], \(types)::text[],
+                \(versions)::smallint[], \(envelopes)::bytea[], \(previousHashes)::bytea[], \(hashes)::bytea[],
+                \(originStreams)::text[], \(originSeqs)::bigint[]) AS b(s, t, ty, v, e, p, h, os, oq)
+            """, logger: logger)
+    }
 }
 
 /// The local log is not a chain the shipper may copy: `tally verify` says more.

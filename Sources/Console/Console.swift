@@ -29,6 +29,7 @@ public struct Console: Sendable {
         PricesController(core: core).register(routes)
         ChannelsController(core: core).register(routes)
         RoutingController(core: core).register(routes)
+        ConfigController(core: core).register(routes)
         WebhooksController(core: core).register(routes)
         LogsController(core: core).register(routes)
         UsageController(core: core).register(routes)
@@ -90,6 +91,8 @@ struct ConsoleCore: Sendable {
     let census: EventCensus
     let verifyRuns: VerifyRuns
     let rollup: HourlyRollup
+    /// The request log's pruned part, from `DATA/archive` (`GET /api/logs` below the log's start).
+    let archivedLog: ArchivedLog
 
     init(ledger: Ledger, logger: Logger, configuration: ConsoleConfiguration) {
         self.ledger = ledger
@@ -102,6 +105,7 @@ struct ConsoleCore: Sendable {
         self.census = EventCensus(reader: ledger.log)
         self.verifyRuns = VerifyRuns(store: ledger.store, clock: configuration.clock)
         self.rollup = HourlyRollup(reader: ledger.log)
+        self.archivedLog = ArchivedLog(directory: ledger.store.archiveDirectory)
     }
 
     func now() -> Int64 { configuration.clock() }

@@ -74,6 +74,7 @@ extension Ledger {
         }
         guard case .chargeSettled(let settled) = envelope.event else { preconditionFailure("settle yields charge.settled") }
         releaseRateHold(reservation, usedTokens: settled.usage.promptTokens + settled.usage.completionTokens)
+        closeLease(reservation.requestID, charged: settled.credits)
         latency.record(settled.attempts, nowMs: now())
         if settled.credits != 0, let group = state.tokens[settled.token]?.group { creditsChargedByGroup[group, default: 0] += settled.credits }
         return AppliedClose(close: settled, seq: envelope.seq, hash: envelope.hash, durability: durability)
@@ -98,6 +99,7 @@ extension Ledger {
         }
         guard case .chargeVoided(let voided) = envelope.event else { preconditionFailure("void yields charge.voided") }
         releaseRateHold(reservation, usedTokens: 0)
+        closeLease(reservation.requestID, charged: 0)
         latency.record(voided.attempts, nowMs: now())
         return AppliedClose(close: voided, seq: envelope.seq, hash: envelope.hash, durability: durability)
     }
@@ -105,14 +107,15 @@ extension Ledger {
     /// Applies a close (settle or void) and, in the same batch, the
     /// `request.routed` that names the strategy that chose its channels when it
     /// is not `weighted` (the default is recorded by nothing, so a setup
-    /// without strategies writes nothing more): the log row names it.
+    /// without strategies writes nothing more): the log row names it. The
+    /// strategy is admission's, kept with the reservation's rate hold; a
+    /// reservation that was never routed (no hold) names none.
     private func closeApplied(
         _ reservation: Reservation, _ close: (LedgerState) throws(Rejection) -> Event
     ) throws -> (Envelope, Durability) {
         var events = [try close(state)]
-        if !state.modelRouting.isEmpty || !state.groupRouting.isEmpty, let token = state.tokens[reservation.token] {
-            let strategy = state.routingStrategy(model: reservation.model, group: token.group)
-            if strategy != .weighted { events.append(.requestRouted(RequestRouted(requestID: reservation.requestID, strategy: strategy))) }
+        if let strategy = rateHolds[reservation.seq]?.strategy, strategy != .weighted {
+            events.append(.requestRouted(RequestRouted(requestID: reservation.requestID, strategy: strategy)))
         }
         let (envelopes, durability) = try append(events, by: .relay)
         return (envelopes[0], durability)
@@ -137,24 +140,26 @@ extension Ledger {
         let open = try state.pending.values.filter { try $0.time <= admittedBy && store.origin(of: $0.seq) == nil }.sorted { $0.seq < $1.seq }
         let events = try open.map { (r: Reservation) throws(Rejection) in try state.expire(requestID: r.requestID, policy: policy) }
         let envelopes = try await commit(events, by: .system)
-        for reservation in open {
+        for (reservation, event) in zip(open, events) {
             if policy == .void { releaseRateHold(reservation, usedTokens: 0) } else { rateHolds[reservation.seq] = nil }
+            if case .chargeExpired(let expired) = event { closeLease(reservation.requestID, charged: expired.credits) }
         }
         return envelopes.compactMap { if case .chargeExpired(let e) = $0.event { e } else { nil } }
     }
 
-    /// Refunds (negative) or surcharges (positive) a settled request, with a reason.
+    /// Refunds (negative) or surcharges (positive) a settled request, with a reason; the request's
+    /// charge stays within 0…`Limits.credits` (`SettledCharge.checkCorrection`), as in a plan.
     package func adjustCharge(requestID: String, amount: Int64, reason: String, by actor: EventActor) async throws -> ChargeAdjusted {
         await durable()  // a settle the relay applied a moment ago is in the log
-        let settled = try log.events(requestID: requestID).compactMap { envelope -> ChargeSettled? in
-            if case .chargeSettled(let e) = envelope.event { e } else { nil }
-        }.first
-        guard let settled else { throw Rejection.notFound("settled request \(requestID)") }
+        guard let charge = SettledCharge(try log.events(requestID: requestID)) else { throw Rejection.notFound("settled request \(requestID)") }
+        try charge.checkCorrection(amount, field: "amount")
+        let (settledAt, settled) = (charge.settledAt, charge.settled)
         guard
             let envelope = try await run(
                 by: actor,
                 { state throws(Rejection) in
-                    try state.adjustCharge(requestID: requestID, token: settled.token, user: settled.user, amount: amount, reason: reason)
+                    try state.adjustCharge(
+                        requestID: requestID, settledAt: settledAt, token: settled.token, user: settled.user, amount: amount, reason: reason)
                 }), case .chargeAdjusted(let adjusted) = envelope.event
         else { preconditionFailure("adjust yields charge.adjusted") }
         return adjusted

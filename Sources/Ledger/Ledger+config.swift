@@ -3,9 +3,11 @@ extension Ledger {
     /// Runs `changes` in order, each checked against the state the ones before
     /// it leave (a group made before the channel that names it), and commits
     /// all their events in one batch — or, when any is refused, nothing: a bad
-    /// file changes nothing. Channel keys and webhook secrets are sealed first
-    /// (an unused sealed secret is harmless; a channel without its key is not);
-    /// a new endpoint the file gives no secret gets a generated one, returned once.
+    /// file changes nothing. Beside a running server the plan is checked again
+    /// against the state at the commit, in the same step. Channel keys and
+    /// webhook secrets are written with the change (`commit(_:sealing:)`): a
+    /// refused plan changes no key; a new endpoint the file gives no secret
+    /// gets a generated one, returned once.
     package func applyConfig(_ changes: [ConfigChange], by actor: EventActor) async throws -> AppliedConfig {
         let now = now()
         var made = ConfigSecrets()
@@ -25,17 +27,24 @@ extension Ledger {
             default: break
             }
         }
-        var scratch = state
-        var events: [Event] = []
-        for change in changes {
-            guard let event = try scratch.event(for: change, secrets: made, now: now) else { continue }
-            do {
-                try scratch.apply(event, seq: scratch.seq + UInt64(events.count) + 1, time: now)
-            } catch {
-                throw Rejection.conflict("the configuration cannot be applied in order: \(error)")
+        let secretsMade = made
+        /// The plan's events on `base`, each checked against the state the ones before it leave.
+        func events(on base: LedgerState) throws(Rejection) -> [Event] {
+            var scratch = base
+            var events: [Event] = []
+            for change in changes {
+                guard let event = try scratch.event(for: change, secrets: secretsMade, now: now) else { continue }
+                do {
+                    try scratch.apply(event, seq: scratch.seq + UInt64(events.count) + 1, time: now)
+                } catch {
+                    throw Rejection.conflict("the configuration cannot be applied in order: \(error)")
+                }
+                events.append(event)
             }
-            events.append(event)
+            return events
         }
+        // Refused here, a bad plan seals nothing either.
+        let planned = try events(on: state)
         var keys: [(ChannelID, String)] = []
         for case .setChannel(let channel, let key?) in changes {
             guard !key.isEmpty, key.utf8.count <= 4096 else { throw Rejection.invalid(field: "key", "must be 1–4096 bytes") }
@@ -52,13 +61,14 @@ extension Ledger {
                 applied.webhooks.append((hook.url, generated))
             }
         }
-        if !keys.isEmpty || !hookSecrets.isEmpty {
-            try await writer.write(
-                try keys.map { try secrets.sealWrite(channel: $0.0, key: $0.1) }
-                    + hookSecrets.map { try secrets.sealWrite(webhook: $0.0, secret: $0.1) })
-            for (id, _) in keys { secrets.forget(channel: id) }
-        }
-        try await commit(events, by: actor)
+        let sealed =
+            try keys.map { try secrets.sealWrite(channel: $0.0, key: $0.1) }
+            + hookSecrets.map { try secrets.sealWrite(webhook: $0.0, secret: $0.1) }
+        // Checked again in the step that commits: a change made meanwhile (through the API, beside a running
+        // server, or on another node) is seen, and a plan it made impossible is refused whole, its keys unsealed.
+        let envelopes = try await commit(planned, sealing: sealed, by: actor) { state throws(Rejection) in try events(on: state) }
+        for (id, _) in keys { secrets.forget(channel: id) }
+        if let first = envelopes.first, let last = envelopes.last { applied.seqs = first.seq...last.seq }
         for (id, _) in keys {
             if let restored = health.restore(id, cause: "key_changed", status: 0) { try recordHealth(restored) }
         }

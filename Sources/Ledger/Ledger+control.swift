@@ -4,6 +4,11 @@
 /// delete and edit one token. Charges stay in each node's own stream.
 package enum ControlLog {
     package static let stream = "control"
+    /// What node streams are called: `node:NAME`, appended to by that node alone.
+    package static let nodeStreamPrefix = "node:"
+
+    /// The stream of the node named `name`.
+    package static func stream(ofNode name: String) -> String { nodeStreamPrefix + name }
 
     /// Whether events of `type` are control changes (everything an operator or
     /// user changes), as opposed to what a node's relay and upkeep write.
@@ -11,7 +16,8 @@ package enum ControlLog {
         switch type {
         case .userCreated, .userUpdated, .balanceCredited, .balanceAdjusted, .groupSet, .groupRemoved, .priceSet, .priceRemoved,
             .channelSet, .channelRemoved, .tokenCreated, .tokenUpdated, .tokenDisabled, .tokenEnabled, .tokenRegenerated, .tokenDeleted,
-            .tokenToppedUp, .webhookSet, .webhookRemoved, .lowBalanceSet, .routingSet:
+            .tokenToppedUp, .webhookSet, .webhookRemoved, .lowBalanceSet, .routingSet,
+            .leaseGranted, .leaseReturned, .nodeForgotten:
             true
         default:
             false

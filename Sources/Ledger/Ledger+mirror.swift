@@ -36,10 +36,14 @@ extension Ledger {
         var writes = PackedWrites(events: events.count)
         var entries: [StoreWrite] = []
         var requestIDs: [String] = []
+        var holders: [String: String] = [:]
         var copied = 0
         var reached = from
         for item in events where item.origin.seq > from {
-            guard let envelope = applyCopy(item.envelope.event, actor: item.envelope.actor, time: item.envelope.time, into: &writes)
+            var event = item.envelope.event
+            // A failed index read stops the copy here, as an event that does not apply yet (the state is untouched).
+            do { event.requestID = try localRequestID(of: event, from: stream, known: &holders) } catch { break }
+            guard let envelope = applyCopy(event, actor: item.envelope.actor, time: item.envelope.time, into: &writes)
             else { break }
             let entry = MirrorIndex.originEntry(seq: envelope.seq, origin: item.origin)
             entries.append(.put(database, key: entry.key, value: entry.value, options: []))
@@ -60,6 +64,48 @@ extension Ledger {
         }
         try await awaitDurable(durability)
         return copied
+    }
+
+    /// The request id a copied event of `stream` is stored under: its own,
+    /// unless this log first used that id for another request
+    /// (`copiedRequestID`). An adjustment then keeps it unless its origin's
+    /// request is here under the new name: an adjustment may concern a request
+    /// its origin only copied (an operator adjusts on any node).
+    private func localRequestID(of event: Event, from stream: String, known: inout [String: String]) throws -> String? {
+        guard let id = event.requestID, try requestIDHolder(id, copying: stream, known: &known) != stream else { return event.requestID }
+        let renamed = Self.copiedRequestID(id, from: stream)
+        if case .chargeAdjusted = event, known[renamed] == nil, try log.events(requestID: renamed).isEmpty { return id }
+        known[renamed] = stream
+        return renamed
+    }
+
+    /// Who first used `requestID` in this log, as a stream name: "" for this
+    /// node, another stream for a copy, `copying` when nobody has (a copy of
+    /// `copying` then takes it). `known` holds the answers given for this batch,
+    /// whose events are not in the index yet.
+    private func requestIDHolder(_ requestID: String, copying stream: String, known: inout [String: String]) throws -> String {
+        if let holder = known[requestID] { return holder }
+        let holder: String
+        if let open = state.pending[requestID] {
+            holder = try store.origin(of: open.seq)?.stream ?? ""
+        } else if pending.contains(requestID) {
+            holder = ""  // this node's own, on its way to disk (copies are durable before `mirror` returns)
+        } else if let first = try log.events(requestID: requestID).first {
+            holder = try store.origin(of: first.seq)?.stream ?? ""
+        } else {
+            holder = stream
+        }
+        known[requestID] = holder
+        return holder
+    }
+
+    /// The request id a copied event is stored under when its id was already
+    /// used in this log by another request (this node's, or another stream's
+    /// that arrived first): the id, a space and the stream it came from. A
+    /// client's id has no spaces (`Limits.isRequestID`), so it never collides
+    /// with one; an origin never reuses an id, so it names one request.
+    package static func copiedRequestID(_ requestID: String, from stream: String) -> String {
+        requestID + " " + stream
     }
 
     /// How far `stream` has been copied into this log (0: not at all).

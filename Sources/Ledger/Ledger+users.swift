@@ -97,17 +97,23 @@ extension Ledger {
     package func setChannel(_ channel: ChannelDefinition, key: String?, by actor: EventActor) async throws -> ChannelDefinition {
         let event = try state.setChannel(channel)
         guard case .channelSet(let clean) = event else { preconditionFailure("setChannel yields channel.set") }
+        var sealed: [StoreWrite] = []
         if let key {
             guard !key.isEmpty, key.utf8.count <= 4096 else { throw Rejection.invalid(field: "key", "must be 1–4096 bytes") }
-            try await writer.write([secrets.sealWrite(channel: clean.id, key: key)])
-            secrets.forget(channel: clean.id)
+            sealed = [try secrets.sealWrite(channel: clean.id, key: key)]
         }
-        // A new key is the operator's fix for a refused one: the channel is back in service at once.
-        if key != nil, let restored = health.restore(clean.id, cause: "key_changed", status: 0) { try recordHealth(restored) }
-        guard state.channels[clean.id] != clean else { return clean }
-        var stored: ChannelDefinition?
-        try await commit([event], by: actor) { stored = $0.channels[clean.id] }
-        return stored ?? clean
+        // The definition is checked again at the commit, with the key written in the same step: a channel
+        // removed or changed meanwhile refuses the change and leaves its key as it was.
+        _ = try await commit([event], sealing: sealed, by: actor) { state throws(Rejection) in
+            let event = try state.setChannel(channel)
+            return state.channels[clean.id] == clean ? [] : [event]
+        }
+        if key != nil {
+            secrets.forget(channel: clean.id)
+            // A new key is the operator's fix for a refused one: the channel is back in service at once.
+            if let restored = health.restore(clean.id, cause: "key_changed", status: 0) { try recordHealth(restored) }
+        }
+        return state.channels[clean.id] ?? clean
     }
 
     package func removeChannel(_ id: ChannelID, by actor: EventActor) async throws {

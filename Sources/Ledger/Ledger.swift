@@ -53,6 +53,8 @@ package actor Ledger {
     /// (loaded from `mirror` on first use), and where control changes go.
     var mirrorPositions: [String: UInt64]?
     var control: (any ControlStreamClient)?
+    /// Cluster mode: the escrow leases this node holds and what it used of them (nil on one node).
+    var leases: LeaseBook?
 
     /// Opens the store, loads the newest snapshot and replays the log's tail.
     package init(
@@ -105,8 +107,11 @@ package actor Ledger {
     /// that resolves once they are durable. Until then a crash loses them: a
     /// caller that answers from the state before waiting accepts that (the
     /// relay's closes do; the reservation they close is durable, and startup
-    /// resolves it under `--dangling-policy`).
-    package func append(_ events: [Event], by actor: EventActor, applied: (LedgerState) -> Void = { _ in }) throws -> ([Envelope], Durability) {
+    /// resolves it under `--dangling-policy`). `secrets` (sealed keys the
+    /// events bring) are written in the same transaction as the events.
+    package func append(
+        _ events: [Event], by actor: EventActor, secrets: [StoreWrite] = [], applied: (LedgerState) -> Void = { _ in }
+    ) throws -> ([Envelope], Durability) {
         // A commit that failed since the last append halts the ledger before anything more is applied.
         if halted == nil, let failure = writer.failure { halted = failure }
         if let halted { throw LogError.halted(halted) }
@@ -148,7 +153,7 @@ package actor Ledger {
         eventsSinceSnapshot += state.seq - seqBefore
         let durability = Durability()
         pending.enqueued(requestIDs, durability: durability)
-        writer.enqueue(events: writes) { [pending, requestIDs] result in
+        writer.enqueue(events: writes, secrets) { [pending, requestIDs] result in
             pending.committed(requestIDs)
             durability.resolve(result)
         }

@@ -33,7 +33,7 @@ extension Relay.Admitted {
 
 extension RequestInspection {
     /// The bodies naming each mapped model among `channels` (the public-name body is built once beside them).
-    func mappedBodies(heldLimit: Int64, channels: [ChannelDefinition], family: APIFamily) -> [String: ByteBuffer] {
+    func mappedBodies(heldLimit: Int64, channels: some Sequence<ChannelDefinition>, family: APIFamily) -> [String: ByteBuffer] {
         guard family != .gemini else { return [:] }
         var bodies: [String: ByteBuffer] = [:]
         for channel in channels {

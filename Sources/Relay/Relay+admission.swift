@@ -27,7 +27,7 @@ extension Relay {
         var upstreamPath: String
         var query: String?
         /// The channels to try, in order (admission's pick; the slot is on the first).
-        var channels: [ChannelDefinition]
+        var channels: ChannelAttempts
         /// The concurrency slot: the ledger frees it when the charge closes; moved on a retry.
         var slot: ConcurrencySlot?
         /// The upstream attempts made so far, for the request's log row.

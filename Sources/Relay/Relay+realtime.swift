@@ -52,10 +52,12 @@ extension Relay {
             RequestID.accept(request.headers[.xRequestID]).flatMap { $0.utf8.count <= RelayLimits.realtimeSessionIDBytes ? $0 : nil }
             ?? RequestID.generate()
         metrics.request("realtime")
+        let trace = tracing?.session(request, sessionID: sessionID)
         let route: RealtimeRoute
         switch await checkRealtime(request, peer: peer) {
         case .failure(let failure):
             metrics.rejected(failure.code)
+            trace?.refused(code: failure.code)
             try await outbound.writeTextMessage(Self.errorEvent(failure, eventID: sessionID))
             // 1013 "try again later" for a full gateway; 1008 for a refusal about the request.
             return try await outbound.close(failure.code == "overloaded" ? .unknown(1013) : .policyViolation, reason: failure.code)
@@ -67,6 +69,7 @@ extension Relay {
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(route.channelKey)"
         headers[.openAIBeta] = request.headers[.openAIBeta] ?? "realtime=v1"
+        let upstreamSpan = trace?.connecting(channel: route.channel.id, headers: &headers)
         do {
             try await WebSocketClient.connect(
                 url: Self.realtimeURL(baseURL: route.channel.baseURL, model: route.channel.upstreamModel(for: route.model)),
@@ -107,9 +110,12 @@ extension Relay {
                     return first
                 }
                 await billing.finish(endedBy: endedBy)
+                trace?.closed(by: endedBy)
             }
+            if let upstreamSpan { trace?.ended(upstream: upstreamSpan, error: nil) }
         } catch {
             logger.info("realtime session ended", metadata: ["request_id": "\(sessionID)", "error": "\(error)"])
+            if let upstreamSpan { trace?.ended(upstream: upstreamSpan, error: error) }
         }
     }
 

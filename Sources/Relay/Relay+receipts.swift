@@ -35,7 +35,7 @@ extension Relay {
                 logger.error("could not read a receipt", metadata: ["request_id": "\(wanted)", "error": "\(error)"])
                 return RelayFailure.internalError().response(for: family, requestID: requestID)
             }
-            guard let receipt, case .chargeReserved(let reserved) = receipt.events.first?.envelope.event, reserved.token == token.id else {
+            guard let receipt, receipt.isReserved(by: { $0.token == token.id }) else {
                 return notFound.response(for: family, requestID: requestID)
             }
             if let early = Ledger.NotACheckpoint.tooEarly(head, for: receipt) { return invalidHead(early) }
@@ -47,10 +47,12 @@ extension Relay {
 }
 
 extension Relay {
-    /// `?head=SEQ`: the checkpoint the proof should end at (nil: the newest); a value that is no number names no checkpoint.
+    /// `?head=SEQ`: the checkpoint the proof should end at (nil: the newest); a value that is no number, or a repeated
+    /// `head`, names no checkpoint (as the console refuses it): the proof never ends where the client did not mean.
     static func receiptHead(_ request: Request) throws -> UInt64? {
-        guard let text = request.uri.queryParameters.get("head") else { return nil }
-        guard let seq = UInt64(text) else { throw Ledger.NotACheckpoint(seq: 0) }
+        let values = request.uri.queryParameters.getAll("head")
+        guard let text = values.first else { return nil }
+        guard values.count == 1, let seq = UInt64(text) else { throw Ledger.NotACheckpoint(seq: 0) }
         return seq
     }
 }

@@ -24,17 +24,28 @@ final class RelayTracing: Sendable {
 
     /// Starts the request's span and its admission's.
     func arrived(_ request: Request, requestID: String, endpoint: Endpoint) -> RequestTrace {
-        var parent = InstrumentationContext.topLevel
-        tracer.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
-        let root = tracer.startSpan("\(request.method.rawValue) \(endpoint.path)", context: parent, ofKind: .server)
-        root.attributes["http.request.method"] = request.method.rawValue
-        root.attributes["url.path"] = request.uri.path
-        root.attributes["tally.request_id"] = requestID
+        let root = serverSpan(request, name: "\(request.method.rawValue) \(endpoint.path)", requestID: requestID)
         let admission = tracer.startSpan("tally.admission", context: root.context)
         return RequestTrace(tracing: self, root: root, admission: admission)
     }
 
-    /// Starts an attempt on `channel` of an admitted request (nil for one this does not trace: a realtime session).
+    /// Starts a realtime session's span, from its upgrade to its end.
+    func session(_ request: Request, sessionID: String) -> SessionTrace {
+        SessionTrace(tracer: tracer, root: serverSpan(request, name: "\(request.method.rawValue) /v1/realtime", requestID: sessionID))
+    }
+
+    /// A span for what a client asked, a child of the client's `traceparent` when it sent one.
+    private func serverSpan(_ request: Request, name: String, requestID: String) -> any Span {
+        var parent = InstrumentationContext.topLevel
+        tracer.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+        let root = tracer.startSpan(name, context: parent, ofKind: .server)
+        root.attributes["http.request.method"] = request.method.rawValue
+        root.attributes["url.path"] = request.uri.path
+        root.attributes["tally.request_id"] = requestID
+        return root
+    }
+
+    /// Starts an attempt on `channel` of an admitted request (nil for one this does not hold: a realtime response).
     func attempt(_ requestID: String, channel: ChannelID) -> AttemptTrace? {
         guard let root = open.withLock({ $0[requestID] }) else { return nil }
         let span = tracer.startSpan("tally.upstream", context: root.context, ofKind: .client)
@@ -130,10 +141,56 @@ struct SettlementTrace: Sendable {
     }
 }
 
+/// A realtime session's span and its upstream connection's. The session is
+/// one span from the upgrade to its end; its responses are admitted and
+/// charged one by one (`RealtimeBilling`), their request ids the session's
+/// with `.n`, so the session's id joins them to it.
+struct SessionTrace: Sendable {
+    let tracer: any Tracer
+    let root: any Span
+
+    /// Refused at the connection (the client gets an `error` event and a close).
+    func refused(code: String) {
+        root.attributes["tally.refusal"] = code
+        root.end()
+    }
+
+    /// Starts the upstream connection's span; its context goes upstream as the handshake's `traceparent`.
+    func connecting(channel: ChannelID, headers: inout HTTPFields) -> any Span {
+        let span = tracer.startSpan("tally.upstream", context: root.context, ofKind: .client)
+        span.attributes["tally.channel"] = "\(channel)"
+        tracer.inject(span.context, into: &headers, using: HTTPFieldsInjector())
+        return span
+    }
+
+    /// Which side ended the session (`client`, or `upstream`, which the deadline counts as).
+    func closed(by side: RealtimeSide) {
+        root.attributes["tally.ended_by"] = "\(side)"
+    }
+
+    /// The session is over; `error` when the upstream connection failed or broke.
+    func ended(upstream: any Span, error: (any Error)?) {
+        if let error {
+            upstream.recordError(error)
+            upstream.setStatus(SpanStatus(code: .error))
+            root.setStatus(SpanStatus(code: .error))
+        }
+        upstream.end()
+        root.end()
+    }
+}
+
 /// Reads a client's trace context (`traceparent`, `tracestate`) from its request.
 private struct HTTPFieldsExtractor: Extractor {
     func extract(key: String, from fields: HTTPFields) -> String? {
         HTTPField.Name(key).flatMap { fields[$0] }
+    }
+}
+
+/// Writes a realtime session's trace context into the upstream handshake's headers.
+private struct HTTPFieldsInjector: Injector {
+    func inject(_ value: String, forKey key: String, into fields: inout HTTPFields) {
+        if let name = HTTPField.Name(key) { fields[name] = value }
     }
 }
 

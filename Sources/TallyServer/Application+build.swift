@@ -59,8 +59,10 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
         let shipper = try await NodeShipper.start(url: cluster.url, node: cluster.node, store: ledger.store, logger: logger)
         let tailer = NodeTailer(url: cluster.url, node: cluster.node, ledger: ledger, logger: logger)
         await ledger.joinControl(PostgresControlStream(url: cluster.url, logger: logger))
+        await ledger.joinLeases(node: cluster.node.value)
         try await tailer.catchUp()
-        clusterServices = [shipper, tailer]
+        // Last, so it stops first: its leases are returned while the shipper still ships their charges.
+        clusterServices = [shipper, tailer, LeaseKeeper(url: cluster.url, node: cluster.node, ledger: ledger, logger: logger)]
     }
     let adminID = try await Bootstrap.ensureAdmin(ledger, adminKey: configuration.adminKey, logger: logger)
     let oneTimePassword = try await AdminPassword.bootstrap(
@@ -94,6 +96,7 @@ package func buildApplication(_ configuration: ServerConfiguration, ledger: Ledg
     let deliveries = consoleConfiguration.webhookDeliveries
     let console = Console(ledger: ledger, logger: logger, configuration: consoleConfiguration)
     console.register(on: router)
+    console.foldOverviewInBackground()
     if configuration.metricsAddress == nil { HealthRoutes.registerAdminMetrics(on: router, console: console, ledger: ledger) }
     router.add(middleware: MethodNotAllowed(routes: router.routes))
 

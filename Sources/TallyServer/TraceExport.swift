@@ -25,7 +25,7 @@ package enum TraceExport {
         guard isOn(endpoint: endpoint, environment: environment) else { return nil }
         var configuration = OTel.Configuration.default
         configuration.serviceName = "tally"
-        configuration.diagnosticLogger = .custom(logger)
+        configuration.diagnosticLogger = .custom(OTelDiagnosticLog.logger(logger))
         configuration.logs.enabled = false
         configuration.metrics.enabled = false
         if let endpoint {

@@ -22,6 +22,8 @@ struct Tally: AsyncParsableCommand {
             ApplyCommand.self,
             ExportConfigCommand.self,
             AdjustCommand.self,
+            CloseCommand.self,
+            PruneCommand.self,
             AdminCommand.self,
             ReceiptCommand.self,
             RepriceCommand.self,

@@ -10,7 +10,7 @@ import Testing
         let scripted = try await ScriptedLedger()
         let scenario = try await scripted.seed(requests: 12)
         _ = try await scripted.ledger.writeSnapshot()
-        _ = try await scripted.ledger.adjustCharge(requestID: scenario.settled[1], amount: -25, reason: "slow answer", by: .system)
+        _ = try await scripted.ledger.adjustCharge(requestID: scenario.settled[3], amount: -25, reason: "slow answer", by: .system)
         await scripted.ledger.close()
         return (scripted, scenario)
     }
@@ -29,7 +29,7 @@ import Testing
         #expect(status == 0, "\(Self.findings(json))")
         #expect((json["snapshots_checked"] as? [Int])?.count == 1)
         let adjustments = try #require(json["adjustments"] as? [[String: Any]])
-        #expect(adjustments.contains { $0["request_id"] as? String == scenario.settled[1] && $0["amount"] as? Int == -25 })
+        #expect(adjustments.contains { $0["request_id"] as? String == scenario.settled[3] && $0["amount"] as? Int == -25 })
     }
 
     @Test func missingAndStrayIndexEntriesAreFound() async throws {

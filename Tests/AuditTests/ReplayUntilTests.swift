@@ -26,7 +26,7 @@ import Testing
             if i == 4 {
                 scripted.clock.advance(by: 1000)
                 _ = try await scripted.ledger.topUpToken(scenario.capped, amount: 5_000, by: .system)
-                _ = try await scripted.ledger.adjustCharge(requestID: scenario.settled[0], amount: -100, reason: "goodwill", by: .system)
+                _ = try await scripted.ledger.adjustCharge(requestID: scenario.settled[3], amount: -50, reason: "goodwill", by: .system)
                 await capture()
             }
         }

@@ -12,7 +12,7 @@ import Testing
         let scenario = try await scripted.seed(requests: 12)
         let start = scripted.clock.now - 20 * 3_600_000
         scripted.clock.advance(by: 1000)
-        _ = try await scripted.ledger.adjustCharge(requestID: scenario.settled[5], amount: -30, reason: "refund: truncated stream", by: .system)
+        _ = try await scripted.ledger.adjustCharge(requestID: scenario.settled[7], amount: -30, reason: "refund: truncated stream", by: .system)
         _ = try await scripted.ledger.credit(scenario.alice, amount: 1_234, note: "top-up", by: .system)
         _ = try await scripted.ledger.topUpToken(scenario.capped, amount: 10_000, by: .system)
         scripted.clock.advance(by: 1000)
@@ -77,15 +77,27 @@ import Testing
         let before = try scripted.store.head().seq
         let result = try TallyProcess.run([
             "adjust", "--data", scripted.directory, "--request", scenario.settled[0],
-            "--amount", "-40", "--reason", "duplicate answer",
+            "--amount", "40", "--reason", "provider billed more",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try scripted.store.head().seq == before + 1)
         let event = try #require(try scripted.store.event(before + 1))
         guard case .chargeAdjusted(let adjusted) = event.event else { Issue.record("not an adjustment: \(event.type)"); return }
-        #expect(adjusted.amount == -40 && adjusted.reason == "duplicate answer")
+        #expect(adjusted.amount == 40 && adjusted.reason == "provider billed more")
         #expect(try TallyProcess.run(["verify", "--data", scripted.directory]).status == 0)
-        // Unknown requests are refused and nothing is appended.
+        // A refund past what is left of the charge, and an unknown request, are refused and nothing is appended.
+        let charged = try LogReader(store: scripted.store).events(requestID: scenario.settled[0]).reduce(Int64(0)) { sum, envelope in
+            switch envelope.event {
+            case .chargeSettled(let e): sum + e.credits
+            case .chargeAdjusted(let e): sum + e.amount
+            default: sum
+            }
+        }
+        let overRefund = try TallyProcess.run([
+            "adjust", "--data", scripted.directory, "--request", scenario.settled[0], "--amount", "-\(charged + 1)", "--reason", "too much",
+        ])
+        #expect(overRefund.status == 2 && overRefund.stderr.contains("exceeds"), "\(overRefund.stderr)")
+        #expect(try scripted.store.head().seq == before + 1)
         let refused = try TallyProcess.run(["adjust", "--data", scripted.directory, "--request", "no-such", "--amount", "5", "--reason", "x"])
         #expect(refused.status == 2)
         #expect(try scripted.store.head().seq == before + 1)

@@ -135,6 +135,24 @@ import Testing
             Call(method: .get, template: "/api/webhooks/{id}/deliveries", uri: "/api/webhooks/wh_1/deliveries", key: .admin),
             Call(method: .delete, template: "/api/webhooks/{id}", uri: "/api/webhooks/wh_1", key: .admin),
             Call(
+                method: .post, template: "/api/config/apply", uri: "/api/config/apply", key: .admin,
+                body: #"{"config":{"users":{"carol":{"group":"default"}},"tokens":[{"owner":"carol","name":"ci"}]},"dry_run":true}"#),
+            Call(
+                method: .post, template: "/api/config/apply", uri: "/api/config/apply", key: .admin,
+                body:
+                    #"{"config":{"users":{"carol":{"group":"default","low_balance":10}},"tokens":[{"owner":"carol","name":"ci","quota":1000.0}],"webhooks":{"http://127.0.0.1:9/cfg":{"alerts":["token.quota"]}}}}"#
+            ),
+            Call(method: .post, template: "/api/config/apply", uri: "/api/config/apply", key: .admin, body: #"{"config":{"users":{"carol":{}}}}"#),
+            Call(method: .post, template: "/api/config/apply", uri: "/api/config/apply", key: .admin, body: #"{"config":{"groups":{}}}"#),
+            Call(
+                method: .post, template: "/api/config/apply", uri: "/api/config/apply", key: .admin,
+                body: #"{"config":{"channels":{"x":{"type":"openai","key":"k"}}}}"#),
+            Call(method: .post, template: "/api/config/apply", uri: "/api/config/apply", key: .admin, body: #"{"config":{},"plan":true}"#),
+            Call(method: .post, template: "/api/config/apply", uri: "/api/config/apply", key: .alice, body: #"{"config":{}}"#),
+            Call(method: .get, template: "/api/config/export", uri: "/api/config/export?webhook_urls=true", key: .admin),
+            Call(method: .get, template: "/api/config/export", uri: "/api/config/export?webhook_urls=yes", key: .admin),
+            Call(method: .get, template: "/api/config/export", uri: "/api/config/export", key: .alice),
+            Call(
                 method: .put, template: "/api/users/{id}/low_balance", uri: "/api/users/\(alice)/low_balance", key: .admin,
                 body: #"{"threshold":500}"#),
             Call(
@@ -152,6 +170,9 @@ import Testing
             Call(method: .get, template: "/api/overview/outcomes", uri: "/api/overview/outcomes", key: .admin),
             Call(method: .get, template: "/api/overview/latency", uri: "/api/overview/latency", key: .alice),
             Call(method: .get, template: "/api/overview/top", uri: "/api/overview/top?by=user", key: .admin),
+            Call(method: .get, template: "/api/overview/top", uri: "/api/overview/top?by=token&limit=1", key: .admin),
+            Call(method: .get, template: "/api/overview/series", uri: "/api/overview/series?split=token&limit=1", key: .admin),
+            Call(method: .get, template: "/api/overview/series", uri: "/api/overview/series?limit=0", key: .admin),
             Call(method: .get, template: "/api/ledger/head", uri: "/api/ledger/head", key: .admin),
             Call(method: .get, template: "/api/ledger/head", uri: "/api/ledger/head", key: .bob),
             Call(method: .get, template: "/api/ledger", uri: "/api/ledger", key: .admin),

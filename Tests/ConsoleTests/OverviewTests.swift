@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import LedgerTesting
 import TallyJSON
 import Testing
 
@@ -39,11 +40,11 @@ import Testing
             #expect(rows.first?["credits"]?.int64 == 60)
             let byUser = try await client.call(.get, "/api/overview/series?split=user&bucket=day", key: f.adminKey)
             let users = Dictionary(
-                uniqueKeysWithValues: (byUser.json?["data"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0["requests"]?.int64 ?? 0) })
+                uniqueKeysWithValues: (byUser.json?["keys"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0["requests"]?.int64 ?? 0) })
             #expect(users == ["alice": 3, "bob": 1])
             // A user sees their own tokens only, and may not split by user.
             let mine = try await client.call(.get, "/api/overview/series?split=token", key: f.aliceKey)
-            #expect((mine.json?["data"]?.arrayValue ?? []).map { $0["name"]?.stringValue } == ["alice-1"])
+            #expect((mine.json?["keys"]?.arrayValue ?? []).map { $0["name"]?.stringValue } == ["alice-1"])
             #expect(try await client.call(.get, "/api/overview/series?split=user", key: f.aliceKey).status == .forbidden)
             // The rollup follows the log: one more request, one more in the chart.
             _ = try await f.settle(token: f.bobToken)
@@ -82,10 +83,108 @@ import Testing
             let topUsers = try await client.call(.get, "/api/overview/top?by=user", key: f.adminKey)
             #expect((topUsers.json?["data"]?.arrayValue ?? []).map { $0["name"]?.stringValue } == ["alice", "bob"])
             let topTokens = try await client.call(.get, "/api/overview/top?by=token&limit=1", key: f.adminKey)
-            #expect((topTokens.json?["data"]?.arrayValue ?? []).map { $0["name"]?.stringValue } == ["alice-1"])
+            #expect((topTokens.json?["data"]?.arrayValue ?? []).map { $0["name"]?.stringValue } == ["alice-1", "other"])
+            #expect(topTokens.json?["other_keys"]?.int64 == 1)
             #expect(try await client.call(.get, "/api/overview/top?by=user", key: f.bobKey).status == .forbidden)
             let bobsTop = try await client.call(.get, "/api/overview/top", key: f.bobKey)
             #expect((bobsTop.json?["data"]?.arrayValue ?? []).map { $0["name"]?.stringValue } == ["bob-1"])
         }
     }
+
+    /// Twelve tokens' requests over three hours, split with `limit=3`: the three
+    /// with the most credits over the period are named, the other nine summed as
+    /// one `other` (null key), and every hour's rows add up exactly to the
+    /// unbounded split's (`limit=100`) and to the split by user; `/top` ranks
+    /// the same way, and a user's own view is bounded the same way.
+    @Test func aSplitNamesTheTopKeysAndSumsTheRestExactly() async throws {
+        let clock = TestClock()
+        let start = TestClock.start  // 2026-01-01T00:00:00Z
+        let f = try await Fixture.make(clock: clock.function)
+        var tokens: [TokenID] = []
+        for i in 0..<12 {
+            let (token, _) = try await f.ledger.createToken(TokenDraft(name: "t-\(i)"), owner: f.alice, by: .user(f.alice))
+            tokens.append(token.id)
+        }
+        for (i, token) in tokens.enumerated() {
+            for k in 0...(i % 4) {
+                clock.set(start + Int64((i + k) % 3) * HourlyRollup.hourMs + Int64(i) * 60_000)
+                let request = try await f.settle(token: token, prompt: Int64(10 * (i + 1)), completion: Int64(i))
+                if i == 5, k == 0 { _ = try await f.ledger.adjustCharge(requestID: request, amount: -3, reason: "refund", by: .user(f.admin)) }
+            }
+        }
+        clock.set(start + HourlyRollup.hourMs)
+        let void = try await f.ledger.reserve(requestID: "req-void-2", token: tokens[0], model: Fixture.model, amount: 1000, stream: false)
+        _ = try await f.ledger.void(void, reason: "upstream_error", status: 502, durationMs: 40)
+        let period = "from=2026-01-01T00:00:00Z&to=2026-01-01T03:00:00Z"
+        let range = period + "&bucket=hour"
+
+        try await f.live { client in
+            let bounded = try #require(try await client.call(.get, "/api/overview/series?split=token&limit=3&\(range)", key: f.adminKey).json)
+            let unbounded = try #require(try await client.call(.get, "/api/overview/series?split=token&limit=100&\(range)", key: f.adminKey).json)
+            let byUser = try #require(try await client.call(.get, "/api/overview/series?split=user&\(range)", key: f.adminKey).json)
+            let keys = bounded["keys"]?.arrayValue ?? []
+            let allKeys = unbounded["keys"]?.arrayValue ?? []
+            #expect(bounded["limit"]?.int64 == 3)
+            #expect(bounded["other_keys"]?.int64 == 9)
+            #expect(keys.count == 4)
+            #expect(keys.last?["key"] == .null)
+            #expect(keys.last?["name"]?.stringValue == "other")
+            #expect(unbounded["other_keys"]?.int64 == 0)
+            #expect(allKeys.count == 12)
+            #expect(!allKeys.contains { $0["key"] == .null })
+            // The top three are the unbounded ranking's first three, ranked by credits; the other row sums the rest.
+            #expect(Array(keys.prefix(3)) == Array(allKeys.prefix(3)))
+            let credits = allKeys.map { $0["credits"]?.int64 ?? 0 }
+            #expect(credits == credits.sorted(by: >))
+            #expect(Self.sum(keys.suffix(1)) == Self.sum(allKeys.dropFirst(3)))
+            #expect(Self.sum(keys) == Self.sum(allKeys))
+            // Hour by hour, the bounded rows add up to the unbounded ones and to the split by user.
+            let hours = Set((unbounded["data"]?.arrayValue ?? []).compactMap { $0["time"]?.stringValue })
+            #expect(hours.count == 3)
+            for hour in hours {
+                let rows = { (json: JSONValue) in (json["data"]?.arrayValue ?? []).filter { $0["time"]?.stringValue == hour } }
+                #expect(Self.sum(rows(bounded)) == Self.sum(rows(unbounded)), "\(hour)")
+                #expect(Self.sum(rows(bounded)) == Self.sum(rows(byUser)), "\(hour)")
+                #expect(rows(bounded).count <= 4)
+            }
+            let named = Set(keys.compactMap { $0["key"]?.stringValue })
+            #expect((bounded["data"]?.arrayValue ?? []).allSatisfy { $0["key"] == .null || named.contains($0["key"]?.stringValue ?? "") })
+            #expect(Self.sum(bounded["data"]?.arrayValue ?? []) == Self.sum(allKeys))
+            #expect(Self.sum(allKeys)["credits"] == Self.sum(byUser["keys"]?.arrayValue ?? [])["credits"])
+            #expect(Self.sum(allKeys)["errors"] == 1)
+
+            // `/top` ranks the same way, and its rows add up to the period's totals.
+            let top = try #require(try await client.call(.get, "/api/overview/top?by=token&limit=3&\(period)", key: f.adminKey).json)
+            let topRows = top["data"]?.arrayValue ?? []
+            #expect(top["other_keys"]?.int64 == 9)
+            #expect(topRows.map { $0["id"] } == keys.map { $0["key"] })
+            #expect(topRows.map(Self.sum) == keys.map(Self.sum))
+            let topUser = try #require(try await client.call(.get, "/api/overview/top?by=user&limit=1&\(period)", key: f.adminKey).json)
+            #expect(topUser["other_keys"]?.int64 == 0)
+            #expect((topUser["data"]?.arrayValue ?? []).map { $0["name"]?.stringValue } == ["alice"])
+
+            // Alice's own view is bounded the same way; an unknown or out-of-range limit changes nothing and is refused.
+            let mine = try #require(try await client.call(.get, "/api/overview/series?split=token&limit=2&\(range)", key: f.aliceKey).json)
+            #expect(mine["other_keys"]?.int64 == 10)
+            #expect(Self.sum(mine["data"]?.arrayValue ?? []) == Self.sum(allKeys))
+            for bad in ["limit=0", "limit=101", "limit=ten"] {
+                for route in ["series?split=token", "top?by=token"] {
+                    let refused = try await client.call(.get, "/api/overview/\(route)&\(bad)", key: f.adminKey)
+                    #expect(refused.status == .badRequest, "\(route) \(bad)")
+                    #expect(refused.errorField == "limit")
+                }
+            }
+        }
+    }
+
+    /// The integer totals of rows, field by field.
+    static func sum<Rows: Sequence<JSONValue>>(_ rows: Rows) -> [String: Int64] {
+        var sums: [String: Int64] = [:]
+        for row in rows {
+            for field in ["requests", "errors", "credits", "prompt_tokens", "completion_tokens"] { sums[field, default: 0] += row[field]?.int64 ?? 0 }
+        }
+        return sums
+    }
+
+    static func sum(_ row: JSONValue) -> [String: Int64] { sum([row]) }
 }

@@ -32,13 +32,16 @@ struct Fixture {
     static let password = "correct horse battery"
     static let model = "gpt-test"
 
-    static func make(configure: (inout ConsoleConfiguration) -> Void = { _ in }) async throws -> Fixture {
+    /// `clock` is the ledger's, for events at chosen times; the console's stays its configuration's.
+    static func make(
+        configure: (inout ConsoleConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Int64 = LedgerClock.now
+    ) async throws -> Fixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-console-\(UUID().uuidString)").path
         var ledgerConfiguration = LedgerConfiguration()
         ledgerConfiguration.environment.sync = .relaxed
         ledgerConfiguration.snapshotEvery = 0
         let logger = Logger(label: "test")
-        let ledger = try Ledger(path: directory, configuration: ledgerConfiguration, logger: logger)
+        let ledger = try Ledger(path: directory, configuration: ledgerConfiguration, logger: logger, clock: clock)
         try await ledger.setGroup("default", multiplier: .one, by: .system)
         try await ledger.setPrice(model, Price(input: 1_000_000, output: 2_000_000, cachedInput: 500_000), by: .system)
         try await ledger.setPrice("gpt-other", Price(input: 10, output: 20), by: .system)

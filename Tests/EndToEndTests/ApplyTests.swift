@@ -121,6 +121,17 @@ import Testing
                 Self.config(keyFile: setup.keyFile).replacingOccurrences(of: "base_url: http://127.0.0.1:9/", with: "base_url: ftp://x"), [:],
                 "base_url"
             ),
+            // Credentials other than the sealed key: in a base URL, or in a header by its name.
+            (
+                Self.config(keyFile: setup.keyFile).replacingOccurrences(
+                    of: "base_url: http://127.0.0.1:9/", with: "base_url: http://u:hunter2@127.0.0.1:9/"),
+                [:], "must not carry credentials"
+            ),
+            (
+                Self.config(keyFile: setup.keyFile).replacingOccurrences(of: "X-Title: Tally", with: "X-Title: Tally, Helicone-Auth: Bearer sk-h"),
+                [:],
+                "helicone-auth looks like it carries a credential"
+            ),
         ]
         for (text, environment, reason) in refusals {
             try setup.write(text)
@@ -134,7 +145,8 @@ import Testing
 
     /// Webhooks (by URL) and users' low-balance thresholds: created from the
     /// file (a secret from `secret_env`, or generated and printed once),
-    /// exported without any secret and applied back as a no-op; a changed
+    /// exported without any secret (and without their URLs unless asked) and
+    /// applied back as a no-op either way; a changed
     /// secret source is one change; a bad alert kind writes nothing; an empty
     /// section removes the endpoints.
     @Test func webhooksAndLowBalancesRoundTripWithoutTheirSecrets() async throws {
@@ -168,14 +180,35 @@ import Testing
             "a secret from the file is not printed")
         #expect(try setup.apply(environment: environment).output.contains("No changes"))
 
-        let export = try TallyCommand.run(["export-config", "--data", setup.data])
+        // By default the URLs (a chat service's carries its credential) are `url_env` placeholders named after each
+        // endpoint's id, with the host in a comment; on request they are written in full.
+        let bare = try TallyCommand.run(["export-config", "--data", setup.data])
+        #expect(bare.status == 0 && bare.output.contains("low_balance: 5000"), "\(bare.output)")
+        #expect(!bare.output.contains("/ops") && !bare.output.contains("/hook") && bare.output.contains("\nwebhooks:\n"), "\(bare.output)")
+        let placeholders = bare.output.split(separator: "\n").filter { $0.contains("url_env: TALLY_WEBHOOK_URL_") }
+        #expect(placeholders.count == 2, "\(bare.output)")
+        #expect(bare.output.contains("  # http://127.0.0.1:9/…: set TALLY_WEBHOOK_URL_"), "\(bare.output)")
+        // Each variable is the endpoint's: the one subscribed to user.low_balance is /ops.
+        var urls: [String: String] = [:]
+        for line in placeholders {
+            let variable = String(line.split(separator: "url_env: ")[1].prefix { $0 != "," })
+            urls[variable] = line.contains("user.low_balance") ? "http://127.0.0.1:9/ops" : "http://127.0.0.1:9/hook"
+        }
+        let export = try TallyCommand.run(["export-config", "--data", setup.data, "--webhook-urls"])
         #expect(export.status == 0 && export.output.contains("\"http://127.0.0.1:9/ops\": {alerts: [\"user.low_balance\"]}"), "\(export.output)")
-        #expect(export.output.contains("low_balance: 5000"), "\(export.output)")
         let secret = String(generated.split(separator: " ").last ?? "")
-        #expect(!export.output.contains(secret) && !export.output.contains(ops) && !export.output.contains("whsec_"), "no secret is exported")
+        for (output, environment) in [(bare.output, urls), (export.output, [:])] {
+            #expect(!output.contains(secret) && !output.contains(ops) && !output.contains("whsec_"), "no secret is exported")
+            try setup.write(output)
+            let roundTrip = try setup.apply(environment: environment)
+            #expect(roundTrip.status == 0 && roundTrip.output.contains("No changes"), "\(roundTrip.output)")
+        }
+        // Without the variables set, the placeholder export is refused, naming the variable, and nothing changes.
+        try setup.write(bare.output)
+        let unset = try setup.apply()
+        #expect(unset.status == 2 && unset.output.contains("url_env") && unset.output.contains("which is not set"), "\(unset.output)")
         try setup.write(export.output)
-        let roundTrip = try setup.apply()
-        #expect(roundTrip.status == 0 && roundTrip.output.contains("No changes"), "\(roundTrip.output)")
+        #expect(try setup.apply().output.contains("No changes"), "the refused apply changed nothing")
 
         try setup.write(config())
         let rotated = try setup.apply(environment: ["TALLY_TEST_HOOK_SECRET": ops + "-rotated"])
@@ -192,7 +225,57 @@ import Testing
         #expect(
             removed.output.contains("- webhook http://127.0.0.1:9/hook") && removed.output.contains("- webhook http://127.0.0.1:9/ops"),
             "\(removed.output)")
+        #expect(try TallyCommand.run(["export-config", "--data", setup.data, "--webhook-urls"]).output.contains("webhooks: {}"))
         #expect(try TallyCommand.run(["export-config", "--data", setup.data]).output.contains("webhooks: {}"))
+    }
+
+    /// An export any YAML reader takes back: a webhook URL longer than YAML's
+    /// 1,024-character limit on implicit keys (written as an explicit `? key`),
+    /// and a C1 control character in it (written `\u0086`; raw, libyaml and
+    /// PyYAML refuse the whole document). Applying the export changes nothing.
+    @Test func anExportWithALongStrangeWebhookURLAppliesBack() async throws {
+        let setup = try Setup()
+        let key = "\"http://127.0.0.1:9/\\u0086" + String(repeating: "a", count: 1_500) + "\""
+        try setup.write("groups:\n  default: {}\nwebhooks:\n  ? \(key)\n  : { alerts: [token.quota] }\n")
+        let first = try setup.apply(environment: ["TALLY_TEST_HOOK_SECRET": "s3cret-s3cret"])
+        #expect(first.status == 0, "\(first.output)")
+        let exported = try TallyCommand.run(["export-config", "--data", setup.data, "--webhook-urls"])
+        #expect(exported.status == 0 && exported.output.contains("\\u0086") && exported.output.contains("  ? \""), "\(exported.output.prefix(400))")
+        try setup.write(exported.output)
+        let again = try setup.apply()
+        #expect(again.status == 0 && again.output.contains("No changes"), "\(again.output.prefix(600))")
+    }
+
+    /// A webhook declared with `url_env`: its URL read from the variable (a
+    /// missing one refused, naming it, with nothing written), never printed —
+    /// the plan and the new signing secret's line name the entry — and a
+    /// second run plans nothing; the same URL declared twice is refused.
+    @Test func aWebhookURLFromTheEnvironmentIsNeverPrinted() async throws {
+        let setup = try Setup()
+        let url = "http://127.0.0.1:9/services/T0/B0/credential-in-the-path"
+        let file = "groups:\n  default: {}\nusers:\n  alice: {}\nwebhooks:\n  slack-ops: { url_env: TALLY_TEST_HOOK_URL, alerts: [token.quota] }\n"
+        try setup.write(file)
+        let missing = try setup.apply()
+        #expect(
+            missing.status == 2 && missing.output.contains("webhooks.slack-ops.url_env names TALLY_TEST_HOOK_URL, which is not set"),
+            "\(missing.output)")
+        #expect(!FileManager.default.fileExists(atPath: setup.data + "/data.mdb"), "nothing was written, not even a ledger")
+
+        let environment = ["TALLY_TEST_HOOK_URL": url]
+        let first = try setup.apply(environment: environment)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("+ webhook slack-ops (url_env TALLY_TEST_HOOK_URL) (alerts [token.quota]"), "\(first.output)")
+        #expect(
+            first.output.contains("Signing secret of new webhook slack-ops (url_env TALLY_TEST_HOOK_URL) (shown once): whsec_"), "\(first.output)")
+        #expect(!first.output.contains("credential-in-the-path"), "\(first.output)")
+        #expect(
+            try TallyCommand.run(["export-config", "--data", setup.data, "--webhook-urls"]).output.contains(url),
+            "the endpoint has the variable's URL")
+        #expect(try setup.apply(environment: environment).output.contains("No changes"))
+
+        try setup.write(file + "  \"\(url)\": { alerts: [token.quota] }\n")
+        let twice = try setup.apply(environment: environment)
+        #expect(twice.status == 2 && twice.output.contains("declares an endpoint another entry declares too"), "\(twice.output)")
     }
 
     /// Against a running server: `apply` refuses, names what to do instead and writes nothing;
@@ -206,7 +289,7 @@ import Testing
         #expect(refused.status == 2, "\(refused.output)")
         #expect(
             refused.output.contains("a tally server is running on \(setup.data)") && refused.output.contains("Stop the server"), "\(refused.output)")
-        #expect(refused.output.contains("--dry-run") && refused.output.contains("management API"))
+        #expect(refused.output.contains("--dry-run") && refused.output.contains("tally apply --server"))
         let dry = try setup.apply(["--dry-run"])
         #expect(dry.status == 0 && dry.output.contains("+ channel main") && dry.output.contains("Dry run: nothing written."), "\(dry.output)")
         let after = try await HTTP.get("\(server.baseURL)/healthz").json?["seq"] as? NSNumber

@@ -4,7 +4,8 @@ import Testing
 
 /// A channel's extra headers and OpenAI organization/project reach its
 /// provider on every call; the client's token never does, and a header that
-/// would carry a credential, frame the request or inject a line is refused.
+/// would carry a credential (by its name), frame the request or inject a line
+/// is refused, as is a base URL with `user:password@`.
 @Suite(.serialized) struct ChannelHeadersTests {
     @Test func extraHeadersAndTheOrganizationReachTheProviderButNeverTheClientsToken() async throws {
         let gateway = try await Gateway.start(
@@ -46,10 +47,16 @@ import Testing
             (["headers": ["Bad Name": "x"]], "header name"),
             (["headers": ["X-Title": "a", "x-title": "b"]], "twice"),
             (["type": "anthropic", "organization": "org-1"], "openai channels only"),
+            // Credentials other than the sealed key: they would be in plain text in the ledger, answers and exports.
+            (["headers": ["cf-aig-authorization": "Bearer x"]], "looks like it carries a credential"),
+            (["headers": ["X-Auth-Token": "x"]], "looks like it carries a credential"),
+            (["headers": ["Helicone-Auth": "Bearer x"]], "looks like it carries a credential"),
+            (["base_url": gateway.mock.baseURL.replacingOccurrences(of: "://", with: "://svc:hunter2@")], "must not carry credentials"),
         ]
         for (fields, message) in refusals {
             let response = try await HTTP.post("\(gateway.base)/api/channels", headers: Routing.admin, json: base.merging(fields) { $1 })
             #expect(response.status == 400 || response.status == 422, "\(fields): \(response.status)")
+            #expect(!response.text.contains("hunter2"), "the refusal does not echo the credential")
             #expect(response.text.contains(message), "\(fields): \(response.text)")
         }
         let created = try await HTTP.post(

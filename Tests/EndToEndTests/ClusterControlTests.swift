@@ -32,6 +32,27 @@ import Testing
         #expect(verified.output.contains("control: intact"), "\(verified.output)")
     }
 
+    /// A configuration applied through one node (`POST /api/config/apply`) goes
+    /// onto the control stream as one batch: every node has it, and the same
+    /// document sent to another node then plans nothing.
+    @Test func aConfigurationAppliedThroughOneNodeIsOneBatchOnEveryNode() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let cluster = try await ClusterNodes.start(mock: mock)
+        let body = #"{"config":{"users":{"carol":{"low_balance":10}},"tokens":[{"owner":"carol","name":"ci"}]}}"#
+        let applied = try await Self.json(cluster.a, .POST, "/api/config/apply", body)
+        #expect(applied.status == 200, "\(applied.text)")
+        let first = (applied.json?["first_seq"] as? NSNumber)?.intValue, last = (applied.json?["last_seq"] as? NSNumber)?.intValue
+        #expect(first != nil && last == first.map { $0 + 2 }, "three events in one batch: \(applied.text)")
+        let digests = try await cluster.convergedDigests()
+        #expect(Set(digests).count == 1, "\(digests)")
+        let again = try await Self.json(cluster.b, .POST, "/api/config/apply", body)
+        #expect(again.status == 200 && (again.json?["changes"] as? [Any])?.isEmpty == true, "\(again.text)")
+        await cluster.stop()
+        let verified = try TallyCommand.run(["verify", "--cluster", cluster.url])
+        #expect(verified.status == 0 && verified.output.contains("control: intact"), "\(verified.output)")
+    }
+
     /// A token disabled and enabled again through `a`, 50 times, is refused and
     /// then accepted on `b` and `c`: each of the 200 delays (two nodes, two
     /// changes, 50 rounds) is measured, and p99 must stay within 1 s. A token

@@ -80,6 +80,27 @@ struct ClusterNodes {
         return last
     }
 
+    /// The end of a cluster test: the projections converge, the nodes stop,
+    /// `tally prune` and `tally close` refuse a node's log, and `verify --cluster` and every
+    /// node's own `verify` find the books clean.
+    func expectConvergedThenVerified(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let digests = try await convergedDigests()
+        #expect(Set(digests).count == 1, "the projections should converge: \(digests)", sourceLocation: sourceLocation)
+        await stop()
+        // Pruning is single-node only: a node's stream in PostgreSQL stays gap-free from event 1.
+        let pruned = try TallyCommand.run(["prune", "--data", b.dataPath], errors: true)
+        #expect(pruned.status != 0 && pruned.output.contains("cluster node"), "\(pruned.output)", sourceLocation: sourceLocation)
+        // So is closing the books: a node's log holds every node's charges, and the record is PostgreSQL's.
+        let closed = try TallyCommand.run(["close", "--data", b.dataPath, "--period", "2026-11"], errors: true)
+        #expect(closed.status != 0 && closed.output.contains("cluster node"), "\(closed.output)", sourceLocation: sourceLocation)
+        let verified = try TallyCommand.run(["verify", "--cluster", url])
+        #expect(verified.status == 0, "\(verified.output)", sourceLocation: sourceLocation)
+        for node in nodes {
+            let local = try TallyCommand.run(["verify", "--data", node.dataPath])
+            #expect(local.status == 0, "\(node.dataPath): \(local.output)", sourceLocation: sourceLocation)
+        }
+    }
+
     /// Polls `condition` every 20 ms for up to `timeout`; the time it took to hold, or nil.
     static func within(_ timeout: Duration, _ condition: () async throws -> Bool) async throws -> Duration? {
         let start = ContinuousClock.now

@@ -44,15 +44,7 @@ import Testing
         }
         #expect(agreed != nil, "every node's usage should count the requests every node served")
 
-        let digests = try await cluster.convergedDigests()
-        #expect(Set(digests).count == 1, "the projections should converge: \(digests)")
-        await cluster.stop()
-        let verified = try TallyCommand.run(["verify", "--cluster", cluster.url])
-        #expect(verified.status == 0, "\(verified.output)")
-        for node in cluster.nodes {
-            let local = try TallyCommand.run(["verify", "--data", node.dataPath])
-            #expect(local.status == 0, "\(local.output)")
-        }
+        try await cluster.expectConvergedThenVerified()
     }
 
     /// A node stopped while the others work catches up when it comes back,

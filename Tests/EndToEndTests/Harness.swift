@@ -111,12 +111,14 @@ enum Seed {
         return path
     }
 
-    /// Group, prices, admin with `balance`, channels of all three types at `mock`, one token.
+    /// Group, prices, admin with `balance`, channels of all three types at `mock`, one token;
+    /// events dated by `clock` (a test's own, for a past it closes).
     static func make(
         at path: String, mock: String, balance: Int64 = 1_000_000_000, token: TokenDraft = TokenDraft(name: "e2e"),
-        rpm: Int64? = nil, extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil
+        rpm: Int64? = nil, extra: (@Sendable (Ledger, UserID) async throws -> Void)? = nil,
+        clock: @escaping @Sendable () -> Int64 = LedgerClock.now
     ) async throws -> Seeded {
-        let ledger = try Ledger(path: path, logger: Logger(label: "seed"))
+        let ledger = try Ledger(path: path, logger: Logger(label: "seed"), clock: clock)
         try await ledger.setGroup("default", multiplier: .one, rpm: rpm, by: .system)
         for (model, price) in prices { try await ledger.setPrice(model, price, by: .system) }
         let admin = try await ledger.createUser(
@@ -315,17 +317,20 @@ enum HTTP {
         try await send(url, method: .GET, headers: headers, body: nil)
     }
 
-    static func post(_ url: String, headers: [(String, String)] = [], json: Any) async throws -> HTTPResult {
+    /// `client`: the shared one opens at most 8 connections per host; a test that needs more in flight brings its own.
+    static func post(_ url: String, headers: [(String, String)] = [], json: Any, client: HTTPClient = .shared) async throws -> HTTPResult {
         let data = try JSONSerialization.data(withJSONObject: json)
-        return try await send(url, method: .POST, headers: headers + [("Content-Type", "application/json")], body: data)
+        return try await send(url, method: .POST, headers: headers + [("Content-Type", "application/json")], body: data, client: client)
     }
 
-    static func send(_ url: String, method: HTTPMethod, headers: [(String, String)], body: Data?) async throws -> HTTPResult {
+    static func send(
+        _ url: String, method: HTTPMethod, headers: [(String, String)], body: Data?, client: HTTPClient = .shared
+    ) async throws -> HTTPResult {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await client.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return HTTPResult(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
     }

@@ -167,13 +167,20 @@ import UpstreamHTTP
         await gateway.stop()
         let usage = Usage(promptTokens: 3, completionTokens: Int64(MockUsage.maxCompletionWords))
         try await Seed.inspect(gateway.data) { ledger in
-            for (id, _, _, status) in cases {
+            for (id, stream, reset, status) in cases {
                 let settled = try Self.settles(ledger, id)
                 let events = try ledger.log.events(requestID: id).map(\.event)
                 #expect(settled.count == 1, "\(id): \(events)")
                 #expect(settled.first?.usage == usage, "\(id)")
                 #expect(settled.first?.estimated == false, "\(id)")
-                #expect(settled.first?.status == status, "\(id)")
+                // A closed (not reset) stream's row says 499 only when the server noticed the close before
+                // the short stream's end fit in the socket's buffer (RetryHostileTests, the same race; seen
+                // in CI): the money is the same either way, checked above. A reset is always noticed.
+                if stream, !reset {
+                    #expect([200, 499].contains(settled.first?.status ?? 0), "\(id)")
+                } else {
+                    #expect(settled.first?.status == status, "\(id)")
+                }
             }
             #expect(await ledger.read { $0 }.pending.isEmpty)
         }

@@ -160,6 +160,47 @@ import Testing
         try await Self.hostileInputsChangeNothing(data, settles: settles, csvPath: csvPath)
     }
 
+    /// The request log shows each settle's provider id and model, and finds a request by the provider's id
+    /// alone (what a support desk holds when an invoice line is disputed); a bad id is a 400.
+    @Test func logRowsCarryTheProviderIDsAndFindARequestByOne() async throws {
+        let gateway = try await Gateway.start()
+        for (i, item) in ChargingTests.cases(key: gateway.key).enumerated() {
+            let response = try await HTTP.post(gateway.base + item.path, headers: item.headers + [("X-Request-Id", "pl-\(i)")], json: item.body)
+            #expect(response.status == 200, "\(item.name): \(response.text)")
+        }
+        let admin = [("Authorization", "Bearer tk-" + String(repeating: "a", count: 40))]
+        let page = try await HTTP.get(gateway.base + "/api/logs?type=settled&limit=100", headers: admin)
+        let rows = try #require(page.json?["data"] as? [[String: Any]], "\(page.text)")
+        let anthropic = try #require(rows.first { $0["request_id"] as? String == "pl-3" })
+        let anthropicID = try #require(anthropic["provider_request_id"] as? String)
+        #expect(anthropicID.hasPrefix("msg_"))
+        let found = try await HTTP.get(gateway.base + "/api/logs?provider_request=\(anthropicID)", headers: admin)
+        let foundRows = try #require(found.json?["data"] as? [[String: Any]], "\(found.text)")
+        #expect(foundRows.map { $0["request_id"] as? String } == ["pl-3"])
+        let unknown = try await HTTP.get(gateway.base + "/api/logs?provider_request=msg_nobody", headers: admin)
+        #expect((unknown.json?["data"] as? [Any])?.isEmpty == true)
+        for bad in ["caf%C3%A9", "has%20space", String(repeating: "x", count: 129)] {
+            let refused = try await HTTP.get(gateway.base + "/api/logs?provider_request=\(bad)", headers: admin)
+            #expect(refused.status == 400, "\(bad): \(refused.text)")
+        }
+        let export = try await HTTP.get(gateway.base + "/api/logs/export?format=csv&provider_request=\(anthropicID)", headers: admin)
+        let lines = export.text.split(separator: "\r\n")
+        #expect(lines.first?.contains(",upstream_model,provider_request_id,provider_model,") == true, "\(lines.first ?? "")")
+        #expect(lines.count == 2 && lines[1].contains(anthropicID))
+        await gateway.stop()
+
+        // Every row says what its settle recorded, null where the settle has nothing.
+        let settles = try await Self.settles(gateway.data)
+        #expect(rows.count == settles.count)
+        for row in rows {
+            let settle = try #require(settles[row["request_id"] as? String ?? ""]).event
+            #expect(row["provider_request_id"] as? String == settle.providerRequestID)
+            #expect((row["provider_request_id"] is NSNull) == (settle.providerRequestID == nil))
+            #expect(row["provider_model"] as? String == settle.providerModel)
+            #expect((row["provider_model"] is NSNull) == (settle.providerModel == nil))
+        }
+    }
+
     /// Malformed rows, repeated ids, a huge file and hand-edited plans: each a clear refusal (exit 2), nothing written.
     static func hostileInputsChangeNothing(_ data: String, settles: [String: Settled], csvPath: String) async throws {
         let head = try await head(data)

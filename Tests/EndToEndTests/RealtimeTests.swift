@@ -214,20 +214,23 @@ struct RealtimeClient {
     }
 }
 
-/// Runs `body` in a realtime session through `server` (key as Bearer, the given `X-Request-Id`).
+/// Runs `body` in a realtime session through `server` (key as Bearer, the given `X-Request-Id`, any `extraHeaders`).
 @discardableResult
 func realtimeSession<T: Sendable>(
-    _ server: ServerProcess, key: String, requestID: String, model: String = "mock-realtime",
+    _ server: ServerProcess, key: String, requestID: String, model: String = "mock-realtime", extraHeaders: [(String, String)] = [],
     _ body: @escaping @Sendable (inout RealtimeClient) async throws -> T
 ) async throws -> T {
     var headers = HTTPFields()
     headers[.authorization] = "Bearer \(key)"
     headers[HTTPField.Name("x-request-id")!] = requestID
+    for (name, value) in extraHeaders { headers[HTTPField.Name(name)!] = value }
     let result = SessionResult<T>()
     let fields = headers
     // The client's closing handshake can outlive the session: when the server closes right after its own
     // close frame (a refused session), the client may keep waiting for a reply that already came, on a
     // socket the server has closed. Once the body has returned, that wait gets 5 s, then it is cancelled.
+    // A body that has not returned in 60 s (an event that never comes) fails the test by name instead of
+    // hanging it until the suite's time limit.
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
             try await WebSocketClient.connect(
@@ -240,7 +243,13 @@ func realtimeSession<T: Sendable>(
             }
         }
         group.addTask {
-            while await !result.isSet { try await Task.sleep(for: .milliseconds(50)) }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while await !result.isSet {
+                guard ContinuousClock.now < deadline else {
+                    throw HarnessError("realtime session \(requestID): the body did not return within 60 s (an awaited event never came)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             try await Task.sleep(for: .seconds(5))
         }
         try await group.next()

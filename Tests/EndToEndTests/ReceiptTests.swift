@@ -110,9 +110,9 @@ import Testing
         #expect(try TallyCommand.run(["receipt", "verify", shortFile, "--head", trusted]).status == 1, "the newest is not in a shorter proof")
         let supportShort = try await HTTP.get("\(gateway.base)/api/receipts/receipt-plain?head=\(nearSeq)", headers: admin)
         #expect(supportShort.status == 200 && supportShort.body == short.body)
-        // A head that names no checkpoint, or one before the request's last event (it can never end this
-        // proof), is refused on both routes.
-        var badHeads = ["head=1", "head=abc", "head=99999999"]
+        // A head that names no checkpoint, one before the request's last event (it can never end this
+        // proof), or a repeated head, is refused on both routes.
+        var badHeads = ["head=1", "head=abc", "head=99999999", "head=\(nearSeq)&head=\(nearSeq)"]
         if let early = chain.first(where: { ($0["seq"] as? Int ?? 0) <= lastSeq }), let seq = early["seq"] as? Int { badHeads.append("head=\(seq)") }
         for query in badHeads {
             #expect(try await HTTP.get("\(gateway.base)/v1/receipts/receipt-plain?\(query)", headers: bearer).status == 400, "\(query)")

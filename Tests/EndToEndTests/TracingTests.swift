@@ -79,6 +79,49 @@ import Testing
                 == ["POST /v1/chat/completions", "tally.admission", "tally.settlement", "tally.upstream"])
     }
 
+    /// The collector's credentials (`OTEL_EXPORTER_OTLP_HEADERS`) never reach the
+    /// log: swift-otel logs each variable it reads, with its value, at info (its
+    /// own level, whatever `TALLY_LOG_LEVEL` says), through the server's logger.
+    @Test func theCollectorsHeadersStayOutOfTheLog() async throws {
+        let collector = try await OTLPCollector()
+        defer { collector.stop() }
+        let secret = "otel-s3cret-\(UUID().uuidString)"
+        var environment = Self.environment(collector)
+        environment["OTEL_EXPORTER_OTLP_HEADERS"] = "authorization=Bearer \(secret),x-team=\(secret)"
+        let log = Pipe()
+        let server = try await ServerProcess(data: Seed.directory(), environment: environment, standardError: log.fileHandleForWriting)
+        await server.stop()
+        try log.fileHandleForWriting.close()
+        let text = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("OTEL_EXPORTER_OTLP_TRACES_HEADERS"), "the log still names the variable it read: \(text)")
+        #expect(!text.contains(secret), "\(text)")
+    }
+
+    /// A realtime session is one span from its upgrade to its end, under the client's `traceparent`, with its
+    /// upstream connection's span under it; the connection's context reaches the provider in the handshake.
+    @Test func aRealtimeSessionIsASpanWithItsUpstreamConnection() async throws {
+        let collector = try await OTLPCollector()
+        defer { collector.stop() }
+        let gateway = try await Gateway.start(environment: Self.environment(collector))
+        defer { Task { await gateway.stop() } }
+        try await realtimeSession(
+            gateway.server, key: gateway.key, requestID: "rt_traced", extraHeaders: [("traceparent", "00-\(Self.clientTrace)-\(Self.clientSpan)-01")]
+        ) { client in
+            try await client.send(RealtimeTests.userItem)
+            try await client.send(#"{"type":"response.create","response":{"max_output_tokens":2}}"#)
+            _ = try await client.read(until: ["response.done"])
+        }
+        let spans = try await collector.wait(for: ["GET /v1/realtime", "tally.upstream"])
+        let root = try #require(spans.first { $0.name == "GET /v1/realtime" }, "\(spans)")
+        #expect(root.traceID == Self.clientTrace && root.parentSpanID == Self.clientSpan && root.kind == 2, "\(root)")
+        #expect(root.attributes["tally.request_id"] == "rt_traced" && root.attributes["tally.ended_by"] == "client", "\(root)")
+        let upstream = try #require(spans.first { $0.name == "tally.upstream" })
+        #expect(upstream.traceID == Self.clientTrace && upstream.parentSpanID == root.spanID && upstream.kind == 3, "\(upstream)")
+        #expect(upstream.attributes["tally.channel"]?.hasPrefix("ch_") == true)
+        let sent = try await Routing.recorded(gateway.mock).compactMap { ($0["headers"] as? [String: Any])?["traceparent"] as? String }
+        #expect(sent == ["00-\(Self.clientTrace)-\(upstream.spanID)-01"], "\(sent)")
+    }
+
     /// Off by default: without the variables nothing is traced, and a client's `traceparent` does not reach the provider.
     @Test func offByDefault() async throws {
         let gateway = try await Gateway.start()

@@ -1,3 +1,4 @@
+import LedgerTesting
 import Testing
 
 @testable import Ledger
@@ -182,6 +183,27 @@ enum Samples {
                 limit: 600_000)),
         .alertCleared(AlertKey(kind: .channelSuspended, subject: 0x00C0_FFEE, threshold: 1, periodStart: 1_767_225_600_000)),
         .requestRouted(RequestRouted(requestID: "req-1", strategy: .leastBusy)),
+        // Issue 15's books.closed (code 51): a second close, with negative and extreme figures.
+        .booksClosed(
+            BooksClosed(
+                periodEnd: 1_764_547_200_000, through: 4_096, throughHash: Hash256(of: "through"), previous: 1_000, previousThrough: 990,
+                totals: {
+                    var totals = BooksTotals()
+                    (totals.events, totals.settled, totals.voided, totals.expired) = (3_106, 2_000, 40, 1)
+                    (totals.charged, totals.chargeAdjustments, totals.credited, totals.balanceAdjustments) = (987_654, -320, 1_000_000, Int64.min)
+                    return totals
+                }(),
+                users: [ClosedUser(user: UserID(raw: 1), balance: Int64.max, reserved: 0), ClosedUser(user: user, balance: -5, reserved: 7)],
+                tokens: [ClosedToken(token: token, used: 12, reserved: 7)])),
+        // Issue 13's escrow leases (codes 80, 81).
+        .leaseGranted(LeaseGranted(lease: "a/00c0ffee00c0ffee", node: "a", user: user, token: token, amount: 4_200)),
+        .leaseReturned(LeaseReturned(lease: "a/00c0ffee00c0ffee", spent: 4_199, through: 1 << 40)),
+        // Issue 13's forgotten nodes (code 82): a settle-leased forget of two leases, and a void one of none.
+        .nodeForgotten(
+            NodeForgotten(
+                node: "node-β", policy: .settleLeased, through: 1 << 40,
+                leases: [ForgottenLease(lease: "b/1", shipped: 0, spent: 4_200), ForgottenLease(lease: "b/2", shipped: 7, spent: Int64.max)])),
+        .nodeForgotten(NodeForgotten(node: "", policy: .void, through: 0, leases: [])),
     ]
 
     static let actors: [EventActor] = [.system, .relay, .user(user), .user(UserID(raw: 1))]

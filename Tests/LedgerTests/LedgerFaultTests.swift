@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import LedgerTesting
 import Testing
 
 @testable import Ledger

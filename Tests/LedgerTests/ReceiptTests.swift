@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import LedgerTesting
 import Testing
 
 @testable import Ledger
@@ -88,6 +89,27 @@ import Testing
                 if (try? ReceiptCheck.verify(changed, head: head)) != nil { accepted.append(index) }
             }
             #expect(accepted.isEmpty, "changed bytes that still verified: \(accepted.prefix(10))")
+        }
+    }
+
+    /// A receipt is the caller's only if every reservation in it is: one
+    /// holding another owner's reservation after the first is nobody's.
+    @Test func aReceiptMixingTwoOwnersIsNeithers() async throws {
+        try await withCheckpointedLedger(every: 64) { ledger, alice in
+            let bob = try await ledger.createUser(UserDraft(username: "bob"), by: .system).0.id
+            _ = try await ledger.credit(bob, amount: 1_000_000, by: .system)
+            let bobs = try await ledger.createToken(TokenDraft(name: "b"), owner: bob, by: .user(bob))
+            let held = try await ledger.reserve(requestID: "req-2", token: bobs.token.id, model: "gpt-small", amount: 10, stream: false)
+            _ = try await ledger.settle(held, outcome: Outcome(usage: Usage(promptTokens: 1, completionTokens: 1)))
+            let alices = try #require(try await ledger.receipt(requestID: "req-1"))
+            let bobsReceipt = try #require(try await ledger.receipt(requestID: "req-2"))
+            #expect(alices.isReserved(by: { $0.user == alice }))
+            #expect(!alices.isReserved(by: { $0.user == bob }))
+            let mixed = Receipt(requestID: "req-1", events: alices.events + bobsReceipt.events)
+            #expect(!mixed.isReserved(by: { $0.user == alice }), "the second reservation is bob's")
+            #expect(!mixed.isReserved(by: { $0.user == bob }), "the first reservation is alice's")
+            let unreserved = Receipt(requestID: "req-1", events: Array(alices.events.dropFirst()))
+            #expect(!unreserved.isReserved(by: { _ in true }), "a receipt with no reservation is nobody's")
         }
     }
 

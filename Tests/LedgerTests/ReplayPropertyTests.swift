@@ -95,15 +95,16 @@ import Testing
 
     /// A snapshot of an older format (before the daily spend that periodic
     /// budgets read, before the routing strategies, before prices' second parts or before the spend
-    /// alerts) is refused, so the ledger ignores it and replays the log: only the charges can rebuild a
-    /// period's spend, a format-5 price would read without its image and tool-call prices, and a
-    /// format-6 snapshot would forget the webhook endpoints and the alerts already raised.
+    /// alerts, or before the closed books) is refused, so the ledger ignores it and replays the log: only the
+    /// charges can rebuild a period's spend, a format-5 price would read without its image and tool-call prices,
+    /// a format-6 snapshot would forget the webhook endpoints and the alerts already raised, and a format-7 one
+    /// the last close of the books (so a correction into a closed period would pass).
     @Test func olderSnapshotFormatsAreRefused() throws {
         var state = LedgerState()
         state.prices["m"] = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)
         var bytes = SnapshotCodec.encode(state)
-        #expect(bytes[0] == 7)
-        for format: UInt8 in [2, 3, 4, 5, 6] {
+        #expect(bytes[0] == 10)
+        for format: UInt8 in [2, 3, 4, 5, 6, 7, 8] {
             bytes[0] = format
             #expect(throws: BinaryDecodingError.self) { try bytes.withUnsafeBytes { try SnapshotCodec.decode($0) } }
         }

@@ -1,3 +1,4 @@
+import LedgerTesting
 import Testing
 
 @testable import Ledger
@@ -53,6 +54,29 @@ import Testing
             let next = try await admitHeld(ledger, token.id, "n", count: 1, gate: gate)
             #expect(next.first?.channels.first?.id == a.id)
             #expect(next.first?.channels.dropFirst().first?.id == b.id, "the retry is the other channel")
+        }
+    }
+
+    /// The close's `request.routed` names the strategy that chose the channels at
+    /// admission: a `routing.set` while the request runs (a long stream) does not rename it.
+    @Test func theLogNamesTheStrategyThatRoutedNotTheOneInForceAtTheClose() async throws {
+        try await withFixture { f in
+            let ledger = f.ledger
+            let (token, _) = try await f.token()
+            _ = try await ledger.setChannel(channel("a"), key: "k", by: .system)
+            _ = try await ledger.setChannel(channel("b"), key: "k", by: .system)
+            let gate = ConcurrencyGate(maxInFlight: 100, perChannel: 50)
+            try await ledger.setRouting(RoutingSet(scope: .model, name: Fixture.model, strategy: .leastBusy), by: .system)
+            let busy = try await admitHeld(ledger, token.id, "busy", count: 1, gate: gate)
+            try await ledger.setRouting(RoutingSet(scope: .model, name: Fixture.model, strategy: .weighted), by: .system)
+            let plain = try await admitHeld(ledger, token.id, "plain", count: 1, gate: gate)
+            try await ledger.setRouting(RoutingSet(scope: .model, name: Fixture.model, strategy: .lowestLatency), by: .system)
+            for admission in busy + plain { _ = try await ledger.void(admission.reservation, reason: "test", status: 500) }
+            var named: [String: RoutingStrategy] = [:]
+            for envelope in try ledger.store.reader.events(after: 0, limit: 1_000) {
+                if case .requestRouted(let routed) = envelope.event { named[routed.requestID] = routed.strategy }
+            }
+            #expect(named == ["busy-0": .leastBusy], "admitted under least_busy, closed under lowest_latency; the weighted one names nothing")
         }
     }
 

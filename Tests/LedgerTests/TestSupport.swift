@@ -1,7 +1,7 @@
 import Foundation
 import LMDB
+import LedgerTesting
 import Logging
-import Synchronization
 import Testing
 
 @testable import Ledger
@@ -14,20 +14,6 @@ func temporaryPath(_ label: String = "ledger") -> String {
 }
 
 func removeDirectory(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
-
-// MARK: - Clock
-
-/// A clock the test moves by hand. Starts at a fixed instant so logs are reproducible.
-final class TestClock: Sendable {
-    static let start: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
-    private let value = Mutex<Int64>(TestClock.start)
-
-    var now: Int64 { value.withLock { $0 } }
-    func advance(byMs ms: Int64) { value.withLock { $0 += ms } }
-    func set(_ ms: Int64) { value.withLock { $0 = ms } }
-
-    var function: @Sendable () -> Int64 { { [self] in now } }
-}
 
 // MARK: - Ledgers
 

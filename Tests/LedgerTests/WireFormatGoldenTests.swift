@@ -38,8 +38,12 @@ import Testing
         // of webhook.set, alert.raised and alert.cleared (the channel.suspended kind) with its samples and
         // request.routed (code 71), and issue 15's charge.settled version 5 (every settle two empty strings
         // longer, and a sample with the provider's id and model): `olderVersionsStillDecode` checks the
-        // version-1 alert payloads and reads each settle less those bytes as version 4.
-        #expect(previous == Hash256(a: 0xbc4c_c0b2_35a0_deec, b: 0x4615_7cf8_27fa_a265, c: 0xae54_7a0c_61f4_7014, d: 0xf156_6419_142f_a1db))
+        // version-1 alert payloads and reads each settle less those bytes as version 4. Then issue 15's
+        // books.closed sample (code 51), appended: `chargePayloadsAreByteIdentical` and `olderVersionsStillDecode`
+        // passed unchanged before this re-pin. Then issue 13's lease.granted and lease.returned samples (codes 80, 81),
+        // appended: `chargePayloadsAreByteIdentical` and `olderVersionsStillDecode` passed unchanged. Then issue 13's
+        // node.forgotten samples (code 82), appended: both passed unchanged before this re-pin.
+        #expect(previous == Hash256(a: 0x0335_9bc2_9aa6_1667, b: 0xf1d2_cc41_71bc_34dc, c: 0x5730_14dc_ddd2_97ae, d: 0xc286_2760_fa0f_c7ad))
     }
 
     /// A settle as version 1 wrote it (before issue 11: no usage or price parts).

@@ -27,7 +27,7 @@ struct TLSUpstreamTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
-        let certificate = try NIOSSLCertificate(file: folder.appendingPathComponent("cert.pem").path, format: .pem)
+        let certificate = try #require(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("cert.pem").path).first)
         let key = try NIOSSLPrivateKey(file: folder.appendingPathComponent("key.pem").path, format: .pem)
         return (certificate, key)
     }

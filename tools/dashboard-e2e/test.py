@@ -382,6 +382,10 @@ def run():
     settle()
     shot('overview')
     check_console('overview with a request')
+    Select(d.find_element(By.ID, 'overview-split')).select_by_value('token')
+    check('overview splits by token: the request\'s token, named', bool(until(lambda: [r for r in d.find_elements(
+        By.CSS_SELECTOR, f'#overview-split-table tr[data-key="{token_id}"]') if r.text.strip()])))
+    check_console('overview by token')
 
     # --- token detail: used > 0, the chart ---
     click('#nav-tokens')

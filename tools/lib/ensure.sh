@@ -22,6 +22,14 @@ ensure_lmdb() {
     fi
 }
 
+# zlib's headers and pkg-config file (the CZlib system library target: the archives of closed periods).
+ensure_zlib() {
+    if ! pkg-config --exists zlib 2>/dev/null; then
+        echo "tools: installing zlib1g-dev" >&2
+        apt_install zlib1g-dev pkg-config
+    fi
+}
+
 # A command from a Debian package, installed when missing.
 ensure_command() {
     local command="$1" package="$2"

@@ -9,6 +9,9 @@ import TallyJSON
 /// model, channel, user or token), `/outcomes` (errors and refusals by
 /// reason), `/latency` (p50/p99 duration) and `/top` (tokens or users by
 /// spend). Admins see the whole gateway; a user sees only their own tokens.
+/// A split or ranking names at most `limit` keys and sums the rest as one
+/// "other" (`OverviewRanking`), so a response stays small however many
+/// tokens or users there are.
 struct OverviewController: Sendable {
     let core: ConsoleCore
 
@@ -27,56 +30,51 @@ struct OverviewController: Sendable {
     func register<Context: RequestContext>(_ routes: APIRoutes<Context>) {
         routes.on(.get, "/api/overview/series") { request, _, caller in
             let query = Query(request)
-            try query.only(["from", "to", "bucket", "split"])
+            try query.only(["from", "to", "bucket", "split", "limit"])
             let scope = try scope(query, caller)
             let bucket = query.string("bucket") ?? (scope.toHour - scope.fromHour < 48 ? "hour" : "day")
             guard bucket == "hour" || bucket == "day" else { throw APIError.badRequest("bucket: must be hour or day.", field: "bucket") }
-            let split = query.string("split") ?? "model"
-            guard ["model", "channel", "user", "token"].contains(split) else {
+            guard let split = OverviewSplit(rawValue: query.string("split") ?? "model") else {
                 throw APIError.badRequest("split: must be model, channel, user or token.", field: "split")
             }
-            if split == "user", !caller.isAdmin {
+            if split == .user, !caller.isAdmin {
                 throw APIError(.forbidden, code: "forbidden", "Only administrators may split by user.", field: "split")
             }
+            let limit = try Self.limit(query)
             let hoursPerBucket: Int64 = bucket == "hour" ? 1 : 24
-            let sums = try core.rollup.read(fromHour: scope.fromHour, toHour: scope.toHour) { range in
-                var sums: [Int64: [String: HourlyRollup.Totals]] = [:]
-                range.forEach { hour, bucketTotals in
-                    let start = hour - hour % hoursPerBucket
-                    for (key, totals) in Self.split(bucketTotals, by: split, user: scope.user) {
-                        sums[start, default: [:]][key, default: .init()].add(totals)
-                    }
-                }
-                return sums
+            let ranking = try await core.overview(fromHour: scope.fromHour, toHour: scope.toHour) { range in
+                OverviewRanking(range, split: split, user: scope.user, limit: limit, hoursPerBucket: hoursPerBucket)
             }
-            let names = await Names.of(Set(sums.values.flatMap(\.keys)), split: split, in: core.ledger)
-            let rows = sums.sorted { $0.key < $1.key }.flatMap { start, byKey in
-                byKey.sorted { $0.key < $1.key }.map { key, totals -> JSONValue in
-                    .object(
-                        [
-                            ("time", .string(RFC3339.format(milliseconds: start * HourlyRollup.hourMs))), ("key", .string(key)),
-                            ("name", .string(names[key] ?? key)),
-                        ] + Self.fields(totals))
+            let names = await Names.of(Set(ranking.keys), split: split, in: core.ledger)
+            let rows = ranking.buckets.flatMap { bucket in
+                bucket.totals.enumerated().compactMap { rank, totals in
+                    totals.map {
+                        JSONValue.object(
+                            [("time", .string(RFC3339.format(milliseconds: bucket.start * HourlyRollup.hourMs))), ("key", Self.key(rank, ranking))]
+                                + Self.fields($0))
+                    }
                 }
             }
             return JSONResponse.make(
                 .object([
                     ("from", .string(RFC3339.format(milliseconds: scope.fromHour * HourlyRollup.hourMs))),
                     ("to", .string(RFC3339.format(milliseconds: (scope.toHour + 1) * HourlyRollup.hourMs))),
-                    ("bucket", .string(bucket)), ("split", .string(split)), ("data", .array(rows)),
+                    ("bucket", .string(bucket)), ("split", .string(split.rawValue)), ("limit", .int(limit)),
+                    ("other_keys", .int(ranking.otherKeys)), ("keys", .array(Self.ranked(ranking, names, id: "key"))),
+                    ("data", .array(rows)),
                 ]))
         }
         routes.on(.get, "/api/overview/outcomes") { request, _, caller in
             let query = Query(request)
             try query.only(["from", "to"])
             let scope = try scope(query, caller)
-            let (totals, refusals) = try core.rollup.read(fromHour: scope.fromHour, toHour: scope.toHour) { range in
+            let (totals, refusals) = try await core.overview(fromHour: scope.fromHour, toHour: scope.toHour) { range in
                 var totals = HourlyRollup.Totals()
                 var refusals: [String: Int64] = [:]
                 range.forEach { _, hour in
                     if let user = scope.user {
                         guard let mine = hour.byUser[user] else { return }
-                        for t in mine.byToken.values { totals.add(t) }
+                        totals.add(mine.all)
                         refusals.merge(mine.refusals, uniquingKeysWith: +)
                     } else {
                         totals.add(hour.all)
@@ -102,7 +100,7 @@ struct OverviewController: Sendable {
             let query = Query(request)
             try query.only(["from", "to"])
             let scope = try scope(query, caller)
-            let histogram = try core.rollup.read(fromHour: scope.fromHour, toHour: scope.toHour) { range in
+            let histogram = try await core.overview(fromHour: scope.fromHour, toHour: scope.toHour) { range in
                 var histogram = DurationHistogram()
                 range.forEach { _, hour in
                     if let user = scope.user {
@@ -124,31 +122,46 @@ struct OverviewController: Sendable {
             let query = Query(request)
             try query.only(["from", "to", "by", "limit"])
             let scope = try scope(query, caller)
-            let by = query.string("by") ?? "token"
-            guard by == "token" || by == "user" else { throw APIError.badRequest("by: must be token or user.", field: "by") }
-            if by == "user", !caller.isAdmin {
+            guard let by = OverviewSplit(rawValue: query.string("by") ?? "token"), by == .token || by == .user else {
+                throw APIError.badRequest("by: must be token or user.", field: "by")
+            }
+            if by == .user, !caller.isAdmin {
                 throw APIError(.forbidden, code: "forbidden", "Only administrators may rank users.", field: "by")
             }
-            let limit = try query.int("limit", default: 10, range: 1...100)
-            let sums = try core.rollup.read(fromHour: scope.fromHour, toHour: scope.toHour) { range in
-                var sums: [String: HourlyRollup.Totals] = [:]
-                range.forEach { _, hour in
-                    for (key, totals) in Self.split(hour, by: by, user: scope.user) { sums[key, default: .init()].add(totals) }
-                }
-                return sums
+            let limit = try Self.limit(query)
+            let ranking = try await core.overview(fromHour: scope.fromHour, toHour: scope.toHour) { range in
+                OverviewRanking(range, split: by, user: scope.user, limit: limit, hoursPerBucket: nil)
             }
-            let ranked = sums.sorted { ($1.value.credits, $1.value.requests, $0.key) < ($0.value.credits, $0.value.requests, $1.key) }.prefix(limit)
-            let names = await Names.of(Set(ranked.map(\.key)), split: by, in: core.ledger)
+            let names = await Names.of(Set(ranking.keys), split: by, in: core.ledger)
             return JSONResponse.make(
                 .object([
-                    ("by", .string(by)),
-                    (
-                        "data",
-                        .array(
-                            ranked.map { key, totals in .object([("id", .string(key)), ("name", .string(names[key] ?? key))] + Self.fields(totals)) })
-                    ),
+                    ("by", .string(by.rawValue)), ("limit", .int(limit)), ("other_keys", .int(ranking.otherKeys)),
+                    ("data", .array(Self.ranked(ranking, names, id: "id"))),
                 ]))
         }
+    }
+
+    static let defaultLimit = 10
+    static let maxLimit = 100
+
+    /// `limit`: how many keys a split or ranking names before summing the rest as one "other".
+    static func limit(_ query: Query) throws -> Int {
+        try query.int("limit", default: defaultLimit, range: 1...maxLimit)
+    }
+
+    /// The ranked keys with their names and totals over the period, then the other keys' sum (`null` id, name `other`) when there are any.
+    static func ranked(_ ranking: OverviewRanking, _ names: [String: String], id: String) -> [JSONValue] {
+        let count = ranking.otherKeys > 0 ? ranking.totals.count : ranking.keys.count
+        return (0..<count).map { rank in
+            let key = rank < ranking.keys.count ? ranking.keys[rank] : nil
+            let name = key.map { names[$0] ?? $0 } ?? "other"
+            return .object([(id, Self.key(rank, ranking)), ("name", .string(name))] + Self.fields(ranking.totals[rank]))
+        }
+    }
+
+    /// A rank's key: its id, or `null` for the other keys' sum.
+    static func key(_ rank: Int, _ ranking: OverviewRanking) -> JSONValue {
+        rank < ranking.keys.count ? .string(ranking.keys[rank]) : .null
     }
 
     /// `from`/`to` (RFC 3339; default the last 24 hours), whole UTC hours, at most 366 days.
@@ -162,31 +175,6 @@ struct OverviewController: Sendable {
         return Scope(fromHour: from / HourlyRollup.hourMs, toHour: to / HourlyRollup.hourMs, user: caller.isAdmin ? nil : caller.id)
     }
 
-    /// One hour's totals by `split`, keyed by id (model name, `ch_…`, `usr_…`, `tok_…`); a user's own only when `user` is set.
-    static func split(_ hour: HourlyRollup.Hour, by split: String, user: UserID?) -> [String: HourlyRollup.Totals] {
-        let mine = user.map { hour.byUser[$0] ?? HourlyRollup.UserHour() }
-        switch split {
-        case "model":
-            return mine?.byModel ?? hour.byModel
-        case "channel":
-            return Dictionary(uniqueKeysWithValues: (mine?.byChannel ?? hour.byChannel).map { ($0.key.description, $0.value) })
-        case "user":
-            var out: [String: HourlyRollup.Totals] = [:]
-            for (id, share) in hour.byUser {
-                var sum = HourlyRollup.Totals()
-                for t in share.byToken.values { sum.add(t) }
-                out[id.description] = sum
-            }
-            return out
-        default:
-            var out: [String: HourlyRollup.Totals] = [:]
-            for (id, share) in hour.byUser where user == nil || id == user {
-                for (token, t) in share.byToken { out[token.description] = t }
-            }
-            return out
-        }
-    }
-
     static func fields(_ t: HourlyRollup.Totals) -> [(String, JSONValue)] {
         [
             ("requests", .int(t.requests)), ("errors", .int(t.errors)), ("credits", .int(t.credits)),
@@ -196,16 +184,16 @@ struct OverviewController: Sendable {
 
     /// Display names of the keys of one split, from today's state (a deleted token or channel keeps its id).
     enum Names {
-        static func of(_ keys: Set<String>, split: String, in ledger: Ledger) async -> [String: String] {
-            guard split != "model" else { return [:] }
+        static func of(_ keys: Set<String>, split: OverviewSplit, in ledger: Ledger) async -> [String: String] {
+            guard split != .model else { return [:] }
             return await ledger.read { state in
                 var names: [String: String] = [:]
                 for key in keys {
                     switch split {
-                    case "channel":
+                    case .channel:
                         names[key] = ChannelID(key).flatMap { state.channels[$0]?.name } ?? (key == ChannelID(raw: 0).description ? "none" : key)
-                    case "user": names[key] = UserID(key).flatMap { state.users[$0]?.username }
-                    default: names[key] = TokenID(key).flatMap { state.tokens[$0]?.name }
+                    case .user: names[key] = UserID(key).flatMap { state.users[$0]?.username }
+                    case .token, .model: names[key] = TokenID(key).flatMap { state.tokens[$0]?.name }
                     }
                 }
                 return names

@@ -20,9 +20,9 @@ struct ReceiptsController: Sendable {
             do { found = try await core.ledger.receipt(requestID: requestID, head: head) } catch let error as Ledger.NotACheckpoint {
                 throw APIError.badRequest("head: \(error.description); ask GET /api/ledger/head for one.", field: "head")
             }
-            guard let receipt = found,
-                case .chargeReserved(let reserved) = receipt.events.first?.envelope.event, caller.isAdmin || reserved.user == caller.id
-            else { throw APIError.notFound("request \(JSONBody.printable(requestID))") }
+            guard let receipt = found, receipt.isReserved(by: { caller.isAdmin || $0.user == caller.id }) else {
+                throw APIError.notFound("request \(JSONBody.printable(requestID))")
+            }
             if let early = Ledger.NotACheckpoint.tooEarly(head, for: receipt) {
                 throw APIError.badRequest("head: \(early.description); ask GET /api/ledger/head for a later one.", field: "head")
             }

@@ -39,6 +39,16 @@ struct Query {
         return value
     }
 
+    /// `true` or `false`; absent or empty is `fallback`.
+    func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        switch string(key) {
+        case nil: return fallback
+        case "true": return true
+        case "false": return false
+        default: throw APIError.badRequest("\(key): must be true or false.", field: key)
+        }
+    }
+
     func uint(_ key: String) throws -> UInt64? {
         guard let text = string(key) else { return nil }
         guard let value = UInt64(text) else { throw APIError.badRequest("\(key): must be a non-negative whole number.", field: key) }

@@ -3,7 +3,8 @@ import Synchronization
 import TallyJSON
 
 /// "Verify now" on the dashboard's ledger page: `tally verify`'s pass
-/// (`Verifier`), run beside the serving process on the live store. It reads in
+/// (`Verifier`, a pruned log's anchor checked against `DATA/archive` as
+/// `tally verify` checks it), run beside the serving process on the live store. It reads in
 /// read transactions of its own, so it never blocks the writer or the relay;
 /// it uses up to two cores while it runs, so only one runs at a time. The last
 /// result is kept in memory (a restart forgets it; `tally verify` on the data
@@ -53,7 +54,7 @@ final class VerifyRuns: Sendable {
         Task.detached { [self] in
             var result = Result(startedAtMs: now, finishedAtMs: now)
             do {
-                result.report = try await Verifier.run(store: store) { checked in
+                result.report = try await Verifier.run(store: store, archiveDirectory: store.archiveDirectory) { checked in
                     self.status.withLock { $0.checked = checked }
                 }
             } catch {

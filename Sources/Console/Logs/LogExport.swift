@@ -6,13 +6,16 @@ import TallyJSON
 
 /// The streamed export. The head is fixed when the export starts (rows that
 /// arrive later are not included), then the log is walked downwards one chunk
-/// per read transaction, each chunk rendered and written before the next is
+/// per read (the pruned part from the archives, `ArchivedLog`), each chunk rendered and written before the next is
 /// read: memory holds one chunk, never the log.
 enum LogExport {
-    static func body(ledger: Ledger, filter: LogQuery, csv: Bool, chunk: Int, logger: Logger) async -> ResponseBody {
+    /// `archives`: the server's (its archives stay indexed); nil: one of its own.
+    static func body(
+        ledger: Ledger, filter: LogQuery, csv: Bool, chunk: Int, logger: Logger, archives: ArchivedLog? = nil
+    ) async -> ResponseBody {
+        let archives = archives ?? ArchivedLog(directory: ledger.store.archiveDirectory)
         let head = await ledger.read { $0.seq } + 1
         await ledger.durable()  // the log holds everything up to that head
-        let log = ledger.log
         return ResponseBody { writer in
             if csv {
                 try await writer.write(ByteBuffer(string: LogRow.columns.joined(separator: ",") + "\r\n"))
@@ -20,9 +23,9 @@ enum LogExport {
             var before: UInt64? = head
             var rows = 0
             while let cursor = before {
-                let page = try log.page(filter, before: cursor, limit: chunk)
+                let page = try await LogsController.page(filter, before: cursor, limit: chunk, ledger: ledger, archives: archives, logger: logger)
                 if !page.entries.isEmpty {
-                    let names = try await LogNames.of(page.entries, in: ledger)
+                    let names = try await LogNames.of(page, in: ledger)
                     var bytes: [UInt8] = []
                     bytes.reserveCapacity(page.entries.count * 256)
                     for entry in page.entries {

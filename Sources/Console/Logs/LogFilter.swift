@@ -2,7 +2,7 @@ import Ledger
 import TallyJSON
 
 /// The HTTP side of a log query: reads `token`, `model`, `user`, `type`,
-/// `request`, `from`, `to` into a `LogQuery` (whose `matches` decides). Logs are the
+/// `request`, `provider_request`, `from`, `to` into a `LogQuery` (whose `matches` decides). Logs are the
 /// charge events themselves (SPEC §3): settled, voided, expired and adjusted;
 /// a reservation alone is not a finished request and is not listed.
 enum LogFilter {
@@ -26,6 +26,14 @@ enum LogFilter {
         if let text = query.string("request") {
             guard text.utf8.count <= 200 else { throw APIError.badRequest("request: must be at most 200 bytes.", field: "request") }
             filter.requestID = text
+        }
+        if let text = query.string("provider_request") {
+            guard Limits.isRequestID(text) else {
+                throw APIError.badRequest(
+                    "provider_request: must be a provider's request id (1 to \(Limits.requestIDBytes) visible ASCII characters).",
+                    field: "provider_request")
+            }
+            filter.providerRequestID = text
         }
         if let text = query.string("type") {
             var wanted = Set<EventType>()

@@ -10,6 +10,13 @@ struct LogNames: Sendable {
     /// By request id; a settled or voided request without one was routed by `weighted`.
     var routing: [String: RoutingStrategy] = [:]
 
+    /// The names of `page`'s rows; the strategies of archived rows come with the page.
+    static func of(_ page: ArchivedLog.Page, in ledger: Ledger) async throws -> LogNames {
+        var names = try await of(page.entries, in: ledger)
+        names.routing.merge(page.routing) { live, _ in live }
+        return names
+    }
+
     static func of(_ entries: [LogEntry], in ledger: Ledger) async throws -> LogNames {
         let tokenIDs = Set(entries.compactMap { $0.envelope.event.tokenID })
         let channelIDs = Set(

@@ -9,6 +9,7 @@ struct LogRow {
     static let columns =
         [
             "seq", "time", "type", "request_id", "user_id", "token_id", "token_name", "model", "channel", "channel_name", "upstream_model",
+            "provider_request_id", "provider_model",
         ] + Usage.countNames + ["credits", "duration_ms", "stream", "status", "estimated", "reason", "attempts", "routing"]
 
     let values: [JSONValue]
@@ -18,7 +19,8 @@ struct LogRow {
         let type: String
         var user: UserID?, token: TokenID?, channelID: ChannelID?
         var usage = Usage(), credits: Int64 = 0, duration: JSONValue = .null, status: JSONValue = .null
-        var estimated = false, reason: JSONValue = .null, upstreamModel: String?, attempts: [UpstreamAttempt] = []
+        var estimated = false, reason: JSONValue = .null, upstreamModel: String?, providerRequestID: String?, providerModel: String?,
+            attempts: [UpstreamAttempt] = []
         // Only a settle or a void went through routing; the default strategy is recorded by nothing.
         var routing: JSONValue = .null
         var stream = entry.reservation?.stream ?? false
@@ -27,6 +29,7 @@ struct LogRow {
             type = "settled"; user = e.user; token = e.token; channelID = e.channel; usage = e.usage; credits = e.credits
             duration = .int(e.durationMs); status = .int(e.status); estimated = e.estimated; stream = e.stream
             upstreamModel = e.upstreamModel; attempts = e.attempts
+            providerRequestID = e.providerRequestID; providerModel = e.providerModel
             routing = .string((names.routing[e.requestID] ?? .weighted).description)
         case .chargeVoided(let e):
             type = "voided"; user = e.user; token = e.token; channelID = e.channel
@@ -51,6 +54,8 @@ struct LogRow {
             .optional(channelID) { .string($0.description) },
             .optional(channelID.flatMap { names.channels[$0] }) { .string($0) },
             .optional(upstreamModel) { .string($0) },
+            .optional(providerRequestID) { .string($0) },
+            .optional(providerModel) { .string($0) },
         ]
         values =
             head + usage.namedCounts.map { .int($0.value) } + [

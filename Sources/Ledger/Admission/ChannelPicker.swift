@@ -14,24 +14,25 @@ package enum ChannelPicker {
     package static func attempts<R: RandomNumberGenerator>(
         from candidates: [ChannelDefinition], count: Int = 2, using random: inout R
     ) -> [ChannelDefinition] {
-        attempts(from: ServingList(candidates), count: count, using: &random)
+        Array(attempts(from: ServingList(candidates), count: count, using: &random))
     }
 
     /// At most `count` distinct channels of `list`, in the order to try them.
     package static func attempts<R: RandomNumberGenerator>(
         from list: ServingList, count: Int = 2, ranks: Ranks? = nil, using random: inout R
-    ) -> [ChannelDefinition] {
+    ) -> ChannelAttempts {
         var picks = Picks(list, ranks: ranks)
-        var order: [ChannelDefinition] = []
-        while order.count < count, let next = picks.next(using: &random) { order.append(list.channels[next]) }
-        return order
+        var order: [Int] = []
+        order.reserveCapacity(count)
+        while order.count < count, let next = picks.next(using: &random) { order.append(next) }
+        return ChannelAttempts(list: list, order: order)
     }
 
     /// `attempts` among `candidates` (any order) with a concurrency slot on the first.
     package static func attempts<R: RandomNumberGenerator>(
         from candidates: [ChannelDefinition], count: Int = 2, gate: ConcurrencyGate, using random: inout R
     ) -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot), ConcurrencyGate.Overload> {
-        attempts(from: ServingList(candidates), count: count, gate: gate, using: &random)
+        attempts(from: ServingList(candidates), count: count, gate: gate, using: &random).map { (Array($0.attempts), $0.slot) }
     }
 
     /// The attempts as `attempts` orders them, skipping channels the gate has
@@ -41,7 +42,7 @@ package enum ChannelPicker {
     /// Refused when the gateway is full or every candidate is.
     package static func attempts<R: RandomNumberGenerator>(
         from list: ServingList, count: Int = 2, gate: ConcurrencyGate, ranks: Ranks? = nil, using random: inout R
-    ) -> Result<(attempts: [ChannelDefinition], slot: ConcurrencySlot), ConcurrencyGate.Overload> {
+    ) -> Result<(attempts: ChannelAttempts, slot: ConcurrencySlot), ConcurrencyGate.Overload> {
         var picks = Picks(list, ranks: ranks)
         var fullAtFirst: [Int] = []
         while let first = picks.next(using: &random) {
@@ -50,21 +51,22 @@ package enum ChannelPicker {
             case .failure(.channels):
                 fullAtFirst.append(first)
             case .success(let slot):
-                var attempts = [list.channels[first]]
-                guard count > 1 else { return .success((attempts, slot)) }
+                var attempts = [first]
+                attempts.reserveCapacity(count)
+                guard count > 1 else { return .success((ChannelAttempts(list: list, order: attempts), slot)) }
                 // The retries: every other channel (a full one may have room by then), those with
                 // room now first. A pick without room is set aside; a weighted pick that skips them
                 // is a weighted pick among those with room.
                 picks.readmit(fullAtFirst)
                 var full: [Int] = []
                 while attempts.count < count, let next = picks.next(using: &random) {
-                    if gate.hasRoom(list.ids[next]) { attempts.append(list.channels[next]) } else { full.append(next) }
+                    if gate.hasRoom(list.ids[next]) { attempts.append(next) } else { full.append(next) }
                 }
                 if attempts.count < count, !full.isEmpty {
                     var rest = Picks(list, ranks: ranks, only: full)
-                    while attempts.count < count, let next = rest.next(using: &random) { attempts.append(list.channels[next]) }
+                    while attempts.count < count, let next = rest.next(using: &random) { attempts.append(next) }
                 }
-                return .success((attempts, slot))
+                return .success((ChannelAttempts(list: list, order: attempts), slot))
             }
         }
         return .failure(.channels(limit: gate.perChannel))
@@ -127,8 +129,8 @@ private struct Picks {
         let inside = takenInside(tier)
         let base = list.weightBefore(tier.lowerBound)
         let total = list.cumulative[tier.upperBound - 1] - base - inside.reduce(0) { $0 + list.weights[$1] }
-        guard total > 0 else { return nth(Int.random(in: 0..<(tier.count - inside.count), using: &random), in: tier) }
-        var position = base + Int64.random(in: 0..<total, using: &random)
+        guard total > 0 else { return nth(Int(random.draw(below: UInt64(tier.count - inside.count))), in: tier) }
+        var position = base + Int64(random.draw(below: UInt64(total)))
         for index in inside where list.weightBefore(index) <= position { position += list.weights[index] }
         var low = tier.lowerBound
         var high = tier.upperBound - 1
@@ -146,8 +148,8 @@ private struct Picks {
         let lowest = left.lazy.map { ranks[$0] }.min()
         let eligible = left.filter { ranks[$0] == lowest }
         let total = eligible.reduce(Int64(0)) { $0 + list.weights[$1] }
-        guard total > 0 else { return eligible[Int.random(in: 0..<eligible.count, using: &random)] }
-        var ticket = Int64.random(in: 0..<total, using: &random)
+        guard total > 0 else { return eligible[Int(random.draw(below: UInt64(eligible.count)))] }
+        var ticket = Int64(random.draw(below: UInt64(total)))
         for index in eligible {
             ticket -= list.weights[index]
             if ticket < 0 { return index }
@@ -159,5 +161,14 @@ private struct Picks {
     private func nth(_ n: Int, in tier: Range<Int>) -> Int {
         let inside = takenInside(tier)
         return tier.lazy.filter { !inside.contains($0) }.dropFirst(n).first ?? tier.lowerBound
+    }
+}
+
+extension RandomNumberGenerator {
+    /// A uniform draw in `0..<bound` (bound > 0) from one word: the high half of
+    /// word × bound. Its bias is below bound ÷ 2⁶⁴, nothing for a channel's share,
+    /// and it costs one call where `random(in:)`'s generic path made several.
+    fileprivate mutating func draw(below bound: UInt64) -> UInt64 {
+        next().multipliedFullWidth(by: bound).high
     }
 }

@@ -63,7 +63,7 @@ extension Ledger {
         package var token: TokenState
         /// The channels to try, in order (the first and up to `--retries` others,
         /// all distinct); with a gate, `slot` is on the first.
-        package var channels: [ChannelDefinition]
+        package var channels: ChannelAttempts
         /// The request's concurrency slot (nil without a gate). The ledger
         /// releases it when the reservation closes; the relay moves it when it
         /// retries on the second channel.
@@ -77,6 +77,9 @@ extension Ledger {
         var tokens: Int64
         /// Given back when the reservation closes, however it closes.
         var slot: ConcurrencySlot?
+        /// The strategy that chose the channels, for the close's `request.routed`:
+        /// a `routing.set` during a long stream does not rename it.
+        var strategy: RoutingStrategy
     }
 
     /// Steps 1–5 (see `LedgerState.authenticate`); refusals of a known token are counted.
@@ -94,10 +97,24 @@ extension Ledger {
     /// each admitted request in the rate windows, `max_parallel` and the
     /// balance before the next one is checked.
     package func admit(_ request: AdmissionRequest) async throws -> Result<Admission, AdmissionFailure> {
+        var decision = try decide(request)
+        // A cluster node's lease on a capped token does not cover the reservation: a top-up, then decide again.
+        // Twice at most: a grant already in flight when this request came may have been sized without it.
+        var topUps = 0
+        while case .leaseNeeded(let token, let amount) = decision, topUps < 2 {
+            topUps += 1
+            await topUpLease(token, need: amount)
+            decision = try decide(request)
+        }
         let decided: Decided
-        switch try decide(request) {
-        case .failure(let failure): return .failure(failure)
-        case .success(let value): decided = value
+        switch decision {
+        case .refused(let failure): return .failure(failure)
+        case .leaseNeeded(let token, let amount):
+            let failure = AdmissionFailure.insufficientQuota(
+                .tokenQuotaExceeded(remaining: max(0, leases?.headroom(token, in: state) ?? 0), needed: amount))
+            rejections.count(token: token, reason: failure.code, atMs: now())
+            return .failure(failure)
+        case .decided(let value): decided = value
         }
         let reservation: Reservation
         do {
@@ -107,17 +124,27 @@ extension Ledger {
         } catch let rejection as Rejection {
             rates.adjust(token: decided.token.id, atMs: decided.now, tokens: -decided.heldTokens)
             decided.slot?.release()
+            closeLease(request.requestID, charged: 0)
             switch rejection {
             case .requestIDReused(let id): return .failure(.duplicateRequestID(id))
             case .tokenQuotaExceeded, .balanceExceeded, .budgetExceeded: return .failure(.insufficientQuota(rejection))
             default: throw rejection
             }
         }
-        rateHolds[reservation.seq] = RateHold(token: decided.token.id, atMs: decided.now, tokens: decided.heldTokens, slot: decided.slot)
+        rateHolds[reservation.seq] = RateHold(
+            token: decided.token.id, atMs: decided.now, tokens: decided.heldTokens, slot: decided.slot, strategy: decided.strategy)
         return .success(
             Admission(
                 reservation: reservation, outputLimit: decided.outputLimit, token: state.tokens[decided.token.id] ?? decided.token,
                 channels: decided.channels, slot: decided.slot))
+    }
+
+    /// Admission's decision before the reservation: admitted, refused, or short of this cluster node's lease.
+    enum Decision {
+        case decided(Decided)
+        case refused(AdmissionFailure)
+        /// The token's lease here does not cover `amount` (cluster mode, a capped token).
+        case leaseNeeded(TokenID, amount: Int64)
     }
 
     /// What admission decided before the reservation's commit, the one suspension.
@@ -127,8 +154,9 @@ extension Ledger {
         var amount: Int64
         var outputLimit: Int64
         var heldTokens: Int64
-        var channels: [ChannelDefinition]
+        var channels: ChannelAttempts
         var slot: ConcurrencySlot?
+        var strategy: RoutingStrategy
     }
 
     /// Steps 7–10 up to the reservation, with the rate windows counted. Kept out
@@ -136,50 +164,55 @@ extension Ledger {
     /// into it, and a streamed request's task keeps its deepest frames for as
     /// long as the stream runs (the task allocator reuses, not frees, its slabs).
     @inline(never)
-    private func decide(_ request: AdmissionRequest) throws -> Result<Decided, AdmissionFailure> {
+    private func decide(_ request: AdmissionRequest) throws -> Decision {
         let now = now()
-        guard let token = state.liveToken(request.token) else { return .failure(.unknownKey) }
+        guard let token = state.liveToken(request.token) else { return .refused(.unknownKey) }
         // The body was read after authentication: the token or its owner may have changed meanwhile.
-        if let unusable = state.refusal(of: token, at: now) { return .failure(unusable) }
+        if let unusable = state.refusal(of: token, at: now) { return .refused(unusable) }
         do {
             try refuseKnownRequestID(request.requestID)
         } catch Rejection.requestIDReused(let id) {
             rejections.count(token: token.id, reason: AdmissionFailure.duplicateRequestID(id).code, atMs: now)
-            return .failure(.duplicateRequestID(id))
+            return .refused(.duplicateRequestID(id))
         }
         let outputLimit = request.outputLimit(modelMaxOutput: state.prices[request.model]?.maxOutput)
         let maxOutput = outputLimit * min(max(1, request.outputChoices), Limits.outputChoices)
         let checked = state.checkAdmission(
             token: token, model: request.model, promptTokens: request.promptTokens,
-            maxOutputTokens: maxOutput, toolCalls: min(max(0, request.toolCalls), Limits.toolCalls), kind: request.kind, rates: rates, now: now)
+            maxOutputTokens: maxOutput, toolCalls: min(max(0, request.toolCalls), Limits.toolCalls), rates: rates, now: now)
         let amount: Int64
         switch checked {
         case .failure(let failure):
             rejections.count(token: token.id, reason: failure.code, atMs: now)
-            return .failure(failure)
+            return .refused(failure)
         case .success(let value): amount = value
         }
+        guard leaseCovers(token, amount: amount) else { return .leaseNeeded(token.id, amount: amount) }
         // The route, and a concurrency slot on its first channel, before anything is
         // held: a full gateway refuses here, with nothing reserved and no event written.
-        // Not counted into `relay.rejected`: it is the gateway's state, not the token's doing.
-        var random = SecureRandom()
-        let attempts: [ChannelDefinition]
+        // Not counted into `relay.rejected` (it is the gateway's state, not the token's doing),
+        // except a model no channel serves: a refusal of what the token asked for.
+        let attempts: ChannelAttempts
         let slot: ConcurrencySlot?
+        let strategy: RoutingStrategy
         switch state.route(
             model: request.model, group: token.group, kind: request.kind, attempts: request.attempts, health: health,
-            gate: request.gate, latency: latency, nowMs: now, using: &random)
+            gate: request.gate, latency: latency, nowMs: now)
         {
-        case .failure(let failure): return .failure(failure)
-        case .success(let routed): (attempts, slot) = (routed.attempts, routed.slot)
+        case .failure(let failure):
+            if case .noRoute = failure { rejections.count(token: token.id, reason: failure.code, atMs: now) }
+            return .refused(failure)
+        case .success(let routed): (attempts, slot, strategy) = (routed.attempts, routed.slot, routed.strategy)
         }
         // Counted before the commit's suspension: the next request of a burst sees this one.
         // Clamped: a hold beyond any TPM limit refuses the next request just the same, and sums stay far from overflow.
         let heldTokens = min(max(0, request.promptTokens), Limits.perMinute) + min(maxOutput, Limits.perMinute)
         rates.record(token: token.id, atMs: now, requests: 1, tokens: heldTokens)
-        return .success(
+        holdLease(request.requestID, token: token, amount: amount, nowMs: now)
+        return .decided(
             Decided(
                 now: now, token: token, amount: amount, outputLimit: outputLimit, heldTokens: heldTokens, channels: attempts,
-                slot: slot))
+                slot: slot, strategy: strategy))
     }
 
     /// Counts a refusal of a known token that the relay decided without `admit`

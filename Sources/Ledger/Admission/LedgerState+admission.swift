@@ -71,13 +71,12 @@ extension LedgerState {
     }
 
     /// Steps 7–10 for an authenticated token: model, rate and parallel limits,
-    /// credit, and a route. Returns the amount to reserve; the caller asks
-    /// `channels(serving:group:)` for the ordered candidates once admitted.
-    /// `kind` is the wire format the caller speaks: Tally forwards without
-    /// translating, so only channels of that type count as a route.
+    /// and credit. Returns the amount to reserve; `route` then finds the
+    /// channels (step 10's route, refused `no_route` when none serves), reading
+    /// the serving list once for both.
     package func checkAdmission(
         token: TokenState, model: String, promptTokens: Int64, maxOutputTokens: Int64, toolCalls: Int64 = 0,
-        kind: ChannelKind? = nil, rates: RateWindows, now: Int64
+        rates: RateWindows, now: Int64
     ) -> Result<Int64, AdmissionFailure> {
         // Each map is consulted once: this runs for every relay request.
         guard let price = prices[model], let group = groups[token.group], allows(token, group: group, model: model) else {
@@ -97,7 +96,6 @@ extension LedgerState {
             price: price, multiplier: group.multiplier, promptTokens: promptTokens,
             maxOutputTokens: maxOutputTokens, toolCalls: toolCalls)
         if let refusal = creditRefusal(token: token, amount: amount, now: now) { return .failure(.insufficientQuota(refusal)) }
-        guard !servingList(model, group: token.group, kind: kind).isEmpty else { return .failure(.noRoute(model: model)) }
         return .success(amount)
     }
 }

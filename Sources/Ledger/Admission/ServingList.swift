@@ -4,8 +4,10 @@ import Synchronization
 /// priority first, then by id, so each priority tier is one run sorted the
 /// way a seeded pick expects — with their ids, weights and tiers side by
 /// side: the picker walks these small arrays, never the definitions (strings
-/// and maps, which cost a retain and release per copy).
-package struct ServingList: Sendable {
+/// and maps, which cost a retain and release per copy). A class: admission
+/// passes the list through several steps, and a copy is one retain, not one
+/// per side array.
+package final class ServingList: Sendable {
     package let channels: [ChannelDefinition]
     let ids: [ChannelID]
     /// Weights below zero count as zero.
@@ -39,7 +41,7 @@ package struct ServingList: Sendable {
     func weightBefore(_ index: Int) -> Int64 { cumulative[index] - weights[index] }
 
     /// Channels in any order.
-    package init(_ channels: [ChannelDefinition]) {
+    package convenience init(_ channels: [ChannelDefinition]) {
         self.init(ordered: channels.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) })
     }
 

@@ -11,7 +11,12 @@ package struct AlertState: Hashable, Sendable {
     /// alert pass looks only at the subjects that changed since the last one.
     private var bySubject: [AlertSubject: Set<AlertKey>] = [:]
     /// Alerts some subscribed endpoint has not been handed yet, by seq.
-    package internal(set) var undelivered: [UInt64: AlertRaised] = [:]
+    package private(set) var undelivered: [UInt64: AlertRaised] = [:]
+    /// `undelivered`'s seqs, ascending (derived, so equal states stay equal): an
+    /// endpoint's next alert is a binary search and a delivery rechecks only
+    /// the alerts it moved past, so a dead endpoint with a long queue costs
+    /// each delivery O(log n), not a scan of the whole queue.
+    private var queued: [UInt64] = []
     /// The balance under which a user's low-balance alert fires.
     package internal(set) var lowBalance: [UserID: Int64] = [:]
 
@@ -20,11 +25,25 @@ package struct AlertState: Hashable, Sendable {
     /// The oldest alert `webhook` has still to be handed (in order), with its seq.
     package func next(for webhook: WebhookID) -> (seq: UInt64, alert: AlertRaised)? {
         guard let hook = webhooks[webhook] else { return nil }
-        return
-            undelivered
-            .filter { $0.key > hook.cursor && hook.definition.alerts.contains($0.value.key.kind) }
-            .min { $0.key < $1.key }
-            .map { ($0.key, $0.value) }
+        for seq in queued[firstQueued(after: hook.cursor)...] {
+            if let alert = undelivered[seq], hook.definition.alerts.contains(alert.key.kind) { return (seq, alert) }
+        }
+        return nil
+    }
+
+    /// Queues an alert for the endpoints subscribed to its kind (replay, or a snapshot's queue).
+    mutating func queue(_ alert: AlertRaised, seq: UInt64) {
+        if undelivered.updateValue(alert, forKey: seq) == nil { queued.insert(seq, at: firstQueued(after: seq)) }
+    }
+
+    /// The position in `queued` of the first seq after `seq`.
+    private func firstQueued(after seq: UInt64) -> Int {
+        var (low, high) = (0, queued.count)
+        while low < high {
+            let middle = (low + high) / 2
+            if queued[middle] > seq { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     mutating func apply(_ event: Event, seq: UInt64) {
@@ -37,14 +56,16 @@ package struct AlertState: Hashable, Sendable {
             prune()
         case .alertRaised(let alert):
             raise(alert.key, seq: seq)
-            if webhooks.values.contains(where: { $0.definition.alerts.contains(alert.key.kind) }) { undelivered[seq] = alert }
+            if webhooks.values.contains(where: { $0.definition.alerts.contains(alert.key.kind) }) { queue(alert, seq: seq) }
         case .alertCleared(let key):
             active[key] = nil
             bySubject[key.about]?.remove(key)
             if bySubject[key.about]?.isEmpty == true { bySubject[key.about] = nil }
         case .webhookDelivered(let delivered):
-            if let cursor = webhooks[delivered.webhook]?.cursor, delivered.alert > cursor { webhooks[delivered.webhook]?.cursor = delivered.alert }
-            prune()
+            // Only the alerts this endpoint moved past can have become nobody's.
+            guard let cursor = webhooks[delivered.webhook]?.cursor, delivered.alert > cursor else { break }
+            webhooks[delivered.webhook]?.cursor = delivered.alert
+            prune(firstQueued(after: cursor)..<firstQueued(after: delivered.alert))
         case .lowBalanceSet(let e):
             lowBalance[e.user] = e.threshold
         default:
@@ -61,12 +82,17 @@ package struct AlertState: Hashable, Sendable {
         bySubject[key.about, default: []].insert(key)
     }
 
-    /// Drops the alerts no endpoint still waits for.
-    private mutating func prune() {
+    /// Drops the alerts at `positions` of `queued` (all, by default) that no endpoint still waits for.
+    private mutating func prune(_ positions: Range<Int>? = nil) {
+        let positions = positions ?? queued.indices
         let hooks = webhooks.values
-        undelivered = undelivered.filter { seq, alert in
-            hooks.contains { $0.cursor < seq && $0.definition.alerts.contains(alert.key.kind) }
+        let kept = queued[positions].filter { seq in
+            guard let alert = undelivered[seq] else { return false }
+            if hooks.contains(where: { $0.cursor < seq && $0.definition.alerts.contains(alert.key.kind) }) { return true }
+            undelivered[seq] = nil
+            return false
         }
+        if kept.count < positions.count { queued.replaceSubrange(positions, with: kept) }
     }
 }
 

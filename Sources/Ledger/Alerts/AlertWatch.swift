@@ -18,7 +18,8 @@ struct AlertWatch {
     /// Notes the subjects whose crossings `event` may change.
     mutating func note(_ event: Event) {
         switch event {
-        case .alertRaised, .alertCleared, .webhookSet, .webhookRemoved, .webhookDelivered, .requestRouted:
+        case .alertRaised, .alertCleared, .webhookSet, .webhookRemoved, .webhookDelivered, .requestRouted, .leaseGranted, .leaseReturned,
+            .nodeForgotten:
             return  // the pass's own output and the endpoints change no crossing
         case .lowBalanceSet(let e):
             users.insert(e.user)

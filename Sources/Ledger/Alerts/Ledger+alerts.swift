@@ -2,15 +2,16 @@
 /// "Spend alerts"; Docs/billing.md).
 extension Ledger {
     /// Creates an endpoint. Its signing secret (`whsec_…`) is generated, sealed
-    /// before the event is written, and returned here only.
+    /// with the event (`commit(_:sealing:)`), and returned here only.
     package func createWebhook(url: String, alerts: [AlertKind], by actor: EventActor) async throws -> (WebhookDefinition, secret: String) {
         var id = WebhookID.random()
         while state.alerts.webhooks[id] != nil { id = WebhookID.random() }
         let event = try state.setWebhook(WebhookDefinition(id: id, url: url, alerts: alerts))
         guard case .webhookSet(let clean) = event else { preconditionFailure("setWebhook yields webhook.set") }
         let secret = Secret.generate(prefix: "whsec_").plain
-        try await writer.write([secrets.sealWrite(webhook: id, secret: secret)])
-        try await commit([event], by: actor)
+        _ = try await commit([event], sealing: [secrets.sealWrite(webhook: id, secret: secret)], by: actor) { state throws(Rejection) in
+            [try state.setWebhook(clean)]
+        }
         return (clean, secret)
     }
 

@@ -9,6 +9,10 @@ package struct AuditFinding: Sendable, Hashable, CustomStringConvertible {
         case chain
         /// A `ledger.checkpoint` that does not link to the previous one or whose Merkle root is wrong.
         case checkpoint
+        /// A `books.closed` whose figures are not what its period's events say (`BooksAudit`).
+        case books
+        /// A sealed archive of a closed period that does not check (`ArchiveAudit`).
+        case archive
         /// An event that does not decode (corrupt bytes, unknown type, newer version).
         case decode
         /// A two-phase charge or balance rule of the naive auditor is violated.

@@ -1,6 +1,7 @@
 /// A second, deliberately naive model of the money rules, in the spirit of
 /// TigerBeetle's `state_machine/auditor.zig`: it walks the log with plain
-/// dictionaries and its own arithmetic and never calls `LedgerState.apply`.
+/// dictionaries (and an interning table for request ids) and its own
+/// arithmetic and never calls `LedgerState.apply`.
 /// Where the two implementations disagree, one of them (or the log) is wrong,
 /// and `tally verify` says so.
 ///
@@ -31,29 +32,83 @@ package struct Auditor: Sendable {
         var closedAt: UInt64 = 0
     }
 
+    /// What the log says of one token: the sums the projections must match.
+    struct TokenBook: Sendable {
+        var used: Int64 = 0
+        var reserved: Int64 = 0
+        var inFlight: Int64 = 0
+        var days = DayTotals()
+    }
+
+    /// What the log says of one user.
+    struct UserBook: Sendable {
+        var balance: Int64 = 0
+        var reserved: Int64 = 0
+        var days = DayTotals()
+    }
+
+    /// Credits charged per UTC day, for the days a budget can still read.
+    struct DayTotals: Sendable {
+        private var credits: [Int64: Int64] = [:]
+
+        mutating func add(_ amount: Int64, on day: Int64) {
+            if amount != 0 { credits[day, default: 0] += amount }
+        }
+
+        mutating func drop(before first: Int64) { credits = credits.filter { $0.key >= first } }
+
+        init() {}
+
+        /// A projection's daily spend as this model's day → credits map.
+        init(_ spend: DailySpend) {
+            let first = spend.lastDay - Int64(spend.credits.count) + 1
+            for (offset, amount) in spend.credits.enumerated() where amount != 0 { credits[first + Int64(offset)] = amount }
+        }
+
+        func since(day first: Int64) -> Int64 { credits.reduce(0) { $0 + ($1.key >= first ? $1.value : 0) } }
+    }
+
     var owners: [TokenID: UserID] = [:]
-    var users: Set<UserID> = []
-    /// Every request ever reserved, open or closed: one map, so a reservation
-    /// and its close cost one lookup each (a long log holds millions of them).
-    var requests: [String: Request] = [:]
-    private(set) var tokenUsed: [TokenID: Int64] = [:]
-    private(set) var userBalance: [UserID: Int64] = [:]
-    var tokenReserved: [TokenID: Int64] = [:]
-    var tokenInFlight: [TokenID: Int64] = [:]
-    var userReserved: [UserID: Int64] = [:]
-    /// Credits charged per UTC day, per token and per user, for the days a budget can still read.
-    var tokenDays: [TokenID: [Int64: Int64]] = [:]
-    var userDays: [UserID: [Int64: Int64]] = [:]
+    /// Every request ever reserved, open or closed, by its interned id: a
+    /// reservation and its close cost one lookup each (a long log holds millions of them).
+    var requestIDs: RequestIDTable
+    var requests: [Request] = []
+    /// One entry per token and per user the log names: each event costs one lookup of each.
+    var tokens: [TokenID: TokenBook] = [:]
+    var users: [UserID: UserBook] = [:]
     /// The day after which days older than `DailySpend.days` are dropped again.
     var pruneAfter: Int64 = .min
     package private(set) var findings = FindingList()
 
-    package init() {}
+    package init() { requestIDs = RequestIDTable() }
 
     /// Sized for a log of `events` events (at most one request per two), so the
-    /// per-request maps never rehash while a long log is walked.
+    /// per-request tables never grow while a long log is walked.
     package init(expectedEvents events: Int) {
+        requestIDs = RequestIDTable(capacity: events / 2)
         requests.reserveCapacity(events / 2)
+    }
+
+    /// Starts from `base`, the state before a pruned log's first kept event
+    /// (`Replay.base`): its balances, token use, open reservations and the
+    /// days a budget can still read. The rules about a request reserved
+    /// before the base and not open there (reserved twice, adjusted) are then
+    /// the archive's to check (`tally verify --archive`).
+    package init(expectedEvents events: Int, base: LedgerState) {
+        self.init(expectedEvents: events)
+        for (id, user) in base.users {
+            users[id] = UserBook(balance: user.balance, reserved: user.reserved, days: DayTotals(user.spend))
+        }
+        for (id, token) in base.tokens {
+            owners[id] = token.owner
+            tokens[id] = TokenBook(
+                used: token.used, reserved: token.reserved, inFlight: Int64(token.inFlight), days: DayTotals(token.spend))
+        }
+        for (requestID, open) in base.pending.sorted(by: { $0.value.seq < $1.value.seq }) {
+            let index = requestIDs.insert(requestID)
+            assert(index == requests.count)
+            requests.append(Request(token: open.charge.token, user: open.charge.user, amount: open.charge.amount, reservedAt: open.seq))
+        }
     }
 
     /// Folds one event into the naive model, recording any broken rule.
@@ -63,32 +118,16 @@ package struct Auditor: Sendable {
         if day > pruneAfter { prune(before: day - Int64(DailySpend.days)) }
         switch envelope.event {
         case .userCreated(let e):
-            users.insert(e.id)
-            userBalance[e.id] = userBalance[e.id] ?? 0
+            if users[e.id] == nil { users[e.id] = UserBook() }
         case .balanceCredited(let e):
-            userBalance[e.user, default: 0] += e.amount
+            users[e.user, default: UserBook()].balance += e.amount
         case .balanceAdjusted(let e):
-            userBalance[e.user, default: 0] += e.amount
+            users[e.user, default: UserBook()].balance += e.amount
         case .tokenCreated(let e):
             owners[e.id] = e.owner
-            tokenUsed[e.id] = tokenUsed[e.id] ?? 0
+            if tokens[e.id] == nil { tokens[e.id] = TokenBook() }
         case .chargeReserved(let e):
-            if let earlier = requests[e.requestID] {
-                let at = earlier.closing == nil ? earlier.reservedAt : earlier.closedAt
-                findings.add(.invariant, seq: seq, "request \(e.requestID) is reserved again (first reserved at event \(at))")
-                return
-            }
-            guard let owner = owners[e.token] else {
-                findings.add(.invariant, seq: seq, "reservation \(e.requestID) names unknown token \(e.token)")
-                return
-            }
-            if owner != e.user {
-                findings.add(.invariant, seq: seq, "reservation \(e.requestID) names user \(e.user) but token \(e.token) belongs to \(owner)")
-            }
-            requests[e.requestID] = Request(token: e.token, user: e.user, amount: e.amount, reservedAt: seq)
-            tokenReserved[e.token, default: 0] += e.amount
-            tokenInFlight[e.token, default: 0] += 1
-            userReserved[e.user, default: 0] += e.amount
+            reserve(e, seq: seq)
         case .chargeSettled(let e):
             switch Auditor.naiveCredits(e) {
             case nil:
@@ -106,8 +145,8 @@ package struct Auditor: Sendable {
         case .chargeVoided(let e):
             close(e.requestID, .voided, token: e.token, user: e.user, charging: 0, seq: seq, day: day)
         case .chargeExpired(let e):
-            if let reservation = requests[e.requestID], reservation.closing == nil {
-                let expected = e.policy == .void ? 0 : reservation.amount
+            if let index = requestIDs.find(e.requestID), requests[index].closing == nil {
+                let expected = e.policy == .void ? 0 : requests[index].amount
                 if e.credits != expected {
                     findings.add(
                         .invariant, seq: seq, "expiry of \(e.requestID) (policy \(e.policy)) charged \(e.credits) credits, expected \(expected)")
@@ -115,7 +154,8 @@ package struct Auditor: Sendable {
             }
             close(e.requestID, .expired, token: e.token, user: e.user, charging: e.credits, seq: seq, day: day)
         case .chargeAdjusted(let e):
-            if let settled = requests[e.requestID], settled.closing == .settled {
+            if let index = requestIDs.find(e.requestID), requests[index].closing == .settled {
+                let settled = requests[index]
                 if settled.token != e.token || settled.user != e.user {
                     findings.add(
                         .invariant, seq: seq,
@@ -125,50 +165,70 @@ package struct Auditor: Sendable {
             } else {
                 findings.add(.invariant, seq: seq, "adjustment of \(e.requestID) refers to a request that was never settled")
             }
-            tokenUsed[e.token, default: 0] += e.amount
-            userBalance[e.user, default: 0] -= e.amount
-            tokenDays[e.token, default: [:]][day, default: 0] += e.amount
-            userDays[e.user, default: [:]][day, default: 0] += e.amount
+            charge(e.amount, token: e.token, user: e.user, day: day)
         default:
             break
         }
+    }
+
+    /// Phase 1: a new request id, for a known token and its owner.
+    private mutating func reserve(_ e: ChargeReserved, seq: UInt64) {
+        if let index = requestIDs.find(e.requestID) {
+            let earlier = requests[index]
+            let at = earlier.closing == nil ? earlier.reservedAt : earlier.closedAt
+            findings.add(.invariant, seq: seq, "request \(e.requestID) is reserved again (first reserved at event \(at))")
+            return
+        }
+        guard let owner = owners[e.token] else {
+            findings.add(.invariant, seq: seq, "reservation \(e.requestID) names unknown token \(e.token)")
+            return
+        }
+        if owner != e.user {
+            findings.add(.invariant, seq: seq, "reservation \(e.requestID) names user \(e.user) but token \(e.token) belongs to \(owner)")
+        }
+        let index = requestIDs.insert(e.requestID)
+        assert(index == requests.count)
+        requests.append(Request(token: e.token, user: e.user, amount: e.amount, reservedAt: seq))
+        tokens[e.token, default: TokenBook()].reserve(e.amount, requests: 1)
+        users[e.user, default: UserBook()].reserved += e.amount
     }
 
     /// Phase 2: the request must be open, for the same token and owner.
     private mutating func close(
         _ requestID: String, _ how: Closing, token: TokenID, user: UserID, charging credits: Int64, seq: UInt64, day: Int64
     ) {
-        guard let index = requests.index(forKey: requestID), requests.values[index].closing == nil else {
-            if let earlier = requests[requestID], let closing = earlier.closing {
-                findings.add(.invariant, seq: seq, "request \(requestID) is \(how) but was already \(closing) at event \(earlier.closedAt)")
+        guard let index = requestIDs.find(requestID), requests[index].closing == nil else {
+            if let index = requestIDs.find(requestID), let closing = requests[index].closing {
+                findings.add(.invariant, seq: seq, "request \(requestID) is \(how) but was already \(closing) at event \(requests[index].closedAt)")
             } else {
                 findings.add(.invariant, seq: seq, "request \(requestID) is \(how) without a reservation")
             }
             return
         }
-        let reservation = requests.values[index]
+        let reservation = requests[index]
         if reservation.token != token || reservation.user != user {
             findings.add(
                 .invariant, seq: seq,
                 "request \(requestID) is \(how) for \(token)/\(user) but was reserved for \(reservation.token)/\(reservation.user)")
         }
-        requests.values[index].closing = how
-        requests.values[index].closedAt = seq
-        tokenReserved[reservation.token, default: 0] -= reservation.amount
-        tokenInFlight[reservation.token, default: 0] -= 1
-        userReserved[reservation.user, default: 0] -= reservation.amount
-        tokenUsed[reservation.token, default: 0] += credits
-        userBalance[reservation.user, default: 0] -= credits
-        if credits != 0 {
-            tokenDays[reservation.token, default: [:]][day, default: 0] += credits
-            userDays[reservation.user, default: [:]][day, default: 0] += credits
-        }
+        requests[index].closing = how
+        requests[index].closedAt = seq
+        tokens[reservation.token, default: TokenBook()].reserve(-reservation.amount, requests: -1)
+        users[reservation.user, default: UserBook()].reserved -= reservation.amount
+        charge(credits, token: reservation.token, user: reservation.user, day: day)
+    }
+
+    /// Adds `credits` to a token's use and a user's charges, on `day`.
+    private mutating func charge(_ credits: Int64, token: TokenID, user: UserID, day: Int64) {
+        tokens[token, default: TokenBook()].charge(credits, on: day)
+        users[user, default: UserBook()].charge(credits, on: day)
     }
 
     /// Drops the days no budget can read any more, at most once every `DailySpend.days` days of log.
     private mutating func prune(before first: Int64) {
-        for id in tokenDays.keys { tokenDays[id] = tokenDays[id]?.filter { $0.key >= first } }
-        for id in userDays.keys { userDays[id] = userDays[id]?.filter { $0.key >= first } }
+        // The keys copied out first, so each book is changed in place, not the whole map copied.
+        for id in Array(tokens.keys) { tokens[id]?.days.drop(before: first) }
+        for id in Array(users.keys) { users[id]?.days.drop(before: first) }
         pruneAfter = first + 2 * Int64(DailySpend.days)
     }
 
@@ -180,10 +240,10 @@ package struct Auditor: Sendable {
 
     /// The projections' spend since each period start against the log's own sum.
     static func compareSpend(
-        _ what: String, _ spend: DailySpend, _ days: [Int64: Int64]?, at now: Int64, seq: UInt64, into out: inout FindingList
+        _ what: String, _ spend: DailySpend, _ days: DayTotals, at now: Int64, seq: UInt64, into out: inout FindingList
     ) {
         for (period, first) in periodStarts(at: now) {
-            let logged = (days ?? [:]).reduce(Int64(0)) { $0 + ($1.key >= first ? $1.value : 0) }
+            let logged = days.since(day: first)
             let projected = spend.since(day: first)
             if logged != projected {
                 out.add(
@@ -198,42 +258,38 @@ package struct Auditor: Sendable {
     /// parts do not fit inside their totals (a settle command never writes that).
     static func naiveCredits(_ e: ChargeSettled) -> Int64? {
         let u = e.usage, p = e.price
-        let inputParts = [u.cacheWriteTokens, u.cacheWrite1hTokens, u.audioInputTokens, u.imageInputTokens]
-        let outputParts = [u.audioOutputTokens, u.imageOutputTokens]
-        let calls = [u.webSearchRequests, u.webFetchRequests, u.fileSearchCalls]
-        guard (inputParts + outputParts + calls).allSatisfy({ $0 >= 0 }) else { return nil }
+        // No arrays: this runs for every settle. An OR of integers is negative exactly when one of them is.
+        let parts =
+            u.cacheWriteTokens | u.cacheWrite1hTokens | u.audioInputTokens | u.imageInputTokens | u.audioOutputTokens
+            | u.imageOutputTokens | u.webSearchRequests | u.webFetchRequests | u.fileSearchCalls
+        guard parts >= 0 else { return nil }
         let prompt = Int128(max(u.promptTokens, 0))
         let cached = Int128(min(max(u.cachedTokens, 0), max(u.promptTokens, 0)))
-        let plainInput = inputParts.reduce(prompt - cached) { $0 - Int128($1) }
-        let plainOutput = outputParts.reduce(Int128(max(u.completionTokens, 0))) { $0 - Int128($1) }
+        let plainInput =
+            prompt - cached - Int128(u.cacheWriteTokens) - Int128(u.cacheWrite1hTokens) - Int128(u.audioInputTokens)
+            - Int128(u.imageInputTokens)
+        let plainOutput = Int128(max(u.completionTokens, 0)) - Int128(u.audioOutputTokens) - Int128(u.imageOutputTokens)
         guard plainInput >= 0, plainOutput >= 0 else { return nil }
-        var terms: [(Int128, Int128)] = [
-            (Int128(u.webSearchRequests) * 1_000_000, Int128(p.perWebSearch ?? 0)),
-            (Int128(u.webFetchRequests) * 1_000_000, Int128(p.perWebFetch ?? 0)),
-            (Int128(u.fileSearchCalls) * 1_000_000, Int128(p.perFileSearch ?? 0)),
-        ]
+        var sum = SaturatingSum()
+        sum.add(Int128(u.webSearchRequests) * 1_000_000, p.perWebSearch ?? 0)
+        sum.add(Int128(u.webFetchRequests) * 1_000_000, p.perWebFetch ?? 0)
+        sum.add(Int128(u.fileSearchCalls) * 1_000_000, p.perFileSearch ?? 0)
         if let perRequest = p.perRequest {
-            terms.append((1_000_000, Int128(perRequest)))
+            sum.add(1_000_000, perRequest)
         } else {
-            terms += [
-                (plainInput, Int128(p.input)), (cached, Int128(p.cachedInput)), (plainOutput, Int128(p.output)),
-                (Int128(u.cacheWriteTokens), Int128(p.cacheWrite ?? p.input)),
-                (Int128(u.cacheWrite1hTokens), Int128(p.cacheWrite1h ?? p.input)),
-                (Int128(u.audioInputTokens), Int128(p.audioInput ?? p.input)),
-                (Int128(u.imageInputTokens), Int128(p.imageInput ?? p.input)),
-                (Int128(u.audioOutputTokens), Int128(p.audioOutput ?? p.output)),
-                (Int128(u.imageOutputTokens), Int128(p.imageOutput ?? p.output)),
-            ]
+            sum.add(plainInput, p.input)
+            sum.add(cached, p.cachedInput)
+            sum.add(plainOutput, p.output)
+            sum.add(Int128(u.cacheWriteTokens), p.cacheWrite ?? p.input)
+            sum.add(Int128(u.cacheWrite1hTokens), p.cacheWrite1h ?? p.input)
+            sum.add(Int128(u.audioInputTokens), p.audioInput ?? p.input)
+            sum.add(Int128(u.imageInputTokens), p.imageInput ?? p.input)
+            sum.add(Int128(u.audioOutputTokens), p.audioOutput ?? p.output)
+            sum.add(Int128(u.imageOutputTokens), p.imageOutput ?? p.output)
         }
         // A settle saturates, then is capped at `Limits.credits` (`LedgerState.settle`); so does this,
         // and a doctored log's huge values saturate here instead of trapping.
-        var perMillion: Int128 = 0
-        for (count, price) in terms {
-            let (product, productOverflow) = count.multipliedReportingOverflow(by: price)
-            let (sum, sumOverflow) = perMillion.addingReportingOverflow(product)
-            if productOverflow || sumOverflow { return Limits.credits }
-            perMillion = sum
-        }
+        guard let perMillion = sum.value else { return Limits.credits }
         let (numerator, overflow) = Int128(e.multiplier.micros).multipliedReportingOverflow(by: perMillion)
         if overflow { return Limits.credits }
         let denominator: Int128 = 1_000_000 * 1_000_000
@@ -242,15 +298,28 @@ package struct Auditor: Sendable {
         return quotient > Int128(Limits.credits) ? Limits.credits : Int64(quotient)
     }
 
+    /// Σ count × price per million tokens; nil once a product or the sum overflowed.
+    struct SaturatingSum {
+        private(set) var value: Int128? = 0
+
+        mutating func add(_ count: Int128, _ price: Int64) {
+            guard let total = value else { return }
+            let (product, productOverflow) = count.multipliedReportingOverflow(by: Int128(price))
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            value = productOverflow || sumOverflow ? nil : sum
+        }
+    }
+
     /// Compares the replayed projections with the auditor's own totals.
     package func compare(with state: LedgerState) -> FindingList {
         var out = FindingList()
         let at = state.seq
-        for id in Set(tokenUsed.keys).union(state.tokens.keys).sorted() {
+        for id in Set(tokens.keys).union(state.tokens.keys).sorted() {
             guard let token = state.tokens[id] else {
                 out.add(.projection, seq: at, "token \(id) is in the log but not in the replayed projections"); continue
             }
-            let used = tokenUsed[id] ?? 0, reserved = tokenReserved[id] ?? 0, inFlight = tokenInFlight[id] ?? 0
+            let book = tokens[id] ?? TokenBook()
+            let used = book.used, reserved = book.reserved, inFlight = book.inFlight
             if token.used != used {
                 out.add(
                     .projection, seq: at,
@@ -262,13 +331,14 @@ package struct Auditor: Sendable {
             if token.inFlight != inFlight {
                 out.add(.projection, seq: at, "token \(id): projections say \(token.inFlight) in flight, the log has \(inFlight) open reservations")
             }
-            Self.compareSpend("token \(id)", token.spend, tokenDays[id], at: state.time, seq: at, into: &out)
+            Self.compareSpend("token \(id)", token.spend, book.days, at: state.time, seq: at, into: &out)
         }
-        for id in Set(userBalance.keys).union(state.users.keys).sorted() {
+        for id in Set(users.keys).union(state.users.keys).sorted() {
             guard let user = state.users[id] else {
                 out.add(.projection, seq: at, "user \(id) is in the log but not in the replayed projections"); continue
             }
-            let balance = userBalance[id] ?? 0, reserved = userReserved[id] ?? 0
+            let book = users[id] ?? UserBook()
+            let balance = book.balance, reserved = book.reserved
             if user.balance != balance {
                 out.add(
                     .projection, seq: at,
@@ -277,9 +347,9 @@ package struct Auditor: Sendable {
             if user.reserved != reserved {
                 out.add(.projection, seq: at, "user \(id): projections say reserved \(user.reserved), open reservations sum to \(reserved)")
             }
-            Self.compareSpend("user \(id)", user.spend, userDays[id], at: state.time, seq: at, into: &out)
+            Self.compareSpend("user \(id)", user.spend, book.days, at: state.time, seq: at, into: &out)
         }
-        let open = Set(requests.lazy.filter { $0.value.closing == nil }.map(\.key))
+        let open = Set(requests.indices.lazy.filter { requests[$0].closing == nil }.map(requestIDs.name))
         for requestID in open.symmetricDifference(state.pending.keys).sorted() {
             if open.contains(requestID) {
                 out.add(.projection, seq: at, "request \(requestID) is open in the log but not pending in the projections")
@@ -288,5 +358,25 @@ package struct Auditor: Sendable {
             }
         }
         return out
+    }
+}
+
+extension Auditor.TokenBook {
+    /// Opens (`requests` 1) or closes (-1) a reservation of `amount`.
+    mutating func reserve(_ amount: Int64, requests: Int64) {
+        reserved += amount
+        inFlight += requests
+    }
+
+    mutating func charge(_ credits: Int64, on day: Int64) {
+        used += credits
+        days.add(credits, on: day)
+    }
+}
+
+extension Auditor.UserBook {
+    mutating func charge(_ credits: Int64, on day: Int64) {
+        balance -= credits
+        days.add(credits, on: day)
     }
 }

@@ -60,14 +60,14 @@ package enum Reconciler {
         var walked: UInt64 = 0
         try store.reader.walk(
             progress: progress,
-            visit: { lookups, key, value in
+            visit: { _, key, value in
                 guard let seq = key else { return false }
                 let envelope: Envelope
                 do { envelope = try Envelope.decode(seq: seq, from: value) } catch {
                     report.findings.add(.decode, seq: seq, "\(error)")
                     return false
                 }
-                try indexes.observe(envelope, in: lookups)
+                indexes.observe(envelope)
                 report.usage.observe(envelope)
                 if let adjustment = adjustment(envelope) { report.adjustments.append(adjustment) }
                 walked = seq

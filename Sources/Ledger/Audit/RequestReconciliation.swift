@@ -90,15 +90,16 @@ package enum RequestReconciliation {
             return channels?.contains(channel) ?? true
         }
 
-        // The period's charges, with the window's margin on both sides for requests near midnight.
+        // The period's charges, with the window's margin on both sides for requests near midnight, and
+        // their adjustments whenever made: a plan is applied, or a refund given, after the period has ended.
         var settles: [Settle] = []
         var settleIndex: [String: Int] = [:]
         var reserved: [String: (seq: UInt64, time: Int64, model: String)] = [:]
         var closed: [String: String] = [:]
         let types: Set<EventType> = [.chargeReserved, .chargeSettled, .chargeVoided, .chargeExpired, .chargeAdjusted]
-        var query = LogQuery(types: types, from: report.from - options.windowMs)
-        query.end(before: report.to + options.windowMs)
-        try store.reader.forEach(matching: query) { envelope in
+        let end = report.to + options.windowMs
+        try store.reader.forEach(matching: LogQuery(types: types, from: report.from - options.windowMs)) { envelope in
+            if envelope.time >= end, envelope.type != .chargeAdjusted { return }
             switch envelope.event {
             case .chargeReserved(let e): reserved[e.requestID] = (envelope.seq, envelope.time, e.model)
             case .chargeSettled(let e):

@@ -20,7 +20,10 @@ package enum SnapshotAudit {
         // snapshot ahead of the head unless the log really lost its tail.
         let snapshots = try SnapshotStore.list(store: store).sorted()
         let head = try store.head().seq
-        for seq in snapshots {
+        // A pruned log replays from its base snapshot (checked by `tally verify` against its close).
+        let base = try Replay.origin(store: store, for: .end)
+        result.state = base
+        for seq in snapshots where seq > base.seq {
             guard seq <= head else {
                 result.findings.add(.snapshot, seq: seq, "snapshot at \(seq) is past the log's head \(head)")
                 continue

@@ -72,7 +72,7 @@ package struct Statement: Sendable {
         progress: ((UInt64) -> Void)? = nil
     ) throws -> Statement {
         guard from < to else { throw BuildError.badRange(from: from, to: to) }
-        var state = LedgerState()
+        var state = try Replay.origin(store: store, for: .time(from - 1))
         try Replay.run(store: store, into: &state, until: .time(from - 1), progress: progress)
         var statement = Statement(
             subject: subject, from: from, to: to, openingBalance: balance(of: subject, in: state),

@@ -52,7 +52,9 @@ package enum LedgerBackup {
     /// Puts the backup in `backup` in place in `data`, after checking it with
     /// the verifier. Refuses while a process writes to `data`, and when `data`
     /// already holds anything unless `force` (then its ledger files are replaced).
-    package static func restore(from backup: String, into data: String, force: Bool) async throws -> Summary {
+    /// `archiveDirectory`: where a pruned backup's archives are, checked as
+    /// `tally verify` checks them (the anchor's archive must be there and link).
+    package static func restore(from backup: String, into data: String, force: Bool, archiveDirectory: String? = nil) async throws -> Summary {
         guard exists(backup + "/" + dataFile) else { throw BackupError.notALedger(backup) }
         if !exists(data), mkdir(data, 0o750) != 0 { throw BackupError.io("mkdir \(data)", errno) }
         // Held until the restore returns: no server can open `data` half restored.
@@ -64,7 +66,7 @@ package enum LedgerBackup {
         var options = EnvironmentOptions()
         options.readOnly = true
         let source = try LedgerStore(path: backup, options: options)
-        let report = try await Verifier.run(store: source)
+        let report = try await Verifier.run(store: source, archiveDirectory: archiveDirectory)
         guard report.isClean else { throw BackupError.doesNotVerify(backup, report.firstBadSeq, report.findings.total) }
 
         let staging = data + "/.restore.\(getpid())"

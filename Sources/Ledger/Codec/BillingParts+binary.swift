@@ -14,8 +14,12 @@ extension Price {
     }
 
     mutating func decodeParts(from r: inout BinaryReader) throws(BinaryDecodingError) {
-        let parts = try r.maskedSigned(count: 5)
-        cacheWrite = parts[0]; cacheWrite1h = parts[1]; audioInput = parts[2]; audioOutput = parts[3]; perWebSearch = parts[4]
+        let mask = try r.presenceMask(count: 5)
+        cacheWrite = try r.signed(ifIn: mask, bit: 0)
+        cacheWrite1h = try r.signed(ifIn: mask, bit: 1)
+        audioInput = try r.signed(ifIn: mask, bit: 2)
+        audioOutput = try r.signed(ifIn: mask, bit: 3)
+        perWebSearch = try r.signed(ifIn: mask, bit: 4)
     }
 
     /// per_web_fetch, per_file_search, image_input, image_output, in mask-bit order.
@@ -24,8 +28,11 @@ extension Price {
     }
 
     mutating func decodeSecondParts(from r: inout BinaryReader) throws(BinaryDecodingError) {
-        let parts = try r.maskedSigned(count: 4)
-        perWebFetch = parts[0]; perFileSearch = parts[1]; imageInput = parts[2]; imageOutput = parts[3]
+        let mask = try r.presenceMask(count: 4)
+        perWebFetch = try r.signed(ifIn: mask, bit: 0)
+        perFileSearch = try r.signed(ifIn: mask, bit: 1)
+        imageInput = try r.signed(ifIn: mask, bit: 2)
+        imageOutput = try r.signed(ifIn: mask, bit: 3)
     }
 }
 
@@ -38,9 +45,12 @@ extension Usage {
     }
 
     mutating func decodeParts(from r: inout BinaryReader) throws(BinaryDecodingError) {
-        let parts = try r.maskedSigned(count: 5).map { $0 ?? 0 }
-        cacheWriteTokens = parts[0]; cacheWrite1hTokens = parts[1]; audioInputTokens = parts[2]; audioOutputTokens = parts[3]
-        webSearchRequests = parts[4]
+        let mask = try r.presenceMask(count: 5)
+        cacheWriteTokens = try r.signed(ifIn: mask, bit: 0) ?? 0
+        cacheWrite1hTokens = try r.signed(ifIn: mask, bit: 1) ?? 0
+        audioInputTokens = try r.signed(ifIn: mask, bit: 2) ?? 0
+        audioOutputTokens = try r.signed(ifIn: mask, bit: 3) ?? 0
+        webSearchRequests = try r.signed(ifIn: mask, bit: 4) ?? 0
     }
 
     /// Web fetches, file searches, image input and output tokens, in mask-bit order; a zero count is absent.
@@ -50,7 +60,10 @@ extension Usage {
     }
 
     mutating func decodeSecondParts(from r: inout BinaryReader) throws(BinaryDecodingError) {
-        let parts = try r.maskedSigned(count: 4).map { $0 ?? 0 }
-        webFetchRequests = parts[0]; fileSearchCalls = parts[1]; imageInputTokens = parts[2]; imageOutputTokens = parts[3]
+        let mask = try r.presenceMask(count: 4)
+        webFetchRequests = try r.signed(ifIn: mask, bit: 0) ?? 0
+        fileSearchCalls = try r.signed(ifIn: mask, bit: 1) ?? 0
+        imageInputTokens = try r.signed(ifIn: mask, bit: 2) ?? 0
+        imageOutputTokens = try r.signed(ifIn: mask, bit: 3) ?? 0
     }
 }

@@ -57,13 +57,19 @@ package struct BinaryReader: ~Copyable {
         try bool() ? try signed() : nil
     }
 
-    /// What `BinaryWriter.maskedSigned` wrote for a list of `count` values; a mask bit past them is refused.
-    mutating func maskedSigned(count: Int) throws(BinaryDecodingError) -> [Int64?] {
+    /// The presence mask `BinaryWriter.maskedSigned` wrote for a list of
+    /// `count` values; a mask bit past them is refused. The values follow, read
+    /// in bit order with `signed(ifIn:bit:)` (no array: every settle has two lists).
+    mutating func presenceMask(count: Int) throws(BinaryDecodingError) -> UInt64 {
         let mask = try varint()
         guard mask >> UInt64(count) == 0 else { throw fail("unknown fields in mask") }
-        var values: [Int64?] = []
-        for bit in 0..<count { values.append(mask & (1 << UInt64(bit)) != 0 ? try signed() : nil) }
-        return values
+        return mask
+    }
+
+    /// The next value of a masked list when `bit` is set in `mask`, else nil.
+    mutating func signed(ifIn mask: UInt64, bit: Int) throws(BinaryDecodingError) -> Int64? {
+        guard mask & (1 << UInt64(bit)) != 0 else { return nil }
+        return try signed()
     }
 
     mutating func fixed64() throws(BinaryDecodingError) -> UInt64 {
@@ -104,6 +110,13 @@ package struct BinaryReader: ~Copyable {
 
     package mutating func hash() throws(BinaryDecodingError) -> Hash256 {
         Hash256(a: try fixed64(), b: try fixed64(), c: try fixed64(), d: try fixed64())
+    }
+
+    /// The next `count` bytes, not copied: valid as long as the buffer read.
+    package mutating func slice(_ count: Int) throws(BinaryDecodingError) -> UnsafeRawBufferPointer {
+        guard count >= 0, buffer.count - offset >= count else { throw fail("unexpected end") }
+        defer { offset += count }
+        return UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + count)])
     }
 
     /// The next `count` bytes, copied.

@@ -38,6 +38,7 @@ extension BinaryReader {
         let count = try varint()
         guard count <= UInt64(Limits.attempts) else { throw fail("too many attempts") }
         var attempts: [UpstreamAttempt] = []
+        attempts.reserveCapacity(Int(count))
         for _ in 0..<count {
             attempts.append(UpstreamAttempt(channel: ChannelID(raw: try varint()), status: try signed(), durationMs: try signed()))
         }

@@ -75,6 +75,8 @@ extension Event {
             w.byte(e.scope.rawValue); w.string(e.name); w.byte(e.strategy.rawValue)
         case .ledgerCheckpoint(let e):
             w.varint(e.first); w.varint(e.count); w.hash(e.root); w.varint(e.previous); w.hash(e.previousHash)
+        case .booksClosed(let e):
+            e.encode(into: &w)
         case .webhookSet(let e):
             w.fixed64(e.id.raw); w.string(e.url); w.varint(UInt64(e.alerts.count))
             for kind in e.alerts { w.byte(kind.rawValue) }
@@ -90,6 +92,13 @@ extension Event {
             w.fixed64(e.user.raw); w.optionalSigned(e.threshold)
         case .requestRouted(let e):
             w.string(e.requestID); w.byte(e.strategy.rawValue)
+        case .leaseGranted(let e):
+            w.string(e.lease); w.string(e.node); w.fixed64(e.user.raw); w.fixed64(e.token.raw); w.signed(e.amount)
+        case .leaseReturned(let e):
+            w.string(e.lease); w.signed(e.spent); w.varint(e.through)
+        case .nodeForgotten(let e):
+            w.string(e.node); w.byte(e.policy.rawValue); w.varint(e.through); w.varint(UInt64(e.leases.count))
+            for lease in e.leases { w.string(lease.lease); w.signed(lease.shipped); w.signed(lease.spent) }
         }
     }
 
@@ -203,6 +212,8 @@ extension Event {
             return .ledgerCheckpoint(
                 LedgerCheckpoint(
                     first: try r.varint(), count: try r.varint(), root: try r.hash(), previous: try r.varint(), previousHash: try r.hash()))
+        case .booksClosed:
+            return .booksClosed(try BooksClosed.decode(from: &r))
         case .webhookSet:
             let id = WebhookID(raw: try r.fixed64()), url = try r.string()
             var alerts: [AlertKind] = []
@@ -225,6 +236,20 @@ extension Event {
             let requestID = try r.string()
             guard let strategy = RoutingStrategy(rawValue: try r.byte()) else { throw r.fail("unknown routing strategy") }
             return .requestRouted(RequestRouted(requestID: requestID, strategy: strategy))
+        case .leaseGranted:
+            return .leaseGranted(
+                LeaseGranted(
+                    lease: try r.string(), node: try r.string(), user: UserID(raw: try r.fixed64()), token: TokenID(raw: try r.fixed64()),
+                    amount: try r.signed()))
+        case .leaseReturned:
+            return .leaseReturned(LeaseReturned(lease: try r.string(), spent: try r.signed(), through: try r.varint()))
+        case .nodeForgotten:
+            let node = try r.string()
+            guard let policy = ForgetPolicy(rawValue: try r.byte()) else { throw r.fail("unknown forget policy") }
+            let through = try r.varint()
+            var leases: [ForgottenLease] = []
+            for _ in 0..<(try r.count()) { leases.append(ForgottenLease(lease: try r.string(), shipped: try r.signed(), spent: try r.signed())) }
+            return .nodeForgotten(NodeForgotten(node: node, policy: policy, through: through, leases: leases))
         }
     }
 }

@@ -6,7 +6,8 @@ extension Validate {
     /// Names Tally sets itself are refused: the credentials (the key has its
     /// own field and is sealed; a client's token never goes upstream), the
     /// framing (`content-length`, `host`, …), the request id, and the OpenAI
-    /// organization and project (their own fields).
+    /// organization and project (their own fields); so is any other name that
+    /// looks like it carries a credential (`ChannelCredentials`).
     static func channelHeaders(_ headers: [String: String]) throws(Rejection) -> [String: String] {
         let field = "headers"
         guard headers.count <= Limits.channelHeaders else { throw .invalid(field: field, "must have at most \(Limits.channelHeaders) entries") }
@@ -19,6 +20,12 @@ extension Validate {
             guard !reservedHeaders.contains(lower) else {
                 throw .invalid(
                     field: field, "\(lower) is set by Tally itself (the channel's key has its own field: key; organization and project too)")
+            }
+            guard !ChannelCredentials.isCredential(header: lower) else {
+                throw .invalid(
+                    field: field,
+                    "\(lower) looks like it carries a credential, which a header would keep in plain text (in the ledger, the API's answers and exports); the channel's key is its one credential, sealed: put it there"
+                )
             }
             guard clean[lower] == nil else { throw .invalid(field: field, "names \(lower) twice") }
             guard value.utf8.count <= 1024, value.utf8.allSatisfy({ $0 == 0x09 || (0x20..<0x7F).contains($0) }) else {

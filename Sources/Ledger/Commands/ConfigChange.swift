@@ -21,14 +21,26 @@ package enum ConfigChange: Sendable, Equatable {
     case setLowBalance(username: String, Int64?)
 }
 
-/// What applying a plan created that has a secret to hand over once.
+/// What applying a plan wrote, and what it created that has a secret to hand over once.
 package struct AppliedConfig: Sendable {
+    /// The sequence numbers of the batch's events; nil when it wrote none (only sealed keys changed).
+    package var seqs: ClosedRange<UInt64>?
     /// New users and their access keys.
     package var users: [(username: String, accessKey: String)] = []
     /// New tokens (owner, name) and their keys.
     package var tokens: [(owner: String, name: String, key: String)] = []
     /// New alert endpoints whose signing secret Tally generated (the file named no source).
     package var webhooks: [(url: String, secret: String)] = []
+
+    package init(
+        seqs: ClosedRange<UInt64>? = nil, users: [(username: String, accessKey: String)] = [],
+        tokens: [(owner: String, name: String, key: String)] = [], webhooks: [(url: String, secret: String)] = []
+    ) {
+        self.seqs = seqs
+        self.users = users
+        self.tokens = tokens
+        self.webhooks = webhooks
+    }
 }
 
 extension LedgerState {

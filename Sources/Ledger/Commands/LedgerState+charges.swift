@@ -56,9 +56,15 @@ extension LedgerState {
                 credits: policy == .void ? 0 : reservation.amount))
     }
 
-    func adjustCharge(requestID: String, token: TokenID, user: UserID, amount: Int64, reason: String) throws(Rejection) -> Event {
-        guard tokens[token] != nil, users[user] != nil else { throw .notFound("request \(requestID)") }
+    func adjustCharge(requestID: String, settledAt: UInt64, token: TokenID, user: UserID, amount: Int64, reason: String) throws(Rejection) -> Event {
+        guard tokens[token] != nil, let balance = users[user]?.balance else { throw .notFound("request \(requestID)") }
+        try checkOpen(settledAt, what: "request \(requestID)'s settle")
         let (amount, reason) = try Validate.adjustment(amount, reason: reason)
+        // Within what a credit may make a balance, either way: adjustments one after another never overflow it.
+        let after = balance.subtractingReportingOverflow(amount)
+        guard !after.overflow, after.partialValue.magnitude <= Limits.credits.magnitude else {
+            throw .invalid(field: "amount", "would take user \(user)'s balance of \(balance) credits past ±\(Limits.credits)")
+        }
         return .chargeAdjusted(ChargeAdjusted(requestID: requestID, token: token, user: user, amount: amount, reason: reason))
     }
 

@@ -88,6 +88,12 @@ extension LedgerState {
         guard url.utf8.count <= Limits.urlBytes, url.hasPrefix("http://") || url.hasPrefix("https://"),
             url.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { throw .invalid(field: "base_url", "must be an http:// or https:// URL") }
+        guard ChannelCredentials.userInfo(in: url) == nil else {
+            throw .invalid(
+                field: "base_url",
+                "must not carry credentials (user:password@host), which would stay in plain text in the ledger and exports; put the credential in the channel's key, which is sealed"
+            )
+        }
         while channel.baseURL.hasSuffix("/") { channel.baseURL.removeLast() }
         guard !channel.models.isEmpty else { throw .invalid(field: "models", "a channel must serve at least one model") }
         channel.models = try Validate.models(channel.models)

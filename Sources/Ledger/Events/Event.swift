@@ -29,6 +29,7 @@ package enum Event: Hashable, Sendable {
     case relayRejected(RelayRejected)
     case routingSet(RoutingSet)
     case ledgerCheckpoint(LedgerCheckpoint)
+    case booksClosed(BooksClosed)
     case webhookSet(WebhookDefinition)
     case webhookRemoved(WebhookID)
     case alertRaised(AlertRaised)
@@ -36,6 +37,9 @@ package enum Event: Hashable, Sendable {
     case webhookDelivered(WebhookDelivered)
     case lowBalanceSet(LowBalanceSet)
     case requestRouted(RequestRouted)
+    case leaseGranted(LeaseGranted)
+    case leaseReturned(LeaseReturned)
+    case nodeForgotten(NodeForgotten)
 
     package var type: EventType {
         switch self {
@@ -67,6 +71,7 @@ package enum Event: Hashable, Sendable {
         case .relayRejected: .relayRejected
         case .routingSet: .routingSet
         case .ledgerCheckpoint: .ledgerCheckpoint
+        case .booksClosed: .booksClosed
         case .webhookSet: .webhookSet
         case .webhookRemoved: .webhookRemoved
         case .alertRaised: .alertRaised
@@ -74,6 +79,9 @@ package enum Event: Hashable, Sendable {
         case .webhookDelivered: .webhookDelivered
         case .lowBalanceSet: .lowBalanceSet
         case .requestRouted: .requestRouted
+        case .leaseGranted: .leaseGranted
+        case .leaseReturned: .leaseReturned
+        case .nodeForgotten: .nodeForgotten
         }
     }
 }
@@ -108,6 +116,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case chargeAdjusted = 34
     case relayRejected = 40
     case ledgerCheckpoint = 50
+    case booksClosed = 51
     case webhookSet = 60
     case webhookRemoved = 61
     case alertRaised = 62
@@ -116,6 +125,9 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case lowBalanceSet = 65
     case routingSet = 70
     case requestRouted = 71
+    case leaseGranted = 80
+    case leaseReturned = 81
+    case nodeForgotten = 82
 
     /// The schema version this build writes and the newest it can read.
     /// `price.set` is at version 4 (2 gained `max_output`, 3 the cache-write,
@@ -171,6 +183,7 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .relayRejected: "relay.rejected"
         case .routingSet: "routing.set"
         case .ledgerCheckpoint: "ledger.checkpoint"
+        case .booksClosed: "books.closed"
         case .webhookSet: "webhook.set"
         case .webhookRemoved: "webhook.removed"
         case .alertRaised: "alert.raised"
@@ -178,6 +191,9 @@ package enum EventType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .webhookDelivered: "webhook.delivered"
         case .lowBalanceSet: "user.low_balance_set"
         case .requestRouted: "request.routed"
+        case .leaseGranted: "lease.granted"
+        case .leaseReturned: "lease.returned"
+        case .nodeForgotten: "node.forgotten"
         }
     }
 

@@ -40,15 +40,30 @@ package enum IndexEntries {
 
 extension Event {
     /// The request a charge event belongs to.
+    /// Set only on a copy whose id is taken in the copying log (`Ledger.mirror`); a no-op on events without one.
     package var requestID: String? {
-        switch self {
-        case .chargeReserved(let e): e.requestID
-        case .chargeSettled(let e): e.requestID
-        case .chargeVoided(let e): e.requestID
-        case .chargeExpired(let e): e.requestID
-        case .chargeAdjusted(let e): e.requestID
-        case .requestRouted(let e): e.requestID
-        default: nil
+        get {
+            switch self {
+            case .chargeReserved(let e): e.requestID
+            case .chargeSettled(let e): e.requestID
+            case .chargeVoided(let e): e.requestID
+            case .chargeExpired(let e): e.requestID
+            case .chargeAdjusted(let e): e.requestID
+            case .requestRouted(let e): e.requestID
+            default: nil
+            }
+        }
+        set {
+            guard let id = newValue else { return }
+            switch self {
+            case .chargeReserved(var e): e.requestID = id; self = .chargeReserved(e)
+            case .chargeSettled(var e): e.requestID = id; self = .chargeSettled(e)
+            case .chargeVoided(var e): e.requestID = id; self = .chargeVoided(e)
+            case .chargeExpired(var e): e.requestID = id; self = .chargeExpired(e)
+            case .chargeAdjusted(var e): e.requestID = id; self = .chargeAdjusted(e)
+            case .requestRouted(var e): e.requestID = id; self = .requestRouted(e)
+            default: break
+            }
         }
     }
 
@@ -66,6 +81,7 @@ extension Event {
         case .chargeExpired(let e): e.token
         case .chargeAdjusted(let e): e.token
         case .relayRejected(let e): e.token
+        case .leaseGranted(let e): e.token
         case .alertRaised(let e) where e.key.kind.subject == .token: TokenID(raw: e.key.subject)
         case .alertCleared(let key) where key.kind.subject == .token: TokenID(raw: key.subject)
         default: nil
@@ -84,6 +100,7 @@ extension Event {
         case .chargeVoided(let e): e.user
         case .chargeExpired(let e): e.user
         case .chargeAdjusted(let e): e.user
+        case .leaseGranted(let e): e.user
         case .alertRaised(let e) where e.key.kind.subject == .user: UserID(raw: e.key.subject)
         case .alertCleared(let key) where key.kind.subject == .user: UserID(raw: key.subject)
         default: nil

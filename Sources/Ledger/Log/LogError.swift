@@ -9,6 +9,10 @@ package enum LogError: Error, CustomStringConvertible, Equatable {
     /// The writer failed earlier; the in-memory state is ahead of the disk and
     /// nothing more is accepted until a restart replays the durable log.
     case halted(String)
+    /// The log starts at `first` (pruned) and no usable snapshot holds the state before it.
+    case noBaseState(first: UInt64)
+    /// A replay or statement asked for a point before a pruned log's first event.
+    case pruned(first: UInt64)
 
     package var description: String {
         switch self {
@@ -20,6 +24,10 @@ package enum LogError: Error, CustomStringConvertible, Equatable {
             "event \(seq) is corrupt: \(reason)"
         case .gap(let expected, let found):
             "the log skips from sequence \(expected - 1) to \(found): events are missing"
+        case .noBaseState(let first):
+            "the log starts at event \(first) (the events before it were pruned into DATA/archive) and no usable snapshot holds the state at event \(first - 1) or later: restore the data directory from a backup taken after the prune"
+        case .pruned(let first):
+            "that point lies before event \(first), the first event the live log keeps: the closed periods before it were pruned into DATA/archive (`tally verify --archive DATA/archive` checks them)"
         case .halted(let reason):
             "the ledger stopped accepting writes after a storage failure (\(reason)); restart tally to recover from the durable log"
         }

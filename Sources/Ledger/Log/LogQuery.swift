@@ -11,6 +11,10 @@ package struct LogQuery: Sendable, Equatable {
     /// takes it from the request's reservation (`LogEntry.model`).
     package var model: String?
     package var requestID: String?
+    /// The provider's own id of the answer (`ChargeSettled.providerRequestID`):
+    /// a support desk holding only the provider's id finds the settle. Not
+    /// indexed: a scan, paged like every other unindexed condition.
+    package var providerRequestID: String?
     /// Who appended the event (the events browser; log rows are all the relay's or an admin's).
     package var actor: EventActor?
     /// Inclusive bounds, ms since the epoch (an exclusive end: `end(before:)`).
@@ -44,13 +48,16 @@ package struct LogQuery: Sendable, Equatable {
     /// Every condition the event decides alone: all but the model, which a
     /// void, expiry or adjustment takes from its reservation. Checked first, so
     /// a reservation is read only for events that pass the rest.
-    func matchesEvent(_ envelope: Envelope) -> Bool {
+    package func matchesEvent(_ envelope: Envelope) -> Bool {
         if let types, !types.contains(envelope.type) { return false }
         if let from, envelope.time < from { return false }
         if let to, envelope.time > to { return false }
         if let token, envelope.event.tokenID != token { return false }
         if let user, envelope.event.userID != user { return false }
         if let requestID, envelope.event.requestID != requestID { return false }
+        if let providerRequestID {
+            guard case .chargeSettled(let settled) = envelope.event, settled.providerRequestID == providerRequestID else { return false }
+        }
         if let actor, envelope.actor != actor { return false }
         return true
     }

@@ -3,7 +3,7 @@ import LMDB
 /// Forward walks for the command-line tools: finding a place in the log by
 /// time, and the filtered walk `tally export` streams.
 extension LogReader {
-    /// The smallest sequence number whose event time is ≥ `time`; head + 1 when none.
+    /// The smallest stored sequence number whose event time is ≥ `time`; head + 1 when none.
     ///
     /// Event times never decrease along the log (the ledger stamps each batch
     /// with `max(clock, last time)`), so this is a binary search over the dense
@@ -42,7 +42,8 @@ extension LogReader {
             guard let seq = Keys.seq(from: last.key) else { throw LogError.corrupt(seq: 0, "an event key is not 8 bytes") }
             return seq
         }
-        var low: UInt64 = 1, high = head + 1
+        // A pruned log's search starts at its first event (`start`).
+        var low: UInt64 = try start(in: txn)?.first ?? 1, high = head + 1
         while low < high {
             let mid = low + (high - low) / 2
             // A hole (a damaged log) stops the search early: start from `low`, and let the walk report it.

@@ -87,6 +87,12 @@ extension LedgerStore {
         }
     }
 
+    /// Whether this is a cluster node's log (it has copied another stream):
+    /// one whose stream in PostgreSQL must stay whole from event 1 and whose
+    /// charges are every node's, so `tally prune` and `tally close`, which are
+    /// for a single node's own books, refuse it.
+    package func isClusterNode() throws -> Bool { try !mirrorPositions().isEmpty }
+
     /// How far each other node's stream has been copied.
     package func mirrorPositions() throws -> [String: UInt64] {
         guard let mirror else { return [:] }

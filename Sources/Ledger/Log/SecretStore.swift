@@ -173,3 +173,22 @@ package enum SecretStoreError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension SecretStore {
+    /// The writes that put back what `writes` replace: each key's stored value,
+    /// or its absence — read in one transaction, to undo a seal whose change
+    /// was refused.
+    func currentWrites(replacing writes: [StoreWrite]) throws -> [StoreWrite] {
+        try store.environment.read { txn in
+            try writes.map { write in
+                let (database, key): (Database, [UInt8])
+                switch write {
+                case .put(let db, let k, _, _): (database, key) = (db, k)
+                case .delete(let db, let k): (database, key) = (db, k)
+                }
+                guard let value = try txn.get(database, key: key) else { return .delete(database, key: key) }
+                return .put(database, key: key, value: Array(value), options: [])
+            }
+        }
+    }
+}

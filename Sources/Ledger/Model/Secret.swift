@@ -24,9 +24,14 @@ package struct Secret: Sendable {
 
     /// Whether `text` has the shape of a token key: `sk-` then ≥ 40 base62 characters.
     /// A malformed key is refused before any lookup (admission step 1).
-    package static func isWellFormedTokenKey(_ text: some StringProtocol) -> Bool {
-        let utf8 = text.utf8
-        guard utf8.count >= 43, utf8.count <= 128, text.hasPrefix("sk-") else { return false }
-        return utf8.dropFirst(3).allSatisfy { Base62.digitValue($0) != nil }
+    /// Read as the string's own UTF-8 bytes: it runs on every relay request.
+    package static func isWellFormedTokenKey(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count >= 43, bytes.count <= 128, bytes[0] == UInt8(ascii: "s"), bytes[1] == UInt8(ascii: "k"),
+                bytes[2] == UInt8(ascii: "-")
+            else { return false }
+            return bytes[3...].allSatisfy { Base62.digitValue($0) != nil }
+        }
     }
 }

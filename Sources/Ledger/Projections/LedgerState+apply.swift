@@ -70,6 +70,11 @@ extension LedgerState {
             break  // a record only: charged to nobody, no state changes
         case .ledgerCheckpoint:
             break  // a proof anchor only (`LedgerCheckpoint`)
+        case .booksClosed(let e):
+            guard e.previous == books.lastClose, e.previousThrough == books.through, e.through > books.through, e.through < seq,
+                e.periodEnd > books.periodEnd
+            else { throw .inconsistent(seq: seq, "books.closed does not follow the previous close (event \(books.lastClose))") }
+            books = ClosedBooks(lastClose: seq, through: e.through, periodEnd: e.periodEnd)
         case .tokenCreated(let e):
             tokens[e.id] = TokenState(
                 id: e.id, owner: e.owner, name: e.name, secretHash: e.secretHash, hint: e.hint,
@@ -143,6 +148,28 @@ extension LedgerState {
         case .lowBalanceSet(let e):
             guard users[e.user] != nil else { throw missing("user \(e.user)") }
             alerts.apply(event, seq: seq)
+        case .leaseGranted(let e):
+            guard tokens[e.token] != nil else { throw missing("token \(e.token)") }
+            if let open = leases[e.lease] {
+                guard open.node == e.node, open.token == e.token else {
+                    throw ReplayError.inconsistent(seq: seq, "lease \(e.lease) is topped up for another node or token")
+                }
+            }
+            leases[e.lease, default: Lease(node: e.node, user: e.user, token: e.token, amount: 0, since: seq)].amount += e.amount
+        case .leaseReturned(let e):
+            guard let lease = leases.removeValue(forKey: e.lease) else {
+                throw ReplayError.inconsistent(seq: seq, "returns lease \(e.lease), which is not open")
+            }
+            leaseReturns[lease.node] = max(leaseReturns[lease.node] ?? 0, e.through)
+        case .nodeForgotten(let e):
+            for forgotten in e.leases {
+                guard let lease = leases[forgotten.lease], lease.node == e.node else {
+                    throw ReplayError.inconsistent(seq: seq, "forgets lease \(forgotten.lease), which \(e.node) does not hold open")
+                }
+                leases[forgotten.lease] = nil
+                if forgotten.spent > forgotten.shipped { writtenOff[lease.token, default: 0] += forgotten.spent - forgotten.shipped }
+            }
+            leaseReturns[e.node] = max(leaseReturns[e.node] ?? 0, e.through)
         case .routingSet(let e):
             let strategy = e.strategy == .weighted ? nil : e.strategy
             switch e.scope {

@@ -2,7 +2,7 @@ import Crypto
 
 extension LedgerState {
     /// A SHA-256 over what the projections say about users, tokens, groups,
-    /// prices, channels, routing and open reservations, in a canonical order
+    /// prices, channels, routing, open reservations, open leases and written-off quota, in a canonical order
     /// and leaving out what depends on the order events arrived in (the
     /// log's sequence numbers and head, last-used times, spend windows). Two
     /// nodes of a cluster that have copied each other's events agree on it
@@ -42,10 +42,15 @@ extension LedgerState {
         catalog += prices.keys.sorted().map { .priceSet(ModelPrice(model: $0, price: prices[$0]!)) }
         catalog += channels.keys.sorted().map { .channelSet(channels[$0]!) }
         catalog += pending.keys.sorted().map { .chargeReserved(pending[$0]!.charge) }
+        catalog += leases.keys.sorted().map { id in
+            let lease = leases[id]!
+            return .leaseGranted(LeaseGranted(lease: id, node: lease.node, user: lease.user, token: lease.token, amount: lease.amount))
+        }
         for event in catalog { event.encodePayload(into: &w) }
         w.strings(suspensions.keys.sorted().map(\.description))
         w.strings(groupRouting.keys.sorted().map { "\($0)=\(groupRouting[$0]!)" })
         w.strings(modelRouting.keys.sorted().map { "\($0)=\(modelRouting[$0]!)" })
+        w.strings(writtenOff.keys.sorted().map { "\($0)=\(writtenOff[$0]!)" })
         return Hash256(SHA256.hash(data: w.bytes))
     }
 }

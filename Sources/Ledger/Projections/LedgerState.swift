@@ -32,6 +32,18 @@ package struct LedgerState: Hashable, Sendable {
     package internal(set) var pending: [String: Reservation] = [:]
     /// Spend alerts raised and the webhook endpoints that deliver them.
     package internal(set) var alerts = AlertState()
+    /// The last `books.closed`: events up to its `through` are a closed period.
+    package internal(set) var books = ClosedBooks()
+    /// A cluster's open escrow leases by id (Docs/cluster.md, "Escrow leases").
+    package internal(set) var leases: [String: Lease] = [:]
+    /// For each node that returned a lease, the furthest `through` of its
+    /// returns: a grant waits until its node has copied that node's stream
+    /// that far, so every charge of a returned lease is in its projection.
+    package internal(set) var leaseReturns: [String: UInt64] = [:]
+    /// Per token, what leases forgotten with `settle-leased` spent beyond the
+    /// charges their node shipped: consumed of the token's quota for good
+    /// (a grant subtracts it), though no charge bills it (`node.forgotten`).
+    package internal(set) var writtenOff: [TokenID: Int64] = [:]
 
     package init() {}
 

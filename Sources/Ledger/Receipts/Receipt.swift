@@ -55,6 +55,19 @@ package struct Receipt: Sendable, Equatable {
         }?.envelope
     }
 
+    /// Whether the request's reservation is the caller's: every reservation
+    /// the receipt holds must pass, not only the first, so a receipt that ever
+    /// mixed two owners' events under one id is served to neither.
+    package func isReserved(by owns: (ChargeReserved) -> Bool) -> Bool {
+        var reservations = 0
+        for event in events {
+            guard case .chargeReserved(let reserved) = event.envelope.event else { continue }
+            guard owns(reserved) else { return false }
+            reservations += 1
+        }
+        return reservations > 0
+    }
+
     /// Credits the close charged (0 for a void or an open request).
     package var credits: Int64 {
         switch close?.event {

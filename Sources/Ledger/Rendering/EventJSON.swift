@@ -154,6 +154,8 @@ package enum EventJSON {
                 ("first", .uint(e.first)), ("count", .uint(e.count)), ("root", .string(e.root.hex)),
                 ("previous", .uint(e.previous)), ("previous_hash", .string(e.previousHash.hex)),
             ])
+        case .booksClosed(let e):
+            booksClosed(e)
         case .webhookSet(let e):
             .object([("id", .string(e.id.description)), ("url", .string(e.url)), ("alerts", .array(e.alerts.map { .string($0.description) }))])
         case .webhookRemoved(let id):
@@ -171,6 +173,22 @@ package enum EventJSON {
             .object([("user", .string(e.user.description)), ("threshold", e.threshold.map(JSONValue.int) ?? .null)])
         case .requestRouted(let e):
             .object([("request_id", .string(e.requestID)), ("strategy", .string(e.strategy.description))])
+        case .leaseGranted(let e):
+            .object([
+                ("lease", .string(e.lease)), ("node", .string(e.node)), ("user", .string(e.user.description)),
+                ("token", .string(e.token.description)), ("amount", .int(e.amount)),
+            ])
+        case .leaseReturned(let e):
+            .object([("lease", .string(e.lease)), ("spent", .int(e.spent)), ("through", .uint(e.through))])
+        case .nodeForgotten(let e):
+            .object([
+                ("node", .string(e.node)), ("policy", .string(e.policy.description)), ("through", .uint(e.through)),
+                (
+                    "leases",
+                    .array(
+                        e.leases.map { .object([("lease", .string($0.lease)), ("shipped", .int($0.shipped)), ("spent", .int($0.spent))]) })
+                ),
+            ])
         }
     }
 

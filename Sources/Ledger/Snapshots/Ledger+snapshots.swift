@@ -29,7 +29,8 @@ extension Ledger {
         guard copy.seq > 0 else { return 0 }
         let bytes = await Task.detached(priority: .utility) { SnapshotCodec.encode(copy) }.value
         var writes: [StoreWrite] = [.put(store.snapshots, key: Keys.seq(copy.seq), value: bytes, options: [])]
-        let existing = try SnapshotStore.list(store: store).filter { $0 != copy.seq }
+        let pinned = try Replay.pinnedSnapshot(store: store)
+        let existing = try SnapshotStore.list(store: store).filter { $0 != copy.seq && $0 != pinned }
         for old in existing.dropLast(max(0, configuration.snapshotsKept - 1)) {
             writes.append(.delete(store.snapshots, key: Keys.seq(old)))
         }

@@ -35,10 +35,50 @@ package enum Replay {
     /// The state at the log's head, from the newest usable snapshot plus the tail.
     /// A snapshot that does not decode or does not sit on the chain is skipped
     /// (and logged); the replay then starts from an older one or from scratch.
+    /// A pruned log (Docs/auditing.md, "Pruning closed periods") needs a
+    /// snapshot at or after the event before its first: the prune writes one
+    /// at its close's last event and snapshot rotation keeps it.
     package static func latest(store: LedgerStore, logger: Logger) throws -> LedgerState {
         var state = loadSnapshot(store: store, atOrBefore: .max, logger: logger) ?? LedgerState()
+        if let start = try store.reader.start(), start.first > state.seq + 1 { throw LogError.noBaseState(first: start.first) }
         try run(store: store, into: &state)
         return state
+    }
+
+    /// The state a pruned log's checks start from: the oldest snapshot at or
+    /// after the event before the first kept one that decodes and sits on the
+    /// chain (the one the prune wrote); an empty state when nothing was pruned;
+    /// nil when a pruned log has no such snapshot.
+    package static func base(store: LedgerStore) throws -> LedgerState? {
+        guard let start = try store.reader.start(), start.isPruned else { return LedgerState() }
+        for candidate in try SnapshotStore.list(store: store) where candidate >= start.first - 1 {
+            guard let state = try? SnapshotStore.read(store: store, seq: candidate),
+                try store.reader.chainHash(at: candidate) == state.head
+            else { continue }
+            return state
+        }
+        return nil
+    }
+
+    /// The state a replay up to `limit` starts from: `base`, refused when
+    /// `limit` lies before it (the events up to there were pruned).
+    package static func origin(store: LedgerStore, for limit: Limit) throws -> LedgerState {
+        guard let base = try base(store: store) else { throw LogError.noBaseState(first: try store.reader.start()?.first ?? 1) }
+        let before: Bool =
+            switch limit {
+            case .end: false
+            case .seq(let seq): seq < base.seq
+            case .time(let instant): base.seq > 0 && instant < base.time
+            }
+        if before { throw LogError.pruned(first: base.seq + 1) }
+        return base
+    }
+
+    /// The snapshot a pruned log's replay stands on, which rotation must keep:
+    /// the oldest at or after the event before the first; nil when nothing was pruned.
+    static func pinnedSnapshot(store: LedgerStore) throws -> UInt64? {
+        guard let start = try store.reader.start(), start.isPruned else { return nil }
+        return try SnapshotStore.list(store: store).first { $0 >= start.first - 1 }
     }
 
     /// The newest snapshot at or before `seq` whose head hash matches the log.
@@ -47,7 +87,7 @@ package enum Replay {
         for candidate in candidates {
             do {
                 let state = try SnapshotStore.read(store: store, seq: candidate)
-                guard let event = try store.event(candidate), event.hash == state.head else {
+                guard try store.reader.chainHash(at: candidate) == state.head else {
                     logger.warning("snapshot does not match the log; ignoring it", metadata: ["seq": "\(candidate)"])
                     continue
                 }

@@ -7,19 +7,24 @@
 ///     and tokens end with their budget and daily spend; 5: channels carry
 ///     their routing options, and suspensions follow them; 6: prices carry
 ///     their second parts, `price.set` version 4, and routing strategies
-///     follow the suspensions; 7: the alerts section follows them) · fixed64 seq · hash head · signed time
-///     users · tokens · groups · prices · channels · suspensions · routing · alerts · pending  (each: count, entries)
+///     follow the suspensions; 7: the alerts section follows them; 8: the
+///     closed books follow the alerts; 10: the written-off quota follows the lease returns) · fixed64 seq · hash head · signed time
+///     users · tokens · groups · prices · channels · suspensions · routing · alerts · books · leases · lease
+///     returns · written off · pending (each list: count, entries; books: fixed64 last close · fixed64 through · signed
+///     period end; a lease as its `lease.granted` payload with its whole amount · fixed64 the seq it was first granted at; a return: string node · varint through; written off: fixed64 token · signed amount)
 ///
 /// Groups, prices, channels and routing strategies are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
 /// so each layout is defined once, in the codec. The alerts section is four
 /// lists: webhooks (`webhook.set` payload · fixed64 cursor), raised crossings
 /// (`alert.cleared` payload · fixed64 seq), undelivered alerts (fixed64 seq ·
-/// `alert.raised` payload) and low-balance thresholds (`user.low_balance_set` payloads). Older formats are refused
-/// (and the log replayed from an older snapshot or from scratch): they lack
-/// the daily spend a periodic budget reads, which only the charges can rebuild.
+/// `alert.raised` payload) and low-balance thresholds (`user.low_balance_set` payloads). Format 9 still
+/// decodes, with nothing written off (format 10 only appended that section, which a
+/// format-9 state could not have had) — so a pruned log standing on a format-9 base
+/// snapshot still opens. Older formats are refused (and the log replayed from an
+/// older snapshot or from scratch): they lack what only the events can rebuild.
 package enum SnapshotCodec {
-    static let format: UInt8 = 7
+    static let format: UInt8 = 10
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -58,6 +63,17 @@ package enum SnapshotCodec {
         w.varint(UInt64(routing.count))
         for entry in routing { Event.routingSet(entry).encodePayload(into: &w) }
         encodeAlerts(state.alerts, into: &w)
+        w.fixed64(state.books.lastClose); w.fixed64(state.books.through); w.signed(state.books.periodEnd)
+        w.varint(UInt64(state.leases.count))
+        for (id, lease) in state.leases.sorted(by: { $0.key < $1.key }) {
+            Event.leaseGranted(LeaseGranted(lease: id, node: lease.node, user: lease.user, token: lease.token, amount: lease.amount))
+                .encodePayload(into: &w)
+            w.fixed64(lease.since)
+        }
+        w.varint(UInt64(state.leaseReturns.count))
+        for (node, through) in state.leaseReturns.sorted(by: { $0.key < $1.key }) { w.string(node); w.varint(through) }
+        w.varint(UInt64(state.writtenOff.count))
+        for (token, amount) in state.writtenOff.sorted(by: { $0.key < $1.key }) { w.fixed64(token.raw); w.signed(amount) }
         w.varint(UInt64(state.pending.count))
         for r in state.pending.values.sorted(by: { $0.requestID < $1.requestID }) {
             w.fixed64(r.seq); r.charge.encode(into: &w); w.signed(r.time)
@@ -68,7 +84,7 @@ package enum SnapshotCodec {
     package static func decode(_ bytes: UnsafeRawBufferPointer) throws(BinaryDecodingError) -> LedgerState {
         var r = BinaryReader(bytes)
         let stored = try r.byte()
-        guard stored == format else { throw r.fail("snapshot format \(stored) is not \(format)") }
+        guard stored == format || stored == 9 else { throw r.fail("snapshot format \(stored) is not \(format)") }
         var state = LedgerState()
         state.seq = try r.fixed64(); state.head = try r.hash(); state.time = try r.signed()
         for _ in 0..<(try r.count()) {
@@ -131,6 +147,13 @@ package enum SnapshotCodec {
             }
         }
         state.alerts = try decodeAlerts(from: &r)
+        state.books = ClosedBooks(lastClose: try r.fixed64(), through: try r.fixed64(), periodEnd: try r.signed())
+        for _ in 0..<(try r.count()) {
+            guard case .leaseGranted(let e) = try Event.decodePayload(.leaseGranted, version: 1, from: &r) else { throw r.fail("lease") }
+            state.leases[e.lease] = Lease(node: e.node, user: e.user, token: e.token, amount: e.amount, since: try r.fixed64())
+        }
+        for _ in 0..<(try r.count()) { state.leaseReturns[try r.string()] = try r.varint() }
+        if stored >= 10 { for _ in 0..<(try r.count()) { state.writtenOff[TokenID(raw: try r.fixed64())] = try r.signed() } }
         for _ in 0..<(try r.count()) {
             let seq = try r.fixed64(), charge = try ChargeReserved.decode(from: &r)
             let reservation = Reservation(seq: seq, time: try r.signed(), charge)
@@ -174,7 +197,7 @@ extension SnapshotCodec {
             guard case .alertRaised(let alert) = try Event.decodePayload(.alertRaised, version: EventType.alertRaised.currentVersion, from: &r) else {
                 throw r.fail("alert")
             }
-            alerts.undelivered[seq] = alert
+            alerts.queue(alert, seq: seq)
         }
         for _ in 0..<(try r.count()) {
             guard case .lowBalanceSet(let e) = try Event.decodePayload(.lowBalanceSet, version: 1, from: &r), let threshold = e.threshold else {

@@ -46,8 +46,6 @@ struct BenchAdmission: AsyncParsableCommand {
             latency.record(
                 (1...channels).map { UpstreamAttempt(channel: ChannelID(raw: UInt64($0)), status: 200, durationMs: Int64(100 + $0 % 7)) },
                 nowMs: time)
-            // The relay's own generator: a buffered CSPRNG, not a syscall per pick.
-            var random = SecureRandom()
             var admitted = 0
             var latencies = [UInt64](repeating: 0, count: calls)
             var baseline = [UInt64](repeating: 0, count: calls)
@@ -61,7 +59,7 @@ struct BenchAdmission: AsyncParsableCommand {
                         rates: rates, now: time),
                     case .success(let routed) = state.route(
                         model: "gpt-4o-mini", group: token.group, kind: .openai, attempts: 3, health: health, gate: gate,
-                        latency: latency, nowMs: time, using: &random)
+                        latency: latency, nowMs: time)
                 {
                     admitted += 1
                     routed.slot?.release()

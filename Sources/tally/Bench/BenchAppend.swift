@@ -9,6 +9,8 @@ import Logging
 /// `writers` concurrent tasks; then, with `--raw-lmdb`, the raw-LMDB baseline
 /// (a C program) with the same count, transaction size, average value size and sync. With `--acks` it prints
 /// `ack <seq>` for every acknowledged event (the crash test reads these).
+/// With `--spread-days`, `--models`, `--tokens` or `--users` it writes a
+/// gateway's month instead (`SpreadClock`, `BenchMix`): what the overview benchmark reads.
 struct BenchAppend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "append", abstract: "Durable group-commit append vs raw LMDB.")
 
@@ -21,21 +23,45 @@ struct BenchAppend: AsyncParsableCommand {
     @Option(help: "The raw LMDB baseline program (tools/bench-lmdb-raw.c, built by tools/bench); none: no baseline.")
     var rawLmdb: String?
     @Flag(help: "End with a JSON object.") var json = false
+    @Option(help: "Spread the events' times evenly over the last N days (1–366), through the ledger's clock; one time per commit.")
+    var spreadDays: Int?
+    @Option(help: "Charge this many models, rotating per token (default 1 when another spread option is set).") var models: Int?
+    @Option(help: "Charge this many tokens in turn, dealt round-robin to the users (default 1 when another spread option is set).")
+    var tokens: Int?
+    @Option(help: "Owners of the tokens (at most --tokens; default 1 when another spread option is set).") var users: Int?
 
     func validate() throws {
         guard events > 0, batch >= 2, batch % 2 == 0, writers > 0 else {
             throw ValidationError("--events must be positive, --batch an even number ≥ 2, --writers positive")
         }
         guard EnvironmentOptions.Sync(rawValue: sync) != nil else { throw ValidationError("--sync is durable or relaxed") }
+        if let spreadDays, !(1...366).contains(spreadDays) { throw ValidationError("--spread-days must be 1–366") }
+        guard [models, tokens, users].allSatisfy({ ($0 ?? 1) > 0 }), (users ?? 1) <= (tokens ?? 1) else {
+            throw ValidationError("--models, --tokens and --users must be positive, and --users at most --tokens")
+        }
     }
+
+    /// What the pairs charge: the one fixture token, or a spread's users, tokens and models.
+    private enum Charged {
+        case fixture(BenchFixture)
+        case mix(BenchMix)
+    }
+
+    /// Whether any spread option is set; without one the append charges the one fixture token, as it always did.
+    private var spreads: Bool { spreadDays != nil || models != nil || tokens != nil || users != nil }
 
     func run() async throws {
         await runReporting {
-            let ledger = try benchLedger(at: data.path, sync: EnvironmentOptions.Sync(rawValue: sync)!)
-            let fixture = try await BenchFixture.ensure(in: ledger)
+            let perWriter = (events / 2 + writers - 1) / writers
+            let clock = SpreadClock(days: spreadDays ?? 0, totalPairs: perWriter * writers)
+            let ledger = try benchLedger(at: data.path, sync: EnvironmentOptions.Sync(rawValue: sync)!, clock: clock.now)
+            try clock.check(lastEventMs: await ledger.read { $0.time })
+            let charged: Charged =
+                spreads
+                ? .mix(try await BenchMix.ensure(in: ledger, users: users ?? 1, tokens: tokens ?? 1, models: models ?? 1))
+                : .fixture(try await BenchFixture.ensure(in: ledger))
             let startSeq = await ledger.read { $0.seq }
             let run = UInt64(monotonicNanos())
-            let perWriter = (events / 2 + writers - 1) / writers
             let start = monotonicNanos()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in 0..<writers {
@@ -44,9 +70,14 @@ struct BenchAppend: AsyncParsableCommand {
                         var commitIndex = 0
                         while pairs < perWriter {
                             let n = min(batch / 2, perWriter - pairs)
-                            let seqs = try await ledger.appendChargePairs(
-                                n, token: fixture.token, user: fixture.user,
-                                model: BenchFixture.model, prefix: "bench-\(run)-\(writer)-\(commitIndex)")
+                            let seqs =
+                                switch charged {
+                                case .mix(let mix): try await ledger.appendMixedPairs(n, mix: mix, clock: clock, prefix: "bench-\(run)")
+                                case .fixture(let fixture):
+                                    try await ledger.appendChargePairs(
+                                        n, token: fixture.token, user: fixture.user,
+                                        model: BenchFixture.model, prefix: "bench-\(run)-\(writer)-\(commitIndex)")
+                                }
                             if acks { printFlushed(seqs.map { "ack \($0)" }.joined(separator: "\n")) }
                             pairs += n
                             commitIndex += 1
@@ -67,6 +98,15 @@ struct BenchAppend: AsyncParsableCommand {
                 "events": appended, "batch": batch, "writers": writers, "sync": sync,
                 "seconds": seconds, "events_per_sec": rate.rounded(), "value_bytes": valueSize,
             ]
+            if case .mix(let mix) = charged {
+                lines.append(
+                    "spread over \(spreadDays.map { "the last \($0) days" } ?? "the system clock"): \(mix.models.count) models, \(mix.tokens.count) tokens, \(users ?? 1) users"
+                )
+                result["spread_days"] = spreadDays ?? 0
+                result["models"] = mix.models.count
+                result["tokens"] = mix.tokens.count
+                result["users"] = users ?? 1
+            }
             if let rawLmdb {
                 let raw = try RawLMDBBaseline.appendRate(
                     program: rawLmdb, directory: data.path + "/bench-raw-baseline", count: appended, batch: batch,

@@ -18,14 +18,16 @@ extension Ledger {
         return try await commit(events, by: .relay).map(\.seq)
     }
 
-    static func benchSettle(requestID: String, token: TokenID, user: UserID, model: String) -> ChargeSettled {
-        let usage = Usage(promptTokens: 1_234, cachedTokens: 256, completionTokens: 321)
-        let price = Price(input: 2_500, output: 10_000, cachedInput: 1_250)
+    static func benchSettle(
+        requestID: String, token: TokenID, user: UserID, model: String,
+        usage: Usage = Usage(promptTokens: 1_234, cachedTokens: 256, completionTokens: 321),
+        price: Price = Price(input: 2_500, output: 10_000, cachedInput: 1_250), durationMs: Int64 = 842
+    ) -> ChargeSettled {
         // Priced by the real formula, so `tally verify` finds a bench log consistent.
-        return ChargeSettled(
+        ChargeSettled(
             requestID: requestID, token: token, user: user, model: model, channel: ChannelID(raw: 0x1234_5678_9ABC_DEF0),
             usage: usage, credits: PriceMath.credits(for: usage, price: price, multiplier: .one),
-            price: price, multiplier: .one, estimated: false, stream: false, durationMs: 842, status: 200)
+            price: price, multiplier: .one, estimated: false, stream: false, durationMs: durationMs, status: 200)
     }
 }
 

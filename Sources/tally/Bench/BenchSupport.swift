@@ -5,11 +5,13 @@ import Ledger
 import Logging
 
 /// The ledger a write benchmark measures: `sync` as asked, no snapshots (they would land inside the timed writes).
-func benchLedger(at path: String, sync: EnvironmentOptions.Sync) throws -> Ledger {
+func benchLedger(
+    at path: String, sync: EnvironmentOptions.Sync, clock: @escaping @Sendable () -> Int64 = LedgerClock.now
+) throws -> Ledger {
     var configuration = LedgerConfiguration()
     configuration.environment.sync = sync
     configuration.snapshotEvery = 0
-    return try Ledger(path: path, configuration: configuration, logger: Logger(label: "tally.bench"))
+    return try Ledger(path: path, configuration: configuration, logger: Logger(label: "tally.bench"), clock: clock)
 }
 
 /// Monotonic nanoseconds.

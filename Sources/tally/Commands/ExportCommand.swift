@@ -12,7 +12,9 @@ struct ExportCommand: AsyncParsableCommand {
         discussion: """
             Each JSON line is {"seq","time","actor","type","version","payload","hash"} with snake_case payload fields. \
             --from is inclusive and --to exclusive. --type may be repeated or comma-separated (e.g. charge.settled,charge.adjusted). \
-            Secrets and secret hashes are never exported. Opens the ledger read-only; safe beside `tally serve`.
+            Secrets and secret hashes are never exported. Opens the ledger read-only; safe beside `tally serve`. \
+            A pruned period's events are no longer in the live log: --archive DATA/archive exports them from the \
+            closed periods' archives (the same filters), checking each archive as it goes; exit 1 when one does not check out.
             """)
 
     @OptionGroup var data: DataOptions
@@ -23,6 +25,8 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only events concerning this token (tok_…).") var token: String?
     @Option(name: .long, help: "Only events concerning this user (usr_…).") var user: String?
     @Option(name: .long, help: "Only the events of this request id (reserve, settle/void/expiry, adjustments).") var request: String?
+    @Option(name: .long, help: "Read this closed period's archive file, or a directory of them, instead of the live log (a pruned period).")
+    var archive: String?
 
     func run() async throws {
         await runReporting {
@@ -37,12 +41,19 @@ struct ExportCommand: AsyncParsableCommand {
             let userID = try user.map { try parseID($0, as: UserID.self, option: "--user") }
             var query = LogQuery(types: types.isEmpty ? nil : types, token: tokenID, user: userID, requestID: request, from: from?.milliseconds)
             if let to { query.end(before: to.milliseconds) }  // --to is exclusive
-            let store = try data.openReadOnly()
             let output = OutputBuffer()
             if format == .csv { output.line(EventCSV.header) }
-            try store.reader.forEach(matching: query) { envelope in
+            let write = { (envelope: Envelope) in
                 if format == .csv { output.line(EventCSV.row(envelope)) } else { output.line { EventJSON.write(envelope, into: &$0) } }
             }
+            if let archive { return try exportArchive(archive, query: query, output: output, write: write) }
+            let store = try data.openReadOnly()
+            if let start = try store.reader.start(), start.isPruned, query.requestID == nil {
+                printError(
+                    "note: the live log starts at event \(start.first); the closed periods before it are in \(data.path)/archive (export them with --archive)"
+                )
+            }
+            try store.reader.forEach(matching: query, write)
             output.flush()
             return ExitStatus.clean
         }

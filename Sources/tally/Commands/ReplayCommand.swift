@@ -31,11 +31,11 @@ struct ReplayCommand: AsyncParsableCommand {
             let store = try data.openReadOnly()
             let head = try store.head().seq
             let progress = ProgressLine(label: "replay", total: head)
-            var state = LedgerState()
             let limit = until?.limit ?? .end
             if case .seq(let seq) = limit, seq > head {
                 throw ValidationError("--until \(seq) is past the log's head (\(head))")
             }
+            var state = try Replay.origin(store: store, for: limit)
             try Replay.run(store: store, into: &state, until: limit, progress: progress.callback)
             progress.finish()
             let now: Int64 = if case .time(let ms) = limit { ms } else if case .seq = limit { state.time } else { LedgerClock.now() }

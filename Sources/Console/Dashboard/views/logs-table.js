@@ -65,6 +65,8 @@ export function logsTable({ id, rows, showToken = true, eventsLink = false, capt
     // The routing strategy that chose the channel (Docs/routing.md); none for expiries and adjustments.
     { label: 'Routing', test: 'log-routing', render: (r) => r.routing || '—' },
     { label: 'Request ID', test: 'log-request-id', cls: 'mono', render: (r) => requestCell(r, eventsLink) },
+    // The provider's own id of the answer (Docs/auditing.md, "Provider requests"): what its invoice names.
+    { label: 'Provider ID', test: 'log-provider-id', cls: 'mono', render: (r) => r.provider_request_id || '—' },
   );
   return dataTable({
     id,

@@ -1,7 +1,8 @@
 // Overview (#/overview?period=24h|7d|30d&split=model|channel|user|token): the
 // landing page. Spend and requests per hour or day split by one dimension,
 // errors and refusals by reason, p50/p99 duration, top tokens (and users, for
-// admins). Each panel is one API route reading the server's per-hour rollup.
+// admins). Each panel is one API route reading the server's per-hour rollup;
+// splits and rankings name the top keys by credits and sum the rest as "other".
 
 import { api } from '../api.js';
 import { h, dataTable, fmtInt, loadingState, errorState, emptyState, field, pageHeader } from '../ui.js';
@@ -27,12 +28,14 @@ function label(iso, bucket) {
   return bucket === 'hour' ? iso.slice(0, 13).replace('T', ' ') : iso.slice(0, 10);
 }
 
-function totalsTable(id, rows, keyLabel) {
+/** Ranked keys and their totals over the period; the API's "other" row (a null id) sums the keys past the limit. */
+function totalsTable(id, rows, keyLabel, otherKeys) {
+  const idOf = (r) => (r.key !== undefined ? r.key : r.id);
   return dataTable({
     id, caption: keyLabel, rows, stack: false,
-    rowProps: (r) => ({ 'data-key': r.key || r.id }),
+    rowProps: (r) => (idOf(r) === null ? { 'data-other': String(otherKeys) } : { 'data-key': idOf(r) }),
     columns: [
-      { label: keyLabel, test: 'overview-name', render: (r) => r.name },
+      { label: keyLabel, test: 'overview-name', render: (r) => (idOf(r) === null ? `Other (${fmtInt(otherKeys)} more)` : r.name) },
       { label: 'Requests', test: 'overview-requests', num: true, key: 'requests' },
       { label: 'Errors', test: 'overview-errors', num: true, key: 'errors' },
       { label: 'Credits', test: 'overview-credits', num: true, key: 'credits' },
@@ -82,20 +85,14 @@ export function overviewView(root, ctx) {
   load(spend, '/api/overview/series', { split }, (series) => {
     if (series.data.length === 0) return emptyState('overview-empty', 'No requests in this period yet.');
     const perBucket = new Map();
-    const perKey = new Map();
     for (const row of series.data) {
       const at = Date.parse(row.time);
       perBucket.set(at, (perBucket.get(at) || 0) + row.credits);
-      const sum = perKey.get(row.key) || { key: row.key, name: row.name, requests: 0, errors: 0, credits: 0 };
-      sum.requests += row.requests;
-      sum.errors += row.errors;
-      sum.credits += row.credits;
-      perKey.set(row.key, sum);
     }
     const points = bucketStarts(series.from, series.to, series.bucket)
       .map((t) => ({ day: label(t, series.bucket), value: perBucket.get(Date.parse(t)) || 0 }));
-    const keys = [...perKey.values()].sort((a, b) => b.credits - a.credits || b.requests - a.requests);
-    return h('div', null, barChart(points, 'credits', 'overview-chart'), totalsTable('overview-split-table', keys, `By ${series.split}`));
+    return h('div', null, barChart(points, 'credits', 'overview-chart'),
+      totalsTable('overview-split-table', series.keys, `By ${series.split}`, series.other_keys));
   });
   load(outcomes, '/api/overview/outcomes', {}, (o) => h('div', null,
     h('dl', { class: 'details' },
@@ -111,10 +108,10 @@ export function overviewView(root, ctx) {
     h('dt', null, 'p50'), h('dd', { id: 'overview-p50' }, l.p50_ms === null ? '—' : `≤ ${fmtInt(l.p50_ms)} ms`),
     h('dt', null, 'p99'), h('dd', { id: 'overview-p99' }, l.p99_ms === null ? '—' : `≤ ${fmtInt(l.p99_ms)} ms`)));
   load(topTokens, '/api/overview/top', { by: 'token' }, (t) => (t.data.length
-    ? totalsTable('overview-top-tokens-table', t.data, 'Token') : emptyState('overview-top-tokens-empty', 'No requests in this period yet.')));
+    ? totalsTable('overview-top-tokens-table', t.data, 'Token', t.other_keys) : emptyState('overview-top-tokens-empty', 'No requests in this period yet.')));
   if (topUsers) {
     load(topUsers, '/api/overview/top', { by: 'user' }, (t) => (t.data.length
-      ? totalsTable('overview-top-users-table', t.data, 'User') : emptyState('overview-top-users-empty', 'No requests in this period yet.')));
+      ? totalsTable('overview-top-users-table', t.data, 'User', t.other_keys) : emptyState('overview-top-users-empty', 'No requests in this period yet.')));
   }
   return { title: 'Overview' };
 }

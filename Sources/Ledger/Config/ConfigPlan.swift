@@ -1,21 +1,19 @@
-import Ledger
-
 /// The changes that bring a ledger's state to a declared configuration, each
 /// with the line `tally apply` prints for it, in the order they are applied:
 /// what others depend on first (groups, prices, channels, routing, users,
 /// tokens), removals last (a channel before the group it names).
-struct ConfigPlan {
-    enum Kind: String { case create = "+", change = "~", remove = "-" }
+package struct ConfigPlan {
+    package enum Kind: String, CaseIterable, Sendable { case create = "+", change = "~", remove = "-" }
 
-    struct Step {
-        var change: ConfigChange
-        var kind: Kind
-        var line: String
+    package struct Step: Sendable {
+        package var change: ConfigChange
+        package var kind: Kind
+        package var line: String
     }
 
-    private(set) var steps: [Step] = []
+    package private(set) var steps: [Step] = []
 
-    init(
+    package init(
         _ declared: DeclaredConfig, state: LedgerState, channelKey: (ChannelID) throws -> String?,
         webhookSecret: (WebhookID) throws -> String?
     ) throws {

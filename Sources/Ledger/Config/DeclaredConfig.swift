@@ -1,6 +1,4 @@
 import Foundation
-import Ledger
-import Yams
 
 /// What a configuration file declares (Docs/operations.md, "Configuration as
 /// code"). A section that is present is the whole truth for groups, prices and
@@ -9,15 +7,29 @@ import Yams
 /// alone (they hold balances and history). Webhooks are matched by URL, and a
 /// present section is the whole truth for them too. Channel keys and webhook
 /// signing secrets never appear in the file: `key_env` / `secret_env` names an
-/// environment variable, `key_file` / `secret_file` a file.
-struct DeclaredConfig {
-    struct Channel {
-        /// Every field but the id, which the ledger keeps (channels are matched by name).
-        var definition: ChannelDefinition
-        var key: String?
+/// environment variable, `key_file` / `secret_file` a file. The JSON body of
+/// `POST /api/config/apply` carries them as `key` / `secret` instead, resolved
+/// by the client from the file's sources: a server never reads its own
+/// environment or files for a request.
+package struct DeclaredConfig {
+    /// Where channel keys and webhook secrets come from.
+    package enum Secrets {
+        /// A file's `key_env`/`key_file` (`secret_env`/`secret_file`): `environment` and `readFile` resolve them.
+        case sources(environment: [String: String], readFile: (String) throws -> String)
+        /// The API body's `key`/`secret`, given in the document itself.
+        case inline
+
+        var channelFields: Set<String> { if case .inline = self { ["key"] } else { ["key_env", "key_file"] } }
+        var webhookFields: Set<String> { if case .inline = self { ["secret"] } else { ["secret_env", "secret_file", "url_env"] } }
     }
 
-    struct User {
+    package struct Channel {
+        /// Every field but the id, which the ledger keeps (channels are matched by name).
+        package var definition: ChannelDefinition
+        package var key: String?
+    }
+
+    package struct User {
         var role: Role
         var group: String
         var enabled: Bool
@@ -26,32 +38,35 @@ struct DeclaredConfig {
     }
 
     /// An alert endpoint, keyed by its URL.
-    struct Webhook {
+    package struct Webhook {
         var alerts: [AlertKind]
         /// From `secret_env` or `secret_file`; nil keeps the sealed one (or, for a new endpoint, has one generated).
         var secret: String?
+        /// The file's key for the entry: the URL itself, or a label when `url_env` gives the URL.
+        var entry: String
+        /// The environment variable `url_env` named; nil when the entry's key is the URL.
+        var urlVariable: String?
     }
 
-    struct Token {
+    package struct Token {
         var owner: String
         var draft: TokenDraft
         var enabled: Bool
     }
 
-    var groups: [String: GroupDefinition]?
-    var groupRouting: [String: RoutingStrategy] = [:]
-    var prices: [String: Price]?
-    var modelRouting: [String: RoutingStrategy] = [:]
-    var channels: [String: Channel]?
-    var users: [String: User]?
-    var tokens: [Token]?
-    var webhooks: [String: Webhook]?
+    package var groups: [String: GroupDefinition]?
+    package var groupRouting: [String: RoutingStrategy] = [:]
+    package var prices: [String: Price]?
+    package var modelRouting: [String: RoutingStrategy] = [:]
+    package var channels: [String: Channel]?
+    package var users: [String: User]?
+    package var tokens: [Token]?
+    package var webhooks: [String: Webhook]?
 
     static let sections: Set<String> = ["groups", "prices", "channels", "users", "tokens", "webhooks"]
 
-    /// Parses `text`; `environment` and `readFile` resolve channel keys (so tests need no real environment).
-    init(yaml text: String, environment: [String: String], readFile: (String) throws -> String) throws {
-        guard let root = try Yams.compose(yaml: text) else { throw ConfigError("", "is empty") }
+    /// Reads a document's tree; `secrets` says where channel keys and webhook secrets come from.
+    package init(_ root: ConfigNode, secrets: Secrets) throws {
         let top = try ConfigObject(root, path: "")
         try top.only(Self.sections)
         if let section = try top.object("groups") {
@@ -80,7 +95,7 @@ struct DeclaredConfig {
         if let section = try top.object("channels") {
             var channels: [String: Channel] = [:]
             for (name, object) in try section.objects() {
-                channels[name] = try Self.channel(name, object, environment: environment, readFile: readFile)
+                channels[name] = try Self.channel(name, object, secrets: secrets)
             }
             self.channels = channels
         }
@@ -98,8 +113,10 @@ struct DeclaredConfig {
         }
         if let section = try top.object("webhooks") {
             var webhooks: [String: Webhook] = [:]
-            for (url, object) in try section.objects() {
-                try object.only(["alerts", "secret_env", "secret_file"])
+            for (entry, object) in try section.objects() {
+                try object.only(secrets.webhookFields.union(["alerts"]))
+                let url = try Self.webhookURL(entry, object, secrets: secrets)
+                guard webhooks[url.url] == nil else { throw ConfigError(object.path, "declares an endpoint another entry declares too") }
                 let names = try object.strings("alerts") ?? AlertKind.allCases.map(\.description)
                 let alerts = try names.map { name in
                     guard let kind = AlertKind(name: name) else {
@@ -108,13 +125,13 @@ struct DeclaredConfig {
                     }
                     return kind
                 }
-                let secret = try Self.secret(object, env: "secret_env", file: "secret_file", environment: environment, readFile: readFile)
-                webhooks[url] = Webhook(alerts: alerts, secret: secret)
+                let secret = try Self.secret(object, env: "secret_env", file: "secret_file", inline: "secret", secrets: secrets)
+                webhooks[url.url] = Webhook(alerts: alerts, secret: secret, entry: entry, urlVariable: url.variable)
             }
             self.webhooks = webhooks
         }
         if let list = top.node("tokens") {
-            guard let sequence = list.sequence else { throw ConfigError("tokens", "must be a list") }
+            guard case .sequence(let sequence) = list else { throw ConfigError("tokens", "must be a list") }
             var tokens: [Token] = []
             for (index, item) in sequence.enumerated() {
                 let object = try ConfigObject(item, path: "tokens[\(index)]")
@@ -132,6 +149,63 @@ struct DeclaredConfig {
             }
             self.tokens = tokens
         }
+    }
+
+    /// `root` with each channel's and webhook's secret source replaced by the
+    /// secret `self` read from it: the body a client sends to `POST /api/config/apply`.
+    package func inliningSecrets(of root: ConfigNode) -> ConfigNode {
+        guard case .mapping(let sections) = root else { return root }
+        func inline(_ section: ConfigNode, sources: Set<String>, field: String, secret: (String) -> String?) -> ConfigNode {
+            guard case .mapping(let entries) = section else { return section }
+            return .mapping(
+                entries.map { name, entry in
+                    guard case .mapping(let fields) = entry else { return (name, entry) }
+                    let kept = fields.filter { !sources.contains($0.key) }
+                    return (name, .mapping(kept + (secret(name).map { [(field, .scalar($0, plain: false))] } ?? [])))
+                })
+        }
+        return .mapping(
+            sections.map { name, section in
+                switch name {
+                case "channels": (name, inline(section, sources: ["key_env", "key_file"], field: "key") { channels?[$0]?.key })
+                case "webhooks":
+                    (name, inline(keyingByURL(section), sources: ["secret_env", "secret_file"], field: "secret") { webhooks?[$0]?.secret })
+                default: (name, section)
+                }
+            })
+    }
+
+    /// The webhooks section with each `url_env` entry keyed by the URL it named, as the API body declares endpoints.
+    private func keyingByURL(_ section: ConfigNode) -> ConfigNode {
+        guard case .mapping(let entries) = section, let webhooks else { return section }
+        let urls = Dictionary(webhooks.map { ($0.value.entry, $0.key) }, uniquingKeysWith: { first, _ in first })
+        return .mapping(
+            entries.map { entry, node in
+                guard case .mapping(let fields) = node, fields.contains(where: { $0.key == "url_env" }) else { return (entry, node) }
+                return (urls[entry] ?? entry, .mapping(fields.filter { $0.key != "url_env" }))
+            })
+    }
+
+    /// `text` with every URL a `url_env` named replaced by its entry and variable, for
+    /// printing plans and answers: a chat service's webhook URL is a credential, and
+    /// the file kept it out of sight.
+    package func maskingWebhookURLs(_ text: String) -> String {
+        var masked = text
+        for (url, hook) in webhooks ?? [:] {
+            guard let variable = hook.urlVariable else { continue }
+            masked = masked.replacingOccurrences(of: url, with: "\(hook.entry) (url_env \(variable))")
+        }
+        return masked
+    }
+
+    /// A webhook entry's URL: its key, or with `url_env: NAME` (in a file) the
+    /// environment variable's value, the key then being only a label.
+    private static func webhookURL(_ entry: String, _ object: ConfigObject, secrets: Secrets) throws -> (url: String, variable: String?) {
+        guard case .sources(let environment, _) = secrets, let variable = try object.string("url_env") else { return (entry, nil) }
+        guard let url = environment[variable], !url.isEmpty else {
+            throw ConfigError(object.path + ".url_env", "names \(variable), which is not set")
+        }
+        return (url, variable)
     }
 
     private static func routing(_ object: ConfigObject) throws -> RoutingStrategy? {
@@ -172,14 +246,12 @@ struct DeclaredConfig {
     }
 
     static let channelKeys: Set<String> = [
-        "type", "base_url", "key_env", "key_file", "models", "groups", "priority", "weight", "enabled", "model_map", "api_version",
+        "type", "base_url", "models", "groups", "priority", "weight", "enabled", "model_map", "api_version",
         "headers", "organization", "project", "timeouts",
     ]
 
-    private static func channel(
-        _ name: String, _ object: ConfigObject, environment: [String: String], readFile: (String) throws -> String
-    ) throws -> Channel {
-        try object.only(channelKeys)
+    private static func channel(_ name: String, _ object: ConfigObject, secrets: Secrets) throws -> Channel {
+        try object.only(channelKeys.union(secrets.channelFields))
         guard let typeName = try object.string("type"), let kind = ChannelKind(name: typeName) else {
             throw ConfigError(object.path + ".type", "must be openai, azure, anthropic or gemini")
         }
@@ -198,14 +270,18 @@ struct DeclaredConfig {
         }
         // The API stores header names lowercased; so does the file, or every run would plan a change.
         definition.headers = Dictionary(definition.headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
-        let key = try secret(object, env: "key_env", file: "key_file", environment: environment, readFile: readFile)
+        let key = try secret(object, env: "key_env", file: "key_file", inline: "key", secrets: secrets)
         return Channel(definition: definition, key: key)
     }
 
-    /// A secret the file names the source of (an environment variable or a file), never the secret itself.
-    private static func secret(
-        _ object: ConfigObject, env: String, file: String, environment: [String: String], readFile: (String) throws -> String
-    ) throws -> String? {
+    /// A secret the file names the source of (an environment variable or a file), never the secret
+    /// itself; or, in an API body, the secret the client read from those sources.
+    private static func secret(_ object: ConfigObject, env: String, file: String, inline: String, secrets: Secrets) throws -> String? {
+        guard case .sources(let environment, let readFile) = secrets else {
+            guard let value = try object.string(inline) else { return nil }
+            guard !value.isEmpty else { throw ConfigError(object.path + "." + inline, "is empty") }
+            return value
+        }
         switch (try object.string(env), try object.string(file)) {
         case (let variable?, nil):
             guard let value = environment[variable], !value.isEmpty else {

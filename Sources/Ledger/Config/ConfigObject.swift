@@ -1,18 +1,14 @@
-import Foundation
-import Yams
-
-/// A mapping of a configuration file, read strictly: a key it does not know,
-/// or a value of the wrong type, is an error naming where it is — a typo must
-/// not silently become "use the default". `null` (or `~`) is the same as absent.
+/// A mapping of a configuration document, read strictly: a key it does not
+/// know, or a value of the wrong type, is an error naming where it is — a typo
+/// must not silently become "use the default". `null` (or `~`) is the same as absent.
 struct ConfigObject {
     let path: String
-    let pairs: [(key: String, value: Node)]
+    let pairs: [(key: String, value: ConfigNode)]
 
-    init(_ node: Node, path: String) throws {
-        guard let mapping = node.mapping else { throw ConfigError(path, "must be a mapping") }
-        var pairs: [(key: String, value: Node)] = []
-        for (key, value) in mapping {
-            guard let name = key.scalar?.string else { throw ConfigError(path, "has a key that is not a string") }
+    init(_ node: ConfigNode, path: String) throws {
+        guard case .mapping(let mapping) = node else { throw ConfigError(path, "must be a mapping") }
+        var pairs: [(key: String, value: ConfigNode)] = []
+        for (name, value) in mapping {
             guard !pairs.contains(where: { $0.key == name }) else { throw ConfigError(path, "names \(name) twice") }
             pairs.append((key: name, value: value))
         }
@@ -27,8 +23,9 @@ struct ConfigObject {
         }
     }
 
-    func node(_ key: String) -> Node? {
-        guard let value = pairs.first(where: { $0.key == key })?.value, value.null == nil else { return nil }
+    func node(_ key: String) -> ConfigNode? {
+        guard let value = pairs.first(where: { $0.key == key })?.value else { return nil }
+        if case .null = value { return nil }
         return value
     }
 
@@ -36,14 +33,14 @@ struct ConfigObject {
 
     func string(_ key: String) throws -> String? {
         guard let value = node(key) else { return nil }
-        guard let scalar = value.scalar else { throw ConfigError(at(key), "must be a string") }
-        return scalar.string
+        guard let text = value.string else { throw ConfigError(at(key), "must be a string") }
+        return text
     }
 
     func int(_ key: String) throws -> Int64? {
         guard let value = node(key) else { return nil }
         guard let int = value.int else { throw ConfigError(at(key), "must be a whole number") }
-        return Int64(int)
+        return int
     }
 
     func bool(_ key: String) throws -> Bool? {
@@ -55,7 +52,7 @@ struct ConfigObject {
     /// Seconds (fractions allowed) as milliseconds.
     func milliseconds(_ key: String) throws -> Int64? {
         guard let value = node(key) else { return nil }
-        guard let seconds = value.float, seconds.isFinite, seconds >= 0, seconds <= 86_400 else {
+        guard let seconds = value.double, seconds.isFinite, seconds >= 0, seconds <= 86_400 else {
             throw ConfigError(at(key), "must be a number of seconds (0.1 to 86400)")
         }
         return Int64((seconds * 1000).rounded())
@@ -63,9 +60,9 @@ struct ConfigObject {
 
     func strings(_ key: String) throws -> [String]? {
         guard let value = node(key) else { return nil }
-        guard let sequence = value.sequence else { throw ConfigError(at(key), "must be a list of strings") }
-        return try sequence.map { item in
-            guard let text = item.scalar?.string else { throw ConfigError(at(key), "must be a list of strings") }
+        guard case .sequence(let items) = value else { throw ConfigError(at(key), "must be a list of strings") }
+        return try items.map { item in
+            guard let text = item.string else { throw ConfigError(at(key), "must be a list of strings") }
             return text
         }
     }
@@ -75,7 +72,7 @@ struct ConfigObject {
         let object = try ConfigObject(value, path: at(key))
         var map: [String: String] = [:]
         for (name, item) in object.pairs {
-            guard let text = item.scalar?.string else { throw ConfigError(object.at(name), "must be a string") }
+            guard let text = item.string else { throw ConfigError(object.at(name), "must be a string") }
             map[name] = text
         }
         return map
@@ -88,14 +85,15 @@ struct ConfigObject {
     /// Each entry of this mapping as an object of its own (`groups: {name: {...}}`).
     func objects() throws -> [(name: String, object: ConfigObject)] {
         try pairs.map { name, value in
-            (name, value.null != nil ? try ConfigObject(Node.mapping([:]), path: at(name)) : try ConfigObject(value, path: at(name)))
+            if case .null = value { return (name, try ConfigObject(.mapping([]), path: at(name))) }
+            return (name, try ConfigObject(value, path: at(name)))
         }
     }
 }
 
-/// A configuration file that cannot be applied as written; the path says where.
-struct ConfigError: Error, CustomStringConvertible {
-    let description: String
+/// A configuration document that cannot be applied as written; the path says where.
+package struct ConfigError: Error, CustomStringConvertible {
+    package let description: String
 
-    init(_ path: String, _ problem: String) { description = "\(path.isEmpty ? "the file" : path) \(problem)" }
+    package init(_ path: String, _ problem: String) { description = "\(path.isEmpty ? "the file" : path) \(problem)" }
 }
