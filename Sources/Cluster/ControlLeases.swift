@@ -7,7 +7,7 @@ import PostgresNIO
 /// `cluster forget` closes. The same rules as the projection's, read from
 /// PostgreSQL alone (these commands run without a ledger).
 package struct ControlLeases: Sendable {
-    /// An open lease: its holder, token, user, whole amount (top-ups added) and the control seq of its first grant.
+    /// An open lease: its holder, token (none: a lease on the user's balance), user, whole amount (top-ups added) and the control seq of its first grant.
     package struct Open: Sendable {
         package var lease: String
         package var node: String
@@ -15,6 +15,8 @@ package struct ControlLeases: Sendable {
         package var token: TokenID
         package var amount: Int64
         package var grantSeq: UInt64
+
+        package var subject: LeaseSubject { LeaseSubject(user: user, token: token) }
     }
 
     package private(set) var open: [String: Open] = [:]

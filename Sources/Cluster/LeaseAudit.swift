@@ -4,15 +4,16 @@ import PostgresNIO
 
 /// `tally verify --cluster`'s check of the escrow leases, from PostgreSQL
 /// alone (Docs/cluster.md, "Escrow leases"): each return's `spent` equals
-/// the charges of its node's own events on the lease's token between the
-/// node's copy of the grant and the return's `through`; each lease a
+/// the charges of its node's own events on the lease's token (or its user's
+/// tokens) between the node's copy of the grant and the return's `through`; each lease a
 /// `node.forgotten` closed was its node's, shipped what the stream shows
 /// through the forget's `through`, and spent what its policy makes of that;
-/// and for every token
-/// a lease was granted on, what all nodes charged it stays within its
+/// for every token a lease was granted on, what all nodes charged it stays within its
 /// quota (the largest it ever had: a quota lowered below what was leased
 /// binds new grants, not open ones) plus the overages (settles above their
-/// reservation). A node stream's copies are skipped: every charge counts once, in its origin.
+/// reservation, and operators' upward `charge.adjusted`); and for every user, what all nodes charged stays within every credit
+/// the user was ever given (debits not subtracted: a bound, not the balance) plus the
+/// overages. A node stream's copies are skipped: every charge counts once, in its origin.
 package enum LeaseAudit {
     package struct Report: Sendable {
         package var leases = 0
@@ -27,34 +28,48 @@ package enum LeaseAudit {
         var report = Report()
         var quota = QuotaHistory()
         // Node streams first: their own token events are the seeds of data directories that joined, older than the control stream.
-        var charged: [TokenID: Int64] = [:]
-        var overage: [TokenID: Int64] = [:]
+        var credited: [UserID: Int64] = [:]
+        var charged: [LeaseSubject: Int64] = [:]
+        var overage: [LeaseSubject: Int64] = [:]
         var nodes: [String: NodeCharges] = [:]
+        // Charges count against their token and their user alike.
+        func charge(_ token: TokenID, _ user: UserID, _ credits: Int64, over: Int64 = 0) {
+            for subject in [LeaseSubject.token(token), .user(user)] {
+                charged[subject, default: 0] += credits
+                overage[subject, default: 0] += over
+            }
+        }
+        func note(_ event: Event) {
+            switch event {
+            case .balanceCredited(let e), .balanceAdjusted(let e): credited[e.user, default: 0] += max(0, e.amount)
+            default: quota.note(event)
+            }
+        }
+        let creditTypes = ["balance.credited", "balance.adjusted"]
         for stream in streams where stream.hasPrefix(ControlLog.nodeStreamPrefix) {
             var reserved: [String: Int64] = [:]
-            let types = ["charge.reserved", "charge.adjusted"] + QuotaHistory.types
+            let types = ["charge.reserved", "charge.adjusted"] + QuotaHistory.types + creditTypes
             nodes[stream] = try await NodeCharges.read(connection, stream: stream, alsoReading: types, logger: logger) { _, event in
                 switch event {
                 case .chargeReserved(let e): reserved[e.requestID] = e.amount
-                case .chargeSettled(let e):
-                    charged[e.token, default: 0] += e.credits
-                    overage[e.token, default: 0] += max(0, e.credits - (reserved[e.requestID] ?? e.credits))
-                case .chargeExpired(let e): charged[e.token, default: 0] += e.credits
-                case .chargeAdjusted(let e): charged[e.token, default: 0] += e.amount
-                default: quota.note(event)
+                case .chargeSettled(let e): charge(e.token, e.user, e.credits, over: max(0, e.credits - (reserved[e.requestID] ?? e.credits)))
+                case .chargeExpired(let e): charge(e.token, e.user, e.credits)
+                // An operator's correction upward is not the relay's spend: it raises the bound as much.
+                case .chargeAdjusted(let e): charge(e.token, e.user, e.amount, over: max(0, e.amount))
+                default: note(event)
                 }
             }
         }
-        var grants: [String: (node: String, token: TokenID, seq: UInt64, amount: Int64)] = [:]
+        var grants: [String: (node: String, subject: LeaseSubject, seq: UInt64, amount: Int64)] = [:]
         var returns: [(seq: UInt64, LeaseReturned)] = []
         var forgets: [(seq: UInt64, NodeForgotten)] = []
-        try await read(connection, stream: ControlLog.stream, types: ControlLeases.types + QuotaHistory.types, logger: logger) {
+        try await read(connection, stream: ControlLog.stream, types: ControlLeases.types + QuotaHistory.types + creditTypes, logger: logger) {
             seq, event in
             switch event {
-            case .leaseGranted(let e): grants[e.lease, default: (e.node, e.token, seq, 0)].amount += e.amount
+            case .leaseGranted(let e): grants[e.lease, default: (e.node, e.subject, seq, 0)].amount += e.amount
             case .leaseReturned(let e): returns.append((seq, e))
             case .nodeForgotten(let e): forgets.append((seq, e))
-            default: quota.note(event)
+            default: note(event)
             }
         }
         report.leases = grants.count
@@ -66,7 +81,7 @@ package enum LeaseAudit {
                 continue
             }
             let stream = ControlLog.stream(ofNode: grant.node)
-            guard let spent = nodes[stream]?.spent(on: grant.token, grantSeq: grant.seq, through: returned.through) else {
+            guard let spent = nodes[stream]?.spent(on: grant.subject, grantSeq: grant.seq, through: returned.through) else {
                 report.problems.append("\(stream) holds no copy of the grant of lease \(returned.lease) (control event \(grant.seq))")
                 continue
             }
@@ -76,7 +91,7 @@ package enum LeaseAudit {
                 )
             }
         }
-        var writtenOff: [TokenID: Int64] = [:]
+        var writtenOff: [LeaseSubject: Int64] = [:]
         for (seq, forget) in forgets {
             for lease in forget.leases {
                 guard let grant = grants[lease.lease], grant.node == forget.node else {
@@ -85,23 +100,29 @@ package enum LeaseAudit {
                 }
                 // A lost node may have died before shipping its copy of the grant: then it shipped nothing under it.
                 let stream = ControlLog.stream(ofNode: grant.node)
-                let shipped = nodes[stream]?.spent(on: grant.token, grantSeq: grant.seq, through: forget.through) ?? 0
+                let shipped = nodes[stream]?.spent(on: grant.subject, grantSeq: grant.seq, through: forget.through) ?? 0
                 let spent = forget.policy == .void ? shipped : max(grant.amount, shipped)
                 if lease.shipped != shipped || lease.spent != spent {
                     report.problems.append(
                         "lease \(lease.lease) was forgotten (\(forget.policy)) as shipped \(lease.shipped), spent \(lease.spent), but \(stream) shipped \(shipped) under it through event \(forget.through), so it spent \(spent)"
                     )
                 }
-                writtenOff[grant.token, default: 0] += max(0, lease.spent - lease.shipped)
+                writtenOff[grant.subject, default: 0] += max(0, lease.spent - lease.shipped)
             }
         }
-        // A token unlimited now (or never capped) has no quota to stay within.
-        for token in Set(grants.values.map(\.token)).sorted() where quota.current[token] != nil {
-            let limit = (quota.largest[token] ?? 0) + (overage[token] ?? 0)
-            let total = (charged[token] ?? 0) + (writtenOff[token] ?? 0)
-            if total > limit {
+        for subject in Set(grants.values.map(\.subject)).sorted() {
+            let bound: (name: String, amount: Int64)
+            switch subject {
+            case .token(let token):
+                // A token unlimited now (or never capped) has no quota to stay within.
+                guard quota.current[token] != nil else { continue }
+                bound = ("its quota", quota.largest[token] ?? 0)
+            case .user(let user): bound = ("every credit it was given", credited[user] ?? 0)
+            }
+            let total = (charged[subject] ?? 0) + (writtenOff[subject] ?? 0)
+            if total > bound.amount + (overage[subject] ?? 0) {
                 report.problems.append(
-                    "token \(token) was charged \(total) in all (\(writtenOff[token] ?? 0) of it written off by forgotten leases), more than its quota \(quota.largest[token] ?? 0) and its overages \(overage[token] ?? 0)"
+                    "\(subject) was charged \(total) in all (\(writtenOff[subject] ?? 0) of it written off by forgotten leases), more than \(bound.name), \(bound.amount), and its overages \(overage[subject] ?? 0)"
                 )
             }
         }
@@ -156,7 +177,7 @@ struct QuotaHistory {
 /// A node stream's own charges (settles and expiries, not its copies) and
 /// where it copied each lease grant: what a lease's node charged under it.
 struct NodeCharges {
-    var own: [(seq: UInt64, token: TokenID, credits: Int64)] = []
+    var own: [(seq: UInt64, token: TokenID, user: UserID, credits: Int64)] = []
     /// Control seq of a `lease.granted` → seq of the node's copy of it.
     var grantCopies: [UInt64: UInt64] = [:]
 
@@ -168,8 +189,8 @@ struct NodeCharges {
         var charges = NodeCharges()
         try await LeaseAudit.read(connection, stream: stream, types: ["charge.settled", "charge.expired"] + types, logger: logger) { seq, event in
             switch event {
-            case .chargeSettled(let e): charges.own.append((seq, e.token, e.credits))
-            case .chargeExpired(let e): charges.own.append((seq, e.token, e.credits))
+            case .chargeSettled(let e): charges.own.append((seq, e.token, e.user, e.credits))
+            case .chargeExpired(let e): charges.own.append((seq, e.token, e.user, e.credits))
             default: break
             }
             visit(seq, event)
@@ -183,10 +204,17 @@ struct NodeCharges {
         return charges
     }
 
-    /// What this node charged `token` after its copy of the grant at control seq `grantSeq`, through its event `through`;
-    /// nil when it holds no copy of that grant.
-    func spent(on token: TokenID, grantSeq: UInt64, through: UInt64) -> Int64? {
+    /// What this node charged `subject` (a token, or any token of a user) after its copy of the grant at
+    /// control seq `grantSeq`, through its event `through`; nil when it holds no copy of that grant.
+    func spent(on subject: LeaseSubject, grantSeq: UInt64, through: UInt64) -> Int64? {
         guard let from = grantCopies[grantSeq] else { return nil }
-        return own.reduce(0) { $1.token == token && $1.seq > from && $1.seq <= through ? $0 + $1.credits : $0 }
+        return own.reduce(0) { sum, charge in
+            let concerned =
+                switch subject {
+                case .token(let token): charge.token == token
+                case .user(let user): charge.user == user
+                }
+            return concerned && charge.seq > from && charge.seq <= through ? sum + charge.credits : sum
+        }
     }
 }

@@ -48,7 +48,7 @@ package enum NodeForget {
                 if open.isEmpty, leases.forgotten[node.value] == through { throw ClusterError.nothingToForget(node: node.value, through: through) }
                 let closed = open.map { lease in
                     // No copy of the grant shipped: the node died before it, and shipped nothing under the lease.
-                    let shipped = charges.spent(on: lease.token, grantSeq: lease.grantSeq, through: through) ?? 0
+                    let shipped = charges.spent(on: lease.subject, grantSeq: lease.grantSeq, through: through) ?? 0
                     return Closed(lease: lease, shipped: shipped, spent: policy == .void ? shipped : max(lease.amount, shipped))
                 }
                 let event = NodeForgotten(

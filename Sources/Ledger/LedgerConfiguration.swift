@@ -13,6 +13,8 @@ package struct LedgerConfiguration: Sendable {
     /// Told each commit's duration and the jobs it carried (group commit), on
     /// the writer's thread: the server records them as histograms. Must be cheap.
     package var commitObserver: (@Sendable (_ nanoseconds: UInt64, _ jobs: Int) -> Void)?
+    /// Told each lease grant and each request that waited for or was refused one (cluster mode), on the ledger actor. Must be cheap.
+    package var leaseObserver: (@Sendable (LeaseObservation) -> Void)?
     /// `ledger.checkpoint` events for receipts' proofs (Docs/auditing.md, "Receipts"); nil writes none.
     package var checkpoints: CheckpointPolicy?
 

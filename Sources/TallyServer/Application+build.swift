@@ -22,6 +22,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     ledgerConfiguration.environment.sync = configuration.sync
     ledgerConfiguration.breaker = configuration.breaker
     ledgerConfiguration.commitObserver = LedgerGauges.commit
+    ledgerConfiguration.leaseObserver = LeaseMetrics.observe
     ledgerConfiguration.checkpoints = configuration.checkpoints
     try FileManager.default.createDirectory(atPath: configuration.dataPath, withIntermediateDirectories: true)
     if configuration.rebuildFromCluster, let cluster = configuration.cluster {

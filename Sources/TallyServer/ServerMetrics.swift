@@ -20,6 +20,9 @@ enum ServerMetrics {
             ]
             factory.durationHistogramBuckets["tally_ledger_commit_latency_seconds"] = fine + coarse
             factory.durationHistogramBuckets["tally_admission_seconds"] = fine + coarse
+            // A grant is a PostgreSQL round trip, or up to 3 s of catch-up retries.
+            factory.durationHistogramBuckets["tally_lease_grant_seconds"] =
+                [.milliseconds(1), .milliseconds(2.5)] + coarse + [.milliseconds(2500), .seconds(5)]
             factory.valueHistogramBuckets["tally_ledger_commit_batch_jobs"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
             MetricsSystem.bootstrap(factory)
             done = true

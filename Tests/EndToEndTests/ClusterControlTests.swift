@@ -128,14 +128,23 @@ import Testing
 /// The failure table's "PostgreSQL unreachable" row for control changes.
 @Suite(.serialized) struct ClusterControlOutageTests {
     /// PostgreSQL stopped: a control change answers 503 with a message that
-    /// says why and that nothing changed; relaying goes on; once PostgreSQL is
-    /// back, control changes work again and reach the other nodes.
+    /// says why and that nothing changed; relaying goes on within the leases the
+    /// nodes hold; once PostgreSQL is back, control changes work again and reach the other nodes.
     @Test func controlChangesAnswer503WhilePostgresIsDownAndRelayingGoesOn() async throws {
         let postgres = try PrivatePostgres.start()
         defer { postgres.stop() }
         let mock = try await MockServer()
         defer { mock.stop() }
         let cluster = try await ClusterNodes.start(mock: mock, postgres: postgres.url)
+        // Each node takes a lease on the user's balance with its first request and tops it up with the second
+        // (which waits for the top-up the first started): then it holds more than its next request needs.
+        for (index, node) in cluster.nodes.enumerated() {
+            for warm in 0..<2 {
+                let served = try await ClusterNodes.complete(node, key: cluster.seeded.key, id: "before_outage_\(index)_\(warm)")
+                #expect(served.status == 200, "\(served.text)")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
         try postgres.pause()
         let refused = try await ClusterControlTests.json(cluster.a, .POST, "/api/tokens", #"{"name":"during-outage"}"#)
         #expect(refused.status == 503, "\(refused.text)")

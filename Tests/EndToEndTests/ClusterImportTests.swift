@@ -86,7 +86,7 @@ import Testing
         #expect(try await ClusterNodes.complete(solo, key: seeded.key, id: "solo_0").status == 200)
         // Seven identical requests, five of them before the import: each node counts all seven once it copied the other's.
         #expect(usedBefore > 0)
-        let counted = try await ClusterNodes.within(.seconds(10)) {
+        let counted = try await ClusterNodes.within(.seconds(20)) {
             let (onFresh, onSolo) = (try await Self.used(on: fresh, seeded), try await Self.used(on: solo, seeded))
             return onFresh * 5 == usedBefore * 7 && onSolo == onFresh
         }

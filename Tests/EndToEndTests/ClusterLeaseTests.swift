@@ -4,7 +4,7 @@ import NIOHTTP1
 import Testing
 
 /// Escrow leases (Docs/cluster.md, "Escrow leases"): three real nodes on real
-/// PostgreSQL spend one capped token's quota together and never past it.
+/// PostgreSQL spend one capped token's quota, or one user's balance, together and never past it.
 @Suite(.serialized) struct ClusterLeaseTests {
     /// The overspend attack: a token whose quota covers 100 requests, 600
     /// requests in two bursts of 300 at once spread over `a`, `b` and `c`
@@ -28,12 +28,99 @@ import Testing
         let quota = 20 * charge
         let scarce = try await Self.token(on: cluster.a, ["name": "scarce", "quota": quota])
         for node in [cluster.b, cluster.c] {
-            let known = try await ClusterNodes.within(.seconds(5)) {
+            let known = try await ClusterNodes.within(.seconds(20)) {
                 try await HTTP.get(node.baseURL + "/api/tokens/\(scarce.id)", headers: ClusterNodes.admin).status == 200
             }
             #expect(known != nil, "the token should reach every node")
         }
 
+        let (served, refused) = try await Self.bursts(cluster, key: scarce.key, name: "quota")
+        print("token leases: \(served) served, \(refused) refused, quota \(quota) = 20 requests of \(charge)")
+        #expect(served > 0)
+
+        // Converged: every node counts every node's charges.
+        let agreed = try await ClusterNodes.within(.seconds(20)) {
+            var seen: Set<Int64> = []
+            for node in cluster.nodes { seen.insert(try await Self.used(node, scarce.id)) }
+            return seen == [Int64(served) * charge]
+        }
+        var used: [Int64] = []
+        for node in cluster.nodes { used.append(try await Self.used(node, scarce.id)) }
+        #expect(agreed != nil, "every node should show each 200 charged once: \(used), \(served) × \(charge)")
+        #expect(used.allSatisfy { $0 <= quota }, "the cluster spent \(used) of a quota of \(quota)")
+
+        // Idle for longer than a lease is kept: every lease granted comes back.
+        let returned = try await ClusterNodes.within(.seconds(30)) {
+            let leases = try await Self.openLeases(cluster.a)
+            return leases.granted > 0 && leases.open.isEmpty
+        }
+        let leases = try await Self.openLeases(cluster.a)
+        #expect(returned != nil, "every lease should be returned once idle; open: \(leases.open)")
+        #expect(leases.granted > 0)
+
+        try await cluster.expectConvergedThenVerified()
+    }
+
+    /// The same attack on a user's balance (an uncapped token, so only the
+    /// lease on its owner's balance stands in the way): a user credited for
+    /// 100 requests, 600 requests in two bursts over the three nodes. Once
+    /// converged every node shows the same balance, which is the credit less
+    /// exactly the 200s' charges and never below zero (the mock's usage never
+    /// exceeds a reservation: no overage); once idle every lease is returned;
+    /// everything verifies, `verify --cluster`'s bound on each user's charges included.
+    @Test func nodesTogetherNeverSpendPastABalance() async throws {
+        let mock = try await MockServer()
+        defer { mock.stop() }
+        let cluster = try await ClusterNodes.start(mock: mock)
+
+        let probe = try await Self.token(on: cluster.a, ["name": "probe"])
+        #expect(try await ClusterNodes.complete(cluster.a, key: probe.key, id: "probe").status == 200)
+        let charge = try await Self.used(cluster.a, probe.id)
+        #expect(charge > 0, "a request should cost something")
+
+        let credit = 100 * charge
+        let user = try await HTTP.post(cluster.a.baseURL + "/api/users", headers: ClusterNodes.admin, json: ["username": "frugal"])
+        let userID = try #require(user.json?["id"] as? String, "\(user.text)")
+        let accessKey = try #require(user.json?["access_key"] as? String)
+        let credited = try await HTTP.post(
+            cluster.a.baseURL + "/api/users/\(userID)/credit", headers: ClusterNodes.admin, json: ["amount": credit, "note": "100 requests"])
+        #expect(credited.status == 200, "\(credited.text)")
+        let created = try await HTTP.post(
+            cluster.a.baseURL + "/api/tokens", headers: [("Authorization", "Bearer \(accessKey)")], json: ["name": "uncapped"])
+        let key = try #require(created.json?["key"] as? String, "\(created.text)")
+        for node in [cluster.b, cluster.c] {
+            let known = try await ClusterNodes.within(.seconds(20)) { try await Self.balance(node, userID) == credit }
+            #expect(known != nil, "the user's credit should reach every node")
+        }
+
+        let (served, refused) = try await Self.bursts(cluster, key: key, name: "balance")
+        print("user leases: \(served) served, \(refused) refused, balance \(credit) = 100 requests of \(charge)")
+        #expect(served > 0)
+
+        let agreed = try await ClusterNodes.within(.seconds(20)) {
+            var seen: Set<Int64> = []
+            for node in cluster.nodes { seen.insert(try await Self.balance(node, userID)) }
+            return seen == [credit - Int64(served) * charge]
+        }
+        var balances: [Int64] = []
+        for node in cluster.nodes { balances.append(try await Self.balance(node, userID)) }
+        #expect(agreed != nil, "every node should show each 200 charged once: \(balances), \(credit) − \(served) × \(charge)")
+        #expect(balances.allSatisfy { $0 >= 0 }, "the cluster overspent a balance of \(credit): \(balances)")
+
+        let returned = try await ClusterNodes.within(.seconds(30)) {
+            let leases = try await Self.openLeases(cluster.a)
+            return leases.granted > 0 && leases.open.isEmpty
+        }
+        let leases = try await Self.openLeases(cluster.a)
+        #expect(returned != nil, "every lease should be returned once idle; open: \(leases.open)")
+
+        try await cluster.expectConvergedThenVerified()
+    }
+
+    /// Two bursts of 300 requests at once with `key`, spread over the three
+    /// nodes (each node alone sees 100 at once); the 200s and the 429s
+    /// `insufficient_quota` (any other answer is an issue).
+    static func bursts(_ cluster: ClusterNodes, key: String, name: String) async throws -> (served: Int, refused: Int) {
         // Its own client: the shared one keeps 8 connections per node, which would queue the bursts.
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 300
@@ -55,7 +142,7 @@ import Testing
                     group.addTask {
                         try await HTTP.post(
                             cluster.nodes[index % 3].baseURL + "/v1/chat/completions",
-                            headers: [("Authorization", "Bearer \(scarce.key)"), ("X-Request-Id", "burst_\(burst)_\(index)")],
+                            headers: [("Authorization", "Bearer \(key)"), ("X-Request-Id", "\(name)_\(burst)_\(index)")],
                             json: ClusterTests.request, client: client)
                     }
                 }
@@ -67,35 +154,18 @@ import Testing
                 case 429:
                     refused += 1
                     #expect(answer.text.contains("insufficient_quota"), "\(answer.text)")
-                default: Issue.record("burst \(burst): unexpected \(answer.status) \(answer.text)")
+                default: Issue.record("\(name) burst \(burst): unexpected \(answer.status) \(answer.text)")
                 }
             }
         }
         try await client.shutdown()
-        print("leases: \(served) served, \(refused) refused, quota \(quota) = 20 requests of \(charge)")
-        #expect(served > 0)
+        return (served, refused)
+    }
 
-        // Converged: every node counts every node's charges.
-        let agreed = try await ClusterNodes.within(.seconds(10)) {
-            var seen: Set<Int64> = []
-            for node in cluster.nodes { seen.insert(try await Self.used(node, scarce.id)) }
-            return seen == [Int64(served) * charge]
-        }
-        var used: [Int64] = []
-        for node in cluster.nodes { used.append(try await Self.used(node, scarce.id)) }
-        #expect(agreed != nil, "every node should show each 200 charged once: \(used), \(served) × \(charge)")
-        #expect(used.allSatisfy { $0 <= quota }, "the cluster spent \(used) of a quota of \(quota)")
-
-        // Idle for longer than a lease is kept: every lease granted comes back.
-        let returned = try await ClusterNodes.within(.seconds(30)) {
-            let leases = try await Self.openLeases(cluster.a)
-            return leases.granted > 0 && leases.open.isEmpty
-        }
-        let leases = try await Self.openLeases(cluster.a)
-        #expect(returned != nil, "every lease should be returned once idle; open: \(leases.open)")
-        #expect(leases.granted > 0)
-
-        try await cluster.expectConvergedThenVerified()
+    /// The user's `balance` as `node` knows it.
+    static func balance(_ node: ServerProcess, _ user: String) async throws -> Int64 {
+        let answer = try await HTTP.get(node.baseURL + "/api/users/\(user)", headers: ClusterNodes.admin)
+        return (answer.json?["balance"] as? NSNumber)?.int64Value ?? -1
     }
 
     /// Creates a token through `node`; its id and key.

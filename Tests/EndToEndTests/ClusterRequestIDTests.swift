@@ -55,7 +55,7 @@ import Testing
         for (from, id) in [(0, "later_on_a"), (1, "later_on_b")] {
             #expect(try await ClusterNodes.complete(cluster.nodes[from], key: key, id: id).status == 200)
             for to in cluster.nodes.indices where to != from {
-                let arrived = try await ClusterNodes.within(.seconds(5)) { try await !Self.rows(cluster.nodes[to], request: id).isEmpty }
+                let arrived = try await ClusterNodes.within(.seconds(20)) { try await !Self.rows(cluster.nodes[to], request: id).isEmpty }
                 #expect(arrived != nil, "\(id) should reach \(names[to]): tailing must go on past the reused ids")
             }
         }

@@ -19,7 +19,7 @@ import Testing
         let key = try #require(created.json?["key"] as? String)
         let tokenID = try #require(created.json?["id"] as? String)
         for node in [cluster.b, cluster.c] {
-            let took = try await ClusterNodes.within(.seconds(5)) {
+            let took = try await ClusterNodes.within(.seconds(20)) {
                 try await ClusterNodes.complete(node, key: key, id: "probe_\(node.port)_\(UUID().uuidString)").status == 200
             }
             #expect(took != nil, "the token created on a should authenticate on every node")
@@ -29,7 +29,7 @@ import Testing
             let served = try await ClusterNodes.complete(cluster.c, key: key, id: "from_c_\(index)")
             #expect(served.status == 200, "\(served.text)")
         }
-        let shown = try await ClusterNodes.within(.seconds(5)) {
+        let shown = try await ClusterNodes.within(.seconds(20)) {
             let rows = try await HTTP.get(cluster.b.baseURL + "/api/logs?request=from_c_4", headers: ClusterNodes.admin).json?["data"]
             return (rows as? [Any])?.isEmpty == false
         }
@@ -38,7 +38,7 @@ import Testing
             let rows = try await HTTP.get(node.baseURL + "/api/usage?token=\(tokenID)", headers: ClusterNodes.admin).json?["data"]
             return (rows as? [[String: Any]] ?? []).reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }
         }
-        let agreed = try await ClusterNodes.within(.seconds(5)) {
+        let agreed = try await ClusterNodes.within(.seconds(20)) {
             let counts = [try await usage(cluster.a), try await usage(cluster.b), try await usage(cluster.c)]
             return counts.allSatisfy { $0 == counts[0] } && counts[0] >= 7
         }

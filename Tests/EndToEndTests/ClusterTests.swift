@@ -170,7 +170,8 @@ import Testing
 /// The failure table's "PostgreSQL unreachable" row, on a server of the test's own.
 @Suite(.serialized) struct ClusterOutageTests {
     /// PostgreSQL stopped for a few seconds while the node relays: every
-    /// request is still served and charged, and once PostgreSQL is back the
+    /// request is still served and charged within the lease on the user's
+    /// balance the node took under load before, and once PostgreSQL is back the
     /// stream catches up with the node's whole log.
     @Test func nodeRelaysThroughAnOutageAndShipsEverythingAfter() async throws {
         let postgres = try PrivatePostgres.start()
@@ -183,6 +184,14 @@ import Testing
         let seeded = try await Seed.make(at: data, mock: mock.baseURL)
         let node = try await ServerProcess(data: data, arguments: ["--cluster", url, "--node", "alpha"])
         #expect(try await ClusterTests.caughtUp(url, node: "alpha", data: data))
+        // Under load first: the lease grows with the demand (about 30 s of it), well past the 20 requests below.
+        for index in 0..<30 {
+            let result = try await HTTP.post(
+                node.baseURL + "/v1/chat/completions",
+                headers: [("Authorization", "Bearer \(seeded.key)"), ("X-Request-Id", "load_\(index)")], json: ClusterTests.request)
+            #expect(result.status == 200, "\(result.text)")
+        }
+        try await Task.sleep(for: .milliseconds(500))
 
         try postgres.pause()
         let before = try BackupTests.head(data).seq

@@ -29,20 +29,52 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A free TCP port on loopback (bind to 0, read it back, release it).
+/// A free TCP port on loopback (bind to 0, read it back, release it), never
+/// one this process handed out before: suites run in parallel, and once
+/// released a port may come back from the kernel to the next caller before
+/// the first caller's server has bound it.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    for _ in 0..<100 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw HarnessError("cannot find a free port") }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        if handedOutPorts.withLock({ $0.insert(port).inserted }) { return port }
     }
-    guard bound else { throw HarnessError("cannot find a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    throw HarnessError("cannot find a port not handed out before")
+}
+
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+/// Whether process `pid` holds a listening TCP socket on loopback port `port`
+/// (read from /proc): a healthy answer on a port proves nothing by itself,
+/// since another process may have bound the port between `freePort` and the server's own bind.
+func listens(pid: pid_t, port: Int) -> Bool {
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+    var sockets: Set<Substring> = []
+    for fd in fds {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"), target.hasPrefix("socket:[")
+        else { continue }
+        sockets.insert(target.dropFirst("socket:[".count).dropLast())
+    }
+    let local = String(format: ":%04X", port)
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+        // Columns: sl, local address, remote address, state (0A: listening), …, inode (the tenth).
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            if fields.count > 9, fields[1].hasSuffix(local), fields[3] == "0A", sockets.contains(fields[9]) { return true }
+        }
+    }
+    return false
 }
 
 /// The mock provider, in the test process, on a free port.
@@ -206,26 +238,44 @@ final class ServerProcess: @unchecked Sendable {
         data: String, arguments: [String] = [], environment: [String: String] = [:], standardError: FileHandle? = nil,
         standardOutput: FileHandle? = nil
     ) async throws {
-        port = try freePort()
         dataPath = data
-        process = Process()
-        process.executableURL = try TallyBinary.url
-        process.arguments = ["serve", "--data", data, "--port", "\(port)"] + arguments
         var env = ProcessInfo.processInfo.environment
         env["TALLY_LOG_LEVEL"] = "warning"
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardOutput = standardOutput ?? FileHandle.nullDevice
-        if let standardError { process.standardError = standardError }
-        try process.run()
-        LiveServers.started(process.processIdentifier)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let response = try? await HTTP.get("\(baseURL)/healthz"), response.status == 200 { return }
-            guard process.isRunning else { throw HarnessError("tally serve exited with \(process.terminationStatus)") }
-            try await Task.sleep(for: .milliseconds(100))
+        // Healthy is this process answering on its port. Another process that bound the port
+        // first (its own bind then fails) is a lost race for the port: the start is retried on another.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try freePort()
+            let process = Process()
+            process.executableURL = try TallyBinary.url
+            process.arguments = ["serve", "--data", data, "--port", "\(port)"] + arguments
+            process.environment = env
+            process.standardOutput = standardOutput ?? FileHandle.nullDevice
+            if let standardError { process.standardError = standardError }
+            try process.run()
+            LiveServers.started(process.processIdentifier)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline, process.isRunning {
+                if listens(pid: process.processIdentifier, port: port), let response = try? await HTTP.get("http://127.0.0.1:\(port)/healthz"),
+                    response.status == 200
+                {
+                    (self.port, self.process) = (port, process)
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if process.isRunning {
+                Glibc.kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                LiveServers.ended(process.processIdentifier)
+                throw HarnessError("tally serve did not become healthy")
+            }
+            LiveServers.ended(process.processIdentifier)
+            let taken = (try? await HTTP.get("http://127.0.0.1:\(port)/healthz")) != nil
+            guard taken, attempt < 3 else { throw HarnessError("tally serve exited with \(process.terminationStatus)") }
         }
-        throw HarnessError("tally serve did not become healthy")
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }

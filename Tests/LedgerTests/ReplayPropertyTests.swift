@@ -103,7 +103,7 @@ import Testing
         var state = LedgerState()
         state.prices["m"] = Price(input: 1, output: 2, cachedInput: 3, maxOutput: 4)
         var bytes = SnapshotCodec.encode(state)
-        #expect(bytes[0] == 10)
+        #expect(bytes[0] == 11)
         for format: UInt8 in [2, 3, 4, 5, 6, 7, 8] {
             bytes[0] = format
             #expect(throws: BinaryDecodingError.self) { try bytes.withUnsafeBytes { try SnapshotCodec.decode($0) } }

@@ -31,6 +31,17 @@ wait_healthy() {
     return 1
 }
 
+# Polls a shell condition for up to 60 s (a node copies the control stream within a moment; a loaded CI
+# machine can take seconds), then fails by name rather than going on to a request bound to be refused.
+wait_for() {
+    for _ in $(seq 1 600); do
+        if bash -c "$2"; then return 0; fi
+        sleep 0.1
+    done
+    echo "demo: waited 60 s for $1 (see $root/*.log)" >&2
+    return 1
+}
+
 url="$(tools/lib/postgres.sh start "$pgdir")"
 "$tally" cluster init --cluster "$url"
 
@@ -75,12 +86,8 @@ for node in a b c; do
     # A node plans against what it knows: b and c apply once node a's changes reached them (else their plan would
     # create the user again and be refused whole with 409, "username demo is taken").
     if [ "$node" != a ]; then
-        for _ in $(seq 1 100); do
-            curl -fsS "http://127.0.0.1:${ports[$node]}/api/users" -H "Authorization: Bearer $admin_key" 2>/dev/null \
-                | python3 -c 'import json,sys; sys.exit(0 if any(u["username"] == "demo" for u in json.load(sys.stdin)["data"]) else 1)' \
-                && break
-            sleep 0.1
-        done
+        wait_for "node $node to know user demo" \
+            "curl -fsS http://127.0.0.1:${ports[$node]}/api/users -H 'Authorization: Bearer $admin_key' 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 if any(u[\"username\"] == \"demo\" for u in json.load(sys.stdin)[\"data\"]) else 1)'"
     fi
     out="$(DEMO_MOCK_KEY=mock-key "$tally" apply "$root/demo.yaml" --server "http://127.0.0.1:${ports[$node]}" --key "$admin_key")"
     token="${token:-$(sed -n 's/^Key of new token demo-token of demo (shown once): //p' <<<"$out")}"
@@ -99,12 +106,8 @@ for node in a b c; do
     # A node learns of the token and of the credit (both written through node
     # a) from the control stream within a moment; a request before the credit
     # arrives would rightly be refused for want of balance.
-    for _ in $(seq 1 100); do
-        balance="$(curl -sS "$base/api/users/$user" -H "Authorization: Bearer $admin_key" \
-            | python3 -c 'import json,sys; print(json.load(sys.stdin).get("balance", 0))' 2>/dev/null || echo 0)"
-        [ "$balance" -gt 0 ] && break
-        sleep 0.1
-    done
+    wait_for "node $node to know the demo credit" \
+        "curl -fsS $base/api/users/$user -H 'Authorization: Bearer $admin_key' 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get(\"balance\", 0) > 0 else 1)'"
     receipt="$(curl -fsS -D - -o /dev/null "$base/v1/chat/completions" -H "Authorization: Bearer $token" \
         -H 'Content-Type: application/json' -d '{"model":"mock-gpt","messages":[{"role":"user","content":"hello"}]}' \
         | sed -n 's/^[Xx]-[Tt]ally-[Rr]eceipt: //p' | tr -d '\r')"

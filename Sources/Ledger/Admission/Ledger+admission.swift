@@ -98,21 +98,28 @@ extension Ledger {
     /// balance before the next one is checked.
     package func admit(_ request: AdmissionRequest) async throws -> Result<Admission, AdmissionFailure> {
         var decision = try decide(request)
-        // A cluster node's lease on a capped token does not cover the reservation: a top-up, then decide again.
-        // Twice at most: a grant already in flight when this request came may have been sized without it.
+        // A cluster node's lease (on the owner's balance, or a capped token's quota) does not cover the
+        // reservation: a top-up, then decide again. Twice per lease at most: a grant already in flight when
+        // this request came may have been sized without it.
         var topUps = 0
-        while case .leaseNeeded(let token, let amount) = decision, topUps < 2 {
+        while case .leaseNeeded(let subject, let amount) = decision, topUps < 4 {
+            if topUps == 0 { configuration.leaseObserver?(.waited) }
             topUps += 1
-            await topUpLease(token, need: amount)
+            await topUpLease(subject, need: amount)
             decision = try decide(request)
         }
         let decided: Decided
         switch decision {
         case .refused(let failure): return .failure(failure)
-        case .leaseNeeded(let token, let amount):
-            let failure = AdmissionFailure.insufficientQuota(
-                .tokenQuotaExceeded(remaining: max(0, leases?.headroom(token, in: state) ?? 0), needed: amount))
-            rejections.count(token: token, reason: failure.code, atMs: now())
+        case .leaseNeeded(let subject, let amount):
+            let headroom = max(0, leases?.headroom(subject, in: state) ?? 0)
+            let failure: AdmissionFailure =
+                switch subject {
+                case .token: .insufficientQuota(.tokenQuotaExceeded(remaining: headroom, needed: amount))
+                case .user: .insufficientQuota(.balanceExceeded(available: headroom, needed: amount))
+                }
+            rejections.count(token: request.token, reason: failure.code, atMs: now())
+            configuration.leaseObserver?(.refused)
             return .failure(failure)
         case .decided(let value): decided = value
         }
@@ -143,8 +150,8 @@ extension Ledger {
     enum Decision {
         case decided(Decided)
         case refused(AdmissionFailure)
-        /// The token's lease here does not cover `amount` (cluster mode, a capped token).
-        case leaseNeeded(TokenID, amount: Int64)
+        /// This node's lease on the owner's balance or the token's quota does not cover `amount` (cluster mode).
+        case leaseNeeded(LeaseSubject, amount: Int64)
     }
 
     /// What admission decided before the reservation's commit, the one suspension.
@@ -187,7 +194,7 @@ extension Ledger {
             return .refused(failure)
         case .success(let value): amount = value
         }
-        guard leaseCovers(token, amount: amount) else { return .leaseNeeded(token.id, amount: amount) }
+        if let short = leaseShortfall(token, amount: amount) { return .leaseNeeded(short, amount: amount) }
         // The route, and a concurrency slot on its first channel, before anything is
         // held: a full gateway refuses here, with nothing reserved and no event written.
         // Not counted into `relay.rejected` (it is the gateway's state, not the token's doing),

@@ -1,10 +1,32 @@
 /// The escrow leases of a cluster (Docs/cluster.md, "Escrow leases"): a node
-/// admits a request of a capped token only within credit the control stream
-/// leased to it, so the nodes together never spend past the token's quota.
+/// admits a request only within credit the control stream leased to it — of
+/// its owner's balance, and of its token's quota when the token is capped —
+/// so the nodes together never spend past either.
 /// Both events are control events; neither moves money by itself (the
 /// charges made under a lease are the node's own `charge.*` events).
 
-/// `lease.granted`: node `node` may spend `amount` more of `token`'s quota.
+/// What a lease is on: a capped token's quota, or a user's balance (shared by
+/// all of the user's tokens on the holding node).
+package enum LeaseSubject: Hashable, Sendable, Comparable, CustomStringConvertible {
+    case token(TokenID)
+    case user(UserID)
+
+    /// The id: `tok_…` or `usr_…`.
+    package var description: String {
+        switch self {
+        case .token(let id): id.description
+        case .user(let id): id.description
+        }
+    }
+
+    package static func < (lhs: Self, rhs: Self) -> Bool { lhs.description < rhs.description }
+
+    /// The token of a token's lease; nil for a user's.
+    package var token: TokenID? { if case .token(let id) = self { id } else { nil } }
+}
+
+/// `lease.granted`: node `node` may spend `amount` more of `token`'s quota
+/// or, when `token` is none (raw 0, which no token has), of `user`'s balance.
 /// A grant naming a lease the node holds open tops it up (the amounts add).
 package struct LeaseGranted: Hashable, Sendable {
     package var lease: String
@@ -17,6 +39,18 @@ package struct LeaseGranted: Hashable, Sendable {
     package init(lease: String, node: String, user: UserID, token: TokenID, amount: Int64) {
         self.lease = lease; self.node = node; self.user = user; self.token = token; self.amount = amount
     }
+
+    /// A grant on `subject`, whose owner is `user`.
+    package init(lease: String, node: String, user: UserID, subject: LeaseSubject, amount: Int64) {
+        self.init(lease: lease, node: node, user: user, token: subject.token ?? TokenID(raw: 0), amount: amount)
+    }
+
+    package var subject: LeaseSubject { LeaseSubject(user: user, token: token) }
+}
+
+extension LeaseSubject {
+    /// The subject of a lease event's user and token (token none: the user's balance).
+    package init(user: UserID, token: TokenID) { self = token.raw == 0 ? .user(user) : .token(token) }
 }
 
 /// `lease.returned`: the node closes `lease`; it charged `spent` under it, all
@@ -40,6 +74,8 @@ package struct Lease: Hashable, Sendable {
     package var token: TokenID
     package var amount: Int64
     package var since: UInt64
+
+    package var subject: LeaseSubject { LeaseSubject(user: user, token: token) }
 }
 
 /// What `tally cluster forget` does with a lost node's open leases (Docs/cluster.md, "Forgetting a lost node").
@@ -81,7 +117,7 @@ package struct ForgottenLease: Hashable, Sendable {
 /// in PostgreSQL then: events after it (the unshipped tail) never count, and a
 /// data directory holding them cannot serve under the name again. What a
 /// settle-leased lease spent beyond `shipped` stays consumed of its token's
-/// quota (`LedgerState.writtenOff`); no balance moves (only charges bill).
+/// quota or its user's balance (`LedgerState.writtenOff`); no balance moves (only charges bill).
 package struct NodeForgotten: Hashable, Sendable {
     package var node: String
     package var policy: ForgetPolicy

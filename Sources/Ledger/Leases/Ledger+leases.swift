@@ -1,8 +1,9 @@
 import Logging
 
 /// Escrow leases on the ledger actor (Docs/cluster.md, "Escrow leases"): a
-/// cluster node admits a capped token's request only within credit the
-/// control stream leased to it. A grant is a control change
+/// cluster node admits a request only within credit the control stream
+/// leased to it, of its owner's balance and, for a capped token, of the
+/// token's quota. A grant is a control change
 /// (compare-and-append at the control head), so two nodes' grants are
 /// checked one after the other against every open lease; a return closes a
 /// lease with what the node charged under it, once the node has shipped
@@ -14,45 +15,47 @@ extension Ledger {
     /// Makes this node a lease holder named `node` (cluster mode, after `joinControl`).
     package func joinLeases(node: String) { leases = LeaseBook(node: node) }
 
-    /// Whether a reservation of `amount` on `token` fits this node's lease: always
-    /// outside cluster mode and for an uncapped token (its owner's balance is per node).
-    func leaseCovers(_ token: TokenState, amount: Int64) -> Bool {
-        guard token.quota != nil, let leases else { return true }
-        return leases.headroom(token.id, in: state) >= amount
+    /// The first lease a reservation of `amount` by `token` does not fit: nil when
+    /// every one covers it, and always outside cluster mode.
+    func leaseShortfall(_ token: TokenState, amount: Int64) -> LeaseSubject? {
+        guard let leases else { return nil }
+        return LeaseBook.subjects(of: token).first { leases.headroom($0, in: state) < amount }
     }
 
-    /// Counts an admitted reservation against its token's lease, and asks for a
-    /// top-up in the background once half of the lease is used.
+    /// Counts an admitted reservation against its leases, and asks for a
+    /// top-up in the background of each lease half used.
     func holdLease(_ requestID: String, token: TokenState, amount: Int64, nowMs: Int64) {
-        guard token.quota != nil, leases != nil else { return }
-        leases?.hold(requestID, token: token.id, amount: amount, nowMs: nowMs)
-        guard let book = leases, book.granting[token.id] == nil, let mine = book.held[token.id],
-            let lease = state.leases[mine.lease], lease.amount - mine.used < lease.amount / 2
-        else { return }
-        startGrant(token.id, need: max(1, amount))
+        guard leases != nil else { return }
+        for subject in LeaseBook.subjects(of: token) {
+            leases?.hold(requestID, subject: subject, amount: amount, nowMs: nowMs)
+            guard let book = leases, book.granting[subject] == nil, let mine = book.held[subject],
+                let lease = state.leases[mine.lease], lease.amount - mine.used < lease.amount / 2
+            else { continue }
+            startGrant(subject, need: max(1, amount))
+        }
     }
 
-    /// A reservation admitted under a lease closed, charging `charged`.
+    /// A reservation admitted under leases closed, charging `charged`.
     func closeLease(_ requestID: String, charged: Int64) {
         guard leases != nil else { return }
         leases?.close(requestID, charged: charged, nowMs: now())
     }
 
-    /// One top-up of this node's lease on `token`, for a request that needs
+    /// One top-up of this node's lease on `subject`, for a request that needs
     /// `need` more than is left: the only PostgreSQL round trip on a request's
-    /// path. A grant already in flight for the token is awaited instead.
-    func topUpLease(_ token: TokenID, need: Int64) async {
+    /// path. A grant already in flight for the subject is awaited instead.
+    func topUpLease(_ subject: LeaseSubject, need: Int64) async {
         guard leases != nil else { return }
-        leases?.waiting[token, default: 0] += need
-        defer { leases?.waiting[token, default: 0] -= need }
-        if let running = leases?.granting[token] { return await running.value }
-        await startGrant(token, need: need).value
+        leases?.waiting[subject, default: 0] += need
+        defer { leases?.waiting[subject, default: 0] -= need }
+        if let running = leases?.granting[subject] { return await running.value }
+        await startGrant(subject, need: need).value
     }
 
     @discardableResult
-    private func startGrant(_ token: TokenID, need: Int64) -> Task<Void, Never> {
-        let task = Task { await self.grantLease(token, need: need) }
-        leases?.granting[token] = task
+    private func startGrant(_ subject: LeaseSubject, need: Int64) -> Task<Void, Never> {
+        let task = Task { await self.grantLease(subject, need: need) }
+        leases?.granting[subject] = task
         return task
     }
 
@@ -61,27 +64,34 @@ extension Ledger {
     /// of that node's returned leases (each returned lease's charges are then in
     /// `used`); retried while it has not, up to `leaseCatchUp`. A refusal (too
     /// little free) or an unreachable PostgreSQL grants nothing: the request
-    /// waiting on it is refused for its quota.
-    private func grantLease(_ token: TokenID, need: Int64) async {
-        defer { leases?.granting[token] = nil }
-        let deadline = ContinuousClock.now + Self.leaseCatchUp
+    /// waiting on it is refused for its quota or its balance.
+    private func grantLease(_ subject: LeaseSubject, need: Int64) async {
+        let started = ContinuousClock.now
+        var granted: LeaseGranted?
+        defer {
+            leases?.granting[subject] = nil
+            let took = ContinuousClock.now - started
+            let nanoseconds = UInt64(took.components.seconds) * 1_000_000_000 + UInt64(took.components.attoseconds / 1_000_000_000)
+            configuration.leaseObserver?(.grant(granted: granted != nil, nanoseconds: nanoseconds))
+        }
+        let deadline = started + Self.leaseCatchUp
         while true {
             var behind = false
-            var granted: LeaseGranted?
             do {
                 _ = try await controlled(by: .system) { state throws(Rejection) in
                     guard let book = leases else { return [] }
                     behind = leaseCopiesBehind(state)
                     if behind { return [] }
-                    granted = book.grant(token, need: need, in: state, nowMs: now()) { Self.newLeaseID(node: book.node) }
+                    granted = book.grant(subject, need: need, in: state, nowMs: now()) { Self.newLeaseID(node: book.node) }
                     return granted.map { [.leaseGranted($0)] } ?? []
                 }
             } catch {
-                logger.warning("a lease could not be granted", metadata: ["token": "\(token)", "error": "\(error)"])
+                granted = nil  // decided, but not appended
+                logger.warning("a lease could not be granted", metadata: ["on": "\(subject)", "error": "\(error)"])
                 return
             }
             if let granted {
-                if leases?.held[token] == nil { leases?.held[token] = LeaseBook.Held(lease: granted.lease, lastUseMs: now()) }
+                if leases?.held[subject] == nil { leases?.held[subject] = LeaseBook.Held(lease: granted.lease, lastUseMs: now()) }
                 return
             }
             guard behind, ContinuousClock.now < deadline else { return }
@@ -109,9 +119,9 @@ extension Ledger {
         guard let book = leases else { return [] }
         let now = now()
         var returns: [LeaseReturned] = []
-        for (token, mine) in book.held where mine.inFlight == 0 && book.granting[token] == nil {
+        for (subject, mine) in book.held where mine.inFlight == 0 && book.granting[subject] == nil {
             if let idleMs, now - mine.lastUseMs < idleMs { continue }
-            leases?.held[token] = nil
+            leases?.held[subject] = nil
             if state.leases[mine.lease] != nil { returns.append(LeaseReturned(lease: mine.lease, spent: mine.used, through: state.seq)) }
         }
         return returns
@@ -120,7 +130,7 @@ extension Ledger {
     /// The returns of leases this node holds in the projection but not in its
     /// book: those a previous run left open (its open reservations resolved
     /// first, at start). What each spent is read back from the log: this
-    /// node's own charges of its token since the lease was granted.
+    /// node's own charges of its token (or of its user's tokens) since the lease was granted.
     package func strayLeases() throws -> [LeaseReturned] {
         guard let book = leases else { return [] }
         let held = Set(book.held.values.map(\.lease))
@@ -129,7 +139,12 @@ extension Ledger {
             var spent: Int64 = 0
             var after = lease.since
             while true {
-                let page = try log.events(matching: LogQuery(types: [.chargeSettled, .chargeExpired], token: lease.token), after: after, limit: 500)
+                let query =
+                    switch lease.subject {
+                    case .token(let token): LogQuery(types: [.chargeSettled, .chargeExpired], token: token)
+                    case .user(let user): LogQuery(types: [.chargeSettled, .chargeExpired], user: user)
+                    }
+                let page = try log.events(matching: query, after: after, limit: 500)
                 for envelope in page.events {
                     guard try store.origin(of: envelope.seq) == nil else { continue }  // another node's charge, copied
                     switch envelope.event {

@@ -81,7 +81,7 @@ extension Event {
         case .chargeExpired(let e): e.token
         case .chargeAdjusted(let e): e.token
         case .relayRejected(let e): e.token
-        case .leaseGranted(let e): e.token
+        case .leaseGranted(let e): e.subject.token
         case .alertRaised(let e) where e.key.kind.subject == .token: TokenID(raw: e.key.subject)
         case .alertCleared(let key) where key.kind.subject == .token: TokenID(raw: key.subject)
         default: nil

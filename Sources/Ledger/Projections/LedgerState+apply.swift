@@ -149,10 +149,13 @@ extension LedgerState {
             guard users[e.user] != nil else { throw missing("user \(e.user)") }
             alerts.apply(event, seq: seq)
         case .leaseGranted(let e):
-            guard tokens[e.token] != nil else { throw missing("token \(e.token)") }
+            switch e.subject {
+            case .token(let token): guard tokens[token] != nil else { throw missing("token \(token)") }
+            case .user(let user): guard users[user] != nil else { throw missing("user \(user)") }
+            }
             if let open = leases[e.lease] {
-                guard open.node == e.node, open.token == e.token else {
-                    throw ReplayError.inconsistent(seq: seq, "lease \(e.lease) is topped up for another node or token")
+                guard open.node == e.node, open.subject == e.subject else {
+                    throw ReplayError.inconsistent(seq: seq, "lease \(e.lease) is topped up for another node, token or user")
                 }
             }
             leases[e.lease, default: Lease(node: e.node, user: e.user, token: e.token, amount: 0, since: seq)].amount += e.amount
@@ -167,7 +170,7 @@ extension LedgerState {
                     throw ReplayError.inconsistent(seq: seq, "forgets lease \(forgotten.lease), which \(e.node) does not hold open")
                 }
                 leases[forgotten.lease] = nil
-                if forgotten.spent > forgotten.shipped { writtenOff[lease.token, default: 0] += forgotten.spent - forgotten.shipped }
+                if forgotten.spent > forgotten.shipped { writtenOff[lease.subject, default: 0] += forgotten.spent - forgotten.shipped }
             }
             leaseReturns[e.node] = max(leaseReturns[e.node] ?? 0, e.through)
         case .routingSet(let e):

@@ -40,10 +40,10 @@ package struct LedgerState: Hashable, Sendable {
     /// returns: a grant waits until its node has copied that node's stream
     /// that far, so every charge of a returned lease is in its projection.
     package internal(set) var leaseReturns: [String: UInt64] = [:]
-    /// Per token, what leases forgotten with `settle-leased` spent beyond the
-    /// charges their node shipped: consumed of the token's quota for good
+    /// Per token or user, what leases forgotten with `settle-leased` spent beyond the
+    /// charges their node shipped: consumed of the token's quota or the user's balance for good
     /// (a grant subtracts it), though no charge bills it (`node.forgotten`).
-    package internal(set) var writtenOff: [TokenID: Int64] = [:]
+    package internal(set) var writtenOff: [LeaseSubject: Int64] = [:]
 
     package init() {}
 

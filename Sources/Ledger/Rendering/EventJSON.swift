@@ -176,7 +176,8 @@ package enum EventJSON {
         case .leaseGranted(let e):
             .object([
                 ("lease", .string(e.lease)), ("node", .string(e.node)), ("user", .string(e.user.description)),
-                ("token", .string(e.token.description)), ("amount", .int(e.amount)),
+                // A lease on the user's balance names no token.
+                ("token", e.subject.token.map { JSONValue.string($0.description) } ?? .null), ("amount", .int(e.amount)),
             ])
         case .leaseReturned(let e):
             .object([("lease", .string(e.lease)), ("spent", .int(e.spent)), ("through", .uint(e.through))])

@@ -8,23 +8,24 @@
 ///     their routing options, and suspensions follow them; 6: prices carry
 ///     their second parts, `price.set` version 4, and routing strategies
 ///     follow the suspensions; 7: the alerts section follows them; 8: the
-///     closed books follow the alerts; 10: the written-off quota follows the lease returns) · fixed64 seq · hash head · signed time
+///     closed books follow the alerts; 10: the written-off quota follows the lease returns; 11: each written-off entry
+///     starts with its kind, 0 a token's quota, 1 a user's balance) · fixed64 seq · hash head · signed time
 ///     users · tokens · groups · prices · channels · suspensions · routing · alerts · books · leases · lease
 ///     returns · written off · pending (each list: count, entries; books: fixed64 last close · fixed64 through · signed
-///     period end; a lease as its `lease.granted` payload with its whole amount · fixed64 the seq it was first granted at; a return: string node · varint through; written off: fixed64 token · signed amount)
+///     period end; a lease as its `lease.granted` payload with its whole amount · fixed64 the seq it was first granted at; a return: string node · varint through; written off: byte kind · fixed64 token or user · signed amount)
 ///
 /// Groups, prices, channels and routing strategies are written as their `*.set` event payloads, and
 /// a pending reservation as `fixed64 seq · charge.reserved payload · signed time`,
 /// so each layout is defined once, in the codec. The alerts section is four
 /// lists: webhooks (`webhook.set` payload · fixed64 cursor), raised crossings
 /// (`alert.cleared` payload · fixed64 seq), undelivered alerts (fixed64 seq ·
-/// `alert.raised` payload) and low-balance thresholds (`user.low_balance_set` payloads). Format 9 still
-/// decodes, with nothing written off (format 10 only appended that section, which a
-/// format-9 state could not have had) — so a pruned log standing on a format-9 base
-/// snapshot still opens. Older formats are refused (and the log replayed from an
+/// `alert.raised` payload) and low-balance thresholds (`user.low_balance_set` payloads). Formats 9
+/// and 10 still decode: 9 with nothing written off (format 10 only appended that section, which a
+/// format-9 state could not have had), 10 with token entries only (all it could hold) — so a pruned
+/// log standing on an older base snapshot still opens. Older formats are refused (and the log replayed from an
 /// older snapshot or from scratch): they lack what only the events can rebuild.
 package enum SnapshotCodec {
-    static let format: UInt8 = 10
+    static let format: UInt8 = 11
 
     package static func encode(_ state: LedgerState) -> [UInt8] {
         var w = BinaryWriter(capacity: 1024 + state.tokens.count * 160)
@@ -73,7 +74,13 @@ package enum SnapshotCodec {
         w.varint(UInt64(state.leaseReturns.count))
         for (node, through) in state.leaseReturns.sorted(by: { $0.key < $1.key }) { w.string(node); w.varint(through) }
         w.varint(UInt64(state.writtenOff.count))
-        for (token, amount) in state.writtenOff.sorted(by: { $0.key < $1.key }) { w.fixed64(token.raw); w.signed(amount) }
+        for (subject, amount) in state.writtenOff.sorted(by: { $0.key < $1.key }) {
+            switch subject {
+            case .token(let token): w.byte(0); w.fixed64(token.raw)
+            case .user(let user): w.byte(1); w.fixed64(user.raw)
+            }
+            w.signed(amount)
+        }
         w.varint(UInt64(state.pending.count))
         for r in state.pending.values.sorted(by: { $0.requestID < $1.requestID }) {
             w.fixed64(r.seq); r.charge.encode(into: &w); w.signed(r.time)
@@ -84,7 +91,7 @@ package enum SnapshotCodec {
     package static func decode(_ bytes: UnsafeRawBufferPointer) throws(BinaryDecodingError) -> LedgerState {
         var r = BinaryReader(bytes)
         let stored = try r.byte()
-        guard stored == format || stored == 9 else { throw r.fail("snapshot format \(stored) is not \(format)") }
+        guard (9...format).contains(stored) else { throw r.fail("snapshot format \(stored) is not \(format)") }
         var state = LedgerState()
         state.seq = try r.fixed64(); state.head = try r.hash(); state.time = try r.signed()
         for _ in 0..<(try r.count()) {
@@ -153,7 +160,18 @@ package enum SnapshotCodec {
             state.leases[e.lease] = Lease(node: e.node, user: e.user, token: e.token, amount: e.amount, since: try r.fixed64())
         }
         for _ in 0..<(try r.count()) { state.leaseReturns[try r.string()] = try r.varint() }
-        if stored >= 10 { for _ in 0..<(try r.count()) { state.writtenOff[TokenID(raw: try r.fixed64())] = try r.signed() } }
+        if stored >= 10 {
+            for _ in 0..<(try r.count()) {
+                // Format 10 wrote off tokens only; 11 says which.
+                let subject: LeaseSubject
+                switch stored >= 11 ? try r.byte() : 0 {
+                case 0: subject = .token(TokenID(raw: try r.fixed64()))
+                case 1: subject = .user(UserID(raw: try r.fixed64()))
+                default: throw r.fail("written-off subject")
+                }
+                state.writtenOff[subject] = try r.signed()
+            }
+        }
         for _ in 0..<(try r.count()) {
             let seq = try r.fixed64(), charge = try ChargeReserved.decode(from: &r)
             let reservation = Reservation(seq: seq, time: try r.signed(), charge)

@@ -103,7 +103,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
                             node.leases.map { lease -> JSONValue in
                                 .object([
                                     ("node", .string(node.name)), ("lease", .string(lease.lease)), ("user", .string(lease.user.description)),
-                                    ("token", .string(lease.token.description)), ("credits", .int(lease.amount)),
+                                    ("token", lease.subject.token.map { JSONValue.string($0.description) } ?? .null), ("credits", .int(lease.amount)),
                                     // A silent node's leases stay counted for everyone: the money at risk if its disk is lost.
                                     ("frozen", .bool(!node.isUp)),
                                 ])
@@ -199,7 +199,7 @@ struct ClusterForgetCommand: AsyncParsableCommand {
                     report.closed.map { closed in
                         .object([
                             ("lease", .string(closed.lease.lease)), ("user", .string(closed.lease.user.description)),
-                            ("token", .string(closed.lease.token.description)), ("leased", .int(closed.lease.amount)),
+                            ("token", closed.lease.subject.token.map { JSONValue.string($0.description) } ?? .null), ("leased", .int(closed.lease.amount)),
                             ("shipped", .int(closed.shipped)), ("at_risk", .int(closed.atRisk)), ("spent", .int(closed.spent)),
                             ("freed", .int(closed.freed)),
                         ])
