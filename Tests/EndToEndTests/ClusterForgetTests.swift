@@ -46,7 +46,9 @@ import Testing
 
         // Frozen: listed with their credits, and still counted by the others.
         let frozen = try Self.status(cluster.url)
-        #expect(frozen.leases.count == 4, "a token lease and a balance lease on each of b and c: \(frozen.leases)")
+        // (a holds a balance lease of its own, from the probe.)
+        let lost = frozen.leases.filter { $0["node"] as? String != "a" }
+        #expect(lost.count == 4, "a token lease and a balance lease on each of b and c: \(frozen.leases)")
         // Each token lease is one reservation, or two when a top-up raced the reservation's commit; the figures below hold for either.
         var leased: [String: Int64] = [:]
         for (name, token) in [("c", onC.id), ("b", onB.id)] {
@@ -73,7 +75,7 @@ import Testing
         #expect(live.status == 2 && live.output.contains("node a is running"), "\(live.output)")
         let badPolicy = try Self.forget("c", "keep", cluster.url)
         #expect(badPolicy.status != 0 && badPolicy.output.contains("--policy"), "\(badPolicy.output)")
-        #expect(try Self.status(cluster.url).leases.count == 4, "a refused forget must close nothing")
+        #expect(try Self.status(cluster.url).leases.count == frozen.leases.count, "a refused forget must close nothing")
 
         // void: what c shipped is what it spent; the rest goes back to the pool.
         let voided = try Self.forgetJSON("c", "void", cluster.url)
@@ -152,12 +154,11 @@ import Testing
         let copied = try await ClusterNodes.within(.seconds(20)) { try await ClusterLeaseTests.used(cluster.a, capped.id) == 3 * charge }
         #expect(copied != nil)
         await cluster.c.kill()
-        let held = try Self.status(cluster.url).leases
-        #expect(
-            held.count == 2 && held.allSatisfy { $0["node"] as? String == "c" }, "c should die holding its token's and its owner's lease: \(held)")
+        let held = try Self.status(cluster.url).leases.filter { $0["node"] as? String == "c" }
+        #expect(held.count == 2, "c should die holding its token's and its owner's lease: \(held)")
 
         let back = try await ServerProcess(data: cluster.c.dataPath, arguments: ["--cluster", cluster.url, "--node", "c"])
-        let returned = try await ClusterNodes.within(.seconds(20)) { try Self.status(cluster.url).leases.isEmpty }
+        let returned = try await ClusterNodes.within(.seconds(20)) { try !Self.status(cluster.url).leases.contains { $0["node"] as? String == "c" } }
         #expect(returned != nil, "the restarted node should return its stray lease (well before the 10 s idle return)")
         let returns = try await HTTP.get(cluster.a.baseURL + "/api/events?type=lease.returned", headers: ClusterNodes.admin)
         let spent = (returns.json?["data"] as? [[String: Any]] ?? []).compactMap { Self.number(($0["payload"] as? [String: Any])?["spent"]) }

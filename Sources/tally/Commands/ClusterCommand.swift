@@ -199,7 +199,8 @@ struct ClusterForgetCommand: AsyncParsableCommand {
                     report.closed.map { closed in
                         .object([
                             ("lease", .string(closed.lease.lease)), ("user", .string(closed.lease.user.description)),
-                            ("token", closed.lease.subject.token.map { JSONValue.string($0.description) } ?? .null), ("leased", .int(closed.lease.amount)),
+                            ("token", closed.lease.subject.token.map { JSONValue.string($0.description) } ?? .null),
+                            ("leased", .int(closed.lease.amount)),
                             ("shipped", .int(closed.shipped)), ("at_risk", .int(closed.atRisk)), ("spent", .int(closed.spent)),
                             ("freed", .int(closed.freed)),
                         ])
