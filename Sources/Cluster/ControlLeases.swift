@@ -16,7 +16,7 @@ package struct ControlLeases: Sendable {
         package var amount: Int64
         package var grantSeq: UInt64
 
-        package var subject: LeaseSubject { LeaseSubject(user: user, token: token) }
+        package var subject: Account { Account(user: user, token: token) }
     }
 
     package private(set) var open: [String: Open] = [:]

@@ -29,12 +29,12 @@ package enum LeaseAudit {
         var quota = QuotaHistory()
         // Node streams first: their own token events are the seeds of data directories that joined, older than the control stream.
         var credited: [UserID: Int64] = [:]
-        var charged: [LeaseSubject: Int64] = [:]
-        var overage: [LeaseSubject: Int64] = [:]
+        var charged: [Account: Int64] = [:]
+        var overage: [Account: Int64] = [:]
         var nodes: [String: NodeCharges] = [:]
         // Charges count against their token and their user alike.
         func charge(_ token: TokenID, _ user: UserID, _ credits: Int64, over: Int64 = 0) {
-            for subject in [LeaseSubject.token(token), .user(user)] {
+            for subject in [Account.token(token), .user(user)] {
                 charged[subject, default: 0] += credits
                 overage[subject, default: 0] += over
             }
@@ -60,7 +60,7 @@ package enum LeaseAudit {
                 }
             }
         }
-        var grants: [String: (node: String, subject: LeaseSubject, seq: UInt64, amount: Int64)] = [:]
+        var grants: [String: (node: String, subject: Account, seq: UInt64, amount: Int64)] = [:]
         var returns: [(seq: UInt64, LeaseReturned)] = []
         var forgets: [(seq: UInt64, NodeForgotten)] = []
         try await read(connection, stream: ControlLog.stream, types: ControlLeases.types + QuotaHistory.types + creditTypes, logger: logger) {
@@ -91,7 +91,7 @@ package enum LeaseAudit {
                 )
             }
         }
-        var writtenOff: [LeaseSubject: Int64] = [:]
+        var writtenOff: [Account: Int64] = [:]
         for (seq, forget) in forgets {
             for lease in forget.leases {
                 guard let grant = grants[lease.lease], grant.node == forget.node else {
@@ -206,7 +206,7 @@ struct NodeCharges {
 
     /// What this node charged `subject` (a token, or any token of a user) after its copy of the grant at
     /// control seq `grantSeq`, through its event `through`; nil when it holds no copy of that grant.
-    func spent(on subject: LeaseSubject, grantSeq: UInt64, through: UInt64) -> Int64? {
+    func spent(on subject: Account, grantSeq: UInt64, through: UInt64) -> Int64? {
         guard let from = grantCopies[grantSeq] else { return nil }
         return own.reduce(0) { sum, charge in
             let concerned =

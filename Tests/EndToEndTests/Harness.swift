@@ -67,7 +67,9 @@ func listens(pid: pid_t, port: Int) -> Bool {
     }
     let local = String(format: ":%04X", port)
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+        // Read to the end: a procfs file reports size 0 and comes a page at a time.
+        let bytes = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: table)).readToEnd()) ?? Data()
+        let text = String(decoding: bytes, as: UTF8.self)""
         // Columns: sl, local address, remote address, state (0A: listening), …, inode (the tenth).
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
@@ -258,8 +260,8 @@ final class ServerProcess: @unchecked Sendable {
             LiveServers.started(process.processIdentifier)
             let deadline = ContinuousClock.now + .seconds(30)
             while ContinuousClock.now < deadline, process.isRunning {
-                if listens(pid: process.processIdentifier, port: port), let response = try? await HTTP.get("http://127.0.0.1:\(port)/healthz"),
-                    response.status == 200
+                if let response = try? await HTTP.get("http://127.0.0.1:\(port)/healthz"), response.status == 200,
+                    listens(pid: process.processIdentifier, port: port)
                 {
                     (self.port, self.process) = (port, process)
                     return

@@ -151,7 +151,7 @@ extension Ledger {
         case decided(Decided)
         case refused(AdmissionFailure)
         /// This node's lease on the owner's balance or the token's quota does not cover `amount` (cluster mode).
-        case leaseNeeded(LeaseSubject, amount: Int64)
+        case leaseNeeded(Account, amount: Int64)
     }
 
     /// What admission decided before the reservation's commit, the one suspension.

@@ -11,16 +11,7 @@
 /// each line's amount is read from its event. `isBalanced` checks that the
 /// lines sum to the change — two derivations of the same money that must meet.
 package struct Statement: Sendable {
-    package enum Subject: Sendable, Hashable, CustomStringConvertible {
-        case token(TokenID)
-        case user(UserID)
-        package var description: String {
-            switch self {
-            case .token(let id): id.description
-            case .user(let id): id.description
-            }
-        }
-    }
+    package typealias Subject = Account
 
     package struct Line: Sendable, Hashable {
         package var seq: UInt64

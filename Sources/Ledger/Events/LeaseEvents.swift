@@ -5,26 +5,6 @@
 /// Both events are control events; neither moves money by itself (the
 /// charges made under a lease are the node's own `charge.*` events).
 
-/// What a lease is on: a capped token's quota, or a user's balance (shared by
-/// all of the user's tokens on the holding node).
-package enum LeaseSubject: Hashable, Sendable, Comparable, CustomStringConvertible {
-    case token(TokenID)
-    case user(UserID)
-
-    /// The id: `tok_…` or `usr_…`.
-    package var description: String {
-        switch self {
-        case .token(let id): id.description
-        case .user(let id): id.description
-        }
-    }
-
-    package static func < (lhs: Self, rhs: Self) -> Bool { lhs.description < rhs.description }
-
-    /// The token of a token's lease; nil for a user's.
-    package var token: TokenID? { if case .token(let id) = self { id } else { nil } }
-}
-
 /// `lease.granted`: node `node` may spend `amount` more of `token`'s quota
 /// or, when `token` is none (raw 0, which no token has), of `user`'s balance.
 /// A grant naming a lease the node holds open tops it up (the amounts add).
@@ -41,14 +21,14 @@ package struct LeaseGranted: Hashable, Sendable {
     }
 
     /// A grant on `subject`, whose owner is `user`.
-    package init(lease: String, node: String, user: UserID, subject: LeaseSubject, amount: Int64) {
+    package init(lease: String, node: String, user: UserID, subject: Account, amount: Int64) {
         self.init(lease: lease, node: node, user: user, token: subject.token ?? TokenID(raw: 0), amount: amount)
     }
 
-    package var subject: LeaseSubject { LeaseSubject(user: user, token: token) }
+    package var subject: Account { Account(user: user, token: token) }
 }
 
-extension LeaseSubject {
+extension Account {
     /// The subject of a lease event's user and token (token none: the user's balance).
     package init(user: UserID, token: TokenID) { self = token.raw == 0 ? .user(user) : .token(token) }
 }
@@ -75,7 +55,7 @@ package struct Lease: Hashable, Sendable {
     package var amount: Int64
     package var since: UInt64
 
-    package var subject: LeaseSubject { LeaseSubject(user: user, token: token) }
+    package var subject: Account { Account(user: user, token: token) }
 }
 
 /// What `tally cluster forget` does with a lost node's open leases (Docs/cluster.md, "Forgetting a lost node").

@@ -21,15 +21,15 @@ struct LeaseBook {
         var lastUseMs: Int64
     }
 
-    var held: [LeaseSubject: Held] = [:]
+    var held: [Account: Held] = [:]
     /// Open reservations admitted under leases: request id → each subject and the amount held of it.
-    var holds: [String: [(subject: LeaseSubject, amount: Int64)]] = [:]
+    var holds: [String: [(subject: Account, amount: Int64)]] = [:]
     /// Reservations admitted per subject in the last `window`, for sizing a grant.
-    var recent: [LeaseSubject: [(ms: Int64, amount: Int64)]] = [:]
+    var recent: [Account: [(ms: Int64, amount: Int64)]] = [:]
     /// Subjects with a grant in flight: later requests that need one await it.
-    var granting: [LeaseSubject: Task<Void, Never>] = [:]
+    var granting: [Account: Task<Void, Never>] = [:]
     /// What the requests waiting for a top-up need, per subject: a grant covers them all if it may.
-    var waiting: [LeaseSubject: Int64] = [:]
+    var waiting: [Account: Int64] = [:]
 
     /// How much recent demand a grant covers: about this long of the subject's spend here.
     static let windowMs: Int64 = 30_000
@@ -37,18 +37,18 @@ struct LeaseBook {
     init(node: String) { self.node = node }
 
     /// The subjects a request of `token` spends: its owner's balance, and its quota when capped.
-    static func subjects(of token: TokenState) -> [LeaseSubject] {
+    static func subjects(of token: TokenState) -> [Account] {
         token.quota == nil ? [.user(token.owner)] : [.token(token.id), .user(token.owner)]
     }
 
     /// What is left of this node's lease on `subject` (0 without one).
-    func headroom(_ subject: LeaseSubject, in state: LedgerState) -> Int64 {
+    func headroom(_ subject: Account, in state: LedgerState) -> Int64 {
         guard let mine = held[subject], let lease = state.leases[mine.lease] else { return 0 }
         return lease.amount - mine.used
     }
 
     /// Counts an admitted reservation against the lease on `subject`.
-    mutating func hold(_ requestID: String, subject: LeaseSubject, amount: Int64, nowMs: Int64) {
+    mutating func hold(_ requestID: String, subject: Account, amount: Int64, nowMs: Int64) {
         held[subject]?.used += amount
         held[subject]?.inFlight += 1
         held[subject]?.lastUseMs = nowMs
@@ -77,7 +77,7 @@ struct LeaseBook {
     /// since its use is already in `used` and `reserved`. Copies of other nodes'
     /// charges under their open leases are counted twice: the check errs by
     /// granting less, never more. Nil: an uncapped token, an unknown subject, or too little free.
-    func grant(_ subject: LeaseSubject, need: Int64, in state: LedgerState, nowMs: Int64, newID: () -> String) -> LeaseGranted? {
+    func grant(_ subject: Account, need: Int64, in state: LedgerState, nowMs: Int64, newID: () -> String) -> LeaseGranted? {
         let owner: UserID
         let pool: Int64
         switch subject {

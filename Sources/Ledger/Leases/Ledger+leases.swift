@@ -17,7 +17,7 @@ extension Ledger {
 
     /// The first lease a reservation of `amount` by `token` does not fit: nil when
     /// every one covers it, and always outside cluster mode.
-    func leaseShortfall(_ token: TokenState, amount: Int64) -> LeaseSubject? {
+    func leaseShortfall(_ token: TokenState, amount: Int64) -> Account? {
         guard let leases else { return nil }
         return LeaseBook.subjects(of: token).first { leases.headroom($0, in: state) < amount }
     }
@@ -44,7 +44,7 @@ extension Ledger {
     /// One top-up of this node's lease on `subject`, for a request that needs
     /// `need` more than is left: the only PostgreSQL round trip on a request's
     /// path. A grant already in flight for the subject is awaited instead.
-    func topUpLease(_ subject: LeaseSubject, need: Int64) async {
+    func topUpLease(_ subject: Account, need: Int64) async {
         guard leases != nil else { return }
         leases?.waiting[subject, default: 0] += need
         defer { leases?.waiting[subject, default: 0] -= need }
@@ -53,7 +53,7 @@ extension Ledger {
     }
 
     @discardableResult
-    private func startGrant(_ subject: LeaseSubject, need: Int64) -> Task<Void, Never> {
+    private func startGrant(_ subject: Account, need: Int64) -> Task<Void, Never> {
         let task = Task { await self.grantLease(subject, need: need) }
         leases?.granting[subject] = task
         return task
@@ -65,7 +65,7 @@ extension Ledger {
     /// `used`); retried while it has not, up to `leaseCatchUp`. A refusal (too
     /// little free) or an unreachable PostgreSQL grants nothing: the request
     /// waiting on it is refused for its quota or its balance.
-    private func grantLease(_ subject: LeaseSubject, need: Int64) async {
+    private func grantLease(_ subject: Account, need: Int64) async {
         let started = ContinuousClock.now
         var granted: LeaseGranted?
         defer {

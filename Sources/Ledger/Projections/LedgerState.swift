@@ -43,7 +43,7 @@ package struct LedgerState: Hashable, Sendable {
     /// Per token or user, what leases forgotten with `settle-leased` spent beyond the
     /// charges their node shipped: consumed of the token's quota or the user's balance for good
     /// (a grant subtracts it), though no charge bills it (`node.forgotten`).
-    package internal(set) var writtenOff: [LeaseSubject: Int64] = [:]
+    package internal(set) var writtenOff: [Account: Int64] = [:]
 
     package init() {}
 

@@ -163,7 +163,7 @@ package enum SnapshotCodec {
         if stored >= 10 {
             for _ in 0..<(try r.count()) {
                 // Format 10 wrote off tokens only; 11 says which.
-                let subject: LeaseSubject
+                let subject: Account
                 switch stored >= 11 ? try r.byte() : 0 {
                 case 0: subject = .token(TokenID(raw: try r.fixed64()))
                 case 1: subject = .user(UserID(raw: try r.fixed64()))
