@@ -69,7 +69,7 @@ func listens(pid: pid_t, port: Int) -> Bool {
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         // Read to the end: a procfs file reports size 0 and comes a page at a time.
         let bytes = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: table)).readToEnd()) ?? Data()
-        let text = String(decoding: bytes, as: UTF8.self)""
+        let text = String(decoding: bytes, as: UTF8.self)
         // Columns: sl, local address, remote address, state (0A: listening), …, inode (the tenth).
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
